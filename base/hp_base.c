@@ -1,0 +1,141 @@
+/* Status strings, the allocator hook and buffers. */
+#include "hp_base.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static long hp_fail_countdown = -1;
+
+void hp_mem_fail_after(long n) { hp_fail_countdown = n; }
+
+static bool hp_mem_should_fail(void)
+{
+    if (hp_fail_countdown < 0)
+        return false;
+    if (hp_fail_countdown == 0)
+        return true;
+    hp_fail_countdown--;
+    return false;
+}
+
+void *hp_malloc(size_t n) { return hp_mem_should_fail() ? NULL : malloc(n ? n : 1); }
+
+void *hp_calloc(size_t count, size_t n)
+{
+    return hp_mem_should_fail() ? NULL : calloc(count ? count : 1, n ? n : 1);
+}
+
+void *hp_realloc(void *p, size_t n) { return hp_mem_should_fail() ? NULL : realloc(p, n ? n : 1); }
+
+void hp_free(void *p) { free(p); }
+
+char *hp_strndup(const char *s, size_t n)
+{
+    char *r = hp_malloc(n + 1);
+    if (r) {
+        memcpy(r, s, n);
+        r[n] = 0;
+    }
+    return r;
+}
+
+char *hp_strdup(const char *s) { return hp_strndup(s, strlen(s)); }
+
+char *hp_vasprintf(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return NULL;
+    char *r = hp_malloc((size_t)n + 1);
+    if (r)
+        vsnprintf(r, (size_t)n + 1, fmt, ap);
+    return r;
+}
+
+char *hp_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *r = hp_vasprintf(fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+hp_status hp_grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return HP_OK;
+    size_t ncap = *cap ? *cap : 8;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return HP_ERR_NOMEM;
+        ncap *= 2;
+    }
+    if (ncap > SIZE_MAX / elem)
+        return HP_ERR_NOMEM;
+    void *nv = hp_realloc(*v, ncap * elem);
+    if (!nv)
+        return HP_ERR_NOMEM;
+    *v = nv;
+    *cap = ncap;
+    return HP_OK;
+}
+
+hp_status hp_buf_append(hp_buf *b, const void *p, size_t n)
+{
+    if (n > SIZE_MAX - b->len)
+        return HP_ERR_NOMEM;
+    HP_CHECK(hp_grow((void **)&b->data, &b->cap, b->len + n, 1));
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return HP_OK;
+}
+
+hp_status hp_buf_append_zeros(hp_buf *b, size_t n)
+{
+    if (n > SIZE_MAX - b->len)
+        return HP_ERR_NOMEM;
+    HP_CHECK(hp_grow((void **)&b->data, &b->cap, b->len + n, 1));
+    memset(b->data + b->len, 0, n);
+    b->len += n;
+    return HP_OK;
+}
+
+hp_status hp_buf_align(hp_buf *b, size_t align, uint8_t fill)
+{
+    size_t pad = (size_t)(hp_align_up(b->len, align) - b->len);
+    HP_CHECK(hp_buf_append_zeros(b, pad));
+    memset(b->data + b->len - pad, fill, pad);
+    return HP_OK;
+}
+
+void hp_buf_free(hp_buf *b)
+{
+    hp_free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+const char *hp_status_str(hp_status s)
+{
+    switch (s) {
+    case HP_OK: return "ok";
+    case HP_ERR_USAGE: return "usage error";
+    case HP_ERR_IO: return "I/O error";
+    case HP_ERR_FORMAT: return "malformed input";
+    case HP_ERR_UNSUPPORTED: return "unsupported input";
+    case HP_ERR_RULES: return "invalid rules";
+    case HP_ERR_RESOLVE: return "unresolved name";
+    case HP_ERR_UNHOOKABLE: return "target cannot be hooked";
+    case HP_ERR_RANGE: return "address out of range";
+    case HP_ERR_LINK: return "link error";
+    case HP_ERR_NOMEM: return "out of memory";
+    case HP_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}

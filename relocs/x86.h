@@ -1,0 +1,80 @@
+/* x86: decoding, scanning and relocating x86-64 instructions with Zydis, and
+ * encoding the few fixed sequences hookpatch emits. The rewriter calls this;
+ * Zydis types never leave relocs/. Every encoder follows "measure, then
+ * emit": passing out == NULL returns the size without writing, and the size
+ * never depends on the addresses (rel32 forms are always used), so a layout
+ * computed with dummy addresses stays valid. */
+#ifndef HP_X86_H
+#define HP_X86_H
+
+#include "../base/hp_base.h"
+
+typedef enum hp_insn_kind {
+    HP_INSN_OTHER,
+    HP_INSN_JMP,      /* relative jmp (rel8/rel32) */
+    HP_INSN_JCC,      /* relative conditional jump */
+    HP_INSN_CALL,     /* relative call */
+    HP_INSN_LOOP,     /* jrcxz/jecxz/loop/loope/loopne (rel8 only) */
+    HP_INSN_RET,      /* ret/retf/iret */
+    HP_INSN_JMP_IND,  /* jmp through register/memory (including rip-relative) */
+    HP_INSN_CALL_IND, /* call through register/memory */
+    HP_INSN_INT3,
+    HP_INSN_NOP,      /* any nop form, including multi-byte */
+    HP_INSN_UD2,
+    HP_INSN_ENDBR64,
+} hp_insn_kind;
+
+typedef struct hp_insn {
+    uint64_t va;
+    uint8_t len;
+    uint8_t kind;    /* hp_insn_kind */
+    bool rip_rel;    /* has a RIP-relative memory operand */
+    bool has_target; /* relative branch (target_va) or rip-relative operand (mem_va) */
+    uint64_t target_va; /* relative branch destination */
+    uint64_t mem_va;    /* rip-relative memory operand's absolute address */
+} hp_insn;
+
+/* Decode one instruction of at most n bytes at p, which lives at va.
+ * HP_ERR_FORMAT when the bytes are not a valid instruction. */
+hp_status hp_x86_decode(const uint8_t *p, size_t n, uint64_t va, hp_insn *out);
+
+/* Linear decode of a function body [va, va+size). Collects every relative
+ * branch target that lies inside the body (sorted, unique). Decoding stops at
+ * the first invalid instruction: ok_size says how many bytes decoded cleanly
+ * (== size when all did). The arrays are owned: free with hp_x86_scan_free. */
+typedef struct hp_func_scan {
+    hp_insn *insns;
+    size_t ninsns, insns_cap;
+    uint64_t *targets; /* intra-function branch destinations */
+    size_t ntargets, targets_cap;
+    uint64_t ok_size;
+} hp_func_scan;
+
+hp_status hp_x86_scan(const uint8_t *p, uint64_t size, uint64_t va, hp_func_scan *out);
+void hp_x86_scan_free(hp_func_scan *s);
+
+/* Relocate the instruction at p (n bytes available; it lives at src_va) so it
+ * runs at dst_va with the same effect. RIP-relative operands and relative
+ * branches are re-targeted; rel8 branches widen to rel32; jrcxz/loop/loopcc
+ * become equivalent sequences. out == NULL measures. On success *len is the
+ * number of bytes (written). A stolen `call` must not push an address in the
+ * new code: with ret_va != 0 a relative call is emitted as "push ret_va; jmp
+ * callee" so the callee returns to ret_va (in the original function);
+ * with ret_va == 0 a relative call is refused.
+ * Refusals return HP_ERR_UNHOOKABLE and a one-line reason in why (which may
+ * be NULL), e.g. "cannot relocate 'jmp [rip+0x10]': target out of rel32 reach". */
+hp_status hp_x86_relocate(const uint8_t *p, size_t n, uint64_t src_va, uint64_t dst_va,
+                          uint64_t ret_va, uint8_t *out, size_t *len, char *why, size_t why_len);
+
+/* Disassemble one instruction to text (Intel syntax) for messages. */
+void hp_x86_format(const uint8_t *p, size_t n, uint64_t va, char *buf, size_t buf_len);
+
+/* Fixed sequences. out == NULL measures. Return the byte count. */
+bool hp_x86_rel32_reach(uint64_t from_va_after_insn, uint64_t to_va);
+size_t hp_x86_jmp32(uint8_t *out, uint64_t at_va, uint64_t to_va);  /* e9 rel32: 5 bytes */
+size_t hp_x86_ret_imm(uint8_t *out, int64_t value); /* mov rax/eax, value; ret */
+size_t hp_x86_ud2(uint8_t *out);                     /* ud2 */
+/* 64-bit absolute jump that clobbers nothing: jmp [rip+0]; .quad to_va. */
+size_t hp_x86_jmp_abs(uint8_t *out, uint64_t to_va);
+
+#endif

@@ -1,0 +1,32 @@
+/* format: the table of functions a format backend provides. The rewriter
+ * calls only these, never a format-specific function, so adding a format
+ * is adding one table. */
+#ifndef HP_FORMAT_H
+#define HP_FORMAT_H
+
+#include "image.h"
+
+typedef struct hp_format {
+    const char *name;
+    hp_format_kind kind;
+    /* Cheap magic check on the first bytes; never trusts anything else. */
+    bool (*probe)(const uint8_t *data, size_t size);
+    /* Validate every header and table the backend uses, then fill the
+     * image's segments and symbols. Must not crash on any input. */
+    hp_status (*load)(hp_image *img);
+    /* Choose VAs for the new regions (sizes in lay->size) and check that
+     * the headers have room. Reports problems in img->diags. */
+    hp_status (*place)(hp_image *img, hp_layout *lay);
+    /* Write the patched image to fd, a new empty file. */
+    hp_status (*emit)(const hp_image *img, const hp_edit *ed, int fd);
+    void (*unload)(hp_image *img);
+} hp_format;
+
+extern const hp_format hp_format_elf;
+extern const hp_format hp_format_pe;
+extern const hp_format hp_format_macho;
+
+/* Write helper for emit(): pwrite all of buf at off, retrying short writes. */
+hp_status hp_write_at(int fd, const void *buf, size_t len, uint64_t off);
+
+#endif

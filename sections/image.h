@@ -1,0 +1,162 @@
+/* image: the format-neutral model of an executable or shared library.
+ * A format backend (elf.c, pe.c, macho.c) fills it from the mapped input;
+ * the rewriter reads it and describes its changes as an hp_edit, which the
+ * same backend writes out. Nothing outside sections/ sees a format struct. */
+#ifndef HP_IMAGE_H
+#define HP_IMAGE_H
+
+#include "../base/hp_base.h"
+#include "../base/hp_diag.h"
+
+typedef enum hp_format_kind { HP_FMT_ELF, HP_FMT_PE, HP_FMT_MACHO } hp_format_kind;
+
+enum { HP_PROT_R = 1, HP_PROT_W = 2, HP_PROT_X = 4 };
+
+/* A loaded region (ELF PT_LOAD, PE section, Mach-O segment). */
+typedef struct hp_segment {
+    uint64_t va;        /* link-time virtual address (image base included) */
+    uint64_t mem_size;  /* bytes in memory; >= file_size (the rest is zero) */
+    uint64_t file_off;  /* offset of the first byte in the input file */
+    uint64_t file_size; /* bytes backed by the file */
+    uint32_t prot;      /* HP_PROT_* */
+} hp_segment;
+
+typedef enum hp_sym_kind { HP_SYM_FUNC, HP_SYM_DATA } hp_sym_kind;
+
+/* Where a symbol came from, best first: a richer source wins a tie. */
+typedef enum hp_sym_source {
+    HP_SRC_PCLNTAB, /* Go function table (names even when stripped) */
+    HP_SRC_DYNSYM,  /* ELF .dynsym / PE export table / Mach-O exports */
+    HP_SRC_SYMTAB,  /* full symbol table (.symtab, COFF, LC_SYMTAB) */
+    HP_SRC_PLT,     /* synthetic "name@plt" entries for imported functions */
+} hp_sym_source;
+
+typedef struct hp_symbol {
+    const char *name;  /* as spelled in the binary; owned by the image */
+    const char *alias; /* source-level spelling (Mach-O "_add" -> "add"), or NULL */
+    uint64_t va;
+    uint64_t size; /* 0 when unknown */
+    uint8_t kind;  /* hp_sym_kind */
+    uint8_t source;
+    uint8_t global;
+} hp_symbol;
+
+/* One in-place change of original bytes (a prologue jump). */
+typedef struct hp_patch {
+    uint64_t va;
+    uint32_t len;
+    uint8_t bytes[32];
+    uint8_t orig[32]; /* kept so every patch can be checked or undone */
+} hp_patch;
+
+/* A symbol the output should name (stubs, trampolines, linked mocks). */
+typedef struct hp_newsym {
+    char *name; /* owned by the edit */
+    uint64_t va;
+    uint64_t size;
+    bool func;
+} hp_newsym;
+
+/* A new loaded region. bytes.len <= mem_size; the tail is zero-filled. */
+typedef struct hp_region {
+    hp_buf bytes;
+    uint64_t va;
+    uint64_t mem_size;
+    uint32_t prot;
+} hp_region;
+
+enum { HP_REGION_TEXT, HP_REGION_RODATA, HP_REGION_DATA, HP_REGION_COUNT };
+
+/* Everything the rewriter changes; the backend's emit turns it into a file. */
+typedef struct hp_edit {
+    hp_region regions[HP_REGION_COUNT]; /* empty ones (mem_size 0) are not emitted */
+    hp_patch *patches;
+    size_t npatches, patches_cap;
+    hp_newsym *syms;
+    size_t nsyms, syms_cap;
+    /* VAs of 8-byte absolute pointers inside new regions that must be
+     * rebased when a position-independent image loads elsewhere. */
+    uint64_t *abs_ptrs;
+    size_t nabs_ptrs, abs_ptrs_cap;
+    hp_buf info;           /* the hookpatch record (see rewriter/info.h) */
+    bool removed_landing_pad; /* an endbr64 was overwritten: clear IBT */
+} hp_edit;
+
+/* Layout request/answer for the backend's place(). Sizes in, VAs out.
+ * The text region always exists; rodata/data only when their size > 0. */
+typedef struct hp_layout {
+    uint64_t size[HP_REGION_COUNT]; /* mem_size of each region */
+    uint64_t va[HP_REGION_COUNT];   /* chosen by place() */
+} hp_layout;
+
+struct hp_format;
+
+typedef struct hp_image {
+    char *path;
+    const uint8_t *data; /* the whole input, mapped read-only */
+    size_t size;
+    hp_format_kind kind;
+    const struct hp_format *fmt;
+    bool pic;          /* loads at any address: PIE, .so, relocatable DLL */
+    bool shared;       /* a library (.so, .dll, .dylib) */
+    bool has_dynreloc; /* the loader applies relocations (PIC outputs can rebase) */
+    bool ibt;          /* CET IBT marked: entries start with endbr64 */
+    bool has_symtab;   /* a full symbol table was present */
+    uint64_t base_va;  /* lowest mapped VA */
+    hp_segment *segs;  /* sorted by va */
+    size_t nsegs, segs_cap;
+    hp_symbol *syms; /* sorted by va, then name; see hp_image_finish_syms */
+    size_t nsyms, syms_cap;
+    /* Go function table, when present (bytes point into data). */
+    const uint8_t *pclntab;
+    size_t pclntab_size;
+    uint64_t pclntab_va;
+    uint64_t go_text_va; /* runtime.text, the base of pclntab entry offsets */
+    /* The record of an earlier hookpatch run, or NULL (points into data). */
+    const uint8_t *prior_info;
+    size_t prior_info_size;
+    char **strs; /* owned strings (names) */
+    size_t nstrs, strs_cap;
+    void *priv; /* backend state */
+    hp_diags *diags; /* borrowed, for warnings found while loading */
+} hp_image;
+
+/* Map `path` read-only, pick the backend by probing, and load it.
+ * Errors are reported in d (with the reason) and returned. */
+hp_status hp_image_open(const char *path, hp_diags *d, hp_image **out);
+/* Same, on bytes the caller keeps alive (fuzzers, unit tests). */
+hp_status hp_image_open_mem(const uint8_t *data, size_t size, const char *name, hp_diags *d,
+                            hp_image **out);
+void hp_image_close(hp_image *img);
+
+/* File bytes for [va, va+len), or NULL unless the whole range is backed by
+ * the file within one segment. */
+const uint8_t *hp_image_bytes(const hp_image *img, uint64_t va, uint64_t len);
+const hp_segment *hp_image_segment_at(const hp_image *img, uint64_t va);
+uint64_t hp_image_end_va(const hp_image *img); /* highest va+mem_size */
+
+/* For backends: record a segment / a symbol. The name is copied. */
+hp_status hp_image_add_segment(hp_image *img, const hp_segment *seg);
+hp_status hp_image_add_symbol(hp_image *img, const char *name, size_t name_len, uint64_t va,
+                              uint64_t size, hp_sym_kind kind, hp_sym_source src, bool global);
+/* Keep a string for the image's lifetime (names built by readers). */
+const char *hp_image_intern(hp_image *img, const char *s, size_t len);
+/* Sort symbols; drop exact duplicates (same va, name), keeping the better
+ * source; fill unknown function sizes from the next symbol. */
+hp_status hp_image_finish_syms(hp_image *img);
+
+/* Symbol lookups. */
+const hp_symbol *hp_image_sym_at(const hp_image *img, uint64_t va); /* function starting at va */
+/* Start of the next symbol of any kind above va, or the end of va's segment. */
+uint64_t hp_image_next_sym_va(const hp_image *img, uint64_t va);
+/* True if some function's [va, va+size) contains addr. */
+bool hp_image_owned(const hp_image *img, uint64_t addr);
+bool hp_symbol_matches(const hp_symbol *s, const char *name);
+
+/* The edit: helpers used by the rewriter. */
+hp_status hp_edit_add_patch(hp_edit *ed, const hp_patch *p);
+hp_status hp_edit_add_sym(hp_edit *ed, const char *name, uint64_t va, uint64_t size, bool func);
+hp_status hp_edit_add_abs_ptr(hp_edit *ed, uint64_t va);
+void hp_edit_free(hp_edit *ed);
+
+#endif
