@@ -1,2 +1,168 @@
-/* placeholder until the command line lands */
-int main(void) { return 0; }
+/* hookpatch command line: the only place that prints diagnostics and exits.
+ *   hookpatch [options] IN OUT RULES
+ *   hookpatch list [--json] IN [GLOB]
+ *   hookpatch exec RULES -- BINARY [ARGS...]
+ * Exit codes: 0 success, 1 any error, 2 usage error. */
+#include "exec.h"
+#include "report.h"
+#include "rules.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef HP_VERSION
+#define HP_VERSION "dev"
+#endif
+
+static const char hp_usage[] =
+    "usage: hookpatch [options] IN OUT RULES    patch IN into OUT as RULES say\n"
+    "       hookpatch list [--json] IN [GLOB]    list functions and whether they can be hooked\n"
+    "       hookpatch exec RULES -- BINARY [ARGS...]\n"
+    "                                            patch BINARY to a temporary file and run it\n"
+    "options:\n"
+    "  --dry-run            print the plan on stdout, write nothing\n"
+    "  --json               print a machine-readable report on stdout\n"
+    "  --strict-inlining    an inlined target is an error, not a warning\n"
+    "  -q, --quiet          only the summary line and errors\n"
+    "  -v, --verbose        also print the plan\n"
+    "  -h, --help           this text\n"
+    "  --version            print the version\n";
+
+typedef struct hp_args {
+    const char *pos[3];
+    int npos;
+    bool dry_run, json, quiet, verbose;
+    hp_options opt;
+} hp_args;
+
+static int hp_usage_error(const char *fmt, const char *arg)
+{
+    fputs("hookpatch: error: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs("\n(run 'hookpatch --help' for usage)\n", stderr);
+    return 2;
+}
+
+/* Returns -1 to go on, or an exit code. */
+static int hp_parse_args(int argc, char **argv, hp_args *a)
+{
+    bool opts_done = false;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (opts_done || s[0] != '-' || !s[1]) {
+            if (a->npos == 3)
+                return hp_usage_error("unexpected argument '%s'", s);
+            a->pos[a->npos++] = s;
+        } else if (!strcmp(s, "--")) {
+            opts_done = true;
+        } else if (!strcmp(s, "--dry-run")) {
+            a->dry_run = true;
+        } else if (!strcmp(s, "--json")) {
+            a->json = true;
+        } else if (!strcmp(s, "--strict-inlining")) {
+            a->opt.strict_inlining = true;
+        } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
+            a->quiet = true;
+        } else if (!strcmp(s, "-v") || !strcmp(s, "--verbose")) {
+            a->verbose = true;
+        } else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+            fputs(hp_usage, stdout);
+            return 0;
+        } else if (!strcmp(s, "--version")) {
+            printf("hookpatch %s\n", HP_VERSION);
+            return 0;
+        } else {
+            return hp_usage_error("unknown option '%s'", s);
+        }
+    }
+    return -1;
+}
+
+static void hp_print_diags(const hp_diags *d, bool quiet)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (!quiet || d->v[i].level == HP_DIAG_ERROR)
+            hp_diag_print_one(&d->v[i], stderr);
+}
+
+static int hp_finish(const hp_args *a, const hp_report_ctx *rc, const hp_plan *p,
+                     const hp_diags *d, hp_status s)
+{
+    if (a->json)
+        hp_report_json(rc, p, d, stdout);
+    hp_print_diags(d, a->quiet);
+    if (s == HP_OK && p)
+        hp_report_summary(rc, p, stderr);
+    return s == HP_OK ? 0 : 1;
+}
+
+static int hp_cmd_patch(const hp_args *a)
+{
+    const char *in = a->pos[0], *out = a->pos[1], *rules = a->pos[2];
+    hp_report_ctx rc = {in, a->dry_run ? NULL : out, a->dry_run, a->quiet, a->verbose};
+    hp_diags d = {0};
+    hp_hook_reqs reqs = {0};
+    hp_image *img = NULL;
+    hp_plan plan = {0};
+    hp_status s = hp_rules_load(rules, &reqs, &d);
+    if (s == HP_OK)
+        s = hp_image_open(in, &d, &img);
+    if (s == HP_OK)
+        s = hp_plan_build(img, &reqs, &a->opt, &d, &plan);
+    if (s == HP_OK && (a->dry_run || a->verbose) && !a->json)
+        hp_report_plan(&plan, stdout);
+    if (s == HP_OK && !a->dry_run) {
+        struct stat st;
+        unsigned mode = stat(in, &st) == 0 ? st.st_mode : 0755;
+        s = hp_output_write(img, &plan.ed, out, mode, &d);
+    }
+    int rcode = hp_finish(a, &rc, plan.img ? &plan : NULL, &d, s);
+    hp_plan_free(&plan);
+    hp_image_close(img);
+    hp_hook_reqs_free(&reqs);
+    hp_diags_free(&d);
+    return rcode;
+}
+
+static int hp_cmd_list(int argc, char **argv)
+{
+    bool json = false;
+    const char *pos[2] = {0};
+    int npos = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (npos < 2)
+            pos[npos++] = argv[i];
+        else
+            return hp_usage_error("unexpected argument '%s'", argv[i]);
+    }
+    if (!npos)
+        return hp_usage_error("%s", "list needs an input file");
+    hp_diags d = {0};
+    hp_image *img = NULL;
+    hp_status s = hp_image_open(pos[0], &d, &img);
+    if (s == HP_OK)
+        s = hp_list(img, pos[1], json, stdout);
+    hp_print_diags(&d, false);
+    hp_image_close(img);
+    hp_diags_free(&d);
+    return s == HP_OK ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "list"))
+        return hp_cmd_list(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "exec"))
+        return hp_cmd_exec(argc, argv);
+    hp_args a = {0};
+    int r = hp_parse_args(argc, argv, &a);
+    if (r >= 0)
+        return r;
+    if (a.npos != 3)
+        return hp_usage_error("%s", "expected IN OUT RULES");
+    hp_output_install_signals();
+    return hp_cmd_patch(&a);
+}

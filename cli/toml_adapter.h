@@ -46,6 +46,7 @@ struct hp_tval {
 typedef struct hp_toml_error {
     char msg[256];
     uint32_t line, col;
+    int nomem; /* nonzero: allocation failure (line and col are 0) */
 } hp_toml_error;
 
 /* Parse text. Returns the root table, or NULL with err filled (syntax errors,

@@ -53,6 +53,10 @@ typedef struct hp_func_scan {
 hp_status hp_x86_scan(const uint8_t *p, uint64_t size, uint64_t va, hp_func_scan *out);
 void hp_x86_scan_free(hp_func_scan *s);
 
+/* Upper bound of one relocated instruction: push ret_va (13 bytes) plus a
+ * 15-byte indirect jmp for a stolen `call [mem]`. */
+#define HP_X86_RELOC_MAX 28
+
 /* Relocate the instruction at p (n bytes available; it lives at src_va) so it
  * runs at dst_va with the same effect. RIP-relative operands and relative
  * branches are re-targeted; rel8 branches widen to rel32; jrcxz/loop/loopcc
@@ -60,9 +64,14 @@ void hp_x86_scan_free(hp_func_scan *s);
  * number of bytes (written). A stolen `call` must not push an address in the
  * new code: with ret_va != 0 a relative call is emitted as "push ret_va; jmp
  * callee" so the callee returns to ret_va (in the original function);
- * with ret_va == 0 a relative call is refused.
+ * with ret_va == 0 a relative call is refused. Near indirect calls get the
+ * same treatment ("push ret_va; jmp <same operand>"); one whose operand
+ * depends on rsp, and every far call, is refused.
  * Refusals return HP_ERR_UNHOOKABLE and a one-line reason in why (which may
- * be NULL), e.g. "cannot relocate 'jmp [rip+0x10]': target out of rel32 reach". */
+ * be NULL), e.g. "cannot relocate 'jmp [rip+0x10]': target out of rel32 reach".
+ * A target out of rel32 reach of dst_va is HP_ERR_RANGE; it is only checked
+ * when emitting, so measuring succeeds at any dummy dst_va. Bytes that do not
+ * decode are HP_ERR_FORMAT. */
 hp_status hp_x86_relocate(const uint8_t *p, size_t n, uint64_t src_va, uint64_t dst_va,
                           uint64_t ret_va, uint8_t *out, size_t *len, char *why, size_t why_len);
 
@@ -71,7 +80,9 @@ void hp_x86_format(const uint8_t *p, size_t n, uint64_t va, char *buf, size_t bu
 
 /* Fixed sequences. out == NULL measures. Return the byte count. */
 bool hp_x86_rel32_reach(uint64_t from_va_after_insn, uint64_t to_va);
-size_t hp_x86_jmp32(uint8_t *out, uint64_t at_va, uint64_t to_va);  /* e9 rel32: 5 bytes */
+/* e9 rel32: 5 bytes. When emitting, returns 0 and writes nothing if to_va is
+ * out of rel32 reach (check with hp_x86_rel32_reach first). */
+size_t hp_x86_jmp32(uint8_t *out, uint64_t at_va, uint64_t to_va);
 size_t hp_x86_ret_imm(uint8_t *out, int64_t value); /* mov rax/eax, value; ret */
 size_t hp_x86_ud2(uint8_t *out);                     /* ud2 */
 /* 64-bit absolute jump that clobbers nothing: jmp [rip+0]; .quad to_va. */

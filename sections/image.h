@@ -118,6 +118,7 @@ typedef struct hp_image {
     char **strs; /* owned strings (names) */
     size_t nstrs, strs_cap;
     void *priv; /* backend state */
+    void *priv_map; /* the mapping hp_image_open made, or NULL */
     hp_diags *diags; /* borrowed, for warnings found while loading */
 } hp_image;
 

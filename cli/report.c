@@ -1,0 +1,192 @@
+/* Text and JSON reports. */
+#include "report.h"
+
+#include "../sections/format.h"
+
+#include <cjson/cJSON.h>
+#include <fnmatch.h>
+#include <string.h>
+
+static const char *hp_format_desc(const hp_image *img)
+{
+    if (img->kind == HP_FMT_ELF)
+        return img->shared ? "ELF shared library" : img->pic ? "ELF PIE executable"
+                                                              : "ELF executable";
+    return img->fmt->name;
+}
+
+void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, FILE *out)
+{
+    fprintf(out, "hookpatch: hooked %zu function%s, skipped %zu\n", p->nplanned,
+            p->nplanned == 1 ? "" : "s", p->nskipped);
+    if (c->quiet)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        const hp_hook *h = &p->v[i];
+        if (h->state == HP_HOOK_SKIPPED)
+            fprintf(out, "  skipped %s (0x%llx): %s\n", h->target->name,
+                    (unsigned long long)h->target->va, h->skip_reason ? h->skip_reason : "");
+    }
+    if (p->ed.removed_landing_pad)
+        fprintf(out, "  note: an endbr64 was overwritten; CET IBT is disabled in the output\n");
+}
+
+static const char *hp_dest_name(const hp_hook *h)
+{
+    switch (h->req->action) {
+    case HP_ACT_REPLACE: return h->replace->name;
+    case HP_ACT_PASSTHROUGH: return "trampoline";
+    case HP_ACT_RETURN: return "return stub";
+    case HP_ACT_TRAP: return "trap stub";
+    default: return h->req->symbol ? h->req->symbol : "";
+    }
+}
+
+void hp_report_plan(const hp_plan *p, FILE *out)
+{
+    fprintf(out, "# %s: %s\n", p->img->path, hp_format_desc(p->img));
+    for (size_t i = 0; i < p->n; i++) {
+        const hp_hook *h = &p->v[i];
+        if (h->state == HP_HOOK_SKIPPED) {
+            fprintf(out, "skip %s 0x%llx: %s\n", h->target->name,
+                    (unsigned long long)h->target->va, h->skip_reason);
+            continue;
+        }
+        fprintf(out, "hook %s 0x%llx %s", h->target->name, (unsigned long long)h->target->va,
+                hp_action_name(h->req->action));
+        if (h->req->action == HP_ACT_RETURN)
+            fprintf(out, " %lld", (long long)h->req->value);
+        fprintf(out, " -> %s 0x%llx; patch 0x%llx (%u bytes%s)", hp_dest_name(h),
+                (unsigned long long)h->dest_va, (unsigned long long)h->site.patch_va,
+                h->site.steal_len, h->site.over_endbr ? ", endbr64 overwritten" : "");
+        if (h->orig)
+            fprintf(out, "; original %s -> trampoline", h->orig->name);
+        fputc('\n', out);
+    }
+}
+
+static cJSON *hp_json_hook(const hp_hook *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "target", h->target->name);
+    cJSON_AddNumberToObject(o, "address", (double)h->target->va);
+    cJSON_AddStringToObject(o, "action", hp_action_name(h->req->action));
+    cJSON_AddNumberToObject(o, "rule_line", h->req->loc.line);
+    if (h->state == HP_HOOK_SKIPPED) {
+        cJSON_AddStringToObject(o, "reason", h->skip_reason ? h->skip_reason : "");
+        return o;
+    }
+    cJSON_AddNumberToObject(o, "patch_address", (double)h->site.patch_va);
+    cJSON_AddNumberToObject(o, "stolen_bytes", h->site.steal_len);
+    cJSON_AddNumberToObject(o, "destination", (double)h->dest_va);
+    cJSON_AddStringToObject(o, "destination_name", hp_dest_name(h));
+    cJSON_AddBoolToObject(o, "endbr64_overwritten", h->site.over_endbr);
+    if (h->req->action == HP_ACT_RETURN)
+        cJSON_AddNumberToObject(o, "value", (double)h->req->value);
+    if (h->orig)
+        cJSON_AddStringToObject(o, "original", h->orig->name);
+    return o;
+}
+
+static cJSON *hp_json_diags(const hp_diags *d)
+{
+    static const char *const lvl[] = {"error", "warning", "note"};
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; d && i < d->n; i++) {
+        const hp_diag *g = &d->v[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "level", lvl[g->level]);
+        if (g->file) {
+            cJSON_AddStringToObject(o, "file", g->file);
+            cJSON_AddNumberToObject(o, "line", g->line);
+            cJSON_AddNumberToObject(o, "column", g->col);
+        }
+        if (g->target)
+            cJSON_AddStringToObject(o, "target", g->target);
+        cJSON_AddStringToObject(o, "message", g->msg);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+static hp_status hp_json_print(cJSON *root, FILE *out)
+{
+    char *s = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!s)
+        return HP_ERR_NOMEM;
+    fprintf(out, "%s\n", s);
+    cJSON_free(s);
+    return HP_OK;
+}
+
+hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diags *d, FILE *out)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return HP_ERR_NOMEM;
+    cJSON_AddStringToObject(root, "input", c->in_path);
+    if (c->out_path)
+        cJSON_AddStringToObject(root, "output", c->out_path);
+    cJSON_AddBoolToObject(root, "dry_run", c->dry_run);
+    cJSON_AddBoolToObject(root, "ok", !d || !d->errors);
+    if (p && p->img) {
+        cJSON_AddStringToObject(root, "format", hp_format_desc(p->img));
+        cJSON_AddNumberToObject(root, "hooked", (double)p->nplanned);
+        cJSON_AddNumberToObject(root, "skipped", (double)p->nskipped);
+        cJSON_AddBoolToObject(root, "ibt_disabled", p->ed.removed_landing_pad);
+        cJSON *hooks = cJSON_AddArrayToObject(root, "hooks");
+        cJSON *skipped = cJSON_AddArrayToObject(root, "skipped_hooks");
+        for (size_t i = 0; i < p->n; i++)
+            cJSON_AddItemToArray(p->v[i].state == HP_HOOK_PLANNED ? hooks : skipped,
+                                 hp_json_hook(&p->v[i]));
+    }
+    cJSON_AddItemToObject(root, "diagnostics", hp_json_diags(d));
+    return hp_json_print(root, out);
+}
+
+static const char *hp_list_status(const hp_image *img, const hp_symbol *s, char *why,
+                                  size_t why_len)
+{
+    hp_site site;
+    if (hp_site_analyze(img, s, true, &site, why, why_len) == HP_OK)
+        return "yes";
+    if (hp_site_analyze(img, s, false, &site, why, why_len) == HP_OK)
+        return "replace-only";
+    return "no";
+}
+
+hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
+{
+    cJSON *arr = json ? cJSON_CreateArray() : NULL;
+    if (json && !arr)
+        return HP_ERR_NOMEM;
+    if (!json && img->prior_info && img->prior_info_size)
+        fprintf(out, "# patched by hookpatch:\n%.*s", (int)img->prior_info_size,
+                (const char *)img->prior_info);
+    for (size_t i = 0; i < img->nsyms; i++) {
+        const hp_symbol *s = &img->syms[i];
+        if (s->kind != HP_SYM_FUNC || s->source == HP_SRC_PLT)
+            continue;
+        if (glob && fnmatch(glob, s->name, 0) && (!s->alias || fnmatch(glob, s->alias, 0)))
+            continue;
+        char why[256] = "";
+        const char *st = hp_list_status(img, s, why, sizeof why);
+        const char *name = s->alias ? s->alias : s->name;
+        if (!json) {
+            fprintf(out, "0x%016llx %8llu %-12s %s%s%s\n", (unsigned long long)s->va,
+                    (unsigned long long)s->size, st, name, *st == 'y' ? "" : "  # ",
+                    *st == 'y' ? "" : why);
+            continue;
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddNumberToObject(o, "address", (double)s->va);
+        cJSON_AddNumberToObject(o, "size", (double)s->size);
+        cJSON_AddStringToObject(o, "hookable", st);
+        if (*st != 'y')
+            cJSON_AddStringToObject(o, "reason", why);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return json ? hp_json_print(arr, out) : HP_OK;
+}

@@ -1,0 +1,27 @@
+/* report: what hookpatch tells the user after planning — the text summary
+ * on stderr, the dry-run plan on stdout, and the --json document (built with
+ * cJSON). Called by cli/main.c only. */
+#ifndef HP_REPORT_H
+#define HP_REPORT_H
+
+#include "../rewriter/rewriter.h"
+
+#include <stdio.h>
+
+typedef struct hp_report_ctx {
+    const char *in_path, *out_path;
+    bool dry_run, quiet, verbose;
+} hp_report_ctx;
+
+/* "hookpatch: hooked N functions, skipped K" and the skipped reasons. */
+void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, FILE *out);
+/* One line per hook: what would be patched (dry run, -v). */
+void hp_report_plan(const hp_plan *p, FILE *out);
+/* The whole result as JSON; p may be NULL when planning failed early. */
+hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diags *d, FILE *out);
+
+/* `hookpatch list`: every function (or those matching glob) with its address,
+ * size and whether it can be hooked. */
+hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out);
+
+#endif

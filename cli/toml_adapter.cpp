@@ -1,0 +1,252 @@
+/* toml_adapter: toml++ -> the plain C tree of toml_adapter.h.
+ *
+ * Every C++ exception stops at hp_toml_parse: toml::parse_error becomes a
+ * positioned error, std::bad_alloc and a failed hp_calloc become "out of
+ * memory" (err->nomem), anything else a line-0 error. The C tree is built
+ * with hp_calloc so the allocation-failure tests reach it; a half-built tree
+ * is owned by a unique_ptr and freed on the way out.
+ *
+ * toml++ tables are ordered by key name; we re-sort every table by the key's
+ * source position so diagnostics come out in file order. */
+#include "toml_adapter.h"
+
+extern "C" {
+#include "../base/hp_base.h"
+}
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace {
+
+/* toml++ 3.3 recurses once per dotted-key component and has no limit on it
+ * (later versions added TOML_MAX_DOTTED_KEYS_DEPTH): a line like
+ * "a.a.a...=1" with ~50k dots overflows the stack. A key or header cannot
+ * span lines, so the number of dots on one line bounds its depth; real rules
+ * files never come close to this. */
+constexpr size_t hp_toml_max_dots_per_line = 256;
+
+/* A failed hp_calloc: unwinds to hp_toml_parse, which reports it as nomem. */
+struct hp_toml_nomem {};
+
+/* Input we refuse although toml++ accepts it. msg is a string literal. */
+struct hp_toml_reject {
+    const char *msg;
+    uint32_t line, col;
+};
+
+struct hp_toml_deleter {
+    void operator()(hp_tval *v) const { hp_toml_free(v); }
+};
+using hp_toml_ptr = std::unique_ptr<hp_tval, hp_toml_deleter>;
+
+void *hp_toml_alloc(size_t count, size_t size)
+{
+    void *p = hp_calloc(count, size);
+    if (!p)
+        throw hp_toml_nomem{};
+    return p;
+}
+
+char *hp_toml_strdup(std::string_view s)
+{
+    char *r = hp_strndup(s.data(), s.size());
+    if (!r)
+        throw hp_toml_nomem{};
+    return r;
+}
+
+void hp_toml_check_depth(const char *text, size_t len)
+{
+    size_t dots = 0;
+    uint32_t line = 1, col = 0;
+    for (size_t i = 0; i < len; i++) {
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80)
+            col++; /* count characters, as toml++ does, not UTF-8 bytes */
+        if (text[i] == '\n') {
+            line++;
+            col = 0;
+            dots = 0;
+        } else if (text[i] == '.' && ++dots > hp_toml_max_dots_per_line) {
+            throw hp_toml_reject{"line has too many '.' (deeply dotted keys are not supported)",
+                                 line, col};
+        }
+    }
+}
+
+hp_toml_ptr hp_toml_convert(const toml::node &n);
+
+hp_toml_ptr hp_toml_new(hp_tval_kind kind, const toml::node &n)
+{
+    hp_toml_ptr v(static_cast<hp_tval *>(hp_toml_alloc(1, sizeof(hp_tval))));
+    v->kind = kind;
+    v->line = n.source().begin.line;
+    v->col = n.source().begin.column;
+    return v;
+}
+
+bool hp_toml_key_before(const std::pair<const toml::key *, const toml::node *> &a,
+                        const std::pair<const toml::key *, const toml::node *> &b)
+{
+    const toml::source_position &pa = a.first->source().begin, &pb = b.first->source().begin;
+    return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+}
+
+void hp_toml_fill_table(hp_tval *v, const toml::table &t)
+{
+    std::vector<std::pair<const toml::key *, const toml::node *>> kvs;
+    kvs.reserve(t.size());
+    for (auto &&[key, node] : t)
+        kvs.emplace_back(&key, &node);
+    std::stable_sort(kvs.begin(), kvs.end(), hp_toml_key_before);
+
+    v->u.table.kv = static_cast<hp_tkv *>(hp_toml_alloc(kvs.size(), sizeof(hp_tkv)));
+    for (const auto &[key, node] : kvs) {
+        const toml::source_position &at = key->source().begin;
+        /* Keys are NUL-terminated in the C tree; "a\u0000b" would silently
+         * compare equal to "a". */
+        if (key->str().find('\0') != std::string_view::npos)
+            throw hp_toml_reject{"keys containing a NUL character are not supported", at.line,
+                                 at.column};
+        hp_tkv *e = &v->u.table.kv[v->u.table.n++];
+        e->key = hp_toml_strdup(key->str());
+        e->line = at.line;
+        e->col = at.column;
+        e->val = hp_toml_convert(*node).release();
+    }
+}
+
+void hp_toml_fill_array(hp_tval *v, const toml::array &a)
+{
+    v->u.array.items = static_cast<hp_tval **>(hp_toml_alloc(a.size(), sizeof(hp_tval *)));
+    for (const toml::node &item : a)
+        v->u.array.items[v->u.array.n++] = hp_toml_convert(item).release();
+}
+
+hp_toml_ptr hp_toml_convert(const toml::node &n)
+{
+    switch (n.type()) {
+    case toml::node_type::table: {
+        hp_toml_ptr v = hp_toml_new(HP_TV_TABLE, n);
+        hp_toml_fill_table(v.get(), *n.as_table());
+        return v;
+    }
+    case toml::node_type::array: {
+        hp_toml_ptr v = hp_toml_new(HP_TV_ARRAY, n);
+        hp_toml_fill_array(v.get(), *n.as_array());
+        return v;
+    }
+    case toml::node_type::string: {
+        hp_toml_ptr v = hp_toml_new(HP_TV_STRING, n);
+        const std::string &s = n.as_string()->get();
+        v->u.str.s = hp_toml_strdup(s);
+        v->u.str.len = s.size();
+        return v;
+    }
+    case toml::node_type::integer: {
+        hp_toml_ptr v = hp_toml_new(HP_TV_INTEGER, n);
+        v->u.i = n.as_integer()->get();
+        return v;
+    }
+    case toml::node_type::floating_point: {
+        hp_toml_ptr v = hp_toml_new(HP_TV_FLOAT, n);
+        v->u.f = n.as_floating_point()->get();
+        return v;
+    }
+    case toml::node_type::boolean: {
+        hp_toml_ptr v = hp_toml_new(HP_TV_BOOL, n);
+        v->u.b = n.as_boolean()->get() ? 1 : 0;
+        return v;
+    }
+    default: /* date, time, date_time: the schema only needs their type */
+        return hp_toml_new(HP_TV_DATETIME, n);
+    }
+}
+
+/* Copy msg into err->msg without cutting a UTF-8 sequence in half. */
+void hp_toml_set_msg(hp_toml_error *err, std::string_view msg)
+{
+    size_t n = std::min(msg.size(), sizeof err->msg - 1);
+    if (n < msg.size())
+        while (n > 0 && (static_cast<unsigned char>(msg[n]) & 0xC0) == 0x80)
+            n--;
+    memcpy(err->msg, msg.data(), n);
+    err->msg[n] = 0;
+}
+
+void hp_toml_set_error(hp_toml_error *err, std::string_view msg, uint32_t line, uint32_t col)
+{
+    hp_toml_set_msg(err, msg);
+    err->line = line;
+    err->col = col;
+}
+
+} // namespace
+
+extern "C" hp_tval *hp_toml_parse(const char *text, size_t len, hp_toml_error *err)
+{
+    memset(err, 0, sizeof *err);
+    try {
+        std::string_view doc = text ? std::string_view(text, len) : std::string_view();
+        hp_toml_check_depth(doc.data(), doc.size());
+        toml::table root = toml::parse(doc);
+        return hp_toml_convert(root).release();
+    } catch (const toml::parse_error &e) {
+        hp_toml_set_error(err, e.description(), e.source().begin.line, e.source().begin.column);
+    } catch (const hp_toml_reject &r) {
+        hp_toml_set_error(err, r.msg, r.line, r.col);
+    } catch (const hp_toml_nomem &) {
+        hp_toml_set_error(err, "out of memory", 0, 0);
+        err->nomem = 1;
+    } catch (const std::bad_alloc &) {
+        hp_toml_set_error(err, "out of memory", 0, 0);
+        err->nomem = 1;
+    } catch (const std::exception &e) {
+        hp_toml_set_error(err, e.what(), 0, 0);
+    } catch (...) {
+        hp_toml_set_error(err, "unexpected error in the TOML parser", 0, 0);
+    }
+    return nullptr;
+}
+
+extern "C" void hp_toml_free(hp_tval *v)
+{
+    if (!v)
+        return;
+    if (v->kind == HP_TV_TABLE) {
+        for (size_t i = 0; i < v->u.table.n; i++) {
+            hp_free(v->u.table.kv[i].key);
+            hp_toml_free(v->u.table.kv[i].val);
+        }
+        hp_free(v->u.table.kv);
+    } else if (v->kind == HP_TV_ARRAY) {
+        for (size_t i = 0; i < v->u.array.n; i++)
+            hp_toml_free(v->u.array.items[i]);
+        hp_free(v->u.array.items);
+    } else if (v->kind == HP_TV_STRING) {
+        hp_free(v->u.str.s);
+    }
+    hp_free(v);
+}
+
+extern "C" const char *hp_toml_kind_name(hp_tval_kind k)
+{
+    switch (k) {
+    case HP_TV_TABLE: return "table";
+    case HP_TV_ARRAY: return "array";
+    case HP_TV_STRING: return "string";
+    case HP_TV_INTEGER: return "integer";
+    case HP_TV_FLOAT: return "float";
+    case HP_TV_BOOL: return "boolean";
+    case HP_TV_DATETIME: return "datetime";
+    }
+    return "value";
+}

@@ -1,0 +1,567 @@
+/* x86: decode, scan and relocate x86-64 instructions with Zydis.
+ *
+ * Quirks of moving x86-64 code, and what this file does about each:
+ *
+ * - Position dependence comes from exactly two encodings: a relative
+ *   immediate (jmp/jcc/call/loop/jrcxz/xbegin) and a RIP-relative ModRM
+ *   operand. Zydis flags both with ZYDIS_ATTRIB_IS_RELATIVE; anything carrying
+ *   that flag which no handler below understands is refused, never copied.
+ * - RIP-relative operands are relocated by rewriting the disp32 field in
+ *   place. In 64-bit mode a RIP-relative displacement is always 32 bits (also
+ *   under VEX/EVEX, where disp8*N compression never applies to mod=00 rm=101),
+ *   so the length cannot change and every other byte - prefixes, VEX/EVEX
+ *   payload, immediates after the displacement - stays exactly as the
+ *   compiler wrote it. Re-encoding through ZydisEncoder would also work for
+ *   most instructions, but it may pick a different (equivalent) encoding and
+ *   rejects some valid ones; patching bytes cannot drift.
+ * - Relative branches are re-emitted in their rel32 form (e9, 0f 8x), so a
+ *   measured size never depends on where the code lands. rel8-only branches
+ *   (jrcxz/jecxz/loop/loope/loopne) keep their original bytes with the rel8
+ *   pointed two bytes ahead: `op L1; jmp short L2; L1: jmp rel32 T; L2:`.
+ *   That preserves the exact rcx/ecx and flag semantics, including a 0x67
+ *   prefix that selects ecx.
+ * - A 0x66 prefix on a near branch means rel16 and a 16-bit IP on AMD but is
+ *   ignored on Intel; such code has no single meaning and is refused. So is
+ *   0x67 on a RIP-relative operand (EIP-relative: the address wraps at 4 GiB).
+ * - A stolen call must not leave a return address in the new section (Go's
+ *   unwinder, C++ EH and morestack all look the caller up by that address),
+ *   so calls become "push ret_va; jmp callee". push imm32 sign-extends, so the
+ *   high half is then stored separately with a mov; neither touches flags.
+ *   Indirect calls get the same treatment (ff /2 becomes ff /4) unless their
+ *   operand depends on rsp, which the push would shift.
+ * - Branch hint prefixes (2e/3e on jcc) are dropped: they have no
+ *   architectural effect. The MPX bnd prefix (f2) is kept.
+ */
+#include "x86.h"
+
+#include <Zydis/Zydis.h>
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* One decoded instruction with its operands; never leaves this file. */
+typedef struct hp_zdec {
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+} hp_zdec;
+
+static bool zdecode(const uint8_t *p, size_t n, hp_zdec *z)
+{
+    ZydisDecoder d;
+    if (!p || n == 0 || !ZYAN_SUCCESS(ZydisDecoderInit(&d, ZYDIS_MACHINE_MODE_LONG_64,
+                                                        ZYDIS_STACK_WIDTH_64)))
+        return false;
+    return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&d, p, n, &z->in, z->ops));
+}
+
+/* The visible relative-immediate operand (branch displacement), if any. */
+static const ZydisDecodedOperand *rel_imm(const hp_zdec *z)
+{
+    for (unsigned i = 0; i < z->in.operand_count_visible; i++)
+        if (z->ops[i].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && z->ops[i].imm.is_relative)
+            return &z->ops[i];
+    return NULL;
+}
+
+/* The visible RIP- or EIP-relative memory operand, if any. */
+static const ZydisDecodedOperand *rip_mem(const hp_zdec *z)
+{
+    for (unsigned i = 0; i < z->in.operand_count_visible; i++) {
+        const ZydisDecodedOperand *o = &z->ops[i];
+        if (o->type == ZYDIS_OPERAND_TYPE_MEMORY &&
+            (o->mem.base == ZYDIS_REGISTER_RIP || o->mem.base == ZYDIS_REGISTER_EIP))
+            return o;
+    }
+    return NULL;
+}
+
+static bool is_jcc_opcode(const ZydisDecodedInstruction *in)
+{
+    if (in->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT)
+        return in->opcode >= 0x70 && in->opcode <= 0x7f;
+    return in->opcode_map == ZYDIS_OPCODE_MAP_0F && in->opcode >= 0x80 && in->opcode <= 0x8f;
+}
+
+static hp_insn_kind classify_branch(const hp_zdec *z)
+{
+    bool rel = rel_imm(z) != NULL;
+    switch (z->in.mnemonic) {
+    case ZYDIS_MNEMONIC_JMP: return rel ? HP_INSN_JMP : HP_INSN_JMP_IND;
+    case ZYDIS_MNEMONIC_CALL: return rel ? HP_INSN_CALL : HP_INSN_CALL_IND;
+    case ZYDIS_MNEMONIC_JRCXZ:
+    case ZYDIS_MNEMONIC_JECXZ:
+    case ZYDIS_MNEMONIC_LOOP:
+    case ZYDIS_MNEMONIC_LOOPE:
+    case ZYDIS_MNEMONIC_LOOPNE: return HP_INSN_LOOP;
+    default: return rel && is_jcc_opcode(&z->in) ? HP_INSN_JCC : HP_INSN_OTHER;
+    }
+}
+
+static hp_insn_kind classify(const hp_zdec *z)
+{
+    switch (z->in.mnemonic) {
+    case ZYDIS_MNEMONIC_RET: /* near and far (retf) */
+    case ZYDIS_MNEMONIC_IRET:
+    case ZYDIS_MNEMONIC_IRETD:
+    case ZYDIS_MNEMONIC_IRETQ: return HP_INSN_RET;
+    case ZYDIS_MNEMONIC_INT3: return HP_INSN_INT3;
+    case ZYDIS_MNEMONIC_NOP: return HP_INSN_NOP; /* 90, 66 90, 0f 1f /0, ... */
+    case ZYDIS_MNEMONIC_UD2: return HP_INSN_UD2;
+    case ZYDIS_MNEMONIC_ENDBR64: return HP_INSN_ENDBR64;
+    default: return classify_branch(z);
+    }
+}
+
+static void fill_insn(const hp_zdec *z, uint64_t va, hp_insn *out)
+{
+    memset(out, 0, sizeof *out);
+    out->va = va;
+    out->len = z->in.length;
+    out->kind = (uint8_t)classify(z);
+    ZyanU64 abs;
+    const ZydisDecodedOperand *o = rel_imm(z);
+    if (o && ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&z->in, o, va, &abs))) {
+        out->has_target = true;
+        out->target_va = abs;
+    }
+    o = rip_mem(z);
+    if (o && ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&z->in, o, va, &abs))) {
+        out->rip_rel = true;
+        out->has_target = true;
+        out->mem_va = abs;
+    }
+}
+
+hp_status hp_x86_decode(const uint8_t *p, size_t n, uint64_t va, hp_insn *out)
+{
+    if (!out)
+        return HP_ERR_INTERNAL;
+    hp_zdec z;
+    if (!zdecode(p, n, &z))
+        return HP_ERR_FORMAT;
+    fill_insn(&z, va, out);
+    return HP_OK;
+}
+
+/* ---- formatting */
+
+static void format_bad(const uint8_t *p, size_t n, char *buf, size_t buf_len)
+{
+    size_t at = (size_t)snprintf(buf, buf_len, "(bad)");
+    for (size_t i = 0; p && i < n && i < 8 && at < buf_len; i++)
+        at += (size_t)snprintf(buf + at, buf_len - at, " %02x", p[i]);
+}
+
+void hp_x86_format(const uint8_t *p, size_t n, uint64_t va, char *buf, size_t buf_len)
+{
+    if (!buf || buf_len == 0)
+        return;
+    hp_zdec z;
+    ZydisFormatter f;
+    if (!zdecode(p, n, &z) || !ZYAN_SUCCESS(ZydisFormatterInit(&f, ZYDIS_FORMATTER_STYLE_INTEL))) {
+        format_bad(p, n, buf, buf_len);
+        return;
+    }
+    /* Short addresses read better in messages than 16 padded digits. */
+    ZydisFormatterSetProperty(&f, ZYDIS_FORMATTER_PROP_ADDR_PADDING_ABSOLUTE, ZYDIS_PADDING_DISABLED);
+    ZydisFormatterSetProperty(&f, ZYDIS_FORMATTER_PROP_HEX_UPPERCASE, ZYAN_FALSE);
+    if (!ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&f, &z.in, z.ops, z.in.operand_count_visible,
+                                                      buf, buf_len, va, NULL)))
+        format_bad(p, n, buf, buf_len);
+}
+
+/* ---- scanning */
+
+static bool is_rel_branch(const hp_insn *i) { return i->has_target && !i->rip_rel; }
+
+/* Targets are marked in a bitmap over the body: dedup and sort for free, and
+ * memory stays proportional to size (one bit per byte). */
+static hp_status mark_target(uint64_t **bits, uint64_t size, uint64_t off)
+{
+    if (!*bits) {
+        *bits = hp_calloc((size_t)(size / 64 + 1), sizeof **bits);
+        if (!*bits)
+            return HP_ERR_NOMEM;
+    }
+    (*bits)[off / 64] |= (uint64_t)1 << (off % 64);
+    return HP_OK;
+}
+
+static hp_status collect_targets(const uint64_t *bits, uint64_t size, uint64_t va,
+                                 hp_func_scan *out)
+{
+    if (!bits)
+        return HP_OK;
+    size_t words = (size_t)(size / 64 + 1), count = 0;
+    for (size_t w = 0; w < words; w++)
+        count += (size_t)__builtin_popcountll(bits[w]);
+    HP_CHECK(HP_GROW(out->targets, out->targets_cap, count));
+    for (size_t w = 0; w < words; w++)
+        for (uint64_t m = bits[w]; m; m &= m - 1)
+            out->targets[out->ntargets++] = va + (uint64_t)w * 64 + (uint64_t)__builtin_ctzll(m);
+    return HP_OK;
+}
+
+static hp_status scan_body(const uint8_t *p, uint64_t size, uint64_t va, hp_func_scan *out,
+                           uint64_t **bits)
+{
+    uint64_t off = 0;
+    hp_insn insn;
+    while (off < size && hp_x86_decode(p + off, (size_t)(size - off), va + off, &insn) == HP_OK) {
+        HP_CHECK(HP_GROW(out->insns, out->insns_cap, out->ninsns + 1));
+        out->insns[out->ninsns++] = insn;
+        /* Unsigned wrap makes targets below va land beyond size. */
+        if (is_rel_branch(&insn) && insn.target_va - va < size)
+            HP_CHECK(mark_target(bits, size, insn.target_va - va));
+        off += insn.len;
+    }
+    out->ok_size = off;
+    return HP_OK;
+}
+
+hp_status hp_x86_scan(const uint8_t *p, uint64_t size, uint64_t va, hp_func_scan *out)
+{
+    if (!out)
+        return HP_ERR_INTERNAL;
+    memset(out, 0, sizeof *out);
+    if (!p && size)
+        return HP_ERR_INTERNAL;
+    if (size > SIZE_MAX / 2)
+        return HP_ERR_NOMEM;
+    uint64_t *bits = NULL;
+    hp_status s = scan_body(p, size, va, out, &bits);
+    if (s == HP_OK)
+        s = collect_targets(bits, size, va, out);
+    hp_free(bits);
+    if (s != HP_OK)
+        hp_x86_scan_free(out);
+    return s;
+}
+
+void hp_x86_scan_free(hp_func_scan *s)
+{
+    if (!s)
+        return;
+    hp_free(s->insns);
+    hp_free(s->targets);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- fixed sequences */
+
+bool hp_x86_rel32_reach(uint64_t from_va_after_insn, uint64_t to_va)
+{
+    int64_t d = (int64_t)(to_va - from_va_after_insn);
+    return d >= INT32_MIN && d <= INT32_MAX;
+}
+
+size_t hp_x86_jmp32(uint8_t *out, uint64_t at_va, uint64_t to_va)
+{
+    if (!out)
+        return 5;
+    if (!hp_x86_rel32_reach(at_va + 5, to_va))
+        return 0;
+    out[0] = 0xe9;
+    hp_wr32(out + 1, (uint32_t)(to_va - (at_va + 5)));
+    return 5;
+}
+
+size_t hp_x86_ret_imm(uint8_t *out, int64_t value)
+{
+    uint8_t b[11];
+    size_t n;
+    if (value >= 0 && value <= (int64_t)UINT32_MAX) { /* mov eax, imm32 zero-extends */
+        b[0] = 0xb8;
+        hp_wr32(b + 1, (uint32_t)value);
+        n = 5;
+    } else if (value >= INT32_MIN && value < 0) { /* mov rax, simm32 sign-extends */
+        memcpy(b, "\x48\xc7\xc0", 3);
+        hp_wr32(b + 3, (uint32_t)value);
+        n = 7;
+    } else { /* movabs rax, imm64 */
+        memcpy(b, "\x48\xb8", 2);
+        hp_wr64(b + 2, (uint64_t)value);
+        n = 10;
+    }
+    b[n++] = 0xc3;
+    if (out)
+        memcpy(out, b, n);
+    return n;
+}
+
+size_t hp_x86_ud2(uint8_t *out)
+{
+    if (out)
+        memcpy(out, "\x0f\x0b", 2);
+    return 2;
+}
+
+size_t hp_x86_jmp_abs(uint8_t *out, uint64_t to_va)
+{
+    if (out) {
+        memcpy(out, "\xff\x25\x00\x00\x00\x00", 6);
+        hp_wr64(out + 6, to_va);
+    }
+    return 14;
+}
+
+/* ---- relocation */
+
+/* State of one hp_x86_relocate call. Emitting to out == NULL only counts,
+ * which is what makes measuring and emitting the same code path. */
+typedef struct hp_reloc {
+    const uint8_t *p; /* borrowed: the source instruction */
+    uint64_t src_va, dst_va, ret_va;
+    hp_zdec z;
+    uint8_t *out; /* borrowed; NULL when measuring */
+    size_t len;
+    char *why;
+    size_t why_len;
+} hp_reloc;
+
+static hp_status refuse(hp_reloc *r, hp_status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static hp_status refuse(hp_reloc *r, hp_status s, const char *fmt, ...)
+{
+    if (!r->why || r->why_len == 0)
+        return s;
+    char text[96];
+    hp_x86_format(r->p, r->z.in.length, r->src_va, text, sizeof text);
+    int at = snprintf(r->why, r->why_len, "cannot relocate '%s' at 0x%llx: ", text,
+                      (unsigned long long)r->src_va);
+    if (at >= 0 && (size_t)at < r->why_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->why + at, r->why_len - (size_t)at, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+static void put(hp_reloc *r, const void *b, size_t n)
+{
+    if (r->out)
+        memcpy(r->out + r->len, b, n);
+    r->len += n;
+}
+
+static void put8(hp_reloc *r, uint8_t v) { put(r, &v, 1); }
+
+static void put32(hp_reloc *r, uint32_t v)
+{
+    uint8_t b[4];
+    hp_wr32(b, v);
+    put(r, b, 4);
+}
+
+static uint64_t here_va(const hp_reloc *r) { return r->dst_va + r->len; }
+
+/* Write `to - end` as a 32-bit field at out offset `at`. Range is only
+ * checked when emitting: a measurement must succeed at any dummy address. */
+static hp_status fix32(hp_reloc *r, size_t at, uint64_t end_va, uint64_t to_va, const char *what)
+{
+    if (!r->out)
+        return HP_OK;
+    if (!hp_x86_rel32_reach(end_va, to_va))
+        return refuse(r, HP_ERR_RANGE, "%s 0x%llx is out of rel32 reach from 0x%llx", what,
+                      (unsigned long long)to_va, (unsigned long long)r->dst_va);
+    hp_wr32(r->out + at, (uint32_t)(to_va - end_va));
+    return HP_OK;
+}
+
+/* Append a 4-byte relative field that ends the instruction being emitted. */
+static hp_status put_rel32(hp_reloc *r, uint64_t to_va)
+{
+    size_t at = r->len;
+    put32(r, 0);
+    return fix32(r, at, here_va(r), to_va, "branch target");
+}
+
+static uint64_t target_of(const hp_reloc *r)
+{
+    ZyanU64 abs = 0;
+    ZyanStatus zs = ZydisCalcAbsoluteAddress(&r->z.in, rel_imm(&r->z), r->src_va, &abs);
+    assert(ZYAN_SUCCESS(zs));
+    (void)zs;
+    return abs;
+}
+
+static hp_status check_branch_prefixes(hp_reloc *r)
+{
+    if (r->z.in.attributes & ZYDIS_ATTRIB_HAS_OPERANDSIZE)
+        return refuse(r, HP_ERR_UNHOOKABLE,
+                      "operand-size prefix on a branch means rel16 on AMD but not on Intel");
+    return HP_OK;
+}
+
+static void put_bnd(hp_reloc *r)
+{
+    if (r->z.in.attributes & ZYDIS_ATTRIB_HAS_BND)
+        put8(r, 0xf2);
+}
+
+static hp_status reloc_jmp(hp_reloc *r)
+{
+    HP_CHECK(check_branch_prefixes(r));
+    put_bnd(r);
+    put8(r, 0xe9);
+    return put_rel32(r, target_of(r));
+}
+
+static hp_status reloc_jcc(hp_reloc *r)
+{
+    HP_CHECK(check_branch_prefixes(r));
+    put_bnd(r);
+    put8(r, 0x0f);
+    put8(r, (uint8_t)(0x80 | (r->z.in.opcode & 0x0f))); /* condition code sits in the low nibble */
+    return put_rel32(r, target_of(r));
+}
+
+/* push ret_va as a 64-bit value, touching neither flags nor registers but rsp:
+ * push simm32 (low half, sign-extended), then mov dword [rsp+4], high half.
+ * Both are always emitted so the size never depends on ret_va. */
+static void put_push_ret(hp_reloc *r)
+{
+    put8(r, 0x68);
+    put32(r, (uint32_t)r->ret_va);
+    put(r, "\xc7\x44\x24\x04", 4);
+    put32(r, (uint32_t)(r->ret_va >> 32));
+}
+
+static hp_status reloc_call(hp_reloc *r)
+{
+    HP_CHECK(check_branch_prefixes(r));
+    if (r->ret_va == 0)
+        return refuse(r, HP_ERR_UNHOOKABLE, "a stolen call would leave a return address in the "
+                                            "new section (no return address given)");
+    put_push_ret(r);
+    put_bnd(r);
+    put8(r, 0xe9);
+    return put_rel32(r, target_of(r));
+}
+
+/* `op L1; jmp short L2; L1: jmp rel32 target; L2:` - the original bytes with
+ * rel8 = 2, so prefixes (0x67 selects ecx) and flag behaviour stay intact. */
+static hp_status reloc_loop(hp_reloc *r)
+{
+    HP_CHECK(check_branch_prefixes(r));
+    const ZydisDecodedInstruction *in = &r->z.in;
+    size_t at = r->len;
+    assert(in->raw.imm[0].is_relative && in->raw.imm[0].size == 8);
+    put(r, r->p, in->length);
+    if (r->out)
+        r->out[at + in->raw.imm[0].offset] = 2;
+    put(r, "\xeb\x05", 2);
+    put8(r, 0xe9);
+    return put_rel32(r, target_of(r));
+}
+
+static bool uses_rsp(const ZydisDecodedOperand *o)
+{
+    if (o->type == ZYDIS_OPERAND_TYPE_REGISTER)
+        return ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, o->reg.value) ==
+               ZYDIS_REGISTER_RSP;
+    if (o->type != ZYDIS_OPERAND_TYPE_MEMORY)
+        return false;
+    return ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, o->mem.base) ==
+               ZYDIS_REGISTER_RSP ||
+           ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, o->mem.index) ==
+               ZYDIS_REGISTER_RSP;
+}
+
+/* Copy the instruction, pointing its disp32 at the same absolute address. */
+static hp_status put_rip_rel(hp_reloc *r, uint8_t modrm_reg)
+{
+    const ZydisDecodedInstruction *in = &r->z.in;
+    const ZydisDecodedOperand *m = rip_mem(&r->z);
+    size_t at = r->len;
+    put(r, r->p, in->length);
+    if (r->out && modrm_reg != 0xff)
+        r->out[at + in->raw.modrm.offset] =
+            (uint8_t)((r->p[in->raw.modrm.offset] & 0xc7) | modrm_reg << 3);
+    if (!m)
+        return HP_OK;
+    if (m->mem.base != ZYDIS_REGISTER_RIP)
+        return refuse(r, HP_ERR_UNHOOKABLE, "eip-relative addressing wraps at 4 GiB");
+    assert(in->raw.disp.size == 32);
+    ZyanU64 abs = 0;
+    if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(in, m, r->src_va, &abs)))
+        return refuse(r, HP_ERR_UNHOOKABLE, "cannot compute its memory address");
+    return fix32(r, at + in->raw.disp.offset, here_va(r), abs, "memory operand");
+}
+
+/* ff /2 (call near r/m) becomes ff /4 (jmp near r/m) after pushing ret_va. */
+static hp_status reloc_call_ind(hp_reloc *r)
+{
+    const ZydisDecodedInstruction *in = &r->z.in;
+    HP_CHECK(check_branch_prefixes(r));
+    if (in->meta.branch_type != ZYDIS_BRANCH_TYPE_NEAR || in->opcode != 0xff ||
+        in->raw.modrm.reg != 2)
+        return refuse(r, HP_ERR_UNHOOKABLE, "only near indirect calls can be relocated");
+    if (r->ret_va == 0)
+        return refuse(r, HP_ERR_UNHOOKABLE, "a stolen call would leave a return address in the "
+                                            "new section (no return address given)");
+    if (uses_rsp(&r->z.ops[0]))
+        return refuse(r, HP_ERR_UNHOOKABLE, "its operand depends on rsp, which the pushed "
+                                            "return address would shift");
+    put_push_ret(r);
+    return put_rip_rel(r, 4);
+}
+
+/* xbegin rel32: patch the abort target in place. */
+static hp_status reloc_rel_other(hp_reloc *r)
+{
+    const ZydisDecodedInstruction *in = &r->z.in;
+    int i = in->raw.imm[0].is_relative ? 0 : 1;
+    if (in->mnemonic != ZYDIS_MNEMONIC_XBEGIN || in->raw.imm[i].size != 32)
+        return refuse(r, HP_ERR_UNHOOKABLE, "unsupported relative operand");
+    size_t at = r->len;
+    put(r, r->p, in->length);
+    return fix32(r, at + in->raw.imm[i].offset, here_va(r), target_of(r), "branch target");
+}
+
+static hp_status reloc_dispatch(hp_reloc *r)
+{
+    switch (classify(&r->z)) {
+    case HP_INSN_JMP: return reloc_jmp(r);
+    case HP_INSN_JCC: return reloc_jcc(r);
+    case HP_INSN_CALL: return reloc_call(r);
+    case HP_INSN_LOOP: return reloc_loop(r);
+    case HP_INSN_CALL_IND: return reloc_call_ind(r);
+    default: break;
+    }
+    if (rel_imm(&r->z))
+        return reloc_rel_other(r);
+    if (rip_mem(&r->z))
+        return put_rip_rel(r, 0xff);
+    if (r->z.in.attributes & ZYDIS_ATTRIB_IS_RELATIVE)
+        return refuse(r, HP_ERR_UNHOOKABLE, "position-dependent in a way hookpatch does not know");
+    put(r, r->p, r->z.in.length);
+    return HP_OK;
+}
+
+hp_status hp_x86_relocate(const uint8_t *p, size_t n, uint64_t src_va, uint64_t dst_va,
+                          uint64_t ret_va, uint8_t *out, size_t *len, char *why, size_t why_len)
+{
+    if (why && why_len)
+        why[0] = 0;
+    if (!len)
+        return HP_ERR_INTERNAL;
+    *len = 0;
+    hp_reloc r = {.p = p, .src_va = src_va, .dst_va = dst_va, .ret_va = ret_va, .out = out,
+                  .why = why, .why_len = why_len};
+    if (!zdecode(p, n, &r.z)) {
+        char text[64];
+        format_bad(p, n, text, sizeof text);
+        if (why && why_len)
+            snprintf(why, why_len, "invalid instruction at 0x%llx: %s",
+                     (unsigned long long)src_va, text);
+        return HP_ERR_FORMAT;
+    }
+    hp_status s = reloc_dispatch(&r);
+    if (s == HP_OK)
+        *len = r.len;
+    return s;
+}

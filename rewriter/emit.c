@@ -1,0 +1,191 @@
+/* Measure and emit: the same walk over the planned hooks sizes every stub
+ * and trampoline (before addresses exist) and later writes them (after the
+ * backend placed the text region). Relocated instruction sizes do not
+ * depend on addresses, so the two walks agree. */
+#include "rewriter.h"
+#include "info.h"
+
+#include "../relocs/x86.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define HP_ALIGN 16
+
+/* Relocate the copied instructions of a site to dst (out NULL: measure).
+ * A call that ends the copy returns into the original function. */
+static hp_status hp_copy_insns(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len)
+{
+    size_t total = 0;
+    for (uint64_t va = s->patch_va; va < s->patch_va + s->copy_len;) {
+        const uint8_t *p = s->bytes + (va - s->patch_va);
+        size_t n = s->copy_len - (size_t)(va - s->patch_va), l;
+        hp_insn in;
+        HP_CHECK(hp_x86_decode(p, n, va, &in));
+        uint64_t ret = va + in.len == s->patch_va + s->copy_len ? va + in.len : 0;
+        HP_CHECK(hp_x86_relocate(p, n, va, dst + total, ret, out ? out + total : NULL, &l, NULL,
+                                 0));
+        total += l;
+        va += in.len;
+    }
+    *len = total;
+    return HP_OK;
+}
+
+/* trampoline = copied instructions + jump back (or ud2 when the copy took
+ * the whole function and there is nothing to go back to). */
+static hp_status hp_tramp(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len)
+{
+    size_t n;
+    HP_CHECK(hp_copy_insns(s, dst, out, &n));
+    if (s->copy_len == s->steal_len)
+        n += hp_x86_jmp32(out ? out + n : NULL, dst + n, s->patch_va + s->steal_len);
+    else
+        n += hp_x86_ud2(out ? out + n : NULL);
+    *len = n;
+    return HP_OK;
+}
+
+static size_t hp_stub(const hp_hook *h, uint8_t *out)
+{
+    if (h->req->action == HP_ACT_RETURN)
+        return hp_x86_ret_imm(out, h->req->value);
+    return hp_x86_ud2(out);
+}
+
+static bool hp_has_stub(const hp_hook *h)
+{
+    return h->req->action == HP_ACT_RETURN || h->req->action == HP_ACT_TRAP;
+}
+
+hp_status hp_measure(hp_plan *p)
+{
+    uint64_t off = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        hp_hook *h = &p->v[i];
+        if (h->state != HP_HOOK_PLANNED)
+            continue;
+        if (hp_has_stub(h)) {
+            h->stub_off = off;
+            h->stub_size = hp_stub(h, NULL);
+            off = hp_align_up(off + h->stub_size, HP_ALIGN);
+        }
+        if (hp_hook_needs_tramp(h)) {
+            size_t n;
+            HP_CHECK(hp_tramp(&h->site, 0, NULL, &n));
+            h->tramp_off = off;
+            h->tramp_size = n;
+            off = hp_align_up(off + n, HP_ALIGN);
+        }
+    }
+    p->lay.size[HP_REGION_TEXT] = off;
+    return HP_OK;
+}
+
+/* A jump at a site's patch point to dest, the rest of the stolen bytes
+ * filled with int3 so a stray branch traps instead of running garbage. */
+static hp_status hp_patch_site(hp_plan *p, const hp_site *s, uint64_t dest)
+{
+    hp_patch pt = {.va = s->patch_va, .len = s->steal_len};
+    if (!hp_x86_rel32_reach(s->patch_va + 5, dest))
+        return HP_ERR_RANGE;
+    memset(pt.bytes, 0xcc, sizeof pt.bytes);
+    hp_x86_jmp32(pt.bytes, s->patch_va, dest);
+    memcpy(pt.orig, s->bytes, s->steal_len);
+    return hp_edit_add_patch(&p->ed, &pt);
+}
+
+/* Send every branch back to the entry to the trampoline. */
+static hp_status hp_patch_redirects(hp_plan *p, const hp_hook *h, uint64_t tramp)
+{
+    const hp_site *s = &h->site;
+    if (h->island_va) {
+        hp_patch isl = {.va = h->island_va, .len = 5};
+        const uint8_t *old = hp_image_bytes(p->img, h->island_va, 5);
+        if (!old || !hp_x86_rel32_reach(h->island_va + 5, tramp))
+            return HP_ERR_RANGE;
+        memcpy(isl.orig, old, 5);
+        hp_x86_jmp32(isl.bytes, h->island_va, tramp);
+        /* An island inside the stolen bytes is already covered by the entry
+         * patch; patches must not overlap, so merge it there. */
+        if (h->island_va >= s->patch_va && h->island_va < s->patch_va + s->steal_len) {
+            hp_patch *entry = &p->ed.patches[p->ed.npatches - 1];
+            memcpy(entry->bytes + (h->island_va - s->patch_va), isl.bytes, 5);
+        } else {
+            HP_CHECK(hp_edit_add_patch(&p->ed, &isl));
+        }
+    }
+    for (uint32_t i = 0; i < s->nredirects; i++) {
+        uint64_t va = s->redirect_va[i];
+        uint8_t len = s->redirect_len[i];
+        const uint8_t *old = hp_image_bytes(p->img, va, len);
+        if (!old)
+            return HP_ERR_INTERNAL;
+        hp_patch pt = {.va = va, .len = len};
+        memcpy(pt.orig, old, len);
+        memcpy(pt.bytes, old, len);
+        uint64_t to = len == 2 ? h->island_va : tramp;
+        int64_t rel = (int64_t)(to - (va + len));
+        if (len == 2)
+            pt.bytes[1] = (uint8_t)(int8_t)rel;
+        else if (hp_x86_rel32_reach(va + len, to))
+            hp_wr32(pt.bytes + len - 4, (uint32_t)(int32_t)rel);
+        else
+            return HP_ERR_RANGE;
+        HP_CHECK(hp_edit_add_patch(&p->ed, &pt));
+    }
+    return HP_OK;
+}
+
+static hp_status hp_add_named(hp_plan *p, const hp_hook *h, const char *suffix, uint64_t va,
+                              uint64_t size)
+{
+    char *name = hp_asprintf("%s.hookpatch_%s", h->target->name, suffix);
+    if (!name)
+        return HP_ERR_NOMEM;
+    hp_status s = hp_edit_add_sym(&p->ed, name, va, size, true);
+    hp_free(name);
+    return s;
+}
+
+static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
+{
+    hp_region *text = &p->ed.regions[HP_REGION_TEXT];
+    uint64_t stub = text->va + h->stub_off, tramp = text->va + h->tramp_off;
+    if (hp_has_stub(h)) {
+        hp_stub(h, text->bytes.data + h->stub_off);
+        HP_CHECK(hp_add_named(p, h, "stub", stub, h->stub_size));
+    }
+    if (hp_hook_needs_tramp(h)) {
+        size_t n;
+        HP_CHECK(hp_tramp(&h->site, tramp, text->bytes.data + h->tramp_off, &n));
+        if (n != h->tramp_size)
+            return HP_ERR_INTERNAL; /* measure and emit disagree */
+        HP_CHECK(hp_add_named(p, h, "orig", tramp, h->tramp_size));
+    }
+    switch (h->req->action) {
+    case HP_ACT_REPLACE: h->dest_va = h->replace->va; break;
+    case HP_ACT_PASSTHROUGH: h->dest_va = tramp; break;
+    default: h->dest_va = stub; break;
+    }
+    HP_CHECK(hp_patch_site(p, &h->site, h->dest_va));
+    if (hp_hook_needs_redirect(h))
+        HP_CHECK(hp_patch_redirects(p, h, tramp));
+    if (h->orig)
+        HP_CHECK(hp_patch_site(p, &h->orig_site, tramp));
+    return HP_OK;
+}
+
+hp_status hp_emit(hp_plan *p)
+{
+    hp_region *text = &p->ed.regions[HP_REGION_TEXT];
+    text->va = p->lay.va[HP_REGION_TEXT];
+    text->mem_size = p->lay.size[HP_REGION_TEXT];
+    text->prot = HP_PROT_R | HP_PROT_X;
+    HP_CHECK(hp_buf_append_zeros(&text->bytes, text->mem_size));
+    memset(text->bytes.data, 0xcc, text->mem_size);
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED)
+            HP_CHECK(hp_emit_hook(p, &p->v[i]));
+    return hp_info_encode(p, &p->ed.info);
+}

@@ -1,0 +1,98 @@
+/* Atomic output: write to a temporary file next to OUT, fsync, rename.
+ * The input is only ever mapped read-only, so IN == OUT works: the old
+ * inode stays mapped until we are done. A signal handler removes the
+ * temporary if the user interrupts us. */
+#include "rewriter.h"
+
+#include "../sections/format.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char hp_tmp_path[4096];
+static volatile sig_atomic_t hp_tmp_live;
+
+static void hp_on_signal(int sig)
+{
+    if (hp_tmp_live)
+        unlink(hp_tmp_path);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void hp_output_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = hp_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+static hp_status hp_output_fail(hp_diags *d, const char *path, const char *what)
+{
+    hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){path, 0, 0}, NULL, "%s: %s", what, strerror(errno));
+    return HP_ERR_IO;
+}
+
+static void hp_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+hp_status hp_output_write(const hp_image *img, const hp_edit *ed, const char *out_path,
+                          unsigned mode, hp_diags *d)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", out_path);
+    char *dname = dirname(dir);
+    const char *base = strrchr(out_path, '/') ? strrchr(out_path, '/') + 1 : out_path;
+    if ((size_t)snprintf(hp_tmp_path, sizeof hp_tmp_path, "%s/.%s.hookpatch-XXXXXX", dname,
+                         base) >= sizeof hp_tmp_path) {
+        hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){out_path, 0, 0}, NULL, "path too long");
+        return HP_ERR_IO;
+    }
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    int fd = mkstemp(hp_tmp_path);
+    if (fd >= 0)
+        hp_tmp_live = 1;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (fd < 0)
+        return hp_output_fail(d, out_path, "cannot create a temporary file next to it");
+    hp_status s = img->fmt->emit(img, ed, fd);
+    if (s != HP_OK)
+        hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){out_path, 0, 0}, NULL, "writing failed: %s",
+                    hp_status_str(s));
+    else if (fchmod(fd, mode & 07777) != 0 || fsync(fd) != 0)
+        s = hp_output_fail(d, out_path, "cannot finish the temporary file");
+    if (close(fd) != 0 && s == HP_OK)
+        s = hp_output_fail(d, out_path, "cannot close the temporary file");
+    if (s == HP_OK && rename(hp_tmp_path, out_path) != 0)
+        s = hp_output_fail(d, out_path, "cannot rename the temporary file over it");
+    sigprocmask(SIG_BLOCK, &block, &old);
+    if (s != HP_OK)
+        unlink(hp_tmp_path);
+    hp_tmp_live = 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (s == HP_OK)
+        hp_fsync_dir(dname);
+    return s;
+}

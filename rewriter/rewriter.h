@@ -1,0 +1,81 @@
+/* rewriter: the passes that turn hook requests into an edit of the image.
+ *   resolve  - match each request to functions (names, globs, addresses)
+ *   analyze  - check each entry can take a jump (site.h)
+ *   measure  - size every stub and trampoline
+ *   place    - the format backend picks addresses for the new regions
+ *   emit     - write stubs, trampolines and prologue jumps into the edit
+ * then hp_output_write has the backend write the file atomically.
+ * Called by cli/. */
+#ifndef HP_REWRITER_H
+#define HP_REWRITER_H
+
+#include "../sections/image.h"
+#include "hook.h"
+#include "site.h"
+
+typedef struct hp_options {
+    bool strict_inlining; /* an inlined target is an error, not a warning */
+} hp_options;
+
+typedef enum hp_hook_state { HP_HOOK_PLANNED, HP_HOOK_SKIPPED } hp_hook_state;
+
+/* One function to patch, produced by resolving a request. */
+typedef struct hp_hook {
+    const hp_hook_req *req;   /* borrowed from the requests */
+    const hp_symbol *target;  /* borrowed from the image */
+    hp_hook_state state;
+    char *skip_reason;        /* owned; set when skipped */
+    hp_site site;             /* the target's entry */
+    const hp_symbol *replace; /* HP_ACT_REPLACE: the replacement */
+    const hp_symbol *orig;    /* `original =`: redirected to the trampoline */
+    hp_site orig_site;
+    uint64_t dest_va;         /* where the target's jump goes */
+    uint64_t stub_off, stub_size;   /* return/trap stub, in the text region */
+    uint64_t tramp_off, tramp_size; /* trampoline, in the text region */
+    /* With `original`, branches back to the entry go to the trampoline; a
+     * short (rel8) one goes through a 5-byte jump island here (0: none). */
+    uint64_t island_va;
+} hp_hook;
+
+/* True when the hook reaches the original code through a trampoline. */
+bool hp_hook_needs_tramp(const hp_hook *h);
+/* True when branches back to the entry must be sent to the trampoline:
+ * the entry leads to a replacement that may call the original. */
+bool hp_hook_needs_redirect(const hp_hook *h);
+
+typedef struct hp_plan {
+    hp_image *img; /* borrowed */
+    hp_hook *v;
+    size_t n, cap;
+    size_t nplanned, nskipped;
+    hp_layout lay;
+    hp_edit ed;
+} hp_plan;
+
+/* Run resolve..emit. Problems go to d (with rules locations); returns the
+ * first error class when any error was reported. The plan is usable for a
+ * report (dry run) even when some hooks were skipped. */
+hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_options *opt,
+                        hp_diags *d, hp_plan *out);
+void hp_plan_free(hp_plan *p);
+
+/* Passes, for unit tests and for the planner itself. */
+hp_status hp_resolve(hp_plan *p, const hp_hook_reqs *reqs, hp_diags *d);
+hp_status hp_measure(hp_plan *p);
+hp_status hp_emit(hp_plan *p);
+
+/* The user-facing label of a hook's action ("replace", "return 42", ...). */
+const char *hp_action_name(hp_action a);
+
+/* Write ed over img's bytes to out_path: a temporary file in the same
+ * directory, fsync, rename. The temporary is removed on any failure and on
+ * SIGINT/SIGTERM (after hp_output_install_signals). mode: permission bits. */
+hp_status hp_output_write(const hp_image *img, const hp_edit *ed, const char *out_path,
+                          unsigned mode, hp_diags *d);
+void hp_output_install_signals(void);
+
+/* Suggest up to 3 function names near `name` ("did you mean"); writes
+ * "'a', 'b'" into buf, or an empty string. */
+void hp_suggest(const hp_image *img, const char *name, char *buf, size_t buf_len);
+
+#endif

@@ -1,0 +1,189 @@
+/* Entry analysis. A function can take the jump when:
+ * - its bytes decode (so branch targets inside it are known);
+ * - no branch inside it lands strictly inside the overwritten bytes;
+ * - it has 5 bytes from the patch point, counting dead padding after its
+ *   end only when that padding is int3/nop and owned by no symbol.
+ * endbr64 is kept when the jump fits after it; otherwise it is overwritten
+ * and the caller must clear the IBT marking. */
+#include "site.h"
+
+#include "../relocs/x86.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define HP_JMP_LEN 5
+
+static hp_status hp_site_refuse(char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static hp_status hp_site_refuse(char *why, size_t why_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_len, fmt, ap);
+    va_end(ap);
+    return HP_ERR_UNHOOKABLE;
+}
+
+/* Padding after the function may be overwritten only if nothing owns it and
+ * nothing runs it: int3 or nop bytes up to the next symbol. */
+static bool hp_site_padding_ok(const hp_image *img, uint64_t from, uint64_t to)
+{
+    if (to <= from)
+        return true;
+    uint64_t limit = hp_image_next_sym_va(img, from - 1);
+    if (limit < to)
+        return false;
+    const uint8_t *p = hp_image_bytes(img, from, limit - from);
+    if (!p)
+        return false;
+    /* Decode up to the next symbol: a multi-byte nop may run past `to`. */
+    for (uint64_t va = from; va < to;) {
+        hp_insn in;
+        if (hp_x86_decode(p + (va - from), (size_t)(limit - va), va, &in) != HP_OK)
+            return false;
+        if (in.kind != HP_INSN_INT3 && in.kind != HP_INSN_NOP)
+            return false;
+        va += in.len;
+    }
+    return true;
+}
+
+/* Index of the first instruction at or after va. */
+static size_t hp_site_insn_at(const hp_func_scan *sc, uint64_t va)
+{
+    size_t i = 0;
+    while (i < sc->ninsns && sc->insns[i].va < va)
+        i++;
+    return i;
+}
+
+/* Choose the stolen instructions from patch_va. Returns false when the
+ * function (plus usable padding) is too short. */
+static bool hp_site_steal(const hp_image *img, const hp_func_scan *sc, hp_site *s)
+{
+    uint64_t end = s->fn_va + s->fn_size, va = s->patch_va;
+    for (size_t i = hp_site_insn_at(sc, va); i < sc->ninsns && va - s->patch_va < HP_JMP_LEN;
+         i++)
+        va = sc->insns[i].va + sc->insns[i].len;
+    s->copy_len = (uint32_t)(va - s->patch_va);
+    if (s->copy_len >= HP_JMP_LEN) {
+        s->steal_len = s->copy_len;
+        return true;
+    }
+    s->steal_len = HP_JMP_LEN;
+    return va == end && hp_site_padding_ok(img, end, s->patch_va + HP_JMP_LEN);
+}
+
+static hp_status hp_site_check_targets(const hp_func_scan *sc, hp_site *s, char *why,
+                                       size_t why_len)
+{
+    for (size_t i = 0; i < sc->ntargets; i++) {
+        uint64_t t = sc->targets[i];
+        if (t > s->patch_va && t < s->patch_va + s->steal_len)
+            return hp_site_refuse(why, why_len,
+                                  "a branch inside the function lands at 0x%llx, within the "
+                                  "%u bytes the jump would overwrite",
+                                  (unsigned long long)t, s->steal_len);
+    }
+    for (size_t i = 0; i < sc->ninsns; i++) {
+        const hp_insn *in = &sc->insns[i];
+        bool rel = in->kind == HP_INSN_JMP || in->kind == HP_INSN_JCC ||
+                   in->kind == HP_INSN_LOOP;
+        if (!rel || in->target_va != s->patch_va || in->va < s->patch_va + s->steal_len)
+            continue;
+        if (s->nredirects == HP_SITE_MAX_REDIRECTS)
+            return hp_site_refuse(why, why_len, "more than %d branches back to the entry",
+                                  HP_SITE_MAX_REDIRECTS);
+        s->redirect_va[s->nredirects] = in->va;
+        s->redirect_len[s->nredirects++] = in->len;
+    }
+    return HP_OK;
+}
+
+static hp_status hp_site_check_copy(const hp_image *img, hp_site *s, char *why, size_t why_len)
+{
+    uint64_t va = s->patch_va;
+    while (va < s->patch_va + s->copy_len) {
+        const uint8_t *p = s->bytes + (va - s->patch_va);
+        size_t n = s->copy_len - (size_t)(va - s->patch_va);
+        hp_insn in;
+        HP_CHECK(hp_x86_decode(p, n, va, &in));
+        bool last = va + in.len == s->patch_va + s->copy_len;
+        size_t len;
+        /* Measure only; the final address is not known yet. */
+        hp_status st = hp_x86_relocate(p, n, va, va, last ? va + in.len : 0, NULL, &len, why,
+                                       why_len);
+        if (st == HP_ERR_NOMEM)
+            return st;
+        if (st != HP_OK)
+            return HP_ERR_UNHOOKABLE;
+        va += in.len;
+    }
+    return HP_OK;
+}
+
+/* Go's stack check: cmp rsp,[r14+0x10] or a lea/mov of r12 from rsp. */
+static bool hp_site_is_go_check(const uint8_t *p, size_t n)
+{
+    static const uint8_t cmp[] = {0x49, 0x3b, 0x66, 0x10};
+    static const uint8_t lea[] = {0x4c, 0x8d};
+    return (n >= 4 && !memcmp(p, cmp, 4)) || (n >= 2 && !memcmp(p, lea, 2));
+}
+
+hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, bool need_copy, hp_site *out,
+                          char *why, size_t why_len)
+{
+    memset(out, 0, sizeof *out);
+    out->fn_va = fn->va;
+    out->fn_size = fn->size;
+    if (!fn->size)
+        return hp_site_refuse(why, why_len, "function size unknown");
+    const uint8_t *p = hp_image_bytes(img, fn->va, fn->size);
+    if (!p)
+        return hp_site_refuse(why, why_len, "function bytes are not in the file");
+    hp_func_scan sc = {0};
+    hp_status st = hp_x86_scan(p, fn->size, fn->va, &sc);
+    if (st != HP_OK) {
+        hp_x86_scan_free(&sc);
+        return st == HP_ERR_NOMEM ? st : hp_site_refuse(why, why_len, "cannot decode function");
+    }
+    if (sc.ok_size < fn->size) {
+        hp_site_refuse(why, why_len,
+                       "cannot decode the instruction at 0x%llx (data in code?), so branches "
+                       "into the entry cannot be ruled out",
+                       (unsigned long long)(fn->va + sc.ok_size));
+        hp_x86_scan_free(&sc);
+        return HP_ERR_UNHOOKABLE;
+    }
+    out->patch_va = fn->va;
+    bool endbr = sc.ninsns && sc.insns[0].kind == HP_INSN_ENDBR64;
+    bool fits;
+    if (endbr) {
+        out->patch_va = fn->va + 4;
+        fits = hp_site_steal(img, &sc, out);
+        if (!fits) {
+            out->patch_va = fn->va;
+            out->over_endbr = true;
+            fits = hp_site_steal(img, &sc, out);
+        }
+    } else {
+        fits = hp_site_steal(img, &sc, out);
+    }
+    if (!fits) {
+        hp_site_refuse(why, why_len,
+                       "too short: %llu bytes and no free padding after it; the jump needs 5",
+                       (unsigned long long)fn->size);
+        hp_x86_scan_free(&sc);
+        return HP_ERR_UNHOOKABLE;
+    }
+    st = hp_site_check_targets(&sc, out, why, why_len);
+    hp_x86_scan_free(&sc);
+    HP_CHECK(st);
+    const uint8_t *bytes = hp_image_bytes(img, out->patch_va, out->steal_len);
+    if (!bytes || out->steal_len > HP_SITE_MAX_STEAL)
+        return hp_site_refuse(why, why_len, "entry bytes are not in the file");
+    memcpy(out->bytes, bytes, out->steal_len);
+    out->go_stack_check = hp_site_is_go_check(out->bytes, out->copy_len);
+    return need_copy ? hp_site_check_copy(img, out, why, why_len) : HP_OK;
+}

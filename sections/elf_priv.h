@@ -1,0 +1,28 @@
+/* elf_priv: state shared by the ELF reader (elf.c) and writer (elf_write.c).
+ * Private to sections/. */
+#ifndef HP_ELF_PRIV_H
+#define HP_ELF_PRIV_H
+
+#include "image.h"
+
+#include <elf.h>
+
+typedef struct hp_elf {
+    Elf64_Ehdr eh;
+    Elf64_Phdr *phdrs; /* copy of the input's program headers */
+    Elf64_Shdr *shdrs; /* copy of the input's section headers (NULL if none) */
+    size_t shnum, shstrndx;
+    int first_load, last_load, dynamic_idx, phdr_idx, symtab_idx;
+    bool has_interp, pie_flag;
+    uint64_t ibt_off; /* file offset of the FEATURE_1_AND word, or 0 */
+    /* chosen by place() */
+    int64_t delta;      /* vaddr - offset of the first PT_LOAD, mirrored */
+    size_t new_phnum;
+    uint64_t phdr_bytes;
+    uint64_t seg_va[HP_REGION_COUNT]; /* segment start per region (0 = none) */
+} hp_elf;
+
+const char *hp_elf_section_name(const hp_image *img, const hp_elf *e, size_t i);
+int hp_elf_find_section(const hp_image *img, const hp_elf *e, const char *name);
+
+#endif

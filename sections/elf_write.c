@@ -1,0 +1,275 @@
+/* ELF writer: turns an hp_edit into the output file. See elf.c for the
+ * layout and why it is so. The file is written with pwrite at computed
+ * offsets; gaps stay holes. */
+#include "elf_priv.h"
+#include "format.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static const char *const hp_elf_region_names[HP_REGION_COUNT] = {
+    ".hookpatch", ".hookpatch.rodata", ".hookpatch.data"};
+
+typedef struct hp_elf_out {
+    const hp_image *img;
+    const hp_edit *ed;
+    hp_elf *e;
+    int fd;
+    uint64_t seg_off[HP_REGION_COUNT];
+    uint64_t tail;      /* next free file offset for non-allocated data */
+    Elf64_Shdr *shdrs;  /* output section headers */
+    size_t shnum;
+    size_t region_shndx[HP_REGION_COUNT];
+    size_t bss_shndx;
+    hp_buf shstr, str, sym;
+} hp_elf_out;
+
+static uint64_t hp_elf_file_off(const hp_image *img, uint64_t va)
+{
+    const hp_segment *s = hp_image_segment_at(img, va);
+    return s && va - s->va < s->file_size ? s->file_off + (va - s->va) : 0;
+}
+
+static hp_status hp_elf_write_patches(hp_elf_out *o)
+{
+    for (size_t i = 0; i < o->ed->npatches; i++) {
+        const hp_patch *p = &o->ed->patches[i];
+        uint64_t off = hp_elf_file_off(o->img, p->va);
+        if (!off || !hp_image_bytes(o->img, p->va, p->len))
+            return HP_ERR_INTERNAL;
+        HP_CHECK(hp_write_at(o->fd, p->bytes, p->len, off));
+    }
+    if (o->ed->removed_landing_pad && o->e->ibt_off) {
+        uint32_t bits = hp_rd32(o->img->data + o->e->ibt_off) & ~GNU_PROPERTY_X86_FEATURE_1_IBT;
+        uint8_t w[4];
+        hp_wr32(w, bits);
+        HP_CHECK(hp_write_at(o->fd, w, 4, o->e->ibt_off));
+    }
+    return HP_OK;
+}
+
+static Elf64_Phdr hp_elf_load_phdr(const hp_elf_out *o, int r, uint64_t filesz, uint64_t memsz)
+{
+    static const uint32_t flags[HP_REGION_COUNT] = {PF_R | PF_X, PF_R, PF_R | PF_W};
+    Elf64_Phdr p = {0};
+    p.p_type = PT_LOAD;
+    p.p_flags = flags[r];
+    p.p_offset = o->seg_off[r];
+    p.p_vaddr = p.p_paddr = o->e->seg_va[r];
+    p.p_filesz = filesz;
+    p.p_memsz = memsz;
+    p.p_align = 0x1000;
+    return p;
+}
+
+/* The new program header table: the old entries with PT_PHDR moved, and the
+ * new PT_LOADs right after the last old PT_LOAD (keeping them sorted). */
+static hp_status hp_elf_write_phdrs(hp_elf_out *o)
+{
+    hp_elf *e = o->e;
+    Elf64_Phdr *ph = hp_calloc(e->new_phnum, sizeof *ph);
+    if (!ph)
+        return HP_ERR_NOMEM;
+    size_t n = 0, table_bytes = e->new_phnum * sizeof *ph;
+    const hp_region *text = &o->ed->regions[HP_REGION_TEXT];
+    for (size_t i = 0; i < e->eh.e_phnum; i++) {
+        ph[n] = e->phdrs[i];
+        if (ph[n].p_type == PT_PHDR) {
+            ph[n].p_offset = o->seg_off[HP_REGION_TEXT];
+            ph[n].p_vaddr = ph[n].p_paddr = e->seg_va[HP_REGION_TEXT];
+            ph[n].p_filesz = ph[n].p_memsz = table_bytes;
+        }
+        n++;
+        if ((int)i != e->last_load)
+            continue;
+        uint64_t text_size = e->phdr_bytes + text->bytes.len;
+        ph[n++] = hp_elf_load_phdr(o, HP_REGION_TEXT, text_size, text_size);
+        for (int r = HP_REGION_RODATA; r < HP_REGION_COUNT; r++)
+            if (o->ed->regions[r].mem_size)
+                ph[n++] = hp_elf_load_phdr(o, r, o->ed->regions[r].bytes.len,
+                                           o->ed->regions[r].mem_size);
+    }
+    hp_status s = n == e->new_phnum ? HP_OK : HP_ERR_INTERNAL;
+    if (s == HP_OK)
+        s = hp_write_at(o->fd, ph, table_bytes, o->seg_off[HP_REGION_TEXT]);
+    hp_free(ph);
+    return s;
+}
+
+static hp_status hp_elf_write_regions(hp_elf_out *o)
+{
+    uint64_t end = 0;
+    for (int r = 0; r < HP_REGION_COUNT; r++) {
+        const hp_region *rg = &o->ed->regions[r];
+        if (r != HP_REGION_TEXT && !rg->mem_size)
+            continue;
+        o->seg_off[r] = o->e->seg_va[r] - (uint64_t)o->e->delta;
+        uint64_t off = o->seg_off[r] + (rg->va - o->e->seg_va[r]);
+        HP_CHECK(hp_write_at(o->fd, rg->bytes.data, rg->bytes.len, off));
+        if (off + rg->bytes.len > end)
+            end = off + rg->bytes.len;
+    }
+    o->tail = hp_align_up(end, 8);
+    return hp_elf_write_phdrs(o);
+}
+
+static hp_status hp_elf_add_shdr(hp_elf_out *o, const char *name, const Elf64_Shdr *tmpl)
+{
+    Elf64_Shdr *n = hp_realloc(o->shdrs, (o->shnum + 1) * sizeof *n);
+    if (!n)
+        return HP_ERR_NOMEM;
+    o->shdrs = n;
+    n[o->shnum] = *tmpl;
+    n[o->shnum].sh_name = (uint32_t)o->shstr.len;
+    o->shnum++;
+    return hp_buf_append(&o->shstr, name, strlen(name) + 1);
+}
+
+/* Copy non-allocated bytes to the tail of the file; returns their offset. */
+static hp_status hp_elf_put_tail(hp_elf_out *o, const void *p, size_t len, uint64_t *off)
+{
+    *off = o->tail;
+    HP_CHECK(hp_write_at(o->fd, p, len, o->tail));
+    o->tail = hp_align_up(o->tail + len, 8);
+    return HP_OK;
+}
+
+static hp_status hp_elf_region_shdrs(hp_elf_out *o)
+{
+    for (int r = 0; r < HP_REGION_COUNT; r++) {
+        const hp_region *rg = &o->ed->regions[r];
+        if (!rg->mem_size && r != HP_REGION_TEXT)
+            continue;
+        static const uint64_t flags[HP_REGION_COUNT] = {
+            SHF_ALLOC | SHF_EXECINSTR, SHF_ALLOC, SHF_ALLOC | SHF_WRITE};
+        Elf64_Shdr sh = {.sh_type = SHT_PROGBITS, .sh_flags = flags[r], .sh_addr = rg->va,
+                         .sh_offset = o->seg_off[r] + (rg->va - o->e->seg_va[r]),
+                         .sh_size = rg->bytes.len, .sh_addralign = 16};
+        o->region_shndx[r] = o->shnum;
+        HP_CHECK(hp_elf_add_shdr(o, hp_elf_region_names[r], &sh));
+        if (rg->mem_size > rg->bytes.len) {
+            Elf64_Shdr bss = {.sh_type = SHT_NOBITS, .sh_flags = SHF_ALLOC | SHF_WRITE,
+                              .sh_addr = rg->va + rg->bytes.len,
+                              .sh_offset = sh.sh_offset + rg->bytes.len,
+                              .sh_size = rg->mem_size - rg->bytes.len, .sh_addralign = 16};
+            o->bss_shndx = o->shnum;
+            HP_CHECK(hp_elf_add_shdr(o, ".hookpatch.bss", &bss));
+        }
+    }
+    return HP_OK;
+}
+
+static size_t hp_elf_shndx_for(const hp_elf_out *o, uint64_t va)
+{
+    for (int r = 0; r < HP_REGION_COUNT; r++) {
+        const hp_region *rg = &o->ed->regions[r];
+        if (va >= rg->va && va - rg->va < rg->bytes.len)
+            return o->region_shndx[r];
+        if (va >= rg->va && va - rg->va < rg->mem_size)
+            return o->bss_shndx;
+    }
+    return o->region_shndx[HP_REGION_TEXT];
+}
+
+/* .symtab and .strtab with the new symbols appended (created if absent). */
+static hp_status hp_elf_symbols(hp_elf_out *o, int symtab, int strtab)
+{
+    const hp_image *img = o->img;
+    if (symtab > 0) {
+        const Elf64_Shdr *st = &o->shdrs[symtab], *ss = &o->shdrs[strtab];
+        HP_CHECK(hp_buf_append(&o->sym, img->data + st->sh_offset, st->sh_size));
+        HP_CHECK(hp_buf_append(&o->str, img->data + ss->sh_offset, ss->sh_size));
+    } else {
+        HP_CHECK(hp_buf_append_zeros(&o->sym, sizeof(Elf64_Sym)));
+        HP_CHECK(hp_buf_append_zeros(&o->str, 1));
+    }
+    for (size_t i = 0; i < o->ed->nsyms; i++) {
+        const hp_newsym *ns = &o->ed->syms[i];
+        Elf64_Sym s = {.st_name = (uint32_t)o->str.len,
+                       .st_info = ELF64_ST_INFO(STB_GLOBAL, ns->func ? STT_FUNC : STT_OBJECT),
+                       .st_other = STV_HIDDEN,
+                       .st_shndx = (uint16_t)hp_elf_shndx_for(o, ns->va),
+                       .st_value = ns->va,
+                       .st_size = ns->size};
+        HP_CHECK(hp_buf_append(&o->str, ns->name, strlen(ns->name) + 1));
+        HP_CHECK(hp_buf_append(&o->sym, &s, sizeof s));
+    }
+    uint64_t str_off, sym_off;
+    HP_CHECK(hp_elf_put_tail(o, o->str.data, o->str.len, &str_off));
+    HP_CHECK(hp_elf_put_tail(o, o->sym.data, o->sym.len, &sym_off));
+    if (symtab < 0) {
+        Elf64_Shdr ss = {.sh_type = SHT_STRTAB, .sh_addralign = 1};
+        strtab = (int)o->shnum;
+        HP_CHECK(hp_elf_add_shdr(o, ".strtab", &ss));
+        Elf64_Shdr st = {.sh_type = SHT_SYMTAB, .sh_link = (uint32_t)strtab, .sh_info = 1,
+                         .sh_addralign = 8, .sh_entsize = sizeof(Elf64_Sym)};
+        symtab = (int)o->shnum;
+        HP_CHECK(hp_elf_add_shdr(o, ".symtab", &st));
+    }
+    o->shdrs[strtab].sh_offset = str_off;
+    o->shdrs[strtab].sh_size = o->str.len;
+    o->shdrs[symtab].sh_offset = sym_off;
+    o->shdrs[symtab].sh_size = o->sym.len;
+    return HP_OK;
+}
+
+static hp_status hp_elf_write_sections(hp_elf_out *o, Elf64_Ehdr *eh)
+{
+    const hp_image *img = o->img;
+    hp_elf *e = o->e;
+    o->shnum = e->shnum;
+    o->shdrs = hp_calloc(e->shnum, sizeof *o->shdrs);
+    if (!o->shdrs)
+        return HP_ERR_NOMEM;
+    memcpy(o->shdrs, e->shdrs, e->shnum * sizeof *o->shdrs);
+    const Elf64_Shdr *oldstr = &e->shdrs[e->shstrndx];
+    HP_CHECK(hp_buf_append(&o->shstr, img->data + oldstr->sh_offset, oldstr->sh_size));
+    HP_CHECK(hp_elf_region_shdrs(o));
+    if (o->ed->info.len) {
+        uint64_t off;
+        HP_CHECK(hp_elf_put_tail(o, o->ed->info.data, o->ed->info.len, &off));
+        Elf64_Shdr sh = {.sh_type = SHT_PROGBITS, .sh_offset = off, .sh_size = o->ed->info.len,
+                         .sh_addralign = 1};
+        HP_CHECK(hp_elf_add_shdr(o, ".hookpatch.info", &sh));
+    }
+    int symtab = e->symtab_idx, strtab = symtab > 0 ? (int)e->shdrs[symtab].sh_link : -1;
+    HP_CHECK(hp_elf_symbols(o, symtab, strtab));
+    /* The name table is written last: every name has been added by now. */
+    uint64_t shstr_off;
+    HP_CHECK(hp_elf_put_tail(o, o->shstr.data, o->shstr.len, &shstr_off));
+    o->shdrs[e->shstrndx].sh_offset = shstr_off;
+    o->shdrs[e->shstrndx].sh_size = o->shstr.len;
+    if (o->shnum >= SHN_LORESERVE) {
+        o->shdrs[0].sh_size = o->shnum;
+        eh->e_shnum = 0;
+    } else {
+        eh->e_shnum = (uint16_t)o->shnum;
+    }
+    eh->e_shoff = o->tail;
+    return hp_elf_put_tail(o, o->shdrs, o->shnum * sizeof *o->shdrs, &eh->e_shoff);
+}
+
+hp_status hp_elf_emit(const hp_image *img, const hp_edit *ed, int fd)
+{
+    hp_elf_out o = {.img = img, .ed = ed, .e = img->priv, .fd = fd};
+    Elf64_Ehdr eh = o.e->eh;
+    hp_status s = hp_write_at(fd, img->data, img->size, 0);
+    if (s == HP_OK)
+        s = hp_elf_write_patches(&o);
+    if (s == HP_OK)
+        s = hp_elf_write_regions(&o);
+    if (s == HP_OK && o.e->shdrs)
+        s = hp_elf_write_sections(&o, &eh);
+    if (s == HP_OK) {
+        eh.e_phoff = o.seg_off[HP_REGION_TEXT];
+        eh.e_phnum = (uint16_t)o.e->new_phnum;
+        s = hp_write_at(fd, &eh, sizeof eh, 0);
+    }
+    if (s == HP_OK && ftruncate(fd, (off_t)o.tail) != 0)
+        s = HP_ERR_IO;
+    hp_free(o.shdrs);
+    hp_buf_free(&o.shstr);
+    hp_buf_free(&o.str);
+    hp_buf_free(&o.sym);
+    return s;
+}

@@ -1,0 +1,334 @@
+/* The neutral image model: mapping the input, probing backends, symbol
+ * bookkeeping shared by every format, and the edit's small helpers. */
+#include "format.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const hp_format *const hp_formats[] = {&hp_format_elf, &hp_format_pe, &hp_format_macho};
+
+typedef struct hp_mapping {
+    void *base;
+    size_t size;
+} hp_mapping;
+
+static hp_status hp_image_load(hp_image *img, hp_diags *d)
+{
+    for (size_t i = 0; i < sizeof hp_formats / sizeof hp_formats[0]; i++) {
+        if (!hp_formats[i]->probe(img->data, img->size))
+            continue;
+        img->fmt = hp_formats[i];
+        img->kind = hp_formats[i]->kind;
+        HP_CHECK(img->fmt->load(img));
+        return hp_image_finish_syms(img);
+    }
+    hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){img->path, 0, 0}, NULL,
+                "not an ELF, PE or Mach-O file (unknown magic number)");
+    return HP_ERR_FORMAT;
+}
+
+hp_status hp_image_open_mem(const uint8_t *data, size_t size, const char *name, hp_diags *d,
+                            hp_image **out)
+{
+    *out = NULL;
+    hp_image *img = hp_calloc(1, sizeof *img);
+    if (!img || !(img->path = hp_strdup(name))) {
+        hp_free(img);
+        return HP_ERR_NOMEM;
+    }
+    img->data = data;
+    img->size = size;
+    img->diags = d;
+    hp_status s = hp_image_load(img, d);
+    if (s != HP_OK) {
+        hp_image_close(img);
+        return s;
+    }
+    *out = img;
+    return HP_OK;
+}
+
+hp_status hp_image_open(const char *path, hp_diags *d, hp_image **out)
+{
+    *out = NULL;
+    hp_loc loc = {path, 0, 0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        hp_diag_add(d, HP_DIAG_ERROR, &loc, NULL, "cannot open: %s", strerror(errno));
+        return HP_ERR_IO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        hp_diag_add(d, HP_DIAG_ERROR, &loc, NULL, "not a regular file");
+        close(fd);
+        return HP_ERR_IO;
+    }
+    size_t size = (size_t)st.st_size;
+    void *base = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    close(fd);
+    if (size && base == MAP_FAILED) {
+        hp_diag_add(d, HP_DIAG_ERROR, &loc, NULL, "cannot map: %s", strerror(errno));
+        return HP_ERR_IO;
+    }
+    hp_status s = hp_image_open_mem(base ? base : (const uint8_t *)"", size, path, d, out);
+    if (s != HP_OK) {
+        if (base)
+            munmap(base, size);
+        return s;
+    }
+    (*out)->priv_map = base;
+    return HP_OK;
+}
+
+void hp_image_close(hp_image *img)
+{
+    if (!img)
+        return;
+    if (img->fmt && img->fmt->unload)
+        img->fmt->unload(img);
+    for (size_t i = 0; i < img->nstrs; i++)
+        hp_free(img->strs[i]);
+    hp_free(img->strs);
+    hp_free(img->segs);
+    hp_free(img->syms);
+    if (img->priv_map)
+        munmap(img->priv_map, img->size);
+    hp_free(img->path);
+    hp_free(img);
+}
+
+const hp_segment *hp_image_segment_at(const hp_image *img, uint64_t va)
+{
+    size_t lo = 0, hi = img->nsegs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const hp_segment *s = &img->segs[mid];
+        if (va < s->va)
+            hi = mid;
+        else if (va - s->va >= s->mem_size)
+            lo = mid + 1;
+        else
+            return s;
+    }
+    return NULL;
+}
+
+const uint8_t *hp_image_bytes(const hp_image *img, uint64_t va, uint64_t len)
+{
+    const hp_segment *s = hp_image_segment_at(img, va);
+    if (!s)
+        return NULL;
+    uint64_t rel = va - s->va;
+    if (!hp_in_bounds(rel, len, s->file_size))
+        return NULL;
+    if (!hp_in_bounds(s->file_off + rel, len, img->size))
+        return NULL;
+    return img->data + s->file_off + rel;
+}
+
+uint64_t hp_image_end_va(const hp_image *img)
+{
+    uint64_t end = 0;
+    for (size_t i = 0; i < img->nsegs; i++)
+        if (img->segs[i].va + img->segs[i].mem_size > end)
+            end = img->segs[i].va + img->segs[i].mem_size;
+    return end;
+}
+
+static int hp_seg_cmp(const void *a, const void *b)
+{
+    const hp_segment *x = a, *y = b;
+    return x->va < y->va ? -1 : x->va > y->va;
+}
+
+hp_status hp_image_add_segment(hp_image *img, const hp_segment *seg)
+{
+    HP_CHECK(HP_GROW(img->segs, img->segs_cap, img->nsegs + 1));
+    img->segs[img->nsegs++] = *seg;
+    qsort(img->segs, img->nsegs, sizeof *img->segs, hp_seg_cmp);
+    if (img->nsegs == 1 || seg->va < img->base_va)
+        img->base_va = seg->va;
+    return HP_OK;
+}
+
+const char *hp_image_intern(hp_image *img, const char *s, size_t len)
+{
+    if (HP_GROW(img->strs, img->strs_cap, img->nstrs + 1) != HP_OK)
+        return NULL;
+    char *c = hp_strndup(s, len);
+    if (c)
+        img->strs[img->nstrs++] = c;
+    return c;
+}
+
+hp_status hp_image_add_symbol(hp_image *img, const char *name, size_t name_len, uint64_t va,
+                              uint64_t size, hp_sym_kind kind, hp_sym_source src, bool global)
+{
+    const char *n = hp_image_intern(img, name, name_len);
+    if (!n)
+        return HP_ERR_NOMEM;
+    HP_CHECK(HP_GROW(img->syms, img->syms_cap, img->nsyms + 1));
+    hp_symbol *s = &img->syms[img->nsyms++];
+    memset(s, 0, sizeof *s);
+    s->name = n;
+    /* Mach-O (and 32-bit PE, not supported) spell C names with a leading
+     * underscore; users write the source name. */
+    if (img->kind == HP_FMT_MACHO && n[0] == '_' && n[1])
+        s->alias = n + 1;
+    s->va = va;
+    s->size = size;
+    s->kind = (uint8_t)kind;
+    s->source = (uint8_t)src;
+    s->global = global;
+    return HP_OK;
+}
+
+static int hp_sym_cmp(const void *a, const void *b)
+{
+    const hp_symbol *x = a, *y = b;
+    if (x->va != y->va)
+        return x->va < y->va ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1; /* functions first */
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    if (x->source != y->source)
+        return x->source < y->source ? -1 : 1;
+    return (x->size < y->size) - (x->size > y->size); /* larger size first */
+}
+
+hp_status hp_image_finish_syms(hp_image *img)
+{
+    if (!img->nsyms)
+        return HP_OK;
+    qsort(img->syms, img->nsyms, sizeof *img->syms, hp_sym_cmp);
+    size_t w = 0;
+    for (size_t r = 0; r < img->nsyms; r++) {
+        hp_symbol *s = &img->syms[r];
+        if (w && img->syms[w - 1].va == s->va && !strcmp(img->syms[w - 1].name, s->name)) {
+            hp_symbol *k = &img->syms[w - 1];
+            if (!k->size)
+                k->size = s->size;
+            k->global |= s->global;
+            continue;
+        }
+        img->syms[w++] = *s;
+    }
+    img->nsyms = w;
+    /* A function with no recorded size runs to the next symbol start. */
+    for (size_t i = 0; i < img->nsyms; i++) {
+        hp_symbol *s = &img->syms[i];
+        if (s->kind == HP_SYM_FUNC && !s->size)
+            s->size = hp_image_next_sym_va(img, s->va) - s->va;
+    }
+    return HP_OK;
+}
+
+/* Index of the first symbol with va >= `va`. */
+static size_t hp_sym_lower_bound(const hp_image *img, uint64_t va)
+{
+    size_t lo = 0, hi = img->nsyms;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (img->syms[mid].va < va)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const hp_symbol *hp_image_sym_at(const hp_image *img, uint64_t va)
+{
+    for (size_t i = hp_sym_lower_bound(img, va); i < img->nsyms && img->syms[i].va == va; i++)
+        if (img->syms[i].kind == HP_SYM_FUNC && img->syms[i].source != HP_SRC_PLT)
+            return &img->syms[i];
+    return NULL;
+}
+
+uint64_t hp_image_next_sym_va(const hp_image *img, uint64_t va)
+{
+    size_t i = hp_sym_lower_bound(img, va + 1);
+    const hp_segment *seg = hp_image_segment_at(img, va);
+    uint64_t end = seg ? seg->va + seg->mem_size : va;
+    if (i < img->nsyms && img->syms[i].va < end)
+        return img->syms[i].va;
+    return end;
+}
+
+bool hp_image_owned(const hp_image *img, uint64_t addr)
+{
+    /* Symbols are sorted by start; a function owning addr starts at or
+     * below it. Scan back over the few candidates that could still reach. */
+    size_t i = hp_sym_lower_bound(img, addr + 1);
+    for (size_t k = 0; i > 0 && k < 64; k++) {
+        const hp_symbol *s = &img->syms[--i];
+        if (s->kind == HP_SYM_FUNC && addr - s->va < s->size)
+            return true;
+    }
+    return false;
+}
+
+bool hp_symbol_matches(const hp_symbol *s, const char *name)
+{
+    return !strcmp(s->name, name) || (s->alias && !strcmp(s->alias, name));
+}
+
+hp_status hp_edit_add_patch(hp_edit *ed, const hp_patch *p)
+{
+    HP_CHECK(HP_GROW(ed->patches, ed->patches_cap, ed->npatches + 1));
+    ed->patches[ed->npatches++] = *p;
+    return HP_OK;
+}
+
+hp_status hp_edit_add_sym(hp_edit *ed, const char *name, uint64_t va, uint64_t size, bool func)
+{
+    HP_CHECK(HP_GROW(ed->syms, ed->syms_cap, ed->nsyms + 1));
+    char *n = hp_strdup(name);
+    if (!n)
+        return HP_ERR_NOMEM;
+    ed->syms[ed->nsyms++] = (hp_newsym){n, va, size, func};
+    return HP_OK;
+}
+
+hp_status hp_edit_add_abs_ptr(hp_edit *ed, uint64_t va)
+{
+    HP_CHECK(HP_GROW(ed->abs_ptrs, ed->abs_ptrs_cap, ed->nabs_ptrs + 1));
+    ed->abs_ptrs[ed->nabs_ptrs++] = va;
+    return HP_OK;
+}
+
+void hp_edit_free(hp_edit *ed)
+{
+    for (size_t i = 0; i < HP_REGION_COUNT; i++)
+        hp_buf_free(&ed->regions[i].bytes);
+    for (size_t i = 0; i < ed->nsyms; i++)
+        hp_free(ed->syms[i].name);
+    hp_free(ed->syms);
+    hp_free(ed->patches);
+    hp_free(ed->abs_ptrs);
+    hp_buf_free(&ed->info);
+    memset(ed, 0, sizeof *ed);
+}
+
+hp_status hp_write_at(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return HP_ERR_IO;
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return HP_OK;
+}
