@@ -1,0 +1,57 @@
+/* objlink: a small static linker that places relocatable objects (mocks
+ * written in C or assembly) into hookpatch's new regions. The rewriter
+ * loads the objects named by the rules, asks for their sizes before the
+ * backend places the regions, binds `original` names to trampolines, then
+ * has the linker write the bytes and report absolute pointers that a
+ * position-independent output must rebase. ELF x86-64 objects are read
+ * here; other object formats plug in behind the same API. */
+#ifndef HP_OBJLINK_H
+#define HP_OBJLINK_H
+
+#include "../base/hp_diag.h"
+#include "../sections/image.h"
+
+typedef struct hp_objlink hp_objlink;
+
+/* Looks up a name outside the loaded objects (functions and data of the
+ * binary, including "name@plt"-style PLT entries the binary has).
+ * Returns HP_OK and *va, or HP_ERR_RESOLVE. */
+typedef hp_status (*hp_obj_lookup_fn)(void *ctx, const char *name, uint64_t *va);
+
+hp_status hp_objlink_new(hp_objlink **out);
+void hp_objlink_free(hp_objlink *l);
+
+/* Load an object once per path (later calls with the same path return the
+ * same handle). Problems (not an object, wrong machine, unsupported
+ * relocation or section kinds, COMMON symbols, .init_array, TLS) are errors
+ * in d at loc, naming the object, section and symbol. *obj is an index. */
+hp_status hp_objlink_add(hp_objlink *l, const char *path, const hp_loc *loc, hp_diags *d,
+                         size_t *obj);
+
+/* True if object obj defines a global or local function named sym. */
+bool hp_objlink_defines(const hp_objlink *l, size_t obj, const char *sym);
+
+/* Bind an undefined name (an `original` binding) to an address. Binding
+ * order when resolving: the object's own symbols, other loaded objects,
+ * these bindings, then the lookup function. */
+hp_status hp_objlink_bind(hp_objlink *l, const char *name, uint64_t va);
+
+/* Sizes the objects need in each region, placed after `text_used` bytes of
+ * the text region that the rewriter already uses. Includes a GOT (data
+ * region) for GOT-relative relocations that cannot be relaxed. */
+hp_status hp_objlink_measure(hp_objlink *l, uint64_t text_used, uint64_t size[HP_REGION_COUNT]);
+
+/* Write the objects into ed's regions (whose va and bytes are already set
+ * up by the rewriter with the measured sizes), apply every relocation, add
+ * a symbol per object function to ed->syms, and record 8-byte absolute
+ * pointers in ed->abs_ptrs when pic is true. Every unresolved symbol is
+ * reported (all of them, one error each) and HP_ERR_LINK returned. */
+hp_status hp_objlink_emit(hp_objlink *l, hp_edit *ed, bool pic, hp_obj_lookup_fn lookup,
+                          void *ctx, hp_diags *d);
+
+/* Address of a symbol in object obj after emit (or after measure + layout:
+ * addresses are final once ed's region VAs are known). */
+hp_status hp_objlink_symbol_va(const hp_objlink *l, size_t obj, const char *sym,
+                               const hp_edit *ed, uint64_t *va);
+
+#endif
