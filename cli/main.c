@@ -4,8 +4,8 @@
  *   hookpatch exec RULES -- BINARY [ARGS...]
  * Exit codes: 0 success, 1 any error, 2 usage error. */
 #include "exec.h"
+#include "job.h"
 #include "report.h"
-#include "rules.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -79,50 +79,27 @@ static int hp_parse_args(int argc, char **argv, hp_args *a)
     return -1;
 }
 
-static void hp_print_diags(const hp_diags *d, bool quiet)
-{
-    for (size_t i = 0; i < d->n; i++)
-        if (!quiet || d->v[i].level == HP_DIAG_ERROR)
-            hp_diag_print_one(&d->v[i], stderr);
-}
-
-static int hp_finish(const hp_args *a, const hp_report_ctx *rc, const hp_plan *p,
-                     const hp_diags *d, hp_status s)
-{
-    if (a->json)
-        hp_report_json(rc, p, d, stdout);
-    hp_print_diags(d, a->quiet);
-    if (s == HP_OK && p)
-        hp_report_summary(rc, p, stderr);
-    return s == HP_OK ? 0 : 1;
-}
-
 static int hp_cmd_patch(const hp_args *a)
 {
     const char *in = a->pos[0], *out = a->pos[1], *rules = a->pos[2];
     hp_report_ctx rc = {in, a->dry_run ? NULL : out, a->dry_run, a->quiet, a->verbose};
-    hp_diags d = {0};
-    hp_hook_reqs reqs = {0};
-    hp_image *img = NULL;
-    hp_plan plan = {0};
-    hp_status s = hp_rules_load(rules, &reqs, &d);
-    if (s == HP_OK)
-        s = hp_image_open(in, &d, &img);
-    if (s == HP_OK)
-        s = hp_plan_build(img, &reqs, &a->opt, &d, &plan);
+    hp_job j = {0};
+    hp_status s = hp_job_plan(&j, rules, in, &a->opt);
     if (s == HP_OK && (a->dry_run || a->verbose) && !a->json)
-        hp_report_plan(&plan, stdout);
+        hp_report_plan(&j.plan, stdout);
     if (s == HP_OK && !a->dry_run) {
         struct stat st;
         unsigned mode = stat(in, &st) == 0 ? st.st_mode : 0755;
-        s = hp_output_write(img, &plan.ed, out, mode, &d);
+        s = hp_output_write(j.img, &j.plan.ed, out, mode, &j.d);
     }
-    int rcode = hp_finish(a, &rc, plan.img ? &plan : NULL, &d, s);
-    hp_plan_free(&plan);
-    hp_image_close(img);
-    hp_hook_reqs_free(&reqs);
-    hp_diags_free(&d);
-    return rcode;
+    const hp_plan *p = j.plan.img ? &j.plan : NULL;
+    if (a->json)
+        hp_report_json(&rc, p, &j.d, stdout);
+    hp_job_print_diags(&j, a->quiet ? HP_DIAG_ERROR : HP_DIAG_NOTE);
+    if (s == HP_OK && p)
+        hp_report_summary(&rc, p, stderr);
+    hp_job_free(&j);
+    return s == HP_OK ? 0 : 1;
 }
 
 static int hp_cmd_list(int argc, char **argv)
@@ -145,7 +122,8 @@ static int hp_cmd_list(int argc, char **argv)
     hp_status s = hp_image_open(pos[0], &d, &img);
     if (s == HP_OK)
         s = hp_list(img, pos[1], json, stdout);
-    hp_print_diags(&d, false);
+    for (size_t i = 0; i < d.n; i++)
+        hp_diag_print_one(&d.v[i], stderr);
     hp_image_close(img);
     hp_diags_free(&d);
     return s == HP_OK ? 0 : 1;

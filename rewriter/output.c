@@ -38,6 +38,16 @@ void hp_output_install_signals(void)
     sigaction(SIGHUP, &sa, NULL);
 }
 
+static void hp_block_signals(sigset_t *old)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, old);
+}
+
 static hp_status hp_output_fail(hp_diags *d, const char *path, const char *what)
 {
     hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){path, 0, 0}, NULL, "%s: %s", what, strerror(errno));
@@ -53,46 +63,75 @@ static void hp_fsync_dir(const char *dir)
     }
 }
 
-hp_status hp_output_write(const hp_image *img, const hp_edit *ed, const char *out_path,
-                          unsigned mode, hp_diags *d)
+/* Create the temporary next to `near` and write the image into it. On
+ * success the temporary is left in hp_tmp_path, registered for removal on a
+ * signal; on failure it is already removed. */
+static hp_status hp_output_temp(const hp_image *img, const hp_edit *ed, const char *near,
+                                unsigned mode, hp_diags *d)
 {
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s", out_path);
-    char *dname = dirname(dir);
-    const char *base = strrchr(out_path, '/') ? strrchr(out_path, '/') + 1 : out_path;
+    snprintf(dir, sizeof dir, "%s", near);
+    const char *dname = dirname(dir);
+    const char *base = strrchr(near, '/') ? strrchr(near, '/') + 1 : near;
     if ((size_t)snprintf(hp_tmp_path, sizeof hp_tmp_path, "%s/.%s.hookpatch-XXXXXX", dname,
                          base) >= sizeof hp_tmp_path) {
-        hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){out_path, 0, 0}, NULL, "path too long");
+        hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){near, 0, 0}, NULL, "path too long");
         return HP_ERR_IO;
     }
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
-    sigprocmask(SIG_BLOCK, &block, &old);
+    sigset_t old;
+    hp_block_signals(&old);
     int fd = mkstemp(hp_tmp_path);
     if (fd >= 0)
         hp_tmp_live = 1;
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (fd < 0)
-        return hp_output_fail(d, out_path, "cannot create a temporary file next to it");
+        return hp_output_fail(d, near, "cannot create a temporary file next to it");
     hp_status s = img->fmt->emit(img, ed, fd);
     if (s != HP_OK)
-        hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){out_path, 0, 0}, NULL, "writing failed: %s",
+        hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){near, 0, 0}, NULL, "writing failed: %s",
                     hp_status_str(s));
     else if (fchmod(fd, mode & 07777) != 0 || fsync(fd) != 0)
-        s = hp_output_fail(d, out_path, "cannot finish the temporary file");
+        s = hp_output_fail(d, near, "cannot finish the temporary file");
     if (close(fd) != 0 && s == HP_OK)
-        s = hp_output_fail(d, out_path, "cannot close the temporary file");
-    if (s == HP_OK && rename(hp_tmp_path, out_path) != 0)
-        s = hp_output_fail(d, out_path, "cannot rename the temporary file over it");
-    sigprocmask(SIG_BLOCK, &block, &old);
+        s = hp_output_fail(d, near, "cannot close the temporary file");
     if (s != HP_OK)
+        hp_output_discard();
+    return s;
+}
+
+void hp_output_discard(void)
+{
+    sigset_t old;
+    hp_block_signals(&old);
+    if (hp_tmp_live)
         unlink(hp_tmp_path);
     hp_tmp_live = 0;
     sigprocmask(SIG_SETMASK, &old, NULL);
-    if (s == HP_OK)
-        hp_fsync_dir(dname);
-    return s;
+}
+
+hp_status hp_output_write(const hp_image *img, const hp_edit *ed, const char *out_path,
+                          unsigned mode, hp_diags *d)
+{
+    HP_CHECK(hp_output_temp(img, ed, out_path, mode, d));
+    if (rename(hp_tmp_path, out_path) != 0) {
+        hp_status s = hp_output_fail(d, out_path, "cannot rename the temporary file over it");
+        hp_output_discard();
+        return s;
+    }
+    sigset_t old;
+    hp_block_signals(&old);
+    hp_tmp_live = 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", out_path);
+    hp_fsync_dir(dirname(dir));
+    return HP_OK;
+}
+
+hp_status hp_output_write_temp(const hp_image *img, const hp_edit *ed, const char *near,
+                               unsigned mode, char *path, size_t path_len, hp_diags *d)
+{
+    HP_CHECK(hp_output_temp(img, ed, near, mode, d));
+    snprintf(path, path_len, "%s", hp_tmp_path);
+    return HP_OK;
 }

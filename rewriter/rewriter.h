@@ -73,6 +73,11 @@ const char *hp_action_name(hp_action a);
 hp_status hp_output_write(const hp_image *img, const hp_edit *ed, const char *out_path,
                           unsigned mode, hp_diags *d);
 void hp_output_install_signals(void);
+/* Like hp_output_write, but leave the finished temporary (path returned)
+ * instead of renaming it; remove it with hp_output_discard. One at a time. */
+hp_status hp_output_write_temp(const hp_image *img, const hp_edit *ed, const char *near,
+                               unsigned mode, char *path, size_t path_len, hp_diags *d);
+void hp_output_discard(void);
 
 /* Suggest up to 3 function names near `name` ("did you mean"); writes
  * "'a', 'b'" into buf, or an empty string. */

@@ -1,0 +1,22 @@
+/* job: the shared front half of `hookpatch IN OUT RULES` and `hookpatch
+ * exec`: read the rules, open the input, build the plan. */
+#ifndef HP_JOB_H
+#define HP_JOB_H
+
+#include "../rewriter/rewriter.h"
+
+typedef struct hp_job {
+    hp_diags d;
+    hp_hook_reqs reqs;
+    hp_image *img;
+    hp_plan plan;
+} hp_job;
+
+/* Each step reports into j->d; stops at the first failing step. */
+hp_status hp_job_plan(hp_job *j, const char *rules, const char *in, const hp_options *opt);
+void hp_job_free(hp_job *j);
+/* Print diagnostics up to level `upto` (HP_DIAG_ERROR: errors only;
+ * HP_DIAG_NOTE: everything) to stderr. */
+void hp_job_print_diags(const hp_job *j, hp_diag_level upto);
+
+#endif

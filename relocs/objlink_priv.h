@@ -1,0 +1,88 @@
+/* objlink_priv: the in-memory model of loaded relocatable objects, shared by
+ * the ELF object reader (objlink_elf.c) and the linker proper (objlink.c).
+ * The reader validates everything once, so the linker trusts this model:
+ * every index is in range and every relocation fits inside its section. */
+#ifndef HP_OBJLINK_PRIV_H
+#define HP_OBJLINK_PRIV_H
+
+#include "objlink.h"
+
+#define HP_OL_DROP (-1)          /* section not placed (debug, .eh_frame, ...) */
+#define HP_OL_MAX_ALIGN 4096u    /* region VAs are page aligned */
+#define HP_OL_MAX_REGION (1u << 30) /* per region; bounds hostile NOBITS sizes */
+#define HP_OL_NO_GOT UINT32_MAX
+
+typedef struct hp_ol_sec {
+    const char *name;    /* points into the object's bytes (or a literal) */
+    const uint8_t *data; /* NULL for NOBITS */
+    uint64_t size, align;
+    int region;     /* HP_REGION_* or HP_OL_DROP */
+    bool nobits;    /* zero-filled (bss) */
+    bool discarded; /* member of a COMDAT group another object already defined */
+    uint64_t out_off; /* offset inside its region (set by measure) */
+} hp_ol_sec;
+
+typedef struct hp_ol_sym {
+    const char *name; /* "" when nameless */
+    uint64_t value, size;
+    uint32_t shndx; /* section index, SHN_UNDEF or SHN_ABS */
+    uint8_t bind, type;
+    bool defined;   /* in a kept section, or absolute */
+    bool used;      /* a kept relocation refers to it */
+    bool absolute;  /* its resolved value is not rebased with the image */
+    uint32_t got;   /* GOT slot index or HP_OL_NO_GOT */
+    uint64_t va;    /* resolved address (emit) */
+} hp_ol_sym;
+
+typedef struct hp_ol_rela {
+    uint64_t off; /* inside section sec */
+    int64_t addend;
+    uint32_t sec, sym, type;
+} hp_ol_rela;
+
+typedef struct hp_ol_obj {
+    char *path;     /* owned */
+    char *loc_file; /* owned copy of the rules location's file */
+    hp_loc loc;
+    uint8_t *data;  /* owned copy of the object file */
+    size_t size;
+    hp_ol_sec *secs;
+    size_t nsecs;
+    hp_ol_sym *syms;
+    size_t nsyms;
+    hp_ol_rela *relas;
+    size_t nrelas, relas_cap;
+    const char **comdats; /* COMDAT signatures this object provides */
+    size_t ncomdats, comdats_cap;
+    bool needs_got; /* refers to the GOT base (_GLOBAL_OFFSET_TABLE_, GOTOFF) */
+} hp_ol_obj;
+
+/* A string-keyed hash table; keys are borrowed and must outlive it. */
+typedef struct hp_ol_ent {
+    const char *key;
+    uint32_t a, b;
+} hp_ol_ent;
+
+typedef struct hp_ol_map {
+    hp_ol_ent *v;
+    size_t cap, n;
+} hp_ol_map;
+
+hp_ol_ent *hp_ol_map_find(const hp_ol_map *m, const char *key);
+/* Insert key (which must be absent). */
+hp_status hp_ol_map_add(hp_ol_map *m, const char *key, uint32_t a, uint32_t b);
+void hp_ol_map_free(hp_ol_map *m);
+
+/* Parse and validate o->data (ELF64 x86-64 ET_REL) into o. COMDAT groups
+ * whose signature is in `comdats` are marked discarded. Every problem is
+ * reported in d; returns HP_ERR_FORMAT for malformed input, HP_ERR_LINK for
+ * well-formed input we refuse. */
+hp_status hp_ol_elf_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d);
+/* "R_X86_64_PC32", or NULL for an unknown type. */
+const char *hp_ol_rel_name(uint32_t type);
+/* Bytes a relocation type writes, or 0 when the linker does not apply it. */
+unsigned hp_ol_rel_width(uint32_t type);
+/* True for relocation types that take a GOT slot (unless relaxed). */
+bool hp_ol_rel_needs_got(uint32_t type);
+
+#endif

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install everything hookpatch needs to build and to run its whole test
+# suite, from Debian packages. Needs root (or sudo).
+set -euo pipefail
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  ca-certificates cmake make pkg-config gcc g++ binutils file xxd \
+  clang lld llvm libclang-rt-14-dev \
+  liblief-dev libzydis-dev libcmocka-dev libtomlplusplus-dev libcjson-dev \
+  golang-go gcc-mingw-w64-x86-64 wine64 \
+  libsqlite3-dev zlib1g-dev liblua5.4-dev \
+  python3 python3-unicorn >/dev/null
+echo "hookpatch: dependencies installed"

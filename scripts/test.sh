@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, golden and end-to-end tests on a normal build,
+# the same suite on an ASan+UBSan build, and every libFuzzer harness for a
+# short fixed time. Usage: scripts/test.sh [FUZZ_SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzz_secs=${1:-${HP_FUZZ_SECONDS:-20}}
+jobs=$(nproc)
+
+echo "== build and test (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== build and test with AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHP_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+echo "== fuzz every harness for ${fuzz_secs}s"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHP_FUZZ=ON \
+  -DHP_E2E=OFF -DHP_UNIT=OFF >/dev/null
+cmake --build build-fuzz -j"$jobs"
+tests/fuzz/run.sh build-fuzz "$fuzz_secs"

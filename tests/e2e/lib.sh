@@ -1,0 +1,178 @@
+# Shared helpers for the end-to-end tests. Source it from a test script that
+# runs under `set -euo pipefail`:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   e2e_init            # checks HOOKPATCH/HP_SRC, recreates $HP_WORK
+#   ...                 # pass NAME / fail NAME DETAIL / skip NAME REASON
+#   e2e_finish          # "N passed, M failed[, K skipped]"; non-zero on failure
+#
+# ctest sets HOOKPATCH (the binary), HP_SRC (the source tree) and HP_WORK (a
+# scratch directory of this test's own). Run by hand, they default to a
+# build in /tmp/build-e2e and a directory under /tmp.
+
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_SKIPPED=0
+E2E_FAILURES=()
+
+e2e_init()
+{
+    local here
+    here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    : "${HP_SRC:=$(cd "$here/../.." && pwd)}"
+    : "${HOOKPATCH:=/tmp/build-e2e/hookpatch}"
+    : "${HP_WORK:=/tmp/hp-e2e/$(basename "$0" .sh)}"
+    if [[ ! -x $HOOKPATCH ]]; then
+        echo "e2e: HOOKPATCH=$HOOKPATCH is not an executable" >&2
+        exit 2
+    fi
+    case $HP_WORK in
+    "" | / | "$HOME" | "$HP_SRC"*) echo "e2e: refusing HP_WORK=$HP_WORK" >&2; exit 2 ;;
+    esac
+    rm -rf "$HP_WORK"
+    mkdir -p "$HP_WORK"
+    export HP_SRC HOOKPATCH HP_WORK
+    export LC_ALL=C
+    # A sanitizer build of hookpatch must fail the test on a leak or UB,
+    # not just print a report.
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=98}
+    E2E_T0=$SECONDS
+}
+
+pass()
+{
+    E2E_PASSED=$((E2E_PASSED + 1))
+    printf 'ok      %s\n' "$1"
+}
+
+# fail NAME DETAIL...: DETAIL is printed indented under the case line.
+fail()
+{
+    local name=$1
+    shift
+    E2E_FAILED=$((E2E_FAILED + 1))
+    E2E_FAILURES+=("$name")
+    printf 'FAIL    %s\n' "$name"
+    if [[ $# -gt 0 ]]; then
+        printf '%s\n' "$@" | sed 's/^/        | /'
+    fi
+}
+
+skip()
+{
+    E2E_SKIPPED=$((E2E_SKIPPED + 1))
+    printf 'SKIP    %s: %s\n' "$1" "$2"
+}
+
+# check NAME EXPECTED ACTUAL: pass when equal, else fail with a diff.
+check_eq()
+{
+    if [[ "$2" == "$3" ]]; then
+        pass "$1"
+    else
+        fail "$1" "expected:" "$2" "actual:" "$3"
+    fi
+}
+
+# check_true NAME DETAIL CMD...: pass when CMD succeeds.
+check_true()
+{
+    local name=$1 detail=$2
+    shift 2
+    if "$@"; then
+        pass "$name"
+    else
+        fail "$name" "$detail"
+    fi
+}
+
+e2e_finish()
+{
+    echo
+    echo "time: $((SECONDS - E2E_T0)) s"
+    if [[ $E2E_FAILED -gt 0 ]]; then
+        echo "failed cases:"
+        printf '  %s\n' "${E2E_FAILURES[@]}"
+    fi
+    if [[ $E2E_SKIPPED -gt 0 ]]; then
+        echo "$E2E_PASSED passed, $E2E_FAILED failed, $E2E_SKIPPED skipped"
+    else
+        echo "$E2E_PASSED passed, $E2E_FAILED failed"
+    fi
+    [[ $E2E_FAILED -eq 0 && $E2E_PASSED -gt 0 ]]
+}
+
+# hp ARGS...: run hookpatch; sets HP_RC, HP_OUT (stdout) and HP_ERR (stderr).
+# Never fails the script by itself.
+hp()
+{
+    local o e
+    o=$(mktemp "$HP_WORK/.hp-out.XXXXXX")
+    e=$(mktemp "$HP_WORK/.hp-err.XXXXXX")
+    HP_RC=0
+    timeout 120 "$HOOKPATCH" "$@" >"$o" 2>"$e" || HP_RC=$?
+    HP_OUT=$(cat "$o")
+    HP_ERR=$(cat "$e")
+    rm -f "$o" "$e"
+}
+
+# run_prog PROG ARGS...: run a (patched) program with a time limit; sets
+# RUN_RC, RUN_OUT (stdout) and RUN_ERR (stderr). A program killed by a
+# signal gives 128+signal, as in a shell, without the shell's "Illegal
+# instruction" message on our own stderr.
+run_prog()
+{
+    local o e
+    o=$(mktemp "$HP_WORK/.run-out.XXXXXX")
+    e=$(mktemp "$HP_WORK/.run-err.XXXXXX")
+    RUN_RC=0
+    bash -c 'timeout 30 "$@"; exit $?' run_prog "$@" >"$o" 2>"$e" </dev/null || RUN_RC=$?
+    RUN_OUT=$(cat "$o")
+    RUN_ERR=$(cat "$e")
+    rm -f "$o" "$e"
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# Hookpatch's temporary output files (".OUT.hookpatch-XXXXXX") in DIR.
+temp_files() { find "$1" -maxdepth 1 -name '.*.hookpatch-*' | sort; }
+
+# readelf_clean FILE: readelf -a prints nothing on stderr and succeeds.
+readelf_clean()
+{
+    local err
+    err=$(readelf -a -W "$1" 2>&1 >/dev/null) || return 1
+    [[ -z $err ]] || {
+        printf '%s\n' "$err" | head -5
+        return 1
+    }
+}
+
+# x86 feature bits in the GNU property note ("IBT, SHSTK"), or empty.
+x86_features() { readelf -n "$1" 2>/dev/null | sed -n 's/.*x86 feature: //p' | head -1; }
+
+# json_get FILE EXPR: evaluate a Python expression over the parsed JSON `j`.
+json_get()
+{
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# rules_hook TARGET KEY=VALUE...: one [[hook]] table; strings are quoted,
+# integers are not.
+rules_hook()
+{
+    local t=$1 kv k v
+    shift
+    printf '[[hook]]\ntarget = "%s"\n' "$t"
+    for kv in "$@"; do
+        k=${kv%%=*}
+        v=${kv#*=}
+        if [[ $v =~ ^-?[0-9]+$ ]]; then
+            printf '%s = %s\n' "$k" "$v"
+        else
+            printf '%s = "%s"\n' "$k" "$v"
+        fi
+    done
+    echo
+}

@@ -1,0 +1,37 @@
+/* libFuzzer harness for the image readers (every format is probed, so this
+ * mostly exercises ELF) and the planner on whatever loads: list every
+ * function's hookability, then place and emit a plan to /dev/null. */
+#include "rewriter/rewriter.h"
+#include "sections/format.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    hp_diags d = {0};
+    hp_image *img = NULL;
+    if (hp_image_open_mem(data, size, "fuzz.bin", &d, &img) == HP_OK) {
+        char why[256];
+        hp_site site;
+        for (size_t i = 0; i < img->nsyms && i < 256; i++)
+            if (img->syms[i].kind == HP_SYM_FUNC)
+                hp_site_analyze(img, &img->syms[i], true, &site, why, sizeof why);
+        hp_hook_req req = {.target = "*", .target_kind = HP_TGT_GLOB,
+                           .action = HP_ACT_PASSTHROUGH};
+        hp_hook_reqs reqs = {.path = "fuzz.toml", .v = &req, .n = 1};
+        hp_plan plan;
+        hp_options opt = {0};
+        if (hp_plan_build(img, &reqs, &opt, &d, &plan) == HP_OK) {
+            int fd = open("/dev/null", O_WRONLY);
+            if (fd >= 0) {
+                img->fmt->emit(img, &plan.ed, fd);
+                close(fd);
+            }
+        }
+        hp_plan_free(&plan);
+    }
+    hp_image_close(img);
+    hp_diags_free(&d);
+    return 0;
+}
