@@ -145,22 +145,26 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
     return hp_json_print(root, out);
 }
 
-static const char *hp_list_status(const hp_image *img, const hp_symbol *s, char *why,
-                                  size_t why_len)
+static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const hp_symbol *s,
+                                  char *why, size_t why_len)
 {
     hp_site site;
-    if (hp_site_analyze(img, s, true, &site, why, why_len) == HP_OK)
+    if (hp_site_analyze(img, s, true, x, &site, why, why_len) == HP_OK)
         return "yes";
-    if (hp_site_analyze(img, s, false, &site, why, why_len) == HP_OK)
+    if (hp_site_analyze(img, s, false, x, &site, why, why_len) == HP_OK)
         return "replace-only";
     return "no";
 }
 
 hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
 {
+    hp_xrefs xrefs = {0};
+    HP_CHECK(hp_xrefs_build(img, &xrefs));
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
-    if (json && !arr)
+    if (json && !arr) {
+        hp_xrefs_free(&xrefs);
         return HP_ERR_NOMEM;
+    }
     if (!json && img->prior_info && img->prior_info_size)
         fprintf(out, "# patched by hookpatch:\n%.*s", (int)img->prior_info_size,
                 (const char *)img->prior_info);
@@ -171,7 +175,7 @@ hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
         if (glob && fnmatch(glob, s->name, 0) && (!s->alias || fnmatch(glob, s->alias, 0)))
             continue;
         char why[256] = "";
-        const char *st = hp_list_status(img, s, why, sizeof why);
+        const char *st = hp_list_status(img, &xrefs, s, why, sizeof why);
         const char *name = s->alias ? s->alias : s->name;
         if (!json) {
             fprintf(out, "0x%016llx %8llu %-12s %s%s%s\n", (unsigned long long)s->va,
@@ -188,5 +192,6 @@ hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
             cJSON_AddStringToObject(o, "reason", why);
         cJSON_AddItemToArray(arr, o);
     }
+    hp_xrefs_free(&xrefs);
     return json ? hp_json_print(arr, out) : HP_OK;
 }

@@ -30,6 +30,8 @@ typedef struct hp_ol_sym {
     bool defined;   /* in a kept section, or absolute */
     bool used;      /* a kept relocation refers to it */
     bool absolute;  /* its resolved value is not rebased with the image */
+    bool dup;       /* global whose COMDAT copy here was discarded */
+    bool sized;     /* size is known (defined in some object) */
     uint32_t got;   /* GOT slot index or HP_OL_NO_GOT */
     uint64_t va;    /* resolved address (emit) */
 } hp_ol_sym;

@@ -76,7 +76,7 @@ static void hp_analyze_one(hp_plan *p, hp_hook *h, hp_diags *d)
 {
     char why[256] = "";
     bool tramp = hp_hook_needs_tramp(h);
-    if (hp_site_analyze(p->img, h->target, tramp, &h->site, why, sizeof why) != HP_OK) {
+    if (hp_site_analyze(p->img, h->target, tramp, &p->xrefs, &h->site, why, sizeof why) != HP_OK) {
         hp_refuse(h, d, "%s", why);
         return;
     }
@@ -95,7 +95,7 @@ static void hp_analyze_one(hp_plan *p, hp_hook *h, hp_diags *d)
         }
     }
     if (h->orig) {
-        if (hp_site_analyze(p->img, h->orig, false, &h->orig_site, why, sizeof why) != HP_OK) {
+        if (hp_site_analyze(p->img, h->orig, false, &p->xrefs, &h->orig_site, why, sizeof why) != HP_OK) {
             hp_diag_add(d, HP_DIAG_ERROR, &h->req->original_loc, h->target->name,
                         "original '%s' cannot be redirected: %s", h->orig->name, why);
             h->state = HP_HOOK_SKIPPED;
@@ -115,6 +115,8 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
                     "original binary instead");
         return HP_ERR_UNSUPPORTED;
     }
+    if (p->n)
+        HP_CHECK(hp_xrefs_build(p->img, &p->xrefs));
     for (size_t i = 0; i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED)
             hp_analyze_one(p, &p->v[i], d);
@@ -143,5 +145,6 @@ void hp_plan_free(hp_plan *p)
         hp_free(p->v[i].skip_reason);
     hp_free(p->v);
     hp_edit_free(&p->ed);
+    hp_xrefs_free(&p->xrefs);
     memset(p, 0, sizeof *p);
 }

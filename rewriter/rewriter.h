@@ -50,6 +50,7 @@ typedef struct hp_plan {
     size_t nplanned, nskipped;
     hp_layout lay;
     hp_edit ed;
+    hp_xrefs xrefs; /* cross-function branch targets */
 } hp_plan;
 
 /* Run resolve..emit. Problems go to d (with rules locations); returns the

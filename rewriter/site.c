@@ -131,8 +131,8 @@ static bool hp_site_is_go_check(const uint8_t *p, size_t n)
     return (n >= 4 && !memcmp(p, cmp, 4)) || (n >= 2 && !memcmp(p, lea, 2));
 }
 
-hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, bool need_copy, hp_site *out,
-                          char *why, size_t why_len)
+hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, bool need_copy,
+                          const hp_xrefs *xrefs, hp_site *out, char *why, size_t why_len)
 {
     memset(out, 0, sizeof *out);
     out->fn_va = fn->va;
@@ -180,6 +180,10 @@ hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, bool need_co
     st = hp_site_check_targets(&sc, out, why, why_len);
     hp_x86_scan_free(&sc);
     HP_CHECK(st);
+    if (hp_xrefs_any_in(xrefs, out->patch_va, out->patch_va + out->steal_len))
+        return hp_site_refuse(why, why_len,
+                              "another function branches into the %u bytes the jump would "
+                              "overwrite (a second entry point)", out->steal_len);
     const uint8_t *bytes = hp_image_bytes(img, out->patch_va, out->steal_len);
     if (!bytes || out->steal_len > HP_SITE_MAX_STEAL)
         return hp_site_refuse(why, why_len, "entry bytes are not in the file");

@@ -5,6 +5,7 @@
 #define HP_SITE_H
 
 #include "../sections/image.h"
+#include "xref.h"
 
 #define HP_SITE_MAX_STEAL 32
 #define HP_SITE_MAX_REDIRECTS 8
@@ -27,9 +28,11 @@ typedef struct hp_site {
 } hp_site;
 
 /* Analyse fn. With need_copy the stolen instructions must also be
- * relocatable into a trampoline (checked with the relocator). On refusal
- * returns HP_ERR_UNHOOKABLE with the reason in why. */
-hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, bool need_copy, hp_site *out,
-                          char *why, size_t why_len);
+ * relocatable into a trampoline (checked with the relocator). xrefs (may be
+ * NULL) are branch targets from other functions, which must not land in
+ * the stolen bytes. On refusal returns HP_ERR_UNHOOKABLE with the reason in
+ * why. */
+hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, bool need_copy,
+                          const hp_xrefs *xrefs, hp_site *out, char *why, size_t why_len);
 
 #endif

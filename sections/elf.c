@@ -268,8 +268,15 @@ static hp_status hp_elf_load_dynamic(hp_image *img, hp_elf *e)
         memcpy(&d, img->data + p->p_offset + off, sizeof d);
         if (d.d_tag == DT_NULL)
             break;
+        uint64_t val_off = p->p_offset + off + 8;
         if (d.d_tag == DT_FLAGS_1 && (d.d_un.d_val & DF_1_PIE))
             e->pie_flag = true;
+        else if (d.d_tag == DT_RELA)
+            e->dyn_rela_off = val_off, e->old_rela_va = d.d_un.d_ptr;
+        else if (d.d_tag == DT_RELASZ)
+            e->dyn_relasz_off = val_off, e->old_rela_size = d.d_un.d_val;
+        else if (d.d_tag == DT_RELACOUNT)
+            e->dyn_relacount_off = val_off;
     }
     return HP_OK;
 }
@@ -312,7 +319,7 @@ static hp_status hp_elf_load_sections(hp_image *img, hp_elf *e)
     }
     hp_elf_find_ibt(img, e);
     hp_elf_find_go(img, e);
-    return HP_OK;
+    return hp_elf_load_plt(img, e);
 }
 
 static hp_status hp_elf_load(hp_image *img)
@@ -345,7 +352,30 @@ static void hp_elf_unload(hp_image *img)
     img->priv = NULL;
 }
 
-/* New segments: [phdrs + text] (R+X), [rodata] (R), [data + bss] (RW). */
+/* Absolute pointers in a position-independent output become
+ * R_X86_64_RELATIVE relocations: the whole DT_RELA table moves to a new
+ * segment with the extra entries first (DT_RELACOUNT counts the leading
+ * RELATIVE ones). A fixed-address output needs none: the linker resolved
+ * them. Outputs with no DT_RELA cannot be rebased, so that is an error. */
+static hp_status hp_elf_plan_rela(hp_image *img, hp_elf *e, uint64_t nabs)
+{
+    e->rela_bytes = 0;
+    if (!nabs || !img->pic)
+        return HP_OK;
+    if (!e->dyn_rela_off || !e->dyn_relasz_off)
+        return hp_elf_fail(img, "the mock objects need %llu absolute pointers rebased at load "
+                                "time, but this position-independent file has no DT_RELA "
+                                "dynamic relocation table; build the mocks so they use no "
+                                "absolute addresses (e.g. -fPIC, no pointer tables)",
+                           (unsigned long long)nabs);
+    if (!hp_image_bytes(img, e->old_rela_va, e->old_rela_size))
+        return hp_elf_fail(img, "DT_RELA table lies outside the file");
+    e->rela_bytes = e->old_rela_size + nabs * sizeof(Elf64_Rela);
+    return HP_OK;
+}
+
+/* New segments: [phdrs + text] (R+X), [rodata] (R), [data + bss] (RW),
+ * [moved DT_RELA table] (R). */
 static hp_status hp_elf_place(hp_image *img, hp_layout *lay)
 {
     hp_elf *e = hp_elf_of(img);
@@ -353,7 +383,9 @@ static hp_status hp_elf_place(hp_image *img, hp_layout *lay)
     int64_t delta = (int64_t)(first->p_vaddr - first->p_offset);
     if (first->p_vaddr < first->p_offset)
         delta = 0;
-    size_t nnew = 1 + (lay->size[HP_REGION_RODATA] > 0) + (lay->size[HP_REGION_DATA] > 0);
+    HP_CHECK(hp_elf_plan_rela(img, e, lay->nabs_ptrs));
+    size_t nnew = 1 + (lay->size[HP_REGION_RODATA] > 0) + (lay->size[HP_REGION_DATA] > 0) +
+                  (e->rela_bytes > 0);
     e->new_phnum = e->eh.e_phnum + nnew;
     uint64_t phdr_bytes = hp_align_up(e->new_phnum * sizeof(Elf64_Phdr), 16);
     uint64_t va = hp_align_up(hp_image_end_va(img), HP_ELF_PAGE);
@@ -368,6 +400,10 @@ static hp_status hp_elf_place(hp_image *img, hp_layout *lay)
             continue;
         e->seg_va[r] = lay->va[r] = next;
         next = hp_align_up(next + lay->size[r], HP_ELF_PAGE);
+    }
+    if (e->rela_bytes) {
+        e->rela_va = next;
+        next = hp_align_up(next + e->rela_bytes, HP_ELF_PAGE);
     }
     e->delta = delta;
     e->phdr_bytes = phdr_bytes;

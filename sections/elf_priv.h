@@ -20,9 +20,16 @@ typedef struct hp_elf {
     size_t new_phnum;
     uint64_t phdr_bytes;
     uint64_t seg_va[HP_REGION_COUNT]; /* segment start per region (0 = none) */
+    /* Dynamic relocations for absolute pointers in new regions: the old
+     * DT_RELA table plus R_X86_64_RELATIVE entries, in a segment of its own. */
+    uint64_t rela_va, rela_bytes;
+    uint64_t dyn_rela_off, dyn_relasz_off, dyn_relacount_off; /* file offsets of d_val */
+    uint64_t old_rela_va, old_rela_size;
 } hp_elf;
 
 const char *hp_elf_section_name(const hp_image *img, const hp_elf *e, size_t i);
 int hp_elf_find_section(const hp_image *img, const hp_elf *e, const char *name);
+/* Add "name@plt" symbols for the PLT entries (elf_plt.c). */
+hp_status hp_elf_load_plt(hp_image *img, hp_elf *e);
 
 #endif

@@ -88,12 +88,66 @@ static hp_status hp_elf_write_phdrs(hp_elf_out *o)
             if (o->ed->regions[r].mem_size)
                 ph[n++] = hp_elf_load_phdr(o, r, o->ed->regions[r].bytes.len,
                                            o->ed->regions[r].mem_size);
+        if (e->rela_bytes) {
+            ph[n] = hp_elf_load_phdr(o, HP_REGION_RODATA, e->rela_bytes, e->rela_bytes);
+            ph[n].p_vaddr = ph[n].p_paddr = e->rela_va;
+            ph[n++].p_offset = e->rela_va - (uint64_t)e->delta;
+        }
     }
     hp_status s = n == e->new_phnum ? HP_OK : HP_ERR_INTERNAL;
     if (s == HP_OK)
         s = hp_write_at(o->fd, ph, table_bytes, o->seg_off[HP_REGION_TEXT]);
     hp_free(ph);
     return s;
+}
+
+/* The value the linker stored at an absolute pointer (its link-time
+ * target), which becomes the RELATIVE relocation's addend. */
+static uint64_t hp_elf_ptr_value(const hp_edit *ed, uint64_t va)
+{
+    for (int r = 0; r < HP_REGION_COUNT; r++) {
+        const hp_region *rg = &ed->regions[r];
+        if (va >= rg->va && va - rg->va + 8 <= rg->bytes.len)
+            return hp_rd64(rg->bytes.data + (va - rg->va));
+    }
+    return 0;
+}
+
+static hp_status hp_elf_put_dyn(hp_elf_out *o, uint64_t off, uint64_t val)
+{
+    uint8_t w[8];
+    hp_wr64(w, val);
+    return off ? hp_write_at(o->fd, w, 8, off) : HP_OK;
+}
+
+/* The moved DT_RELA table: new RELATIVE entries first, then the old ones;
+ * the dynamic section and the .rela.dyn section header follow it. */
+static hp_status hp_elf_write_rela(hp_elf_out *o)
+{
+    hp_elf *e = o->e;
+    const hp_edit *ed = o->ed;
+    hp_buf b = {0};
+    hp_status s = HP_OK;
+    for (size_t i = 0; s == HP_OK && i < ed->nabs_ptrs; i++) {
+        Elf64_Rela r = {ed->abs_ptrs[i], ELF64_R_INFO(0, R_X86_64_RELATIVE),
+                        (int64_t)hp_elf_ptr_value(ed, ed->abs_ptrs[i])};
+        s = hp_buf_append(&b, &r, sizeof r);
+    }
+    if (s == HP_OK)
+        s = hp_buf_append(&b, hp_image_bytes(o->img, e->old_rela_va, e->old_rela_size),
+                          e->old_rela_size);
+    if (s == HP_OK && b.len != e->rela_bytes)
+        s = HP_ERR_INTERNAL;
+    if (s == HP_OK)
+        s = hp_write_at(o->fd, b.data, b.len, e->rela_va - (uint64_t)e->delta);
+    hp_buf_free(&b);
+    HP_CHECK(s);
+    HP_CHECK(hp_elf_put_dyn(o, e->dyn_rela_off, e->rela_va));
+    HP_CHECK(hp_elf_put_dyn(o, e->dyn_relasz_off, e->rela_bytes));
+    if (e->dyn_relacount_off)
+        HP_CHECK(hp_elf_put_dyn(o, e->dyn_relacount_off,
+                                hp_rd64(o->img->data + e->dyn_relacount_off) + ed->nabs_ptrs));
+    return HP_OK;
 }
 
 static hp_status hp_elf_write_regions(hp_elf_out *o)
@@ -108,6 +162,10 @@ static hp_status hp_elf_write_regions(hp_elf_out *o)
         HP_CHECK(hp_write_at(o->fd, rg->bytes.data, rg->bytes.len, off));
         if (off + rg->bytes.len > end)
             end = off + rg->bytes.len;
+    }
+    if (o->e->rela_bytes) {
+        HP_CHECK(hp_elf_write_rela(o));
+        end = o->e->rela_va - (uint64_t)o->e->delta + o->e->rela_bytes;
     }
     o->tail = hp_align_up(end, 8);
     return hp_elf_write_phdrs(o);
@@ -225,6 +283,14 @@ static hp_status hp_elf_write_sections(hp_elf_out *o, Elf64_Ehdr *eh)
     const Elf64_Shdr *oldstr = &e->shdrs[e->shstrndx];
     HP_CHECK(hp_buf_append(&o->shstr, img->data + oldstr->sh_offset, oldstr->sh_size));
     HP_CHECK(hp_elf_region_shdrs(o));
+    for (size_t i = 1; e->rela_bytes && i < e->shnum; i++) {
+        Elf64_Shdr *sh = &o->shdrs[i];
+        if (sh->sh_type == SHT_RELA && sh->sh_addr == e->old_rela_va) {
+            sh->sh_addr = e->rela_va;
+            sh->sh_offset = e->rela_va - (uint64_t)e->delta;
+            sh->sh_size = e->rela_bytes;
+        }
+    }
     if (o->ed->info.len) {
         uint64_t off;
         HP_CHECK(hp_elf_put_tail(o, o->ed->info.data, o->ed->info.len, &off));

@@ -86,6 +86,7 @@ typedef struct hp_edit {
  * The text region always exists; rodata/data only when their size > 0. */
 typedef struct hp_layout {
     uint64_t size[HP_REGION_COUNT]; /* mem_size of each region */
+    uint64_t nabs_ptrs;             /* absolute pointers the loader must rebase */
     uint64_t va[HP_REGION_COUNT];   /* chosen by place() */
 } hp_layout;
 

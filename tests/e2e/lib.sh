@@ -150,7 +150,10 @@ readelf_clean()
 }
 
 # x86 feature bits in the GNU property note ("IBT, SHSTK"), or empty.
-x86_features() { readelf -n "$1" 2>/dev/null | sed -n 's/.*x86 feature: //p' | head -1; }
+x86_features()
+{
+    readelf -n "$1" 2>/dev/null | awk '/x86 feature: / && !done { sub(/.*x86 feature: /, ""); print; done = 1 }'
+}
 
 # json_get FILE EXPR: evaluate a Python expression over the parsed JSON `j`.
 json_get()

@@ -1,0 +1,82 @@
+/* Cross-function branch targets (see xref.h). */
+#include "xref.h"
+
+#include "../relocs/x86.h"
+
+#include <stdlib.h>
+
+static int hp_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool hp_is_branch(const hp_insn *in)
+{
+    return in->kind == HP_INSN_JMP || in->kind == HP_INSN_JCC || in->kind == HP_INSN_CALL ||
+           in->kind == HP_INSN_LOOP;
+}
+
+static hp_status hp_xrefs_scan_fn(const hp_image *img, const hp_symbol *s, hp_xrefs *out)
+{
+    const uint8_t *p = hp_image_bytes(img, s->va, s->size);
+    if (!p)
+        return HP_OK;
+    hp_func_scan sc = {0};
+    hp_status st = hp_x86_scan(p, s->size, s->va, &sc);
+    for (size_t i = 0; st == HP_OK && i < sc.ninsns; i++) {
+        const hp_insn *in = &sc.insns[i];
+        uint64_t t = in->target_va;
+        if (!hp_is_branch(in) || (t >= s->va && t - s->va < s->size))
+            continue;
+        if (hp_image_sym_at(img, t) || !hp_image_owned(img, t))
+            continue; /* a function's start, or outside every function */
+        st = HP_GROW(out->v, out->cap, out->n + 1);
+        if (st == HP_OK)
+            out->v[out->n++] = t;
+    }
+    hp_x86_scan_free(&sc);
+    return st == HP_ERR_NOMEM ? st : HP_OK;
+}
+
+hp_status hp_xrefs_build(const hp_image *img, hp_xrefs *out)
+{
+    uint64_t last_va = UINT64_MAX;
+    for (size_t i = 0; i < img->nsyms; i++) {
+        const hp_symbol *s = &img->syms[i];
+        if (s->kind != HP_SYM_FUNC || s->source == HP_SRC_PLT || s->va == last_va)
+            continue;
+        last_va = s->va;
+        HP_CHECK(hp_xrefs_scan_fn(img, s, out));
+    }
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, hp_u64_cmp);
+    size_t w = 0;
+    for (size_t r = 0; r < out->n; r++)
+        if (!w || out->v[w - 1] != out->v[r])
+            out->v[w++] = out->v[r];
+    out->n = w;
+    return HP_OK;
+}
+
+bool hp_xrefs_any_in(const hp_xrefs *x, uint64_t lo, uint64_t hi)
+{
+    if (!x)
+        return false;
+    size_t a = 0, b = x->n;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (x->v[mid] <= lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return a < x->n && x->v[a] < hi;
+}
+
+void hp_xrefs_free(hp_xrefs *x)
+{
+    hp_free(x->v);
+    x->v = NULL;
+    x->n = x->cap = 0;
+}

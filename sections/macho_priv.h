@@ -1,0 +1,149 @@
+/* macho_priv: state shared by the Mach-O reader (macho.c), writer
+ * (macho_write.c) and signer (macho_sign.c). Private to sections/. The
+ * constants are spelled out here because Linux has no <mach-o/loader.h>. */
+#ifndef HP_MACHO_PRIV_H
+#define HP_MACHO_PRIV_H
+
+#include "image.h"
+
+#define HP_MH_MAGIC_64 0xfeedfacfu
+#define HP_FAT_MAGIC 0xcafebabeu
+#define HP_FAT_MAGIC_64 0xcafebabfu
+#define HP_CPU_X86_64 0x01000007u
+#define HP_MH_EXECUTE 2u
+#define HP_MH_DYLIB 6u
+#define HP_MH_BUNDLE 8u
+#define HP_MH_PIE 0x200000u
+#define HP_MACHO_PAGE 0x1000u
+
+enum {
+    HP_LC_SEGMENT_64 = 0x19,
+    HP_LC_SYMTAB = 0x2,
+    HP_LC_SYMSEG = 0x3,
+    HP_LC_DYSYMTAB = 0xb,
+    HP_LC_TWOLEVEL_HINTS = 0x16,
+    HP_LC_CODE_SIGNATURE = 0x1d,
+    HP_LC_SEGMENT_SPLIT_INFO = 0x1e,
+    HP_LC_DYLD_INFO = 0x22,
+    HP_LC_FUNCTION_STARTS = 0x26,
+    HP_LC_DATA_IN_CODE = 0x29,
+    HP_LC_DYLIB_CODE_SIGN_DRS = 0x2b,
+    HP_LC_ENCRYPTION_INFO_64 = 0x2c,
+    HP_LC_LINKER_OPTIMIZATION_HINT = 0x2e,
+    HP_LC_NOTE = 0x31,
+    HP_LC_ATOM_INFO = 0x36,
+    HP_LC_REQ_DYLD = (int)0x80000000u,
+};
+#define HP_LC_DYLD_INFO_ONLY (0x22u | 0x80000000u)
+#define HP_LC_DYLD_EXPORTS_TRIE (0x33u | 0x80000000u)
+#define HP_LC_DYLD_CHAINED_FIXUPS (0x34u | 0x80000000u)
+
+/* section_64.flags */
+#define HP_S_TYPE_MASK 0xffu
+#define HP_S_ZEROFILL 0x1u
+#define HP_S_GB_ZEROFILL 0xcu
+#define HP_S_THREAD_LOCAL_ZEROFILL 0x12u
+#define HP_S_ATTR_PURE_INSTRUCTIONS 0x80000000u
+#define HP_S_ATTR_SOME_INSTRUCTIONS 0x400u
+
+#define HP_MACHO_SEG_CMD 72u  /* sizeof(segment_command_64) */
+#define HP_MACHO_SECT 80u     /* sizeof(section_64) */
+#define HP_MACHO_HDR 32u      /* sizeof(mach_header_64) */
+#define HP_MACHO_NLIST 16u    /* sizeof(nlist_64) */
+
+/* Names of what hookpatch adds. */
+#define HP_MACHO_SEG_TEXT "__HOOKPATCH"
+#define HP_MACHO_SEG_DATA "__HOOKPATCH_D"
+
+typedef struct hp_macho_seg {
+    char name[17];
+    uint64_t vmaddr, vmsize, fileoff, filesize; /* fileoff: from the slice start */
+    uint32_t maxprot, initprot, nsects;
+    uint32_t cmd_off; /* offset of the load command from the slice start */
+} hp_macho_seg;
+
+typedef struct hp_macho_sect {
+    char segname[17], sectname[17];
+    uint64_t addr, size;
+    uint32_t offset, flags;
+} hp_macho_sect;
+
+/* One fat_arch entry (any width), offsets from the start of the file. */
+typedef struct hp_macho_arch {
+    uint32_t cputype, cpusubtype, align;
+    uint64_t offset, size;
+} hp_macho_arch;
+
+/* Where the new segments go, chosen by place(). */
+typedef struct hp_macho_plan {
+    bool placed;
+    bool has_data;        /* __HOOKPATCH_D exists (rodata or data) */
+    uint64_t data_seg_va; /* __HOOKPATCH_D */
+    uint64_t text_seg_va; /* __HOOKPATCH */
+    uint64_t new_off;     /* file offset (in the slice) of the first new segment */
+} hp_macho_plan;
+
+typedef struct hp_macho {
+    /* the slice we patch; the whole file when thin */
+    uint64_t slice_off, slice_size;
+    bool fat, fat64;
+    hp_macho_arch *archs;
+    uint32_t narchs, arch_idx;
+    /* mach_header_64 */
+    uint32_t cpusubtype, filetype, ncmds, sizeofcmds, flags;
+    hp_macho_seg *segs; /* every LC_SEGMENT_64, in load-command order */
+    size_t nsegs;
+    hp_macho_sect *sects; /* every section_64, in order (n_sect = index + 1) */
+    size_t nsects;
+    int linkedit; /* index into segs, or -1 */
+    /* offsets (from the slice start) of the load commands we rewrite; 0 = absent */
+    uint32_t symtab_lc, dysymtab_lc, dyld_info_lc, chained_lc, sig_lc, fstarts_lc;
+    uint64_t content_off; /* first byte after the load commands that holds content */
+    hp_macho_plan plan;
+} hp_macho;
+
+/* A slice's bytes (inside img->data). */
+static inline const uint8_t *hp_macho_slice(const hp_image *img, const hp_macho *m)
+{
+    return img->data + m->slice_off;
+}
+
+/* Big-endian access (fat headers, code signatures). */
+static inline uint32_t hp_rd32be(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void hp_wr32be(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+static inline void hp_wr64be(uint8_t *p, uint64_t v)
+{
+    hp_wr32be(p, (uint32_t)(v >> 32));
+    hp_wr32be(p + 4, (uint32_t)v);
+}
+
+/* Report an error about the input in img->diags; returns st. */
+hp_status hp_macho_err(const hp_image *img, hp_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* macho_write.c */
+hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, int fd);
+
+/* macho_sign.c: SHA-256 and the ad hoc code signature. */
+void hp_sha256(const uint8_t *p, size_t n, uint8_t out[32]);
+/* Bytes of the signature for a slice whose signed part is code_limit bytes
+ * long (the signature starts there). ident: the signing identifier. */
+size_t hp_macho_sig_size(uint64_t code_limit, const char *ident);
+/* Write the SuperBlob into out (hp_macho_sig_size bytes), hashing
+ * slice[0, code_limit). exec_*: the __TEXT segment's file range. */
+void hp_macho_sig_build(const uint8_t *slice, uint64_t code_limit, const char *ident,
+                        uint64_t exec_off, uint64_t exec_size, bool main_binary, uint8_t *out);
+/* The identifier of an existing signature blob, copied into buf (NUL
+ * terminated); false if the blob has none or is malformed. */
+bool hp_macho_sig_ident(const uint8_t *blob, size_t size, char *buf, size_t buf_len);
+
+#endif
