@@ -28,6 +28,12 @@ void hp_objlink_free(hp_objlink *l);
 hp_status hp_objlink_add(hp_objlink *l, const char *path, const hp_loc *loc, hp_diags *d,
                          size_t *obj);
 
+/* Same as hp_objlink_add on bytes the caller owns (copied); `name` stands
+ * for the path in diagnostics and in the once-per-name rule. For fuzzers
+ * and tests. */
+hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *data, size_t size,
+                             const hp_loc *loc, hp_diags *d, size_t *obj);
+
 /* True if object obj defines a global or local function named sym. */
 bool hp_objlink_defines(const hp_objlink *l, size_t obj, const char *sym);
 
@@ -38,14 +44,35 @@ hp_status hp_objlink_bind(hp_objlink *l, const char *name, uint64_t va);
 
 /* Sizes the objects need in each region, placed after `text_used` bytes of
  * the text region that the rewriter already uses. Includes a GOT (data
- * region) for GOT-relative relocations that cannot be relaxed. */
+ * region) for GOT-relative relocations that cannot be relaxed.
+ *   size[HP_REGION_TEXT]   bytes needed *after* text_used (0 if no code)
+ *   size[HP_REGION_RODATA] bytes of the rodata region
+ *   size[HP_REGION_DATA]   mem_size of the data region, zero-filled tail
+ *                          (bss) included; hp_objlink_data_filesz() of it
+ *                          must be file-backed.
+ * Sizes are upper bounds valid for any region VA that is a multiple of 16,
+ * and never depend on VAs. Call again after adding objects. */
 hp_status hp_objlink_measure(hp_objlink *l, uint64_t text_used, uint64_t size[HP_REGION_COUNT]);
+
+/* File-backed bytes of the data region (<= size[HP_REGION_DATA]); 0 before
+ * measure. */
+uint64_t hp_objlink_data_filesz(const hp_objlink *l);
 
 /* Write the objects into ed's regions (whose va and bytes are already set
  * up by the rewriter with the measured sizes), apply every relocation, add
  * a symbol per object function to ed->syms, and record 8-byte absolute
  * pointers in ed->abs_ptrs when pic is true. Every unresolved symbol is
- * reported (all of them, one error each) and HP_ERR_LINK returned. */
+ * reported (all of them, one error each) and HP_ERR_LINK returned.
+ * What emit expects of each region r with size[r] > 0 (others untouched):
+ *   va        final, a multiple of 16;
+ *   TEXT      bytes.len >= text_used + size[TEXT]; emit writes only
+ *             [text_used, text_used + size[TEXT]) (padding is int3);
+ *   RODATA    bytes.len >= size[RODATA];
+ *   DATA      bytes.len >= hp_objlink_data_filesz(), mem_size >= size[DATA];
+ *             emit also zeroes the bytes it owns past the file-backed part.
+ * emit never changes va, mem_size, prot or bytes.len. Otherwise it returns
+ * HP_ERR_INTERNAL. On any error the edit is left unchanged (no bytes,
+ * symbols or absolute pointers added). */
 hp_status hp_objlink_emit(hp_objlink *l, hp_edit *ed, bool pic, hp_obj_lookup_fn lookup,
                           void *ctx, hp_diags *d);
 

@@ -229,6 +229,8 @@ hp_status hp_x86_scan(const uint8_t *p, uint64_t size, uint64_t va, hp_func_scan
         return HP_ERR_INTERNAL;
     if (size > SIZE_MAX / 2)
         return HP_ERR_NOMEM;
+    if (size && va + (size - 1) < va)
+        return HP_ERR_RANGE; /* a body wrapping past 2^64 has no sorted order */
     uint64_t *bits = NULL;
     hp_status s = scan_body(p, size, va, out, &bits);
     if (s == HP_OK)

@@ -130,6 +130,9 @@ static inline void hp_wr64be(uint8_t *p, uint64_t v)
 hp_status hp_macho_err(const hp_image *img, hp_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* True for the commands shaped as linkedit_data_command {dataoff, datasize}. */
+bool hp_macho_is_linkedit_data(uint32_t cmd);
+
 /* macho_write.c */
 hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, int fd);
 

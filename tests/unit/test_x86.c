@@ -538,13 +538,17 @@ static void test_scan_stops_at_garbage(void **state)
     assert_int_equal(s.ninsns, 0);
     hp_x86_scan_free(&s);
     assert_int_equal(hp_x86_scan(NULL, 4, 0x1000, &s), HP_ERR_INTERNAL);
+    assert_int_equal(hp_x86_scan(f, sizeof f, UINT64_MAX - 2, &s), HP_ERR_RANGE);
+    assert_int_equal(hp_x86_scan(f, 3, UINT64_MAX - 2, &s), HP_OK); /* ends exactly at 2^64 */
+    assert_int_equal(s.ok_size, 3);
+    hp_x86_scan_free(&s);
 }
 
 /* Random bytes at addresses near both ends of the address space: invariants
  * hold and nothing crashes (the sanitizer build watches memory). */
 static void test_scan_random(void **state)
 {
-    static const uint64_t vas[] = {0, 0x401000, UINT64_MAX - 100};
+    static const uint64_t vas[] = {0, 0x401000, (uint64_t)0 - 4096}; /* the last ends at 2^64 */
     uint8_t buf[4096];
     srand(1234);
     for (int round = 0; round < 60; round++) {
@@ -570,7 +574,7 @@ static void test_scan_random(void **state)
 
 static void test_scan_nomem(void **state)
 {
-    static const uint8_t f[] = {0x74, 0x00, 0x74, 0xfe, 0xc3};
+    static const uint8_t f[] = {0x74, 0x00, 0x74, 0xfc, 0xc3};
     for (long n = 0; n < 6; n++) {
         hp_func_scan s;
         hp_mem_fail_after(n);
@@ -663,7 +667,7 @@ static void test_ud2_and_jmp_abs(void **state)
  * or callee, and data. Each test compares what the two stubs compute, and
  * checks a few known answers so a broken harness cannot pass vacuously. */
 
-enum { ORIG = 0x000, TGT = 0x200, RELOC = 0x400, FIXED = 0x800, DATA = 0x1000, PAGE = 0x2000 };
+enum { ORIG = 0x000, TGT = 0x080, RELOC = 0x400, FIXED = 0x800, DATA = 0x1000, PAGE = 0x2000 };
 
 static uint8_t *xpage;
 

@@ -1,0 +1,200 @@
+/* Ad hoc code signature for a patched Mach-O slice, and the SHA-256 it needs.
+ *
+ * Patching invalidates the page hashes of the old LC_CODE_SIGNATURE. arm64
+ * macOS refuses to run unsigned or badly signed code; x86-64 macOS runs
+ * unsigned code but kills a process whose signature is present and wrong, so
+ * a signed input is re-signed the way `codesign -s -` does: a SuperBlob
+ * holding
+ *   - a CodeDirectory, version 0x20400, SHA-256, 4 KiB pages, CS_ADHOC,
+ *     code limit = the signature's file offset, the identifier of the old
+ *     signature (or the file name), exec segment = __TEXT;
+ *   - an empty Requirements blob, whose hash is special slot -2 (slot -1,
+ *     Info.plist, is zero: a bare binary has none).
+ * Code signatures are big-endian, unlike the rest of the file. SHA-256 is
+ * implemented here (FIPS 180-4) so hookpatch needs no crypto library.
+ */
+#include "macho_priv.h"
+
+#include <string.h>
+
+#define HP_CSMAGIC_EMBEDDED_SIGNATURE 0xfade0cc0u
+#define HP_CSMAGIC_CODEDIRECTORY 0xfade0c02u
+#define HP_CSMAGIC_REQUIREMENTS 0xfade0c01u
+#define HP_CSSLOT_CODEDIRECTORY 0u
+#define HP_CSSLOT_REQUIREMENTS 2u
+#define HP_CS_ADHOC 0x2u
+#define HP_CS_EXECSEG_MAIN_BINARY 0x1u
+#define HP_CD_VERSION 0x20400u
+#define HP_CD_HEADER 88u /* CodeDirectory through execSegFlags (0x20400) */
+#define HP_CS_PAGE_SHIFT 12u
+#define HP_CS_HASH 32u
+#define HP_CS_NSPECIAL 2u
+#define HP_CS_SUPER_HDR (12u + 2u * 8u) /* SuperBlob + 2 index entries */
+#define HP_CS_REQS 12u                  /* empty Requirements blob */
+
+/* ---- SHA-256 ---- */
+
+static const uint32_t hp_sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2};
+
+static uint32_t hp_ror(uint32_t x, unsigned n) { return x >> n | x << (32 - n); }
+
+static void hp_sha256_block(uint32_t h[8], const uint8_t *blk)
+{
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = hp_rd32be(blk + 4 * i);
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = hp_ror(w[i - 15], 7) ^ hp_ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = hp_ror(w[i - 2], 17) ^ hp_ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = k + (hp_ror(e, 6) ^ hp_ror(e, 11) ^ hp_ror(e, 25)) + ((e & f) ^ (~e & g)) +
+                      hp_sha_k[i] + w[i];
+        uint32_t t2 = (hp_ror(a, 2) ^ hp_ror(a, 13) ^ hp_ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        k = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
+}
+
+void hp_sha256(const uint8_t *p, size_t n, uint8_t out[32])
+{
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    size_t full = n / 64 * 64;
+    for (size_t i = 0; i < full; i += 64)
+        hp_sha256_block(h, p + i);
+    uint8_t tail[128] = {0};
+    size_t rest = n - full;
+    memcpy(tail, p + full, rest);
+    tail[rest] = 0x80;
+    size_t tlen = rest + 9 <= 64 ? 64 : 128;
+    uint64_t bits = (uint64_t)n * 8;
+    for (int i = 0; i < 8; i++)
+        tail[tlen - 1 - i] = (uint8_t)(bits >> (8 * i));
+    for (size_t i = 0; i < tlen; i += 64)
+        hp_sha256_block(h, tail + i);
+    for (int i = 0; i < 8; i++)
+        hp_wr32be(out + 4 * i, h[i]);
+}
+
+/* ---- the signature ---- */
+
+static uint64_t hp_cs_npages(uint64_t code_limit)
+{
+    return (code_limit + (1u << HP_CS_PAGE_SHIFT) - 1) >> HP_CS_PAGE_SHIFT;
+}
+
+static size_t hp_cs_cd_size(uint64_t code_limit, const char *ident)
+{
+    return HP_CD_HEADER + strlen(ident) + 1 +
+           (HP_CS_NSPECIAL + hp_cs_npages(code_limit)) * HP_CS_HASH;
+}
+
+size_t hp_macho_sig_size(uint64_t code_limit, const char *ident)
+{
+    return hp_align_up(HP_CS_SUPER_HDR + hp_cs_cd_size(code_limit, ident) + HP_CS_REQS, 16);
+}
+
+static void hp_cs_code_directory(const uint8_t *slice, uint64_t code_limit, const char *ident,
+                                 uint64_t exec_off, uint64_t exec_size, bool main_binary,
+                                 const uint8_t *reqs, uint8_t *cd)
+{
+    size_t ident_len = strlen(ident) + 1;
+    uint32_t ident_off = HP_CD_HEADER;
+    uint32_t hash_off = ident_off + (uint32_t)ident_len + HP_CS_NSPECIAL * HP_CS_HASH;
+    uint64_t npages = hp_cs_npages(code_limit);
+    hp_wr32be(cd + 0, HP_CSMAGIC_CODEDIRECTORY);
+    hp_wr32be(cd + 4, (uint32_t)hp_cs_cd_size(code_limit, ident));
+    hp_wr32be(cd + 8, HP_CD_VERSION);
+    hp_wr32be(cd + 12, HP_CS_ADHOC);
+    hp_wr32be(cd + 16, hash_off);
+    hp_wr32be(cd + 20, ident_off);
+    hp_wr32be(cd + 24, HP_CS_NSPECIAL);
+    hp_wr32be(cd + 28, (uint32_t)npages);
+    hp_wr32be(cd + 32, (uint32_t)code_limit);
+    cd[36] = HP_CS_HASH;      /* hashSize */
+    cd[37] = 2;               /* hashType: SHA-256 */
+    cd[38] = 0;               /* platform */
+    cd[39] = HP_CS_PAGE_SHIFT; /* log2(pageSize) */
+    /* 40: spare2, 44: scatterOffset, 48: teamOffset, 52: spare3,
+     * 56: codeLimit64 (0: the 32-bit field holds it) */
+    memset(cd + 40, 0, 24);
+    hp_wr64be(cd + 64, exec_off);
+    hp_wr64be(cd + 72, exec_size);
+    hp_wr64be(cd + 80, main_binary ? HP_CS_EXECSEG_MAIN_BINARY : 0);
+    memcpy(cd + ident_off, ident, ident_len);
+    uint8_t *slot0 = cd + hash_off;
+    memset(slot0 - HP_CS_NSPECIAL * HP_CS_HASH, 0, HP_CS_NSPECIAL * HP_CS_HASH);
+    hp_sha256(reqs, HP_CS_REQS, slot0 - HP_CSSLOT_REQUIREMENTS * HP_CS_HASH);
+    for (uint64_t i = 0; i < npages; i++) {
+        uint64_t off = i << HP_CS_PAGE_SHIFT, n = code_limit - off;
+        if (n > (1u << HP_CS_PAGE_SHIFT))
+            n = 1u << HP_CS_PAGE_SHIFT;
+        hp_sha256(slice + off, (size_t)n, slot0 + i * HP_CS_HASH);
+    }
+}
+
+void hp_macho_sig_build(const uint8_t *slice, uint64_t code_limit, const char *ident,
+                        uint64_t exec_off, uint64_t exec_size, bool main_binary, uint8_t *out)
+{
+    size_t total = hp_macho_sig_size(code_limit, ident);
+    size_t cd_len = hp_cs_cd_size(code_limit, ident);
+    uint32_t cd_off = HP_CS_SUPER_HDR, reqs_off = HP_CS_SUPER_HDR + (uint32_t)cd_len;
+    memset(out, 0, total);
+    hp_wr32be(out + 0, HP_CSMAGIC_EMBEDDED_SIGNATURE);
+    hp_wr32be(out + 4, (uint32_t)(reqs_off + HP_CS_REQS));
+    hp_wr32be(out + 8, 2);
+    hp_wr32be(out + 12, HP_CSSLOT_CODEDIRECTORY);
+    hp_wr32be(out + 16, cd_off);
+    hp_wr32be(out + 20, HP_CSSLOT_REQUIREMENTS);
+    hp_wr32be(out + 24, reqs_off);
+    uint8_t *reqs = out + reqs_off;
+    hp_wr32be(reqs + 0, HP_CSMAGIC_REQUIREMENTS);
+    hp_wr32be(reqs + 4, HP_CS_REQS);
+    hp_wr32be(reqs + 8, 0);
+    hp_cs_code_directory(slice, code_limit, ident, exec_off, exec_size, main_binary, reqs,
+                         out + cd_off);
+}
+
+bool hp_macho_sig_ident(const uint8_t *blob, size_t size, char *buf, size_t buf_len)
+{
+    if (size < 12 || hp_rd32be(blob) != HP_CSMAGIC_EMBEDDED_SIGNATURE)
+        return false;
+    uint32_t count = hp_rd32be(blob + 8);
+    for (uint64_t i = 0; i < count && 12 + (i + 1) * 8 <= size; i++) {
+        uint32_t type = hp_rd32be(blob + 12 + i * 8), off = hp_rd32be(blob + 16 + i * 8);
+        if (type != HP_CSSLOT_CODEDIRECTORY || !hp_in_bounds(off, 24, size))
+            continue;
+        const uint8_t *cd = blob + off;
+        uint32_t len = hp_rd32be(cd + 4), ident = hp_rd32be(cd + 20);
+        if (hp_rd32be(cd) != HP_CSMAGIC_CODEDIRECTORY || len > size - off || ident >= len)
+            return false;
+        const char *s = (const char *)cd + ident;
+        const char *end = memchr(s, 0, len - ident);
+        size_t n = end ? (size_t)(end - s) : 0;
+        if (!end || n == 0 || n >= buf_len)
+            return false;
+        memcpy(buf, s, n + 1);
+        return true;
+    }
+    return false;
+}

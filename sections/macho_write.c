@@ -1,0 +1,568 @@
+/* Mach-O writer: turns an hp_edit into the output file. See macho.c for the
+ * layout and why it is so. The patched slice is built in memory (the code
+ * signature hashes its final bytes), then written alone or inside a new
+ * universal wrapper.
+ *
+ * The output slice, in file order:
+ *   [header, load commands, old segments]   patched in place
+ *   [__HOOKPATCH_D]  __const (rodata), __data; __bss is zerofill
+ *   [__HOOKPATCH]    __text, __info
+ *   [__LINKEDIT]     the old contents up to the old signature, shifted;
+ *                    then blobs that had to grow (rebase opcodes with the
+ *                    new pointers, chained fixups with the new segments),
+ *                    their old copies left as dead bytes; then the new
+ *                    code signature.
+ *
+ * New symbols (ed->syms) are not added to LC_SYMTAB: that would mean
+ * renumbering the symbol table (locals, then external definitions, then
+ * undefined symbols) and every index into it (indirect symbols,
+ * relocations); the __info record names every stub and trampoline site.
+ */
+#include "format.h"
+#include "macho_priv.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct hp_macho_out {
+    const hp_image *img;
+    const hp_edit *ed;
+    const hp_macho *m;
+    const uint8_t *in; /* the input slice */
+    uint64_t old_le_off, old_le_va;
+    uint64_t data_off, data_filesize, data_vmsize;
+    uint64_t text_off, text_filesize, text_vmsize, info_va;
+    uint64_t le_off, le_va, le_filesize, delta;
+    uint64_t body_end; /* end of the copied __LINKEDIT bytes, input offsets */
+    hp_buf rebase, fixups; /* grown blobs (empty: unchanged) */
+    uint64_t rebase_off, fixups_off, sig_off, sig_size, end;
+    uint32_t nnew; /* new segments */
+    char ident[256];
+    hp_buf lc;  /* new load commands */
+    hp_buf out; /* the output slice */
+} hp_macho_out;
+
+static const hp_region *hp_reg(const hp_macho_out *o, int r) { return &o->ed->regions[r]; }
+
+static hp_status hp_macho_fail(const hp_macho_out *o, hp_status st, const char *msg)
+{
+    return hp_macho_err(o->img, st, "%s", msg);
+}
+
+/* ---- file layout of the new segments and __LINKEDIT ---- */
+
+static hp_status hp_macho_layout_new(hp_macho_out *o)
+{
+    const hp_macho_plan *pl = &o->m->plan;
+    const hp_region *ro = hp_reg(o, HP_REGION_RODATA), *dt = hp_reg(o, HP_REGION_DATA);
+    const hp_region *tx = hp_reg(o, HP_REGION_TEXT);
+    uint64_t off = pl->new_off;
+    if (tx->va != pl->text_seg_va || (ro->mem_size && ro->va != pl->data_seg_va) ||
+        (dt->mem_size && !pl->has_data) || (ro->mem_size && !pl->has_data))
+        return HP_ERR_INTERNAL; /* the edit does not follow place() */
+    if (pl->has_data) {
+        uint64_t end = ro->mem_size ? ro->va + ro->mem_size : pl->data_seg_va;
+        o->data_off = off;
+        o->data_filesize = end - pl->data_seg_va;
+        if (dt->mem_size) {
+            o->data_filesize = dt->va + dt->bytes.len - pl->data_seg_va;
+            end = dt->va + dt->mem_size;
+        }
+        o->data_vmsize = hp_align_up(end - pl->data_seg_va, HP_MACHO_PAGE);
+        off += hp_align_up(o->data_filesize, HP_MACHO_PAGE);
+        o->nnew++;
+    }
+    o->text_off = off;
+    o->info_va = hp_align_up(tx->va + tx->mem_size, 16);
+    o->text_filesize = o->ed->info.len ? o->info_va + o->ed->info.len - tx->va : tx->mem_size;
+    o->text_vmsize = hp_align_up(o->text_filesize ? o->text_filesize : 1, HP_MACHO_PAGE);
+    o->nnew++;
+    o->le_off = off + hp_align_up(o->text_filesize, HP_MACHO_PAGE);
+    o->delta = o->le_off - o->old_le_off;
+    o->le_va = pl->text_seg_va + o->text_vmsize;
+    if (o->le_va < o->old_le_va)
+        o->le_va = o->old_le_va;
+    return HP_OK;
+}
+
+/* Output offset of an input __LINKEDIT offset; others do not move. */
+static uint64_t hp_macho_shift(const hp_macho_out *o, uint64_t off)
+{
+    return off >= o->old_le_off ? off + o->delta : off;
+}
+
+/* ---- rebase opcodes for the new absolute pointers ---- */
+
+static bool hp_skip_uleb(const uint8_t *p, size_t n, size_t *i)
+{
+    while (*i < n)
+        if (!(p[(*i)++] & 0x80))
+            return true;
+    return false;
+}
+
+/* Length of a rebase opcode stream up to (not including) its DONE. */
+static hp_status hp_rebase_len(const uint8_t *p, size_t n, size_t *len)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t op = p[i] & 0xf0;
+        size_t at = i++;
+        bool ok = true;
+        switch (op) {
+        case 0x00: *len = at; return HP_OK; /* REBASE_OPCODE_DONE */
+        case 0x10: case 0x40: case 0x50: break; /* immediate operand only */
+        case 0x20: case 0x30: case 0x60: case 0x70: ok = hp_skip_uleb(p, n, &i); break;
+        case 0x80: ok = hp_skip_uleb(p, n, &i) && hp_skip_uleb(p, n, &i); break;
+        default: return HP_ERR_FORMAT;
+        }
+        if (!ok)
+            return HP_ERR_FORMAT;
+    }
+    *len = n;
+    return HP_OK;
+}
+
+static hp_status hp_put_uleb(hp_buf *b, uint64_t v)
+{
+    do {
+        uint8_t c = v & 0x7f;
+        v >>= 7;
+        if (v)
+            c |= 0x80;
+        HP_CHECK(hp_buf_append(b, &c, 1));
+    } while (v);
+    return HP_OK;
+}
+
+/* Segment index (among LC_SEGMENT_64 commands of the output) and segment
+ * offset of a pointer in the new data segment. */
+static hp_status hp_macho_ptr_loc(const hp_macho_out *o, uint64_t va, uint32_t *seg, uint64_t *off)
+{
+    const hp_macho_plan *pl = &o->m->plan;
+    if (pl->has_data && va >= pl->data_seg_va && va - pl->data_seg_va + 8 <= o->data_vmsize) {
+        *seg = (uint32_t)o->m->linkedit;
+        *off = va - pl->data_seg_va;
+        return *seg < 16 ? HP_OK : HP_ERR_UNSUPPORTED;
+    }
+    return HP_ERR_UNSUPPORTED;
+}
+
+static hp_status hp_macho_rebase(hp_macho_out *o)
+{
+    const hp_edit *ed = o->ed;
+    if (!ed->nabs_ptrs || !o->img->pic)
+        return HP_OK; /* a fixed-address image needs no rebasing */
+    if (o->m->chained_lc)
+        return hp_macho_fail(o, HP_ERR_UNSUPPORTED,
+                             "the linked code has absolute pointers and the binary uses chained "
+                             "fixups (LC_DYLD_CHAINED_FIXUPS), which hookpatch cannot extend; "
+                             "relink with -Wl,-no_fixup_chains or avoid absolute pointers in "
+                             "the mock");
+    if (!o->m->dyld_info_lc)
+        return hp_macho_fail(o, HP_ERR_UNSUPPORTED,
+                             "the linked code has absolute pointers but the binary has no "
+                             "LC_DYLD_INFO rebase opcodes to extend");
+    const uint8_t *lc = o->in + o->m->dyld_info_lc;
+    uint32_t off = hp_rd32(lc + 8), size = hp_rd32(lc + 12);
+    size_t keep;
+    if (hp_rebase_len(o->in + off, size, &keep) != HP_OK)
+        return hp_macho_fail(o, HP_ERR_FORMAT, "malformed rebase opcodes in LC_DYLD_INFO");
+    HP_CHECK(hp_buf_append(&o->rebase, o->in + off, keep));
+    static const uint8_t set_type = 0x11; /* SET_TYPE_IMM | REBASE_TYPE_POINTER */
+    HP_CHECK(hp_buf_append(&o->rebase, &set_type, 1));
+    for (size_t i = 0; i < ed->nabs_ptrs; i++) {
+        uint32_t seg;
+        uint64_t soff;
+        if (hp_macho_ptr_loc(o, ed->abs_ptrs[i], &seg, &soff) != HP_OK)
+            return hp_macho_err(o->img, HP_ERR_UNSUPPORTED,
+                                "absolute pointer at 0x%llx is outside the writable new segment; "
+                                "dyld cannot rebase it on x86-64",
+                                (unsigned long long)ed->abs_ptrs[i]);
+        uint8_t ops[2] = {(uint8_t)(0x20 | seg), 0x51}; /* SET_SEGMENT_AND_OFFSET, DO x1 */
+        HP_CHECK(hp_buf_append(&o->rebase, ops, 1));
+        HP_CHECK(hp_put_uleb(&o->rebase, soff));
+        HP_CHECK(hp_buf_append(&o->rebase, ops + 1, 1));
+    }
+    HP_CHECK(hp_buf_append_zeros(&o->rebase, 1)); /* DONE */
+    return hp_buf_align(&o->rebase, 8, 0);
+}
+
+/* ---- chained fixups: one (empty) starts entry per new segment ---- */
+
+/* dyld insists that dyld_chained_starts_in_image.seg_count equals the
+ * number of segments, so the table grows by one zero entry (no fixups) per
+ * new segment, inserted at __LINKEDIT's old index. Offsets into the blob
+ * behind the table move by the inserted (8-aligned) amount. */
+static hp_status hp_macho_fixups(hp_macho_out *o)
+{
+    if (!o->m->chained_lc)
+        return HP_OK;
+    const uint8_t *lc = o->in + o->m->chained_lc;
+    uint32_t off = hp_rd32(lc + 8), size = hp_rd32(lc + 12);
+    const uint8_t *b = o->in + off;
+    if (size < 28 || hp_rd32(b + 4) > size - 4)
+        return hp_macho_fail(o, HP_ERR_FORMAT, "malformed chained fixups header");
+    uint32_t starts = hp_rd32(b + 4), nseg = hp_rd32(b + starts);
+    if (nseg > (size - starts - 4) / 4)
+        return hp_macho_fail(o, HP_ERR_FORMAT, "chained fixups: seg_count overruns the blob");
+    uint32_t at = (uint32_t)o->m->linkedit < nseg ? (uint32_t)o->m->linkedit : nseg;
+    uint32_t table_end = starts + 4 + 4 * nseg, ins = (uint32_t)hp_align_up(4 * o->nnew, 8);
+    HP_CHECK(hp_buf_append(&o->fixups, b, starts + 4 + 4 * at));
+    HP_CHECK(hp_buf_append_zeros(&o->fixups, 4 * o->nnew));
+    HP_CHECK(hp_buf_append(&o->fixups, b + starts + 4 + 4 * at, 4 * (nseg - at)));
+    HP_CHECK(hp_buf_append_zeros(&o->fixups, ins - 4 * o->nnew));
+    HP_CHECK(hp_buf_append(&o->fixups, b + table_end, size - table_end));
+    uint8_t *n = o->fixups.data;
+    hp_wr32(n + starts, nseg + o->nnew);
+    for (uint32_t i = 0; i < nseg + o->nnew; i++) {
+        uint32_t v = hp_rd32(n + starts + 4 + 4 * i);
+        if (v)
+            hp_wr32(n + starts + 4 + 4 * i, v + ins);
+    }
+    for (int f = 8; f <= 12; f += 4) /* imports_offset, symbols_offset */
+        if (hp_rd32(n + f) >= table_end)
+            hp_wr32(n + f, hp_rd32(n + f) + ins);
+    return hp_buf_align(&o->fixups, 8, 0);
+}
+
+static void hp_macho_basename(const char *path, char *out, size_t len)
+{
+    const char *b = strrchr(path, '/');
+    snprintf(out, len, "%s", b ? b + 1 : path);
+    if (!out[0])
+        snprintf(out, len, "a.out");
+}
+
+/* Where the grown blobs and the signature go at the end of __LINKEDIT. */
+static hp_status hp_macho_layout_linkedit(hp_macho_out *o)
+{
+    const hp_macho *m = o->m;
+    o->body_end = m->slice_size;
+    if (m->sig_lc) {
+        const uint8_t *lc = o->in + m->sig_lc;
+        o->body_end = hp_rd32(lc + 8);
+        if (!hp_macho_sig_ident(o->in + o->body_end, hp_rd32(lc + 12), o->ident,
+                                sizeof o->ident))
+            hp_macho_basename(o->img->path, o->ident, sizeof o->ident);
+    }
+    HP_CHECK(hp_macho_rebase(o));
+    HP_CHECK(hp_macho_fixups(o));
+    uint64_t tail = hp_macho_shift(o, o->body_end);
+    o->end = tail;
+    o->le_filesize = m->segs[m->linkedit].filesize;
+    if (o->rebase.len || o->fixups.len || m->sig_lc) {
+        tail = hp_align_up(tail, 8);
+        o->rebase_off = tail;
+        tail += o->rebase.len;
+        o->fixups_off = tail;
+        tail += o->fixups.len;
+        o->end = tail;
+        if (m->sig_lc) {
+            o->sig_off = hp_align_up(tail, 16);
+            o->sig_size = hp_macho_sig_size(o->sig_off, o->ident);
+            o->end = o->sig_off + o->sig_size;
+        }
+        o->le_filesize = o->end - o->le_off;
+    }
+    if (o->end > UINT32_MAX)
+        return hp_macho_fail(o, HP_ERR_RANGE, "the output slice would exceed 4 GiB");
+    return HP_OK;
+}
+
+/* ---- load commands ---- */
+
+static hp_status hp_macho_put_seg(hp_macho_out *o, const char *name, uint64_t va, uint64_t vmsize,
+                                  uint64_t off, uint64_t filesize, uint32_t prot, uint32_t nsects)
+{
+    uint8_t c[HP_MACHO_SEG_CMD] = {0};
+    hp_wr32(c, HP_LC_SEGMENT_64);
+    hp_wr32(c + 4, HP_MACHO_SEG_CMD + nsects * HP_MACHO_SECT);
+    strncpy((char *)c + 8, name, 16);
+    hp_wr64(c + 24, va);
+    hp_wr64(c + 32, vmsize);
+    hp_wr64(c + 40, off);
+    hp_wr64(c + 48, filesize);
+    hp_wr32(c + 56, prot);
+    hp_wr32(c + 60, prot);
+    hp_wr32(c + 64, nsects);
+    return hp_buf_append(&o->lc, c, sizeof c);
+}
+
+static hp_status hp_macho_put_sect(hp_macho_out *o, const char *seg, const char *name,
+                                   uint64_t va, uint64_t size, uint64_t off, uint32_t flags)
+{
+    uint8_t c[HP_MACHO_SECT] = {0};
+    strncpy((char *)c, name, 16);
+    strncpy((char *)c + 16, seg, 16);
+    hp_wr64(c + 32, va);
+    hp_wr64(c + 40, size);
+    hp_wr32(c + 48, (uint32_t)off);
+    hp_wr32(c + 52, 4); /* align 2^4 */
+    hp_wr32(c + 64, flags);
+    return hp_buf_append(&o->lc, c, sizeof c);
+}
+
+static hp_status hp_macho_data_seg_cmd(hp_macho_out *o)
+{
+    const hp_region *ro = hp_reg(o, HP_REGION_RODATA), *dt = hp_reg(o, HP_REGION_DATA);
+    uint64_t base = o->m->plan.data_seg_va, bss = dt->mem_size - dt->bytes.len;
+    uint32_t n = (ro->mem_size > 0) + (dt->bytes.len > 0) + (bss > 0);
+    HP_CHECK(hp_macho_put_seg(o, HP_MACHO_SEG_DATA, base, o->data_vmsize, o->data_off,
+                              o->data_filesize, HP_PROT_R | HP_PROT_W, n));
+    const char *seg = HP_MACHO_SEG_DATA;
+    if (ro->mem_size)
+        HP_CHECK(hp_macho_put_sect(o, seg, "__const", ro->va, ro->mem_size, o->data_off, 0));
+    if (dt->bytes.len)
+        HP_CHECK(hp_macho_put_sect(o, seg, "__data", dt->va, dt->bytes.len,
+                                   o->data_off + (dt->va - base), 0));
+    if (bss)
+        HP_CHECK(hp_macho_put_sect(o, seg, "__bss", dt->va + dt->bytes.len, bss, 0,
+                                   HP_S_ZEROFILL));
+    return HP_OK;
+}
+
+static hp_status hp_macho_new_seg_cmds(hp_macho_out *o)
+{
+    if (o->m->plan.has_data)
+        HP_CHECK(hp_macho_data_seg_cmd(o));
+    const hp_region *tx = hp_reg(o, HP_REGION_TEXT);
+    uint32_t n = 1 + (o->ed->info.len > 0);
+    HP_CHECK(hp_macho_put_seg(o, HP_MACHO_SEG_TEXT, tx->va, o->text_vmsize, o->text_off,
+                              o->text_filesize, HP_PROT_R | HP_PROT_X, n));
+    HP_CHECK(hp_macho_put_sect(o, HP_MACHO_SEG_TEXT, "__text", tx->va, tx->mem_size, o->text_off,
+                               HP_S_ATTR_PURE_INSTRUCTIONS | HP_S_ATTR_SOME_INSTRUCTIONS));
+    if (o->ed->info.len)
+        HP_CHECK(hp_macho_put_sect(o, HP_MACHO_SEG_TEXT, "__info", o->info_va, o->ed->info.len,
+                                   o->text_off + (o->info_va - tx->va), 0));
+    return HP_OK;
+}
+
+static void hp_shift32(const hp_macho_out *o, uint8_t *p)
+{
+    uint32_t v = hp_rd32(p);
+    if (v)
+        hp_wr32(p, (uint32_t)hp_macho_shift(o, v));
+}
+
+/* A segment command: __LINKEDIT moves; a file-only segment (Go's __DWARF,
+ * vmsize 0) parked at __LINKEDIT's old address follows it. */
+static void hp_macho_fix_segment(const hp_macho_out *o, uint8_t *c)
+{
+    char name[17];
+    memcpy(name, c + 8, 16);
+    name[16] = 0;
+    if (!strcmp(name, "__LINKEDIT")) {
+        hp_wr64(c + 24, o->le_va);
+        hp_wr64(c + 32, hp_align_up(o->le_filesize, HP_MACHO_PAGE));
+        hp_wr64(c + 40, o->le_off);
+        hp_wr64(c + 48, o->le_filesize);
+        return;
+    }
+    uint64_t va = hp_rd64(c + 24), first = o->m->plan.has_data ? o->m->plan.data_seg_va
+                                                                 : o->m->plan.text_seg_va;
+    if (hp_rd64(c + 32) || va < first)
+        return;
+    hp_wr64(c + 24, o->le_va);
+    for (uint32_t i = 0; i < hp_rd32(c + 64); i++) {
+        uint8_t *s = c + HP_MACHO_SEG_CMD + i * HP_MACHO_SECT;
+        if (hp_rd64(s + 32) >= va)
+            hp_wr64(s + 32, hp_rd64(s + 32) - va + o->le_va);
+    }
+}
+
+/* Rewrite the file offsets one command holds (c: a copy of it). */
+static void hp_macho_fix_command(const hp_macho_out *o, uint8_t *c)
+{
+    uint32_t cmd = hp_rd32(c);
+    static const uint8_t dysym[] = {32, 40, 48, 56, 64, 72};
+    if (cmd == HP_LC_SEGMENT_64) {
+        hp_macho_fix_segment(o, c);
+    } else if (cmd == HP_LC_SYMTAB) {
+        hp_shift32(o, c + 8);
+        hp_shift32(o, c + 16);
+    } else if (cmd == HP_LC_DYSYMTAB) {
+        for (size_t i = 0; i < sizeof dysym; i++)
+            hp_shift32(o, c + dysym[i]);
+    } else if (cmd == HP_LC_DYLD_INFO || cmd == HP_LC_DYLD_INFO_ONLY) {
+        for (int i = 0; i < 5; i++)
+            hp_shift32(o, c + 8 + 8 * i);
+        if (o->rebase.len) {
+            hp_wr32(c + 8, (uint32_t)o->rebase_off);
+            hp_wr32(c + 12, (uint32_t)o->rebase.len);
+        }
+    } else if (cmd == HP_LC_CODE_SIGNATURE) {
+        hp_wr32(c + 8, (uint32_t)o->sig_off);
+        hp_wr32(c + 12, (uint32_t)o->sig_size);
+    } else if (cmd == HP_LC_DYLD_CHAINED_FIXUPS && o->fixups.len) {
+        hp_wr32(c + 8, (uint32_t)o->fixups_off);
+        hp_wr32(c + 12, (uint32_t)o->fixups.len);
+    } else if (hp_macho_is_linkedit_data(cmd) || cmd == HP_LC_TWOLEVEL_HINTS ||
+               cmd == HP_LC_SYMSEG) {
+        hp_shift32(o, c + 8);
+    } else if (cmd == HP_LC_NOTE) {
+        uint64_t v = hp_rd64(c + 24);
+        hp_wr64(c + 24, hp_macho_shift(o, v));
+    }
+}
+
+static hp_status hp_macho_commands_out(hp_macho_out *o)
+{
+    const hp_macho *m = o->m;
+    uint32_t le_cmd = m->segs[m->linkedit].cmd_off;
+    uint64_t off = HP_MACHO_HDR;
+    for (uint32_t i = 0; i < m->ncmds; i++) {
+        uint32_t cmdsize = hp_rd32(o->in + off + 4);
+        if (off == le_cmd)
+            HP_CHECK(hp_macho_new_seg_cmds(o));
+        size_t at = o->lc.len;
+        HP_CHECK(hp_buf_append(&o->lc, o->in + off, cmdsize));
+        hp_macho_fix_command(o, o->lc.data + at);
+        off += cmdsize;
+    }
+    if (HP_MACHO_HDR + o->lc.len > m->content_off)
+        return HP_ERR_INTERNAL; /* place() checked the room */
+    uint8_t *h = o->out.data;
+    memset(h + HP_MACHO_HDR, 0, m->content_off - HP_MACHO_HDR);
+    memcpy(h + HP_MACHO_HDR, o->lc.data, o->lc.len);
+    hp_wr32(h + 16, m->ncmds + o->nnew);
+    hp_wr32(h + 20, (uint32_t)o->lc.len);
+    return HP_OK;
+}
+
+/* ---- the slice's bytes ---- */
+
+static hp_status hp_macho_put_patches(hp_macho_out *o)
+{
+    for (size_t i = 0; i < o->ed->npatches; i++) {
+        const hp_patch *p = &o->ed->patches[i];
+        const uint8_t *src = hp_image_bytes(o->img, p->va, p->len);
+        if (!src || p->len > sizeof p->bytes)
+            return HP_ERR_INTERNAL;
+        uint64_t off = (uint64_t)(src - o->img->data) - o->m->slice_off;
+        if (off + p->len > o->old_le_off)
+            return HP_ERR_INTERNAL;
+        memcpy(o->out.data + off, p->bytes, p->len);
+    }
+    return HP_OK;
+}
+
+static void hp_macho_put_regions(hp_macho_out *o)
+{
+    uint8_t *d = o->out.data;
+    const hp_region *ro = hp_reg(o, HP_REGION_RODATA), *dt = hp_reg(o, HP_REGION_DATA);
+    const hp_region *tx = hp_reg(o, HP_REGION_TEXT);
+    uint64_t dbase = o->m->plan.data_seg_va;
+    if (ro->mem_size)
+        memcpy(d + o->data_off, ro->bytes.data, ro->bytes.len);
+    if (dt->bytes.len)
+        memcpy(d + o->data_off + (dt->va - dbase), dt->bytes.data, dt->bytes.len);
+    if (tx->bytes.len)
+        memcpy(d + o->text_off, tx->bytes.data, tx->bytes.len);
+    if (o->ed->info.len)
+        memcpy(d + o->text_off + (o->info_va - tx->va), o->ed->info.data, o->ed->info.len);
+}
+
+static hp_status hp_macho_build(hp_macho_out *o)
+{
+    const hp_macho *m = o->m;
+    HP_CHECK(hp_macho_layout_new(o));
+    HP_CHECK(hp_macho_layout_linkedit(o));
+    HP_CHECK(hp_buf_append_zeros(&o->out, o->end));
+    uint8_t *d = o->out.data;
+    memcpy(d, o->in, o->old_le_off);
+    HP_CHECK(hp_macho_put_patches(o));
+    hp_macho_put_regions(o);
+    memcpy(d + o->le_off, o->in + o->old_le_off, o->body_end - o->old_le_off);
+    if (o->rebase.len)
+        memcpy(d + o->rebase_off, o->rebase.data, o->rebase.len);
+    if (o->fixups.len)
+        memcpy(d + o->fixups_off, o->fixups.data, o->fixups.len);
+    HP_CHECK(hp_macho_commands_out(o));
+    if (m->sig_lc) {
+        const hp_macho_seg *text = NULL;
+        for (size_t i = 0; i < m->nsegs; i++)
+            if (!strcmp(m->segs[i].name, "__TEXT"))
+                text = &m->segs[i];
+        hp_macho_sig_build(d, o->sig_off, o->ident, text ? text->fileoff : 0,
+                           text ? text->filesize : 0, m->filetype == HP_MH_EXECUTE,
+                           d + o->sig_off);
+    }
+    return HP_OK;
+}
+
+/* ---- universal wrapper ---- */
+
+static hp_status hp_macho_write_fat(const hp_image *img, const hp_macho *m, const hp_buf *slice,
+                                    int fd)
+{
+    uint32_t n = m->narchs;
+    uint64_t esz = m->fat64 ? 32 : 20, hdr = 8 + n * esz;
+    uint64_t *offs = hp_calloc(n, sizeof *offs);
+    uint8_t *h = hp_calloc(1, hdr);
+    bool *done = hp_calloc(n, sizeof *done);
+    hp_status s = offs && h && done ? HP_OK : HP_ERR_NOMEM;
+    uint64_t prev_end = hdr;
+    /* Slices keep their order and offsets until the patched one grows;
+     * later ones move up, each to its own alignment. */
+    for (uint32_t k = 0; k < n && s == HP_OK; k++) {
+        uint32_t best = n;
+        for (uint32_t i = 0; i < n; i++)
+            if (!done[i] && (best == n || m->archs[i].offset < m->archs[best].offset))
+                best = i;
+        const hp_macho_arch *a = &m->archs[best];
+        uint64_t size = best == m->arch_idx ? slice->len : a->size;
+        uint64_t off = hp_align_up(prev_end, 1ull << a->align);
+        offs[best] = off > a->offset ? off : a->offset;
+        done[best] = true;
+        prev_end = offs[best] + size;
+        if (!m->fat64 && prev_end > UINT32_MAX)
+            s = hp_macho_err(img, HP_ERR_RANGE, "the universal file would exceed 4 GiB");
+        uint8_t *e = h + 8 + best * esz;
+        hp_wr32be(e, a->cputype);
+        hp_wr32be(e + 4, a->cpusubtype);
+        if (m->fat64) {
+            hp_wr64be(e + 8, offs[best]);
+            hp_wr64be(e + 16, size);
+            hp_wr32be(e + 24, a->align);
+        } else {
+            hp_wr32be(e + 8, (uint32_t)offs[best]);
+            hp_wr32be(e + 12, (uint32_t)size);
+            hp_wr32be(e + 16, a->align);
+        }
+        const uint8_t *src = best == m->arch_idx ? slice->data : img->data + a->offset;
+        if (s == HP_OK)
+            s = hp_write_at(fd, src, size, offs[best]);
+    }
+    if (s == HP_OK) {
+        hp_wr32be(h, m->fat64 ? HP_FAT_MAGIC_64 : HP_FAT_MAGIC);
+        hp_wr32be(h + 4, n);
+        s = hp_write_at(fd, h, hdr, 0);
+    }
+    if (s == HP_OK && ftruncate(fd, (off_t)prev_end) != 0)
+        s = HP_ERR_IO;
+    hp_free(offs);
+    hp_free(h);
+    hp_free(done);
+    return s;
+}
+
+hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, int fd)
+{
+    const hp_macho *m = img->priv;
+    if (!m->plan.placed || m->linkedit < 0)
+        return HP_ERR_INTERNAL;
+    hp_macho_out o = {.img = img, .ed = ed, .m = m, .in = hp_macho_slice(img, m)};
+    o.old_le_off = m->segs[m->linkedit].fileoff;
+    o.old_le_va = m->segs[m->linkedit].vmaddr;
+    hp_status s = hp_macho_build(&o);
+    if (s == HP_OK)
+        s = m->fat ? hp_macho_write_fat(img, m, &o.out, fd)
+                   : hp_write_at(fd, o.out.data, o.out.len, 0);
+    hp_buf_free(&o.rebase);
+    hp_buf_free(&o.fixups);
+    hp_buf_free(&o.lc);
+    hp_buf_free(&o.out);
+    return s;
+}
