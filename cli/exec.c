@@ -102,6 +102,8 @@ int hp_cmd_exec(int argc, char **argv)
     hp_job j = {0};
     char tmp[4096];
     struct stat st;
+    /* The temporary lives only as long as the run: durability is moot. */
+    hp_output_set_fsync(false);
     hp_output_install_signals();
     hp_status s = hp_job_plan(&j, argv[2], bin, &opt);
     if (s == HP_OK)

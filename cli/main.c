@@ -24,6 +24,7 @@ static const char hp_usage[] =
     "  --dry-run            print the plan on stdout, write nothing\n"
     "  --json               print a machine-readable report on stdout\n"
     "  --strict-inlining    an inlined target is an error, not a warning\n"
+    "  --no-fsync           do not fsync the output (faster; not durable across a crash)\n"
     "  -q, --quiet          only the summary line and errors\n"
     "  -v, --verbose        also print the plan\n"
     "  -h, --help           this text\n"
@@ -60,6 +61,8 @@ static int hp_parse_args(int argc, char **argv, hp_args *a)
             a->dry_run = true;
         } else if (!strcmp(s, "--json")) {
             a->json = true;
+        } else if (!strcmp(s, "--no-fsync")) {
+            hp_output_set_fsync(false);
         } else if (!strcmp(s, "--strict-inlining")) {
             a->opt.strict_inlining = true;
         } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {

@@ -149,9 +149,9 @@ static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const 
                                   char *why, size_t why_len)
 {
     hp_site site;
-    if (hp_site_analyze(img, s, true, x, &site, why, why_len) == HP_OK)
+    if (hp_site_analyze(img, s, HP_SITE_COPY, x, &site, why, why_len) == HP_OK)
         return "yes";
-    if (hp_site_analyze(img, s, false, x, &site, why, why_len) == HP_OK)
+    if (hp_site_analyze(img, s, 0, x, &site, why, why_len) == HP_OK)
         return "replace-only";
     return "no";
 }

@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 static char hp_tmp_path[4096];
+static bool hp_no_fsync;
+
+void hp_output_set_fsync(bool on) { hp_no_fsync = !on; }
 static volatile sig_atomic_t hp_tmp_live;
 
 static void hp_on_signal(int sig)
@@ -90,7 +93,7 @@ static hp_status hp_output_temp(const hp_image *img, const hp_edit *ed, const ch
     if (s != HP_OK)
         hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){near, 0, 0}, NULL, "writing failed: %s",
                     hp_status_str(s));
-    else if (fchmod(fd, mode & 07777) != 0 || fsync(fd) != 0)
+    else if (fchmod(fd, mode & 07777) != 0 || (!hp_no_fsync && fsync(fd) != 0))
         s = hp_output_fail(d, near, "cannot finish the temporary file");
     if (close(fd) != 0 && s == HP_OK)
         s = hp_output_fail(d, near, "cannot close the temporary file");
@@ -124,7 +127,8 @@ hp_status hp_output_write(const hp_image *img, const hp_edit *ed, const char *ou
     sigprocmask(SIG_SETMASK, &old, NULL);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", out_path);
-    hp_fsync_dir(dirname(dir));
+    if (!hp_no_fsync)
+        hp_fsync_dir(dirname(dir));
     return HP_OK;
 }
 

@@ -76,7 +76,10 @@ static void hp_analyze_one(hp_plan *p, hp_hook *h, hp_diags *d)
 {
     char why[256] = "";
     bool tramp = hp_hook_needs_tramp(h);
-    if (hp_site_analyze(p->img, h->target, tramp, &p->xrefs, &h->site, why, sizeof why) != HP_OK) {
+    unsigned flags = (tramp ? HP_SITE_COPY : 0) |
+                     (hp_hook_needs_redirect(h) ? HP_SITE_REDIRECTS : 0);
+    if (hp_site_analyze(p->img, h->target, flags, &p->xrefs, &h->site, why, sizeof why) !=
+        HP_OK) {
         hp_refuse(h, d, "%s", why);
         return;
     }
@@ -95,7 +98,7 @@ static void hp_analyze_one(hp_plan *p, hp_hook *h, hp_diags *d)
         }
     }
     if (h->orig) {
-        if (hp_site_analyze(p->img, h->orig, false, &p->xrefs, &h->orig_site, why, sizeof why) != HP_OK) {
+        if (hp_site_analyze(p->img, h->orig, 0, &p->xrefs, &h->orig_site, why, sizeof why) != HP_OK) {
             hp_diag_add(d, HP_DIAG_ERROR, &h->req->original_loc, h->target->name,
                         "original '%s' cannot be redirected: %s", h->orig->name, why);
             h->state = HP_HOOK_SKIPPED;

@@ -79,6 +79,9 @@ void hp_output_install_signals(void);
 hp_status hp_output_write_temp(const hp_image *img, const hp_edit *ed, const char *near,
                                unsigned mode, char *path, size_t path_len, hp_diags *d);
 void hp_output_discard(void);
+/* fsync the output and its directory before and after the rename (default
+ * on). Off trades durability across a power loss for speed. */
+void hp_output_set_fsync(bool on);
 
 /* Suggest up to 3 function names near `name` ("did you mean"); writes
  * "'a', 'b'" into buf, or an empty string. */

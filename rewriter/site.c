@@ -131,7 +131,64 @@ static bool hp_site_is_go_check(const uint8_t *p, size_t n)
     return (n >= 4 && !memcmp(p, cmp, 4)) || (n >= 2 && !memcmp(p, lea, 2));
 }
 
-hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, bool need_copy,
+/* Decode just the entry: enough instructions for the jump, or the whole
+ * function when it is short (the padding check needs to know it ended). */
+static hp_status hp_site_scan_entry(const uint8_t *p, uint64_t size, uint64_t va,
+                                    hp_func_scan *sc)
+{
+    uint64_t off = 0;
+    while (off < size && off < 4 + 5) { /* endbr64 + the jump */
+        HP_CHECK(HP_GROW(sc->insns, sc->insns_cap, sc->ninsns + 1));
+        hp_insn *in = &sc->insns[sc->ninsns];
+        if (hp_x86_decode(p + off, (size_t)(size - off), va + off, in) != HP_OK)
+            break;
+        sc->ninsns++;
+        off += in->len;
+    }
+    sc->ok_size = off == size ? size : off;
+    return HP_OK;
+}
+
+static hp_status hp_site_scan(const hp_image *img, const hp_symbol *fn, unsigned flags,
+                              const hp_xrefs *xrefs, hp_func_scan *sc, char *why,
+                              size_t why_len)
+{
+    const uint8_t *p = hp_image_bytes(img, fn->va, fn->size);
+    if (!p)
+        return hp_site_refuse(why, why_len, "function bytes are not in the file");
+    uint64_t bad = xrefs ? hp_xrefs_bad_at(xrefs, fn->va) : 0;
+    hp_status st = HP_OK;
+    if (!bad && xrefs && !(flags & HP_SITE_REDIRECTS))
+        return hp_site_scan_entry(p, fn->size, fn->va, sc);
+    if (!bad) {
+        st = hp_x86_scan(p, fn->size, fn->va, sc);
+        if (st == HP_OK && sc->ok_size < fn->size)
+            bad = fn->va + sc->ok_size;
+    }
+    if (st == HP_ERR_NOMEM)
+        return st;
+    if (bad || st != HP_OK)
+        return hp_site_refuse(why, why_len,
+                              "cannot decode the instruction at 0x%llx (data in code?), so "
+                              "branches into the entry cannot be ruled out",
+                              (unsigned long long)bad);
+    return HP_OK;
+}
+
+static bool hp_site_choose(const hp_image *img, const hp_func_scan *sc, hp_site *out)
+{
+    out->patch_va = out->fn_va;
+    if (sc->ninsns && sc->insns[0].kind == HP_INSN_ENDBR64) {
+        out->patch_va = out->fn_va + 4;
+        if (hp_site_steal(img, sc, out))
+            return true;
+        out->patch_va = out->fn_va;
+        out->over_endbr = true;
+    }
+    return hp_site_steal(img, sc, out);
+}
+
+hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned flags,
                           const hp_xrefs *xrefs, hp_site *out, char *why, size_t why_len)
 {
     memset(out, 0, sizeof *out);
@@ -139,55 +196,24 @@ hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, bool need_co
     out->fn_size = fn->size;
     if (!fn->size)
         return hp_site_refuse(why, why_len, "function size unknown");
-    const uint8_t *p = hp_image_bytes(img, fn->va, fn->size);
-    if (!p)
-        return hp_site_refuse(why, why_len, "function bytes are not in the file");
     hp_func_scan sc = {0};
-    hp_status st = hp_x86_scan(p, fn->size, fn->va, &sc);
-    if (st != HP_OK) {
-        hp_x86_scan_free(&sc);
-        return st == HP_ERR_NOMEM ? st : hp_site_refuse(why, why_len, "cannot decode function");
-    }
-    if (sc.ok_size < fn->size) {
-        hp_site_refuse(why, why_len,
-                       "cannot decode the instruction at 0x%llx (data in code?), so branches "
-                       "into the entry cannot be ruled out",
-                       (unsigned long long)(fn->va + sc.ok_size));
-        hp_x86_scan_free(&sc);
-        return HP_ERR_UNHOOKABLE;
-    }
-    out->patch_va = fn->va;
-    bool endbr = sc.ninsns && sc.insns[0].kind == HP_INSN_ENDBR64;
-    bool fits;
-    if (endbr) {
-        out->patch_va = fn->va + 4;
-        fits = hp_site_steal(img, &sc, out);
-        if (!fits) {
-            out->patch_va = fn->va;
-            out->over_endbr = true;
-            fits = hp_site_steal(img, &sc, out);
-        }
-    } else {
-        fits = hp_site_steal(img, &sc, out);
-    }
-    if (!fits) {
-        hp_site_refuse(why, why_len,
-                       "too short: %llu bytes and no free padding after it; the jump needs 5",
-                       (unsigned long long)fn->size);
-        hp_x86_scan_free(&sc);
-        return HP_ERR_UNHOOKABLE;
-    }
-    st = hp_site_check_targets(&sc, out, why, why_len);
+    hp_status st = hp_site_scan(img, fn, flags, xrefs, &sc, why, why_len);
+    if (st == HP_OK && !hp_site_choose(img, &sc, out))
+        st = hp_site_refuse(why, why_len,
+                            "too short: %llu bytes and no free padding after it; the jump "
+                            "needs 5", (unsigned long long)fn->size);
+    if (st == HP_OK && (!xrefs || (flags & HP_SITE_REDIRECTS)))
+        st = hp_site_check_targets(&sc, out, why, why_len);
     hp_x86_scan_free(&sc);
     HP_CHECK(st);
     if (hp_xrefs_any_in(xrefs, out->patch_va, out->patch_va + out->steal_len))
         return hp_site_refuse(why, why_len,
-                              "another function branches into the %u bytes the jump would "
-                              "overwrite (a second entry point)", out->steal_len);
+                              "a branch lands inside the %u bytes the jump would overwrite "
+                              "(a loop to the top, or a second entry point)", out->steal_len);
     const uint8_t *bytes = hp_image_bytes(img, out->patch_va, out->steal_len);
     if (!bytes || out->steal_len > HP_SITE_MAX_STEAL)
         return hp_site_refuse(why, why_len, "entry bytes are not in the file");
     memcpy(out->bytes, bytes, out->steal_len);
     out->go_stack_check = hp_site_is_go_check(out->bytes, out->copy_len);
-    return need_copy ? hp_site_check_copy(img, out, why, why_len) : HP_OK;
+    return (flags & HP_SITE_COPY) ? hp_site_check_copy(img, out, why, why_len) : HP_OK;
 }

@@ -27,12 +27,17 @@ typedef struct hp_site {
     uint8_t bytes[HP_SITE_MAX_STEAL]; /* original bytes at patch_va */
 } hp_site;
 
-/* Analyse fn. With need_copy the stolen instructions must also be
- * relocatable into a trampoline (checked with the relocator). xrefs (may be
- * NULL) are branch targets from other functions, which must not land in
- * the stolen bytes. On refusal returns HP_ERR_UNHOOKABLE with the reason in
- * why. */
-hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, bool need_copy,
+enum {
+    HP_SITE_COPY = 1,      /* the stolen instructions must be relocatable */
+    HP_SITE_REDIRECTS = 2, /* find branches back to the entry (redirect_va) */
+};
+
+/* Analyse fn. flags: HP_SITE_*. xrefs is the image's branch-target table
+ * (hp_xrefs_build); with it only the entry is decoded, unless redirects are
+ * asked for. With xrefs NULL the whole function is decoded and only its own
+ * branches are checked. On refusal returns HP_ERR_UNHOOKABLE with the
+ * reason in why. */
+hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned flags,
                           const hp_xrefs *xrefs, hp_site *out, char *why, size_t why_len);
 
 #endif

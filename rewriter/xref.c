@@ -4,6 +4,7 @@
 #include "../relocs/x86.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int hp_u64_cmp(const void *a, const void *b)
 {
@@ -27,16 +28,39 @@ static hp_status hp_xrefs_scan_fn(const hp_image *img, const hp_symbol *s, hp_xr
     for (size_t i = 0; st == HP_OK && i < sc.ninsns; i++) {
         const hp_insn *in = &sc.insns[i];
         uint64_t t = in->target_va;
-        if (!hp_is_branch(in) || (t >= s->va && t - s->va < s->size))
+        if (!hp_is_branch(in))
             continue;
-        if (hp_image_sym_at(img, t) || !hp_image_owned(img, t))
+        bool inside = t >= s->va && t - s->va < s->size;
+        if (t == s->va || (!inside && (hp_image_sym_at(img, t) || !hp_image_owned(img, t))))
             continue; /* a function's start, or outside every function */
         st = HP_GROW(out->v, out->cap, out->n + 1);
         if (st == HP_OK)
             out->v[out->n++] = t;
     }
+    if (st == HP_OK && sc.ok_size < s->size) {
+        st = HP_GROW(out->bad, out->bad_cap, out->nbad + 1);
+        if (st == HP_OK)
+            st = HP_GROW(out->bad_at, out->bad_at_cap, out->nbad + 1);
+        if (st == HP_OK) {
+            out->bad[out->nbad] = s->va;
+            out->bad_at[out->nbad++] = s->va + sc.ok_size;
+        }
+    }
     hp_x86_scan_free(&sc);
     return st == HP_ERR_NOMEM ? st : HP_OK;
+}
+
+uint64_t hp_xrefs_bad_at(const hp_xrefs *x, uint64_t fn_va)
+{
+    size_t a = 0, b = x->nbad;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (x->bad[mid] < fn_va)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return a < x->nbad && x->bad[a] == fn_va ? x->bad_at[a] : 0;
 }
 
 hp_status hp_xrefs_build(const hp_image *img, hp_xrefs *out)
@@ -77,6 +101,7 @@ bool hp_xrefs_any_in(const hp_xrefs *x, uint64_t lo, uint64_t hi)
 void hp_xrefs_free(hp_xrefs *x)
 {
     hp_free(x->v);
-    x->v = NULL;
-    x->n = x->cap = 0;
+    hp_free(x->bad);
+    hp_free(x->bad_at);
+    memset(x, 0, sizeof *x);
 }

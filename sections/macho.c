@@ -624,6 +624,21 @@ static hp_status hp_macho_check_linkedit(hp_image *img, const hp_macho *m)
     return HP_OK;
 }
 
+hp_status hp_macho_can_rebase(const hp_image *img, const hp_macho *m)
+{
+    if (m->chained_lc)
+        return hp_macho_err(img, HP_ERR_UNSUPPORTED,
+                            "the linked code has absolute pointers and the binary uses chained "
+                            "fixups (LC_DYLD_CHAINED_FIXUPS), which hookpatch cannot extend; "
+                            "relink with -Wl,-no_fixup_chains or avoid absolute pointers in "
+                            "the mock");
+    if (!m->dyld_info_lc)
+        return hp_macho_err(img, HP_ERR_UNSUPPORTED,
+                            "the linked code has absolute pointers but the binary has no "
+                            "LC_DYLD_INFO rebase opcodes to extend");
+    return HP_OK;
+}
+
 /* Bytes of load commands place() may add: __HOOKPATCH with __text and
  * __info, and __HOOKPATCH_D with up to __const, __data and __bss. */
 static uint64_t hp_macho_lc_need(const hp_layout *lay)
@@ -637,6 +652,8 @@ static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
 {
     hp_macho *m = hp_macho_of(img);
     HP_CHECK(hp_macho_check_linkedit(img, m));
+    if (lay->nabs_ptrs && img->pic)
+        HP_CHECK(hp_macho_can_rebase(img, m));
     uint64_t room = m->content_off - (HP_MACHO_HDR + (uint64_t)m->sizeofcmds);
     uint64_t need = hp_macho_lc_need(lay);
     if (need > room)

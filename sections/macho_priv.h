@@ -133,6 +133,10 @@ hp_status hp_macho_err(const hp_image *img, hp_status st, const char *fmt, ...)
 /* True for the commands shaped as linkedit_data_command {dataoff, datasize}. */
 bool hp_macho_is_linkedit_data(uint32_t cmd);
 
+/* HP_OK when absolute pointers in the new segments can be rebased (PIC
+ * images): LC_DYLD_INFO rebase opcodes can be extended, chained fixups not. */
+hp_status hp_macho_can_rebase(const hp_image *img, const hp_macho *m);
+
 /* macho_write.c */
 hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, int fd);
 

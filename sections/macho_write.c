@@ -154,16 +154,7 @@ static hp_status hp_macho_rebase(hp_macho_out *o)
     const hp_edit *ed = o->ed;
     if (!ed->nabs_ptrs || !o->img->pic)
         return HP_OK; /* a fixed-address image needs no rebasing */
-    if (o->m->chained_lc)
-        return hp_macho_fail(o, HP_ERR_UNSUPPORTED,
-                             "the linked code has absolute pointers and the binary uses chained "
-                             "fixups (LC_DYLD_CHAINED_FIXUPS), which hookpatch cannot extend; "
-                             "relink with -Wl,-no_fixup_chains or avoid absolute pointers in "
-                             "the mock");
-    if (!o->m->dyld_info_lc)
-        return hp_macho_fail(o, HP_ERR_UNSUPPORTED,
-                             "the linked code has absolute pointers but the binary has no "
-                             "LC_DYLD_INFO rebase opcodes to extend");
+    HP_CHECK(hp_macho_can_rebase(o->img, o->m));
     const uint8_t *lc = o->in + o->m->dyld_info_lc;
     uint32_t off = hp_rd32(lc + 8), size = hp_rd32(lc + 12);
     size_t keep;

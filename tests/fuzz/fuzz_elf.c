@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         hp_site site;
         for (size_t i = 0; i < img->nsyms && i < 256; i++)
             if (img->syms[i].kind == HP_SYM_FUNC)
-                hp_site_analyze(img, &img->syms[i], true, NULL, &site, why, sizeof why);
+                hp_site_analyze(img, &img->syms[i], HP_SITE_COPY | HP_SITE_REDIRECTS, NULL, &site, why, sizeof why);
         hp_hook_req req = {.target = "*", .target_kind = HP_TGT_GLOB,
                            .action = HP_ACT_PASSTHROUGH};
         hp_hook_reqs reqs = {.path = "fuzz.toml", .v = &req, .n = 1};

@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""Check and run x86-64 Mach-O files without a Mac (driver for macho_emu.sh).
+
+  macho_emu.py call FILE SYMBOL c|go ARG...   call a function under unicorn;
+                                             prints the result (rax, signed)
+                                             or "trap" (invalid instruction)
+  macho_emu.py layout FILE                   segment sanity: __LINKEDIT last,
+                                             no overlaps; prints the names
+  macho_emu.py sig FILE                      verify the ad hoc signature's
+                                             page hashes; prints "ok", or
+                                             "unsigned"
+  macho_emu.py slice FILE CPU OUT            write one slice of a universal
+                                             file (CPU: x86_64 or arm64)
+
+The Mach-O reader here is independent of hookpatch's (a second opinion):
+segments are mapped at their link-time addresses, so no rebasing is
+needed. C functions get their arguments in rdi, rsi; Go functions
+(ABIInternal) in rax, rbx, rcx, rdi, rsi, with r14 pointing at a fake g
+whose stackguard0 is 0 so the prologue's stack check never calls
+morestack. A call ends when it returns to a sentinel address.
+"""
+import hashlib
+import struct
+import sys
+
+CPU_X86_64 = 0x01000007
+CPU_ARM64 = 0x0100000C
+LC_SEGMENT_64 = 0x19
+LC_SYMTAB = 0x2
+LC_CODE_SIGNATURE = 0x1D
+PAGE = 0x1000
+SENTINEL = 0x7FFF_0000_0000
+STACK = 0x7FFE_0000_0000
+STACK_SIZE = 0x100000
+FAKE_G = 0x7FFD_0000_0000
+
+
+def fail(msg):
+    print("error: " + msg)
+    sys.exit(1)
+
+
+def slices(data):
+    """(cputype, offset, size) of every slice (one for a thin file)."""
+    magic = struct.unpack_from(">I", data, 0)[0]
+    if magic in (0xCAFEBABE, 0xCAFEBABF):
+        n = struct.unpack_from(">I", data, 4)[0]
+        out = []
+        for i in range(n):
+            if magic == 0xCAFEBABE:
+                cpu, _, off, size, _ = struct.unpack_from(">IIIII", data, 8 + 20 * i)
+            else:
+                cpu, _, off, size, _, _ = struct.unpack_from(">IIQQII", data, 8 + 32 * i)
+            out.append((cpu, off, size))
+        return out
+    cpu = struct.unpack_from("<I", data, 4)[0]
+    return [(cpu, 0, len(data))]
+
+
+def thin(data, cpu=CPU_X86_64):
+    for c, off, size in slices(data):
+        if c == cpu:
+            return data[off:off + size]
+    fail("no slice for CPU 0x%x" % cpu)
+
+
+class MachO:
+    def __init__(self, data):
+        self.data = data
+        magic, cpu, _, ftype, ncmds, sizeofcmds, flags, _ = struct.unpack_from("<IIIIIIII", data, 0)
+        if magic != 0xFEEDFACF or cpu != CPU_X86_64:
+            fail("not an x86-64 Mach-O slice")
+        self.filetype, self.flags = ftype, flags
+        self.segs, self.sects, self.cmds = [], [], []
+        off = 32
+        for _ in range(ncmds):
+            cmd, size = struct.unpack_from("<II", data, off)
+            self.cmds.append((cmd, off, size))
+            if cmd == LC_SEGMENT_64:
+                name, va, vms, fo, fs, maxp, initp, ns, _ = struct.unpack_from("<16sQQQQIIII", data, off + 8)
+                name = name.rstrip(b"\0").decode()
+                self.segs.append(dict(name=name, va=va, vmsize=vms, off=fo, filesize=fs, prot=initp))
+                for k in range(ns):
+                    sn, sg, addr, ssize, soff = struct.unpack_from("<16s16sQQI", data, off + 72 + 80 * k)
+                    self.sects.append((sg.rstrip(b"\0").decode(), sn.rstrip(b"\0").decode(), addr, ssize, soff))
+            off += size
+        self.lc_end = off
+
+    def cmd(self, which):
+        for cmd, off, size in self.cmds:
+            if cmd == which:
+                return off
+        return None
+
+    def symbols(self):
+        off = self.cmd(LC_SYMTAB)
+        if off is None:
+            return {}
+        symoff, nsyms, stroff, strsize = struct.unpack_from("<IIII", self.data, off + 8)
+        out = {}
+        for i in range(nsyms):
+            strx, ntype, nsect, _, value = struct.unpack_from("<IBBHQ", self.data, symoff + 16 * i)
+            if ntype & 0xE0 or (ntype & 0x0E) != 0x0E:
+                continue
+            end = self.data.index(b"\0", stroff + strx)
+            out[self.data[stroff + strx:end].decode()] = value
+        return out
+
+
+def cmd_layout(path):
+    m = MachO(thin(open(path, "rb").read()))
+    names = [s["name"] for s in m.segs]
+    if names[-1] != "__LINKEDIT":
+        fail("__LINKEDIT is not the last segment: %s" % names)
+    le = m.segs[-1]
+    if le["off"] + le["filesize"] > len(m.data):
+        fail("__LINKEDIT extends beyond the file")
+    mapped = sorted((s["va"], s["va"] + s["vmsize"], s["name"]) for s in m.segs if s["vmsize"])
+    for a, b in zip(mapped, mapped[1:]):
+        if a[1] > b[0]:
+            fail("segments %s and %s overlap" % (a[2], b[2]))
+    files = sorted((s["off"], s["off"] + s["filesize"], s["name"]) for s in m.segs if s["filesize"] and s["off"])
+    for a, b in zip(files, files[1:]):
+        if a[1] > b[0]:
+            fail("segments %s and %s overlap in the file" % (a[2], b[2]))
+    for s in m.segs:
+        if s["name"] != "__PAGEZERO" and s["vmsize"] and (s["va"] % PAGE or s["off"] % PAGE):
+            fail("segment %s is not page-aligned" % s["name"])
+    first = min((so for _, _, _, sz, so in m.sects if so and sz), default=len(m.data))
+    if m.lc_end > first:
+        fail("load commands overlap section data")
+    print(" ".join(names))
+
+
+def cmd_sig(path):
+    d = thin(open(path, "rb").read())
+    m = MachO(d)
+    off = m.cmd(LC_CODE_SIGNATURE)
+    if off is None:
+        print("unsigned")
+        return
+    sigoff, sigsize = struct.unpack_from("<II", d, off + 8)
+    if sigoff + sigsize != len(d):
+        fail("signature does not end the slice")
+    le = m.segs[-1]
+    if le["name"] != "__LINKEDIT" or le["off"] + le["filesize"] != sigoff + sigsize:
+        fail("__LINKEDIT does not end with the signature")
+    blob = d[sigoff:sigoff + sigsize]
+    magic, length, count = struct.unpack_from(">III", blob, 0)
+    if magic != 0xFADE0CC0 or length > sigsize:
+        fail("bad SuperBlob")
+    slots = dict(struct.unpack_from(">II", blob, 12 + 8 * i) for i in range(count))
+    cd = blob[slots[0]:]
+    (cmagic, clen, ver, flags, hashoff, identoff, nspecial, ncode, limit, hsize, htype, _, pshift) = \
+        struct.unpack_from(">IIIIIIIIIBBBB", cd, 0)
+    if cmagic != 0xFADE0C02 or htype != 2 or hsize != 32 or pshift != 12:
+        fail("bad CodeDirectory")
+    if limit != sigoff:
+        fail("code limit 0x%x is not the signature offset 0x%x" % (limit, sigoff))
+    if ncode != (limit + PAGE - 1) // PAGE:
+        fail("%d code slots for %d bytes" % (ncode, limit))
+    for i in range(ncode):
+        want = hashlib.sha256(d[i * PAGE:min((i + 1) * PAGE, limit)]).digest()
+        if cd[hashoff + 32 * i:hashoff + 32 * (i + 1)] != want:
+            fail("page %d hash mismatch" % i)
+    if 2 in slots and nspecial >= 2:
+        rlen = struct.unpack_from(">I", blob, slots[2] + 4)[0]
+        want = hashlib.sha256(blob[slots[2]:slots[2] + rlen]).digest()
+        if cd[hashoff - 64:hashoff - 32] != want:
+            fail("requirements hash mismatch")
+    ident = cd[identoff:cd.index(b"\0", identoff)].decode()
+    print("ok %s flags=0x%x version=0x%x pages=%d" % (ident, flags, ver, ncode))
+
+
+def cmd_call(path, sym, abi, args):
+    from unicorn import Uc, UcError, UC_ARCH_X86, UC_MODE_64, UC_ERR_INSN_INVALID
+    from unicorn import x86_const as X
+
+    m = MachO(thin(open(path, "rb").read()))
+    syms = m.symbols()
+    if sym not in syms:
+        fail("no symbol %s" % sym)
+    uc = Uc(UC_ARCH_X86, UC_MODE_64)
+    for s in m.segs:
+        if not s["vmsize"] or not s["prot"]:
+            continue
+        size = (s["vmsize"] + PAGE - 1) & ~(PAGE - 1)
+        uc.mem_map(s["va"], size)
+        uc.mem_write(s["va"], m.data[s["off"]:s["off"] + min(s["filesize"], s["vmsize"])])
+    uc.mem_map(STACK, STACK_SIZE)
+    uc.mem_map(FAKE_G, PAGE)
+    uc.mem_map(SENTINEL, PAGE)
+    rsp = STACK + STACK_SIZE - 0x1000
+    uc.mem_write(rsp, struct.pack("<Q", SENTINEL))
+    uc.reg_write(X.UC_X86_REG_RSP, rsp)
+    regs = {"c": [X.UC_X86_REG_RDI, X.UC_X86_REG_RSI, X.UC_X86_REG_RDX, X.UC_X86_REG_RCX],
+            "go": [X.UC_X86_REG_RAX, X.UC_X86_REG_RBX, X.UC_X86_REG_RCX, X.UC_X86_REG_RDI,
+                   X.UC_X86_REG_RSI]}[abi]
+    for r, v in zip(regs, args):
+        uc.reg_write(r, v & 0xFFFFFFFFFFFFFFFF)
+    if abi == "go":
+        uc.reg_write(X.UC_X86_REG_R14, FAKE_G)
+    try:
+        uc.emu_start(syms[sym], SENTINEL, count=1_000_000)
+    except UcError as e:
+        if e.errno == UC_ERR_INSN_INVALID:
+            print("trap")
+            return
+        fail("emulation: %s at 0x%x" % (e, uc.reg_read(X.UC_X86_REG_RIP)))
+    if uc.reg_read(X.UC_X86_REG_RIP) != SENTINEL:
+        fail("did not return (rip 0x%x)" % uc.reg_read(X.UC_X86_REG_RIP))
+    rax = uc.reg_read(X.UC_X86_REG_RAX)
+    if abi == "c":  # C ints: the low 32 bits, signed
+        rax &= 0xFFFFFFFF
+        print(rax - (1 << 32) if rax >> 31 else rax)
+    else:
+        print(rax - (1 << 64) if rax >> 63 else rax)
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "layout":
+        cmd_layout(argv[2])
+    elif len(argv) >= 3 and argv[1] == "sig":
+        cmd_sig(argv[2])
+    elif len(argv) >= 5 and argv[1] == "call":
+        cmd_call(argv[2], argv[3], argv[4], [int(a, 0) for a in argv[5:]])
+    elif len(argv) == 5 and argv[1] == "slice":
+        cpu = {"x86_64": CPU_X86_64, "arm64": CPU_ARM64}[argv[3]]
+        open(argv[4], "wb").write(thin(open(argv[2], "rb").read(), cpu))
+    else:
+        print(__doc__)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Acceptance for the Mach-O backend, without a Mac: build x86-64 macOS
+# programs with clang + ld64.lld (C: executable, dylib, universal with an
+# arm64 slice) and Go (GOOS=darwin), patch them, then
+#   - parse the output with llvm-objdump (no warnings), with LIEF (a second
+#     reader, in a forked child) and with macho_emu.py's own reader
+#     (__HOOKPATCH present, __LINKEDIT last, nothing overlaps);
+#   - verify the ad hoc code signature's page hashes with Python's hashlib;
+#   - call the hooked functions under unicorn (macho_emu.py) and compare
+#     with the unpatched input: return 42, replace, trap, passthrough.
+# Plus the refusals: no header padding (names -headerpad), patching twice.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+e2e_init
+
+FIX=$HP_SRC/tests/fixtures/macho
+PY=/usr/bin/python3
+EMU=$HP_SRC/tests/e2e/macho_emu.py
+W=$HP_WORK
+LLD=ld64.lld-14
+OBJDUMP=llvm-objdump-14
+LD_X86=("$LLD" -arch x86_64 -platform_version macos 11.0 11.0 -undefined dynamic_lookup)
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+if ! have clang || ! have "$LLD" || ! have "$OBJDUMP"; then
+    skip "macho" "needs clang, $LLD and $OBJDUMP"
+    e2e_finish || true
+    exit 0
+fi
+EMU_OK=1
+$PY -c 'import unicorn' 2>/dev/null || EMU_OK=0
+
+# ---- build the fixtures ----
+cc_x86() { clang -target x86_64-apple-macos11 -O1 -c "$@"; }
+cc_x86 "$FIX/main.c" -o "$W/main.o"
+cc_x86 "$FIX/targets.c" -o "$W/targets.o"
+"${LD_X86[@]}" -headerpad 0x1000 -adhoc_codesign -o "$W/exe" "$W/main.o" "$W/targets.o"
+"${LD_X86[@]}" -headerpad 0x1000 -o "$W/exe_unsigned" "$W/main.o" "$W/targets.o"
+"${LD_X86[@]}" -o "$W/exe_nopad" "$W/main.o" "$W/targets.o"
+"${LD_X86[@]}" -dylib -headerpad 0x1000 -adhoc_codesign -install_name @rpath/libt.dylib \
+    -o "$W/libt.dylib" "$W/targets.o"
+
+FAT=0
+if have llvm-lipo-14 &&
+    clang -target arm64-apple-macos11 -O1 -c "$FIX/main.c" -o "$W/main_a.o" 2>/dev/null &&
+    clang -target arm64-apple-macos11 -O1 -c "$FIX/targets.c" -o "$W/targets_a.o" 2>/dev/null &&
+    "$LLD" -arch arm64 -platform_version macos 11.0 11.0 -undefined dynamic_lookup \
+        -o "$W/exe_arm64" "$W/main_a.o" "$W/targets_a.o" 2>/dev/null &&
+    llvm-lipo-14 -create "$W/exe" "$W/exe_arm64" -output "$W/fat"; then
+    FAT=1
+fi
+
+GO_OK=0
+if have go; then
+    mkdir -p "$W/go" "$W/gocache"
+    cp "$FIX/go/go.mod" "$FIX/go/main.go" "$W/go/"
+    if (cd "$W/go" && GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off \
+        GOCACHE="$W/gocache" go build -gcflags=all=-l -o "$W/gobin" .) >"$W/go.log" 2>&1; then
+        GO_OK=1
+    fi
+fi
+
+LIEF_OK=0
+if cc "$FIX/lief_check.c" -o "$W/lief_check" -lLIEF -lstdc++ -lm >"$W/lief.log" 2>&1; then
+    LIEF_OK=1
+fi
+
+# ---- checks on one output ----
+
+# objdump_clean NAME FILE: headers and disassembly parse with no warning.
+objdump_clean()
+{
+    local name=$1 f=$2 err
+    if ! err=$("$OBJDUMP" --macho --private-headers "$f" 2>&1 >"$W/hdr.txt") || [[ -n $err ]]; then
+        fail "$name: objdump headers" "$err"
+        return
+    fi
+    if ! err=$("$OBJDUMP" --macho -d "$f" 2>&1 >/dev/null) || [[ -n $err ]]; then
+        fail "$name: objdump -d" "$err"
+        return
+    fi
+    if ! grep -q 'segname __HOOKPATCH$' "$W/hdr.txt"; then
+        fail "$name: objdump headers" "no __HOOKPATCH segment"
+        return
+    fi
+    if ! err=$("$OBJDUMP" -d --section=__text "$f" 2>&1 >"$W/dis.txt") || [[ -n $err ]] ||
+        ! grep -q 'Disassembly of section __HOOKPATCH,__text' "$W/dis.txt"; then
+        fail "$name: objdump __HOOKPATCH,__text" "$err"
+        return
+    fi
+    pass "$name: llvm-objdump parses it, no warnings"
+}
+
+layout_ok()
+{
+    local name=$1 f=$2 out
+    if out=$($PY "$EMU" layout "$f" 2>&1) && [[ $out == *__HOOKPATCH*__LINKEDIT ]]; then
+        pass "$name: layout ($out)"
+    else
+        fail "$name: layout" "$out"
+    fi
+}
+
+lief_ok()
+{
+    local name=$1 f=$2 out
+    if [[ $LIEF_OK == 0 ]]; then
+        skip "$name: LIEF" "cannot build lief_check (liblief-dev missing?)"
+        return
+    fi
+    if out=$(timeout 60 "$W/lief_check" "$f" 2>&1) && [[ $out == *__HOOKPATCH* ]]; then
+        pass "$name: LIEF reads it"
+    else
+        fail "$name: LIEF" "$out"
+    fi
+}
+
+# sig_ok NAME FILE EXPECT: EXPECT is "ok" (valid ad hoc signature) or "unsigned".
+sig_ok()
+{
+    local name=$1 f=$2 want=$3 out
+    out=$($PY "$EMU" sig "$f" 2>&1) || true
+    if [[ $out == "$want"* ]]; then
+        pass "$name: signature $out"
+    else
+        fail "$name: signature" "expected $want" "$out"
+    fi
+}
+
+# emu NAME FILE SYMBOL ABI EXPECT ARGS...
+emu()
+{
+    local name=$1 f=$2 sym=$3 abi=$4 want=$5 out
+    shift 5
+    if [[ $EMU_OK == 0 ]]; then
+        skip "$name" "python3-unicorn missing (apt-get install python3-unicorn)"
+        return
+    fi
+    out=$($PY "$EMU" call "$f" "$sym" "$abi" "$@" 2>&1) || true
+    check_eq "$name" "$want" "$out"
+}
+
+# patch_and_check NAME IN RULES SIGNED ABI PREFIX: the whole battery.
+patch_and_check()
+{
+    local name=$1 in=$2 rules=$3 signed=$4 abi=$5 p=$6 out=$W/$1.out
+    hp "$in" "$out" "$rules"
+    if [[ $HP_RC != 0 ]]; then
+        fail "$name: hookpatch" "rc=$HP_RC" "$HP_ERR"
+        return
+    fi
+    pass "$name: hookpatch"
+    objdump_clean "$name" "$out"
+    layout_ok "$name" "$out"
+    lief_ok "$name" "$out"
+    sig_ok "$name" "$out" "$signed"
+    emu "$name: original add" "$in" "${p}add" "$abi" 10 7 3
+    emu "$name: original mul" "$in" "${p}mul" "$abi" 21 7 3
+    emu "$name: original checked" "$in" "${p}checked" "$abi" 10 5
+    emu "$name: original twice" "$in" "${p}twice" "$abi" 10 5
+    emu "$name: add returns 42" "$out" "${p}add" "$abi" 42 7 3
+    emu "$name: mul replaced by sub" "$out" "${p}mul" "$abi" 4 7 3
+    emu "$name: checked traps" "$out" "${p}checked" "$abi" trap 5
+    emu "$name: twice passes through" "$out" "${p}twice" "$abi" 10 5
+    emu "$name: sub untouched" "$out" "${p}sub" "$abi" 4 7 3
+}
+
+patch_and_check exe "$W/exe" "$FIX/rules.toml" ok c _
+patch_and_check exe_unsigned "$W/exe_unsigned" "$FIX/rules.toml" unsigned c _
+patch_and_check dylib "$W/libt.dylib" "$FIX/rules.toml" ok c _
+
+if [[ $FAT == 1 ]]; then
+    patch_and_check fat "$W/fat" "$FIX/rules.toml" ok c _
+    if [[ -f $W/fat.out ]]; then
+        $PY "$EMU" slice "$W/fat" arm64 "$W/arm.in"
+        $PY "$EMU" slice "$W/fat.out" arm64 "$W/arm.out"
+        check_true "fat: arm64 slice byte-identical" "the arm64 slice changed" \
+            cmp -s "$W/arm.in" "$W/arm.out"
+        out=$(llvm-lipo-14 -info "$W/fat.out" 2>&1) || true
+        check_eq "fat: lipo -info" "Architectures in the fat file: $W/fat.out are: x86_64 arm64" \
+            "$out"
+    fi
+else
+    skip "fat" "no llvm-lipo-14 or arm64 linking"
+fi
+
+if [[ $GO_OK == 1 ]]; then
+    # Go symbols are "_main.Add"; the rules use the source name "main.Add".
+    sed -e 's/main\.Add/main.add/' "$FIX/go/rules.toml" >/dev/null
+    hp "$W/gobin" "$W/go.out" "$FIX/go/rules.toml"
+    if [[ $HP_RC != 0 ]]; then
+        fail "go: hookpatch" "rc=$HP_RC" "$HP_ERR"
+    else
+        pass "go: hookpatch"
+        objdump_clean go "$W/go.out"
+        layout_ok go "$W/go.out"
+        lief_ok go "$W/go.out"
+        sig_ok go "$W/go.out" unsigned
+        emu "go: original Add" "$W/gobin" _main.Add go 10 7 3
+        emu "go: original Mul" "$W/gobin" _main.Mul go 21 7 3
+        emu "go: original Twice" "$W/gobin" _main.Twice go 10 5
+        emu "go: Add returns 42" "$W/go.out" _main.Add go 42 7 3
+        emu "go: Mul replaced by Sub" "$W/go.out" _main.Mul go 4 7 3
+        emu "go: Checked traps" "$W/go.out" _main.Checked go trap 5
+        emu "go: Twice passes through" "$W/go.out" _main.Twice go 10 5
+    fi
+else
+    skip "go" "go missing or GOOS=darwin build failed: $(tail -3 "$W/go.log" 2>/dev/null)"
+fi
+
+# ---- refusals ----
+hp "$W/exe_nopad" "$W/nopad.out" "$FIX/rules.toml"
+if [[ $HP_RC != 0 && $HP_ERR == *-headerpad* && ! -e $W/nopad.out ]]; then
+    pass "no header padding: refused, names -headerpad"
+else
+    fail "no header padding" "rc=$HP_RC" "$HP_ERR"
+fi
+
+if [[ -f $W/exe.out ]]; then
+    hp "$W/exe.out" "$W/twice.out" "$FIX/rules.toml"
+    if [[ $HP_RC != 0 && $HP_ERR == *"already patched"* ]]; then
+        pass "patching twice is refused"
+    else
+        fail "patching twice" "rc=$HP_RC" "$HP_ERR"
+    fi
+    hp list "$W/exe.out"
+    if [[ $HP_RC == 0 && $HP_OUT == *twice* ]]; then
+        pass "list reads the output"
+    else
+        fail "list reads the output" "rc=$HP_RC" "$HP_ERR"
+    fi
+fi
+
+e2e_finish

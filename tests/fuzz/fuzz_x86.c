@@ -1,0 +1,201 @@
+/* libFuzzer harness for relocs/x86: scan the input as a function body, then
+ * relocate every decoded instruction (measure, then emit into a buffer of
+ * exactly the measured size) and re-decode the output to check that it means
+ * the same thing: same branch targets, same RIP-relative addresses, same
+ * pushed return address, untouched bytes elsewhere. abort() on any mismatch.
+ *
+ * Input: 8 control bytes, then code. Control bits 0-31 are a signed dst
+ * offset (mostly within rel32 reach); bit 63 uses all 64 bits as the offset
+ * instead; bits 32-33 choose the return address given for calls. */
+#include "relocs/x86.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SRC_VA 0x0000555555550000ull
+
+static void check(bool ok, const char *what, uint64_t va)
+{
+    if (!ok) {
+        fprintf(stderr, "fuzz_x86: %s (insn at 0x%llx)\n", what, (unsigned long long)va);
+        abort();
+    }
+}
+
+typedef struct decoded {
+    hp_insn v[4];
+    size_t n;
+} decoded;
+
+static void decode_out(const uint8_t *b, size_t len, uint64_t va, decoded *d)
+{
+    size_t off = 0;
+    d->n = 0;
+    while (off < len) {
+        check(d->n < 4, "too many output instructions", va);
+        check(hp_x86_decode(b + off, len - off, va + off, &d->v[d->n]) == HP_OK,
+              "output does not decode", va);
+        off += d->v[d->n++].len;
+    }
+    check(off == len, "output decodes past its end", va);
+}
+
+static void same_text(const uint8_t *p, size_t n, uint64_t src, const uint8_t *q, size_t qn,
+                      uint64_t dst)
+{
+    char a[160], b[160];
+    hp_x86_format(p, n, src, a, sizeof a);
+    hp_x86_format(q, qn, dst, b, sizeof b);
+    if (strcmp(a, b) != 0)
+        fprintf(stderr, "'%s' != '%s'\n", a, b);
+    check(strcmp(a, b) == 0, "relocated text differs", src);
+}
+
+/* "push simm32; mov dword [rsp+4], imm32" must leave exactly ret_va at [rsp]. */
+static void check_push(const uint8_t *b, uint64_t ret_va, uint64_t va)
+{
+    check(b[0] == 0x68 && memcmp(b + 5, "\xc7\x44\x24\x04", 4) == 0, "push sequence shape", va);
+    uint64_t lo = (uint64_t)(int64_t)(int32_t)hp_rd32(b + 1);
+    check(((lo & 0xffffffffull) | (uint64_t)hp_rd32(b + 9) << 32) == ret_va, "pushed value", va);
+}
+
+/* Bytes differ at most in one run of 4 (a patched disp32/rel32 field). */
+static void differs_in_one_field(const uint8_t *p, const uint8_t *q, size_t n, uint64_t va)
+{
+    size_t first = n, last = 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != q[i]) {
+            first = i < first ? i : first;
+            last = i;
+        }
+    check(first == n || last - first < 4, "bytes outside one field changed", va);
+}
+
+static void verify_call(const hp_insn *a, const uint8_t *p, const uint8_t *out,
+                        const decoded *d, uint64_t ret_va)
+{
+    check(d->n == 3, "call: expected push, mov, jmp", a->va);
+    check_push(out, ret_va, a->va);
+    if (a->kind == HP_INSN_CALL) {
+        check(d->v[2].kind == HP_INSN_JMP && d->v[2].target_va == a->target_va, "call target",
+              a->va);
+        return;
+    }
+    check(d->v[2].kind == HP_INSN_JMP_IND && d->v[2].len == a->len, "indirect call -> jmp", a->va);
+    check(d->v[2].rip_rel == a->rip_rel && (!a->rip_rel || d->v[2].mem_va == a->mem_va),
+          "indirect call operand", a->va);
+}
+
+static void verify_loop(const hp_insn *a, const uint8_t *p, const uint8_t *out, size_t len,
+                        const decoded *d, uint64_t dst)
+{
+    check(d->n == 3 && len == (size_t)a->len + 7, "loop: expected op, jmp, jmp", a->va);
+    check(memcmp(out, p, a->len - 1u) == 0, "loop prefix/opcode changed", a->va);
+    check(d->v[0].kind == HP_INSN_LOOP && d->v[0].target_va == dst + a->len + 2, "loop taken",
+          a->va);
+    check(d->v[1].kind == HP_INSN_JMP && d->v[1].target_va == dst + len, "loop fall-through",
+          a->va);
+    check(d->v[2].kind == HP_INSN_JMP && d->v[2].target_va == a->target_va, "loop target", a->va);
+}
+
+static void verify_same_insn(const hp_insn *a, const uint8_t *p, const uint8_t *out, size_t len,
+                             const decoded *d, uint64_t dst)
+{
+    const hp_insn *b = &d->v[0];
+    bool branch = a->kind == HP_INSN_JMP || a->kind == HP_INSN_JCC;
+    check(d->n == 1 && b->kind == a->kind, "one instruction of the same kind", a->va);
+    check(b->has_target == a->has_target && b->rip_rel == a->rip_rel, "target flags", a->va);
+    check(b->target_va == a->target_va && b->mem_va == a->mem_va, "absolute target", a->va);
+    if (branch) {
+        check(len <= 7, "branch is a rel32 form", a->va);
+    } else {
+        check(len == a->len, "length preserved", a->va);
+        differs_in_one_field(p, out, len, a->va);
+        if (!a->has_target)
+            check(memcmp(p, out, len) == 0, "position-independent bytes copied", a->va);
+    }
+    same_text(p, a->len, a->va, out, len, dst);
+}
+
+static void verify(const hp_insn *a, const uint8_t *p, const uint8_t *out, size_t len,
+                   uint64_t dst, uint64_t ret_va)
+{
+    decoded d;
+    decode_out(out, len, dst, &d);
+    if (a->kind == HP_INSN_CALL || a->kind == HP_INSN_CALL_IND)
+        verify_call(a, p, out, &d, ret_va);
+    else if (a->kind == HP_INSN_LOOP)
+        verify_loop(a, p, out, len, &d, dst);
+    else
+        verify_same_insn(a, p, out, len, &d, dst);
+}
+
+static void fuzz_one(const hp_insn *a, const uint8_t *p, size_t n, uint64_t dst, uint64_t ret_va)
+{
+    size_t m = 0, m2 = 0, e = 0;
+    char why[256] = "", fmt[160];
+    hp_x86_format(p, n, a->va, fmt, sizeof fmt);
+    hp_status s = hp_x86_relocate(p, n, a->va, dst, ret_va, NULL, &m, why, sizeof why);
+    hp_status s2 = hp_x86_relocate(p, n, a->va, ~dst, ret_va, NULL, &m2, NULL, 0);
+    check(s == s2 && m == m2, "measure depends on dst", a->va);
+    if (s != HP_OK) {
+        check(s == HP_ERR_UNHOOKABLE && why[0] && m == 0, "refusal without reason", a->va);
+        return;
+    }
+    check(m > 0 && m <= HP_X86_RELOC_MAX, "measured size", a->va);
+    uint8_t *out = malloc(m);
+    check(out != NULL, "malloc", a->va);
+    s = hp_x86_relocate(p, n, a->va, dst, ret_va, out, &e, why, sizeof why);
+    if (s == HP_ERR_RANGE)
+        check(e == 0 && why[0], "range error without reason", a->va);
+    else
+        check(s == HP_OK && e == m, "emit length != measured length", a->va);
+    if (s == HP_OK)
+        verify(a, p, out, e, dst, ret_va);
+    free(out);
+}
+
+static uint64_t pick_ret(uint64_t ctl, const hp_insn *a)
+{
+    switch ((ctl >> 32) & 3) {
+    case 0: return 0;
+    case 1: return a->va + a->len;
+    case 2: return ctl * 0x9e3779b97f4a7c15ull;
+    default: return 0xffffffff80000000ull | (uint32_t)ctl;
+    }
+}
+
+static void check_scan(const hp_func_scan *s, uint64_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < s->ninsns; i++) {
+        check(s->insns[i].va == SRC_VA + sum, "scan: instructions not contiguous", SRC_VA + sum);
+        sum += s->insns[i].len;
+    }
+    check(sum == s->ok_size && sum <= n, "scan: ok_size", SRC_VA);
+    for (size_t i = 0; i < s->ntargets; i++) {
+        check(s->targets[i] - SRC_VA < n, "scan: target outside body", s->targets[i]);
+        check(i == 0 || s->targets[i] > s->targets[i - 1], "scan: targets unsorted", s->targets[i]);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 8)
+        return 0;
+    uint64_t ctl = hp_rd64(data);
+    int64_t off = ctl >> 63 ? (int64_t)ctl : (int64_t)(int32_t)ctl;
+    const uint8_t *code = data + 8;
+    size_t n = size - 8;
+    hp_func_scan s;
+    check(hp_x86_scan(code, n, SRC_VA, &s) == HP_OK, "scan failed", SRC_VA);
+    check_scan(&s, n);
+    for (size_t i = 0; i < s.ninsns; i++) {
+        const hp_insn *a = &s.insns[i];
+        size_t at = (size_t)(a->va - SRC_VA);
+        fuzz_one(a, code + at, n - at, a->va + (uint64_t)off, pick_ret(ctl, a));
+    }
+    hp_x86_scan_free(&s);
+    return 0;
+}
