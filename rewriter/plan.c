@@ -3,6 +3,7 @@
  * exact target that cannot be hooked is an error, a glob's match is skipped
  * with the reason. */
 #include "rewriter.h"
+#include "inline.h"
 
 #include "../sections/format.h"
 
@@ -132,11 +133,11 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
 hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_options *opt,
                         hp_diags *d, hp_plan *out)
 {
-    (void)opt;
     memset(out, 0, sizeof *out);
     out->img = img;
     HP_CHECK(hp_resolve(out, reqs, d));
     HP_CHECK(hp_analyze(out, d));
+    HP_CHECK(hp_inline_check(out, opt, d));
     HP_CHECK(hp_measure(out));
     HP_CHECK(img->fmt->place(img, &out->lay));
     return hp_emit(out);

@@ -5,6 +5,7 @@
  * requests on one function are an error, a glob skips functions an earlier
  * request already claimed. */
 #include "rewriter.h"
+#include "inline.h"
 
 #include <fnmatch.h>
 #include <stdio.h>
@@ -304,7 +305,8 @@ static hp_status hp_resolve_req(hp_resolver *r, const hp_hook_req *req)
     if (st != HP_OK)
         return st;
     if (!count) {
-        if (req->target_kind == HP_TGT_NAME)
+        if (req->target_kind == HP_TGT_NAME &&
+            !hp_inline_explain_missing(r->p->img, req, r->d))
             hp_unknown(r, &req->target_loc, req->target, "target", req->target);
         else if (req->target_kind == HP_TGT_GLOB)
             hp_diag_add(r->d, HP_DIAG_ERROR, &req->target_loc, req->target,

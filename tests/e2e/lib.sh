@@ -37,6 +37,10 @@ e2e_init()
     # not just print a report.
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=98}
+    # The python3 on PATH may be a slow version-manager shim (seconds per
+    # call): resolve the interpreter once.
+    PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3 || true)
+    export PY
     E2E_T0=$SECONDS
 }
 
@@ -155,10 +159,17 @@ x86_features()
     readelf -n "$1" 2>/dev/null | awk '/x86 feature: / && !done { sub(/.*x86 feature: /, ""); print; done = 1 }'
 }
 
-# json_get FILE EXPR: evaluate a Python expression over the parsed JSON `j`.
+# json_valid FILE: python3 -m json.tool accepts it.
+json_valid() { "$PY" -m json.tool "$1" >/dev/null 2>&1; }
+
+# json_get FILE EXPR...: evaluate Python expressions over the parsed JSON
+# `j`, one result per line (one interpreter start for all of them).
 json_get()
 {
-    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+    "$PY" -c 'import json,sys
+j = json.load(open(sys.argv[1]))
+for e in sys.argv[2:]:
+    print(eval(e))' "$@"
 }
 
 # rules_hook TARGET KEY=VALUE...: one [[hook]] table; strings are quoted,

@@ -187,7 +187,6 @@ fi
 
 if [[ $GO_OK == 1 ]]; then
     # Go symbols are "_main.Add"; the rules use the source name "main.Add".
-    sed -e 's/main\.Add/main.add/' "$FIX/go/rules.toml" >/dev/null
     hp "$W/gobin" "$W/go.out" "$FIX/go/rules.toml"
     if [[ $HP_RC != 0 ]]; then
         fail "go: hookpatch" "rc=$HP_RC" "$HP_ERR"

@@ -1,0 +1,16 @@
+/* inline: tell the user when a target was inlined, because those calls are
+ * not redirected by patching the function (the complaint users raise most
+ * about runtime patchers). Go: from the pclntab inline trees. Called by the
+ * planner after resolve; warnings (errors with --strict-inlining) go to d. */
+#ifndef HP_INLINE_H
+#define HP_INLINE_H
+
+#include "rewriter.h"
+
+hp_status hp_inline_check(hp_plan *p, const hp_options *opt, hp_diags *d);
+
+/* A target name that resolved to nothing but appears as an inlined callee:
+ * adds an explanation to d and returns true. */
+bool hp_inline_explain_missing(const hp_image *img, const hp_hook_req *req, hp_diags *d);
+
+#endif
