@@ -738,6 +738,9 @@ hp_status hp_rules_parse(const char *path, const char *text, size_t len, hp_hook
 
 /* ---- reading the file */
 
+/* Far above any real rules file; stops "/dev/zero" from eating all memory. */
+#define HP_RULES_MAX_SIZE ((size_t)16 << 20)
+
 static hp_status hp_rules_read(const char *path, hp_buf *buf, hp_diags *d)
 {
     char chunk[8192];
@@ -750,8 +753,14 @@ static hp_status hp_rules_read(const char *path, hp_buf *buf, hp_diags *d)
                     strerror(err));
         return HP_ERR_IO;
     }
-    while (st == HP_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    while (st == HP_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         st = hp_buf_append(buf, chunk, n);
+        if (st == HP_OK && buf->len > HP_RULES_MAX_SIZE) {
+            hp_diag_add(d, HP_DIAG_ERROR, NULL, NULL, "rules file '%s' is larger than %zu MiB",
+                        path, HP_RULES_MAX_SIZE >> 20);
+            st = HP_ERR_RULES;
+        }
+    }
     if (st == HP_OK && ferror(f)) {
         int err = errno;
         hp_diag_add(d, HP_DIAG_ERROR, NULL, NULL, "cannot read rules file '%s': %s", path,

@@ -37,8 +37,10 @@ namespace {
 /* toml++ 3.3 recurses once per dotted-key component and has no limit on it
  * (later versions added TOML_MAX_DOTTED_KEYS_DEPTH): a line like
  * "a.a.a...=1" with ~50k dots overflows the stack. A key or header cannot
- * span lines, so the number of dots on one line bounds its depth; real rules
- * files never come close to this. */
+ * span lines, so the number of dots on one line bounds its depth. A tree is
+ * then at most ~2 x 257 tables deep ([header] plus dotted key) plus toml++'s
+ * own limit of 256 nested values, which also bounds our recursion below.
+ * Real rules files never come close. */
 constexpr size_t hp_toml_max_dots_per_line = 256;
 
 /* A failed hp_calloc: unwinds to hp_toml_parse, which reports it as nomem. */

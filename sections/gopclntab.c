@@ -589,10 +589,15 @@ hp_status hp_gotab_inlined(const hp_gotab *t, uint64_t i, hp_go_inline_fn fn, vo
 /* ---- image symbols ----------------------------------------------------- */
 
 /* Does symbol name `sym` spell Go table name `go`? The table writes
- * generic instantiations as "pkg.F[...]" (cmd/link pcln.go, nameParts). */
+ * generic instantiations as "pkg.F[...]" (cmd/link pcln.go, nameParts),
+ * and the symbol table marks an assembly function that also has an
+ * ABIInternal wrapper "pkg.F.abi0" ("pkg.F.abiinternal" for the other one
+ * under -linkshared; cmd/link symtab.go, mangleABIName). */
 static bool hp_go_same_name(const char *sym, const char *go)
 {
-    if (!strcmp(sym, go))
+    size_t n = strlen(go);
+    if (!strncmp(sym, go, n) &&
+        (!sym[n] || !strcmp(sym + n, ".abi0") || !strcmp(sym + n, ".abiinternal")))
         return true;
     const char *dots = strstr(go, "[...]");
     if (!dots)

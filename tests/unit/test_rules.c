@@ -861,6 +861,17 @@ static void test_load_directory(void **state)
     hp_diags_free(&d);
 }
 
+static void test_load_endless_file(void **state)
+{
+    hp_hook_reqs r;
+    hp_diags d = {0};
+    assert_int_equal(hp_rules_load("/dev/zero", &r, &d), HP_ERR_RULES);
+    assert_int_equal(d.errors, 1);
+    assert_string_equal(d.v[0].msg, "rules file '/dev/zero' is larger than 16 MiB");
+    rt_assert_empty(&r);
+    hp_diags_free(&d);
+}
+
 static void test_bad_arguments(void **state)
 {
     hp_hook_reqs r;
@@ -1022,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_load_errors_carry_path),
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_load_directory),
+        cmocka_unit_test(test_load_endless_file),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_nomem_sweep_valid),
         cmocka_unit_test(test_nomem_sweep_invalid),

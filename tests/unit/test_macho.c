@@ -1,0 +1,620 @@
+/* Unit tests for the Mach-O backend (sections/macho*.c).
+ *
+ * Fixtures are built at test time from tests/fixtures/macho with clang
+ * (-target x86_64-apple-macos11) and ld64.lld-14: a signed executable with
+ * header padding, one without padding, a dylib, a universal file with an
+ * arm64 slice, and a Go program (GOOS=darwin). A test whose toolchain is
+ * missing is skipped with the reason. Then: load (segments, symbols,
+ * aliases, sizes from LC_FUNCTION_STARTS), place + emit a hand-made edit
+ * and re-open the output, the header-room refusal, chained fixups grown by
+ * one entry per new segment, SHA-256 vectors, and malformed inputs that
+ * must fail with HP_ERR_FORMAT and a reason, never crash. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sections/format.h"
+#include "sections/macho_priv.h"
+
+#ifndef HP_SOURCE_DIR
+#error "HP_SOURCE_DIR must name the source tree"
+#endif
+#ifndef HP_BINARY_DIR
+#error "HP_BINARY_DIR must name the build tree"
+#endif
+
+#define FIX HP_SOURCE_DIR "/tests/fixtures/macho"
+#define WORK HP_BINARY_DIR "/macho-fixtures"
+#define LD_X86 "ld64.lld-14 -arch x86_64 -platform_version macos 11.0 11.0 -undefined dynamic_lookup"
+
+static bool have_c, have_fat, have_go;
+
+typedef struct blob {
+    uint8_t *data;
+    size_t size;
+} blob;
+
+static blob slurp(const char *path)
+{
+    blob b = {0};
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    b.data = malloc((size_t)n);
+    assert_non_null(b.data);
+    assert_int_equal(fread(b.data, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    b.size = (size_t)n;
+    return b;
+}
+
+static int sh(const char *cmd) { return system(cmd); }
+
+static int build_fixtures(void **state)
+{
+    (void)state;
+    if (sh("command -v clang >/dev/null && command -v ld64.lld-14 >/dev/null") != 0) {
+        fprintf(stderr, "test_macho: clang or ld64.lld-14 missing: fixture tests skipped\n");
+        return 0;
+    }
+    have_c = sh("rm -rf " WORK " && mkdir -p " WORK " && cd " WORK " && "
+                "clang -target x86_64-apple-macos11 -O1 -c " FIX "/main.c " FIX "/targets.c && "
+                LD_X86 " -headerpad 0x1000 -adhoc_codesign -o exe main.o targets.o && "
+                LD_X86 " -o exe_nopad main.o targets.o && "
+                LD_X86 " -headerpad 0x1000 -o exe_unsigned main.o targets.o && "
+                LD_X86 " -dylib -headerpad 0x1000 -o libt.dylib targets.o") == 0;
+    have_fat = have_c &&
+               sh("cd " WORK " && command -v llvm-lipo-14 >/dev/null && "
+                  "clang -target arm64-apple-macos11 -O1 -c " FIX "/main.c -o main_a.o && "
+                  "clang -target arm64-apple-macos11 -O1 -c " FIX "/targets.c -o targets_a.o && "
+                  "ld64.lld-14 -arch arm64 -platform_version macos 11.0 11.0 "
+                  "-undefined dynamic_lookup -o exe_arm64 main_a.o targets_a.o && "
+                  "llvm-lipo-14 -create exe exe_arm64 -output fat") == 0;
+    have_go = sh("command -v go >/dev/null && mkdir -p " WORK "/go && cp " FIX "/go/go.mod " FIX
+                 "/go/main.go " WORK "/go/ && cd " WORK "/go && GOOS=darwin GOARCH=amd64 "
+                 "CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off GOCACHE=" HP_BINARY_DIR
+                 "/macho-gocache go build -gcflags=all=-l -o gobin . >build.log 2>&1") == 0;
+    return 0;
+}
+
+static hp_image *open_ok(const char *path, hp_diags *d)
+{
+    hp_image *img = NULL;
+    hp_status s = hp_image_open(path, d, &img);
+    if (s != HP_OK)
+        hp_diags_print(d, stderr);
+    assert_int_equal(s, HP_OK);
+    return img;
+}
+
+static const hp_symbol *find_sym(const hp_image *img, const char *name)
+{
+    for (size_t i = 0; i < img->nsyms; i++)
+        if (hp_symbol_matches(&img->syms[i], name))
+            return &img->syms[i];
+    return NULL;
+}
+
+static bool diag_has(const hp_diags *d, const char *needle)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->v[i].msg && strstr(d->v[i].msg, needle))
+            return true;
+    return false;
+}
+
+/* ---- loading ---- */
+
+static void test_load_exe(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    hp_diags d = {0};
+    hp_image *img = open_ok(WORK "/exe", &d);
+    assert_int_equal(img->kind, HP_FMT_MACHO);
+    assert_true(img->pic);
+    assert_false(img->shared);
+    assert_true(img->has_dynreloc);
+    assert_true(img->has_symtab);
+    assert_int_equal(img->base_va, 0x100000000ull); /* __PAGEZERO is not a segment */
+    assert_int_equal(img->segs[0].prot, HP_PROT_R | HP_PROT_X);
+    assert_int_equal(img->segs[0].file_off, 0);
+    const hp_symbol *add = find_sym(img, "add"), *sub = find_sym(img, "_sub");
+    assert_non_null(add);
+    assert_non_null(sub);
+    assert_string_equal(add->name, "_add");
+    assert_string_equal(add->alias, "add");
+    assert_int_equal(add->kind, HP_SYM_FUNC);
+    assert_true(add->global);
+    assert_true(add->size > 0 && add->size <= 16); /* up to the next function start */
+    assert_int_equal(hp_image_next_sym_va(img, add->va) - add->va, 16);
+    const hp_symbol *ops = find_sym(img, "ops");
+    assert_non_null(ops);
+    assert_int_equal(ops->kind, HP_SYM_DATA);
+    assert_null(img->prior_info);
+    hp_image_close(img);
+    hp_diags_free(&d);
+}
+
+static void test_load_dylib(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    hp_diags d = {0};
+    hp_image *img = open_ok(WORK "/libt.dylib", &d);
+    assert_true(img->pic);
+    assert_true(img->shared);
+    assert_non_null(find_sym(img, "twice"));
+    hp_image_close(img);
+    hp_diags_free(&d);
+}
+
+static void test_load_fat(void **state)
+{
+    (void)state;
+    if (!have_fat)
+        skip();
+    hp_diags d = {0};
+    hp_image *img = open_ok(WORK "/fat", &d);
+    const hp_macho *m = img->priv;
+    assert_true(m->fat);
+    assert_true(m->slice_off > 0);
+    assert_int_equal(img->segs[0].file_off, m->slice_off); /* file offsets, not slice ones */
+    const hp_symbol *add = find_sym(img, "add");
+    assert_non_null(add);
+    const uint8_t *code = hp_image_bytes(img, add->va, 1);
+    assert_non_null(code);
+    assert_int_equal(code[0], 0x55); /* push rbp */
+    hp_image_close(img);
+    hp_diags_free(&d);
+}
+
+static void test_load_go(void **state)
+{
+    (void)state;
+    if (!have_go)
+        skip();
+    hp_diags d = {0};
+    hp_image *img = open_ok(WORK "/go/gobin", &d);
+    assert_non_null(img->pclntab);
+    assert_true(img->go_text_va != 0);
+    const hp_symbol *s = find_sym(img, "main.Add");
+    assert_non_null(s);
+    assert_int_equal(s->kind, HP_SYM_FUNC);
+    assert_true(s->size > 0);
+    assert_false(img->pic); /* Go's internal linker: fixed address */
+    hp_image_close(img);
+    hp_diags_free(&d);
+}
+
+/* ---- place + emit ---- */
+
+static const uint8_t code42[] = {0xb8, 0x2a, 0, 0, 0, 0xc3};
+static const char info_text[] = "hookpatch-info 1\nhook test\n";
+
+/* An edit like the rewriter's: stub code, rodata, data with a pointer to the
+ * rodata, a bss tail, a jump at `target`, and the info record. */
+static void make_edit(const hp_image *img, const hp_layout *lay, const char *target, hp_edit *ed)
+{
+    memset(ed, 0, sizeof *ed);
+    for (int r = 0; r < HP_REGION_COUNT; r++) {
+        ed->regions[r].va = lay->va[r];
+        ed->regions[r].mem_size = lay->size[r];
+    }
+    hp_region *t = &ed->regions[HP_REGION_TEXT], *ro = &ed->regions[HP_REGION_RODATA];
+    hp_region *dt = &ed->regions[HP_REGION_DATA];
+    assert_int_equal(hp_buf_append(&t->bytes, code42, sizeof code42), HP_OK);
+    assert_int_equal(hp_buf_append_zeros(&t->bytes, t->mem_size - sizeof code42), HP_OK);
+    assert_int_equal(hp_buf_append(&ro->bytes, "read-only bytes", 16), HP_OK);
+    uint8_t ptr[8];
+    hp_wr64(ptr, ro->va);
+    assert_int_equal(hp_buf_append(&dt->bytes, ptr, 8), HP_OK);
+    assert_int_equal(hp_buf_append_zeros(&dt->bytes, 24), HP_OK); /* 16 bytes of bss follow */
+    assert_int_equal(hp_edit_add_abs_ptr(ed, dt->va), HP_OK);
+    const hp_symbol *s = find_sym(img, target);
+    assert_non_null(s);
+    hp_patch p = {.va = s->va, .len = 5};
+    p.bytes[0] = 0xe9;
+    hp_wr32(p.bytes + 1, (uint32_t)(t->va - (s->va + 5)));
+    memcpy(p.orig, hp_image_bytes(img, s->va, 5), 5);
+    assert_int_equal(hp_edit_add_patch(ed, &p), HP_OK);
+    assert_int_equal(hp_buf_append(&ed->info, info_text, strlen(info_text)), HP_OK);
+}
+
+static void emit_to(const hp_image *img, const hp_edit *ed, const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0755);
+    assert_true(fd >= 0);
+    hp_status s = img->fmt->emit(img, ed, fd);
+    if (s != HP_OK)
+        hp_diags_print(img->diags, stderr);
+    assert_int_equal(s, HP_OK);
+    close(fd);
+}
+
+/* The output file's code signature page hashes, checked with hp_sha256. */
+static void check_signature(const char *path)
+{
+    hp_diags d = {0};
+    hp_image *img = open_ok(path, &d);
+    const hp_macho *m = img->priv;
+    assert_true(m->sig_lc != 0);
+    const uint8_t *sl = img->data + m->slice_off, *lc = sl + m->sig_lc;
+    uint32_t off = hp_rd32(lc + 8), size = hp_rd32(lc + 12);
+    assert_int_equal((uint64_t)off + size, m->slice_size);
+    const uint8_t *cd = sl + off + hp_rd32be(sl + off + 16);
+    assert_int_equal(hp_rd32be(cd), 0xfade0c02u);
+    assert_int_equal(hp_rd32be(cd + 32), off); /* code limit */
+    uint32_t hash_off = hp_rd32be(cd + 16), npages = hp_rd32be(cd + 28);
+    assert_int_equal(npages, (off + 4095) / 4096);
+    for (uint32_t i = 0; i < npages; i++) {
+        uint8_t h[32];
+        uint32_t n = off - i * 4096 < 4096 ? off - i * 4096 : 4096;
+        hp_sha256(sl + (size_t)i * 4096, n, h);
+        assert_memory_equal(h, cd + hash_off + i * 32, 32);
+    }
+    hp_image_close(img);
+    hp_diags_free(&d);
+}
+
+static void roundtrip(const char *in, const char *out)
+{
+    hp_diags d = {0};
+    hp_image *img = open_ok(in, &d);
+    hp_layout lay = {.size = {64, 16, 48}, .nabs_ptrs = 1};
+    assert_int_equal(img->fmt->place(img, &lay), HP_OK);
+    assert_true(lay.va[HP_REGION_DATA] >= lay.va[HP_REGION_RODATA] + 16);
+    assert_true(lay.va[HP_REGION_TEXT] >= lay.va[HP_REGION_DATA] + 48);
+    assert_int_equal(lay.va[HP_REGION_TEXT] % 0x1000, 0);
+    hp_edit ed;
+    make_edit(img, &lay, "add", &ed);
+    emit_to(img, &ed, out);
+    uint64_t add_va = find_sym(img, "add")->va, sub_va = find_sym(img, "sub")->va;
+
+    hp_diags d2 = {0};
+    hp_image *o = open_ok(out, &d2);
+    assert_non_null(o->prior_info);
+    assert_int_equal(o->prior_info_size, strlen(info_text));
+    assert_memory_equal(o->prior_info, info_text, strlen(info_text));
+    const hp_segment *ts = hp_image_segment_at(o, lay.va[HP_REGION_TEXT]);
+    assert_non_null(ts);
+    assert_int_equal(ts->prot, HP_PROT_R | HP_PROT_X);
+    assert_memory_equal(hp_image_bytes(o, lay.va[HP_REGION_TEXT], 6), code42, 6);
+    const hp_segment *ds = hp_image_segment_at(o, lay.va[HP_REGION_DATA] + 40); /* bss */
+    assert_non_null(ds);
+    assert_int_equal(ds->prot, HP_PROT_R | HP_PROT_W);
+    assert_memory_equal(hp_image_bytes(o, lay.va[HP_REGION_RODATA], 16), "read-only bytes", 16);
+    assert_int_equal(hp_rd64(hp_image_bytes(o, lay.va[HP_REGION_DATA], 8)),
+                     lay.va[HP_REGION_RODATA]);
+    assert_int_equal(hp_image_bytes(o, add_va, 1)[0], 0xe9);
+    assert_int_equal(find_sym(o, "sub")->va, sub_va);
+    assert_memory_equal(hp_image_bytes(o, sub_va, 8), hp_image_bytes(img, sub_va, 8), 8);
+    const hp_macho *m = o->priv;
+    assert_string_equal(m->segs[m->nsegs - 1].name, "__LINKEDIT");
+    assert_true(o->nsyms >= img->nsyms);
+    /* dyld sees the new pointer: ask llvm-objdump for the rebase table */
+    char cmd[512], line[256];
+    snprintf(cmd, sizeof cmd, "llvm-objdump-14 --macho --rebase '%s' 2>&1", out);
+    FILE *p = popen(cmd, "r");
+    bool found = false;
+    char want[32];
+    snprintf(want, sizeof want, "0x%llX", (unsigned long long)lay.va[HP_REGION_DATA]);
+    while (p && fgets(line, sizeof line, p))
+        found |= strcasestr(line, want) && strstr(line, "__HOOKPATCH_D");
+    if (p && pclose(p) == 0)
+        assert_true(found);
+    hp_edit_free(&ed);
+    hp_image_close(o);
+    hp_image_close(img);
+    hp_diags_free(&d);
+    hp_diags_free(&d2);
+}
+
+static void test_roundtrip_exe(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    roundtrip(WORK "/exe", WORK "/exe.out");
+    check_signature(WORK "/exe.out");
+}
+
+static void test_roundtrip_dylib(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    roundtrip(WORK "/libt.dylib", WORK "/libt.out");
+}
+
+static void test_roundtrip_fat(void **state)
+{
+    (void)state;
+    if (!have_fat)
+        skip();
+    roundtrip(WORK "/fat", WORK "/fat.out");
+    check_signature(WORK "/fat.out");
+    /* the arm64 slice is unchanged */
+    blob in = slurp(WORK "/fat"), out = slurp(WORK "/fat.out");
+    assert_int_equal(hp_rd32be(out.data + 4), 2);
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *a = in.data + 8 + 20 * i, *b = out.data + 8 + 20 * i;
+        assert_int_equal(hp_rd32be(a), hp_rd32be(b));
+        if (hp_rd32be(a) == HP_CPU_X86_64)
+            continue;
+        uint32_t size = hp_rd32be(a + 12), boff = hp_rd32be(b + 8);
+        assert_int_equal(size, hp_rd32be(b + 12));
+        assert_int_equal(boff % (1u << hp_rd32be(b + 16)), 0);
+        assert_memory_equal(in.data + hp_rd32be(a + 8), out.data + boff, size);
+    }
+    free(in.data);
+    free(out.data);
+}
+
+static void test_no_header_room(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    hp_diags d = {0};
+    hp_image *img = open_ok(WORK "/exe_nopad", &d);
+    hp_layout lay = {.size = {64, 0, 0}};
+    assert_int_equal(img->fmt->place(img, &lay), HP_ERR_UNSUPPORTED);
+    assert_true(diag_has(&d, "-headerpad"));
+    hp_image_close(img);
+    hp_diags_free(&d);
+}
+
+static void test_prior_info(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    hp_diags d = {0};
+    hp_image *img = open_ok(WORK "/exe_unsigned", &d);
+    hp_layout lay = {.size = {64, 0, 0}};
+    assert_int_equal(img->fmt->place(img, &lay), HP_OK);
+    hp_edit ed = {0};
+    ed.regions[0].va = lay.va[0];
+    ed.regions[0].mem_size = 64;
+    assert_int_equal(hp_buf_append_zeros(&ed.regions[0].bytes, 64), HP_OK);
+    assert_int_equal(hp_buf_append(&ed.info, "x", 1), HP_OK);
+    emit_to(img, &ed, WORK "/once.out");
+    hp_image *o = open_ok(WORK "/once.out", &d);
+    assert_non_null(o->prior_info);
+    assert_int_equal(o->prior_info_size, 1);
+    hp_edit_free(&ed);
+    hp_image_close(o);
+    hp_image_close(img);
+    hp_diags_free(&d);
+}
+
+/* ---- chained fixups ---- */
+
+/* Give exe_unsigned an LC_DYLD_CHAINED_FIXUPS whose starts table has one
+ * (empty) entry per segment, appended to __LINKEDIT. */
+static blob with_chained_fixups(void)
+{
+    blob b = slurp(WORK "/exe_unsigned");
+    uint8_t *h = b.data;
+    uint32_t ncmds = hp_rd32(h + 16), sizeofcmds = hp_rd32(h + 20), nsegs = 0, le = 0;
+    for (uint32_t i = 0, off = 32; i < ncmds; i++, off += hp_rd32(h + off + 4))
+        if (hp_rd32(h + off) == HP_LC_SEGMENT_64) {
+            nsegs++;
+            if (!strcmp((char *)h + off + 8, "__LINKEDIT"))
+                le = off;
+        }
+    assert_true(le != 0);
+    uint32_t blob_off = (uint32_t)hp_align_up(b.size, 8), starts = 32;
+    uint32_t imports = starts + 4 + 4 * nsegs, size = imports + 8;
+    b.data = h = realloc(h, blob_off + size);
+    memset(h + b.size, 0, blob_off + size - b.size);
+    uint8_t *f = h + blob_off;
+    hp_wr32(f + 4, starts);
+    hp_wr32(f + 8, imports);
+    hp_wr32(f + 12, imports);
+    hp_wr32(f + 20, 1); /* DYLD_CHAINED_IMPORT */
+    hp_wr32(f + starts, nsegs);
+    b.size = blob_off + size;
+    hp_wr64(h + le + 48, b.size - hp_rd64(h + le + 40)); /* __LINKEDIT holds the blob */
+    uint8_t *lc = h + 32 + sizeofcmds;
+    hp_wr32(lc, HP_LC_DYLD_CHAINED_FIXUPS);
+    hp_wr32(lc + 4, 16);
+    hp_wr32(lc + 8, blob_off);
+    hp_wr32(lc + 12, size);
+    hp_wr32(h + 16, ncmds + 1);
+    hp_wr32(h + 20, sizeofcmds + 16);
+    return b;
+}
+
+static void test_chained_fixups(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    blob b = with_chained_fixups();
+    hp_diags d = {0};
+    hp_image *img = NULL;
+    assert_int_equal(hp_image_open_mem(b.data, b.size, "chained", &d, &img), HP_OK);
+    const hp_macho *m = img->priv;
+    hp_layout lay = {.size = {64, 0, 32}, .nabs_ptrs = 1};
+    assert_int_equal(img->fmt->place(img, &lay), HP_ERR_UNSUPPORTED); /* cannot rebase */
+    assert_true(diag_has(&d, "chained fixups"));
+    lay.nabs_ptrs = 0;
+    assert_int_equal(img->fmt->place(img, &lay), HP_OK);
+    hp_edit ed = {0};
+    for (int r = 0; r < HP_REGION_COUNT; r++) {
+        ed.regions[r].va = lay.va[r];
+        ed.regions[r].mem_size = lay.size[r];
+        assert_int_equal(hp_buf_append_zeros(&ed.regions[r].bytes, lay.size[r]), HP_OK);
+    }
+    emit_to(img, &ed, WORK "/chained.out");
+    hp_diags d2 = {0};
+    hp_image *o = open_ok(WORK "/chained.out", &d2);
+    const hp_macho *om = o->priv;
+    assert_true(om->chained_lc != 0);
+    const uint8_t *lc = o->data + om->chained_lc, *f = o->data + hp_rd32(lc + 8);
+    assert_int_equal(hp_rd32(f + hp_rd32(f + 4)), om->nsegs); /* seg_count grew by 2 */
+    assert_int_equal(om->nsegs, m->nsegs + 2);
+    assert_int_equal(hp_rd32(f + 8), hp_rd32(f + 4) + 4 + 4 * om->nsegs); /* imports moved */
+    hp_edit_free(&ed);
+    hp_image_close(o);
+    hp_image_close(img);
+    hp_diags_free(&d);
+    hp_diags_free(&d2);
+    free(b.data);
+}
+
+/* ---- SHA-256 ---- */
+
+static void test_sha256(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *msg, *hex;
+    } v[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint8_t h[32];
+        char hex[65];
+        hp_sha256((const uint8_t *)v[i].msg, strlen(v[i].msg), h);
+        for (int k = 0; k < 32; k++)
+            sprintf(hex + 2 * k, "%02x", h[k]);
+        assert_string_equal(hex, v[i].hex);
+    }
+    uint8_t *a = malloc(1000000), h[32];
+    memset(a, 'a', 1000000);
+    hp_sha256(a, 1000000, h);
+    free(a);
+    assert_int_equal(h[0], 0xcd);
+    assert_int_equal(h[31], 0xd0); /* cdc76e5c...046d39ccc7112cd0 */
+}
+
+/* ---- malformed input ---- */
+
+static void expect_format(const uint8_t *data, size_t size, const char *what)
+{
+    hp_diags d = {0};
+    hp_image *img = NULL;
+    hp_status s = hp_image_open_mem(data, size, what, &d, &img);
+    if (s != HP_ERR_FORMAT)
+        fprintf(stderr, "%s: status %s\n", what, hp_status_str(s));
+    assert_int_equal(s, HP_ERR_FORMAT);
+    assert_null(img);
+    assert_true(d.errors > 0);
+    hp_diags_free(&d);
+}
+
+/* Offset of the first load command `cmd` in a thin file. */
+static uint32_t lc_find(const blob *b, uint32_t cmd, const char *segname)
+{
+    uint32_t ncmds = hp_rd32(b->data + 16);
+    for (uint32_t i = 0, off = 32; i < ncmds; i++, off += hp_rd32(b->data + off + 4))
+        if (hp_rd32(b->data + off) == cmd &&
+            (!segname || !strcmp((char *)b->data + off + 8, segname)))
+            return off;
+    fail();
+    return 0;
+}
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    /* synthetic: no toolchain needed */
+    uint8_t hdr[32] = {0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1};
+    expect_format(hdr, 20, "truncated header");
+    hdr[12] = 2;
+    hp_wr32(hdr + 20, 0x1000); /* sizeofcmds beyond the file */
+    expect_format(hdr, sizeof hdr, "sizeofcmds");
+    uint8_t fat[48] = {0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 1, 1, 0, 0, 7, 0, 0, 0, 3,
+                       0, 0, 0x10, 0, 0, 0, 0x10, 0};
+    expect_format(fat, sizeof fat, "fat slice outside the file");
+    if (!have_c)
+        skip();
+    blob good = slurp(WORK "/exe_unsigned");
+    blob b = {malloc(good.size), good.size};
+#define MUTATE(desc, stmt)                                                                     \
+    do {                                                                                       \
+        memcpy(b.data, good.data, good.size);                                                  \
+        stmt;                                                                                  \
+        expect_format(b.data, b.size, desc);                                                   \
+    } while (0)
+    uint32_t text = lc_find(&good, HP_LC_SEGMENT_64, "__TEXT");
+    uint32_t le = lc_find(&good, HP_LC_SEGMENT_64, "__LINKEDIT");
+    uint32_t sym = lc_find(&good, HP_LC_SYMTAB, NULL);
+    uint32_t dysym = lc_find(&good, HP_LC_DYSYMTAB, NULL);
+    uint32_t dyld = lc_find(&good, HP_LC_DYLD_INFO_ONLY, NULL);
+    MUTATE("truncated to the load commands", b.size = 200);
+    MUTATE("ncmds too large", hp_wr32(b.data + 16, 100000));
+    MUTATE("cmdsize 0", hp_wr32(b.data + text + 4, 0));
+    MUTATE("cmdsize beyond sizeofcmds", hp_wr32(b.data + sym + 4, 0x100000));
+    MUTATE("segment fileoff beyond EOF", hp_wr64(b.data + le + 40, good.size + 0x1000));
+    MUTATE("segment filesize beyond EOF", hp_wr64(b.data + le + 48, good.size));
+    MUTATE("nsects beyond cmdsize", hp_wr32(b.data + text + 64, 1000));
+    MUTATE("section outside its segment", hp_wr64(b.data + text + 72 + 32, 0x1000));
+    MUTATE("symtab outside the file", hp_wr32(b.data + sym + 8, (uint32_t)good.size - 8));
+    MUTATE("symtab count overflows", hp_wr32(b.data + sym + 12, 0xffffffffu));
+    MUTATE("strtab outside the file", hp_wr32(b.data + sym + 20, 0x7fffffff));
+    MUTATE("symbol name outside strtab",
+           hp_wr32(b.data + hp_rd32(good.data + sym + 8) + 16 * (hp_rd32(good.data + sym + 12) - 1),
+                   0xfffffff0u));
+    MUTATE("indirect symbols outside the file", hp_wr32(b.data + dysym + 60, 0x10000000));
+    MUTATE("dyld info outside the file", hp_wr32(b.data + dyld + 44, 0x7fffffff));
+    MUTATE("overlapping segments", hp_wr64(b.data + le + 24, hp_rd64(good.data + text + 24)));
+    MUTATE("segment address wraps", hp_wr64(b.data + le + 32, UINT64_MAX));
+#undef MUTATE
+    free(b.data);
+    free(good.data);
+}
+
+/* Every truncation of a real file fails cleanly or loads. */
+static void test_truncations(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    blob good = slurp(WORK "/exe");
+    for (size_t n = 0; n < good.size; n += n < 4096 ? 7 : 509) {
+        uint8_t *copy = malloc(n ? n : 1);
+        memcpy(copy, good.data, n);
+        hp_diags d = {0};
+        hp_image *img = NULL;
+        hp_status s = hp_image_open_mem(copy, n, "trunc", &d, &img);
+        assert_true(s == HP_OK || s == HP_ERR_FORMAT || s == HP_ERR_UNSUPPORTED);
+        hp_image_close(img);
+        hp_diags_free(&d);
+        free(copy);
+    }
+    free(good.data);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_load_exe),        cmocka_unit_test(test_load_dylib),
+        cmocka_unit_test(test_load_fat),        cmocka_unit_test(test_load_go),
+        cmocka_unit_test(test_roundtrip_exe),   cmocka_unit_test(test_roundtrip_dylib),
+        cmocka_unit_test(test_roundtrip_fat),   cmocka_unit_test(test_no_header_room),
+        cmocka_unit_test(test_prior_info),      cmocka_unit_test(test_chained_fixups),
+        cmocka_unit_test(test_sha256),          cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_truncations),
+    };
+    return cmocka_run_group_tests(tests, build_fixtures, NULL);
+}
