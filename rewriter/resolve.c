@@ -204,6 +204,27 @@ static void hp_unknown(hp_resolver *r, const hp_loc *loc, const char *target, co
         hp_diag_add(r->d, HP_DIAG_ERROR, loc, target, "no function named '%s'", name);
 }
 
+/* Go 1.19's pclntab spells every instantiation "pkg.G[...]"; without a
+ * symbol table the shape cannot be told apart by name. */
+static bool hp_explain_shape(hp_resolver *r, const hp_hook_req *req)
+{
+    const char *br = strchr(req->target, '[');
+    if (!br || req->target_kind != HP_TGT_NAME)
+        return false;
+    char *abbrev = hp_asprintf("%.*s[...]", (int)(br - req->target), req->target);
+    if (!abbrev)
+        return false;
+    size_t i = hp_names_lower(r, abbrev);
+    bool found = i < r->nnames && !strcmp(r->names[i].key, abbrev);
+    if (found)
+        hp_diag_add(r->d, HP_DIAG_ERROR, &req->target_loc, req->target,
+                    "this binary has no symbol table, and its Go function table names every "
+                    "instantiation '%s'; hook them all with '%.*s', or one by its address "
+                    "(see 'hookpatch list')", abbrev, (int)(br - req->target), req->target);
+    hp_free(abbrev);
+    return found;
+}
+
 /* All functions spelled `name`; for a Go generic, all of name[...]. */
 static hp_status hp_match_name(hp_resolver *r, const hp_hook_req *req, size_t *count)
 {
@@ -305,7 +326,7 @@ static hp_status hp_resolve_req(hp_resolver *r, const hp_hook_req *req)
     if (st != HP_OK)
         return st;
     if (!count) {
-        if (req->target_kind == HP_TGT_NAME &&
+        if (req->target_kind == HP_TGT_NAME && !hp_explain_shape(r, req) &&
             !hp_inline_explain_missing(r->p->img, req, r->d))
             hp_unknown(r, &req->target_loc, req->target, "target", req->target);
         else if (req->target_kind == HP_TGT_GLOB)

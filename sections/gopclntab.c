@@ -57,6 +57,7 @@ enum {
     HP_GO_PCDATA_INLTREEINDEX = 2,
     HP_GO_FUNCDATA_INLTREE = 3,
     HP_GO_HDR_PREFIX = 8, /* magic, two pads, minLC, ptrSize */
+    HP_GO_MAX_INLINE_DEPTH = 64, /* inline-tree entries per pc-table step */
 };
 
 /* What differs between the layouts. Offsets inside _func are counted from
@@ -252,8 +253,7 @@ static uint64_t hp_go_gofunc_from_syms(const hp_image *img)
 
 /* Is md (the bytes at a candidate) this table's moduledata? Its slices
  * must point back into the pclntab and ftab must have nfunc+1 entries. */
-static bool hp_go_md_matches(const hp_gotab *t, const hp_go_spec *sp, const uint8_t *md,
-                             uint64_t pcln_va)
+static bool hp_go_md_matches(const hp_gotab *t, const uint8_t *md, uint64_t pcln_va)
 {
     uint8_t ps = t->ptr_size;
 #define HP_MD_WORD(k) hp_go_word(ps, md + (size_t)(k) * ps)
@@ -279,7 +279,7 @@ static bool hp_go_md_scan_seg(const hp_gotab *t, const hp_go_spec *sp, const hp_
     const uint8_t *base = img->data + s->file_off;
     uint64_t first = hp_align_up(s->va, ps) - s->va;
     for (uint64_t o = first; o + md_len <= s->file_size; o += ps) {
-        if (hp_go_word(ps, base + o) != pcln_va || !hp_go_md_matches(t, sp, base + o, pcln_va))
+        if (hp_go_word(ps, base + o) != pcln_va || !hp_go_md_matches(t, base + o, pcln_va))
             continue;
         uint64_t gf = hp_go_word(ps, base + o + (size_t)sp->md_gofunc * ps);
         if (!hp_image_bytes(img, gf, 1))
@@ -291,22 +291,26 @@ static bool hp_go_md_scan_seg(const hp_gotab *t, const hp_go_spec *sp, const hp_
     return false;
 }
 
+/* moduledata sits in writable data (.noptrdata), so those segments go
+ * first; read-only data is the fallback for unusual layouts. */
 static void hp_go_md_scan(hp_gotab *t, const hp_go_spec *sp, const hp_image *img)
 {
     if (img->pclntab != t->data || !img->pclntab_va)
         return; /* we do not know the table's address */
-    for (size_t i = 0; i < img->nsegs; i++) {
-        const hp_segment *s = &img->segs[i];
-        uint64_t gofunc, text;
-        if (s->prot & HP_PROT_X)
-            continue; /* moduledata is data */
-        if (hp_go_md_scan_seg(t, sp, img, s, img->pclntab_va, &gofunc, &text)) {
-            t->gofunc_va = gofunc;
-            if (!t->text_va)
-                t->text_va = text;
-            return;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < img->nsegs; i++) {
+            const hp_segment *s = &img->segs[i];
+            uint64_t gofunc, text;
+            bool writable = s->prot & HP_PROT_W;
+            if ((s->prot & HP_PROT_X) || writable != (pass == 0))
+                continue;
+            if (hp_go_md_scan_seg(t, sp, img, s, img->pclntab_va, &gofunc, &text)) {
+                t->gofunc_va = gofunc;
+                if (!t->text_va)
+                    t->text_va = text;
+                return;
+            }
         }
-    }
 }
 
 static void hp_go_find_gofunc(hp_gotab *t, const hp_go_spec *sp, const hp_image *img)
@@ -328,8 +332,8 @@ static hp_status hp_go_open(const uint8_t *data, size_t size, uint64_t hint, con
         why[0] = 0;
     if (!data)
         return hp_go_why(HP_ERR_FORMAT, why, wl, "no pclntab bytes");
-    const hp_go_spec *sp;
-    uint64_t hdr_text;
+    const hp_go_spec *sp = NULL;
+    uint64_t hdr_text = 0;
     HP_CHECK(hp_go_header(data, size, t, &sp, &hdr_text, why, wl));
     HP_CHECK(hp_go_check_ftab(t, why, wl));
     /* The header's textStart is the linker's own value; the caller's hint
@@ -495,14 +499,20 @@ static bool hp_go_varint(const uint8_t *data, uint64_t *p, uint64_t end, uint32_
 }
 
 /* Largest value in the pc-value table at pctab[off] for a function of
- * `span` bytes (runtime/symtab.go: step). -1 when the table is empty.
- * Each step eats at least two bytes, so the loop ends with the table. */
-static hp_status hp_go_pcvalue_max(const hp_gotab *t, uint32_t off, uint64_t span, int32_t *max)
+ * `span` bytes (runtime/symtab.go: step), -1 when the table is empty, and
+ * the number of steps. The compiler never emits an empty pc range
+ * (cmd/internal/obj/pcln.go, funcpctab), so a real table has at most one
+ * step per pc quantum; more is garbage, which also keeps the cost of
+ * walking every function linear in the text size. */
+static hp_status hp_go_pcvalue_max(const hp_gotab *t, uint32_t off, uint64_t span, int32_t *max,
+                                   uint64_t *steps)
 {
     *max = -1;
+    *steps = 0;
     if (!off)
         return HP_OK;
     uint64_t p = t->pctab_off + off, end = t->functab_off, pc = 0;
+    uint64_t limit = span / t->pc_quantum + 1;
     uint32_t val = UINT32_MAX; /* -1, in wrapping arithmetic */
     for (bool first = true;; first = false) {
         uint32_t uv, pcd;
@@ -514,7 +524,7 @@ static hp_status hp_go_pcvalue_max(const hp_gotab *t, uint32_t off, uint64_t spa
         if (!hp_go_varint(t->data, &p, end, &pcd))
             return HP_ERR_FORMAT;
         pc += (uint64_t)pcd * t->pc_quantum;
-        if (pc > span)
+        if (pc > span || ++*steps > limit)
             return HP_ERR_FORMAT; /* covers code past the function */
         if ((int32_t)val > *max)
             *max = (int32_t)val;
@@ -582,8 +592,16 @@ hp_status hp_gotab_inlined(const hp_gotab *t, uint64_t i, hp_go_inline_fn fn, vo
         return HP_ERR_UNSUPPORTED; /* the tree is outside the table */
     uint32_t tab = hp_rd32(t->data + r.pcdata_off + 4 * HP_GO_PCDATA_INLTREEINDEX);
     int32_t max;
-    HP_CHECK(hp_go_pcvalue_max(t, tab, f.end_va - f.entry_va, &max));
-    return max < 0 ? HP_OK : hp_go_walk_tree(t, tree_va, max, fn, ctx);
+    uint64_t steps;
+    HP_CHECK(hp_go_pcvalue_max(t, tab, f.end_va - f.entry_va, &max, &steps));
+    if (max < 0)
+        return HP_OK;
+    /* Every entry is a value of the table or an ancestor of one; real
+     * inlining is far shallower than this bound, which keeps a hostile
+     * tree from costing more than the function's code. */
+    if ((uint64_t)max >= steps * HP_GO_MAX_INLINE_DEPTH)
+        return HP_ERR_FORMAT;
+    return hp_go_walk_tree(t, tree_va, max, fn, ctx);
 }
 
 /* ---- image symbols ----------------------------------------------------- */

@@ -615,11 +615,20 @@ static hp_status hp_macho_check_linkedit(hp_image *img, const hp_macho *m)
         return hp_macho_err(img, HP_ERR_UNSUPPORTED,
                             "__LINKEDIT's file offset 0x%llx is not page-aligned",
                             (unsigned long long)le->fileoff);
-    if (m->sig_lc) {
-        const uint8_t *lc = hp_macho_slice(img, m) + m->sig_lc;
-        if (hp_rd32(lc + 8) < le->fileoff)
+    for (size_t i = (size_t)m->linkedit + 1; i < m->nsegs; i++)
+        if (m->segs[i].nsects) /* the new sections would renumber them */
             return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                                "the code signature lies outside __LINKEDIT");
+                                "segment %s, listed after __LINKEDIT, has sections",
+                                m->segs[i].name);
+    if (m->content_off > le->fileoff)
+        return hp_macho_err(img, HP_ERR_UNSUPPORTED, "a section lies after __LINKEDIT");
+    if (m->sig_lc) {
+        /* the signature is rebuilt at the end; nothing may follow it */
+        const uint8_t *lc = hp_macho_slice(img, m) + m->sig_lc;
+        uint64_t off = hp_rd32(lc + 8), end = off + hp_rd32(lc + 12);
+        if (off < le->fileoff || end < le->fileoff + le->filesize)
+            return hp_macho_err(img, HP_ERR_UNSUPPORTED,
+                                "the code signature is not at the end of __LINKEDIT");
     }
     return HP_OK;
 }

@@ -13,10 +13,14 @@
  *                    their old copies left as dead bytes; then the new
  *                    code signature.
  *
- * New symbols (ed->syms) are not added to LC_SYMTAB: that would mean
- * renumbering the symbol table (locals, then external definitions, then
- * undefined symbols) and every index into it (indirect symbols,
- * relocations); the __info record names every stub and trampoline site.
+ * New symbols (ed->syms) become local symbols (N_SECT) at the end of the
+ * symbol table's local range, so LC_DYSYMTAB's external-definition and
+ * undefined ranges and the indirect symbol table shift by their count; the
+ * symbol, string and indirect tables are rewritten at the end of
+ * __LINKEDIT. Tables that index symbols and are not rewritten (external
+ * relocations, table of contents, module table, reference table: all
+ * absent from modern binaries) make hookpatch skip the symbols with a
+ * warning; the output still works, the __info record names every site.
  */
 #include "format.h"
 #include "macho_priv.h"
@@ -36,14 +40,20 @@ typedef struct hp_macho_out {
     uint64_t le_off, le_va, le_filesize, delta;
     uint64_t body_end; /* end of the copied __LINKEDIT bytes, input offsets */
     hp_buf rebase, fixups; /* grown blobs (empty: unchanged) */
-    uint64_t rebase_off, fixups_off, sig_off, sig_size, end;
-    uint32_t nnew; /* new segments */
+    hp_buf symtab, strtab, indirect; /* rebuilt with ed->syms (empty: unchanged) */
+    uint64_t rebase_off, fixups_off, symtab_off, strtab_off, indirect_off;
+    uint64_t sig_off, sig_size, end;
+    uint32_t nnew;       /* new segments */
+    uint32_t nsyms_new;  /* symbols added to LC_SYMTAB */
+    uint32_t sym_ins;    /* their index: after the old local symbols */
+    uint32_t sect[5];    /* n_sect of __const, __data, __bss, __text, __info (0: none) */
     char ident[256];
     hp_buf lc;  /* new load commands */
     hp_buf out; /* the output slice */
 } hp_macho_out;
 
 static const hp_region *hp_reg(const hp_macho_out *o, int r) { return &o->ed->regions[r]; }
+static hp_status hp_macho_symbols(hp_macho_out *o);
 
 static hp_status hp_macho_fail(const hp_macho_out *o, hp_status st, const char *msg)
 {
@@ -73,6 +83,14 @@ static hp_status hp_macho_layout_new(hp_macho_out *o)
         off += hp_align_up(o->data_filesize, HP_MACHO_PAGE);
         o->nnew++;
     }
+    uint32_t next = (uint32_t)o->m->nsects + 1;
+    if (pl->has_data) {
+        o->sect[0] = ro->mem_size ? next++ : 0;
+        o->sect[1] = dt->bytes.len ? next++ : 0;
+        o->sect[2] = dt->mem_size > dt->bytes.len ? next++ : 0;
+    }
+    o->sect[3] = next++;
+    o->sect[4] = o->ed->info.len ? next++ : 0;
     o->text_off = off;
     o->info_va = hp_align_up(tx->va + tx->mem_size, 16);
     o->text_filesize = o->ed->info.len ? o->info_va + o->ed->info.len - tx->va : tx->mem_size;
@@ -240,15 +258,23 @@ static hp_status hp_macho_layout_linkedit(hp_macho_out *o)
     }
     HP_CHECK(hp_macho_rebase(o));
     HP_CHECK(hp_macho_fixups(o));
+    HP_CHECK(hp_macho_symbols(o));
     uint64_t tail = hp_macho_shift(o, o->body_end);
     o->end = tail;
     o->le_filesize = m->segs[m->linkedit].filesize;
-    if (o->rebase.len || o->fixups.len || m->sig_lc) {
+    if (o->rebase.len || o->fixups.len || o->symtab.len || m->sig_lc) {
+        /* every grown blob is a multiple of 8 bytes long */
         tail = hp_align_up(tail, 8);
         o->rebase_off = tail;
         tail += o->rebase.len;
         o->fixups_off = tail;
         tail += o->fixups.len;
+        o->symtab_off = tail;
+        tail += o->symtab.len;
+        o->indirect_off = tail;
+        tail += o->indirect.len;
+        o->strtab_off = tail;
+        tail += o->strtab.len;
         o->end = tail;
         if (m->sig_lc) {
             o->sig_off = hp_align_up(tail, 16);
@@ -337,6 +363,130 @@ static void hp_shift32(const hp_macho_out *o, uint8_t *p)
         hp_wr32(p, (uint32_t)hp_macho_shift(o, v));
 }
 
+/* ---- new symbols ---- */
+
+/* n_sect of the new section holding va, or 0. */
+static uint32_t hp_macho_new_sect(const hp_macho_out *o, uint64_t va)
+{
+    const hp_region *ro = hp_reg(o, HP_REGION_RODATA), *dt = hp_reg(o, HP_REGION_DATA);
+    const hp_region *tx = hp_reg(o, HP_REGION_TEXT);
+    if (o->sect[0] && va - ro->va < ro->mem_size)
+        return o->sect[0];
+    if (o->sect[1] && va - dt->va < dt->bytes.len)
+        return o->sect[1];
+    if (o->sect[2] && va - dt->va < dt->mem_size)
+        return o->sect[2];
+    if (va - tx->va < tx->mem_size)
+        return o->sect[3];
+    return 0;
+}
+
+static void hp_macho_sym_warn(const hp_macho_out *o, const char *why)
+{
+    hp_diag_add(o->img->diags, HP_DIAG_WARNING, &(hp_loc){o->img->path, 0, 0}, NULL,
+                "stub and trampoline names not added to the symbol table: %s", why);
+}
+
+/* Why the symbol table cannot take new symbols, or NULL. */
+static const char *hp_macho_syms_blocked(const hp_macho_out *o)
+{
+    const hp_macho *m = o->m;
+    if (!m->symtab_lc || !m->dysymtab_lc)
+        return "the binary has no symbol table";
+    if (o->sect[4] > 255 || o->sect[3] > 255)
+        return "more than 255 sections";
+    const uint8_t *dy = o->in + m->dysymtab_lc;
+    if (hp_rd32(dy + 36) || hp_rd32(dy + 44) || hp_rd32(dy + 52) || hp_rd32(dy + 68))
+        return "it has a table of contents, module table, reference table or external "
+               "relocations, which index symbols";
+    uint32_t nsyms = hp_rd32(o->in + m->symtab_lc + 12);
+    uint64_t ins = (uint64_t)hp_rd32(dy + 8) + hp_rd32(dy + 12);
+    if (hp_rd32(dy + 8) || ins > nsyms)
+        return "its local symbols are not at the start of the table";
+    if (nsyms + (uint64_t)o->ed->nsyms > UINT32_MAX / HP_MACHO_NLIST)
+        return "too many symbols";
+    return NULL;
+}
+
+static hp_status hp_macho_put_nlists(hp_macho_out *o)
+{
+    for (size_t i = 0; i < o->ed->nsyms; i++) {
+        const hp_newsym *ns = &o->ed->syms[i];
+        uint32_t sect = hp_macho_new_sect(o, ns->va);
+        if (!sect)
+            continue;
+        uint8_t e[HP_MACHO_NLIST] = {0};
+        hp_wr32(e, (uint32_t)o->strtab.len);
+        e[4] = 0x0e; /* N_SECT, local */
+        e[5] = (uint8_t)sect;
+        hp_wr64(e + 8, ns->va);
+        HP_CHECK(hp_buf_append(&o->strtab, ns->name, strlen(ns->name) + 1));
+        HP_CHECK(hp_buf_append(&o->symtab, e, sizeof e));
+        o->nsyms_new++;
+    }
+    return HP_OK;
+}
+
+/* Symbol, string and indirect tables with ed->syms inserted. */
+static hp_status hp_macho_symbols(hp_macho_out *o)
+{
+    if (!o->ed->nsyms)
+        return HP_OK;
+    const char *why = hp_macho_syms_blocked(o);
+    if (why) {
+        hp_macho_sym_warn(o, why);
+        return HP_OK;
+    }
+    const uint8_t *st = o->in + o->m->symtab_lc, *dy = o->in + o->m->dysymtab_lc;
+    uint32_t symoff = hp_rd32(st + 8), nsyms = hp_rd32(st + 12);
+    o->sym_ins = hp_rd32(dy + 12);
+    HP_CHECK(hp_buf_append(&o->strtab, o->in + hp_rd32(st + 16), hp_rd32(st + 20)));
+    HP_CHECK(hp_buf_append(&o->symtab, o->in + symoff, (size_t)o->sym_ins * HP_MACHO_NLIST));
+    HP_CHECK(hp_macho_put_nlists(o));
+    if (!o->nsyms_new) { /* none lies in a new section */
+        hp_buf_free(&o->symtab);
+        hp_buf_free(&o->strtab);
+        return HP_OK;
+    }
+    HP_CHECK(hp_buf_append(&o->symtab, o->in + symoff + (size_t)o->sym_ins * HP_MACHO_NLIST,
+                           (size_t)(nsyms - o->sym_ins) * HP_MACHO_NLIST));
+    HP_CHECK(hp_buf_align(&o->strtab, 8, 0));
+    uint32_t ioff = hp_rd32(dy + 56), nind = hp_rd32(dy + 60);
+    HP_CHECK(hp_buf_append(&o->indirect, o->in + ioff, (size_t)nind * 4));
+    for (uint32_t i = 0; i < nind; i++) {
+        uint32_t v = hp_rd32(o->indirect.data + 4 * i);
+        if (!(v & 0xc0000000u) && v >= o->sym_ins) /* not LOCAL/ABS */
+            hp_wr32(o->indirect.data + 4 * i, v + o->nsyms_new);
+    }
+    return hp_buf_align(&o->indirect, 8, 0);
+}
+
+static void hp_macho_fix_dysymtab(const hp_macho_out *o, uint8_t *c)
+{
+    static const uint8_t offs[] = {32, 40, 48, 56, 64, 72};
+    for (size_t i = 0; i < sizeof offs; i++)
+        hp_shift32(o, c + offs[i]);
+    if (!o->nsyms_new)
+        return;
+    hp_wr32(c + 12, hp_rd32(c + 12) + o->nsyms_new); /* nlocalsym */
+    for (int f = 16; f <= 24; f += 8)                /* iextdefsym, iundefsym */
+        if (hp_rd32(c + f) >= o->sym_ins)
+            hp_wr32(c + f, hp_rd32(c + f) + o->nsyms_new);
+    hp_wr32(c + 56, o->indirect.len ? (uint32_t)o->indirect_off : 0);
+}
+
+static void hp_macho_fix_symtab(const hp_macho_out *o, uint8_t *c)
+{
+    hp_shift32(o, c + 8);
+    hp_shift32(o, c + 16);
+    if (!o->nsyms_new)
+        return;
+    hp_wr32(c + 8, (uint32_t)o->symtab_off);
+    hp_wr32(c + 12, (uint32_t)(o->symtab.len / HP_MACHO_NLIST));
+    hp_wr32(c + 16, (uint32_t)o->strtab_off);
+    hp_wr32(c + 20, (uint32_t)o->strtab.len);
+}
+
 /* A segment command: __LINKEDIT moves; a file-only segment (Go's __DWARF,
  * vmsize 0) parked at __LINKEDIT's old address follows it. */
 static void hp_macho_fix_segment(const hp_macho_out *o, uint8_t *c)
@@ -367,15 +517,12 @@ static void hp_macho_fix_segment(const hp_macho_out *o, uint8_t *c)
 static void hp_macho_fix_command(const hp_macho_out *o, uint8_t *c)
 {
     uint32_t cmd = hp_rd32(c);
-    static const uint8_t dysym[] = {32, 40, 48, 56, 64, 72};
     if (cmd == HP_LC_SEGMENT_64) {
         hp_macho_fix_segment(o, c);
     } else if (cmd == HP_LC_SYMTAB) {
-        hp_shift32(o, c + 8);
-        hp_shift32(o, c + 16);
+        hp_macho_fix_symtab(o, c);
     } else if (cmd == HP_LC_DYSYMTAB) {
-        for (size_t i = 0; i < sizeof dysym; i++)
-            hp_shift32(o, c + dysym[i]);
+        hp_macho_fix_dysymtab(o, c);
     } else if (cmd == HP_LC_DYLD_INFO || cmd == HP_LC_DYLD_INFO_ONLY) {
         for (int i = 0; i < 5; i++)
             hp_shift32(o, c + 8 + 8 * i);
@@ -470,6 +617,12 @@ static hp_status hp_macho_build(hp_macho_out *o)
         memcpy(d + o->rebase_off, o->rebase.data, o->rebase.len);
     if (o->fixups.len)
         memcpy(d + o->fixups_off, o->fixups.data, o->fixups.len);
+    if (o->symtab.len) {
+        memcpy(d + o->symtab_off, o->symtab.data, o->symtab.len);
+        memcpy(d + o->strtab_off, o->strtab.data, o->strtab.len);
+        if (o->indirect.len)
+            memcpy(d + o->indirect_off, o->indirect.data, o->indirect.len);
+    }
     HP_CHECK(hp_macho_commands_out(o));
     if (m->sig_lc) {
         const hp_macho_seg *text = NULL;
@@ -553,6 +706,9 @@ hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, int fd)
                    : hp_write_at(fd, o.out.data, o.out.len, 0);
     hp_buf_free(&o.rebase);
     hp_buf_free(&o.fixups);
+    hp_buf_free(&o.symtab);
+    hp_buf_free(&o.strtab);
+    hp_buf_free(&o.indirect);
     hp_buf_free(&o.lc);
     hp_buf_free(&o.out);
     return s;

@@ -29,16 +29,6 @@ expect_hooked()
     printf 'answer=-7\nbig=300,7,8\ndouble=2.71828\ncounter=4990\ntiny=%s\nindirect=1234' "$1"
 }
 
-# Which toolchain features exist: a combination the toolchain cannot link is
-# skipped with the reason, never counted as a failure.
-probe_mode()
-{
-    local cc=$1 flags=$2 dir=$HP_WORK/probe
-    mkdir -p "$dir"
-    printf 'int main(void){return 0;}\n' >"$dir/p.c"
-    "$cc" $flags "$dir/p.c" -o "$dir/p-$cc" >"$dir/log" 2>&1 && "$dir/p-$cc"
-}
-
 # Flags per link mode: compile, link.
 mode_cflags()
 {
@@ -76,22 +66,37 @@ first_insn()
             sub(/^ *[0-9a-f]+:[ \t]*/, ""); if ($0 ~ /^endbr64/) next; print; on = 0 }'
 }
 
-build_variant() # NAME CC OPT CET MODE
+# Objects depend on the compiler, -O level, CET and PIC, not on the link
+# mode, so each set is compiled once, in phase 1.
+obj_dir() { echo "$HP_WORK/obj/$1$2-cet_$3-$(mode_cflags "$4" | tr -d ' -')"; }
+
+compile_objs() # CC OPT CET MODE
 {
-    local name=$1 cc=$2 opt=$3 cet=$4 mode=$5 dir=$HP_WORK/$1
-    local cflags ldflags
-    cflags="$opt $(mode_cflags "$mode") -Wall"
+    local cc=$1 opt=$2 cet=$3 mode=$4 dir
+    dir=$(obj_dir "$@")
+    local cflags="$opt $(mode_cflags "$mode") -Wall -I$FIX"
+    [[ $cet == yes ]] && cflags+=" -fcf-protection=full"
+    mkdir -p "$dir"
+    if (cd "$dir" && "$cc" $cflags -c "$FIX/targets.c" "$FIX/main.c") >"$dir.log" 2>&1; then
+        echo "compiled $dir"
+    else
+        fail "$cc $opt cet=$cet $(mode_cflags "$mode"): compile" "$(tail -5 "$dir.log")"
+    fi
+}
+
+link_variant() # NAME CC OPT CET MODE
+{
+    local name=$1 cc=$2 opt=$3 cet=$4 mode=$5 dir=$HP_WORK/$1 objs ldflags
+    objs=$(obj_dir "$cc" "$opt" "$cet" "$mode")
     ldflags=$(mode_ldflags "$mode")
     if [[ $cet == yes ]]; then
-        cflags+=" -fcf-protection=full"
         # Debian's crt1.o/crti.o carry no CET note, so the linker would drop
         # the IBT marking; force it so the output has something to clear.
         ldflags+=" -Wl,-z,ibt -Wl,-z,shstk"
     fi
     mkdir -p "$dir"
-    "$cc" $cflags -I"$FIX" -c "$FIX/targets.c" -o "$dir/targets.o" &&
-        "$cc" $cflags -I"$FIX" -c "$FIX/main.c" -o "$dir/main.o" &&
-        "$cc" $ldflags "$dir/main.o" "$dir/targets.o" -o "$dir/in"
+    [[ -f $objs/main.o && -f $objs/targets.o ]] || { echo "objects missing in $objs"; return 1; }
+    "$cc" $ldflags "$objs/main.o" "$objs/targets.o" -o "$dir/in"
 }
 
 test_variant() # CC MODE OPT CET
@@ -101,7 +106,7 @@ test_variant() # CC MODE OPT CET
     [[ $cet == yes ]] && v+="-cet"
     dir=$HP_WORK/$v
 
-    if ! build_variant "$v" "$cc" "$opt" "$cet" "$mode" >"$HP_WORK/$v.buildlog" 2>&1; then
+    if ! link_variant "$v" "$cc" "$opt" "$cet" "$mode" >"$HP_WORK/$v.buildlog" 2>&1; then
         fail "$v: build" "$(tail -5 "$HP_WORK/$v.buildlog")"
         return
     fi
@@ -235,23 +240,51 @@ test_variant() # CC MODE OPT CET
     fi
 }
 
-for cc in ${HP_E2E_CC:-gcc clang}; do
+CCS=${HP_E2E_CC:-gcc clang}
+MODES=${HP_E2E_MODES:-pie nopie static static-pie}
+OPTS="-O0:no -O2:no -Os:no -O2:yes -Os:yes" # -O level : -fcf-protection=full
+
+# Phase 1: which link modes the toolchains can produce, and the objects.
+probe_job() # CC MODE
+{
+    local dir=$HP_WORK/probe/$1-$2
+    mkdir -p "$dir"
+    printf 'int main(void){return 0;}\n' >"$dir/p.c"
+    if "$1" $(mode_cflags "$2") $(mode_ldflags "$2") "$dir/p.c" -o "$dir/p" >"$dir/log" 2>&1 &&
+        "$dir/p"; then
+        touch "$dir/ok"
+    fi
+    echo "probed $1 $2"
+}
+for cc in $CCS; do
+    command -v "$cc" >/dev/null || continue
+    for mode in $MODES; do
+        par_start probe_job "$cc" "$mode"
+    done
+    for oc in $OPTS; do
+        par_start compile_objs "$cc" "${oc%:*}" "${oc#*:}" pie
+        par_start compile_objs "$cc" "${oc%:*}" "${oc#*:}" nopie
+    done
+done
+par_wait >"$HP_WORK/phase1.log"
+grep -v '^\(probed\|compiled\) ' "$HP_WORK/phase1.log" || true
+
+# Phase 2: one job per build.
+for cc in $CCS; do
     if ! command -v "$cc" >/dev/null; then
         skip "$cc" "not installed"
         continue
     fi
-    for mode in ${HP_E2E_MODES:-pie nopie static static-pie}; do
-        if ! probe_mode "$cc" "$(mode_cflags "$mode") $(mode_ldflags "$mode")"; then
-            skip "$cc-$mode" "the toolchain cannot link $(mode_ldflags "$mode"): $(tail -1 "$HP_WORK/probe/log")"
+    for mode in $MODES; do
+        if [[ ! -e $HP_WORK/probe/$cc-$mode/ok ]]; then
+            skip "$cc-$mode" "the toolchain cannot link $(mode_ldflags "$mode"): $(tail -1 "$HP_WORK/probe/$cc-$mode/log")"
             continue
         fi
-        for opt in -O0 -O2 -Os; do
-            test_variant "$cc" "$mode" "$opt" no
-        done
-        for opt in -O2 -Os; do
-            test_variant "$cc" "$mode" "$opt" yes
+        for oc in $OPTS; do
+            par_start test_variant "$cc" "$mode" "${oc%:*}" "${oc#*:}"
         done
     done
 done
+par_wait
 
 e2e_finish

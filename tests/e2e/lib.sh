@@ -91,6 +91,47 @@ check_true()
     fi
 }
 
+# ---- parallel jobs. par_start runs `CMD...` in the background (at most
+# HP_E2E_JOBS at once, default: the number of CPUs) with its output in a log
+# of its own; par_wait waits for all of them, then prints the logs in start
+# order and counts their ok/FAIL/SKIP lines. A job that exits non-zero
+# (set -e tripped) counts as one more failure.
+E2E_PAR_LOGS=()
+
+par_start()
+{
+    local log=$HP_WORK/.par.${#E2E_PAR_LOGS[@]}.log
+    E2E_PAR_LOGS+=("$log")
+    local -a running
+    while :; do
+        mapfile -t running < <(jobs -rp)
+        [[ ${#running[@]} -lt ${HP_E2E_JOBS:-$(nproc)} ]] && break
+        wait -n || true
+    done
+    { ("$@") >"$log" 2>&1 && echo 0 >"$log.rc" || echo $? >"$log.rc"; } &
+}
+
+par_wait()
+{
+    wait || true
+    local log n
+    for log in "${E2E_PAR_LOGS[@]}"; do
+        cat "$log"
+        n=$(grep -c '^ok      ' "$log" || true)
+        E2E_PASSED=$((E2E_PASSED + n))
+        n=$(grep -c '^SKIP    ' "$log" || true)
+        E2E_SKIPPED=$((E2E_SKIPPED + n))
+        while IFS= read -r n; do
+            E2E_FAILED=$((E2E_FAILED + 1))
+            E2E_FAILURES+=("${n#FAIL    }")
+        done < <(grep '^FAIL    ' "$log" || true)
+        if [[ $(cat "$log.rc" 2>/dev/null) != 0 ]]; then
+            fail "job $(basename "$log") exited with status $(cat "$log.rc" 2>/dev/null) (see above)"
+        fi
+    done
+    E2E_PAR_LOGS=()
+}
+
 e2e_finish()
 {
     echo

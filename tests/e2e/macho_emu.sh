@@ -142,6 +142,41 @@ emu()
     check_eq "$name" "$want" "$out"
 }
 
+# dyld_same NAME IN OUT: what dyld reads from __LINKEDIT (which moved) is
+# unchanged: rebase, bind, lazy and weak bind, exports, function starts,
+# data in code, and the indirect symbols by name (their indices shift by the
+# symbols hookpatch adds).
+dyld_same()
+{
+    local name=$1 in=$2 out=$3 opt a b
+    for opt in --rebase --bind --lazy-bind --weak-bind --exports-trie --function-starts \
+        --data-in-code --indirect-symbols; do
+        a=$("$OBJDUMP" --macho $opt "$in" 2>&1 | tail -n +2 | awk '{ $2 = ($0 ~ /^0x/) ? "" : $2; print }')
+        b=$("$OBJDUMP" --macho $opt "$out" 2>&1 | tail -n +2 | awk '{ $2 = ($0 ~ /^0x/) ? "" : $2; print }')
+        if [[ $a != "$b" ]]; then
+            fail "$name: dyld tables ($opt)" "$(diff <(echo "$a") <(echo "$b") | head -10)"
+            return
+        fi
+    done
+    pass "$name: rebase/bind/exports/function starts/indirect symbols unchanged"
+}
+
+# syms_ok NAME IN OUT: every input symbol is still there, at the same
+# address, and the stubs and trampolines got names.
+syms_ok()
+{
+    local name=$1 in=$2 out=$3 missing
+    missing=$(comm -23 <(llvm-nm-14 --arch=x86_64 "$in" | sort) <(llvm-nm-14 --arch=x86_64 "$out" | sort))
+    if [[ -n $missing ]]; then
+        fail "$name: symbols" "lost: $missing"
+    elif ! llvm-nm-14 --arch=x86_64 "$out" | grep -q 'hookpatch_stub' ||
+        ! llvm-nm-14 --arch=x86_64 "$out" | grep -q 'hookpatch_orig'; then
+        fail "$name: symbols" "no hookpatch_stub / hookpatch_orig symbol"
+    else
+        pass "$name: symbols kept, stubs and trampolines named"
+    fi
+}
+
 # patch_and_check NAME IN RULES SIGNED ABI PREFIX: the whole battery.
 patch_and_check()
 {
@@ -156,6 +191,8 @@ patch_and_check()
     layout_ok "$name" "$out"
     lief_ok "$name" "$out"
     sig_ok "$name" "$out" "$signed"
+    dyld_same "$name" "$in" "$out"
+    syms_ok "$name" "$in" "$out"
     emu "$name: original add" "$in" "${p}add" "$abi" 10 7 3
     emu "$name: original mul" "$in" "${p}mul" "$abi" 21 7 3
     emu "$name: original checked" "$in" "${p}checked" "$abi" 10 5
@@ -196,6 +233,8 @@ if [[ $GO_OK == 1 ]]; then
         layout_ok go "$W/go.out"
         lief_ok go "$W/go.out"
         sig_ok go "$W/go.out" unsigned
+        dyld_same go "$W/gobin" "$W/go.out"
+        syms_ok go "$W/gobin" "$W/go.out"
         emu "go: original Add" "$W/gobin" _main.Add go 10 7 3
         emu "go: original Mul" "$W/gobin" _main.Mul go 21 7 3
         emu "go: original Twice" "$W/gobin" _main.Twice go 10 5

@@ -142,9 +142,11 @@ static int go_build_all(void **state)
     }
     mkdir(GO_WORK, 0755);
     for (int v = 0; v < V_COUNT; v++) {
-        char cmd[2048];
-        snprintf(cmd, sizeof cmd, "cd '%s' && env " GO_ENV "go build %s -o '%s' .",
-                 GO_FIXTURE, variant_flags[v], variant_path(v));
+        char cmd[4096];
+        int n = snprintf(cmd, sizeof cmd, "cd '%s' && env " GO_ENV "go build %s -o '%s' .",
+                         GO_FIXTURE, variant_flags[v], variant_path(v));
+        if (n < 0 || (size_t)n >= sizeof cmd)
+            return 0;
         if (system(cmd) != 0) {
             fprintf(stderr, "go build failed: %s\n", cmd);
             return 0; /* g_go_ok stays false: the real-binary tests fail */
@@ -175,8 +177,10 @@ typedef struct nm_list {
 /* `go tool nm -size` of a variant: every symbol, names may hold spaces. */
 static nm_list go_nm(int v)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "env " GO_ENV "go tool nm -size -sort address '%s'", variant_path(v));
+    char cmd[4096];
+    int n = snprintf(cmd, sizeof cmd, "env " GO_ENV "go tool nm -size -sort address '%s'",
+                     variant_path(v));
+    assert_true(n > 0 && (size_t)n < sizeof cmd);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     nm_list l = {0};
@@ -574,6 +578,7 @@ typedef struct syn {
     hp_go_layout layout;
     hp_buf file;
     size_t pcln_size, gofunc_off, md_off;
+    uint32_t scratch; /* pctab offset of SYN_SCRATCH zero bytes for tests */
     uint64_t funcname_off, functab_off;
     uint32_t names[64]; /* funcnametab offset of each distinct string */
     const char *strs[64];
@@ -583,6 +588,7 @@ typedef struct syn {
 #define SYN_PCLN_VA 0x600000u
 #define SYN_MD_VA 0x700000u
 #define SYN_TEXT_VA 0x401000u
+#define SYN_SCRATCH 256
 
 static const char *const inl_main[] = {"main.Small", "fmt.Println", "main.Small", "main.G[...]",
                                        NULL};
@@ -653,7 +659,7 @@ static hp_buf syn_funcnametab(syn *s)
 /* pctab: offset 0 means "no table", so it starts with a pad byte. Each
  * function with a tree gets a PCDATA_InlTreeIndex table that steps through
  * entries 0..n-1 (two bytes each) and then back to -1. */
-static hp_buf syn_pctab(uint32_t *inl_tab)
+static hp_buf syn_pctab(uint32_t *inl_tab, uint32_t *scratch)
 {
     hp_buf b = {0};
     put(&b, 0, 1);
@@ -670,6 +676,8 @@ static hp_buf syn_pctab(uint32_t *inl_tab)
         put_varint(&b, syn_funcs[i].size - 2 * (uint32_t)n);
         put(&b, 0, 1);
     }
+    *scratch = (uint32_t)b.len;
+    assert_int_equal(hp_buf_append_zeros(&b, SYN_SCRATCH), HP_OK);
     return b;
 }
 
@@ -791,7 +799,7 @@ static void syn_build(syn *s, hp_go_layout layout, uint64_t text_start)
     memset(s, 0, sizeof *s);
     s->layout = layout;
     uint32_t inl_tab[SYN_NFUNCS], tree_off[SYN_NFUNCS];
-    hp_buf names = syn_funcnametab(s), pctab = syn_pctab(inl_tab), trees = syn_trees(s, tree_off);
+    hp_buf names = syn_funcnametab(s), pctab = syn_pctab(inl_tab, &s->scratch), trees = syn_trees(s, tree_off);
     size_t hdr = 8 + (is_116(s) ? 7 : 8) * 8;
     /* Sizes are known before the functab, so its position is too. */
     uint64_t off[5];
@@ -1230,8 +1238,24 @@ static void test_syn_record_corruption(void **state)
     syn_free(&s);
 }
 
-/* A pc table that covers more code than the function has is garbage. */
-static void test_syn_pcvalue_past_function(void **state)
+/* Point function i's PCDATA_InlTreeIndex at the pctab scratch area,
+ * filled with `len` bytes of tab, and ask for its inlined calls. */
+static hp_status inlined_with_table(syn *s, hp_gotab *t, uint64_t i, const uint8_t *tab,
+                                    size_t len, inl_seen *seen)
+{
+    hp_gofunc f;
+    assert_int_equal(hp_gotab_func(t, i, &f), HP_OK);
+    assert_true(len <= SYN_SCRATCH);
+    memset(s->file.data + t->pctab_off + s->scratch, 0, SYN_SCRATCH);
+    memcpy(s->file.data + t->pctab_off + s->scratch, tab, len);
+    hp_wr32(s->file.data + f.func_off + 40 + 2 * 4, s->scratch); /* 1.18: 40-byte _func */
+    *seen = (inl_seen){0};
+    return hp_gotab_inlined(t, i, inl_collect, seen);
+}
+
+/* Garbage pc tables: past the function, endless varints, empty pc ranges
+ * by the hundred, and an index no real inline depth reaches. */
+static void test_syn_pcvalue_bounds(void **state)
 {
     (void)state;
     syn s;
@@ -1240,17 +1264,28 @@ static void test_syn_pcvalue_past_function(void **state)
     add_gofunc_symbol(img, &s);
     hp_gotab t;
     assert_int_equal(hp_go_table(img, &t), HP_OK);
-    hp_gofunc f;
-    assert_int_equal(hp_gotab_func(&t, 3, &f), HP_OK);
-    uint32_t tab = hp_rd32(s.file.data + f.func_off + 40 + 2 * 4);
-    uint8_t *p = s.file.data + t.pctab_off + tab;
-    assert_int_equal(p[1], 2); /* first pc delta */
-    p[1] = 0x7f;               /* 127 bytes: past the 16-byte function */
-    inl_seen seen = {0};
-    assert_int_equal(hp_gotab_inlined(&t, 3, inl_collect, &seen), HP_ERR_FORMAT);
-    p[1] = 0x80; /* a varint that never ends before pctab does */
-    memset(p + 1, 0x80, (size_t)(t.functab_off - t.pctab_off - tab - 1));
-    assert_int_equal(hp_gotab_inlined(&t, 3, inl_collect, &seen), HP_ERR_FORMAT);
+    inl_seen seen;
+    /* main.F.func1 is 16 bytes and has a one-entry tree. */
+    static const uint8_t ok[] = {2, 4, 1, 4, 2, 8, 0}; /* 0, -1, 0 */
+    assert_int_equal(inlined_with_table(&s, &t, 3, ok, sizeof ok, &seen), HP_OK);
+    assert_int_equal(inl_sites(&seen, "main.Small"), 1);
+    static const uint8_t past[] = {2, 17, 0};
+    assert_int_equal(inlined_with_table(&s, &t, 3, past, sizeof past, &seen), HP_ERR_FORMAT);
+    uint8_t endless[SYN_SCRATCH];
+    memset(endless, 0x80, sizeof endless);
+    assert_int_equal(inlined_with_table(&s, &t, 3, endless, sizeof endless, &seen),
+                     HP_ERR_FORMAT);
+    /* Empty ranges: 8 steps fit a 16-byte function, 20 do not. */
+    uint8_t flat[81] = {0};
+    for (size_t k = 0; k < 40; k++)
+        flat[2 * k] = k % 2 ? 1 : 2; /* +1, -1, ... with pc delta 0 */
+    flat[16] = 0;
+    assert_int_equal(inlined_with_table(&s, &t, 3, flat, 17, &seen), HP_OK);
+    assert_int_equal(inl_sites(&seen, "main.Small"), 1);
+    flat[16] = 2;
+    assert_int_equal(inlined_with_table(&s, &t, 3, flat, 41, &seen), HP_ERR_FORMAT);
+    static const uint8_t deep[] = {0xd0, 0x0f, 8, 0}; /* index 999 after one step */
+    assert_int_equal(inlined_with_table(&s, &t, 3, deep, sizeof deep, &seen), HP_ERR_FORMAT);
     assert_int_equal(seen.n, 0);
     hp_image_close(img);
     syn_free(&s);
@@ -1388,7 +1423,7 @@ int main(void)
         cmocka_unit_test(test_syn_header_flips),
         cmocka_unit_test(test_syn_header_reasons),
         cmocka_unit_test(test_syn_record_corruption),
-        cmocka_unit_test(test_syn_pcvalue_past_function),
+        cmocka_unit_test(test_syn_pcvalue_bounds),
         cmocka_unit_test(test_go_load_adds_and_sizes),
         cmocka_unit_test(test_go_load_corrupt_table),
         cmocka_unit_test(test_go_load_skips_bad_records),
