@@ -414,6 +414,18 @@ static hp_status hp_elf_place(hp_image *img, hp_layout *lay)
 
 hp_status hp_elf_emit(const hp_image *img, const hp_edit *ed, int fd);
 
+static bool hp_elf_section(const hp_image *img, const char *name, const uint8_t **data,
+                           size_t *size)
+{
+    const hp_elf *e = hp_elf_of(img);
+    int idx = e && e->shdrs ? hp_elf_find_section(img, e, name) : -1;
+    if (idx <= 0 || e->shdrs[idx].sh_type == SHT_NOBITS)
+        return false;
+    *data = img->data + e->shdrs[idx].sh_offset; /* bounds checked in load */
+    *size = e->shdrs[idx].sh_size;
+    return true;
+}
+
 const hp_format hp_format_elf = {
     .name = "ELF",
     .kind = HP_FMT_ELF,
@@ -422,4 +434,5 @@ const hp_format hp_format_elf = {
     .place = hp_elf_place,
     .emit = hp_elf_emit,
     .unload = hp_elf_unload,
+    .section = hp_elf_section,
 };

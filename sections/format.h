@@ -20,6 +20,9 @@ typedef struct hp_format {
     /* Write the patched image to fd, a new empty file. */
     hp_status (*emit)(const hp_image *img, const hp_edit *ed, int fd);
     void (*unload)(hp_image *img);
+    /* Optional: the file bytes of a named non-loaded section (debug info),
+     * bounds-checked at load time. NULL when the format has none. */
+    bool (*section)(const hp_image *img, const char *name, const uint8_t **data, size_t *size);
 } hp_format;
 
 extern const hp_format hp_format_elf;

@@ -140,6 +140,12 @@ uint64_t hp_image_end_va(const hp_image *img)
     return end;
 }
 
+bool hp_image_section(const hp_image *img, const char *name, const uint8_t **data,
+                      size_t *size)
+{
+    return img->fmt && img->fmt->section && img->fmt->section(img, name, data, size);
+}
+
 static int hp_seg_cmp(const void *a, const void *b)
 {
     const hp_segment *x = a, *y = b;

@@ -137,6 +137,11 @@ const uint8_t *hp_image_bytes(const hp_image *img, uint64_t va, uint64_t len);
 const hp_segment *hp_image_segment_at(const hp_image *img, uint64_t va);
 uint64_t hp_image_end_va(const hp_image *img); /* highest va+mem_size */
 
+/* The bytes of a named section such as ".debug_info" (formats that have
+ * section names), or false. *data points into the mapped file. */
+bool hp_image_section(const hp_image *img, const char *name, const uint8_t **data,
+                      size_t *size);
+
 /* For backends: record a segment / a symbol. The name is copied. */
 hp_status hp_image_add_segment(hp_image *img, const hp_segment *seg);
 hp_status hp_image_add_symbol(hp_image *img, const char *name, size_t name_len, uint64_t va,
