@@ -802,10 +802,16 @@ static void hp_ol_apply_one(hp_ol_rel *x)
     switch (x->r->type) {
     case R_X86_64_64: return hp_ol_abs64(x);
     case R_X86_64_PC64: return hp_wr64(x->p, S + A - P);
-    case R_X86_64_PC32:
     case R_X86_64_PLT32:
-    case 39: /* R_X86_64_PC32_BND */
-    case 40: /* R_X86_64_PLT32_BND */ return hp_ol_put_s32(x, S + A - P);
+    case 40: /* R_X86_64_PLT32_BND */
+        /* `if (weak_fn) weak_fn();` with weak_fn missing: the call never
+         * runs, and address 0 may be out of reach. Branch to the next
+         * instruction instead of failing the link. */
+        if (x->sym->absolute && !S && !hp_ol_fits_s(A - P, 32))
+            return hp_wr32(x->p, 0);
+        /* fall through */
+    case R_X86_64_PC32:
+    case 39: /* R_X86_64_PC32_BND */ return hp_ol_put_s32(x, S + A - P);
     case R_X86_64_32:
         if (!hp_ol_abs32_ok(x))
             return;

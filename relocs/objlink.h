@@ -37,9 +37,12 @@ hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *dat
 /* True if object obj defines a global or local function named sym. */
 bool hp_objlink_defines(const hp_objlink *l, size_t obj, const char *sym);
 
-/* Bind an undefined name (an `original` binding) to an address. Binding
- * order when resolving: the object's own symbols, other loaded objects,
- * these bindings, then the lookup function. */
+/* Bind an undefined name (an `original` binding) to an address; binding a
+ * name again replaces the address. Binding order when resolving: the
+ * object's own symbols, other loaded objects' globals (a strong definition
+ * beats a weak one, else the first loaded wins), these bindings, the name
+ * _GLOBAL_OFFSET_TABLE_ (the linker's GOT), then the lookup function. An
+ * unresolved weak reference is 0. */
 hp_status hp_objlink_bind(hp_objlink *l, const char *name, uint64_t va);
 
 /* Sizes the objects need in each region, placed after `text_used` bytes of
@@ -70,9 +73,10 @@ uint64_t hp_objlink_data_filesz(const hp_objlink *l);
  *   RODATA    bytes.len >= size[RODATA];
  *   DATA      bytes.len >= hp_objlink_data_filesz(), mem_size >= size[DATA];
  *             emit also zeroes the bytes it owns past the file-backed part.
- * emit never changes va, mem_size, prot or bytes.len. Otherwise it returns
- * HP_ERR_INTERNAL. On any error the edit is left unchanged (no bytes,
- * symbols or absolute pointers added). */
+ * Otherwise emit returns HP_ERR_INTERNAL. It never changes va, mem_size,
+ * prot or bytes.len. On a link error the edit is left unchanged (no bytes,
+ * symbols or absolute pointers); only HP_ERR_NOMEM can leave it partly
+ * written. Call it once per measure. lookup may be NULL. */
 hp_status hp_objlink_emit(hp_objlink *l, hp_edit *ed, bool pic, hp_obj_lookup_fn lookup,
                           void *ctx, hp_diags *d);
 

@@ -8,8 +8,10 @@
  *    R_X86_64_64, which a PIC output must rebase) -> data, the rest of the
  *    allocated ones -> rodata. NOBITS goes to the data region's zero tail.
  *  - .eh_frame is dropped: exceptions cannot unwind through mocks anyway
- *    (the patched binary's unwinder never learns about the new regions).
- *    Notes (.note.gnu.property) and non-allocated sections are dropped too.
+ *    (the patched binary's unwinder never learns about the new regions),
+ *    and with it .gcc_except_table and the DW.ref.* cells that only the
+ *    unwind tables read. Notes (.note.gnu.property) and non-allocated
+ *    sections are dropped too.
  *  - Constructors (.init_array, .ctors, ...) are refused: nothing would run
  *    them. So are TLS, COMMON symbols, IFUNCs and SHT_REL sections.
  *  - COMDAT groups (C++ inline functions, templates): the first loaded
@@ -219,6 +221,10 @@ static hp_status hp_ol_classify(hp_ol_rd *rd, size_t i)
     /* Exceptions cannot unwind through mocks: the patched binary's unwinder
      * never sees these frames, so the unwind tables would be dead weight. */
     if (!strcmp(sec->name, ".eh_frame") || s->sh_type == SHT_X86_64_UNWIND)
+        return HP_OK;
+    /* Satellites of the unwind tables, read only through .eh_frame: the
+     * LSDA and the DW.ref cells pointing at the personality and typeinfo. */
+    if (hp_ol_prefix(sec->name, ".gcc_except_table") || strstr(sec->name, ".DW.ref."))
         return HP_OK;
     if (s->sh_type != SHT_PROGBITS && s->sh_type != SHT_NOBITS)
         return hp_ol_refuse(rd, "section '%s': unsupported allocated section type 0x%x",

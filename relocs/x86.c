@@ -25,8 +25,9 @@
  *   0x67 on a RIP-relative operand (EIP-relative: the address wraps at 4 GiB).
  * - A stolen call must not leave a return address in the new section (Go's
  *   unwinder, C++ EH and morestack all look the caller up by that address),
- *   so calls become "push ret_va; jmp callee". push imm32 sign-extends, so the
- *   high half is then stored separately with a mov; neither touches flags.
+ *   so calls become "push ret_va; jmp callee", where ret_va comes from a
+ *   RIP-relative lea (the image may load anywhere) through a saved rax;
+ *   nothing in the sequence touches flags.
  *   Indirect calls get the same treatment (ff /2 becomes ff /4) unless their
  *   operand depends on rsp, which the push would shift.
  * - Branch hint prefixes (2e/3e on jcc) are dropped: they have no
@@ -421,15 +422,21 @@ static hp_status reloc_jcc(hp_reloc *r)
     return put_rel32(r, target_of(r));
 }
 
-/* push ret_va as a 64-bit value, touching neither flags nor registers but rsp:
- * push simm32 (low half, sign-extended), then mov dword [rsp+4], high half.
- * Both are always emitted so the size never depends on ret_va. */
-static void put_push_ret(hp_reloc *r)
+/* Push ret_va as a 64-bit value, touching neither flags nor any register
+ * but rsp, and position-independently: a PIE, .so or static-pie loads at an
+ * address unknown here, so the return address must come from a RIP-relative
+ * lea, not an immediate.
+ *   lea rsp,[rsp-8]; push rax; lea rax,[rip+X]; mov [rsp+8],rax; pop rax
+ * The slot below rsp is free: this runs at a function entry, before the
+ * function could have stored anything in its red zone. */
+static hp_status put_push_ret(hp_reloc *r)
 {
-    put8(r, 0x68);
-    put32(r, (uint32_t)r->ret_va);
-    put(r, "\xc7\x44\x24\x04", 4);
-    put32(r, (uint32_t)(r->ret_va >> 32));
+    put(r, "\x48\x8d\x64\x24\xf8\x50", 6);
+    size_t at = r->len;
+    put(r, "\x48\x8d\x05\0\0\0\0", 7);
+    HP_CHECK(fix32(r, at + 3, here_va(r), r->ret_va, "return address"));
+    put(r, "\x48\x89\x44\x24\x08\x58", 6);
+    return HP_OK;
 }
 
 static hp_status reloc_call(hp_reloc *r)
@@ -438,7 +445,7 @@ static hp_status reloc_call(hp_reloc *r)
     if (r->ret_va == 0)
         return refuse(r, HP_ERR_UNHOOKABLE, "a stolen call would leave a return address in the "
                                             "new section (no return address given)");
-    put_push_ret(r);
+    HP_CHECK(put_push_ret(r));
     put_bnd(r);
     put8(r, 0xe9);
     return put_rel32(r, target_of(r));
@@ -508,7 +515,7 @@ static hp_status reloc_call_ind(hp_reloc *r)
     if (uses_rsp(&r->z.ops[0]))
         return refuse(r, HP_ERR_UNHOOKABLE, "its operand depends on rsp, which the pushed "
                                             "return address would shift");
-    put_push_ret(r);
+    HP_CHECK(put_push_ret(r));
     return put_rip_rel(r, 4);
 }
 

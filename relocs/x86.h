@@ -53,9 +53,9 @@ typedef struct hp_func_scan {
 hp_status hp_x86_scan(const uint8_t *p, uint64_t size, uint64_t va, hp_func_scan *out);
 void hp_x86_scan_free(hp_func_scan *s);
 
-/* Upper bound of one relocated instruction: push ret_va (13 bytes) plus a
+/* Upper bound of one relocated instruction: push ret_va (19 bytes) plus a
  * 15-byte indirect jmp for a stolen `call [mem]`. */
-#define HP_X86_RELOC_MAX 28
+#define HP_X86_RELOC_MAX 34
 
 /* Relocate the instruction at p (n bytes available; it lives at src_va) so it
  * runs at dst_va with the same effect. RIP-relative operands and relative

@@ -38,10 +38,14 @@ static hp_status hp_tramp(const hp_site *s, uint64_t dst, uint8_t *out, size_t *
 {
     size_t n;
     HP_CHECK(hp_copy_insns(s, dst, out, &n));
-    if (s->copy_len == s->steal_len)
-        n += hp_x86_jmp32(out ? out + n : NULL, dst + n, s->patch_va + s->steal_len);
-    else
+    if (s->copy_len == s->steal_len) {
+        size_t j = hp_x86_jmp32(out ? out + n : NULL, dst + n, s->patch_va + s->steal_len);
+        if (!j)
+            return HP_ERR_RANGE; /* layout keeps everything within rel32 reach */
+        n += j;
+    } else {
         n += hp_x86_ud2(out ? out + n : NULL);
+    }
     *len = n;
     return HP_OK;
 }

@@ -344,9 +344,17 @@ static hp_status hp_go_open(const uint8_t *data, size_t size, uint64_t hint, con
         t->text_va = hdr_text ? hdr_text : hint;
     if (img)
         hp_go_find_gofunc(t, sp, img);
-    if (!t->text_va && t->layout != HP_GO_116)
-        return hp_go_why(HP_ERR_FORMAT, why, wl,
-                         "pclntab textStart is 0 and no text address is known");
+    if (t->layout != HP_GO_116) {
+        if (!t->text_va)
+            return hp_go_why(HP_ERR_FORMAT, why, wl,
+                             "pclntab textStart is 0 and no text address is known");
+        /* Addresses must ascend like the offsets, so none may wrap. */
+        uint64_t last = hp_go_ftab_entry(t, t->nfuncs);
+        if (t->text_va > UINT64_MAX - last)
+            return hp_go_why(HP_ERR_FORMAT, why, wl,
+                             "pclntab text address 0x%llx + offset 0x%llx overflows",
+                             (unsigned long long)t->text_va, (unsigned long long)last);
+    }
     t->img = img;
     return HP_OK;
 }
@@ -408,7 +416,7 @@ static hp_status hp_go_rec_read(const hp_gotab *t, uint64_t func_off, uint64_t e
     r->pcdata_off = func_off + esz + sp->func_rest;
     uint64_t fd = hp_go_funcdata_start(t, r);
     uint64_t fdsz = (uint64_t)r->nfuncdata * (t->layout == HP_GO_116 ? t->ptr_size : 4);
-    if (fd > t->size || !hp_in_bounds(fd, fdsz, t->size))
+    if (!hp_in_bounds(fd, fdsz, t->size))
         return HP_ERR_FORMAT;
     return HP_OK;
 }

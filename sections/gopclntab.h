@@ -38,8 +38,12 @@ typedef struct hp_gofunc {
     uint64_t func_off; /* offset of the _func record inside data */
 } hp_gofunc;
 
-/* Validate the header and tables. On failure returns HP_ERR_FORMAT and a
- * one-line reason in why ("pclntab truncated: functab needs N bytes, M left"). */
+/* Validate the header and tables. On failure returns HP_ERR_FORMAT (or
+ * HP_ERR_UNSUPPORTED for Go 1.2-1.15 and big-endian tables) and a one-line
+ * reason in why ("pclntab truncated: functab needs N bytes, M left"); why
+ * may be NULL. text_va_hint is used when pcHeader.textStart is 0 (and as
+ * text_va for 1.16). With img, gofunc_va is located (see hp_go_table); the
+ * moduledata scan needs img->pclntab == data and img->pclntab_va. */
 hp_status hp_gotab_open(const uint8_t *data, size_t size, uint64_t text_va_hint,
                         const hp_image *img, hp_gotab *out, char *why, size_t why_len);
 /* Function i (0 <= i < nfuncs). HP_ERR_FORMAT if its record is corrupt,

@@ -195,9 +195,8 @@ static hp_status hp_macho_check_header(hp_image *img, hp_macho *m)
 static hp_status hp_macho_table(hp_image *img, const hp_macho *m, const char *what,
                                 uint64_t off, uint64_t count, uint64_t esz)
 {
-    if (!count)
-        return HP_OK;
-    if (count > m->slice_size / esz || !hp_in_bounds(off, count * esz, m->slice_size))
+    if (off > m->slice_size || count > m->slice_size / esz ||
+        !hp_in_bounds(off, count * esz, m->slice_size))
         return HP_FMT_ERR("%s (offset 0x%llx, %llu bytes) lies outside the file", what,
                           (unsigned long long)off, (unsigned long long)(count * esz));
     return HP_OK;

@@ -80,6 +80,8 @@ static hp_status hp_macho_layout_new(hp_macho_out *o)
             end = dt->va + dt->mem_size;
         }
         o->data_vmsize = hp_align_up(end - pl->data_seg_va, HP_MACHO_PAGE);
+        if (pl->data_seg_va + o->data_vmsize > pl->text_seg_va)
+            return HP_ERR_INTERNAL; /* larger than place() was told */
         off += hp_align_up(o->data_filesize, HP_MACHO_PAGE);
         o->nnew++;
     }

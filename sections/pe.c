@@ -299,8 +299,8 @@ static hp_status hp_pe_load_sections(hp_image *img, hp_pe *e)
         prev_end = (uint64_t)s->rva + s->vsize;
         if (s->raw_size && hp_pe_raw_off(e, s) < e->first_raw)
             e->first_raw = hp_pe_raw_off(e, s);
-        if (s->raw_size && hp_pe_raw_off(e, s) + s->raw_size > e->data_end)
-            e->data_end = hp_pe_raw_off(e, s) + s->raw_size;
+        if (s->raw_size && hp_pe_raw_off(e, s) + s->raw_size > e->raw_end)
+            e->raw_end = hp_pe_raw_off(e, s) + s->raw_size;
         if (!s->vsize)
             continue;
         uint64_t fsize = s->raw_size < s->vsize ? s->raw_size : s->vsize;
@@ -310,6 +310,8 @@ static hp_status hp_pe_load_sections(hp_image *img, hp_pe *e)
     }
     if (!img->nsegs)
         return hp_pe_fail(img, "no section has a size");
+    if (e->raw_end > e->data_end)
+        e->data_end = e->raw_end;
     e->end_rva = (uint32_t)hp_align_up(prev_end, e->sect_align);
     return HP_OK;
 }

@@ -77,6 +77,7 @@ typedef struct hp_pe {
     hp_pe_sect *sects;
     uint32_t end_rva;   /* SectionAlignment-aligned end of the last section */
     uint64_t first_raw; /* lowest file offset of section data: headers end here */
+    uint64_t raw_end;   /* end of the last section data in the file */
     uint64_t data_end;  /* end of the last section data or symbol table in the file */
     /* COFF symbol table, when present and inside the file */
     uint32_t sym_off, nsyms, str_size;

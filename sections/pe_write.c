@@ -18,6 +18,7 @@ typedef struct hp_pe_out {
     uint32_t add_code, add_idata, add_udata; /* optional header size fields */
     uint32_t dir_rva[HP_PE_NDIRS], dir_size[HP_PE_NDIRS];
     uint32_t sym_off, nsyms; /* COFF symbol table of the output */
+    bool new_symtab;         /* the table is written again, with ed->syms */
 } hp_pe_out;
 
 /* Where an input file offset lands in the output. 0 means "none" in every
@@ -27,19 +28,28 @@ static uint64_t hp_pe_moved(const hp_pe *e, uint64_t off)
     return off && off >= e->first_raw ? off + e->shift : off;
 }
 
-/* The certificates can be cut off when they end the file (after padding). */
-static uint64_t hp_pe_input_end(const hp_image *img, const hp_pe *e)
+/* How much of the input to copy. The certificates are cut off when they end
+ * the file (after padding). A COFF symbol table that is written again and
+ * ends the file after all section data (mingw) is cut off too, so the
+ * output does not carry a dead copy. */
+static uint64_t hp_pe_input_end(const hp_pe_out *o)
 {
-    uint64_t end = e->cert_off + e->cert_size;
-    if (e->cert_size && e->cert_off >= e->data_end && end <= img->size && img->size - end < 8)
-        return e->cert_off;
-    return img->size;
+    const hp_image *img = o->img;
+    const hp_pe *e = o->e;
+    uint64_t end = img->size, cert_end = e->cert_off + e->cert_size;
+    if (e->cert_size && e->cert_off >= e->data_end && cert_end <= end && end - cert_end < 8)
+        end = e->cert_off;
+    if (o->new_symtab && e->sym_off >= e->raw_end && e->sym_off >= e->first_raw &&
+        e->sym_off + (uint64_t)e->nsyms * HP_PE_SYM_SIZE + e->str_size == end)
+        end = e->sym_off;
+    return end;
 }
 
 static hp_status hp_pe_copy_input(hp_pe_out *o)
 {
     const hp_pe *e = o->e;
-    uint64_t end = hp_pe_input_end(o->img, e), split = e->first_raw < end ? e->first_raw : end;
+    o->new_symtab = e->symtab_ok && o->ed->nsyms && e->nsects + HP_PE_MAX_NEW <= 0x7fff;
+    uint64_t end = hp_pe_input_end(o), split = e->first_raw < end ? e->first_raw : end;
     HP_CHECK(hp_buf_append(&o->f, o->img->data, split));
     HP_CHECK(hp_buf_append_zeros(&o->f, e->shift));
     HP_CHECK(hp_buf_append(&o->f, o->img->data + split, end - split));
@@ -247,7 +257,7 @@ static hp_status hp_pe_write_symbols(hp_pe_out *o)
 {
     const hp_pe *e = o->e;
     const hp_edit *ed = o->ed;
-    if (!e->symtab_ok || !ed->nsyms || o->nshdrs > 0x7fff)
+    if (!o->new_symtab)
         return HP_OK;
     hp_buf sym = {0}, str = {0};
     const uint8_t *old = o->img->data + e->sym_off;
@@ -277,7 +287,9 @@ static hp_status hp_pe_write_symbols(hp_pe_out *o)
         if (s == HP_OK)
             s = hp_buf_append(&sym, rec, sizeof rec);
     }
-    if (s == HP_OK && str.len <= UINT32_MAX && sym.len / HP_PE_SYM_SIZE <= UINT32_MAX) {
+    if (s == HP_OK && (str.len > UINT32_MAX || sym.len / HP_PE_SYM_SIZE > UINT32_MAX))
+        s = HP_ERR_RANGE;
+    if (s == HP_OK) {
         hp_wr32(str.data, (uint32_t)str.len);
         o->sym_off = (uint32_t)o->f.len;
         o->nsyms = (uint32_t)(sym.len / HP_PE_SYM_SIZE);

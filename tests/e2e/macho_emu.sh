@@ -165,12 +165,12 @@ dyld_same()
 # address, and the stubs and trampolines got names.
 syms_ok()
 {
-    local name=$1 in=$2 out=$3 missing
-    missing=$(comm -23 <(llvm-nm-14 --arch=x86_64 "$in" | sort) <(llvm-nm-14 --arch=x86_64 "$out" | sort))
+    local name=$1 in=$2 out=$3 missing nm_out
+    nm_out=$(llvm-nm-14 --arch=x86_64 "$out" | sort)
+    missing=$(comm -23 <(llvm-nm-14 --arch=x86_64 "$in" | sort) <(echo "$nm_out"))
     if [[ -n $missing ]]; then
-        fail "$name: symbols" "lost: $missing"
-    elif ! llvm-nm-14 --arch=x86_64 "$out" | grep -q 'hookpatch_stub' ||
-        ! llvm-nm-14 --arch=x86_64 "$out" | grep -q 'hookpatch_orig'; then
+        fail "$name: symbols" "lost: $(echo "$missing" | head -5)"
+    elif [[ $nm_out != *hookpatch_stub* || $nm_out != *hookpatch_orig* ]]; then
         fail "$name: symbols" "no hookpatch_stub / hookpatch_orig symbol"
     else
         pass "$name: symbols kept, stubs and trampolines named"

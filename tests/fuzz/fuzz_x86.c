@@ -24,7 +24,7 @@ static void check(bool ok, const char *what, uint64_t va)
 }
 
 typedef struct decoded {
-    hp_insn v[4];
+    hp_insn v[8];
     size_t n;
 } decoded;
 
@@ -33,7 +33,7 @@ static void decode_out(const uint8_t *b, size_t len, uint64_t va, decoded *d)
     size_t off = 0;
     d->n = 0;
     while (off < len) {
-        check(d->n < 4, "too many output instructions", va);
+        check(d->n < 8, "too many output instructions", va);
         check(hp_x86_decode(b + off, len - off, va + off, &d->v[d->n]) == HP_OK,
               "output does not decode", va);
         off += d->v[d->n++].len;
@@ -52,12 +52,14 @@ static void same_text(const uint8_t *p, size_t n, uint64_t src, const uint8_t *q
     check(strcmp(a, b) == 0, "relocated text differs", src);
 }
 
-/* "push simm32; mov dword [rsp+4], imm32" must leave exactly ret_va at [rsp]. */
-static void check_push(const uint8_t *b, uint64_t ret_va, uint64_t va)
+/* "lea rsp,[rsp-8]; push rax; lea rax,[rip+X]; mov [rsp+8],rax; pop rax"
+ * at dst must leave exactly ret_va at [rsp]. */
+static void check_push(const uint8_t *b, uint64_t ret_va, uint64_t dst, uint64_t va)
 {
-    check(b[0] == 0x68 && memcmp(b + 5, "\xc7\x44\x24\x04", 4) == 0, "push sequence shape", va);
-    uint64_t lo = (uint64_t)(int64_t)(int32_t)hp_rd32(b + 1);
-    check(((lo & 0xffffffffull) | (uint64_t)hp_rd32(b + 9) << 32) == ret_va, "pushed value", va);
+    check(memcmp(b, "\x48\x8d\x64\x24\xf8\x50\x48\x8d\x05", 9) == 0 &&
+              memcmp(b + 13, "\x48\x89\x44\x24\x08\x58", 6) == 0,
+          "push sequence shape", va);
+    check(dst + 13 + (uint64_t)(int64_t)(int32_t)hp_rd32(b + 9) == ret_va, "pushed value", va);
 }
 
 /* Bytes differ at most in one run of 4 (a patched disp32/rel32 field). */
@@ -73,17 +75,17 @@ static void differs_in_one_field(const uint8_t *p, const uint8_t *q, size_t n, u
 }
 
 static void verify_call(const hp_insn *a, const uint8_t *p, const uint8_t *out,
-                        const decoded *d, uint64_t ret_va)
+                        const decoded *d, uint64_t ret_va, uint64_t dst)
 {
-    check(d->n == 3, "call: expected push, mov, jmp", a->va);
-    check_push(out, ret_va, a->va);
+    check(d->n == 6, "call: expected the 5-instruction push, then jmp", a->va);
+    check_push(out, ret_va, dst, a->va);
+    const hp_insn *j = &d->v[5];
     if (a->kind == HP_INSN_CALL) {
-        check(d->v[2].kind == HP_INSN_JMP && d->v[2].target_va == a->target_va, "call target",
-              a->va);
+        check(j->kind == HP_INSN_JMP && j->target_va == a->target_va, "call target", a->va);
         return;
     }
-    check(d->v[2].kind == HP_INSN_JMP_IND && d->v[2].len == a->len, "indirect call -> jmp", a->va);
-    check(d->v[2].rip_rel == a->rip_rel && (!a->rip_rel || d->v[2].mem_va == a->mem_va),
+    check(j->kind == HP_INSN_JMP_IND && j->len == a->len, "indirect call -> jmp", a->va);
+    check(j->rip_rel == a->rip_rel && (!a->rip_rel || j->mem_va == a->mem_va),
           "indirect call operand", a->va);
 }
 
@@ -124,7 +126,7 @@ static void verify(const hp_insn *a, const uint8_t *p, const uint8_t *out, size_
     decoded d;
     decode_out(out, len, dst, &d);
     if (a->kind == HP_INSN_CALL || a->kind == HP_INSN_CALL_IND)
-        verify_call(a, p, out, &d, ret_va);
+        verify_call(a, p, out, &d, ret_va, dst);
     else if (a->kind == HP_INSN_LOOP)
         verify_loop(a, p, out, len, &d, dst);
     else

@@ -1176,6 +1176,9 @@ static void test_syn_header_reasons(void **state)
     hp_wr64(d + 8 + 4 * 8, 4); /* cutab before funcnametab */
     expect_open(&s, HP_ERR_FORMAT, "cutab");
     hp_wr64(d + 8 + 4 * 8, cu);
+    hp_wr64(d + 8 + 2 * 8, UINT64_MAX - 0x100); /* textStart + offsets wrap */
+    expect_open(&s, HP_ERR_FORMAT, "overflows");
+    hp_wr64(d + 8 + 2 * 8, SYN_TEXT_VA);
     hp_wr32(d + s.functab_off + 8, 0x1000); /* entry of function 1 > function 2 */
     expect_open(&s, HP_ERR_FORMAT, "not sorted at function 1");
     syn_free(&s);

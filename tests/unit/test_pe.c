@@ -522,6 +522,12 @@ static void test_emit_roundtrip(void **state)
     check_output_common(WORK "/rt-out.exe", &in, &d);
     blob b = slurp(WORK "/rt-out.exe");
     assert_int_equal(opt32(&b, 60), t.soh); /* room was there: nothing moved */
+    /* the symbol table ended the input: rewritten, not duplicated */
+    size_t copies = 0;
+    for (size_t i = 0; i + 20 <= b.size; i++)
+        copies += !memcmp(b.data + i, "a_long_function_name", 20);
+    assert_int_equal(copies, 1);
+    assert_true(hp_rd32(b.data + 0x4c) > t.sym_off);
     assert_int_equal(hp_rd32(shdr(&b, ".text") + 20), t.s[0].raw_off);
     /* a second run is refused by the planner: the record is found */
     hp_image *again = open_blob(b.data, b.size, WORK "/rt2.exe", &d);

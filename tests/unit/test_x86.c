@@ -333,31 +333,34 @@ static void test_reloc_go_prologue(void **state)
 }
 
 /* Reconstruct what "push simm32; mov dword [rsp+4], imm32" leaves at [rsp]. */
-static uint64_t pushed_value(const uint8_t *b)
+/* The pushed return address: "lea rsp,[rsp-8]; push rax; lea rax,[rip+X];
+ * mov [rsp+8],rax; pop rax" at dst; returns the lea's absolute target. */
+static uint64_t pushed_value(const uint8_t *b, uint64_t dst)
 {
-    assert_int_equal(b[0], 0x68);
-    assert_memory_equal(b + 5, "\xc7\x44\x24\x04", 4);
-    uint64_t v = (uint64_t)(int64_t)(int32_t)hp_rd32(b + 1); /* push sign-extends */
-    return (v & 0xffffffffull) | (uint64_t)hp_rd32(b + 9) << 32;
+    assert_memory_equal(b, "\x48\x8d\x64\x24\xf8\x50\x48\x8d\x05", 9);
+    assert_memory_equal(b + 13, "\x48\x89\x44\x24\x08\x58", 6);
+    return dst + 13 + (uint64_t)(int64_t)(int32_t)hp_rd32(b + 9);
 }
 
 static void test_reloc_call(void **state)
 {
     static const uint8_t call[] = {0xe8, 0x00, 0x20, 0x00, 0x00};
-    static const uint64_t rets[] = {SRC + 5, 0x401005, 0x7fffdeadbeefull, 0x180000000ull,
-                                    0xffffffff80001234ull};
+    /* return addresses in the original function: reachable from every dst */
+    static const uint64_t rets[] = {SRC + 5, SRC + 5 + 0x1000, SRC + 5 - 0x1000};
     for (size_t d = 0; d < NDELTAS; d++) {
         for (size_t r = 0; r < sizeof rets / sizeof rets[0]; r++) {
             uint64_t dst = SRC + (uint64_t)far_deltas[d];
             relo o;
-            hp_insn v[4];
+            hp_insn v[8];
             relocate_ok(call, 5, SRC, dst, rets[r], &o);
-            assert_int_equal(decode_all(&o, dst, v, 4), 3);
-            assert_int_equal(pushed_value(o.b), rets[r]);
-            assert_int_equal(v[0].kind, HP_INSN_OTHER);
-            assert_int_equal(v[1].kind, HP_INSN_OTHER);
-            assert_int_equal(v[2].kind, HP_INSN_JMP);
-            assert_int_equal(v[2].target_va, SRC + 5 + 0x2000);
+            assert_int_equal(decode_all(&o, dst, v, 8), 6);
+            assert_int_equal(pushed_value(o.b, dst), rets[r]);
+            assert_true(v[2].rip_rel);
+            assert_int_equal(v[2].mem_va, rets[r]);
+            for (int k = 0; k < 5; k++)
+                assert_int_equal(v[k].kind, HP_INSN_OTHER);
+            assert_int_equal(v[5].kind, HP_INSN_JMP);
+            assert_int_equal(v[5].target_va, SRC + 5 + 0x2000);
         }
     }
     expect_refusal(call, 5, 0, HP_ERR_UNHOOKABLE, "return address");
@@ -372,23 +375,23 @@ static void test_reloc_call_indirect(void **state)
     for (size_t d = 0; d < NDELTAS; d++) {
         uint64_t dst = SRC + (uint64_t)far_deltas[d];
         relo o;
-        hp_insn v[4];
-        relocate_ok(rip, 6, SRC, dst, 0x401006, &o);
-        assert_int_equal(decode_all(&o, dst, v, 4), 2 + 1);
-        assert_int_equal(pushed_value(o.b), 0x401006);
-        assert_int_equal(v[2].kind, HP_INSN_JMP_IND);
-        assert_true(v[2].rip_rel);
-        assert_int_equal(v[2].mem_va, SRC + 6 + 0x100);
-        relocate_ok(reg, 3, SRC, dst, 0x401003, &o);
-        assert_int_equal(decode_all(&o, dst, v, 4), 3);
-        assert_memory_equal(o.b + 13, "\x41\xff\xe3", 3); /* jmp r11 */
-        relocate_ok(notrack, 3, SRC, dst, 0x401003, &o);
-        assert_memory_equal(o.b + 13, "\x3e\xff\xe0", 3); /* notrack jmp rax */
+        hp_insn v[8];
+        relocate_ok(rip, 6, SRC, dst, SRC + 6, &o);
+        assert_int_equal(decode_all(&o, dst, v, 8), 5 + 1);
+        assert_int_equal(pushed_value(o.b, dst), SRC + 6);
+        assert_int_equal(v[5].kind, HP_INSN_JMP_IND);
+        assert_true(v[5].rip_rel);
+        assert_int_equal(v[5].mem_va, SRC + 6 + 0x100);
+        relocate_ok(reg, 3, SRC, dst, SRC + 3, &o);
+        assert_int_equal(decode_all(&o, dst, v, 8), 6);
+        assert_memory_equal(o.b + 19, "\x41\xff\xe3", 3); /* jmp r11 */
+        relocate_ok(notrack, 3, SRC, dst, SRC + 3, &o);
+        assert_memory_equal(o.b + 19, "\x3e\xff\xe0", 3); /* notrack jmp rax */
     }
     expect_refusal(reg, 3, 0, HP_ERR_UNHOOKABLE, "return address");
-    expect_refusal((const uint8_t *)"\xff\x54\x24\x08", 4, 0x401004, HP_ERR_UNHOOKABLE, "rsp");
-    expect_refusal((const uint8_t *)"\xff\xd4", 2, 0x401002, HP_ERR_UNHOOKABLE, "rsp");
-    expect_refusal((const uint8_t *)"\xff\x1d\x00\x00\x00\x00", 6, 0x401006, HP_ERR_UNHOOKABLE,
+    expect_refusal((const uint8_t *)"\xff\x54\x24\x08", 4, SRC + 4, HP_ERR_UNHOOKABLE, "rsp");
+    expect_refusal((const uint8_t *)"\xff\xd4", 2, SRC + 2, HP_ERR_UNHOOKABLE, "rsp");
+    expect_refusal((const uint8_t *)"\xff\x1d\x00\x00\x00\x00", 6, SRC + 6, HP_ERR_UNHOOKABLE,
                    "far");
 }
 
