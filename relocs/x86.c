@@ -47,13 +47,23 @@ typedef struct hp_zdec {
     ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 } hp_zdec;
 
+/* The decoder is immutable once initialised; build it once. */
+static const ZydisDecoder *zdecoder(void)
+{
+    static ZydisDecoder d;
+    static bool ready;
+    if (!ready)
+        ready = ZYAN_SUCCESS(ZydisDecoderInit(&d, ZYDIS_MACHINE_MODE_LONG_64,
+                                              ZYDIS_STACK_WIDTH_64));
+    return ready ? &d : NULL;
+}
+
 static bool zdecode(const uint8_t *p, size_t n, hp_zdec *z)
 {
-    ZydisDecoder d;
-    if (!p || n == 0 || !ZYAN_SUCCESS(ZydisDecoderInit(&d, ZYDIS_MACHINE_MODE_LONG_64,
-                                                        ZYDIS_STACK_WIDTH_64)))
+    const ZydisDecoder *d = zdecoder();
+    if (!p || n == 0 || !d)
         return false;
-    return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&d, p, n, &z->in, z->ops));
+    return ZYAN_SUCCESS(ZydisDecoderDecodeFull(d, p, n, &z->in, z->ops));
 }
 
 /* The visible relative-immediate operand (branch displacement), if any. */
@@ -218,6 +228,31 @@ static hp_status scan_body(const uint8_t *p, uint64_t size, uint64_t va, hp_func
         off += insn.len;
     }
     out->ok_size = off;
+    return HP_OK;
+}
+
+/* Whole-image scans decode every instruction of every function, so this
+ * path skips operand decoding: the length and the raw relative immediate
+ * are all a branch target needs. */
+hp_status hp_x86_branches(const uint8_t *p, uint64_t size, uint64_t va, hp_x86_branch_fn fn,
+                          void *ctx, uint64_t *ok_size)
+{
+    const ZydisDecoder *d = zdecoder();
+    if (!d || (!p && size))
+        return HP_ERR_INTERNAL;
+    uint64_t off = 0;
+    ZydisDecoderContext zc;
+    ZydisDecodedInstruction in;
+    while (off < size &&
+           ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(d, &zc, p + off, (size_t)(size - off), &in))) {
+        for (int i = 0; i < 2; i++)
+            if (in.raw.imm[i].is_relative) {
+                uint64_t next = va + off + in.length;
+                HP_CHECK(fn(ctx, va + off, next + (uint64_t)in.raw.imm[i].value.s));
+            }
+        off += in.length;
+    }
+    *ok_size = off;
     return HP_OK;
 }
 

@@ -53,6 +53,15 @@ typedef struct hp_func_scan {
 hp_status hp_x86_scan(const uint8_t *p, uint64_t size, uint64_t va, hp_func_scan *out);
 void hp_x86_scan_free(hp_func_scan *s);
 
+/* Fast linear decode for whole-image scans: calls fn(ctx, insn_va,
+ * target_va) for every instruction with a relative target (jmp, jcc, call,
+ * loop family, xbegin), stores nothing. Stops at the first invalid
+ * instruction: *ok_size says how far it got. A non-OK status from fn stops
+ * the scan and is returned. */
+typedef hp_status (*hp_x86_branch_fn)(void *ctx, uint64_t insn_va, uint64_t target_va);
+hp_status hp_x86_branches(const uint8_t *p, uint64_t size, uint64_t va, hp_x86_branch_fn fn,
+                          void *ctx, uint64_t *ok_size);
+
 /* Upper bound of one relocated instruction: push ret_va (19 bytes) plus a
  * 15-byte indirect jmp for a stolen `call [mem]`. */
 #define HP_X86_RELOC_MAX 34

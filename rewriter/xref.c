@@ -12,42 +12,39 @@ static int hp_u64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static bool hp_is_branch(const hp_insn *in)
+typedef struct hp_xscan {
+    const hp_image *img;
+    const hp_symbol *fn;
+    hp_xrefs *out;
+} hp_xscan;
+
+static hp_status hp_xrefs_add(void *vctx, uint64_t insn_va, uint64_t t)
 {
-    return in->kind == HP_INSN_JMP || in->kind == HP_INSN_JCC || in->kind == HP_INSN_CALL ||
-           in->kind == HP_INSN_LOOP;
+    hp_xscan *c = vctx;
+    const hp_symbol *s = c->fn;
+    bool inside = t >= s->va && t - s->va < s->size;
+    if (t == s->va || (!inside && (hp_image_sym_at(c->img, t) || !hp_image_owned(c->img, t))))
+        return HP_OK; /* a function's start, or outside every function */
+    HP_CHECK(HP_GROW(c->out->v, c->out->cap, c->out->n + 1));
+    c->out->v[c->out->n++] = t;
+    return HP_OK;
 }
 
 static hp_status hp_xrefs_scan_fn(const hp_image *img, const hp_symbol *s, hp_xrefs *out)
 {
     const uint8_t *p = hp_image_bytes(img, s->va, s->size);
-    if (!p)
+    if (!p || s->va + s->size < s->va)
         return HP_OK;
-    hp_func_scan sc = {0};
-    hp_status st = hp_x86_scan(p, s->size, s->va, &sc);
-    for (size_t i = 0; st == HP_OK && i < sc.ninsns; i++) {
-        const hp_insn *in = &sc.insns[i];
-        uint64_t t = in->target_va;
-        if (!hp_is_branch(in))
-            continue;
-        bool inside = t >= s->va && t - s->va < s->size;
-        if (t == s->va || (!inside && (hp_image_sym_at(img, t) || !hp_image_owned(img, t))))
-            continue; /* a function's start, or outside every function */
-        st = HP_GROW(out->v, out->cap, out->n + 1);
-        if (st == HP_OK)
-            out->v[out->n++] = t;
+    hp_xscan c = {img, s, out};
+    uint64_t ok = 0;
+    HP_CHECK(hp_x86_branches(p, s->size, s->va, hp_xrefs_add, &c, &ok));
+    if (ok < s->size) {
+        HP_CHECK(HP_GROW(out->bad, out->bad_cap, out->nbad + 1));
+        HP_CHECK(HP_GROW(out->bad_at, out->bad_at_cap, out->nbad + 1));
+        out->bad[out->nbad] = s->va;
+        out->bad_at[out->nbad++] = s->va + ok;
     }
-    if (st == HP_OK && sc.ok_size < s->size) {
-        st = HP_GROW(out->bad, out->bad_cap, out->nbad + 1);
-        if (st == HP_OK)
-            st = HP_GROW(out->bad_at, out->bad_at_cap, out->nbad + 1);
-        if (st == HP_OK) {
-            out->bad[out->nbad] = s->va;
-            out->bad_at[out->nbad++] = s->va + sc.ok_size;
-        }
-    }
-    hp_x86_scan_free(&sc);
-    return st == HP_ERR_NOMEM ? st : HP_OK;
+    return HP_OK;
 }
 
 uint64_t hp_xrefs_bad_at(const hp_xrefs *x, uint64_t fn_va)

@@ -809,11 +809,23 @@ typedef struct hp_dw_link {
     const char *link, *name;
 } hp_dw_link;
 
-/* Walk the chain from the DIE at off until a memoized DIE or its end. */
+/* One hop: decode the DIE at *off, record its own names, move to its next. */
+static hp_status hp_dw_hop(hp_dw *r, hp_dw_unit **u, uint64_t *off, hp_dw_link *l)
+{
+    hp_dw_die d;
+    *l = (hp_dw_link){*off, NULL, NULL};
+    HP_CHECK(hp_dw_prepare(r, *u));
+    HP_CHECK(hp_dw_parse_die(r, *u, *off, &d));
+    HP_CHECK(hp_dw_own_names(r, *u, &d, &l->link, &l->name));
+    return hp_dw_next(r, u, &d, off);
+}
+
+/* Walk the chain from the DIE at off until a memoized DIE or its end. A DIE
+ * that fails is on the path too, so its failure is memoized. */
 static hp_status hp_dw_chain(hp_dw *r, hp_dw_unit *u, uint64_t off, hp_dw_link *path,
                              size_t *np, const hp_dw_slot **hit)
 {
-    for (*np = 0, *hit = NULL; off; (*np)++) {
+    for (*np = 0, *hit = NULL; off;) {
         if ((*hit = hp_dw_find(&r->memo, off + 1, 0)))
             return (*hit)->n == MEMO_OK ? HP_OK
                                         : hp_dw_fail(r, "DWARF: bad DIE at .debug_info+0x%llx",
@@ -822,12 +834,9 @@ static hp_status hp_dw_chain(hp_dw *r, hp_dw_unit *u, uint64_t off, hp_dw_link *
             return hp_dw_fail(r, "DWARF: abstract_origin/specification chain through "
                                  ".debug_info+0x%llx is longer than %d (a cycle?)",
                               (unsigned long long)off, HP_DW_MAX_CHAIN);
-        hp_dw_die d;
-        HP_CHECK(hp_dw_prepare(r, u));
-        HP_CHECK(hp_dw_parse_die(r, u, off, &d));
-        path[*np].off = off;
-        HP_CHECK(hp_dw_own_names(r, u, &d, &path[*np].link, &path[*np].name));
-        HP_CHECK(hp_dw_next(r, &u, &d, &off));
+        hp_status s = hp_dw_hop(r, &u, &off, &path[*np]);
+        (*np)++;
+        HP_CHECK(s);
     }
     return HP_OK;
 }
@@ -837,7 +846,7 @@ static hp_status hp_dw_chain(hp_dw *r, hp_dw_unit *u, uint64_t off, hp_dw_link *
 static hp_status hp_dw_resolve(hp_dw *r, hp_dw_unit *u, uint64_t off, const char **link,
                                const char **name)
 {
-    hp_dw_link path[HP_DW_MAX_CHAIN + 1];
+    hp_dw_link path[HP_DW_MAX_CHAIN];
     size_t np;
     const hp_dw_slot *hit;
     hp_status s = hp_dw_chain(r, u, off, path, &np, &hit);
@@ -982,10 +991,12 @@ static hp_status hp_dw_collect_names(hp_dw *r, hp_dw_map *seen, hp_dw_name **out
             if (slot->a)
                 continue;
             slot->a = s;
-            size_t len = strnlen(s, budget + 1);
+            size_t len = 0;
+            while (len <= budget && s[len])
+                len++;
             if (len > budget)
-                return hp_dw_fail(r, "DWARF: names overlap (more than %llu bytes of names)",
-                                  (unsigned long long)(2 * (r->info.n + r->str.n)));
+                return hp_dw_fail(r, "DWARF: names overlap (too many bytes of names for the "
+                                     "size of the sections)");
             budget -= len;
             HP_CHECK(HP_GROW(*out, cap, *n + 1));
             (*out)[(*n)++] = (hp_dw_name){s, len};
@@ -996,7 +1007,7 @@ static hp_status hp_dw_collect_names(hp_dw *r, hp_dw_map *seen, hp_dw_name **out
 
 /* Rank names by content (equal contents share a rank) and report each
  * (callee, caller) once, sorted by caller then callee. */
-static hp_status hp_dw_report(hp_dw *r, hp_dw_inline_fn fn, void *ctx)
+static hp_status hp_dw_report(hp_dw *r, hp_dwarf_inline_fn fn, void *ctx)
 {
     hp_dw_map seen = {0};
     hp_dw_name *names = NULL;
@@ -1048,8 +1059,9 @@ static void hp_dw_section(const hp_image *img, const char *name, hp_dw_sec *s)
         return;
     s->p = p;
     s->n = n;
-    const uint8_t *z = memrchr(p, 0, n);
-    s->nul_end = z ? (uint64_t)(z - p) + 1 : 0;
+    s->nul_end = n;
+    while (s->nul_end && p[s->nul_end - 1])
+        s->nul_end--;
 }
 
 static hp_status hp_dw_unsupported(hp_dw *r, const char *what)
@@ -1104,19 +1116,17 @@ hp_status hp_dwarf_inlined(const hp_image *img, hp_dwarf_inline_fn fn, void *ctx
     hp_dw r = {.why = why, .why_len = why_len};
     if (!img || !fn)
         return hp_dw_unsupported(&r, "hp_dwarf_inlined: no image or callback"), HP_ERR_INTERNAL;
-    hp_status s = hp_dw_open(&r, img);
-    hp_status scan = s == HP_OK ? hp_dw_scan_units(&r) : s;
-    if (s == HP_OK && scan != HP_ERR_NOMEM) {
-        /* A malformed unit stops only itself; the first reason is kept. */
-        for (size_t i = 0; i < r.nunits && s != HP_ERR_NOMEM; i++) {
-            hp_status w = hp_dw_walk(&r, &r.units[i]);
-            s = w == HP_ERR_NOMEM || s == HP_OK ? w : s;
-        }
-        hp_status rep = s == HP_ERR_NOMEM ? s : hp_dw_report(&r, fn, ctx);
-        s = rep != HP_OK ? rep : s != HP_OK ? s : scan;
-    } else if (s == HP_OK) {
-        s = scan;
+    hp_status s = hp_dw_open(&r, img), scan = HP_OK, walk = HP_OK;
+    if (s == HP_OK)
+        s = (scan = hp_dw_scan_units(&r)) == HP_ERR_NOMEM ? scan : HP_OK;
+    /* A malformed unit stops only itself; the first reason is kept. */
+    for (size_t i = 0; s == HP_OK && i < r.nunits; i++) {
+        hp_status w = hp_dw_walk(&r, &r.units[i]);
+        walk = walk == HP_OK ? w : walk;
+        s = w == HP_ERR_NOMEM ? w : HP_OK;
     }
+    if (s == HP_OK)
+        s = hp_dw_report(&r, fn, ctx);
     hp_dw_close(&r);
-    return s;
+    return s != HP_OK ? s : scan != HP_OK ? scan : walk;
 }

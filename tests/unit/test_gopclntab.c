@@ -633,11 +633,22 @@ static void put_str(hp_buf *b, const char *s)
 
 static bool is_116(const syn *s) { return s->layout == HP_GO_116; }
 
-static uint32_t syn_name(syn *s, hp_buf *tab, const char *name)
+static uint64_t syn_gofunc_va(const syn *s) { return SYN_PCLN_VA + s->gofunc_off; }
+
+/* funcnametab offset of a name already written, or UINT32_MAX. */
+static uint32_t syn_nameoff(const syn *s, const char *name)
 {
     for (size_t i = 0; i < s->nstrs; i++)
         if (!strcmp(s->strs[i], name))
             return s->names[i];
+    return UINT32_MAX;
+}
+
+static uint32_t syn_name(syn *s, hp_buf *tab, const char *name)
+{
+    if (syn_nameoff(s, name) != UINT32_MAX)
+        return syn_nameoff(s, name);
+    assert_true(s->nstrs < 64);
     s->strs[s->nstrs] = name;
     s->names[s->nstrs] = (uint32_t)tab->len;
     put_str(tab, name);
@@ -694,10 +705,7 @@ static hp_buf syn_trees(syn *s, uint32_t *tree_off)
             put(&b, 0, 8); /* no tree at gofunc itself: offset 0 is not special */
         tree_off[i] = (uint32_t)b.len;
         for (size_t k = 0; k < n; k++) {
-            uint32_t nameoff = s->names[0];
-            for (size_t j = 0; j < s->nstrs; j++)
-                if (!strcmp(s->strs[j], syn_funcs[i].inl[k]))
-                    nameoff = s->names[j];
+            uint32_t nameoff = syn_nameoff(s, syn_funcs[i].inl[k]);
             if (s->layout == HP_GO_120) { /* funcID, _[3], nameOff, parentPc, startLine */
                 put(&b, 0, 4), put(&b, nameoff, 4), put(&b, 0, 4), put(&b, 7, 4);
             } else { /* parent, funcID, _, file, line, func_, parentPc */
@@ -793,28 +801,35 @@ static void syn_moduledata(syn *s, uint64_t gofunc_va)
         put(f, w[i], 8);
 }
 
+/* The five sub-table offsets; the functab is the last, pointer-aligned. */
+static void syn_offsets(const syn *s, size_t names_len, size_t pctab_len, uint64_t *off)
+{
+    off[0] = 8 + (is_116(s) ? 7 : 8) * 8; /* after the header */
+    off[1] = off[0] + names_len;
+    off[2] = off[1] + 4; /* cutab: one uint32 */
+    off[3] = off[2] + 5; /* filetab: "x.go" */
+    off[4] = hp_align_up(off[3] + pctab_len, 8);
+}
+
 /* Write the whole fake file for a layout. text_start is pcHeader's value. */
 static void syn_build(syn *s, hp_go_layout layout, uint64_t text_start)
 {
     memset(s, 0, sizeof *s);
     s->layout = layout;
     uint32_t inl_tab[SYN_NFUNCS], tree_off[SYN_NFUNCS];
-    hp_buf names = syn_funcnametab(s), pctab = syn_pctab(inl_tab, &s->scratch), trees = syn_trees(s, tree_off);
-    size_t hdr = 8 + (is_116(s) ? 7 : 8) * 8;
-    /* Sizes are known before the functab, so its position is too. */
-    uint64_t off[5];
-    off[0] = hdr, off[1] = off[0] + names.len, off[2] = off[1] + 4, off[3] = off[2] + 5;
-    off[4] = hp_align_up(off[3] + pctab.len, 8);
-    /* gofunc follows the pclntab; build functab once to learn its size. */
+    hp_buf names = syn_funcnametab(s), pctab = syn_pctab(inl_tab, &s->scratch);
+    hp_buf trees = syn_trees(s, tree_off);
+    uint64_t off[5], at;
+    syn_offsets(s, names.len, pctab.len, off);
+    /* The trees (gofunc) follow the pclntab; 1.16 needs their address
+     * inside the functab, so measure it once before writing it. */
     hp_buf ft = syn_functab(s, inl_tab, tree_off, 0);
-    uint64_t gofunc_off = hp_align_up(off[4] + ft.len, 16);
-    uint64_t gofunc_va = SYN_PCLN_VA + gofunc_off;
+    s->gofunc_off = (size_t)hp_align_up(off[4] + ft.len, 16);
     hp_buf_free(&ft);
-    ft = syn_functab(s, inl_tab, tree_off, is_116(s) ? gofunc_va : 0);
+    ft = syn_functab(s, inl_tab, tree_off, is_116(s) ? syn_gofunc_va(s) : 0);
     syn_header(s, &s->file, off, text_start);
-    uint64_t at;
     append_at(&s->file, &names, &at);
-    put(&s->file, 0, 4);  /* cutab */
+    put(&s->file, 0, 4);
     put_str(&s->file, "x.go");
     append_at(&s->file, &pctab, &at);
     assert_int_equal(hp_buf_align(&s->file, 8, 0), HP_OK);
@@ -824,14 +839,11 @@ static void syn_build(syn *s, hp_go_layout layout, uint64_t text_start)
     s->funcname_off = off[0];
     s->functab_off = off[4];
     assert_int_equal(hp_buf_align(&s->file, 16, 0), HP_OK);
-    s->gofunc_off = s->file.len;
-    assert_int_equal(s->gofunc_off, gofunc_off);
+    assert_int_equal(s->file.len, s->gofunc_off);
     append_at(&s->file, &trees, &at);
-    syn_moduledata(s, gofunc_va);
+    syn_moduledata(s, syn_gofunc_va(s));
     hp_buf_free(&names), hp_buf_free(&pctab), hp_buf_free(&trees), hp_buf_free(&ft);
 }
-
-static uint64_t syn_gofunc_va(const syn *s) { return SYN_PCLN_VA + s->gofunc_off; }
 
 /* An image over the fake file; with_md keeps the moduledata segment. */
 static hp_image *syn_image(syn *s, bool with_md, hp_diags *d)
