@@ -57,6 +57,10 @@ hp_status hp_objlink_bind(hp_objlink *l, const char *name, uint64_t va);
  * and never depend on VAs. Call again after adding objects. */
 hp_status hp_objlink_measure(hp_objlink *l, uint64_t text_used, uint64_t size[HP_REGION_COUNT]);
 
+/* How many 8-byte absolute pointers emit may record in ed->abs_ptrs for a
+ * position-independent output (an upper bound, known after measure), so
+ * the backend can reserve room for their dynamic relocations. */
+uint64_t hp_objlink_abs_count(const hp_objlink *l);
 /* File-backed bytes of the data region (<= size[HP_REGION_DATA]); 0 before
  * measure. */
 uint64_t hp_objlink_data_filesz(const hp_objlink *l);

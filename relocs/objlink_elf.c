@@ -345,8 +345,6 @@ static hp_status hp_ol_groups(hp_ol_rd *rd, const hp_ol_map *comdats)
 
 /* ---- symbols -------------------------------------------------------- */
 
-static bool hp_ol_sec_kept(const hp_ol_sec *s) { return s->region != HP_OL_DROP && !s->discarded; }
-
 /* Refusals that depend on the symbol's kind or section index. */
 static hp_status hp_ol_sym_check(hp_ol_rd *rd, const Elf64_Sym *es, const char *name)
 {
@@ -391,7 +389,7 @@ static hp_status hp_ol_symbol(hp_ol_rd *rd, size_t i)
     s->bind = ELF64_ST_BIND(es.st_info) == STB_GNU_UNIQUE ? STB_GLOBAL : ELF64_ST_BIND(es.st_info);
     if (s->shndx == SHN_ABS)
         s->defined = s->absolute = true;
-    else if (s->shndx != SHN_UNDEF && hp_ol_sec_kept(&o->secs[s->shndx]))
+    else if (s->shndx != SHN_UNDEF && hp_ol_kept(&o->secs[s->shndx]))
         s->defined = true;
     else if (s->shndx != SHN_UNDEF && o->secs[s->shndx].discarded && s->bind != STB_LOCAL) {
         s->shndx = SHN_UNDEF; /* the kept COMDAT copy defines it */
@@ -473,7 +471,7 @@ static hp_status hp_ol_relsec(hp_ol_rd *rd, size_t i)
     if (s->sh_info == 0 || s->sh_info >= o->nsecs)
         return hp_ol_bad(rd, "section '%s': relocation target out of range", o->secs[i].name);
     const hp_ol_sec *t = &o->secs[s->sh_info];
-    if (!hp_ol_sec_kept(t) || o->secs[i].discarded)
+    if (!hp_ol_kept(t) || o->secs[i].discarded)
         return HP_OK;
     if (s->sh_type == SHT_REL)
         return hp_ol_refuse(rd, "section '%s': SHT_REL relocations are not supported on "

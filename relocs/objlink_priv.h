@@ -11,6 +11,8 @@
 #define HP_OL_MAX_ALIGN 4096u    /* region VAs are page aligned */
 #define HP_OL_MAX_REGION (1u << 30) /* per region; bounds hostile NOBITS sizes */
 #define HP_OL_NO_GOT UINT32_MAX
+#define HP_OL_VA_ALIGN 16u /* the least alignment promised for region VAs */
+#define HP_OL_GOT_SYM "_GLOBAL_OFFSET_TABLE_"
 
 typedef struct hp_ol_sec {
     const char *name;    /* points into the object's bytes (or a literal) */
@@ -74,6 +76,52 @@ hp_ol_ent *hp_ol_map_find(const hp_ol_map *m, const char *key);
 /* Insert key (which must be absent). */
 hp_status hp_ol_map_add(hp_ol_map *m, const char *key, uint32_t a, uint32_t b);
 void hp_ol_map_free(hp_ol_map *m);
+
+typedef struct hp_ol_bind {
+    char *name;
+    uint64_t va;
+} hp_ol_bind;
+
+struct hp_objlink {
+    hp_ol_obj *objs;
+    size_t nobjs, objs_cap;
+    hp_ol_map globals; /* name -> (object, symbol) of the winning definition */
+    hp_ol_map comdats; /* COMDAT signature -> providing object */
+    hp_ol_map bindmap; /* name -> index into binds */
+    hp_ol_bind *binds;
+    size_t nbinds, binds_cap;
+    /* Layout (measure). Offsets of sections are relative to each region's
+     * anchor; see the comment at the top. */
+    bool measured;
+    uint64_t text_used;
+    uint64_t start[HP_REGION_COUNT];    /* region offset where objects may begin */
+    uint64_t maxalign[HP_REGION_COUNT]; /* largest section alignment */
+    uint64_t span[HP_REGION_COUNT];     /* anchor-relative end of the last section */
+    uint64_t size[HP_REGION_COUNT];     /* measured sizes (as returned) */
+    uint64_t data_filespan;             /* anchor-relative end of the GOT */
+    uint64_t data_filesz;
+    uint64_t got_off; /* anchor-relative */
+    uint32_t ngot;
+};
+
+static inline bool hp_ol_kept(const hp_ol_sec *s)
+{
+    return s->region != HP_OL_DROP && !s->discarded;
+}
+
+static inline void hp_ol_region_vas(const hp_edit *ed, uint64_t va[HP_REGION_COUNT])
+{
+    for (int r = 0; r < HP_REGION_COUNT; r++)
+        va[r] = ed->regions[r].va;
+}
+
+/* The winning definition of a global name, and its object. */
+const hp_ol_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t *obj);
+/* Region offset of region r's anchor once the region sits at va. */
+uint64_t hp_ol_anchor(const hp_objlink *l, int r, uint64_t va);
+/* Address of a defined symbol of object o with regions at va[]. */
+uint64_t hp_ol_def_va(const hp_objlink *l, const hp_ol_obj *o, const hp_ol_sym *s,
+                      const uint64_t va[HP_REGION_COUNT]);
 
 /* Parse and validate o->data (ELF64 x86-64 ET_REL) into o. COMDAT groups
  * whose signature is in `comdats` are marked discarded. Every problem is

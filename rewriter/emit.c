@@ -4,6 +4,7 @@
  * depend on addresses, so the two walks agree. */
 #include "rewriter.h"
 #include "info.h"
+#include "objects.h"
 
 #include "../relocs/x86.h"
 
@@ -83,7 +84,7 @@ hp_status hp_measure(hp_plan *p)
         }
     }
     p->lay.size[HP_REGION_TEXT] = off;
-    return HP_OK;
+    return hp_objects_measure(p, off);
 }
 
 /* A jump at a site's patch point to dest, the rest of the stolen bytes
@@ -170,6 +171,7 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
     switch (h->req->action) {
     case HP_ACT_REPLACE: h->dest_va = h->replace->va; break;
     case HP_ACT_PASSTHROUGH: h->dest_va = tramp; break;
+    case HP_ACT_OBJECT: HP_CHECK(hp_objects_dest(p, h, &h->dest_va)); break;
     default: h->dest_va = stub; break;
     }
     HP_CHECK(hp_patch_site(p, &h->site, h->dest_va));
@@ -180,16 +182,31 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
     return HP_OK;
 }
 
-hp_status hp_emit(hp_plan *p)
+/* Give each region its address and zeroed bytes (text: int3) for the
+ * sizes measured; the data region's bss tail has no file bytes. */
+static hp_status hp_setup_regions(hp_plan *p)
 {
-    hp_region *text = &p->ed.regions[HP_REGION_TEXT];
-    text->va = p->lay.va[HP_REGION_TEXT];
-    text->mem_size = p->lay.size[HP_REGION_TEXT];
-    text->prot = HP_PROT_R | HP_PROT_X;
-    HP_CHECK(hp_buf_append_zeros(&text->bytes, text->mem_size));
-    memset(text->bytes.data, 0xcc, text->mem_size);
+    static const uint32_t prot[HP_REGION_COUNT] = {HP_PROT_R | HP_PROT_X, HP_PROT_R,
+                                                   HP_PROT_R | HP_PROT_W};
+    for (int r = 0; r < HP_REGION_COUNT; r++) {
+        hp_region *rg = &p->ed.regions[r];
+        rg->va = p->lay.va[r];
+        rg->mem_size = p->lay.size[r];
+        rg->prot = prot[r];
+        uint64_t file = r == HP_REGION_DATA ? p->data_filesz : rg->mem_size;
+        HP_CHECK(hp_buf_append_zeros(&rg->bytes, (size_t)file));
+        if (r == HP_REGION_TEXT && file)
+            memset(rg->bytes.data, 0xcc, (size_t)file);
+    }
+    return HP_OK;
+}
+
+hp_status hp_emit(hp_plan *p, hp_diags *d)
+{
+    HP_CHECK(hp_setup_regions(p));
     for (size_t i = 0; i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED)
             HP_CHECK(hp_emit_hook(p, &p->v[i]));
+    HP_CHECK(hp_objects_emit(p, d));
     return hp_info_encode(p, &p->ed.info);
 }

@@ -4,6 +4,9 @@
  * with the reason. */
 #include "rewriter.h"
 #include "inline.h"
+#include "objects.h"
+
+#include "../relocs/objlink.h"
 
 #include "../sections/format.h"
 
@@ -135,12 +138,13 @@ hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_option
 {
     memset(out, 0, sizeof *out);
     out->img = img;
+    HP_CHECK(hp_objects_load(out, reqs, d));
     HP_CHECK(hp_resolve(out, reqs, d));
     HP_CHECK(hp_analyze(out, d));
     HP_CHECK(hp_inline_check(out, opt, d));
     HP_CHECK(hp_measure(out));
     HP_CHECK(img->fmt->place(img, &out->lay));
-    return hp_emit(out);
+    return hp_emit(out, d);
 }
 
 void hp_plan_free(hp_plan *p)
@@ -150,5 +154,6 @@ void hp_plan_free(hp_plan *p)
     hp_free(p->v);
     hp_edit_free(&p->ed);
     hp_xrefs_free(&p->xrefs);
+    hp_objlink_free(p->objs);
     memset(p, 0, sizeof *p);
 }

@@ -6,6 +6,7 @@
  * request already claimed. */
 #include "rewriter.h"
 #include "inline.h"
+#include "objects.h"
 
 #include <fnmatch.h>
 #include <stdio.h>
@@ -304,6 +305,11 @@ static hp_status hp_resolve_refs(hp_resolver *r, const hp_hook_req *req, size_t 
     for (size_t i = first; i < first + n; i++) {
         r->p->v[i].replace = rep;
         r->p->v[i].orig = orig;
+        if (req->action == HP_ACT_OBJECT && st == HP_OK) {
+            hp_status os = hp_objects_check(r->p, &r->p->v[i], r->d);
+            if (os != HP_OK)
+                return os;
+        }
         if (rep && rep->va == r->p->v[i].target->va && r->p->v[i].state == HP_HOOK_PLANNED) {
             hp_diag_add(r->d, HP_DIAG_ERROR, &req->action_loc, req->target,
                         "the replacement '%s' is the target itself", req->replace);

@@ -35,6 +35,7 @@ typedef struct hp_hook {
     /* With `original`, branches back to the entry go to the trampoline; a
      * short (rel8) one goes through a 5-byte jump island here (0: none). */
     uint64_t island_va;
+    size_t obj; /* HP_ACT_OBJECT: the object's index in the linker */
 } hp_hook;
 
 /* True when the hook reaches the original code through a trampoline. */
@@ -51,6 +52,8 @@ typedef struct hp_plan {
     hp_layout lay;
     hp_edit ed;
     hp_xrefs xrefs; /* cross-function branch targets */
+    struct hp_objlink *objs; /* objects named by `object =`, or NULL */
+    uint64_t data_filesz;    /* file-backed part of the data region */
 } hp_plan;
 
 /* Run resolve..emit. Problems go to d (with rules locations); returns the
@@ -63,7 +66,7 @@ void hp_plan_free(hp_plan *p);
 /* Passes, for unit tests and for the planner itself. */
 hp_status hp_resolve(hp_plan *p, const hp_hook_reqs *reqs, hp_diags *d);
 hp_status hp_measure(hp_plan *p);
-hp_status hp_emit(hp_plan *p);
+hp_status hp_emit(hp_plan *p, hp_diags *d);
 
 /* The user-facing label of a hook's action ("replace", "return 42", ...). */
 const char *hp_action_name(hp_action a);

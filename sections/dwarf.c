@@ -2,41 +2,35 @@
  *
  * Quirks this file deals with, and why:
  *
- * - One linear pass over every compile/partial unit's DIEs. A stack of open
- *   parents tells each DW_TAG_inlined_subroutine its nearest enclosing
- *   concrete DW_TAG_subprogram (an inline nested in an inline still belongs
- *   to the function whose code holds it). Abstract instance roots
- *   (DW_AT_inline != DW_INL_not_inlined) and declarations hold no code, so
- *   inlined entries under them are not counted.
+ * - One linear pass over every unit's DIEs. A stack of open parents gives
+ *   each DW_TAG_inlined_subroutine its nearest enclosing concrete
+ *   DW_TAG_subprogram: an inline nested in an inline still belongs to the
+ *   function whose code holds it. Abstract instance roots and declarations
+ *   hold no code, so inlined entries under them are not counted.
  *
  * - Names come from chains: an inlined entry points at an abstract instance
  *   (DW_AT_abstract_origin), which for C++ points at the in-class declaration
  *   (DW_AT_specification). A linkage name anywhere on the chain wins over a
- *   DW_AT_name, so names match symbols. Every resolved DIE is memoized by
- *   offset, failures too, so a DIE is decoded at most once per role and the
- *   whole run stays linear in the size of the sections.
+ *   DW_AT_name, so names match symbols. Resolved DIEs are memoized by offset,
+ *   failures too, which keeps the run linear in the size of the sections.
  *
- * - An abbreviation is compiled into a "plan": runs of attributes whose size
- *   is fixed for the unit's shape are merged into one skip, and only the few
- *   attributes we read are decoded. Zero-size forms (flag_present,
- *   implicit_const) vanish, so a hostile abbreviation with a million of them
- *   costs nothing per DIE. Plans depend on the address and offset size, so
- *   tables are cached by (offset, shape). Tables that overlap would make
- *   parsing quadratic; the total bytes parsed is capped at a small multiple
- *   of .debug_abbrev.
+ * - Each abbreviation is compiled into a plan: attributes whose size is fixed
+ *   for the unit's shape merge into one skip, and only the few attributes we
+ *   read are decoded, so zero-size forms (flag_present, implicit_const) cost
+ *   nothing per DIE even by the million. Tables are cached by (offset,
+ *   shape); overlapping tables would make parsing quadratic, so the bytes
+ *   parsed are capped at a small multiple of .debug_abbrev.
  *
- * - Strings: .debug_str and .debug_line_str offsets are checked against the
- *   last NUL of the section (O(1)), strx goes through .debug_str_offsets at
- *   DW_AT_str_offsets_base. Names are compared only at the end, after
- *   aggregating by pointer; the bytes read to do so are capped too.
+ * - String offsets are checked against the section's last NUL in O(1).
+ *   Names are aggregated by pointer and compared only at the end, with the
+ *   bytes read to do so capped too (overlapping strings).
  *
- * - What cannot be resolved is skipped, not an error: references into a
- *   supplementary file (DW_FORM_ref_sup*, GNU dwz DW_FORM_GNU_ref_alt),
- *   type signatures, strings in a supplementary file. Type units are not
- *   walked. SHF_COMPRESSED and .zdebug sections are reported as unsupported.
+ * - Unresolvable is not wrong: references and strings in a supplementary
+ *   file (DW_FORM_ref_sup*, dwz's GNU_ref_alt) and type signatures are
+ *   skipped. Type units are not walked. Compressed sections are unsupported.
  *
- * - A malformed unit stops that unit only (unit lengths were checked first,
- *   so the next unit is still found); the first reason is reported.
+ * - A malformed unit stops only itself (every unit length was checked
+ *   first); the first reason is reported.
  */
 #include "dwarf.h"
 
@@ -46,22 +40,12 @@
 #include <string.h>
 
 enum {
-    DW_TAG_inlined_subroutine = 0x1d,
-    DW_TAG_subprogram = 0x2e,
-    DW_AT_name = 0x03,
-    DW_AT_inline = 0x20,
-    DW_AT_abstract_origin = 0x31,
-    DW_AT_declaration = 0x3c,
-    DW_AT_specification = 0x47,
-    DW_AT_linkage_name = 0x6e,
-    DW_AT_str_offsets_base = 0x72,
-    DW_AT_MIPS_linkage_name = 0x2007,
-    DW_UT_compile = 1,
-    DW_UT_type = 2,
-    DW_UT_partial = 3,
-    DW_UT_skeleton = 4,
-    DW_UT_split_compile = 5,
-    DW_UT_split_type = 6,
+    DW_TAG_inlined_subroutine = 0x1d, DW_TAG_subprogram = 0x2e,
+    DW_AT_name = 0x03, DW_AT_inline = 0x20, DW_AT_abstract_origin = 0x31,
+    DW_AT_declaration = 0x3c, DW_AT_specification = 0x47, DW_AT_linkage_name = 0x6e,
+    DW_AT_str_offsets_base = 0x72, DW_AT_MIPS_linkage_name = 0x2007,
+    DW_UT_compile = 1, DW_UT_type = 2, DW_UT_partial = 3, DW_UT_skeleton = 4,
+    DW_UT_split_compile = 5, DW_UT_split_type = 6,
 };
 
 enum {
@@ -81,6 +65,7 @@ enum {
     DW_FORM_GNU_ref_alt = 0x1f20, DW_FORM_GNU_strp_alt = 0x1f21,
 };
 
+#define U(x) ((unsigned long long)(x)) /* for %llx in messages */
 #define HP_DW_MAX_DEPTH 4096   /* open parents in one unit */
 #define HP_DW_MAX_CHAIN 32     /* abstract_origin/specification hops */
 #define HP_DW_MAX_INDIRECT 4   /* DW_FORM_indirect nesting */
@@ -94,19 +79,16 @@ enum { MEMO_OK = 1, MEMO_BAD = 2 };
 
 typedef struct hp_dw_sec {
     const uint8_t *p;
-    uint64_t n;
-    uint64_t nul_end; /* one past the last NUL: a string at off < nul_end ends in bounds */
+    uint64_t n, nul_end; /* nul_end: past the last NUL; a string at off < nul_end ends */
 } hp_dw_sec;
 
 typedef struct hp_dw_step {
-    uint64_t aux; /* K_FIXED: bytes to skip; otherwise the implicit_const value */
-    uint64_t form;
-    uint8_t kind; /* A_* or K_* */
+    uint64_t aux, form; /* aux: bytes to skip (K_FIXED), else the implicit_const value */
+    uint8_t kind;       /* A_* or K_* */
 } hp_dw_step;
 
 typedef struct hp_dw_decl {
-    uint64_t code, tag;
-    uint64_t first, nsteps; /* slice of the table's steps */
+    uint64_t code, tag, first, nsteps; /* first, nsteps: a slice of the table's steps */
     bool children;
 } hp_dw_decl;
 
@@ -117,25 +99,22 @@ typedef struct hp_dw_table {
     size_t nsteps, steps_cap;
     uint64_t *dense; /* code -> decl index + 1 when codes are dense, else NULL */
     uint64_t ndense;
+    bool bad; /* failed to parse: kept so the failure is remembered */
 } hp_dw_table;
 
 typedef struct hp_dw_unit {
     uint64_t off, die_off, end; /* .debug_info offsets: header, first DIE, end */
-    uint64_t abbrev_off;
-    uint64_t sob; /* DW_AT_str_offsets_base */
+    uint64_t abbrev_off, sob;   /* sob: DW_AT_str_offsets_base */
     uint16_t version;
     uint8_t type, off_size, addr_size;
     int8_t state; /* 0 not prepared, 1 ready, -1 failed */
     const hp_dw_table *tab; /* borrowed from the reader's cache */
 } hp_dw_unit;
 
-typedef struct hp_dw_val {
-    uint64_t v, form;
-} hp_dw_val;
+typedef struct hp_dw_val { uint64_t v, form; } hp_dw_val;
 
 typedef struct hp_dw_die {
-    uint64_t off, end; /* end: the offset after its attributes */
-    uint64_t tag;
+    uint64_t off, end, tag; /* end: the offset after its attributes */
     bool null, children;
     unsigned have; /* bit A_* set when a[A_*] was read */
     hp_dw_val a[A_COUNT];
@@ -143,15 +122,11 @@ typedef struct hp_dw_die {
 
 /* Open-addressing map slot; k1 == 0 marks an empty slot. */
 typedef struct hp_dw_slot {
-    uint64_t k1, k2;
+    uint64_t k1, k2, n;
     const char *a, *b;
-    uint64_t n;
 } hp_dw_slot;
 
-typedef struct hp_dw_map {
-    hp_dw_slot *v;
-    size_t n, cap; /* cap is 0 or a power of two */
-} hp_dw_map;
+typedef struct hp_dw_map { hp_dw_slot *v; size_t n, cap; /* cap: 0 or a power of 2 */ } hp_dw_map;
 
 typedef struct hp_dw_frame {
     hp_dw_die die;
@@ -162,9 +137,8 @@ typedef struct hp_dw_frame {
 
 typedef struct hp_dw_cur {
     const uint8_t *p;
-    uint64_t pos, end;
+    uint64_t pos, end, bad_form;
     uint8_t bad; /* 0, or one of the hp_dw_bad reasons */
-    uint64_t bad_form;
 } hp_dw_cur;
 
 enum hp_dw_bad { BAD_TRUNC = 1, BAD_FORM, BAD_INDIRECT };
@@ -172,77 +146,73 @@ enum hp_dw_bad { BAD_TRUNC = 1, BAD_FORM, BAD_INDIRECT };
 typedef struct hp_dw {
     hp_dw_sec info, abbrev, str, line_str, str_offs;
     hp_dw_unit *units;
-    size_t nunits, units_cap;
-    hp_dw_table **tabs; /* NULL entries: tables that failed to parse */
-    size_t ntabs, tabs_cap;
+    hp_dw_table **tabs;
+    size_t nunits, units_cap, ntabs, tabs_cap;
     hp_dw_map tabmap; /* (abbrev offset + 1, unit shape) -> index + 1 into tabs */
     hp_dw_map memo;   /* DIE offset + 1 -> (linkage name, name) of its chain */
     hp_dw_map pairs;  /* (callee, caller) pointers -> sites */
     hp_dw_frame *frames;
-    size_t frames_cap;
     uint64_t abbrev_work, abbrev_budget;
     char *why;
-    size_t why_len;
+    size_t frames_cap, why_len;
     bool failed; /* why holds the first reason */
 } hp_dw;
 
-static hp_status hp_dw_fail(hp_dw *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static hp_status hp_dw_fail(hp_dw *r, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static hp_status hp_dw_fail(hp_dw *r, const char *fmt, ...)
 {
     if (!r->failed && r->why && r->why_len) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(r->why, r->why_len, fmt, ap);
+        int n = snprintf(r->why, r->why_len, "DWARF: ");
+        if (n > 0 && (size_t)n < r->why_len)
+            vsnprintf(r->why + n, r->why_len - (size_t)n, fmt, ap);
         va_end(ap);
     }
     r->failed = true;
     return HP_ERR_FORMAT;
 }
 
-/* ===================================================================== */
-/* Cursor                                                                */
-/* ===================================================================== */
+/* ---- Cursor ---- */
 
-static uint64_t hp_dw_uleb(hp_dw_cur *c)
+static void hp_dw_bad(hp_dw_cur *c, uint8_t why)
+{
+    if (!c->bad)
+        c->bad = why;
+}
+
+/* LEB128; bits past 64 are dropped, but the bytes are still consumed. */
+static uint64_t hp_dw_leb(hp_dw_cur *c, bool sign)
 {
     uint64_t v = 0;
-    unsigned shift = 0;
-    while (c->pos < c->end) {
+    for (unsigned shift = 0; c->pos < c->end;) {
         uint8_t b = c->p[c->pos++];
         if (shift < 64)
             v |= (uint64_t)(b & 0x7f) << shift, shift += 7;
         if (!(b & 0x80))
-            return v;
+            return sign && shift < 64 && (b & 0x40) ? v | ~(uint64_t)0 << shift : v;
     }
-    c->bad = c->bad ? c->bad : BAD_TRUNC;
+    hp_dw_bad(c, BAD_TRUNC);
     return 0;
 }
 
-static int64_t hp_dw_sleb(hp_dw_cur *c)
-{
-    uint64_t v = 0;
-    unsigned shift = 0;
-    while (c->pos < c->end) {
-        uint8_t b = c->p[c->pos++];
-        if (shift < 64)
-            v |= (uint64_t)(b & 0x7f) << shift, shift += 7;
-        if (!(b & 0x80)) {
-            if (shift < 64 && (b & 0x40))
-                v |= ~(uint64_t)0 << shift;
-            return (int64_t)v;
-        }
-    }
-    c->bad = c->bad ? c->bad : BAD_TRUNC;
-    return 0;
-}
+static uint64_t hp_dw_uleb(hp_dw_cur *c) { return hp_dw_leb(c, false); }
 
-/* Read n bytes little-endian (only the first 8 count), or skip them. */
-static uint64_t hp_dw_fixed(hp_dw_cur *c, uint64_t n)
+static bool hp_dw_skip(hp_dw_cur *c, uint64_t n)
 {
     if (c->bad || !hp_in_bounds(c->pos, n, c->end)) {
-        c->bad = c->bad ? c->bad : BAD_TRUNC;
-        return 0;
+        hp_dw_bad(c, BAD_TRUNC);
+        return false;
     }
+    c->pos += n;
+    return true;
+}
+
+/* Read n bytes little-endian (only the first 8 count). */
+static uint64_t hp_dw_fixed(hp_dw_cur *c, uint64_t n)
+{
+    if (!hp_dw_skip(c, n))
+        return 0;
+    c->pos -= n;
     uint64_t v = 0;
     for (uint64_t i = 0; i < n && i < 8; i++)
         v |= (uint64_t)c->p[c->pos + i] << (8 * i);
@@ -250,49 +220,34 @@ static uint64_t hp_dw_fixed(hp_dw_cur *c, uint64_t n)
     return v;
 }
 
-/* ===================================================================== */
-/* Forms                                                                 */
-/* ===================================================================== */
+/* ---- Forms ---- */
 
 /* Size of a form's value in unit u: bytes, HP_DW_VAR or HP_DW_UNKNOWN. */
 static int hp_dw_form_size(uint64_t form, const hp_dw_unit *u)
 {
     switch (form) {
-    case DW_FORM_flag_present: case DW_FORM_implicit_const:
-        return 0;
+    case DW_FORM_flag_present: case DW_FORM_implicit_const: return 0;
     case DW_FORM_data1: case DW_FORM_ref1: case DW_FORM_flag: case DW_FORM_strx1:
-    case DW_FORM_addrx1:
-        return 1;
-    case DW_FORM_data2: case DW_FORM_ref2: case DW_FORM_strx2: case DW_FORM_addrx2:
-        return 2;
-    case DW_FORM_strx3: case DW_FORM_addrx3:
-        return 3;
+    case DW_FORM_addrx1: return 1;
+    case DW_FORM_data2: case DW_FORM_ref2: case DW_FORM_strx2: case DW_FORM_addrx2: return 2;
+    case DW_FORM_strx3: case DW_FORM_addrx3: return 3;
     case DW_FORM_data4: case DW_FORM_ref4: case DW_FORM_strx4: case DW_FORM_addrx4:
-    case DW_FORM_ref_sup4:
-        return 4;
-    case DW_FORM_data8: case DW_FORM_ref8: case DW_FORM_ref_sig8: case DW_FORM_ref_sup8:
-        return 8;
-    case DW_FORM_data16:
-        return 16;
-    case DW_FORM_addr:
-        return u->addr_size;
+    case DW_FORM_ref_sup4: return 4;
+    case DW_FORM_data8: case DW_FORM_ref8: case DW_FORM_ref_sig8: case DW_FORM_ref_sup8: return 8;
+    case DW_FORM_data16: return 16;
+    case DW_FORM_addr: return u->addr_size;
     case DW_FORM_ref_addr: /* address-sized in DWARF 2, offset-sized later */
         return u->version == 2 ? u->addr_size : u->off_size;
     case DW_FORM_strp: case DW_FORM_line_strp: case DW_FORM_sec_offset: case DW_FORM_strp_sup:
-    case DW_FORM_GNU_ref_alt: case DW_FORM_GNU_strp_alt:
-        return u->off_size;
+    case DW_FORM_GNU_ref_alt: case DW_FORM_GNU_strp_alt: return u->off_size;
     case DW_FORM_sdata: case DW_FORM_udata: case DW_FORM_ref_udata: case DW_FORM_strx:
     case DW_FORM_addrx: case DW_FORM_loclistx: case DW_FORM_rnglistx:
     case DW_FORM_GNU_addr_index: case DW_FORM_GNU_str_index: case DW_FORM_string:
     case DW_FORM_block: case DW_FORM_block1: case DW_FORM_block2: case DW_FORM_block4:
-    case DW_FORM_exprloc: case DW_FORM_indirect:
-        return HP_DW_VAR;
-    default:
-        return HP_DW_UNKNOWN;
+    case DW_FORM_exprloc: case DW_FORM_indirect: return HP_DW_VAR;
+    default: return HP_DW_UNKNOWN;
     }
 }
-
-static uint64_t hp_dw_read_var(hp_dw_cur *c, uint64_t *form, const hp_dw_unit *u, int depth);
 
 /* Decode one value; *form becomes the real form behind DW_FORM_indirect.
  * DW_FORM_string yields the string's .debug_info offset. */
@@ -300,51 +255,40 @@ static uint64_t hp_dw_read_form(hp_dw_cur *c, uint64_t *form, const hp_dw_unit *
                                 uint64_t implicit, int depth)
 {
     int n = hp_dw_form_size(*form, u);
-    if (n == HP_DW_UNKNOWN) {
-        c->bad = c->bad ? c->bad : BAD_FORM;
+    uint64_t at = c->pos;
+    if (n >= 0)
+        return *form == DW_FORM_flag_present    ? 1
+               : *form == DW_FORM_implicit_const ? implicit
+                                                 : hp_dw_fixed(c, (uint64_t)n);
+    switch (*form) {
+    case DW_FORM_sdata: return hp_dw_leb(c, true);
+    case DW_FORM_string: {
+        const uint8_t *z = at < c->end ? memchr(c->p + at, 0, c->end - at) : NULL;
+        if (!z)
+            hp_dw_bad(c, BAD_TRUNC);
+        c->pos = z ? (uint64_t)(z - c->p) + 1 : c->pos;
+        return at;
+    }
+    case DW_FORM_block1: return hp_dw_skip(c, hp_dw_fixed(c, 1)), 0;
+    case DW_FORM_block2: return hp_dw_skip(c, hp_dw_fixed(c, 2)), 0;
+    case DW_FORM_block4: return hp_dw_skip(c, hp_dw_fixed(c, 4)), 0;
+    case DW_FORM_block: case DW_FORM_exprloc: return hp_dw_skip(c, hp_dw_uleb(c)), 0;
+    case DW_FORM_indirect:
+        *form = hp_dw_uleb(c);
+        if (depth < HP_DW_MAX_INDIRECT && *form != DW_FORM_implicit_const)
+            return hp_dw_read_form(c, form, u, 0, depth + 1);
+        hp_dw_bad(c, BAD_INDIRECT);
+        return 0;
+    default:
+        if (n == HP_DW_VAR) /* the ULEB128 forms */
+            return hp_dw_uleb(c);
+        hp_dw_bad(c, BAD_FORM);
         c->bad_form = *form;
         return 0;
     }
-    if (*form == DW_FORM_flag_present)
-        return 1;
-    if (*form == DW_FORM_implicit_const)
-        return implicit;
-    return n >= 0 ? hp_dw_fixed(c, (uint64_t)n) : hp_dw_read_var(c, form, u, depth);
 }
 
-static uint64_t hp_dw_read_var(hp_dw_cur *c, uint64_t *form, const hp_dw_unit *u, int depth)
-{
-    switch (*form) {
-    case DW_FORM_sdata:
-        return (uint64_t)hp_dw_sleb(c);
-    case DW_FORM_string: {
-        uint64_t at = c->pos;
-        const uint8_t *z = at < c->end ? memchr(c->p + at, 0, c->end - at) : NULL;
-        if (!z)
-            c->bad = c->bad ? c->bad : BAD_TRUNC;
-        else
-            c->pos = (uint64_t)(z - c->p) + 1;
-        return at;
-    }
-    case DW_FORM_block1: return hp_dw_fixed(c, hp_dw_fixed(c, 1)), 0;
-    case DW_FORM_block2: return hp_dw_fixed(c, hp_dw_fixed(c, 2)), 0;
-    case DW_FORM_block4: return hp_dw_fixed(c, hp_dw_fixed(c, 4)), 0;
-    case DW_FORM_block: case DW_FORM_exprloc: return hp_dw_fixed(c, hp_dw_uleb(c)), 0;
-    case DW_FORM_indirect:
-        *form = hp_dw_uleb(c);
-        if (depth >= HP_DW_MAX_INDIRECT || *form == DW_FORM_implicit_const) {
-            c->bad = c->bad ? c->bad : BAD_INDIRECT;
-            return 0;
-        }
-        return hp_dw_read_form(c, form, u, 0, depth + 1);
-    default: /* the ULEB128 forms */
-        return hp_dw_uleb(c);
-    }
-}
-
-/* ===================================================================== */
-/* Hash map                                                              */
-/* ===================================================================== */
+/* ---- Hash map ---- */
 
 static size_t hp_dw_hash(uint64_t k1, uint64_t k2)
 {
@@ -354,35 +298,19 @@ static size_t hp_dw_hash(uint64_t k1, uint64_t k2)
     return (size_t)(h ^ h >> 29);
 }
 
-static hp_dw_slot *hp_dw_find(const hp_dw_map *m, uint64_t k1, uint64_t k2)
+/* Index of (k1, k2) in v, or of the empty slot where it would go. */
+static size_t hp_dw_probe(const hp_dw_slot *v, size_t cap, uint64_t k1, uint64_t k2)
 {
-    if (!m->cap)
-        return NULL;
-    for (size_t i = hp_dw_hash(k1, k2) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        hp_dw_slot *s = &m->v[i];
-        if (!s->k1 || (s->k1 == k1 && s->k2 == k2))
-            return s->k1 ? s : NULL;
-    }
+    size_t i = hp_dw_hash(k1, k2) & (cap - 1);
+    while (v[i].k1 && (v[i].k1 != k1 || v[i].k2 != k2))
+        i = (i + 1) & (cap - 1);
+    return i;
 }
 
-static hp_status hp_dw_rehash(hp_dw_map *m)
+static hp_dw_slot *hp_dw_find(const hp_dw_map *m, uint64_t k1, uint64_t k2)
 {
-    size_t cap = m->cap ? m->cap * 2 : 64;
-    hp_dw_slot *v = cap > SIZE_MAX / sizeof *v ? NULL : hp_calloc(cap, sizeof *v);
-    if (!v)
-        return HP_ERR_NOMEM;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->v[i].k1)
-            continue;
-        size_t j = hp_dw_hash(m->v[i].k1, m->v[i].k2) & (cap - 1);
-        while (v[j].k1)
-            j = (j + 1) & (cap - 1);
-        v[j] = m->v[i];
-    }
-    hp_free(m->v);
-    m->v = v;
-    m->cap = cap;
-    return HP_OK;
+    hp_dw_slot *s = m->cap ? &m->v[hp_dw_probe(m->v, m->cap, k1, k2)] : NULL;
+    return s && s->k1 ? s : NULL;
 }
 
 /* The slot for (k1, k2), inserted zeroed when absent. k1 must not be 0. */
@@ -390,33 +318,35 @@ static hp_status hp_dw_put(hp_dw_map *m, uint64_t k1, uint64_t k2, hp_dw_slot **
 {
     if ((*out = hp_dw_find(m, k1, k2)))
         return HP_OK;
-    if ((m->n + 1) * 2 > m->cap)
-        HP_CHECK(hp_dw_rehash(m));
-    size_t i = hp_dw_hash(k1, k2) & (m->cap - 1);
-    while (m->v[i].k1)
-        i = (i + 1) & (m->cap - 1);
-    m->v[i] = (hp_dw_slot){.k1 = k1, .k2 = k2};
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        hp_dw_slot *v = cap > SIZE_MAX / sizeof *v ? NULL : hp_calloc(cap, sizeof *v);
+        if (!v)
+            return HP_ERR_NOMEM;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->v[i].k1)
+                v[hp_dw_probe(v, cap, m->v[i].k1, m->v[i].k2)] = m->v[i];
+        hp_free(m->v);
+        m->v = v;
+        m->cap = cap;
+    }
+    *out = &m->v[hp_dw_probe(m->v, m->cap, k1, k2)];
+    **out = (hp_dw_slot){.k1 = k1, .k2 = k2};
     m->n++;
-    *out = &m->v[i];
     return HP_OK;
 }
 
-/* ===================================================================== */
-/* Abbreviation tables                                                   */
-/* ===================================================================== */
+/* ---- Abbreviation tables ---- */
 
 static int hp_dw_attr_kind(uint64_t at)
 {
-    switch (at) {
-    case DW_AT_name: return A_NAME;
-    case DW_AT_linkage_name: case DW_AT_MIPS_linkage_name: return A_LINK;
-    case DW_AT_abstract_origin: return A_ORIGIN;
-    case DW_AT_specification: return A_SPEC;
-    case DW_AT_inline: return A_INLINE;
-    case DW_AT_declaration: return A_DECL;
-    case DW_AT_str_offsets_base: return A_SOB;
-    default: return -1;
-    }
+    static const uint16_t ats[A_COUNT] = {DW_AT_name, DW_AT_linkage_name, DW_AT_abstract_origin,
+                                          DW_AT_specification, DW_AT_inline, DW_AT_declaration,
+                                          DW_AT_str_offsets_base};
+    for (int k = 0; k < A_COUNT; k++)
+        if (at == ats[k])
+            return k;
+    return at == DW_AT_MIPS_linkage_name ? A_LINK : -1;
 }
 
 /* Append a step to the decl being built, merging adjacent fixed skips. */
@@ -436,17 +366,16 @@ static hp_status hp_dw_add_step(hp_dw_table *t, const hp_dw_decl *d, hp_dw_step 
     return HP_OK;
 }
 
-static hp_status hp_dw_parse_decl(hp_dw *r, hp_dw_cur *c, const hp_dw_unit *u, hp_dw_table *t,
+static hp_status hp_dw_parse_decl(hp_dw_cur *c, const hp_dw_unit *u, hp_dw_table *t,
                                   hp_dw_decl *d)
 {
     unsigned seen = 0;
     d->first = t->nsteps;
     for (;;) {
         uint64_t at = hp_dw_uleb(c), form = hp_dw_uleb(c);
-        uint64_t implicit = form == DW_FORM_implicit_const ? (uint64_t)hp_dw_sleb(c) : 0;
+        uint64_t implicit = form == DW_FORM_implicit_const ? hp_dw_leb(c, true) : 0;
         if (c->bad)
-            return hp_dw_fail(r, "DWARF: abbreviation table at .debug_abbrev+0x%llx is truncated",
-                              (unsigned long long)u->abbrev_off);
+            return HP_ERR_FORMAT; /* the caller says why */
         if (!at && !form)
             break;
         int k = hp_dw_attr_kind(at);
@@ -500,11 +429,13 @@ static const hp_dw_decl *hp_dw_lookup(const hp_dw_table *t, uint64_t code)
 
 static hp_status hp_dw_parse_table(hp_dw *r, const hp_dw_unit *u, hp_dw_table *t)
 {
-    hp_dw_cur c = {r->abbrev.p, u->abbrev_off, r->abbrev.n, 0, 0};
+    hp_dw_cur c = {.p = r->abbrev.p, .pos = u->abbrev_off, .end = r->abbrev.n};
     if (u->abbrev_off >= r->abbrev.n)
-        return hp_dw_fail(r, "DWARF: unit at .debug_info+0x%llx: abbreviation offset 0x%llx is "
-                             "outside .debug_abbrev", (unsigned long long)u->off,
-                          (unsigned long long)u->abbrev_off);
+        return hp_dw_fail(r, "unit at .debug_info+0x%llx: abbreviation offset 0x%llx is "
+                             "outside .debug_abbrev", U(u->off), U(u->abbrev_off));
+    /* Stop once the budget is spent, not after: later tables fail at once. */
+    uint64_t left = r->abbrev_budget > r->abbrev_work ? r->abbrev_budget - r->abbrev_work : 0;
+    c.end = c.pos + (left < c.end - c.pos ? left : c.end - c.pos);
     hp_status s = HP_OK;
     while (s == HP_OK && c.pos < c.end) { /* a missing final terminator is tolerated */
         hp_dw_decl d = {.code = hp_dw_uleb(&c)};
@@ -512,26 +443,18 @@ static hp_status hp_dw_parse_table(hp_dw *r, const hp_dw_unit *u, hp_dw_table *t
             break;
         d.tag = hp_dw_uleb(&c);
         d.children = hp_dw_fixed(&c, 1) != 0;
-        s = hp_dw_parse_decl(r, &c, u, t, &d);
+        s = hp_dw_parse_decl(&c, u, t, &d);
         if (s == HP_OK && (s = HP_GROW(t->decls, t->decls_cap, t->ndecls + 1)) == HP_OK)
             t->decls[t->ndecls++] = d;
     }
     r->abbrev_work += c.pos - u->abbrev_off;
-    if (s == HP_OK && r->abbrev_work > r->abbrev_budget)
-        s = hp_dw_fail(r, "DWARF: abbreviation tables overlap (parsed %llu bytes of a %llu-byte "
-                          ".debug_abbrev)", (unsigned long long)r->abbrev_work,
-                       (unsigned long long)r->abbrev.n);
+    if (s != HP_ERR_NOMEM && r->abbrev_work >= r->abbrev_budget)
+        return hp_dw_fail(r, "abbreviation tables overlap (parsed %llu bytes of a %llu-byte "
+                             ".debug_abbrev)", U(r->abbrev_work), U(r->abbrev.n));
+    if (s == HP_ERR_FORMAT)
+        return hp_dw_fail(r, "abbreviation table at .debug_abbrev+0x%llx is truncated",
+                          U(u->abbrev_off));
     return s == HP_OK ? hp_dw_index(t) : s;
-}
-
-static void hp_dw_table_free(hp_dw_table *t)
-{
-    if (!t)
-        return;
-    hp_free(t->decls);
-    hp_free(t->steps);
-    hp_free(t->dense);
-    hp_free(t);
 }
 
 /* The unit's table, parsed once per (offset, shape). */
@@ -540,52 +463,43 @@ static hp_status hp_dw_table_for(hp_dw *r, const hp_dw_unit *u, const hp_dw_tabl
     uint64_t shape = (u->version == 2) | (uint64_t)u->addr_size << 1 | (uint64_t)u->off_size << 9;
     hp_dw_slot *slot;
     HP_CHECK(hp_dw_put(&r->tabmap, u->abbrev_off + 1, shape, &slot));
-    if (slot->n) {
-        *out = r->tabs[slot->n - 1];
-        return *out ? HP_OK
-                    : hp_dw_fail(r, "DWARF: bad abbreviation table at .debug_abbrev+0x%llx",
-                                 (unsigned long long)u->abbrev_off);
+    if (!slot->n) {
+        hp_dw_table *t = NULL;
+        HP_CHECK(HP_GROW(r->tabs, r->tabs_cap, r->ntabs + 1));
+        if (!(t = hp_calloc(1, sizeof *t)))
+            return HP_ERR_NOMEM;
+        r->tabs[r->ntabs++] = t;
+        slot->n = r->ntabs;
+        t->bad = true;
+        HP_CHECK(hp_dw_parse_table(r, u, t));
+        t->bad = false;
     }
-    HP_CHECK(HP_GROW(r->tabs, r->tabs_cap, r->ntabs + 1));
-    hp_dw_table *t = hp_calloc(1, sizeof *t);
-    if (!t)
-        return HP_ERR_NOMEM;
-    r->tabs[r->ntabs++] = t;
-    slot->n = r->ntabs; /* set before parsing: a failure is remembered */
-    hp_status s = hp_dw_parse_table(r, u, t);
-    if (s != HP_OK) {
-        hp_dw_table_free(t);
-        r->tabs[r->ntabs - 1] = NULL;
-        return s;
-    }
-    *out = t;
-    return HP_OK;
+    *out = r->tabs[slot->n - 1];
+    return !(*out)->bad ? HP_OK
+                        : hp_dw_fail(r, "bad abbreviation table at .debug_abbrev+0x%llx",
+                                     U(u->abbrev_off));
 }
 
-/* ===================================================================== */
-/* Units and DIEs                                                        */
-/* ===================================================================== */
+/* ---- Units and DIEs ---- */
 
 static hp_status hp_dw_unit_header(hp_dw *r, uint64_t off, hp_dw_unit *u)
 {
-    hp_dw_cur c = {r->info.p, off, r->info.n, 0, 0};
+    hp_dw_cur c = {.p = r->info.p, .pos = off, .end = r->info.n};
     uint64_t len = hp_dw_fixed(&c, 4);
-    u->off = off;
-    u->off_size = 4;
+    *u = (hp_dw_unit){.off = off, .off_size = 4};
     if (len == 0xffffffffu)
         len = hp_dw_fixed(&c, 8), u->off_size = 8;
     else if (len >= 0xfffffff0u)
-        return hp_dw_fail(r, "DWARF: unit at .debug_info+0x%llx has reserved length 0x%llx",
-                          (unsigned long long)off, (unsigned long long)len);
+        return hp_dw_fail(r, "unit at .debug_info+0x%llx has reserved length 0x%llx",
+                          U(off), U(len));
     if (c.bad || !hp_in_bounds(c.pos, len, c.end))
-        return hp_dw_fail(r, "DWARF: unit at .debug_info+0x%llx (length 0x%llx) runs past the "
-                             "end of the section", (unsigned long long)off, (unsigned long long)len);
+        return hp_dw_fail(r, "unit at .debug_info+0x%llx (length 0x%llx) runs past the "
+                             "end of the section", U(off), U(len));
     u->end = c.end = c.pos + len;
     u->version = (uint16_t)hp_dw_fixed(&c, 2);
     u->type = u->version == 5 ? (uint8_t)hp_dw_fixed(&c, 1) : DW_UT_compile;
     if (u->version < 2 || u->version > 5 || u->type < DW_UT_compile || u->type > DW_UT_split_type)
-        return c.bad ? hp_dw_fail(r, "DWARF: unit at .debug_info+0x%llx is truncated",
-                                  (unsigned long long)off)
+        return c.bad ? hp_dw_fail(r, "unit at .debug_info+0x%llx is truncated", U(off))
                      : HP_OK; /* a version or unit type we do not know: skipped */
     if (u->version == 5)
         u->addr_size = (uint8_t)hp_dw_fixed(&c, 1);
@@ -593,15 +507,14 @@ static hp_status hp_dw_unit_header(hp_dw *r, uint64_t off, hp_dw_unit *u)
     if (u->version < 5)
         u->addr_size = (uint8_t)hp_dw_fixed(&c, 1);
     if (u->type == DW_UT_skeleton || u->type == DW_UT_split_compile)
-        hp_dw_fixed(&c, 8); /* dwo_id */
+        hp_dw_skip(&c, 8); /* dwo_id */
     if (u->type == DW_UT_type || u->type == DW_UT_split_type)
-        hp_dw_fixed(&c, 8 + (uint64_t)u->off_size); /* signature, type offset */
+        hp_dw_skip(&c, 8 + (uint64_t)u->off_size); /* signature, type offset */
     if (c.bad)
-        return hp_dw_fail(r, "DWARF: unit header at .debug_info+0x%llx is truncated",
-                          (unsigned long long)off);
+        return hp_dw_fail(r, "unit header at .debug_info+0x%llx is truncated", U(off));
     if (u->addr_size == 0 || u->addr_size > 8)
-        return hp_dw_fail(r, "DWARF: unit at .debug_info+0x%llx has address size %u",
-                          (unsigned long long)off, u->addr_size);
+        return hp_dw_fail(r, "unit at .debug_info+0x%llx has address size %u",
+                          U(off), u->addr_size);
     u->die_off = c.pos;
     u->sob = u->version == 5 ? 2u * u->off_size : 0; /* past a v5 str_offsets header */
     return HP_OK;
@@ -634,15 +547,13 @@ static hp_dw_unit *hp_dw_unit_at(const hp_dw *r, uint64_t off)
         else
             hi = mid;
     }
-    if (lo < r->nunits && off >= r->units[lo].die_off)
-        return &r->units[lo];
-    return NULL;
+    return lo < r->nunits && off >= r->units[lo].die_off ? &r->units[lo] : NULL;
 }
 
 static void hp_dw_run_step(hp_dw_cur *c, const hp_dw_unit *u, const hp_dw_step *s, hp_dw_die *d)
 {
     if (s->kind == K_FIXED) {
-        hp_dw_fixed(c, s->aux);
+        hp_dw_skip(c, s->aux);
         return;
     }
     uint64_t form = s->form;
@@ -656,38 +567,30 @@ static void hp_dw_run_step(hp_dw_cur *c, const hp_dw_unit *u, const hp_dw_step *
 static hp_status hp_dw_die_fail(hp_dw *r, const hp_dw_cur *c, uint64_t off)
 {
     if (c->bad == BAD_FORM)
-        return hp_dw_fail(r, "DWARF: DIE at .debug_info+0x%llx uses unknown form 0x%llx",
-                          (unsigned long long)off, (unsigned long long)c->bad_form);
-    if (c->bad == BAD_INDIRECT)
-        return hp_dw_fail(r, "DWARF: DIE at .debug_info+0x%llx has a bad DW_FORM_indirect",
-                          (unsigned long long)off);
-    return hp_dw_fail(r, "DWARF: DIE at .debug_info+0x%llx runs past the end of its unit",
-                      (unsigned long long)off);
+        return hp_dw_fail(r, "DIE at .debug_info+0x%llx uses unknown form 0x%llx",
+                          U(off), U(c->bad_form));
+    return hp_dw_fail(r, "DIE at .debug_info+0x%llx %s", U(off),
+                      c->bad == BAD_INDIRECT ? "has a bad DW_FORM_indirect"
+                                             : "runs past the end of its unit");
 }
 
 /* Decode the DIE at off (the unit must be prepared). */
 static hp_status hp_dw_parse_die(hp_dw *r, const hp_dw_unit *u, uint64_t off, hp_dw_die *d)
 {
-    hp_dw_cur c = {r->info.p, off, u->end, 0, 0};
-    d->off = off;
-    d->have = 0;
-    d->tag = 0;
-    d->children = false;
+    hp_dw_cur c = {.p = r->info.p, .pos = off, .end = u->end};
     uint64_t code = hp_dw_uleb(&c);
-    d->null = code == 0;
+    *d = (hp_dw_die){.off = off, .null = code == 0};
     if (c.bad)
         return hp_dw_die_fail(r, &c, off);
     const hp_dw_decl *dc = d->null ? NULL : hp_dw_lookup(u->tab, code);
     if (!d->null && !dc)
-        return hp_dw_fail(r, "DWARF: DIE at .debug_info+0x%llx: abbreviation code %llu is not "
-                             "in the table at .debug_abbrev+0x%llx", (unsigned long long)off,
-                          (unsigned long long)code, (unsigned long long)u->abbrev_off);
+        return hp_dw_fail(r, "DIE at .debug_info+0x%llx: abbreviation code %llu is not in the "
+                             "table at .debug_abbrev+0x%llx", U(off), U(code), U(u->abbrev_off));
     if (dc) {
         d->tag = dc->tag;
         d->children = dc->children;
-        const hp_dw_step *s = u->tab->steps + dc->first;
         for (uint64_t i = 0; i < dc->nsteps && !c.bad; i++)
-            hp_dw_run_step(&c, u, &s[i], d);
+            hp_dw_run_step(&c, u, &u->tab->steps[dc->first + i], d);
         if (c.bad)
             return hp_dw_die_fail(r, &c, off);
     }
@@ -700,8 +603,7 @@ static hp_status hp_dw_prepare(hp_dw *r, hp_dw_unit *u)
 {
     if (u->state)
         return u->state > 0 ? HP_OK
-                            : hp_dw_fail(r, "DWARF: unit at .debug_info+0x%llx is malformed",
-                                         (unsigned long long)u->off);
+                            : hp_dw_fail(r, "unit at .debug_info+0x%llx is malformed", U(u->off));
     u->state = -1;
     HP_CHECK(hp_dw_table_for(r, u, &u->tab));
     hp_dw_die root;
@@ -714,16 +616,13 @@ static hp_status hp_dw_prepare(hp_dw *r, hp_dw_unit *u)
     return HP_OK;
 }
 
-/* ===================================================================== */
-/* Names and references                                                  */
-/* ===================================================================== */
+/* ---- Names and references ---- */
 
 static hp_status hp_dw_strsec(hp_dw *r, const hp_dw_sec *s, const char *sec, uint64_t off,
                               const char **out)
 {
     if (off >= s->nul_end)
-        return hp_dw_fail(r, "DWARF: string offset 0x%llx is outside %s", (unsigned long long)off,
-                          sec);
+        return hp_dw_fail(r, "string offset 0x%llx is outside %s", U(off), sec);
     *out = (const char *)s->p + off;
     return HP_OK;
 }
@@ -733,8 +632,7 @@ static hp_status hp_dw_strx(hp_dw *r, const hp_dw_unit *u, uint64_t index, const
     const hp_dw_sec *so = &r->str_offs;
     uint64_t at = u->sob + index * u->off_size;
     if (index > so->n / u->off_size || at < u->sob || !hp_in_bounds(at, u->off_size, so->n))
-        return hp_dw_fail(r, "DWARF: string index %llu is outside .debug_str_offsets",
-                          (unsigned long long)index);
+        return hp_dw_fail(r, "string index %llu is outside .debug_str_offsets", U(index));
     uint64_t off = u->off_size == 8 ? hp_rd64(so->p + at) : hp_rd32(so->p + at);
     return hp_dw_strsec(r, &r->str, ".debug_str", off, out);
 }
@@ -745,18 +643,13 @@ static hp_status hp_dw_str(hp_dw *r, const hp_dw_unit *u, const hp_dw_val *v, co
 {
     *out = NULL;
     switch (v->form) {
-    case DW_FORM_string:
-        *out = (const char *)r->info.p + v->v; /* NUL found when decoded */
-        return HP_OK;
-    case DW_FORM_strp:
-        return hp_dw_strsec(r, &r->str, ".debug_str", v->v, out);
-    case DW_FORM_line_strp:
-        return hp_dw_strsec(r, &r->line_str, ".debug_line_str", v->v, out);
+    case DW_FORM_string: /* its NUL was found when decoded */
+        return *out = (const char *)r->info.p + v->v, HP_OK;
+    case DW_FORM_strp: return hp_dw_strsec(r, &r->str, ".debug_str", v->v, out);
+    case DW_FORM_line_strp: return hp_dw_strsec(r, &r->line_str, ".debug_line_str", v->v, out);
     case DW_FORM_strx: case DW_FORM_strx1: case DW_FORM_strx2: case DW_FORM_strx3:
-    case DW_FORM_strx4: case DW_FORM_GNU_str_index:
-        return hp_dw_strx(r, u, v->v, out);
-    default:
-        return HP_OK;
+    case DW_FORM_strx4: case DW_FORM_GNU_str_index: return hp_dw_strx(r, u, v->v, out);
+    default: return HP_OK;
     }
 }
 
@@ -797,28 +690,13 @@ static hp_status hp_dw_next(hp_dw *r, hp_dw_unit **u, const hp_dw_die *d, uint64
         break;
     }
     if (!*off)
-        return hp_dw_fail(r, "DWARF: DIE at .debug_info+0x%llx has a bad reference (form 0x%llx, "
-                             "value 0x%llx)", (unsigned long long)d->off,
-                          (unsigned long long)v->form, (unsigned long long)v->v);
+        return hp_dw_fail(r, "DIE at .debug_info+0x%llx has a bad reference (form 0x%llx, "
+                             "value 0x%llx)", U(d->off), U(v->form), U(v->v));
     *u = target;
     return HP_OK;
 }
 
-typedef struct hp_dw_link {
-    uint64_t off;
-    const char *link, *name;
-} hp_dw_link;
-
-/* One hop: decode the DIE at *off, record its own names, move to its next. */
-static hp_status hp_dw_hop(hp_dw *r, hp_dw_unit **u, uint64_t *off, hp_dw_link *l)
-{
-    hp_dw_die d;
-    *l = (hp_dw_link){*off, NULL, NULL};
-    HP_CHECK(hp_dw_prepare(r, *u));
-    HP_CHECK(hp_dw_parse_die(r, *u, *off, &d));
-    HP_CHECK(hp_dw_own_names(r, *u, &d, &l->link, &l->name));
-    return hp_dw_next(r, u, &d, off);
-}
+typedef struct hp_dw_link { uint64_t off; const char *link, *name; } hp_dw_link;
 
 /* Walk the chain from the DIE at off until a memoized DIE or its end. A DIE
  * that fails is on the path too, so its failure is memoized. */
@@ -828,15 +706,18 @@ static hp_status hp_dw_chain(hp_dw *r, hp_dw_unit *u, uint64_t off, hp_dw_link *
     for (*np = 0, *hit = NULL; off;) {
         if ((*hit = hp_dw_find(&r->memo, off + 1, 0)))
             return (*hit)->n == MEMO_OK ? HP_OK
-                                        : hp_dw_fail(r, "DWARF: bad DIE at .debug_info+0x%llx",
-                                                     (unsigned long long)off);
+                                        : hp_dw_fail(r, "bad DIE at .debug_info+0x%llx", U(off));
         if (*np == HP_DW_MAX_CHAIN)
-            return hp_dw_fail(r, "DWARF: abstract_origin/specification chain through "
+            return hp_dw_fail(r, "abstract_origin/specification chain through "
                                  ".debug_info+0x%llx is longer than %d (a cycle?)",
-                              (unsigned long long)off, HP_DW_MAX_CHAIN);
-        hp_status s = hp_dw_hop(r, &u, &off, &path[*np]);
-        (*np)++;
-        HP_CHECK(s);
+                              U(off), HP_DW_MAX_CHAIN);
+        hp_dw_link *l = &path[(*np)++];
+        hp_dw_die d;
+        *l = (hp_dw_link){off, NULL, NULL};
+        HP_CHECK(hp_dw_prepare(r, u));
+        HP_CHECK(hp_dw_parse_die(r, u, off, &d));
+        HP_CHECK(hp_dw_own_names(r, u, &d, &l->link, &l->name));
+        HP_CHECK(hp_dw_next(r, &u, &d, &off));
     }
     return HP_OK;
 }
@@ -858,7 +739,7 @@ static hp_status hp_dw_resolve(hp_dw *r, hp_dw_unit *u, uint64_t off, const char
         hp_status ms = hp_dw_put(&r->memo, path[i].off + 1, 0, &slot);
         if (ms != HP_OK)
             return ms;
-        *slot = (hp_dw_slot){path[i].off + 1, 0, l, n, s == HP_OK ? MEMO_OK : MEMO_BAD};
+        *slot = (hp_dw_slot){path[i].off + 1, 0, s == HP_OK ? MEMO_OK : MEMO_BAD, l, n};
     }
     *link = l;
     *name = n;
@@ -881,15 +762,14 @@ static hp_status hp_dw_die_name(hp_dw *r, hp_dw_unit *u, const hp_dw_die *d, con
     return HP_OK;
 }
 
-/* ===================================================================== */
-/* The walk                                                              */
-/* ===================================================================== */
+/* ---- The walk ---- */
 
+/* Holds code: not a declaration, not an abstract instance root (one with a
+ * DW_AT_inline other than DW_INL_not_inlined). */
 static bool hp_dw_concrete(const hp_dw_die *d)
 {
-    if ((d->have & 1u << A_DECL) && d->a[A_DECL].v)
-        return false;
-    return !(d->have & 1u << A_INLINE) || d->a[A_INLINE].v == 0; /* DW_INL_not_inlined */
+    return !((d->have >> A_DECL & 1) && d->a[A_DECL].v) &&
+           !((d->have >> A_INLINE & 1) && d->a[A_INLINE].v);
 }
 
 static hp_status hp_dw_site(hp_dw *r, hp_dw_unit *u, const hp_dw_die *d, hp_dw_frame *f)
@@ -903,10 +783,7 @@ static hp_status hp_dw_site(hp_dw *r, hp_dw_unit *u, const hp_dw_die *d, hp_dw_f
     if (!callee || !f->name)
         return HP_OK;
     hp_dw_slot *slot;
-    HP_CHECK(hp_dw_put(&r->pairs, (uint64_t)(uintptr_t)callee, (uint64_t)(uintptr_t)f->name,
-                       &slot));
-    slot->a = callee;
-    slot->b = f->name;
+    HP_CHECK(hp_dw_put(&r->pairs, (uintptr_t)callee, (uintptr_t)f->name, &slot));
     slot->n++;
     return HP_OK;
 }
@@ -914,8 +791,8 @@ static hp_status hp_dw_site(hp_dw *r, hp_dw_unit *u, const hp_dw_die *d, hp_dw_f
 static hp_status hp_dw_push(hp_dw *r, size_t depth, const hp_dw_die *d, long caller)
 {
     if (depth >= HP_DW_MAX_DEPTH)
-        return hp_dw_fail(r, "DWARF: DIE at .debug_info+0x%llx is nested deeper than %d",
-                          (unsigned long long)d->off, HP_DW_MAX_DEPTH);
+        return hp_dw_fail(r, "DIE at .debug_info+0x%llx is nested deeper than %d",
+                          U(d->off), HP_DW_MAX_DEPTH);
     HP_CHECK(HP_GROW(r->frames, r->frames_cap, depth + 1));
     r->frames[depth] = (hp_dw_frame){*d, caller, false, NULL};
     return HP_OK;
@@ -946,19 +823,10 @@ static hp_status hp_dw_walk(hp_dw *r, hp_dw_unit *u)
     return HP_OK;
 }
 
-/* ===================================================================== */
-/* Results: aggregate by name content, in a fixed order                  */
-/* ===================================================================== */
+/* ---- Results: aggregate by name content, in a fixed order ---- */
 
-typedef struct hp_dw_name {
-    const char *s;
-    size_t len;
-} hp_dw_name;
-
-typedef struct hp_dw_pair {
-    uint64_t caller, callee; /* ranks of the names by content */
-    uint64_t sites;
-} hp_dw_pair;
+typedef struct hp_dw_name { const char *s; size_t len; } hp_dw_name;
+typedef struct hp_dw_pair { uint64_t caller, callee, sites; } hp_dw_pair; /* name ranks */
 
 static int hp_dw_name_cmp(const void *a, const void *b)
 {
@@ -972,7 +840,7 @@ static int hp_dw_pair_cmp(const void *a, const void *b)
     const hp_dw_pair *x = a, *y = b;
     if (x->caller != y->caller)
         return x->caller < y->caller ? -1 : 1;
-    return (x->callee > y->callee) - (x->callee < y->callee);
+    return x->callee < y->callee ? -1 : x->callee > y->callee;
 }
 
 /* Every distinct name pointer of the pairs, with its length. Lengths are
@@ -985,17 +853,15 @@ static hp_status hp_dw_collect_names(hp_dw *r, hp_dw_map *seen, hp_dw_name **out
     for (size_t i = 0; i < r->pairs.cap; i++) {
         const hp_dw_slot *p = &r->pairs.v[i];
         for (int k = 0; p->k1 && k < 2; k++) {
-            const char *s = k ? p->b : p->a;
+            const char *s = (const char *)(uintptr_t)(k ? p->k2 : p->k1);
             hp_dw_slot *slot;
             HP_CHECK(hp_dw_put(seen, (uint64_t)(uintptr_t)s, 0, &slot));
             if (slot->a)
                 continue;
             slot->a = s;
-            size_t len = 0;
-            while (len <= budget && s[len])
-                len++;
+            size_t len = strnlen(s, budget + 1);
             if (len > budget)
-                return hp_dw_fail(r, "DWARF: names overlap (too many bytes of names for the "
+                return hp_dw_fail(r, "names overlap (too many bytes of names for the "
                                      "size of the sections)");
             budget -= len;
             HP_CHECK(HP_GROW(*out, cap, *n + 1));
@@ -1016,7 +882,7 @@ static hp_status hp_dw_report(hp_dw *r, hp_dwarf_inline_fn fn, void *ctx)
     hp_status s = hp_dw_collect_names(r, &seen, &names, &nnames);
     if (s == HP_OK && !(pairs = hp_calloc(r->pairs.n + 1, sizeof *pairs)))
         s = HP_ERR_NOMEM;
-    if (s == HP_OK) {
+    if (s == HP_OK && nnames) {
         qsort(names, nnames, sizeof *names, hp_dw_name_cmp);
         for (size_t i = 0, rank = 0; i < nnames; i++) {
             rank += i && hp_dw_name_cmp(&names[i - 1], &names[i]);
@@ -1046,9 +912,7 @@ static hp_status hp_dw_report(hp_dw *r, hp_dwarf_inline_fn fn, void *ctx)
     return s;
 }
 
-/* ===================================================================== */
-/* Entry point                                                           */
-/* ===================================================================== */
+/* ---- Entry point ---- */
 
 static void hp_dw_section(const hp_image *img, const char *name, hp_dw_sec *s)
 {
@@ -1073,14 +937,13 @@ static hp_status hp_dw_unsupported(hp_dw *r, const char *what)
 
 static hp_status hp_dw_open(hp_dw *r, const hp_image *img)
 {
-    hp_dw_section(img, ".debug_info", &r->info);
     const uint8_t *p;
     size_t n;
-    if (!r->info.p && !hp_image_section(img, ".debug_info", &p, &n))
-        return hp_image_section(img, ".zdebug_info", &p, &n)
-                   ? hp_dw_unsupported(r, "compressed debug info (.zdebug_info) is not supported")
-                   : hp_dw_unsupported(r, "no .debug_info section (built without -g, or "
-                                          "stripped)");
+    hp_dw_section(img, ".debug_info", &r->info);
+    if (!hp_image_section(img, ".debug_info", &p, &n))
+        return hp_dw_unsupported(r, hp_image_section(img, ".zdebug_info", &p, &n)
+                                        ? "compressed debug info (.zdebug_info) is not supported"
+                                        : "no .debug_info section (built without -g, or stripped)");
     /* An SHF_COMPRESSED section starts with Elf64_Chdr: ch_type 1 (zlib) or
      * 2 (zstd), then 0. As a unit length, 1 or 2 is never valid. */
     if (r->info.n >= 24 && hp_rd32(r->info.p) - 1 < 2 && hp_rd32(r->info.p + 4) == 0)
@@ -1092,14 +955,18 @@ static hp_status hp_dw_open(hp_dw *r, const hp_image *img)
     hp_dw_section(img, ".debug_str_offsets", &r->str_offs);
     r->abbrev_budget = 2 * r->abbrev.n + 4096;
     if (r->info.n && !r->abbrev.p)
-        return hp_dw_fail(r, "DWARF: .debug_info without .debug_abbrev");
+        return hp_dw_fail(r, ".debug_info without .debug_abbrev");
     return HP_OK;
 }
 
 static void hp_dw_close(hp_dw *r)
 {
-    for (size_t i = 0; i < r->ntabs; i++)
-        hp_dw_table_free(r->tabs[i]);
+    for (size_t i = 0; i < r->ntabs; i++) {
+        hp_free(r->tabs[i]->decls);
+        hp_free(r->tabs[i]->steps);
+        hp_free(r->tabs[i]->dense);
+        hp_free(r->tabs[i]);
+    }
     hp_free(r->tabs);
     hp_free(r->units);
     hp_free(r->tabmap.v);

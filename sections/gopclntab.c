@@ -240,15 +240,17 @@ static hp_status hp_go_check_ftab(hp_gotab *t, char *why, size_t wl)
 
 /* ---- locating moduledata.gofunc --------------------------------------- */
 
-static uint64_t hp_go_gofunc_from_syms(const hp_image *img)
+/* go.func.* (go:func.* from 1.20) and runtime.text from the symbols. */
+static void hp_go_from_syms(const hp_image *img, uint64_t *gofunc, uint64_t *text)
 {
     for (size_t i = 0; i < img->nsyms; i++) {
         const hp_symbol *s = &img->syms[i];
         if ((!strcmp(s->name, "go:func.*") || !strcmp(s->name, "go.func.*")) &&
             hp_image_bytes(img, s->va, 1))
-            return s->va;
+            *gofunc = s->va;
+        else if (!strcmp(s->name, "runtime.text") && s->va)
+            *text = s->va;
     }
-    return 0;
 }
 
 /* Is md (the bytes at a candidate) this table's moduledata? Its slices
@@ -313,19 +315,50 @@ static void hp_go_md_scan(hp_gotab *t, const hp_go_spec *sp, const hp_image *img
         }
 }
 
-static void hp_go_find_gofunc(hp_gotab *t, const hp_go_spec *sp, const hp_image *img)
+/* Fill gofunc_va (when wanted) and a missing text_va from the image:
+ * symbols first, then the moduledata scan, which costs a pass over data. */
+static void hp_go_locate(hp_gotab *t, const hp_go_spec *sp, const hp_image *img,
+                         bool want_gofunc)
 {
-    if (!sp->md_gofunc)
-        return; /* 1.16: funcdata are absolute addresses */
-    t->gofunc_va = hp_go_gofunc_from_syms(img);
-    if (!t->gofunc_va || !t->text_va)
+    if (!sp->md_gofunc || (!want_gofunc && t->text_va))
+        return; /* 1.16: absolute entries and funcdata; or nothing to find */
+    uint64_t gofunc = 0, text = 0;
+    hp_go_from_syms(img, &gofunc, &text);
+    if (want_gofunc)
+        t->gofunc_va = gofunc;
+    if (!t->text_va)
+        t->text_va = text;
+    if ((want_gofunc && !t->gofunc_va) || !t->text_va)
         hp_go_md_scan(t, sp, img);
 }
 
 /* ---- open ------------------------------------------------------------ */
 
+/* text_va for 1.18+: pcHeader.textStart is the linker's own value. If a
+ * toolchain leaves it 0, runtime.text (symbol or moduledata) beats the
+ * caller's hint, a section start that external linking can move. */
+static hp_status hp_go_text(hp_gotab *t, const hp_go_spec *sp, uint64_t hdr_text, uint64_t hint,
+                            const hp_image *img, bool want_gofunc, char *why, size_t wl)
+{
+    t->text_va = hdr_text;
+    if (img)
+        hp_go_locate(t, sp, img, want_gofunc);
+    if (!t->text_va)
+        t->text_va = hint;
+    if (!t->text_va)
+        return hp_go_why(HP_ERR_FORMAT, why, wl,
+                         "pclntab textStart is 0 and no text address is known");
+    /* Addresses must ascend like the offsets, so none may wrap. */
+    uint64_t last = hp_go_ftab_entry(t, t->nfuncs);
+    if (t->text_va > UINT64_MAX - last)
+        return hp_go_why(HP_ERR_FORMAT, why, wl,
+                         "pclntab text address 0x%llx + offset 0x%llx overflows",
+                         (unsigned long long)t->text_va, (unsigned long long)last);
+    return HP_OK;
+}
+
 static hp_status hp_go_open(const uint8_t *data, size_t size, uint64_t hint, const hp_image *img,
-                            hp_gotab *t, char *why, size_t wl)
+                            bool want_gofunc, hp_gotab *t, char *why, size_t wl)
 {
     memset(t, 0, sizeof *t);
     if (why && wl)
@@ -336,25 +369,10 @@ static hp_status hp_go_open(const uint8_t *data, size_t size, uint64_t hint, con
     uint64_t hdr_text = 0;
     HP_CHECK(hp_go_header(data, size, t, &sp, &hdr_text, why, wl));
     HP_CHECK(hp_go_check_ftab(t, why, wl));
-    /* The header's textStart is the linker's own value; the caller's hint
-     * (a section start) is the fallback when a toolchain leaves it 0. */
-    if (t->layout == HP_GO_116)
+    if (t->layout == HP_GO_116) /* entries are addresses; text_va is informative */
         t->text_va = hint ? hint : t->nfuncs ? hp_go_ftab_entry(t, 0) : 0;
     else
-        t->text_va = hdr_text ? hdr_text : hint;
-    if (img)
-        hp_go_find_gofunc(t, sp, img);
-    if (t->layout != HP_GO_116) {
-        if (!t->text_va)
-            return hp_go_why(HP_ERR_FORMAT, why, wl,
-                             "pclntab textStart is 0 and no text address is known");
-        /* Addresses must ascend like the offsets, so none may wrap. */
-        uint64_t last = hp_go_ftab_entry(t, t->nfuncs);
-        if (t->text_va > UINT64_MAX - last)
-            return hp_go_why(HP_ERR_FORMAT, why, wl,
-                             "pclntab text address 0x%llx + offset 0x%llx overflows",
-                             (unsigned long long)t->text_va, (unsigned long long)last);
-    }
+        HP_CHECK(hp_go_text(t, sp, hdr_text, hint, img, want_gofunc, why, wl));
     t->img = img;
     return HP_OK;
 }
@@ -362,14 +380,14 @@ static hp_status hp_go_open(const uint8_t *data, size_t size, uint64_t hint, con
 hp_status hp_gotab_open(const uint8_t *data, size_t size, uint64_t text_va_hint,
                         const hp_image *img, hp_gotab *out, char *why, size_t why_len)
 {
-    return hp_go_open(data, size, text_va_hint, img, out, why, why_len);
+    return hp_go_open(data, size, text_va_hint, img, true, out, why, why_len);
 }
 
 hp_status hp_go_table(const hp_image *img, hp_gotab *out)
 {
     if (!img->pclntab)
         return HP_ERR_UNSUPPORTED;
-    return hp_go_open(img->pclntab, img->pclntab_size, img->go_text_va, img, out, NULL, 0);
+    return hp_go_open(img->pclntab, img->pclntab_size, img->go_text_va, img, true, out, NULL, 0);
 }
 
 /* ---- functions --------------------------------------------------------- */
@@ -728,9 +746,9 @@ hp_status hp_go_load(hp_image *img)
         return HP_OK;
     hp_gotab t;
     char why[256];
-    /* No image: symbols need no gofunc, so skip looking for it. */
-    hp_status s = hp_go_open(img->pclntab, img->pclntab_size, img->go_text_va, NULL, &t, why,
-                             sizeof why);
+    /* Names need no gofunc: the image is consulted only for text_va. */
+    hp_status s = hp_go_open(img->pclntab, img->pclntab_size, img->go_text_va, img, false, &t,
+                             why, sizeof why);
     if (s == HP_ERR_FORMAT && !img->nsyms) {
         if (img->diags)
             hp_diag_add(img->diags, HP_DIAG_ERROR, &(hp_loc){img->path, 0, 0}, NULL,

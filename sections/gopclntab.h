@@ -41,9 +41,11 @@ typedef struct hp_gofunc {
 /* Validate the header and tables. On failure returns HP_ERR_FORMAT (or
  * HP_ERR_UNSUPPORTED for Go 1.2-1.15 and big-endian tables) and a one-line
  * reason in why ("pclntab truncated: functab needs N bytes, M left"); why
- * may be NULL. text_va_hint is used when pcHeader.textStart is 0 (and as
- * text_va for 1.16). With img, gofunc_va is located (see hp_go_table); the
- * moduledata scan needs img->pclntab == data and img->pclntab_va. */
+ * may be NULL. When pcHeader.textStart is 0, text_va comes from img
+ * (runtime.text symbol, then moduledata.text) before text_va_hint; 1.16
+ * entries are absolute and the hint is informative. With img, gofunc_va is
+ * located (see hp_go_table); the moduledata scan needs img->pclntab == data
+ * and img->pclntab_va. */
 hp_status hp_gotab_open(const uint8_t *data, size_t size, uint64_t text_va_hint,
                         const hp_image *img, hp_gotab *out, char *why, size_t why_len);
 /* Function i (0 <= i < nfuncs). HP_ERR_FORMAT if its record is corrupt,
@@ -62,7 +64,11 @@ hp_status hp_gotab_inlined(const hp_gotab *t, uint64_t i, hp_go_inline_fn fn, vo
 
 /* For backends: when img->pclntab is set, add Go function symbols (source
  * HP_SRC_PCLNTAB) for functions the symbol table does not already name, and
- * use the table's function bounds for their sizes. A corrupt table is a
+ * use the table's function bounds for their sizes (also for a same-named
+ * symbol of size 0). A symbol at the entry whose name the table spells
+ * differently counts as the same function: generic "pkg.F[go.shape.int_0]"
+ * is "pkg.F[...]" in the table, assembly "pkg.f.abi0" is "pkg.f". Records
+ * that fail validation are skipped with one warning. A corrupt table is a
  * warning in img->diags (the symbol table still works), not an error, unless
  * the image has no other symbols. Call before hp_image_finish_syms. */
 hp_status hp_go_load(hp_image *img);

@@ -693,6 +693,26 @@ static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
     return HP_OK;
 }
 
+/* Debug sections by their ELF spelling: ".debug_info" is __DWARF,__debug_info
+ * (names truncated to 16 bytes, as the linker does). Only Go links DWARF
+ * into a Mach-O binary, zlib-compressed as __zdebug_*, which is not
+ * returned; C toolchains keep it in .dSYM bundles. */
+static bool hp_macho_section(const hp_image *img, const char *name, const uint8_t **data,
+                             size_t *size)
+{
+    const hp_macho *m = hp_macho_of(img);
+    char want[17];
+    if (!m || name[0] != '.')
+        return false;
+    snprintf(want, sizeof want, "__%s", name + 1);
+    const hp_macho_sect *s = hp_macho_find_sect(m, "__DWARF", want);
+    if (!s || !s->size || hp_macho_zerofill(s->flags))
+        return false;
+    *data = hp_macho_slice(img, m) + s->offset; /* bounds checked in load */
+    *size = (size_t)s->size;
+    return true;
+}
+
 const hp_format hp_format_macho = {
     .name = "Mach-O",
     .kind = HP_FMT_MACHO,
@@ -701,4 +721,5 @@ const hp_format hp_format_macho = {
     .place = hp_macho_place,
     .emit = hp_macho_emit,
     .unload = hp_macho_unload,
+    .section = hp_macho_section,
 };

@@ -652,18 +652,6 @@ static hp_status hp_pe_plan_headers(hp_image *img, hp_pe *e, uint32_t nnew)
 {
     uint64_t table_end = e->sect_off + (uint64_t)e->nsects * HP_PE_SHDR_SIZE;
     uint64_t need = table_end + (uint64_t)nnew * HP_PE_SHDR_SIZE;
-    e->drop_bound = false;
-    for (unsigned i = 0; i < e->ndirs; i++) {
-        uint64_t lo = e->dir_rva[i], hi = lo + e->dir_size[i];
-        if (i == HP_PE_DIR_SECURITY || !e->dir_size[i] || lo >= need || hi <= table_end)
-            continue;
-        if (i != HP_PE_DIR_BOUND_IMPORT) {
-            hp_pe_note(img, HP_DIAG_ERROR, "data directory %u sits right after the section "
-                                           "table, where the new section headers must go", i);
-            return HP_ERR_UNSUPPORTED;
-        }
-        e->drop_bound = true;
-    }
     e->shift = 0;
     e->new_size_headers = e->size_headers;
     if (need > e->size_headers)
@@ -676,6 +664,18 @@ static hp_status hp_pe_plan_headers(hp_image *img, hp_pe *e, uint32_t nnew)
                                        "would overlap the first section at RVA 0x%x", nnew,
                    e->sects[0].rva);
         return HP_ERR_UNSUPPORTED;
+    }
+    e->drop_bound = false;
+    for (unsigned i = 0; i < e->ndirs; i++) {
+        uint64_t lo = e->dir_rva[i], hi = lo + e->dir_size[i];
+        if (i == HP_PE_DIR_SECURITY || !e->dir_size[i] || lo >= need || hi <= table_end)
+            continue;
+        if (i != HP_PE_DIR_BOUND_IMPORT) {
+            hp_pe_note(img, HP_DIAG_ERROR, "data directory %u sits right after the section "
+                                           "table, where the new section headers must go", i);
+            return HP_ERR_UNSUPPORTED;
+        }
+        e->drop_bound = true;
     }
     return HP_OK;
 }
@@ -694,7 +694,8 @@ static hp_status hp_pe_place(hp_image *img, hp_layout *lay)
         if (!lay->size[r])
             continue;
         nnew++;
-        rva = hp_align_up(rva + lay->size[r], e->sect_align);
+        rva = lay->size[r] < 0x80000000ull ? hp_align_up(rva + lay->size[r], e->sect_align)
+                                           : UINT64_MAX;
         if (rva > 0x7fff0000ull)
             break;
     }
@@ -715,6 +716,20 @@ static hp_status hp_pe_place(hp_image *img, hp_layout *lay)
     return HP_OK;
 }
 
+/* A section's file bytes by name (DWARF: mingw keeps .debug_* sections,
+ * their long names resolved through the COFF string table at load). */
+static bool hp_pe_section(const hp_image *img, const char *name, const uint8_t **data,
+                          size_t *size)
+{
+    const hp_pe *e = hp_pe_of(img);
+    const hp_pe_sect *s = e ? hp_pe_find_sect(e, name) : NULL;
+    if (!s || !s->raw_size)
+        return false;
+    *data = img->data + hp_pe_raw_off(e, s);
+    *size = s->raw_size < s->vsize ? s->raw_size : s->vsize;
+    return true;
+}
+
 const hp_format hp_format_pe = {
     .name = "PE",
     .kind = HP_FMT_PE,
@@ -723,4 +738,5 @@ const hp_format hp_format_pe = {
     .place = hp_pe_place,
     .emit = hp_pe_emit,
     .unload = hp_pe_unload,
+    .section = hp_pe_section,
 };

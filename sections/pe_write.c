@@ -28,10 +28,20 @@ static uint64_t hp_pe_moved(const hp_pe *e, uint64_t off)
     return off && off >= e->first_raw ? off + e->shift : off;
 }
 
+/* True when a debug directory entry keeps data at or past file offset off
+ * (IMAGE_DEBUG_TYPE_COFF points at the COFF symbol table). */
+static bool hp_pe_debug_past(const hp_image *img, const hp_pe *e, uint64_t off)
+{
+    for (uint32_t k = 0; k < e->ndbg; k++)
+        if (hp_rd32(img->data + e->dbg_off + 28ull * k + 24) >= off)
+            return true;
+    return false;
+}
+
 /* How much of the input to copy. The certificates are cut off when they end
- * the file (after padding). A COFF symbol table that is written again and
- * ends the file after all section data (mingw) is cut off too, so the
- * output does not carry a dead copy. */
+ * the file (up to 8 bytes of padding). A COFF symbol table that is written
+ * again and ends the file after all section data (mingw) is cut off too, so
+ * the output does not carry a dead copy. */
 static uint64_t hp_pe_input_end(const hp_pe_out *o)
 {
     const hp_image *img = o->img;
@@ -39,8 +49,9 @@ static uint64_t hp_pe_input_end(const hp_pe_out *o)
     uint64_t end = img->size, cert_end = e->cert_off + e->cert_size;
     if (e->cert_size && e->cert_off >= e->data_end && cert_end <= end && end - cert_end < 8)
         end = e->cert_off;
+    uint64_t sym_end = e->sym_off + (uint64_t)e->nsyms * HP_PE_SYM_SIZE + e->str_size;
     if (o->new_symtab && e->sym_off >= e->raw_end && e->sym_off >= e->first_raw &&
-        e->sym_off + (uint64_t)e->nsyms * HP_PE_SYM_SIZE + e->str_size == end)
+        sym_end <= end && end - sym_end < 8 && !hp_pe_debug_past(img, e, e->sym_off))
         end = e->sym_off;
     return end;
 }

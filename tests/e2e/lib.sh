@@ -213,21 +213,24 @@ for e in sys.argv[2:]:
     print(eval(e))' "$@"
 }
 
-# rules_hook TARGET KEY=VALUE...: one [[hook]] table; strings are quoted,
-# integers are not.
-rules_hook()
-{
-    local t=$1 kv k v
-    shift
-    printf '[[hook]]\ntarget = "%s"\n' "$t"
-    for kv in "$@"; do
-        k=${kv%%=*}
-        v=${kv#*=}
-        if [[ $v =~ ^-?[0-9]+$ ]]; then
-            printf '%s = %s\n' "$k" "$v"
-        else
-            printf '%s = "%s"\n' "$k" "$v"
-        fi
-    done
-    echo
-}
+# Run directly (ctest registers every tests/e2e/*.sh, this file included),
+# it checks its own helpers, so that file is not an empty pass.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    set -euo pipefail
+    e2e_init
+    run_prog sh -c 'echo out; echo err >&2; exit 3'
+    check_eq "run_prog: output and status" "out|err|3" "$RUN_OUT|$RUN_ERR|$RUN_RC"
+    run_prog sh -c 'kill -ILL $$'
+    check_eq "run_prog: death by SIGILL is 132" "132" "$RUN_RC"
+    hp --version
+    check_eq "hp: runs \$HOOKPATCH" "0 yes" "$HP_RC $([[ $HP_OUT == hookpatch* ]] && echo yes)"
+    touch "$HP_WORK/.out.hookpatch-abc123" "$HP_WORK/out"
+    check_eq "temp_files: finds hookpatch temporaries only" "$HP_WORK/.out.hookpatch-abc123" "$(temp_files "$HP_WORK")"
+    printf '{"a": [1, 2], "b": true}' >"$HP_WORK/j.json"
+    check_eq "json_get: one line per expression" $'2\nTrue' "$(json_get "$HP_WORK/j.json" "len(j['a'])" "j['b']")"
+    check_true "json_valid: accepts JSON" "" json_valid "$HP_WORK/j.json"
+    printf '{"a": ' >"$HP_WORK/bad.json"
+    check_true "json_valid: rejects a truncated document" "" eval '! json_valid "$HP_WORK/bad.json"'
+    check_true "readelf_clean: hookpatch itself reads cleanly" "" readelf_clean "$HOOKPATCH"
+    e2e_finish
+fi

@@ -4,6 +4,10 @@
   macho_emu.py call FILE SYMBOL c|go ARG...   call a function under unicorn;
                                              prints the result (rax, signed)
                                              or "trap" (invalid instruction)
+  macho_emu.py batch                         the same for each stdin line
+                                             "FILE SYMBOL ABI ARG...", one
+                                             result line each (one process:
+                                             importing unicorn is slow)
   macho_emu.py layout FILE                   segment sanity: __LINKEDIT last,
                                              no overlaps; prints the names
   macho_emu.py sig FILE                      verify the ad hoc signature's
@@ -35,9 +39,12 @@ STACK_SIZE = 0x100000
 FAKE_G = 0x7FFD_0000_0000
 
 
+class Failure(Exception):
+    pass
+
+
 def fail(msg):
-    print("error: " + msg)
-    sys.exit(1)
+    raise Failure(msg)
 
 
 def slices(data):
@@ -172,11 +179,16 @@ def cmd_sig(path):
     print("ok %s flags=0x%x version=0x%x pages=%d" % (ident, flags, ver, ncode))
 
 
+_parsed = {}
+
+
 def cmd_call(path, sym, abi, args):
     from unicorn import Uc, UcError, UC_ARCH_X86, UC_MODE_64, UC_ERR_INSN_INVALID
     from unicorn import x86_const as X
 
-    m = MachO(thin(open(path, "rb").read()))
+    if path not in _parsed:
+        _parsed[path] = MachO(thin(open(path, "rb").read()))
+    m = _parsed[path]
     syms = m.symbols()
     if sym not in syms:
         fail("no symbol %s" % sym)
@@ -217,8 +229,24 @@ def cmd_call(path, sym, abi, args):
         print(rax - (1 << 64) if rax >> 63 else rax)
 
 
+def cmd_batch():
+    for line in sys.stdin:
+        f = line.split()
+        if not f:
+            continue
+        try:
+            cmd_call(f[0], f[1], f[2], [int(a, 0) for a in f[3:]])
+        except Failure as e:
+            print("error: %s" % e)
+        except Exception as e:  # a broken file must not end the batch
+            print("error: %s: %s" % (type(e).__name__, e))
+        sys.stdout.flush()
+
+
 def main(argv):
-    if len(argv) >= 3 and argv[1] == "layout":
+    if len(argv) == 2 and argv[1] == "batch":
+        cmd_batch()
+    elif len(argv) >= 3 and argv[1] == "layout":
         cmd_layout(argv[2])
     elif len(argv) >= 3 and argv[1] == "sig":
         cmd_sig(argv[2])
@@ -233,4 +261,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    try:
+        main(sys.argv)
+    except Failure as e:
+        print("error: %s" % e)
+        sys.exit(1)

@@ -28,9 +28,12 @@ static bool hp_fuzz_no_probe(const uint8_t *d, size_t n)
     (void)d, (void)n;
     return false;
 }
-__attribute__((weak)) const hp_format hp_format_elf = {"elf", HP_FMT_ELF, hp_fuzz_no_probe};
-__attribute__((weak)) const hp_format hp_format_pe = {"pe", HP_FMT_PE, hp_fuzz_no_probe};
-__attribute__((weak)) const hp_format hp_format_macho = {"macho", HP_FMT_MACHO, hp_fuzz_no_probe};
+__attribute__((weak)) const hp_format hp_format_elf = {.name = "elf", .kind = HP_FMT_ELF,
+                                                     .probe = hp_fuzz_no_probe};
+__attribute__((weak)) const hp_format hp_format_pe = {.name = "pe", .kind = HP_FMT_PE,
+                                                     .probe = hp_fuzz_no_probe};
+__attribute__((weak)) const hp_format hp_format_macho = {.name = "macho", .kind = HP_FMT_MACHO,
+                                                     .probe = hp_fuzz_no_probe};
 #endif
 
 #define FUZZ_TEXT_VA 0x401000u

@@ -58,6 +58,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (hp_image_open_mem(data, size, "fuzz.exe", &d, &img) == HP_OK && img->kind == HP_FMT_PE) {
         for (size_t i = 0; i < img->nsyms; i++) /* lookups over what was loaded */
             hp_image_owned(img, img->syms[i].va + img->syms[i].size / 2);
+        static const char *const names[] = {".debug_info", ".text", ".rdata", ".hookinf"};
+        volatile uint8_t sink = 0;
+        for (size_t i = 0; i < 4; i++) { /* named sections: ASan checks the bounds */
+            const uint8_t *p;
+            size_t n;
+            if (hp_image_section(img, names[i], &p, &n) && n)
+                sink ^= p[0] ^ p[n - 1];
+        }
+        (void)sink;
         hp_layout lay = {.size = {0x40, 0x10, 0x30}, .nabs_ptrs = 1};
         if (img->fmt->place(img, &lay) == HP_OK) {
             hp_edit ed = {0};

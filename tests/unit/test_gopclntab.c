@@ -564,12 +564,14 @@ static void test_real_symtab_no_duplicates(void **state)
 /* A writer for synthetic tables                                           */
 /* ===================================================================== */
 
-/* One function: name, code offset from text, code size, and the callee of
- * each inline-tree entry (NULL-terminated; NULL for no tree). */
+/* One function: name, code offset from text, code size, the callee of
+ * each inline-tree entry (NULL-terminated; NULL for no tree), and how many
+ * pcdata tables a function with a tree has (3 or more). */
 typedef struct syn_func {
     const char *name;
     uint32_t off, size;
     const char *const *inl;
+    uint32_t npcdata;
 } syn_func;
 
 /* The fake image file: [pclntab][gofunc: inline trees][moduledata].
@@ -594,10 +596,12 @@ static const char *const inl_main[] = {"main.Small", "fmt.Println", "main.Small"
                                        NULL};
 static const char *const inl_last[] = {"main.Small", NULL};
 static const syn_func syn_funcs[] = {
-    {"main.a", 0x0, 0x20, NULL},
-    {"main.(*T).M", 0x20, 0x40, NULL},
-    {"main.main", 0x60, 0x100, inl_main},
-    {"main.F.func1", 0x160, 0x10, inl_last}, /* last: the table ends in its funcdata */
+    {"main.a", 0x0, 0x20, NULL, 0},
+    {"main.(*T).M", 0x20, 0x40, NULL, 0},
+    {"main.main", 0x60, 0x100, inl_main, 3},
+    /* Last: the table ends in its funcdata. Four pcdata make 1.16 pad the
+     * pointer-sized funcdata (44 + 16 bytes is not a multiple of 8). */
+    {"main.F.func1", 0x160, 0x10, inl_last, 4},
 };
 #define SYN_NFUNCS (sizeof syn_funcs / sizeof syn_funcs[0])
 #define SYN_END 0x170u
@@ -727,7 +731,7 @@ static void syn_record(const syn *s, hp_buf *b, const syn_func *f, uint32_t inl_
     put(b, nameoff, 4);
     for (int k = 0; k < 5; k++) /* args, deferreturn, pcsp, pcfile, pcln */
         put(b, 0, 4);
-    put(b, tree ? 3 : 0, 4); /* npcdata */
+    put(b, f->npcdata, 4);
     put(b, 0, 4);            /* cuOffset */
     if (s->layout == HP_GO_120)
         put(b, 12, 4); /* startLine */
@@ -736,6 +740,8 @@ static void syn_record(const syn *s, hp_buf *b, const syn_func *f, uint32_t inl_
     if (!tree)
         return;
     put(b, 0, 4), put(b, 0, 4), put(b, inl_tab, 4);
+    for (uint32_t k = 3; k < f->npcdata; k++)
+        put(b, 0, 4);
     if (old) {
         assert_int_equal(hp_buf_align(b, 8, 0xee), HP_OK); /* relative to functab start */
         put(b, 0, 8), put(b, 0, 8), put(b, 0, 8), put(b, gofunc_va + tree_off, 8);
@@ -1033,10 +1039,17 @@ static void test_syn_moduledata_must_match(void **state)
     assert_int_equal(hp_go_table(img, &t), HP_OK);
     assert_int_equal(t.gofunc_va, 0);
     hp_image_close(img);
+    s.file.data[s.md_off + 22 * 8] ^= 0x10;
+    hp_wr64(s.file.data + s.md_off + 40 * 8, 0x900000); /* gofunc: not mapped */
+    img = syn_image(&s, true, NULL);
+    assert_int_equal(hp_go_table(img, &t), HP_OK);
+    assert_int_equal(t.gofunc_va, 0);
+    hp_image_close(img);
     syn_free(&s);
 }
 
-/* pcHeader.textStart of 0 falls back to the hint, then to moduledata. */
+/* pcHeader.textStart of 0: runtime.text from the symbols or moduledata
+ * beats the hint (a section start, which external linking can move). */
 static void test_syn_text_start_fallbacks(void **state)
 {
     (void)state;
@@ -1051,12 +1064,25 @@ static void test_syn_text_start_fallbacks(void **state)
                      HP_ERR_FORMAT);
     assert_non_null(strstr(why, "textStart"));
     hp_image *img = syn_image(&s, true, NULL);
-    img->go_text_va = 0;
+    img->go_text_va = SYN_TEXT_VA - 0x40; /* crt code before runtime.text */
     assert_int_equal(hp_go_table(img, &t), HP_OK);
     assert_int_equal(t.text_va, SYN_TEXT_VA);
     assert_int_equal(t.gofunc_va, syn_gofunc_va(&s));
     check_syn_funcs(&t);
+    hp_diags d = {0};
+    img->diags = &d;
+    assert_int_equal(hp_go_load(img), HP_OK);
+    assert_int_equal(img->syms[0].va, SYN_TEXT_VA + syn_funcs[0].off);
     hp_image_close(img);
+    img = syn_image(&s, false, NULL);
+    img->go_text_va = SYN_TEXT_VA - 0x40;
+    assert_int_equal(hp_image_add_symbol(img, "runtime.text", 12, SYN_TEXT_VA, 0, HP_SYM_FUNC,
+                                         HP_SRC_SYMTAB, false),
+                     HP_OK);
+    assert_int_equal(hp_go_table(img, &t), HP_OK);
+    assert_int_equal(t.text_va, SYN_TEXT_VA);
+    hp_image_close(img);
+    hp_diags_free(&d);
     syn_free(&s);
 }
 
@@ -1284,6 +1310,9 @@ static void test_syn_pcvalue_bounds(void **state)
     static const uint8_t ok[] = {2, 4, 1, 4, 2, 8, 0}; /* 0, -1, 0 */
     assert_int_equal(inlined_with_table(&s, &t, 3, ok, sizeof ok, &seen), HP_OK);
     assert_int_equal(inl_sites(&seen, "main.Small"), 1);
+    static const uint8_t none[] = {0, 16, 0}; /* -1 throughout: nothing inlined here */
+    assert_int_equal(inlined_with_table(&s, &t, 3, none, sizeof none, &seen), HP_OK);
+    assert_int_equal(seen.n, 0);
     static const uint8_t past[] = {2, 17, 0};
     assert_int_equal(inlined_with_table(&s, &t, 3, past, sizeof past, &seen), HP_ERR_FORMAT);
     uint8_t endless[SYN_SCRATCH];
@@ -1422,6 +1451,17 @@ static void test_go_load_nomem(void **state)
         hp_image_close(img);
     }
     assert_true(ok);
+    /* The inline walk's one allocation. */
+    hp_image *img = syn_image(&s, true, NULL);
+    hp_gotab t;
+    assert_int_equal(hp_go_table(img, &t), HP_OK);
+    inl_seen seen = {0};
+    hp_mem_fail_after(0);
+    hp_status st = hp_gotab_inlined(&t, 2, inl_collect, &seen);
+    hp_mem_fail_after(-1);
+    assert_int_equal(st, HP_ERR_NOMEM);
+    assert_int_equal(seen.n, 0);
+    hp_image_close(img);
     syn_free(&s);
 }
 

@@ -192,9 +192,11 @@ static void test_bytes_file_offset_wraps(void **state)
      * bounds check must not be fooled into returning data + 0xf. */
     hp_image *img = it_new();
     it_seg(img, 0x10000, 0x100, UINT64_MAX - 0x10, 0x100);
-    assert_null(hp_image_bytes(img, 0x10000, 1));
-    assert_null(hp_image_bytes(img, 0x10020, 1));
+    const uint8_t *a = hp_image_bytes(img, 0x10000, 1);
+    const uint8_t *b = hp_image_bytes(img, 0x10020, 1);
     hp_image_close(img);
+    assert_null(a);
+    assert_null(b);
 }
 
 /* ---- symbols */

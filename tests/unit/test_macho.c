@@ -232,6 +232,8 @@ static void make_edit(const hp_image *img, const hp_layout *lay, const char *tar
     memcpy(p.orig, hp_image_bytes(img, s->va, 5), 5);
     assert_int_equal(hp_edit_add_patch(ed, &p), HP_OK);
     assert_int_equal(hp_buf_append(&ed->info, info_text, strlen(info_text)), HP_OK);
+    assert_int_equal(hp_edit_add_sym(ed, "_add.hookpatch_stub", t->va, 6, true), HP_OK);
+    assert_int_equal(hp_edit_add_sym(ed, "_hp_table", dt->va, 8, false), HP_OK);
 }
 
 static void emit_to(const hp_image *img, const hp_edit *ed, const char *path)
@@ -301,6 +303,13 @@ static void roundtrip(const char *in, const char *out)
                      lay.va[HP_REGION_RODATA]);
     assert_int_equal(hp_image_bytes(o, add_va, 1)[0], 0xe9);
     assert_int_equal(find_sym(o, "sub")->va, sub_va);
+    const hp_symbol *stub = find_sym(o, "add.hookpatch_stub"), *tab = find_sym(o, "hp_table");
+    assert_non_null(stub); /* added to LC_SYMTAB, as local symbols */
+    assert_int_equal(stub->va, lay.va[HP_REGION_TEXT]);
+    assert_int_equal(stub->kind, HP_SYM_FUNC);
+    assert_false(stub->global);
+    assert_non_null(tab);
+    assert_int_equal(tab->kind, HP_SYM_DATA);
     assert_memory_equal(hp_image_bytes(o, sub_va, 8), hp_image_bytes(img, sub_va, 8), 8);
     const hp_macho *m = o->priv;
     assert_string_equal(m->segs[m->nsegs - 1].name, "__LINKEDIT");
@@ -582,6 +591,8 @@ static void test_malformed(void **state)
                    0xfffffff0u));
     MUTATE("indirect symbols outside the file", hp_wr32(b.data + dysym + 60, 0x10000000));
     MUTATE("dyld info outside the file", hp_wr32(b.data + dyld + 44, 0x7fffffff));
+    MUTATE("empty table far outside the file",
+           (hp_wr32(b.data + sym + 8, 0x7fffff00), hp_wr32(b.data + sym + 12, 0)));
     MUTATE("overlapping segments", hp_wr64(b.data + le + 24, hp_rd64(good.data + text + 24)));
     MUTATE("segment address wraps", hp_wr64(b.data + le + 32, UINT64_MAX));
 #undef MUTATE

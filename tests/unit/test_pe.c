@@ -367,6 +367,11 @@ static void test_load_basic(void **state)
     assert_null(find_sym(img, ".file"));
     assert_null(img->prior_info);
     assert_int_equal(d.errors, 0);
+    const uint8_t *sec;
+    size_t sec_size;
+    assert_true(hp_image_section(img, ".rdata", &sec, &sec_size));
+    assert_true(sec == p + t.s[1].raw_off && sec_size == 0x200);
+    assert_false(hp_image_section(img, ".debug_info", &sec, &sec_size));
     hp_image_close(img);
     hp_diags_free(&d);
     free(p);
@@ -874,6 +879,9 @@ static void test_mingw(void **state)
         assert_true(s->size > 0 && s->size < 0x200);
     }
     assert_int_equal(find_sym(img, "get_answer")->size, 6); /* mov eax,42; ret: pdata says 6 */
+    const uint8_t *dbg; /* the mingw CRT brings DWARF; its name is a long one ("/19") */
+    size_t dbg_size;
+    assert_true(hp_image_section(img, ".debug_info", &dbg, &dbg_size) && dbg_size > 11);
     hp_hook_req req = {.target = "get_answer", .action = HP_ACT_RETURN, .value = -7};
     hp_hook_reqs reqs = {.path = "t.toml", .v = &req, .n = 1};
     hp_options opt = {0};

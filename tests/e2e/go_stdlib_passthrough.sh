@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Trampolines on real Go code: the standard library's own test binaries,
+# built with `go test -c -gcflags=all=-l`, patched with passthrough on every
+# function of the package under test (and of its external _test package),
+# must still PASS their tests (-test.short). math/big and crypto/sha256 bring
+# assembly (ABI0 functions and their ABIInternal wrappers). Then target = "*"
+# on whole binaries: the runtime, reflect, testing, everything.
+# For each binary: fewer than 1% of the matched functions may be skipped, the
+# output must record every hook, and one hooked entry must really be a jmp.
+set -euo pipefail
+: "${HOOKPATCH:?} ${HP_SRC:?} ${HP_WORK:?}"
+# The Go build cache survives reruns: compiling the standard library with
+# -l costs about two minutes on two cores, and cannot change the result.
+mkdir -p "$HP_WORK"
+find "$HP_WORK" -mindepth 1 -maxdepth 1 ! -name gocache -exec rm -rf {} +
+export GOCACHE="$HP_WORK/gocache" GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
+export LC_ALL=C
+PY=$(python3 -c 'import sys; print(sys.executable)')
+pass=0 fail=0
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+cd "$HP_WORK"
+T0=$SECONDS
+table=()
+
+# summarize JSON PREFIX...: "matched hooked skipped foreign" then one line per
+# skip reason. foreign counts hooked targets outside the given name prefixes
+# (empty list: none expected).
+summarize()
+{
+    "$PY" - "$@" <<'PY'
+import collections, json, sys
+j = json.load(open(sys.argv[1]))
+prefixes = tuple(sys.argv[2:])
+hooks, skips = j["hooks"], j["skipped_hooks"]
+assert j["hooked"] == len(hooks) and j["skipped"] == len(skips)
+foreign = [h["target"] for h in hooks if prefixes and not h["target"].startswith(prefixes)]
+print(len(hooks) + len(skips), len(hooks), len(skips), len(foreign))
+for f in foreign[:5]:
+    print("  foreign target:", f)
+for r, n in collections.Counter(s["reason"] for s in skips).most_common():
+    print("  skipped %d: %s" % (n, r))
+for s in skips[:20]:
+    print("    %s (0x%x)" % (s["target"], s["address"]))
+PY
+}
+
+# first_hook JSON: "name patch_address" of the first hooked target.
+first_hook()
+{
+    "$PY" -c 'import json,sys
+h = json.load(open(sys.argv[1]))["hooks"][0]
+print("%x %s" % (h["patch_address"], h["target"]))' "$1"
+}
+
+# check_binary LABEL TEST OUT JSON ERR PREFIX...: the report, the recorded
+# patches, one patched entry, the 1% bound and the patched test run.
+check_binary()
+{
+    local label=$1 test=$2 out=$3 json=$4 err=$5
+    shift 5
+    local sum matched hooked skipped foreign result=FAIL
+    sum=$(summarize "$json" "$@")
+    read -r matched hooked skipped foreign <<<"$(head -1 <<<"$sum")"
+    echo "  $label: matched $matched, hooked $hooked, skipped $skipped"
+    tail -n +2 <<<"$sum"
+    [ "$foreign" = 0 ] && ok "$label: every hooked target is in ${*:-the binary}" ||
+        bad "$label: $foreign hooked targets outside ${*}"
+    if [ "$hooked" -gt 0 ] && [ $((skipped * 100)) -lt "$matched" ]; then
+        ok "$label: skipped $skipped of $matched (< 1%)"
+    else bad "$label: skipped $skipped of $matched (want < 1%, and something hooked)"; fi
+    grep -q "^hookpatch: hooked $hooked functions, skipped $skipped$" "$err" &&
+        ok "$label: summary line agrees with --json" || { bad "$label: summary line"; head -3 "$err"; }
+    local recorded
+    recorded=$("$HOOKPATCH" list "$out" | grep -c '^hook passthrough ' || true)
+    [ "$recorded" = "$hooked" ] && ok "$label: .hookpatch.info records all $hooked hooks" ||
+        bad "$label: .hookpatch.info records $recorded hooks, want $hooked"
+    local va name insn
+    read -r va name <<<"$(first_hook "$json")"
+    insn=$(objdump -d --no-show-raw-insn --start-address=0x"$va" --stop-address=$((0x$va + 5)) "$out" |
+        grep -E "^ *$va:" || true)
+    [[ $insn == *jmp*hookpatch_orig* ]] && ok "$label: $name starts with a jmp to its trampoline" ||
+        bad "$label: $name at 0x$va: '$insn'"
+    local t=$SECONDS rc=0
+    timeout 180 "./$out" -test.short -test.count=1 >"$out.run" 2>&1 || rc=$?
+    if [ "$rc" = 0 ] && [ "$(tail -1 "$out.run")" = PASS ]; then
+        ok "$label: patched tests PASS ($((SECONDS - t)) s)"; result=PASS
+    else
+        bad "$label: patched tests (rc $rc, $((SECONDS - t)) s)"; grep -v '^0x' "$out.run" | head -25
+    fi
+    table+=("$(printf '%-16s %-34s %7s %7s %7s  %s' "$PKG" "$RULE" "$matched" "$hooked" "$skipped" "$result")")
+}
+
+rules_for() # GLOB...: one passthrough rule per glob
+{
+    local g
+    for g in "$@"; do printf '[[hook]]\ntarget = "%s"\naction = "passthrough"\n\n' "$g"; done
+}
+
+# ---- one package at a time: PKG.* and PKG_test.*
+packages=(strings bytes sort unicode/utf8 container/list math/big crypto/sha256)
+for PKG in "${packages[@]}"; do
+    n=${PKG//\//_}
+    t=$SECONDS
+    if ! go test -c -gcflags=all=-l -o "$n.test" "$PKG" >"$n.build" 2>&1; then
+        bad "$PKG: go test -c"; cat "$n.build"; continue
+    fi
+    echo "# $PKG: test binary built in $((SECONDS - t)) s"
+    # Unpatched first: a failing test here is not hookpatch's doing.
+    if ! timeout 180 "./$n.test" -test.short -test.count=1 >"$n.plain" 2>&1; then
+        bad "$PKG: the unpatched tests fail"; tail -5 "$n.plain"; continue
+    fi
+    rules_for "$PKG.*" "${PKG}_test.*" >"$n.toml"
+    RULE="$PKG.* ${PKG##*/}_test.*"
+    rc=0
+    "$HOOKPATCH" --json "$n.test" "$n.out" "$n.toml" >"$n.json" 2>"$n.err" || rc=$?
+    if [ "$rc" != 0 ]; then bad "$PKG: hookpatch exit $rc"; head -5 "$n.err"; continue; fi
+    own=$("$PY" -c 'import json,sys
+print(sum(h["target"].startswith(sys.argv[2] + ".") for h in json.load(open(sys.argv[1]))["hooks"]))' \
+        "$n.json" "$PKG")
+    [ "$own" -ge 10 ] && ok "$PKG: $own functions of the package itself hooked" ||
+        bad "$PKG: only $own functions of the package itself hooked"
+    check_binary "$PKG" "$n.test" "$n.out" "$n.json" "$n.err" "$PKG." "${PKG}_test."
+done
+
+# ---- target = "*": every function of the binary, the runtime included.
+rules_for '*' >all.toml
+for PKG in container/list math/big; do
+    n=${PKG//\//_}
+    [ -x "$n.test" ] || { bad "$PKG: no test binary for target = \"*\""; continue; }
+    RULE='*'
+    rc=0
+    "$HOOKPATCH" --json "$n.test" "$n.all" all.toml >"$n.all.json" 2>"$n.all.err" || rc=$?
+    if [ "$rc" != 0 ]; then bad "$PKG *: hookpatch exit $rc"; head -5 "$n.all.err"; continue; fi
+    before=$fail
+    check_binary "$PKG (*)" "$n.test" "$n.all" "$n.all.json" "$n.all.err"
+    if [ "$fail" != "$before" ] && "$PY" -c 'import json,sys
+sys.exit(not any(h["target"].startswith("runtime.goexit") for h in json.load(open(sys.argv[1]))["hooks"]))' \
+            "$n.all.json"; then
+        # Diagnosis, not a test: the same hooks without runtime.goexit.
+        # Every goroutine's first frame returns to goexit+1 (newproc1 sets
+        # sched.pc = goexit + PCQuantum), which a patched goexit overwrites.
+        "$PY" -c 'import json,sys
+for h in json.load(open(sys.argv[1]))["hooks"]:
+    if not h["target"].startswith("runtime.goexit"):
+        print("[[hook]]\ntarget = %s\naction = \"passthrough\"\n" % json.dumps(h["target"]))' \
+            "$n.all.json" >"$n.nogoexit.toml"
+        rc=0
+        "$HOOKPATCH" -q "$n.test" "$n.nogoexit" "$n.nogoexit.toml" 2>/dev/null &&
+            timeout 180 "./$n.nogoexit" -test.short -test.count=1 >"$n.nogoexit.run" 2>&1 || rc=$?
+        echo "  note: the same hooks minus runtime.goexit: $([ "$rc" = 0 ] && echo PASS || echo "also fail (rc $rc)")"
+    fi
+done
+
+echo
+printf '%-16s %-34s %7s %7s %7s  %s\n' package rules matched hooked skipped tests
+printf '%s\n' "${table[@]}"
+echo "time: $((SECONDS - T0)) s"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
