@@ -98,6 +98,8 @@ hp_status hp_buf_append(hp_buf *b, const void *p, size_t n)
 
 hp_status hp_buf_append_zeros(hp_buf *b, size_t n)
 {
+    if (n == 0)
+        return HP_OK;
     if (n > SIZE_MAX - b->len)
         return HP_ERR_NOMEM;
     HP_CHECK(hp_grow((void **)&b->data, &b->cap, b->len + n, 1));

@@ -298,7 +298,7 @@ static const hp_ol_sym *hp_ol_own(const hp_ol_obj *o, const char *sym, bool func
     const hp_ol_sym *local = NULL, *dup = NULL;
     for (size_t i = 1; i < o->nsyms; i++) {
         const hp_ol_sym *s = &o->syms[i];
-        if (strcmp(s->name, sym) || (func_only && s->type != STT_FUNC) ||
+        if (strcmp(s->name, sym) || (func_only && !hp_ol_is_func(o, s)) ||
             s->type == STT_SECTION || s->type == STT_FILE)
             continue;
         if (s->defined && s->bind != STB_LOCAL)

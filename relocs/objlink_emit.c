@@ -398,7 +398,7 @@ static hp_status hp_ol_add_syms(const hp_objlink *l, hp_edit *ed)
         const hp_ol_obj *o = &l->objs[i];
         for (size_t k = 1; k < o->nsyms; k++) {
             const hp_ol_sym *s = &o->syms[k];
-            if (s->defined && !s->absolute && s->type == STT_FUNC && s->name[0])
+            if (s->defined && !s->absolute && hp_ol_is_func(o, s) && s->name[0])
                 HP_CHECK(hp_edit_add_sym(ed, s->name, s->va, s->size, true));
         }
     }

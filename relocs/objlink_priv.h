@@ -7,6 +7,8 @@
 
 #include "objlink.h"
 
+#include <elf.h>
+
 #define HP_OL_DROP (-1)          /* section not placed (debug, .eh_frame, ...) */
 #define HP_OL_MAX_ALIGN 4096u    /* region VAs are page aligned */
 #define HP_OL_MAX_REGION (1u << 30) /* per region; bounds hostile NOBITS sizes */
@@ -113,6 +115,16 @@ static inline void hp_ol_region_vas(const hp_edit *ed, uint64_t va[HP_REGION_COU
 {
     for (int r = 0; r < HP_REGION_COUNT; r++)
         va[r] = ed->regions[r].va;
+}
+
+/* A function: STT_FUNC, or a typeless symbol in code (hand-written
+ * assembly often has no .type directive). */
+static inline bool hp_ol_is_func(const hp_ol_obj *o, const hp_ol_sym *s)
+{
+    if (s->type == STT_FUNC)
+        return true;
+    return s->type == STT_NOTYPE && s->defined && !s->absolute && s->shndx < o->nsecs &&
+           o->secs[s->shndx].region == HP_REGION_TEXT;
 }
 
 /* The winning definition of a global name, and its object. */

@@ -174,11 +174,7 @@ __attribute__((format(printf, 2, 3))) static hp_status hp_dw_fail(hp_dw *r, cons
 
 /* ---- Cursor ---- */
 
-static void hp_dw_bad(hp_dw_cur *c, uint8_t why)
-{
-    if (!c->bad)
-        c->bad = why;
-}
+static void hp_dw_bad(hp_dw_cur *c, uint8_t why) { c->bad = c->bad ? c->bad : why; }
 
 /* LEB128; bits past 64 are dropped, but the bytes are still consumed. */
 static uint64_t hp_dw_leb(hp_dw_cur *c, bool sign)
@@ -195,7 +191,11 @@ static uint64_t hp_dw_leb(hp_dw_cur *c, bool sign)
     return 0;
 }
 
-static uint64_t hp_dw_uleb(hp_dw_cur *c) { return hp_dw_leb(c, false); }
+/* Most values are one byte: that case stays inline. */
+static uint64_t hp_dw_uleb(hp_dw_cur *c)
+{
+    return c->pos < c->end && c->p[c->pos] < 0x80 ? c->p[c->pos++] : hp_dw_leb(c, false);
+}
 
 static bool hp_dw_skip(hp_dw_cur *c, uint64_t n)
 {
@@ -579,7 +579,7 @@ static hp_status hp_dw_parse_die(hp_dw *r, const hp_dw_unit *u, uint64_t off, hp
 {
     hp_dw_cur c = {.p = r->info.p, .pos = off, .end = u->end};
     uint64_t code = hp_dw_uleb(&c);
-    *d = (hp_dw_die){.off = off, .null = code == 0};
+    d->off = off, d->tag = 0, d->have = 0, d->null = code == 0, d->children = false; /* a: have */
     if (c.bad)
         return hp_dw_die_fail(r, &c, off);
     const hp_dw_decl *dc = d->null ? NULL : hp_dw_lookup(u->tab, code);

@@ -460,7 +460,7 @@ static hp_status hp_macho_symbols(hp_macho_out *o)
         if (!(v & 0xc0000000u) && v >= o->sym_ins) /* not LOCAL/ABS */
             hp_wr32(o->indirect.data + 4 * i, v + o->nsyms_new);
     }
-    return hp_buf_align(&o->indirect, 8, 0);
+    return o->indirect.len ? hp_buf_align(&o->indirect, 8, 0) : HP_OK;
 }
 
 static void hp_macho_fix_dysymtab(const hp_macho_out *o, uint8_t *c)

@@ -1,7 +1,8 @@
 /* libFuzzer harness for the Mach-O backend: load any bytes; when they load,
  * place small regions and emit an edit with a patch, an absolute pointer
- * (rebase opcodes), the info record and, when the input has them, grown
- * chained fixups and a new code signature, all into an in-memory file.
+ * (rebase opcodes), a new symbol (rebuilt symbol tables), the info record
+ * and, when the input has them, grown chained fixups and a new code
+ * signature, all into an in-memory file.
  * Seeds: tests/fuzz/corpus/macho. Build by hand, from the source root:
  *   clang -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I. \
  *         tests/fuzz/fuzz_macho.c sections/ *.c base/ *.c -o /tmp/fuzz_macho
@@ -40,7 +41,8 @@ static void fuzz_edit(hp_image *img)
             goto out;
         break;
     }
-    if (hp_buf_append(&ed.info, "hookpatch-info 1\n", 17) != HP_OK)
+    if (hp_buf_append(&ed.info, "hookpatch-info 1\n", 17) != HP_OK ||
+        hp_edit_add_sym(&ed, "_f.hookpatch_stub", lay.va[HP_REGION_TEXT], 6, true) != HP_OK)
         goto out;
     int fd = memfd_create("fuzz_macho", 0);
     if (fd >= 0) {
