@@ -79,6 +79,17 @@ check_true "patch: output keeps the input's mode" "$(stat -c %a "$IN") vs $(stat
     test "$(stat -c %a "$IN")" = "$(stat -c %a "$W/out")"
 check_true "patch: no temporary left" "$(temp_files "$W")" test -z "$(temp_files "$W")"
 
+# Only `replace` hooks: no stub or trampoline, an empty new text region.
+rules replace_only '[[hook]]
+target = "get_pi"
+replace = "get_e"
+'
+hp "$IN" "$W/out-replace" "$W/replace_only.toml"
+run_prog "$W/out-replace"
+check_eq "replace-only rules (no new code): exit 0, program hooked" \
+    "0|hookpatch: hooked 1 function, skipped 0|double=2.71828" \
+    "$HP_RC|$HP_ERR|$(grep '^double=' <<<"$RUN_OUT")"
+
 hp -q "$IN" "$W/out-q" "$W/ok.toml"
 check_eq "-q: summary line only" "0|hookpatch: hooked 1 function, skipped 0|" "$HP_RC|$HP_ERR|$HP_OUT"
 
