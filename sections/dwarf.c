@@ -27,7 +27,7 @@
  *
  * - Unresolvable is not wrong: references and strings in a supplementary
  *   file (DW_FORM_ref_sup*, dwz's GNU_ref_alt) and type signatures are
- *   skipped. Type units are not walked. Compressed sections are unsupported.
+ *   skipped. Type units are not walked. Compressed and split DWARF: unsupported.
  *
  * - A malformed unit stops only itself (every unit length was checked
  *   first); the first reason is reported.
@@ -552,16 +552,13 @@ static hp_dw_unit *hp_dw_unit_at(const hp_dw *r, uint64_t off)
 
 static void hp_dw_run_step(hp_dw_cur *c, const hp_dw_unit *u, const hp_dw_step *s, hp_dw_die *d)
 {
-    if (s->kind == K_FIXED) {
+    uint64_t form = s->form, v = 0;
+    if (s->kind == K_FIXED)
         hp_dw_skip(c, s->aux);
-        return;
-    }
-    uint64_t form = s->form;
-    uint64_t v = hp_dw_read_form(c, &form, u, s->aux, 0);
-    if (s->kind < A_COUNT) {
-        d->a[s->kind] = (hp_dw_val){v, form};
-        d->have |= 1u << s->kind;
-    }
+    else
+        v = hp_dw_read_form(c, &form, u, s->aux, 0);
+    if (s->kind < A_COUNT)
+        d->a[s->kind] = (hp_dw_val){v, form}, d->have |= 1u << s->kind;
 }
 
 static hp_status hp_dw_die_fail(hp_dw *r, const hp_dw_cur *c, uint64_t off)
@@ -921,9 +918,7 @@ static void hp_dw_section(const hp_image *img, const char *name, hp_dw_sec *s)
     *s = (hp_dw_sec){0};
     if (!hp_image_section(img, name, &p, &n) || !n)
         return;
-    s->p = p;
-    s->n = n;
-    s->nul_end = n;
+    *s = (hp_dw_sec){p, n, n};
     while (s->nul_end && p[s->nul_end - 1])
         s->nul_end--;
 }
@@ -984,6 +979,7 @@ hp_status hp_dwarf_inlined(const hp_image *img, hp_dwarf_inline_fn fn, void *ctx
     if (!img || !fn)
         return hp_dw_unsupported(&r, "hp_dwarf_inlined: no image or callback"), HP_ERR_INTERNAL;
     hp_status s = hp_dw_open(&r, img), scan = HP_OK, walk = HP_OK;
+    size_t skeletons = 0;
     if (s == HP_OK)
         s = (scan = hp_dw_scan_units(&r)) == HP_ERR_NOMEM ? scan : HP_OK;
     /* A malformed unit stops only itself; the first reason is kept. */
@@ -991,9 +987,13 @@ hp_status hp_dwarf_inlined(const hp_image *img, hp_dwarf_inline_fn fn, void *ctx
         hp_status w = hp_dw_walk(&r, &r.units[i]);
         walk = walk == HP_OK ? w : walk;
         s = w == HP_ERR_NOMEM ? w : HP_OK;
+        skeletons += r.units[i].type == DW_UT_skeleton;
     }
     if (s == HP_OK)
         s = hp_dw_report(&r, fn, ctx);
     hp_dw_close(&r);
-    return s != HP_OK ? s : scan != HP_OK ? scan : walk;
+    s = s != HP_OK ? s : scan != HP_OK ? scan : walk;
+    if (s == HP_OK && skeletons) /* their DIEs are in .dwo files, which we do not read */
+        return hp_dw_unsupported(&r, "split DWARF (-gsplit-dwarf): .dwo files are not read");
+    return s;
 }

@@ -224,34 +224,45 @@ static hp_status hp_elf_load_symtab(hp_image *img, hp_elf *e, size_t idx, hp_sym
     return HP_OK;
 }
 
-/* Locate GNU_PROPERTY_X86_FEATURE_1_AND so IBT can be cleared later. */
+/* GNU_PROPERTY_X86_FEATURE_1_AND inside one NT_GNU_PROPERTY_TYPE_0 note's
+ * descriptor: an array of 8-aligned (type, size, data) properties. */
+static void hp_elf_find_ibt_prop(hp_image *img, hp_elf *e, const uint8_t *desc, uint32_t descsz)
+{
+    for (uint64_t off = 0; descsz - off >= 8 && off <= descsz;) {
+        uint32_t pr_type = hp_rd32(desc + off), pr_size = hp_rd32(desc + off + 4);
+        if (pr_size > descsz - off - 8)
+            return;
+        if (pr_type == GNU_PROPERTY_X86_FEATURE_1_AND && pr_size == 4) {
+            e->ibt_off = (uint64_t)(desc + off + 8 - img->data);
+            img->ibt = hp_rd32(desc + off + 8) & GNU_PROPERTY_X86_FEATURE_1_IBT;
+            return;
+        }
+        off += 8 + hp_align_up(pr_size, 8);
+    }
+}
+
+/* Locate GNU_PROPERTY_X86_FEATURE_1_AND so IBT can be cleared later. In
+ * ELF64 this note is 8-aligned: the descriptor starts at the first 8-byte
+ * boundary after the 12-byte header and the name, measured from the note. */
 static void hp_elf_find_ibt(hp_image *img, hp_elf *e)
 {
     int idx = hp_elf_find_section(img, e, ".note.gnu.property");
     if (idx < 0 || e->shdrs[idx].sh_type != SHT_NOTE)
         return;
     const Elf64_Shdr *sh = &e->shdrs[idx];
-    const uint8_t *p = img->data + sh->sh_offset, *end = p + sh->sh_size;
-    while (end - p >= 12) {
+    const uint8_t *note = img->data + sh->sh_offset;
+    uint64_t off = 0, size = sh->sh_size;
+    while (size - off >= 12 && off <= size) {
+        const uint8_t *p = note + off;
         uint32_t namesz = hp_rd32(p), descsz = hp_rd32(p + 4), type = hp_rd32(p + 8);
-        uint64_t name_pad = hp_align_up(namesz, 8), desc_pad = hp_align_up(descsz, 8);
-        if (name_pad > (uint64_t)(end - p - 12) || desc_pad > (uint64_t)(end - p - 12) - name_pad)
+        uint64_t desc_off = hp_align_up(12 + (uint64_t)namesz, 8);
+        if (desc_off > size - off || descsz > size - off - desc_off)
             return;
-        const uint8_t *desc = p + 12 + name_pad;
-        if (type == NT_GNU_PROPERTY_TYPE_0 && namesz == 4 && !memcmp(p + 12, "GNU", 4)) {
-            for (const uint8_t *q = desc; desc + descsz - q >= 8;) {
-                uint32_t pr_type = hp_rd32(q), pr_size = hp_rd32(q + 4);
-                if (pr_size > (uint64_t)(desc + descsz - q - 8))
-                    return;
-                if (pr_type == GNU_PROPERTY_X86_FEATURE_1_AND && pr_size == 4) {
-                    e->ibt_off = (uint64_t)(q + 8 - img->data);
-                    img->ibt = hp_rd32(q + 8) & GNU_PROPERTY_X86_FEATURE_1_IBT;
-                    return;
-                }
-                q += 8 + hp_align_up(pr_size, 8);
-            }
-        }
-        p += 12 + name_pad + desc_pad;
+        if (type == NT_GNU_PROPERTY_TYPE_0 && namesz == 4 && !memcmp(p + 12, "GNU", 4))
+            hp_elf_find_ibt_prop(img, e, p + desc_off, descsz);
+        if (e->ibt_off)
+            return;
+        off += hp_align_up(desc_off + descsz, 8);
     }
 }
 

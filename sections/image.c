@@ -124,9 +124,9 @@ const uint8_t *hp_image_bytes(const hp_image *img, uint64_t va, uint64_t len)
     if (!s)
         return NULL;
     uint64_t rel = va - s->va;
-    if (!hp_in_bounds(rel, len, s->file_size))
+    if (!hp_in_bounds(rel, len, s->file_size) || s->file_off > img->size)
         return NULL;
-    if (!hp_in_bounds(s->file_off + rel, len, img->size))
+    if (!hp_in_bounds(rel, len, img->size - s->file_off))
         return NULL;
     return img->data + s->file_off + rel;
 }

@@ -103,7 +103,11 @@ for r, n in collections.Counter(s["reason"] for s in json.load(open(sys.argv[1])
     result=FAIL
     if cmp -s "$v.want" "$v.got"; then
         ok "$v: patched output byte-identical ($(wc -l <"$v.got") lines, $((SECONDS - t)) s)"; result=same
-    else bad "$v: patched output differs"; diff "$v.want" "$v.got" | head -20; fi
+    else
+        bad "$v: patched output differs"
+        diff "$v.want" "$v.got" >"$v.diff" || true
+        head -20 "$v.diff"
+    fi
     table+=("$(printf '%-14s %7s %7s %7s  %s' "$v" "$matched" "$hooked" "$skipped" "$result")")
 done
 
@@ -115,7 +119,12 @@ if command -v valgrind >/dev/null && [ -x sql-nopie.out ]; then
     echo "exit $rc" >>vg.out
     if [ "$rc" = 0 ] && cmp -s sql-nopie.want vg.out; then
         ok "sql-nopie: patched driver clean under valgrind, same output ($((SECONDS - t)) s)"
-    else bad "sql-nopie under valgrind: rc $rc"; head -20 vg.err; diff sql-nopie.want vg.out | head; fi
+    else
+        bad "sql-nopie under valgrind: rc $rc"
+        head -20 vg.err
+        diff sql-nopie.want vg.out >vg.diff || true
+        head vg.diff
+    fi
 else
     echo "skip valgrind: not installed or no patched sqlite driver"
 fi

@@ -10,6 +10,9 @@
 # nothing; two runs give the same bytes; IN is left alone; IN == OUT gives
 # the same bytes as a fresh OUT; --json reports endbr64 overwrites and IBT is
 # cleared exactly when one was overwritten.
+#
+# Builds run in parallel (HP_E2E_JOBS, default: CPUs). To narrow a run by
+# hand: HP_E2E_CC="gcc" HP_E2E_MODES="static" bash c_link_modes.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_init

@@ -38,12 +38,12 @@ build()
     objs=$HP_WORK/obj/$cc$opt$cflags-cet_$cet
     cflags+=" $opt -Wall -I$FIX"
     [ "$cet" = yes ] && cflags+=" -fcf-protection=full"
-    if [ ! -f "$objs/done" ]; then
+    if [ ! -f "$objs/.built" ]; then
         mkdir -p "$objs" && cd "$objs"
         "$cc" $cflags -c "$FIX/targets.c" "$FIX/hooks.c" "$FIX/stubs.c" "$FIX/main.c" \
             "$FIX/asm_targets.S"
         "$cc" $cflags -pg -mfentry -c "$FIX/traced.c"
-        touch done
+        touch .built
     fi
     mkdir -p "$dir" && cd "$objs"
     "$cc" $ldflags -o "$dir/in" targets.o hooks.o stubs.o main.o asm_targets.o traced.o
@@ -81,7 +81,7 @@ shape()
     [ "$calls" -ge 2 ] || err+="walk makes $calls recursive calls (a loop?); "
     if [ "$cet" = yes ]; then
         for f in scale walk with_call rip_cmp traced orig_scale; do
-            objdump -d --disassemble="$f" "$in" | grep -A1 "<$f>:" | grep -q endbr64 ||
+            [ "$(objdump -d --disassemble="$f" "$in" | grep -A1 "<$f>:" | grep -c endbr64)" = 1 ] ||
                 err+="$f has no endbr64; "
         done
     fi

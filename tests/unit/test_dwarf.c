@@ -210,6 +210,8 @@ static const variant variants[] = {
     {"gcc-nodebug", "gcc", "", "inl.c", NULL, 0, false},
     {"gcc-gz", "gcc", "-g -gz=zlib", "inl.c", NULL, 0, true},
     {"gcc-zdebug", "gcc", "-g -gz=zlib-gnu", "inl.c", NULL, 0, true},
+    {"gcc-split", "gcc", "-g -gsplit-dwarf", "inl.c", NULL, 0, true}, /* names in .dwo */
+    {"clang-split", "clang", "-g -gsplit-dwarf", "inl.c", NULL, 0, true},
 };
 
 static bool have_tool(const char *tool)
