@@ -111,6 +111,8 @@ hp_status hp_buf_append_zeros(hp_buf *b, size_t n)
 hp_status hp_buf_align(hp_buf *b, size_t align, uint8_t fill)
 {
     size_t pad = (size_t)(hp_align_up(b->len, align) - b->len);
+    if (pad == 0)
+        return HP_OK;
     HP_CHECK(hp_buf_append_zeros(b, pad));
     memset(b->data + b->len - pad, fill, pad);
     return HP_OK;

@@ -118,8 +118,8 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
 {
     if (p->img->prior_info) {
         hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){p->img->path, 0, 0}, NULL,
-                    "already patched by hookpatch (it has a .hookpatch section); patch the "
-                    "original binary instead");
+                    "already patched by hookpatch (it has hookpatch's section or segment); "
+                    "patch the original binary instead");
         return HP_ERR_UNSUPPORTED;
     }
     if (p->n)

@@ -12,5 +12,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   liblief-dev libzydis-dev libcmocka-dev libtomlplusplus-dev libcjson-dev \
   golang-go gcc-mingw-w64-x86-64 wine64 \
   libsqlite3-dev zlib1g-dev liblua5.4-dev \
-  python3 python3-unicorn >/dev/null
+  python3 python3-unicorn gnuplot-nox hyperfine valgrind >/dev/null
 echo "hookpatch: dependencies installed"

@@ -36,6 +36,15 @@
  *   the record goes last because its size is only known at emit time, after
  *   the other regions' addresses were fixed.
  *
+ * - Absolute pointers in new code of a PIE or dylib get rebase opcodes
+ *   appended to LC_DYLD_INFO's stream. With chained fixups
+ *   (LC_DYLD_CHAINED_FIXUPS, ld64 for macOS 12+) new pointers are refused
+ *   (HP_ERR_UNSUPPORTED); the starts table still gets one empty entry per
+ *   new segment, as dyld wants seg_count to equal the number of segments.
+ *
+ * - Code signature: a signed input is re-signed ad hoc (macho_sign.c); an
+ *   unsigned one stays unsigned, which x86-64 macOS runs (arm64 would not).
+ *
  * - IBT: Mach-O has no landing-pad marking to clear, so
  *   ed->removed_landing_pad needs nothing here.
  */

@@ -67,7 +67,11 @@
  *   calls in them (a stolen call is the trampoline's last instruction and
  *   returns into the original function, whose .pdata covers the rest). A
  *   later improvement: emit RUNTIME_FUNCTION entries for trampolines.
- *   Replacements and mocks linked from the binary itself have their own.
+ *   Back in the original function, RIP is past the stolen instructions and
+ *   they have run, so the prologue ops the unwinder replays for that offset
+ *   are exactly the ones executed: the unwind is right again. A trap stub's
+ *   exception unwinds as a leaf straight to the hooked function's caller.
+ *   Replacements in the binary have their own entries.
  *
  * - CET and CFG. PE has no IBT marking (no endbr64 landing pads), so
  *   ed->removed_landing_pad needs nothing here; the shadow stack
