@@ -4,15 +4,16 @@
 #include "../sections/format.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <fnmatch.h>
 #include <string.h>
 
-static const char *hp_format_desc(const hp_image *img)
+static const char *hp_format_desc(const hp_image *img, char *buf, size_t len)
 {
-    if (img->kind == HP_FMT_ELF)
-        return img->shared ? "ELF shared library" : img->pic ? "ELF PIE executable"
-                                                              : "ELF executable";
-    return img->fmt->name;
+    snprintf(buf, len, "%s %s", img->fmt->name,
+             img->shared ? "shared library" : img->pic ? "PIE executable"
+                                                       : "executable");
+    return buf;
 }
 
 void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, FILE *out)
@@ -44,7 +45,8 @@ static const char *hp_dest_name(const hp_hook *h)
 
 void hp_report_plan(const hp_plan *p, FILE *out)
 {
-    fprintf(out, "# %s: %s\n", p->img->path, hp_format_desc(p->img));
+    char desc[64];
+    fprintf(out, "# %s: %s\n", p->img->path, hp_format_desc(p->img, desc, sizeof desc));
     for (size_t i = 0; i < p->n; i++) {
         const hp_hook *h = &p->v[i];
         if (h->state == HP_HOOK_SKIPPED) {
@@ -131,7 +133,8 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
     cJSON_AddBoolToObject(root, "dry_run", c->dry_run);
     cJSON_AddBoolToObject(root, "ok", !d || !d->errors);
     if (p && p->img) {
-        cJSON_AddStringToObject(root, "format", hp_format_desc(p->img));
+        char desc[64];
+        cJSON_AddStringToObject(root, "format", hp_format_desc(p->img, desc, sizeof desc));
         cJSON_AddNumberToObject(root, "hooked", (double)p->nplanned);
         cJSON_AddNumberToObject(root, "skipped", (double)p->nskipped);
         cJSON_AddBoolToObject(root, "ibt_disabled", p->ed.removed_landing_pad);
