@@ -88,7 +88,7 @@ check_binary()
     else
         bad "$label: patched tests (rc $rc, $((SECONDS - t)) s)"; awk '!/^0x/ && n++ < 25' "$out.run"
     fi
-    table+=("$(printf '%-16s %-34s %7s %7s %7s  %s' "$PKG" "$RULE" "$matched" "$hooked" "$skipped" "$result")")
+    table+=("$(printf '%-16s %-40s %7s %7s %7s  %s' "$PKG" "$RULE" "$matched" "$hooked" "$skipped" "$result")")
 }
 
 rules_for() # GLOB...: one passthrough rule per glob
@@ -111,7 +111,7 @@ for PKG in "${packages[@]}"; do
         bad "$PKG: the unpatched tests fail"; tail -5 "$n.plain"; continue
     fi
     rules_for "$PKG.*" "${PKG}_test.*" >"$n.toml"
-    RULE="$PKG.* ${PKG##*/}_test.*"
+    RULE="$PKG.* ${PKG}_test.*"
     rc=0
     "$HOOKPATCH" --json "$n.test" "$n.out" "$n.toml" >"$n.json" 2>"$n.err" || rc=$?
     if [ "$rc" != 0 ]; then bad "$PKG: hookpatch exit $rc"; head -5 "$n.err"; continue; fi
@@ -153,7 +153,7 @@ for h in json.load(open(sys.argv[1]))["hooks"]:
 done
 
 echo
-printf '%-16s %-34s %7s %7s %7s  %s\n' package rules matched hooked skipped tests
+printf '%-16s %-40s %7s %7s %7s  %s\n' package rules matched hooked skipped tests
 printf '%s\n' "${table[@]}"
 echo "time: $((SECONDS - T0)) s"
 echo "$pass passed, $fail failed"

@@ -10,6 +10,14 @@
  *    absent). Most mutations land in the DWARF itself this way.
  * Every reported name is read to its NUL, so ASan sees any overread.
  *
+ * Seeds (tests/fuzz/corpus/dwarf, each < 16 KiB): elf-* are
+ * tests/fixtures/dwarf/seed.c (gcc -g, gcc -g -flto, clang -g) and seed.cpp
+ * (g++ -g) built with -Os -nostdlib -static -fno-asynchronous-unwind-tables
+ * -fno-stack-protector -Wl,--build-id=none; the *.hpdw containers hold the
+ * .debug_* sections of those and of DWARF 2/4/64-bit builds (objcopy -O
+ * binary --only-section=NAME), and synth.hpdw is the synthetic corpus of the
+ * unit test: HP_DWARF_SEED_OUT=synth.hpdw tests/test_dwarf.
+ *
  * Build by hand (the lead wires CMake):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
  *     tests/fuzz/fuzz_dwarf.c sections/[a-z]*.c base/[a-z]*.c -o /tmp/fuzz_dwarf

@@ -221,10 +221,15 @@ static bool have_tool(const char *tool)
     return system(cmd) == 0;
 }
 
-/* Build a variant; false (and a message) when it cannot be built here. */
+/* Build a variant (once per run); false (and a message) when it cannot be
+ * built here. */
 static bool build(const variant *v, char *out, size_t out_len)
 {
+    static bool built[sizeof variants / sizeof *variants];
+    bool *done = &built[v - variants];
     snprintf(out, out_len, "%s/%s", FIX_OUT, v->name);
+    if (*done)
+        return true;
     if (!have_tool(v->cc)) {
         print_message("  %s not installed: %s skipped\n", v->cc, v->name);
         return false;
@@ -233,7 +238,7 @@ static bool build(const variant *v, char *out, size_t out_len)
     snprintf(cmd, sizeof cmd, "mkdir -p %s && %s -O2 %s -o %s %s/%s 2>%s.log", FIX_OUT, v->cc,
              v->flags, out, FIX_SRC, v->src, out);
     if (system(cmd) == 0)
-        return true;
+        return *done = true;
     if (!v->optional)
         fail_msg("cannot build %s: %s", v->name, cmd);
     print_message("  %s does not take '%s': %s skipped\n", v->cc, v->flags, v->name);
