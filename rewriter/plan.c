@@ -76,23 +76,9 @@ static void hp_refuse(hp_hook *h, hp_diags *d, const char *fmt, ...)
                     "cannot hook at 0x%llx: %s", (unsigned long long)h->target->va, msg);
 }
 
-/* Go starts every goroutine with goexit+1 as its first return address
- * (runtime.newproc1 sets sched.pc = goexit + PCQuantum), an entry point no
- * branch shows. */
-static bool hp_is_go_goexit(const hp_image *img, const hp_symbol *s)
-{
-    return img->pclntab &&
-           (!strcmp(s->name, "runtime.goexit") || !strcmp(s->name, "runtime.goexit.abi0"));
-}
-
 static void hp_analyze_one(hp_plan *p, hp_hook *h, hp_diags *d)
 {
     char why[256] = "";
-    if (hp_is_go_goexit(p->img, h->target)) {
-        hp_refuse(h, d, "every goroutine returns into runtime.goexit+1, inside the bytes the "
-                        "jump would overwrite");
-        return;
-    }
     bool tramp = hp_hook_needs_tramp(h);
     unsigned flags = (tramp ? HP_SITE_COPY : 0) |
                      (hp_hook_needs_redirect(h) ? HP_SITE_REDIRECTS : 0);

@@ -188,6 +188,15 @@ static bool hp_site_choose(const hp_image *img, const hp_func_scan *sc, hp_site 
     return hp_site_steal(img, sc, out);
 }
 
+/* Go starts every goroutine with goexit+1 as its first return address
+ * (runtime.newproc1 sets sched.pc = goexit + PCQuantum): an entry point no
+ * branch shows. */
+static bool hp_site_is_go_goexit(const hp_image *img, const hp_symbol *s)
+{
+    return img->pclntab &&
+           (!strcmp(s->name, "runtime.goexit") || !strcmp(s->name, "runtime.goexit.abi0"));
+}
+
 hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned flags,
                           const hp_xrefs *xrefs, hp_site *out, char *why, size_t why_len)
 {
@@ -196,6 +205,9 @@ hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned fla
     out->fn_size = fn->size;
     if (!fn->size)
         return hp_site_refuse(why, why_len, "function size unknown");
+    if (hp_site_is_go_goexit(img, fn))
+        return hp_site_refuse(why, why_len, "every goroutine returns into runtime.goexit+1, "
+                                            "inside the bytes the jump would overwrite");
     hp_func_scan sc = {0};
     hp_status st = hp_site_scan(img, fn, flags, xrefs, &sc, why, why_len);
     if (st == HP_OK && !hp_site_choose(img, &sc, out))
