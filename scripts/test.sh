@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzz_secs=${1:-${HP_FUZZ_SECONDS:-20}}
 jobs=$(nproc)
+# One Go build cache for every test and both builds: the standard library
+# compiled with -gcflags=all=-l is reused instead of rebuilt per test.
+export HP_GOCACHE="${HP_GOCACHE:-$PWD/build-gocache}"
 
 echo "== build and test (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

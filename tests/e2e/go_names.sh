@@ -7,7 +7,7 @@
 set -euo pipefail
 : "${HOOKPATCH:?} ${HP_SRC:?} ${HP_WORK:?}"
 rm -rf "$HP_WORK"; mkdir -p "$HP_WORK"
-export GOCACHE="$HP_WORK/gocache" GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
+export GOCACHE="${HP_GOCACHE:-$HP_WORK/gocache}" GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
 pass=0 fail=0
 ok() { echo "ok   $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }

@@ -13,7 +13,7 @@
 set -euo pipefail
 : "${HOOKPATCH:?} ${HP_SRC:?} ${HP_WORK:?}"
 rm -rf "$HP_WORK"; mkdir -p "$HP_WORK"
-export GOCACHE="$HP_WORK/gocache" GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
+export GOCACHE="${HP_GOCACHE:-$HP_WORK/gocache}" GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
 export LC_ALL=C
 PY=$(python3 -c 'import sys; print(sys.executable)')
 pass=0 fail=0

@@ -13,7 +13,7 @@ set -euo pipefail
 # -l costs about two minutes on two cores, and cannot change the result.
 mkdir -p "$HP_WORK"
 find "$HP_WORK" -mindepth 1 -maxdepth 1 ! -name gocache -exec rm -rf {} +
-export GOCACHE="$HP_WORK/gocache" GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
+export GOCACHE="${HP_GOCACHE:-$HP_WORK/gocache}" GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
 export LC_ALL=C
 PY=$(python3 -c 'import sys; print(sys.executable)')
 pass=0 fail=0

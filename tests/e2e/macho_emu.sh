@@ -56,7 +56,7 @@ if have go; then
     mkdir -p "$W/go" "$W/gocache"
     cp "$FIX/go/go.mod" "$FIX/go/main.go" "$W/go/"
     if (cd "$W/go" && GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off \
-        GOCACHE="$W/gocache" go build -gcflags=all=-l -o "$W/gobin" .) >"$W/go.log" 2>&1; then
+        GOCACHE="${HP_GOCACHE:-$W/gocache}" go build -gcflags=all=-l -o "$W/gobin" .) >"$W/go.log" 2>&1; then
         GO_OK=1
     fi
 fi

@@ -67,7 +67,7 @@ set +e; "$HOOKPATCH" host-pie out-bad bad3.toml 2>err.txt; rc=$?; set -e
 # Go: an assembly mock following ABIInternal (integer args in RAX, RBX,
 # RCX, RDI, RSI, R8-R11; result in RAX), tail-calling the original.
 if command -v go >/dev/null; then
-  export GOCACHE="$HP_WORK/gocache" GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
+  export GOCACHE="${HP_GOCACHE:-$HP_WORK/gocache}" GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
   mkdir -p "$HP_WORK/go" && cd "$HP_WORK/go"
   printf 'module example.com/objhost\n\ngo 1.19\n' >go.mod
   cat >main.go <<'GO'

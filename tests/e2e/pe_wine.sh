@@ -291,7 +291,7 @@ test_go() # NAME LDFLAGS
         return
     fi
     if ! (cd "$FIX/go" && env GOOS=windows GOARCH=amd64 GOFLAGS=-mod=mod GOPROXY=off \
-        GOCACHE="$HP_WORK/gocache" go build -gcflags=all=-l -ldflags="$2" -o "$dir/in.exe" .) \
+        GOCACHE="${HP_GOCACHE:-$HP_WORK/gocache}" go build -gcflags=all=-l -ldflags="$2" -o "$dir/in.exe" .) \
         >"$HP_WORK/$v.buildlog" 2>&1; then
         fail "$v: build" "$(tail -5 "$HP_WORK/$v.buildlog")"
         return
