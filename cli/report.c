@@ -30,6 +30,9 @@ void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, FILE *out)
     }
     if (p->ed.removed_landing_pad)
         fprintf(out, "  note: an endbr64 was overwritten; CET IBT is disabled in the output\n");
+    if (p->ed.pushed_return)
+        fprintf(out, "  note: a trampoline replays a stolen call; CET shadow stacks are disabled "
+                     "in the output\n");
 }
 
 static const char *hp_dest_name(const hp_hook *h)
@@ -138,6 +141,7 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
         cJSON_AddNumberToObject(root, "hooked", (double)p->nplanned);
         cJSON_AddNumberToObject(root, "skipped", (double)p->nskipped);
         cJSON_AddBoolToObject(root, "ibt_disabled", p->ed.removed_landing_pad);
+        cJSON_AddBoolToObject(root, "shstk_disabled", p->ed.pushed_return);
         cJSON *hooks = cJSON_AddArrayToObject(root, "hooks");
         cJSON *skipped = cJSON_AddArrayToObject(root, "skipped_hooks");
         for (size_t i = 0; i < p->n; i++)

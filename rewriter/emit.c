@@ -15,7 +15,8 @@
 
 /* Relocate the copied instructions of a site to dst (out NULL: measure).
  * A call that ends the copy returns into the original function. */
-static hp_status hp_copy_insns(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len)
+static hp_status hp_copy_insns(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len,
+                               bool *pushed_return)
 {
     size_t total = 0;
     for (uint64_t va = s->patch_va; va < s->patch_va + s->copy_len;) {
@@ -24,6 +25,8 @@ static hp_status hp_copy_insns(const hp_site *s, uint64_t dst, uint8_t *out, siz
         hp_insn in;
         HP_CHECK(hp_x86_decode(p, n, va, &in));
         uint64_t ret = va + in.len == s->patch_va + s->copy_len ? va + in.len : 0;
+        if (out && (in.kind == HP_INSN_CALL || in.kind == HP_INSN_CALL_IND))
+            *pushed_return = true;
         HP_CHECK(hp_x86_relocate(p, n, va, dst + total, ret, out ? out + total : NULL, &l, NULL,
                                  0));
         total += l;
@@ -35,10 +38,11 @@ static hp_status hp_copy_insns(const hp_site *s, uint64_t dst, uint8_t *out, siz
 
 /* trampoline = copied instructions + jump back (or ud2 when the copy took
  * the whole function and there is nothing to go back to). */
-static hp_status hp_tramp(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len)
+static hp_status hp_tramp(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len,
+                          bool *pushed_return)
 {
     size_t n;
-    HP_CHECK(hp_copy_insns(s, dst, out, &n));
+    HP_CHECK(hp_copy_insns(s, dst, out, &n, pushed_return));
     if (s->copy_len == s->steal_len) {
         size_t j = hp_x86_jmp32(out ? out + n : NULL, dst + n, s->patch_va + s->steal_len);
         if (!j)
@@ -77,7 +81,7 @@ hp_status hp_measure(hp_plan *p)
         }
         if (hp_hook_needs_tramp(h)) {
             size_t n;
-            HP_CHECK(hp_tramp(&h->site, 0, NULL, &n));
+            HP_CHECK(hp_tramp(&h->site, 0, NULL, &n, NULL));
             h->tramp_off = off;
             h->tramp_size = n;
             off = hp_align_up(off + n, HP_ALIGN);
@@ -163,7 +167,8 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
     }
     if (hp_hook_needs_tramp(h)) {
         size_t n;
-        HP_CHECK(hp_tramp(&h->site, tramp, text->bytes.data + h->tramp_off, &n));
+        HP_CHECK(hp_tramp(&h->site, tramp, text->bytes.data + h->tramp_off, &n,
+                          &p->ed.pushed_return));
         if (n != h->tramp_size)
             return HP_ERR_INTERNAL; /* measure and emit disagree */
         HP_CHECK(hp_add_named(p, h, "orig", tramp, h->tramp_size));

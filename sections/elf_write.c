@@ -39,8 +39,10 @@ static hp_status hp_elf_write_patches(hp_elf_out *o)
             return HP_ERR_INTERNAL;
         HP_CHECK(hp_write_at(o->fd, p->bytes, p->len, off));
     }
-    if (o->ed->removed_landing_pad && o->e->ibt_off) {
-        uint32_t bits = hp_rd32(o->img->data + o->e->ibt_off) & ~GNU_PROPERTY_X86_FEATURE_1_IBT;
+    uint32_t clear = (o->ed->removed_landing_pad ? GNU_PROPERTY_X86_FEATURE_1_IBT : 0) |
+                     (o->ed->pushed_return ? GNU_PROPERTY_X86_FEATURE_1_SHSTK : 0);
+    if (clear && o->e->ibt_off) {
+        uint32_t bits = hp_rd32(o->img->data + o->e->ibt_off) & ~clear;
         uint8_t w[4];
         hp_wr32(w, bits);
         HP_CHECK(hp_write_at(o->fd, w, 4, o->e->ibt_off));

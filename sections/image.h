@@ -80,6 +80,8 @@ typedef struct hp_edit {
     size_t nabs_ptrs, abs_ptrs_cap;
     hp_buf info;           /* the hookpatch record (see rewriter/info.h) */
     bool removed_landing_pad; /* an endbr64 was overwritten: clear IBT */
+    bool pushed_return;       /* a trampoline pushes a return address and
+                                 jumps (a stolen call): clear SHSTK */
 } hp_edit;
 
 /* Layout request/answer for the backend's place(). Sizes in, VAs out.
