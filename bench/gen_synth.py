@@ -46,9 +46,9 @@ def main():
                 f.write(os.urandom(1 << 20))
     with open(os.path.join(d, "Makefile"), "w") as f:
         objs = " ".join(os.path.basename(s)[:-2] + ".o" for s in srcs)
-        f.write(f"prog: main.o pad.o {objs}\n\tgcc -o $@ $^\n"
-                "%.o: %.c\n\tgcc -O1 -c -o $@ $<\n"
-                "pad.o: pad.S\n\tgcc -c -o $@ $<\n")
+        f.write(f"CC ?= cc\nprog: main.o pad.o {objs}\n\t$(CC) -o $@ $^\n"
+                "%.o: %.c\n\t$(CC) -O1 -c -o $@ $<\n"
+                "pad.o: pad.S\n\t$(CC) -c -o $@ $<\n")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 /* objlink: loading objects, the global symbol and COMDAT tables, queries
- * and layout. The ELF reader is objlink_elf.c; resolution, relocation and
- * the commit into the edit are objlink_emit.c.
+ * and layout. The readers are objlink_elf.c, objlink_coff.c and
+ * objlink_macho.c (picked by magic number); resolution, relocation and the
+ * commit into the edit are objlink_emit.c.
  *
  * The passes, in order:
  *   add      read + validate an object; register its globals and COMDATs
@@ -102,6 +103,7 @@ static void hp_ol_obj_free(hp_ol_obj *o)
     hp_free(o->syms);
     hp_free(o->relas);
     hp_free(o->comdats);
+    hp_free(o->strs);
     memset(o, 0, sizeof *o);
 }
 
@@ -228,13 +230,23 @@ static bool hp_ol_find_path(const hp_objlink *l, const char *path, size_t *obj)
     return false;
 }
 
+/* The reader for o->data, by magic number; ELF's explains what it is not. */
+static hp_status hp_ol_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d)
+{
+    if (hp_ol_macho_probe(o->data, o->size))
+        return hp_ol_macho_read(o, comdats, d);
+    if (hp_ol_coff_probe(o->data, o->size))
+        return hp_ol_coff_read(o, comdats, d);
+    return hp_ol_elf_read(o, comdats, d);
+}
+
 /* Takes ownership of data. */
 static hp_status hp_ol_load(hp_objlink *l, hp_ol_obj *o, hp_diags *d, size_t *obj)
 {
     HP_CHECK(HP_GROW(l->objs, l->objs_cap, l->nobjs + 1));
     if (l->nobjs >= UINT32_MAX)
         return HP_ERR_LINK;
-    HP_CHECK(hp_ol_elf_read(o, &l->comdats, d));
+    HP_CHECK(hp_ol_read(o, &l->comdats, d));
     HP_CHECK(hp_ol_check_dups(l, o, d));
     l->objs[l->nobjs] = *o;
     memset(o, 0, sizeof *o);
@@ -292,13 +304,16 @@ hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *dat
 /* ---- queries -------------------------------------------------------- */
 
 /* The symbol named sym in obj: a defined global first, then a defined
- * local, then a global whose COMDAT copy was discarded here. */
-static const hp_ol_sym *hp_ol_own(const hp_ol_obj *o, const char *sym, bool func_only)
+ * local, then a global whose COMDAT copy was discarded here. `skip` leading
+ * characters of each name are ignored (and must be '_'). */
+static const hp_ol_sym *hp_ol_own_as(const hp_ol_obj *o, const char *sym, bool func_only,
+                                     size_t skip)
 {
     const hp_ol_sym *local = NULL, *dup = NULL;
     for (size_t i = 1; i < o->nsyms; i++) {
         const hp_ol_sym *s = &o->syms[i];
-        if (strcmp(s->name, sym) || (func_only && !hp_ol_is_func(o, s)) ||
+        if ((skip && s->name[0] != '_') || strcmp(s->name + skip, sym) ||
+            (func_only && !hp_ol_is_func(o, s)) ||
             s->type == STT_SECTION || s->type == STT_FILE)
             continue;
         if (s->defined && s->bind != STB_LOCAL)
@@ -309,6 +324,22 @@ static const hp_ol_sym *hp_ol_own(const hp_ol_obj *o, const char *sym, bool func
             dup = s;
     }
     return local ? local : dup;
+}
+
+/* Rules name functions at source level; a Mach-O object spells C name f as
+ * _f, so there f also finds _f (the exact spelling wins). */
+static const hp_ol_sym *hp_ol_own(const hp_ol_obj *o, const char *sym, bool func_only)
+{
+    const hp_ol_sym *s = hp_ol_own_as(o, sym, func_only, 0);
+    return s || !o->c_underscore ? s : hp_ol_own_as(o, sym, func_only, 1);
+}
+
+const hp_ol_bind *hp_ol_find_bind(const hp_objlink *l, const hp_ol_obj *o, const char *name)
+{
+    const hp_ol_ent *e = hp_ol_map_find(&l->bindmap, name);
+    if (!e && o->c_underscore && name[0] == '_')
+        e = hp_ol_map_find(&l->bindmap, name + 1);
+    return e ? &l->binds[e->a] : NULL;
 }
 
 bool hp_objlink_defines(const hp_objlink *l, size_t obj, const char *sym)
@@ -469,7 +500,7 @@ hp_status hp_objlink_symbol_va(const hp_objlink *l, size_t obj, const char *sym,
     const hp_ol_obj *o = &l->objs[obj];
     const hp_ol_sym *s = hp_ol_own(o, sym, false);
     if (s && s->dup)
-        s = hp_ol_global_def(l, sym, &obj), o = &l->objs[obj];
+        s = hp_ol_global_def(l, s->name, &obj), o = &l->objs[obj];
     if (!s)
         return HP_ERR_RESOLVE;
     uint64_t rv[HP_REGION_COUNT];

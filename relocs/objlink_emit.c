@@ -72,21 +72,21 @@ __attribute__((format(printf, 4, 5))) static void hp_ol_err(hp_ol_out *out, cons
 
 /* ---- emit: symbol resolution ---------------------------------------- */
 
-static bool hp_ol_resolve_undef(hp_ol_out *out, hp_ol_sym *s, hp_obj_lookup_fn lookup,
-                                void *ctx)
+static bool hp_ol_resolve_undef(hp_ol_out *out, const hp_ol_obj *o, hp_ol_sym *s,
+                                hp_obj_lookup_fn lookup, void *ctx)
 {
     const hp_objlink *l = out->l;
     size_t oi;
     const hp_ol_sym *def = hp_ol_global_def(l, s->name, &oi);
-    const hp_ol_ent *e;
+    const hp_ol_bind *b;
     s->absolute = false;
     if (def) {
         s->va = hp_ol_def_va(l, &l->objs[oi], def, out->va);
         s->absolute = def->absolute;
         s->size = def->size;
         s->sized = true;
-    } else if ((e = hp_ol_map_find(&l->bindmap, s->name))) {
-        s->va = l->binds[e->a].va;
+    } else if ((b = hp_ol_find_bind(l, o, s->name))) { /* Mach-O: _f finds f too */
+        s->va = b->va;
     } else if (!strcmp(s->name, HP_OL_GOT_SYM)) {
         s->va = out->got_va;
     } else if (!(lookup && s->name[0] && lookup(ctx, s->name, &s->va) == HP_OK)) {
@@ -107,7 +107,7 @@ static hp_status hp_ol_resolve(hp_ol_out *out, hp_obj_lookup_fn lookup, void *ct
             hp_ol_sym *s = &o->syms[k];
             if (s->defined)
                 s->va = hp_ol_def_va(out->l, o, s, out->va);
-            else if (s->used && !hp_ol_resolve_undef(out, s, lookup, ctx)) {
+            else if (s->used && !hp_ol_resolve_undef(out, o, s, lookup, ctx)) {
                 hp_diag_add(out->d, HP_DIAG_ERROR, &o->loc, NULL,
                             "object '%s': undefined symbol '%s'", o->path, s->name);
                 st = HP_ERR_LINK;

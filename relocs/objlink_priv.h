@@ -1,5 +1,7 @@
 /* objlink_priv: the in-memory model of loaded relocatable objects, shared by
- * the ELF object reader (objlink_elf.c) and the linker proper (objlink.c).
+ * the object readers (objlink_elf.c, objlink_coff.c, objlink_macho.c) and the
+ * linker proper (objlink.c). The model speaks ELF: the COFF and Mach-O
+ * readers translate their symbols and relocations into ELF terms.
  * The reader validates everything once, so the linker trusts this model:
  * every index is in range and every relocation fits inside its section. */
 #ifndef HP_OBJLINK_PRIV_H
@@ -60,7 +62,9 @@ typedef struct hp_ol_obj {
     size_t nrelas, relas_cap;
     const char **comdats; /* COMDAT signatures this object provides */
     size_t ncomdats, comdats_cap;
+    char *strs;     /* owned: names a reader had to copy (COFF short names) */
     bool needs_got; /* refers to the GOT base (_GLOBAL_OFFSET_TABLE_, GOTOFF) */
+    bool c_underscore; /* Mach-O: C name f is spelled _f */
 } hp_ol_obj;
 
 /* A string-keyed hash table; keys are borrowed and must outlive it. */
@@ -129,6 +133,9 @@ static inline bool hp_ol_is_func(const hp_ol_obj *o, const hp_ol_sym *s)
 
 /* The winning definition of a global name, and its object. */
 const hp_ol_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t *obj);
+/* The `original` binding for an undefined name of object o, or NULL. In a
+ * Mach-O object "_f" also finds a binding of "f" (rules use C names). */
+const hp_ol_bind *hp_ol_find_bind(const hp_objlink *l, const hp_ol_obj *o, const char *name);
 /* Region offset of region r's anchor once the region sits at va. */
 uint64_t hp_ol_anchor(const hp_objlink *l, int r, uint64_t va);
 /* Address of a defined symbol of object o with regions at va[]. */
@@ -140,6 +147,18 @@ uint64_t hp_ol_def_va(const hp_objlink *l, const hp_ol_obj *o, const hp_ol_sym *
  * reported in d; returns HP_ERR_FORMAT for malformed input, HP_ERR_LINK for
  * well-formed input we refuse. */
 hp_status hp_ol_elf_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d);
+/* The same for COFF AMD64 objects (x86_64-w64-mingw32-gcc -c) and Mach-O
+ * x86-64 MH_OBJECT files (clang -target x86_64-apple-macos11 -c); the probes
+ * say whether the bytes look like that format (including the variants the
+ * reader refuses by name: PE images, i386, fat files, ...). */
+bool hp_ol_coff_probe(const uint8_t *data, size_t size);
+hp_status hp_ol_coff_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d);
+bool hp_ol_macho_probe(const uint8_t *data, size_t size);
+hp_status hp_ol_macho_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d);
+/* For formats without symbol sizes (COFF, Mach-O): each defined symbol
+ * extends to the next symbol of its section, or to the section's end.
+ * Defined in objlink_coff.c. */
+hp_status hp_ol_infer_sizes(hp_ol_obj *o);
 /* "R_X86_64_PC32", or NULL for an unknown type. */
 const char *hp_ol_rel_name(uint32_t type);
 /* Bytes a relocation type writes, or 0 when the linker does not apply it. */

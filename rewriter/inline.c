@@ -1,8 +1,10 @@
-/* Inlining diagnosis from Go's inline trees. One pass over every function's
- * tree collects, for each hooked name, the functions it was inlined into.
- * C's DWARF DW_TAG_inlined_subroutine is not read yet. */
+/* Inlining diagnosis. Go: one pass over every function's inline tree in
+ * the pclntab. C/C++: one pass over DWARF's DW_TAG_inlined_subroutine
+ * entries. Either collects, for each hooked name, the functions it was
+ * inlined into. */
 #include "inline.h"
 
+#include "../sections/dwarf.h"
 #include "../sections/gopclntab.h"
 
 #include <stdlib.h>
@@ -102,24 +104,48 @@ static void hp_inl_report(const hp_plan *p, const hp_inl_ctx *c, size_t target, 
                  nwhere - HP_INLINE_SHOWN);
     const hp_hook *h = hp_inl_hook_for(p, c->names[target]);
     hp_diag_add(d, strict ? HP_DIAG_ERROR : HP_DIAG_WARNING, &h->req->target_loc, NULL,
-                "%s is inlined into %s; those calls are not redirected — rebuild with "
-                "-gcflags=all=-l", c->names[target], list);
+                "%s is inlined into %s; those calls are not redirected — rebuild with %s",
+                c->names[target], list,
+                p->img->pclntab ? "-gcflags=all=-l" : "-fno-inline (or mark it noinline)");
     (void)total;
+}
+
+static void hp_inl_dwarf_found(void *vctx, const char *callee, const char *caller,
+                               uint32_t sites)
+{
+    hp_inl_ctx *c = vctx;
+    c->where = caller;
+    hp_inl_found(c, callee, sites);
+}
+
+/* Go images use the pclntab; others DWARF, when they carry it. */
+static hp_status hp_inl_gather(hp_plan *p, hp_inl_ctx *c, hp_diags *d)
+{
+    hp_gotab t;
+    if (hp_go_table(p->img, &t) == HP_OK) {
+        hp_status s = hp_inl_collect(&t, c);
+        if (s == HP_ERR_UNSUPPORTED)
+            hp_diag_add(d, HP_DIAG_NOTE, &(hp_loc){p->img->path, 0, 0}, NULL,
+                        "Go inline trees could not be located; inlined copies of targets "
+                        "are not reported");
+        return s;
+    }
+    char why[256] = "";
+    hp_status s = hp_dwarf_inlined(p->img, hp_inl_dwarf_found, c, why, sizeof why);
+    if (s == HP_ERR_FORMAT)
+        hp_diag_add(d, HP_DIAG_NOTE, &(hp_loc){p->img->path, 0, 0}, NULL,
+                    "debug information is damaged (%s); inlined copies may be missed", why);
+    return s == HP_ERR_NOMEM ? s : c->st;
 }
 
 hp_status hp_inline_check(hp_plan *p, const hp_options *opt, hp_diags *d)
 {
-    hp_gotab t;
-    if (!p->nplanned || hp_go_table(p->img, &t) != HP_OK)
+    if (!p->nplanned)
         return HP_OK;
     hp_inl_ctx c = {0};
     hp_status s = hp_inl_names(p, &c);
     if (s == HP_OK)
-        s = hp_inl_collect(&t, &c);
-    if (s == HP_ERR_UNSUPPORTED)
-        hp_diag_add(d, HP_DIAG_NOTE, &(hp_loc){p->img->path, 0, 0}, NULL,
-                    "Go inline trees could not be located; inlined copies of targets are "
-                    "not reported");
+        s = hp_inl_gather(p, &c, d);
     for (size_t i = 0; s == HP_OK && i < c.nnames; i++)
         hp_inl_report(p, &c, i, opt->strict_inlining, d);
     hp_free(c.names);
