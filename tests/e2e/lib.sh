@@ -27,7 +27,7 @@ e2e_init()
         exit 2
     fi
     case $HP_WORK in
-    "" | / | "$HOME" | "$HP_SRC"*) echo "e2e: refusing HP_WORK=$HP_WORK" >&2; exit 2 ;;
+    "" | / | "$HOME" | "$HP_SRC" | "$HP_SRC/") echo "e2e: refusing HP_WORK=$HP_WORK" >&2; exit 2 ;;
     esac
     rm -rf "$HP_WORK"
     mkdir -p "$HP_WORK"
