@@ -7,7 +7,7 @@
 set -euo pipefail
 : "${HOOKPATCH:?} ${HP_SRC:?} ${HP_WORK:?}"
 rm -rf "$HP_WORK"; mkdir -p "$HP_WORK"; cd "$HP_WORK"
-per_format=${HP_MUTATIONS:-300}
+per_format=${HP_MUTATIONS:-200}
 
 cat >fixture.c <<'C'
 int printf(const char *, ...);
