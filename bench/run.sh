@@ -82,8 +82,8 @@ wait_quiet() {
     echo "kernel: $(uname -sr)"
     echo "os: Debian $(cat /etc/debian_version 2>/dev/null || echo '?')"
     dev=$(df --output=source "$OUT" | tail -1)
-    echo "disk: $dev $(df --output=fstype "$OUT" | tail -1) ($(lsblk -dno ROTA,MODEL "$dev" 2>/dev/null | awk '{print ($1=="0"?"non-rotational":"rotational"), $2}' || true)), virtualized: $(systemd-detect-virt 2>/dev/null || echo '?')"
-    echo "compilers: $($CC --version | head -1); $(go version); $(llc-14 --version | sed -n 's/^ *LLVM version/LLVM/p')"
+    echo "disk: $dev, $(df --output=fstype "$OUT" | tail -1), $(lsblk -dno SIZE "$dev" 2>/dev/null | tr -d ' ') (virtio; kernel says rotational=$(lsblk -dno ROTA "$dev" 2>/dev/null | tr -d ' ')), container: $(systemd-detect-virt 2>/dev/null || echo '?')"
+    echo "compilers: $($CC --version | head -1); $(go version); $(llc-14 --version | grep -m1 -o 'LLVM version [0-9.]*')"
     echo "hookpatch: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- . ':!bench' ':!BENCHMARKS.md' 2>/dev/null || echo ' (+ local changes)')"
 } >"$OUT/machine.txt"
 cat "$OUT/machine.txt" | tee -a "$LOG" >&2
@@ -287,7 +287,7 @@ sed 's/^/  /' "$CORR" | tee -a "$LOG" >&2
 say "3. cost of a hooked call (callgrind Ir, TSC ticks)"
 CC_DIR=$W/callcost
 mkdir -p "$CC_DIR"
-gcc -O2 -no-pie -o "$CC_DIR/unpatched" "$BENCH/fixtures/callcost.c"
+gcc -O2 -no-pie -falign-functions=64 -o "$CC_DIR/unpatched" "$BENCH/fixtures/callcost.c"
 printf '[[hook]]\ntarget = "target"\nreplace = "target_copy"\n' >"$CC_DIR/replace.toml"
 printf '[[hook]]\ntarget = "target"\naction = "passthrough"\n' >"$CC_DIR/passthrough.toml"
 "$HP" -q "$CC_DIR/unpatched" "$CC_DIR/hp_replace" "$CC_DIR/replace.toml" 2>/dev/null
@@ -315,8 +315,9 @@ for c in "${CASES[@]}"; do
     printf '%s\tir0\t1\t%s\n%s\tir1e6\t1\t%s\n' "$c" "$i0" "$c" "$i1" >>"$CALL_TSV"
 done
 wait_quiet
-TSC_N=50000000
-for r in $(seq 1 11); do
+TSC_N=20000000
+printf 'all\ttsc_n\t1\t%s\n' "$TSC_N" >>"$CALL_TSV"
+for r in $(seq 1 21); do
     for c in "${CASES[@]}"; do
         printf '%s\ttsc\t%s\t%s\n' "$c" "$r" "$("$CC_DIR/$c" $TSC_N t | cut -d' ' -f1)" >>"$CALL_TSV"
     done
@@ -335,19 +336,30 @@ hf c-synth10k 1000 "$W/synth-10000-pad0/prog" "$W/synth10k.patched"
 hf go-http 300 "$W/http.test -test.run=^\$" "$W/http.patched -test.run=^\$"
 hf llc-version 300 "env LD_LIBRARY_PATH=$W/lib-orig llc-14 --version" \
     "env LD_LIBRARY_PATH=$W/lib-patched llc-14 --version"
-hf llc-compile 100 "env LD_LIBRARY_PATH=$W/lib-orig llc-14 -O2 -relocation-model=pic $W/llc_input.ll -o /dev/null" \
+hf llc-compile 30 "env LD_LIBRARY_PATH=$W/lib-orig llc-14 -O2 -relocation-model=pic $W/llc_input.ll -o /dev/null" \
     "env LD_LIBRARY_PATH=$W/lib-patched llc-14 -O2 -relocation-model=pic $W/llc_input.ll -o /dev/null"
 
 # ---- profile summary -----------------------------------------------------------
+profile() { # NAME INPUT RULES -> $OUT/profile-NAME.txt
+    local data=$OUT/perf-$1.data
+    rm -f "$OUT/tmp/prof.out"
+    perf record -e cpu-clock -F 1000 --call-graph dwarf,16384 -o "$data" "$HP" -q --no-fsync \
+        "$2" "$OUT/tmp/prof.out" "$3" >>"$LOG" 2>&1 || return 0
+    rm -f "$OUT/tmp/prof.out"
+    {
+        echo "# phases (inclusive time, hookpatch functions)"
+        perf report -i "$data" --children --stdio -g none --sort sym 2>/dev/null |
+            grep -E ' (hp_image_open|hp_resolve|hp_xrefs_build|hp_x86_branches|hp_analyze_one|hp_inline_check|hp_measure|hp_emit|hp_info_encode|hp_output_write|hp_write_at|hp_claim|hp_plan_add)$' |
+            awk '{print $1, $4}'
+        echo "# top self time"
+        perf report -i "$data" --no-children --stdio -g none --sort dso,sym \
+            --percent-limit 1 2>/dev/null | grep '%' | awk '{print $1, $2, $4}'
+    } >"$OUT/profile-$1.txt" || true
+}
 if command -v perf >/dev/null 2>&1; then
-    say "profile: perf record of the libLLVM all-functions run"
-    rm -f "$OUT/tmp/prof.so"
-    if perf record -e cpu-clock -F 2000 -g -o "$OUT/perf.data" "$HP" -q --no-fsync "$LIBLLVM" \
-        "$OUT/tmp/prof.so" "$W/all.toml" >>"$LOG" 2>&1; then
-        perf report -i "$OUT/perf.data" --no-children --stdio -g none --percent-limit 1 \
-            --sort dso,symbol 2>/dev/null | grep '%' >"$OUT/profile.txt" || true
-    fi
-    rm -f "$OUT/tmp/prof.so"
+    say "profile: perf record (cpu-clock, dwarf call graphs) of llvm-all and synth-100000"
+    profile llvm-all "$LIBLLVM" "$W/all.toml"
+    profile synth-100000 "$W/synth-100000-pad0/prog" "$W/synth.toml"
 fi
 
 # ---- report ----------------------------------------------------------------------

@@ -523,8 +523,9 @@ static hp_status hp_coff_symbol(hp_coff_rd *rd, uint32_t i)
 }
 
 /* A weak external takes its default (the tag symbol) when that is defined
- * here; GNU's default is a global named ".weak.<name>.<first global>",
- * which two mocks can share: it is made local. */
+ * here. GNU names the default ".weak.<name>.<first global>", a global that
+ * two mocks can share: it is made a local non-function (no duplicate
+ * definition, no symbol of that name in the output). */
 static hp_status hp_coff_weak(hp_coff_rd *rd, uint32_t i)
 {
     const hp_coff_sym *c = &rd->sy[i];
@@ -540,10 +541,12 @@ static hp_status hp_coff_weak(hp_coff_rd *rd, uint32_t i)
         return hp_coff_bad(rd, "weak external '%s': default symbol %u out of range", c->name,
                            tag);
     hp_ol_sym *t = &rd->o->syms[tag + 1];
+    if (!strncmp(t->name, ".weak.", 6) && t->type != STT_SECTION) {
+        t->bind = STB_LOCAL;
+        t->type = STT_OBJECT;
+    }
     if (rd->sy[tag].cls == HP_COFF_WEAK_EXTERNAL || !t->defined || (t->absolute && !t->value))
         return HP_OK; /* an undefined weak reference */
-    if (!strncmp(t->name, ".weak.", 6))
-        t->bind = STB_LOCAL;
     s->shndx = t->shndx;
     s->value = t->value;
     s->defined = true;
@@ -585,7 +588,7 @@ static bool hp_coff_map(uint16_t type, const uint8_t *p, uint64_t off, uint32_t 
     case 1: *elf = R_X86_64_64; *addend = (int64_t)hp_rd64(p); return true;
     case 2: *elf = R_X86_64_32; *addend = hp_rd32(p); return true;
     case 4: case 5: case 6: case 7: case 8: case 9:
-        *addend = (int32_t)hp_rd32(p) - 4 - (type - 4);
+        *addend = (int64_t)(int32_t)hp_rd32(p) - 4 - (type - 4);
         /* A call or jmp rel32 (e8/e9 right before the field): PLT32, whose
          * only difference is linking a call to a missing weak function. */
         *elf = type == 4 && off >= 1 && (p[-1] == 0xe8 || p[-1] == 0xe9) ? R_X86_64_PLT32

@@ -172,7 +172,7 @@ __attribute__((format(printf, 2, 3))) static hp_status hp_macho_bad(hp_macho_rd 
 
 static bool hp_macho_fatal(hp_status s) { return s == HP_ERR_FORMAT || s == HP_ERR_NOMEM; }
 
-static uint32_t hp_rd32be_(const uint8_t *p)
+static uint32_t hp_macho_rd32be(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -181,7 +181,7 @@ bool hp_ol_macho_probe(const uint8_t *data, size_t size)
 {
     if (size < 4)
         return false;
-    uint32_t m = hp_rd32(data), be = hp_rd32be_(data);
+    uint32_t m = hp_rd32(data), be = hp_macho_rd32be(data);
     return m == HP_MH_MAGIC_64 || m == HP_MH_MAGIC || m == HP_MH_CIGAM_64 ||
            m == HP_MH_CIGAM || be == HP_FAT_MAGIC || be == HP_FAT_MAGIC_64;
 }
@@ -191,7 +191,7 @@ bool hp_ol_macho_probe(const uint8_t *data, size_t size)
 static hp_status hp_macho_header(hp_macho_rd *rd)
 {
     const uint8_t *p = rd->o->data;
-    uint32_t m = hp_rd32(p), be = hp_rd32be_(p);
+    uint32_t m = hp_rd32(p), be = hp_macho_rd32be(p);
     if (be == HP_FAT_MAGIC || be == HP_FAT_MAGIC_64)
         return hp_macho_refuse(rd, "a universal (fat) file; extract the x86-64 object with "
                                    "`lipo -thin x86_64`");

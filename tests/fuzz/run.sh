@@ -2,7 +2,7 @@
 # Run every built fuzzer for a fixed time from its seed corpus.
 # Usage: tests/fuzz/run.sh BUILD_DIR SECONDS
 set -euo pipefail
-build=$1 secs=$2
+build=$(cd "$1" && pwd) secs=$2
 src=$(cd "$(dirname "$0")" && pwd)
 pass=0 fail=0
 for exe in "$build"/tests/fuzz/fuzz_*; do

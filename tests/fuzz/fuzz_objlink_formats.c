@@ -1,0 +1,75 @@
+/* libFuzzer harness for objlink's COFF and Mach-O readers: the input is one
+ * relocatable object (seeds: mingw-w64 and clang COFF, clang Mach-O). It is
+ * loaded twice under two names (COMDAT discarding, duplicate and weak
+ * definitions across objects), queried in both C and Mach-O spellings,
+ * measured and linked into scratch edits set up as objlink.h asks, as a PIC
+ * and as a fixed output, with external names resolving to a fixed address.
+ * ELF input reaches the ELF reader too; fuzz_objlink covers that better.
+ * Build by hand:
+ *   clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
+ *     tests/fuzz/fuzz_objlink_formats.c relocs/objlink*.c sections/[a-z]*.c \
+ *     base/[a-z]*.c -lZydis -o /tmp/fuzz_objlink_formats
+ * Seeds: tests/fuzz/corpus/objlink_formats/. */
+#include "relocs/objlink.h"
+
+#include <string.h>
+
+static hp_status fz_lookup(void *ctx, const char *name, uint64_t *va)
+{
+    (void)ctx;
+    if (name[0] == 'x' || (name[0] == '_' && name[1] == 'x')) /* some stay unresolved */
+        return HP_ERR_RESOLVE;
+    *va = 0x140001000;
+    return HP_OK;
+}
+
+static int fz_region(hp_region *g, uint64_t va, uint64_t len, uint64_t mem)
+{
+    g->va = va;
+    g->mem_size = mem;
+    if (len && hp_buf_append_zeros(&g->bytes, len) != HP_OK)
+        return -1;
+    return 0;
+}
+
+static void fz_link(hp_objlink *l, size_t obj, bool pic, uint64_t text_va, uint64_t text_used)
+{
+    uint64_t size[HP_REGION_COUNT];
+    if (hp_objlink_measure(l, text_used, size) != HP_OK)
+        return;
+    hp_edit ed;
+    memset(&ed, 0, sizeof ed);
+    hp_diags d = {0};
+    uint64_t ro = hp_align_up(text_va + text_used + size[0], 0x1000);
+    uint64_t rw = hp_align_up(ro + size[1], 0x1000);
+    if (fz_region(&ed.regions[0], text_va, text_used + size[0], text_used + size[0]) == 0 &&
+        fz_region(&ed.regions[1], ro, size[1], size[1]) == 0 &&
+        fz_region(&ed.regions[2], rw, hp_objlink_data_filesz(l), size[2]) == 0 &&
+        hp_objlink_emit(l, &ed, pic, fz_lookup, NULL, &d) == HP_OK) {
+        uint64_t va;
+        hp_objlink_symbol_va(l, obj, "mock_add", &ed, &va);
+        hp_objlink_symbol_va(l, obj, "_shared_fn", &ed, &va);
+    }
+    hp_edit_free(&ed);
+    hp_diags_free(&d);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    hp_objlink *l;
+    if (hp_objlink_new(&l) != HP_OK)
+        return 0;
+    hp_diags d = {0};
+    size_t a, b;
+    if (hp_objlink_add_mem(l, "a.o", data, size, NULL, &d, &a) == HP_OK) {
+        hp_objlink_defines(l, a, "mock_add");
+        hp_objlink_defines(l, a, "_mock_add");
+        hp_objlink_bind(l, "real_add", 0x140002000);
+        fz_link(l, a, true, 0x140010010, 0x23);
+        if (hp_objlink_add_mem(l, "b.o", data, size, NULL, &d, &b) == HP_OK)
+            fz_link(l, b, false, 0x7ffff000, 0);
+    }
+    hp_diags_free(&d);
+    hp_objlink_free(l);
+    return 0;
+}
