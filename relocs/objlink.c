@@ -301,6 +301,23 @@ hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *dat
     return hp_ol_add_bytes(l, name, copy, size, loc, d, obj);
 }
 
+void hp_ol_report_v(hp_diags *d, const hp_ol_obj *o, unsigned max, unsigned *nerr,
+                    hp_status *st, hp_status s, const char *fmt, va_list ap)
+{
+    if (*st != HP_ERR_FORMAT)
+        *st = s;
+    if ((*nerr)++ > max)
+        return;
+    char *msg = hp_vasprintf(fmt, ap);
+    if (*nerr > max)
+        hp_diag_add(d, HP_DIAG_ERROR, &o->loc, NULL, "object '%s': too many errors, giving up",
+                    o->path);
+    else
+        hp_diag_add(d, HP_DIAG_ERROR, &o->loc, NULL, "object '%s': %s", o->path,
+                    msg ? msg : "(out of memory)");
+    hp_free(msg);
+}
+
 /* ---- queries -------------------------------------------------------- */
 
 /* The symbol named sym in obj: a defined global first, then a defined

@@ -122,18 +122,7 @@ typedef struct hp_coff_rd {
 
 static void hp_coff_vreport(hp_coff_rd *rd, hp_status s, const char *fmt, va_list ap)
 {
-    if (rd->st != HP_ERR_FORMAT)
-        rd->st = s;
-    if (rd->nerr++ > HP_COFF_MAX_ERRORS)
-        return;
-    char *msg = hp_vasprintf(fmt, ap);
-    if (rd->nerr > HP_COFF_MAX_ERRORS)
-        hp_diag_add(rd->d, HP_DIAG_ERROR, &rd->o->loc, NULL,
-                    "object '%s': too many errors, giving up", rd->o->path);
-    else
-        hp_diag_add(rd->d, HP_DIAG_ERROR, &rd->o->loc, NULL, "object '%s': %s", rd->o->path,
-                    msg ? msg : "(out of memory)");
-    hp_free(msg);
+    hp_ol_report_v(rd->d, rd->o, HP_COFF_MAX_ERRORS, &rd->nerr, &rd->st, s, fmt, ap);
 }
 
 /* Well-formed, but refused (HP_ERR_LINK). */

@@ -10,6 +10,7 @@
 #include "objlink.h"
 
 #include <elf.h>
+#include <stdarg.h>
 
 #define HP_OL_DROP (-1)          /* section not placed (debug, .eh_frame, ...) */
 #define HP_OL_MAX_ALIGN 4096u    /* region VAs are page aligned */
@@ -130,6 +131,13 @@ static inline bool hp_ol_is_func(const hp_ol_obj *o, const hp_ol_sym *s)
     return s->type == STT_NOTYPE && s->defined && !s->absolute && s->shndx < o->nsecs &&
            o->secs[s->shndx].region == HP_REGION_TEXT;
 }
+
+/* Error reporting shared by the object readers: an error naming the object
+ * and its rules location, at most `max` per object and then one "too many
+ * errors" line. *st keeps HP_ERR_FORMAT once seen (the input is not to be
+ * trusted further), else the latest status. */
+void hp_ol_report_v(hp_diags *d, const hp_ol_obj *o, unsigned max, unsigned *nerr,
+                    hp_status *st, hp_status s, const char *fmt, va_list ap);
 
 /* The winning definition of a global name, and its object. */
 const hp_ol_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t *obj);
