@@ -34,7 +34,7 @@ PY=/usr/bin/python3
 mkdir -p "$OUT" "$OUT/tmp"
 LOG=$OUT/run.log
 : >"$LOG"
-say() { printf '%s\n' "$*" | tee -a "$LOG" >&2; }
+say() { printf '[%s] %s\n' "$(date +%T)" "$*" | tee -a "$LOG" >&2; }
 die() { say "run.sh: $*"; exit 1; }
 T_START=$(date +%s)
 
@@ -57,6 +57,7 @@ fi
 [ -f "$LIBLLVM" ] || die "$LIBLLVM missing (apt-get install libllvm14)"
 
 # ---- machine -----------------------------------------------------------------
+WAITED=0
 wait_quiet() {
     local waited=0 load
     while :; do
@@ -71,6 +72,7 @@ wait_quiet() {
         [ "$waited" = 0 ] && say "load $load > $MAX_LOAD: waiting for a quieter machine"
         sleep 30
         waited=$((waited + 30))
+        WAITED=$((WAITED + 30))
     done
 }
 
@@ -328,9 +330,13 @@ say "4. start-up time (hyperfine)"
 SU=$OUT/startup
 mkdir -p "$SU"
 wait_quiet
-hf() { # NAME RUNS CMD_UNPATCHED CMD_PATCHED
-    hyperfine -N --warmup 20 --runs "$2" --export-json "$SU/$1.json" \
+hf() { # NAME RUNS CMD_UNPATCHED CMD_PATCHED: RUNS/2 in each order, so a drift of the
+    # machine's load does not favour the command that runs first
+    local half=$(($2 / 2))
+    hyperfine -N --warmup 10 --runs "$half" --export-json "$SU/$1.a.json" \
         -n unpatched "$3" -n patched "$4" >>"$LOG" 2>&1
+    hyperfine -N --warmup 10 --runs "$half" --export-json "$SU/$1.b.json" \
+        -n patched "$4" -n unpatched "$3" >>"$LOG" 2>&1
 }
 hf c-synth10k 1000 "$W/synth-10000-pad0/prog" "$W/synth10k.patched"
 hf go-http 300 "$W/http.test -test.run=^\$" "$W/http.patched -test.run=^\$"
@@ -364,7 +370,7 @@ fi
 
 # ---- report ----------------------------------------------------------------------
 T_END=$(date +%s)
-echo "run time: $((T_END - T_START)) s; load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+echo "run time: $((T_END - T_START)) s, of which $WAITED s waiting for the load to drop; load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 "$PY" "$BENCH/report.py" "$OUT" | tee -a "$LOG"
 gnuplot -e "out='$OUT'" "$BENCH/plot.gp" && cp "$OUT/scaling.png" "$BENCH/scaling.png"
 say "wrote $OUT/report.md, $OUT/scaling.png and bench/scaling.png in $((T_END - T_START)) s"
