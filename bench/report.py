@@ -4,6 +4,7 @@ files for plot.gp, and a summary on stdout.
 
     report.py OUT_DIR"""
 import json
+import random
 import math
 import os
 import statistics
@@ -74,13 +75,14 @@ P = lines.append
 
 def row(wl, label):
     d = M[wl]
-    P(f"| {label} | {d['size'] / MiB:.1f} | {d['hooks']:,} | {ms(d['hp_nofsync'])} | "
+    lo, hi = min(wall[(wl, "hp_nofsync")]), max(wall[(wl, "hp_nofsync")])
+    P(f"| {label} | {d['size'] / MiB:.1f} | {d['hooks']:,} | {ms(d['hp_nofsync'])} ({ms(lo)}–{ms(hi)}) | "
       f"{ms(d['cp'])} | **{d['hp_nofsync'] / d['cp']:.1f}×** | {ms(d['hp_fsync'])} | "
       f"{ms(d['cp_sync'])} | **{d['hp_fsync'] / d['cp_sync']:.1f}×** | "
       f"{ms(d['hp_nofsync_cpu'])} | {d['rss'] / MiB:.0f} | {d['rss'] / d['size']:.2f}× |")
 
 
-HEAD = ("| workload | input MiB | hooks | hookpatch `--no-fsync` ms | `cp` ms | ratio | "
+HEAD = ("| workload | input MiB | hooks | hookpatch `--no-fsync` ms (min–max) | `cp` ms | ratio | "
         "hookpatch (fsync) ms | `cp` + `sync` ms | ratio | hookpatch CPU ms | peak RSS MiB | "
         "RSS / input |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 P(f"### Patch time and peak memory (median of {reps} runs; load average during the runs "
@@ -105,7 +107,6 @@ P("")
 # fits
 big = [w for w in hooks_wl if M[w]["hooks"] >= 1000]
 fit_h = slope([M[w]["hooks"] for w in big], [M[w]["hp_nofsync"] for w in big])
-fit_h_cpu = slope([M[w]["hooks"] for w in big], [M[w]["hp_nofsync_cpu"] for w in big])
 fit_h_all = slope([M[w]["hooks"] for w in hooks_wl], [M[w]["hp_nofsync"] for w in hooks_wl])
 h10k, h100k = M["synth-10000"], M["synth-100000"]
 step = h100k["hp_nofsync"] / h10k["hp_nofsync"]
@@ -181,30 +182,43 @@ P("")
 
 # ---- start-up -------------------------------------------------------------------------
 SU_NAMES = {
+    "aa-go-http": "control (A/A): Go `net/http` test binary as `go` wrote it vs a fresh copy",
     "c-synth10k": "C program, 10,000 functions hooked (main returns at once)",
-    "go-http": "Go `net/http` test binary, all functions hooked, `-test.run=^$`",
+    "go-http-1": "Go `net/http` test binary, 1 function hooked (not run), `-test.run=^$`",
+    "go-http": "Go `net/http` test binary, all functions hooked, `-test.run=^$` "
+               "(package init runs through trampolines)",
     "llc-version": "`llc-14 --version` with libLLVM, every exported function hooked",
+    "llc-version-asis": "`llc-14 --version`, the patched libLLVM as hookpatch wrote it "
+                        "(not rewritten: page cache as left by hookpatch's writes)",
     "llc-compile": "not start-up: `llc-14 -O2` compiling llc_input.ll, every exported "
                    "libLLVM function through a trampoline",
 }
-STARTUP = ["c-synth10k", "go-http", "llc-version"]
-P("### Start-up time (hyperfine `-N`, median; half the runs in each order)\n")
-P("| binary | runs | unpatched ms | patched ms | patched / unpatched |")
+STARTUP = ["c-synth10k", "go-http-1", "llc-version"]
+P("### Start-up time (median wall time from spawn to exit; unpatched and patched runs "
+  "interleaved by bench/startup.py; both sides are fresh copies written with one write() "
+  "from memory, so that only the files' contents differ, not how they got into the page "
+  "cache)\n")
+P("| binary | runs | unpatched ms | patched ms | patched / unpatched (95% CI) |")
 P("|---|--:|--:|--:|--:|")
 su = {}
+rng = random.Random(1)
 for name, label in SU_NAMES.items():
-    times = defaultdict(list)
-    for part in "ab":
-        path = os.path.join(OUT, "startup", f"{name}.{part}.json")
-        if os.path.exists(path):
-            for r in json.load(open(path))["results"]:
-                times[r["command"]] += r["times"]
-    if not times:
+    path = os.path.join(OUT, "startup", f"{name}.json")
+    if not os.path.exists(path):
         continue
-    u, p = med(times["unpatched"]), med(times["patched"])
+    times = {r["command"]: r["times"] for r in json.load(open(path))["results"]}
+    tu, tp = times["unpatched"], times["patched"]
+    u, p = med(tu), med(tp)
     su[name] = p / u
-    P(f"| {label} | {len(times['unpatched'])} each | {u * 1e3:.2f} | "
-      f"{p * 1e3:.2f} | {su[name]:.3f} |")
+    # 95% bootstrap interval of the ratio of medians (runs resampled in pairs)
+    n = len(tu)
+    boots = []
+    for _ in range(1000):
+        idx = [rng.randrange(n) for _ in range(n)]
+        boots.append(med([tp[i] for i in idx]) / med([tu[i] for i in idx]))
+    boots.sort()
+    P(f"| {label} | {n} each | {u * 1e3:.2f} | {p * 1e3:.2f} | {su[name]:.3f} "
+      f"({boots[25]:.3f}–{boots[974]:.3f}) |")
 P("")
 
 # ---- correctness --------------------------------------------------------------------------
@@ -241,7 +255,7 @@ P(f"| exactly +1 instruction per call for `replace` | {d_rep:+.4f} | "
 P(f"| llc-14 output identical with the patched libLLVM | see above | {pf(llc_ok)} |")
 if su:
     sv = {k: v for k, v in su.items() if k in STARTUP}
-    P(f"| start-up unchanged | ratios " + ", ".join(f"{k} {v:.3f}" for k, v in sv.items())
+    P(f"| start-up unchanged (no loader stub, no mprotect) | ratios " + ", ".join(f"{k} {v:.3f}" for k, v in sv.items())
       + f" | {pf(all(v <= 1.05 for v in sv.values()))} (patched ≤ 1.05× unpatched) |")
 P("")
 
