@@ -371,10 +371,15 @@ profile() { # NAME INPUT RULES -> $OUT/profile-NAME.txt
     perf record -e cpu-clock -F 1000 --call-graph dwarf,16384 -o "$data" "$HP" -q --no-fsync \
         "$2" "$OUT/tmp/prof.out" "$3" >>"$LOG" 2>&1 || return 0
     rm -f "$OUT/tmp/prof.out"
+    rm -f "$OUT/tmp/prof.out"
+    "$HP" -q --no-fsync --timings "$2" "$OUT/tmp/prof.out" "$3" 2>"$OUT/tmp/timings.txt" >/dev/null || true
+    rm -f "$OUT/tmp/prof.out"
     {
+        echo "# phases (hookpatch --timings, wall time of one run without perf)"
+        grep 'time:' "$OUT/tmp/timings.txt" | sed 's/^hookpatch: time: //'
         echo "# phases (inclusive time, hookpatch functions)"
         perf report -i "$data" --children --stdio -g none --sort sym 2>/dev/null |
-            grep -E ' (hp_image_open|hp_resolve|hp_xrefs_build|hp_x86_branches|hp_analyze_one|hp_inline_check|hp_measure|hp_emit|hp_info_encode|hp_output_write|hp_write_at|hp_claim|hp_plan_add)$' |
+            grep -E ' (hp_image_open|hp_resolve|hp_xrefs_build|hp_x86_branch_candidates|hp_x86_branches|hp_image_code|hp_analyze_one|hp_inline_check|hp_measure|hp_emit|hp_info_encode|hp_output_write|hp_write_at|hp_claim|hp_plan_add)$' |
             awk '{print $1, $4}'
         echo "# top self time"
         perf report -i "$data" --no-children --stdio -g none --sort dso,sym \

@@ -2,12 +2,16 @@
 #include "job.h"
 #include "rules.h"
 
+#include "../base/hp_time.h"
+
 #include <stdio.h>
 
 hp_status hp_job_plan(hp_job *j, const char *rules, const char *in, const hp_options *opt)
 {
     HP_CHECK(hp_rules_load(rules, &j->reqs, &j->d));
+    hp_timing_mark("rules");
     HP_CHECK(hp_image_open(in, &j->d, &j->img));
+    hp_timing_mark("load");
     return hp_plan_build(j->img, &j->reqs, opt, &j->d, &j->plan);
 }
 

@@ -7,6 +7,8 @@
 #include "job.h"
 #include "report.h"
 
+#include "../base/hp_time.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,6 +27,7 @@ static const char hp_usage[] =
     "  --json               print a machine-readable report on stdout\n"
     "  --strict-inlining    an inlined target is an error, not a warning\n"
     "  --no-fsync           do not fsync the output (faster; not durable across a crash)\n"
+    "  --timings            print the time each phase took on stderr\n"
     "  -q, --quiet          only the summary line and errors\n"
     "  -v, --verbose        also print the plan\n"
     "  -h, --help           this text\n"
@@ -63,6 +66,8 @@ static int hp_parse_args(int argc, char **argv, hp_args *a)
             a->json = true;
         } else if (!strcmp(s, "--no-fsync")) {
             hp_output_set_fsync(false);
+        } else if (!strcmp(s, "--timings")) {
+            hp_timing_enable(true);
         } else if (!strcmp(s, "--strict-inlining")) {
             a->opt.strict_inlining = true;
         } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
@@ -94,6 +99,7 @@ static int hp_cmd_patch(const hp_args *a)
         struct stat st;
         unsigned mode = stat(in, &st) == 0 ? st.st_mode : 0755;
         s = hp_output_write(j.img, &j.plan.ed, out, mode, &j.d);
+        hp_timing_mark("write");
     }
     const hp_plan *p = j.plan.img ? &j.plan : NULL;
     if (a->json)
@@ -102,6 +108,8 @@ static int hp_cmd_patch(const hp_args *a)
     if (s == HP_OK && p)
         hp_report_summary(&rc, p, stderr);
     hp_job_free(&j);
+    hp_timing_mark("free");
+    hp_timing_print(stderr);
     return s == HP_OK ? 0 : 1;
 }
 

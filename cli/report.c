@@ -166,7 +166,7 @@ static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const 
 hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
 {
     hp_xrefs xrefs = {0};
-    HP_CHECK(hp_xrefs_build(img, &xrefs));
+    HP_CHECK(hp_xrefs_build(img, NULL, 0, &xrefs));
     cJSON *arr = json ? cJSON_CreateArray() : NULL;
     if (json && !arr) {
         hp_xrefs_free(&xrefs);

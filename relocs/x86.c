@@ -36,7 +36,11 @@
 #include "x86.h"
 
 #include <Zydis/Zydis.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <assert.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,14 +52,32 @@ typedef struct hp_zdec {
 } hp_zdec;
 
 /* The decoder is immutable once initialised; build it once. */
+static ZydisDecoder hp_zd_full, hp_zd_min;
+static bool hp_zd_ready;
+static pthread_once_t hp_zd_once = PTHREAD_ONCE_INIT;
+
+static void zdecoder_init(void)
+{
+    hp_zd_ready =
+        ZYAN_SUCCESS(ZydisDecoderInit(&hp_zd_full, ZYDIS_MACHINE_MODE_LONG_64,
+                                      ZYDIS_STACK_WIDTH_64)) &&
+        ZYAN_SUCCESS(ZydisDecoderInit(&hp_zd_min, ZYDIS_MACHINE_MODE_LONG_64,
+                                      ZYDIS_STACK_WIDTH_64)) &&
+        ZYAN_SUCCESS(ZydisDecoderEnableMode(&hp_zd_min, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE));
+}
+
+/* The decoders, set up once (whole-image scans run on several threads).
+ * The minimal one skips semantic analysis: length and raw fields only. */
 static const ZydisDecoder *zdecoder(void)
 {
-    static ZydisDecoder d;
-    static bool ready;
-    if (!ready)
-        ready = ZYAN_SUCCESS(ZydisDecoderInit(&d, ZYDIS_MACHINE_MODE_LONG_64,
-                                              ZYDIS_STACK_WIDTH_64));
-    return ready ? &d : NULL;
+    pthread_once(&hp_zd_once, zdecoder_init);
+    return hp_zd_ready ? &hp_zd_full : NULL;
+}
+
+static const ZydisDecoder *zdecoder_min(void)
+{
+    pthread_once(&hp_zd_once, zdecoder_init);
+    return hp_zd_ready ? &hp_zd_min : NULL;
 }
 
 static bool zdecode(const uint8_t *p, size_t n, hp_zdec *z)
@@ -124,6 +146,21 @@ static hp_insn_kind classify(const hp_zdec *z)
     }
 }
 
+/* What reloc_dispatch copies verbatim: nothing in it depends on where it
+ * runs. */
+static bool is_plain(const hp_zdec *z, hp_insn_kind kind)
+{
+    switch (kind) {
+    case HP_INSN_JMP:
+    case HP_INSN_JCC:
+    case HP_INSN_CALL:
+    case HP_INSN_LOOP:
+    case HP_INSN_CALL_IND: return false;
+    default: break;
+    }
+    return !rel_imm(z) && !rip_mem(z) && !(z->in.attributes & ZYDIS_ATTRIB_IS_RELATIVE);
+}
+
 static void fill_insn(const hp_zdec *z, uint64_t va, hp_insn *out)
 {
     memset(out, 0, sizeof *out);
@@ -142,6 +179,7 @@ static void fill_insn(const hp_zdec *z, uint64_t va, hp_insn *out)
         out->has_target = true;
         out->mem_va = abs;
     }
+    out->plain = is_plain(z, (hp_insn_kind)out->kind);
 }
 
 hp_status hp_x86_decode(const uint8_t *p, size_t n, uint64_t va, hp_insn *out)
@@ -237,7 +275,7 @@ static hp_status scan_body(const uint8_t *p, uint64_t size, uint64_t va, hp_func
 hp_status hp_x86_branches(const uint8_t *p, uint64_t size, uint64_t va, hp_x86_branch_fn fn,
                           void *ctx, uint64_t *ok_size)
 {
-    const ZydisDecoder *d = zdecoder();
+    const ZydisDecoder *d = zdecoder_min();
     if (!d || (!p && size))
         return HP_ERR_INTERNAL;
     uint64_t off = 0;
@@ -245,7 +283,9 @@ hp_status hp_x86_branches(const uint8_t *p, uint64_t size, uint64_t va, hp_x86_b
     ZydisDecodedInstruction in;
     while (off < size &&
            ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(d, &zc, p + off, (size_t)(size - off), &in))) {
-        for (int i = 0; i < 2; i++)
+        /* Legacy encodings only: Zydis also decodes Knights Corner's
+         * VEX-encoded mask jumps (jknzd), which no x86-64 CPU since runs. */
+        for (int i = 0; i < 2 && in.encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY; i++)
             if (in.raw.imm[i].is_relative) {
                 uint64_t next = va + off + in.length;
                 HP_CHECK(fn(ctx, va + off, next + (uint64_t)in.raw.imm[i].value.s));
@@ -253,6 +293,159 @@ hp_status hp_x86_branches(const uint8_t *p, uint64_t size, uint64_t va, hp_x86_b
         off += in.length;
     }
     *ok_size = off;
+    return HP_OK;
+}
+
+/* Opcode classes for hp_x86_branch_candidates. */
+enum { XC_NONE, XC_REL8, XC_REL32, XC_0F, XC_C7 };
+
+static const uint8_t xc_cls[256] = {
+    [0x0f] = XC_0F, /* jcc rel32 when the next byte is 0x80-0x8f */
+    [0x70] = XC_REL8, [0x71] = XC_REL8, [0x72] = XC_REL8, [0x73] = XC_REL8, /* jcc rel8 */
+    [0x74] = XC_REL8, [0x75] = XC_REL8, [0x76] = XC_REL8, [0x77] = XC_REL8,
+    [0x78] = XC_REL8, [0x79] = XC_REL8, [0x7a] = XC_REL8, [0x7b] = XC_REL8,
+    [0x7c] = XC_REL8, [0x7d] = XC_REL8, [0x7e] = XC_REL8, [0x7f] = XC_REL8,
+    [0xc7] = XC_C7, /* xbegin when the next byte is 0xf8 */
+    [0xe0] = XC_REL8, [0xe1] = XC_REL8, [0xe2] = XC_REL8, [0xe3] = XC_REL8, /* loop*, jrcxz */
+    [0xe8] = XC_REL32, [0xe9] = XC_REL32, [0xeb] = XC_REL8,
+};
+
+/* Whether the prefixes just before the opcode at p[i] (legacy prefixes in
+ * any order, a REX last) include the operand-size prefix 0x66. */
+static bool xc_opsize_prefix(const uint8_t *p, uint64_t i)
+{
+    uint64_t j = i;
+    if (j && (p[j - 1] & 0xf0) == 0x40)
+        j--; /* REX */
+    for (unsigned k = 0; j && k < 14; k++, j--) {
+        switch (p[j - 1]) {
+        case 0x66: return true;
+        case 0x67: case 0xf2: case 0xf3: case 0xf0:
+        case 0x2e: case 0x36: case 0x3e: case 0x26: case 0x64: case 0x65: continue;
+        default: return false;
+        }
+    }
+    return false;
+}
+
+/* Report (at, t) unless the filter drops t. */
+static inline __attribute__((always_inline)) hp_status xc_report(const hp_x86_target_filter *f, uint64_t at, uint64_t t,
+                                  hp_x86_branch_fn fn, void *ctx)
+{
+    uint64_t o = t - f->lo;
+    if (o >= f->span || (f->blocks && !(f->blocks[o >> 9] & (1u << ((o >> 6) & 7)))))
+        return HP_OK;
+    return fn(ctx, at, t);
+}
+
+/* The candidate, if any, whose opcode is p[i] (class k != XC_NONE). */
+static inline __attribute__((always_inline)) hp_status xc_one(const uint8_t *p, uint64_t i, uint64_t size, uint64_t va,
+                               unsigned k, const hp_x86_target_filter *f, hp_x86_branch_fn fn,
+                               void *ctx)
+{
+    uint64_t left = size - i, at = va + i;
+    if (k == XC_REL8)
+        return left > 1 ? xc_report(f, at, at + 2 + (uint64_t)(int64_t)(int8_t)p[i + 1], fn, ctx)
+                        : HP_OK;
+    /* op: opcode bytes before the immediate (0 when not a branch here) */
+    unsigned op = k == XC_REL32                                    ? 1
+                  : k == XC_0F && left > 1 && (p[i + 1] & 0xf0) == 0x80 ? 2
+                  : k == XC_C7 && left > 1 && p[i + 1] == 0xf8          ? 2
+                                                                        : 0;
+    if (!op)
+        return HP_OK;
+    if (left >= op + 4ull)
+        HP_CHECK(xc_report(f, at, at + op + 4 + (uint64_t)(int64_t)(int32_t)hp_rd32(p + i + op),
+                           fn, ctx));
+    if (left >= op + 2ull && xc_opsize_prefix(p, i)) /* rel16 */
+        HP_CHECK(xc_report(f, at, at + op + 2 + (uint64_t)(int64_t)(int16_t)hp_rd16(p + i + op),
+                           fn, ctx));
+    return HP_OK;
+}
+
+/* Whether the filter keeps any target in [lo, hi) (block granularity). */
+static bool xc_near(const hp_x86_target_filter *f, uint64_t lo, uint64_t hi)
+{
+    if (!f->blocks)
+        return true;
+    uint64_t a = lo - f->lo, b = hi - f->lo;
+    if (lo < f->lo)
+        a = 0;
+    if (hi <= f->lo || a >= f->span)
+        return false;
+    if (b > f->span)
+        b = f->span;
+    for (uint64_t k = a >> 6; k <= (b - 1) >> 6; k++)
+        if (f->blocks[k >> 3] & (1u << (k & 7)))
+            return true;
+    return false;
+}
+
+#ifdef __SSE2__
+/* One 16-byte block [i, i + 16) with p[i - 1] and p[i + 16] readable. The
+ * opcodes are split by form, so each loop body is straight-line code (a
+ * per-byte switch on the form mispredicts on every other candidate). */
+static inline __attribute__((always_inline)) hp_status
+xc_block(const uint8_t *p, uint64_t i, uint64_t size, uint64_t va, const hp_x86_target_filter *f,
+         bool rel8_on, hp_x86_branch_fn fn, void *ctx)
+{
+    const __m128i x = _mm_loadu_si128((const __m128i *)(p + i));
+    const __m128i next = _mm_loadu_si128((const __m128i *)(p + i + 1));
+    const __m128i fc = _mm_and_si128(x, _mm_set1_epi8((char)0xfc));
+    __m128i rel8 = _mm_or_si128(
+        _mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8((char)0xf0)), _mm_set1_epi8(0x70)),
+        _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8((char)0xeb)),
+                     _mm_cmpeq_epi8(fc, _mm_set1_epi8((char)0xe0))));
+    __m128i rel32 = _mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8((char)0xfe)),
+                                   _mm_set1_epi8((char)0xe8));
+    __m128i two = _mm_or_si128( /* 0f 8x (jcc rel32) and c7 f8 (xbegin) */
+        _mm_and_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x0f)),
+                      _mm_cmpeq_epi8(_mm_and_si128(next, _mm_set1_epi8((char)0xf0)),
+                                     _mm_set1_epi8((char)0x80))),
+        _mm_and_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8((char)0xc7)),
+                      _mm_cmpeq_epi8(next, _mm_set1_epi8((char)0xf8))));
+    for (unsigned b = rel8_on ? (unsigned)_mm_movemask_epi8(rel8) : 0; b; b &= b - 1) {
+        uint64_t at = i + (unsigned)__builtin_ctz(b);
+        HP_CHECK(xc_report(f, va + at, va + at + 2 + (uint64_t)(int64_t)(int8_t)p[at + 1], fn, ctx));
+    }
+    unsigned m32 = (unsigned)_mm_movemask_epi8(rel32), m2 = (unsigned)_mm_movemask_epi8(two);
+    if (!(m32 | m2))
+        return HP_OK;
+    for (unsigned b = m32; b; b &= b - 1)
+        HP_CHECK(xc_one(p, i + (unsigned)__builtin_ctz(b), size, va, XC_REL32, f, fn, ctx));
+    for (unsigned b = m2; b; b &= b - 1) {
+        uint64_t at = i + (unsigned)__builtin_ctz(b);
+        HP_CHECK(xc_one(p, at, size, va, p[at] == 0x0f ? XC_0F : XC_C7, f, fn, ctx));
+    }
+    return HP_OK;
+}
+#endif
+
+hp_status hp_x86_branch_candidates(const uint8_t *p, uint64_t size, uint64_t va,
+                                   const hp_x86_target_filter *filter, hp_x86_branch_fn fn,
+                                   void *ctx)
+{
+    if (!p && size)
+        return HP_ERR_INTERNAL;
+    const hp_x86_target_filter all = {0, UINT64_MAX, NULL};
+    const hp_x86_target_filter *f = filter ? filter : &all;
+    const uint8_t *cls = xc_cls;
+    uint64_t i = 0;
+#ifdef __SSE2__
+    if (size >= 18) {
+        if (cls[p[0]] != XC_NONE)
+            HP_CHECK(xc_one(p, 0, size, va, cls[p[0]], f, fn, ctx));
+        bool near = true;
+        for (i = 1; i + 17 <= size; i += 16) {
+            if (((i - 1) & 63) == 0) /* every 64 bytes: can a rel8 reach a kept block? */
+                near = xc_near(f, va + i >= 128 ? va + i - 128 : 0, va + i + 64 + 130);
+            HP_CHECK(xc_block(p, i, size, va, f, near, fn, ctx));
+        }
+    }
+#endif
+    for (; i < size; i++)
+        if (cls[p[i]] != XC_NONE)
+            HP_CHECK(xc_one(p, i, size, va, cls[p[i]], f, fn, ctx));
     return HP_OK;
 }
 

@@ -30,6 +30,7 @@ typedef struct hp_insn {
     uint8_t kind;    /* hp_insn_kind */
     bool rip_rel;    /* has a RIP-relative memory operand */
     bool has_target; /* relative branch (target_va) or rip-relative operand (mem_va) */
+    bool plain;      /* position-independent: hp_x86_relocate copies it as is */
     uint64_t target_va; /* relative branch destination */
     uint64_t mem_va;    /* rip-relative memory operand's absolute address */
 } hp_insn;
@@ -54,13 +55,32 @@ hp_status hp_x86_scan(const uint8_t *p, uint64_t size, uint64_t va, hp_func_scan
 void hp_x86_scan_free(hp_func_scan *s);
 
 /* Fast linear decode for whole-image scans: calls fn(ctx, insn_va,
- * target_va) for every instruction with a relative target (jmp, jcc, call,
- * loop family, xbegin), stores nothing. Stops at the first invalid
+ * target_va) for every legacy-encoded instruction with a relative target
+ * (jmp, jcc, call, loop family, xbegin), stores nothing. Stops at the first invalid
  * instruction: *ok_size says how far it got. A non-OK status from fn stops
  * the scan and is returned. */
 typedef hp_status (*hp_x86_branch_fn)(void *ctx, uint64_t insn_va, uint64_t target_va);
 hp_status hp_x86_branches(const uint8_t *p, uint64_t size, uint64_t va, hp_x86_branch_fn fn,
                           void *ctx, uint64_t *ok_size);
+
+/* Superset scan, no decoding: calls fn(ctx, opcode_va, target_va) at every
+ * byte whose value could be the opcode of a direct relative branch (jmp, jcc
+ * and call with rel8/rel32, the loop family, xbegin, and the rel16 forms a
+ * 0x66 prefix selects), whether or not that byte starts an instruction. Every
+ * real direct branch in the bytes is reported, among false ones; a caller
+ * that needs only branches into a few places filters the targets and then
+ * decodes just the code around the survivors. The filter (NULL: none) drops
+ * targets outside [lo, lo + span) or, with blocks, in a 64-byte block of
+ * that range whose bit is clear (bit k of blocks[j] is block 8j + k); it runs
+ * inline, since most bytes of real code are candidates of some kind. A
+ * non-OK status from fn stops the scan and is returned. */
+typedef struct hp_x86_target_filter {
+    uint64_t lo, span;
+    const uint8_t *blocks;
+} hp_x86_target_filter;
+hp_status hp_x86_branch_candidates(const uint8_t *p, uint64_t size, uint64_t va,
+                                   const hp_x86_target_filter *filter, hp_x86_branch_fn fn,
+                                   void *ctx);
 
 /* Upper bound of one relocated instruction: push ret_va (19 bytes) plus a
  * 15-byte indirect jmp for a stolen `call [mem]`. */

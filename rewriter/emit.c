@@ -6,6 +6,7 @@
 #include "info.h"
 #include "objects.h"
 
+#include "../base/hp_par.h"
 #include "../relocs/x86.h"
 
 #include <stdio.h>
@@ -18,8 +19,10 @@
 static hp_status hp_copy_insns(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len,
                                bool *pushed_return)
 {
-    size_t total = 0;
-    for (uint64_t va = s->patch_va; va < s->patch_va + s->copy_len;) {
+    size_t total = s->plain_len;
+    if (out)
+        memcpy(out, s->bytes, s->plain_len);
+    for (uint64_t va = s->patch_va + s->plain_len; va < s->patch_va + s->copy_len;) {
         const uint8_t *p = s->bytes + (va - s->patch_va);
         size_t n = s->copy_len - (size_t)(va - s->patch_va), l;
         hp_insn in;
@@ -125,7 +128,7 @@ static hp_status hp_patch_redirects(hp_plan *p, const hp_hook *h, uint64_t tramp
         }
     }
     for (uint32_t i = 0; i < s->nredirects; i++) {
-        uint64_t va = s->redirect_va[i];
+        uint64_t va = hp_site_redirect_va(s, i);
         uint8_t len = s->redirect_len[i];
         const uint8_t *old = hp_image_bytes(p->img, va, len);
         if (!old)
@@ -149,11 +152,58 @@ static hp_status hp_patch_redirects(hp_plan *p, const hp_hook *h, uint64_t tramp
 static hp_status hp_add_named(hp_plan *p, const hp_hook *h, const char *suffix, uint64_t va,
                               uint64_t size)
 {
-    char *name = hp_asprintf("%s.hookpatch_%s", h->target->name, suffix);
+    /* "<target>.hookpatch_<suffix>", built directly: one per hook. */
+    static const char mid[] = ".hookpatch_";
+    size_t a = strlen(h->target->name), b = strlen(suffix);
+    char *name = hp_malloc(a + sizeof mid - 1 + b + 1);
     if (!name)
         return HP_ERR_NOMEM;
-    hp_status s = hp_edit_add_sym(&p->ed, name, va, size, true);
-    hp_free(name);
+    memcpy(name, h->target->name, a);
+    memcpy(name + a, mid, sizeof mid - 1);
+    memcpy(name + a + sizeof mid - 1, suffix, b + 1);
+    return hp_edit_add_sym_owned(&p->ed, name, va, size, true);
+}
+
+/* Stubs and trampolines, written into their measured slots of the text
+ * region: disjoint bytes per hook, so on every core. */
+typedef struct hp_code_job {
+    hp_plan *p;
+    hp_status *st;     /* per hook */
+    uint8_t *pushed;   /* per hook: the trampoline pushes a return address */
+} hp_code_job;
+
+static void hp_code_one(void *vj, size_t i)
+{
+    hp_code_job *j = vj;
+    hp_hook *h = &j->p->v[i];
+    if (h->state != HP_HOOK_PLANNED)
+        return;
+    hp_region *text = &j->p->ed.regions[HP_REGION_TEXT];
+    if (hp_has_stub(h))
+        hp_stub(h, text->bytes.data + h->stub_off);
+    if (hp_hook_needs_tramp(h)) {
+        size_t n;
+        bool pushed = false;
+        j->st[i] = hp_tramp(&h->site, text->va + h->tramp_off, text->bytes.data + h->tramp_off,
+                            &n, &pushed);
+        if (j->st[i] == HP_OK && n != h->tramp_size)
+            j->st[i] = HP_ERR_INTERNAL; /* measure and emit disagree */
+        j->pushed[i] = pushed;
+    }
+}
+
+static hp_status hp_emit_code(hp_plan *p)
+{
+    hp_code_job j = {p, hp_calloc(p->n, sizeof *j.st), hp_calloc(p->n, 1)};
+    hp_status s = j.st && j.pushed ? HP_OK : HP_ERR_NOMEM;
+    if (s == HP_OK)
+        hp_par_for(p->n, 256, 4096, hp_code_one, &j);
+    for (size_t i = 0; s == HP_OK && i < p->n; i++) {
+        s = j.st[i];
+        p->ed.pushed_return |= j.pushed[i];
+    }
+    hp_free(j.st);
+    hp_free(j.pushed);
     return s;
 }
 
@@ -161,18 +211,10 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
 {
     hp_region *text = &p->ed.regions[HP_REGION_TEXT];
     uint64_t stub = text->va + h->stub_off, tramp = text->va + h->tramp_off;
-    if (hp_has_stub(h)) {
-        hp_stub(h, text->bytes.data + h->stub_off);
+    if (hp_has_stub(h))
         HP_CHECK(hp_add_named(p, h, "stub", stub, h->stub_size));
-    }
-    if (hp_hook_needs_tramp(h)) {
-        size_t n;
-        HP_CHECK(hp_tramp(&h->site, tramp, text->bytes.data + h->tramp_off, &n,
-                          &p->ed.pushed_return));
-        if (n != h->tramp_size)
-            return HP_ERR_INTERNAL; /* measure and emit disagree */
+    if (hp_hook_needs_tramp(h))
         HP_CHECK(hp_add_named(p, h, "orig", tramp, h->tramp_size));
-    }
     switch (h->req->action) {
     case HP_ACT_REPLACE: h->dest_va = h->replace->va; break;
     case HP_ACT_PASSTHROUGH: h->dest_va = tramp; break;
@@ -183,7 +225,7 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
     if (hp_hook_needs_redirect(h))
         HP_CHECK(hp_patch_redirects(p, h, tramp));
     if (h->orig)
-        HP_CHECK(hp_patch_site(p, &h->orig_site, tramp));
+        HP_CHECK(hp_patch_site(p, h->orig_site, tramp));
     return HP_OK;
 }
 
@@ -209,6 +251,7 @@ static hp_status hp_setup_regions(hp_plan *p)
 hp_status hp_emit(hp_plan *p, hp_diags *d)
 {
     HP_CHECK(hp_setup_regions(p));
+    HP_CHECK(hp_emit_code(p));
     for (size_t i = 0; i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED)
             HP_CHECK(hp_emit_hook(p, &p->v[i]));

@@ -6,6 +6,8 @@
 #include "inline.h"
 #include "objects.h"
 
+#include "../base/hp_par.h"
+#include "../base/hp_time.h"
 #include "../relocs/objlink.h"
 
 #include "../sections/format.h"
@@ -49,7 +51,7 @@ static uint64_t hp_find_island(const hp_image *img, const hp_site *s)
     for (size_t c = 0; c < ncand; c++) {
         bool reach = true;
         for (uint32_t i = 0; i < s->nredirects; i++) {
-            int64_t rel = (int64_t)(cand[c] - (s->redirect_va[i] + 2));
+            int64_t rel = (int64_t)(cand[c] - (hp_site_redirect_va(s, i) + 2));
             if (s->redirect_len[i] == 2 && (rel < -128 || rel > 127))
                 reach = false;
         }
@@ -76,20 +78,52 @@ static void hp_refuse(hp_hook *h, hp_diags *d, const char *fmt, ...)
                     "cannot hook at 0x%llx: %s", (unsigned long long)h->target->va, msg);
 }
 
-static void hp_analyze_one(hp_plan *p, hp_hook *h, hp_diags *d)
+static void hp_refuse_orig(hp_hook *h, hp_diags *d, const char *why)
+{
+    hp_diag_add(d, HP_DIAG_ERROR, &h->req->original_loc, h->target->name,
+                "original '%s' cannot be redirected: %s", h->orig->name, why);
+    h->state = HP_HOOK_SKIPPED;
+    hp_free(h->skip_reason);
+    h->skip_reason = hp_asprintf("original '%s' cannot be redirected", h->orig->name);
+}
+
+/* The entries of all planned hooks, decoded on every core (site analysis
+ * only reads the image); a refusal's reason is kept for the serial pass,
+ * which reports in hook order. */
+typedef struct hp_site_job {
+    hp_plan *p;
+    hp_status *st; /* per hook */
+    char **why;    /* per hook, owned, on refusal */
+} hp_site_job;
+
+static void hp_site_one(void *vj, size_t i)
+{
+    hp_site_job *j = vj;
+    hp_hook *h = &j->p->v[i];
+    if (h->state != HP_HOOK_PLANNED)
+        return;
+    char why[256] = "";
+    unsigned flags = HP_SITE_XREFS_LATER | (hp_hook_needs_tramp(h) ? HP_SITE_COPY : 0) |
+                     (hp_hook_needs_redirect(h) ? HP_SITE_REDIRECTS : 0);
+    j->st[i] = hp_site_analyze(j->p->img, h->target, flags, NULL, &h->site, why, sizeof why);
+    if (j->st[i] != HP_OK && j->st[i] != HP_ERR_NOMEM && !(j->why[i] = hp_strdup(why)))
+        j->st[i] = HP_ERR_NOMEM;
+}
+
+static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st, const char *site_why,
+                                hp_diags *d)
 {
     char why[256] = "";
     bool tramp = hp_hook_needs_tramp(h);
-    unsigned flags = (tramp ? HP_SITE_COPY : 0) |
-                     (hp_hook_needs_redirect(h) ? HP_SITE_REDIRECTS : 0);
-    if (hp_site_analyze(p->img, h->target, flags, &p->xrefs, &h->site, why, sizeof why) !=
-        HP_OK) {
-        hp_refuse(h, d, "%s", why);
-        return;
+    if (site_st == HP_ERR_NOMEM)
+        return site_st;
+    if (site_st != HP_OK) {
+        hp_refuse(h, d, "%s", site_why);
+        return HP_OK;
     }
     if (tramp && h->site.copy_len < h->site.steal_len && h->site.nredirects) {
         hp_refuse(h, d, "the whole function fits in the jump and it branches back to its entry");
-        return;
+        return HP_OK;
     }
     if (hp_hook_needs_redirect(h)) {
         h->island_va = hp_find_island(p->img, &h->site);
@@ -97,20 +131,56 @@ static void hp_analyze_one(hp_plan *p, hp_hook *h, hp_diags *d)
             hp_refuse(h, d, "a short branch at 0x%llx returns to the entry (Go's morestack "
                             "trailer or a loop) and there is no room for a jump island to "
                             "send it to the trampoline",
-                      (unsigned long long)h->site.redirect_va[0]);
-            return;
+                      (unsigned long long)hp_site_redirect_va(&h->site, 0));
+            return HP_OK;
         }
     }
     if (h->orig) {
-        if (hp_site_analyze(p->img, h->orig, 0, &p->xrefs, &h->orig_site, why, sizeof why) != HP_OK) {
-            hp_diag_add(d, HP_DIAG_ERROR, &h->req->original_loc, h->target->name,
-                        "original '%s' cannot be redirected: %s", h->orig->name, why);
-            h->state = HP_HOOK_SKIPPED;
-            h->skip_reason = hp_asprintf("original '%s' cannot be redirected", h->orig->name);
-            return;
-        }
+        h->orig_site = hp_malloc(sizeof *h->orig_site);
+        if (!h->orig_site)
+            return HP_ERR_NOMEM;
+        if (hp_site_analyze(p->img, h->orig, HP_SITE_XREFS_LATER, NULL, h->orig_site, why,
+                            sizeof why) != HP_OK)
+            hp_refuse_orig(h, d, why);
     }
-    if (h->site.over_endbr || (h->orig && h->orig_site.over_endbr))
+    return HP_OK;
+}
+
+/* Build the branch-target table for exactly the bytes the planned hooks
+ * steal, now that their entries are decoded. */
+static hp_status hp_watch_stolen(hp_plan *p)
+{
+    hp_xref_range *r = hp_malloc((2 * p->n + 1) * sizeof *r);
+    if (!r)
+        return HP_ERR_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const hp_hook *h = &p->v[i];
+        if (h->state != HP_HOOK_PLANNED)
+            continue;
+        r[n++] = (hp_xref_range){h->site.patch_va, h->site.patch_va + h->site.steal_len};
+        if (h->orig)
+            r[n++] = (hp_xref_range){h->orig_site->patch_va,
+                                     h->orig_site->patch_va + h->orig_site->steal_len};
+    }
+    hp_status s = hp_xrefs_build(p->img, r, n, &p->xrefs);
+    hp_free(r);
+    return s;
+}
+
+/* The checks hp_analyze_one left for the table. */
+static void hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
+{
+    char why[256] = "";
+    if (hp_site_check_xrefs(&h->site, &p->xrefs, why, sizeof why) != HP_OK) {
+        hp_refuse(h, d, "%s", why);
+        return;
+    }
+    if (h->orig && hp_site_check_xrefs(h->orig_site, &p->xrefs, why, sizeof why) != HP_OK) {
+        hp_refuse_orig(h, d, why);
+        return;
+    }
+    if (h->site.over_endbr || (h->orig && h->orig_site->over_endbr))
         p->ed.removed_landing_pad = true;
 }
 
@@ -122,11 +192,25 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
                     "patch the original binary instead");
         return HP_ERR_UNSUPPORTED;
     }
+    hp_site_job j = {p, hp_calloc(p->n, sizeof *j.st), hp_calloc(p->n, sizeof *j.why)};
+    hp_status s = j.st && j.why ? HP_OK : HP_ERR_NOMEM;
+    if (s == HP_OK)
+        hp_par_for(p->n, 256, 4096, hp_site_one, &j);
+    for (size_t i = 0; s == HP_OK && i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED)
+            s = hp_analyze_one(p, &p->v[i], j.st[i], j.why[i], d);
+    for (size_t i = 0; j.why && i < p->n; i++)
+        hp_free(j.why[i]);
+    hp_free(j.st);
+    hp_free(j.why);
+    HP_CHECK(s);
+    hp_timing_mark("analyze");
     if (p->n)
-        HP_CHECK(hp_xrefs_build(p->img, &p->xrefs));
+        HP_CHECK(hp_watch_stolen(p));
     for (size_t i = 0; i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED)
-            hp_analyze_one(p, &p->v[i], d);
+            hp_check_stolen(p, &p->v[i], d);
+    hp_timing_mark("xrefs");
     p->nplanned = p->nskipped = 0;
     for (size_t i = 0; i < p->n; i++)
         p->v[i].state == HP_HOOK_PLANNED ? p->nplanned++ : p->nskipped++;
@@ -139,18 +223,26 @@ hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_option
     memset(out, 0, sizeof *out);
     out->img = img;
     HP_CHECK(hp_objects_load(out, reqs, d));
+    hp_timing_mark("objects");
     HP_CHECK(hp_resolve(out, reqs, d));
+    hp_timing_mark("resolve");
     HP_CHECK(hp_analyze(out, d));
     HP_CHECK(hp_inline_check(out, opt, d));
+    hp_timing_mark("inlining");
     HP_CHECK(hp_measure(out));
     HP_CHECK(img->fmt->place(img, &out->lay));
-    return hp_emit(out, d);
+    hp_timing_mark("layout");
+    hp_status s = hp_emit(out, d);
+    hp_timing_mark("emit");
+    return s;
 }
 
 void hp_plan_free(hp_plan *p)
 {
-    for (size_t i = 0; i < p->n; i++)
+    for (size_t i = 0; i < p->n; i++) {
         hp_free(p->v[i].skip_reason);
+        hp_free(p->v[i].orig_site);
+    }
     hp_free(p->v);
     hp_edit_free(&p->ed);
     hp_xrefs_free(&p->xrefs);

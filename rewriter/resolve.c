@@ -23,6 +23,7 @@ typedef struct hp_resolver {
     hp_diags *d;
     hp_name_ent *names; /* function names and aliases, sorted by key */
     size_t nnames;
+    bool names_sorted; /* names filled and sorted (hp_names_ready) */
     /* VA -> index+1 of the hook that claimed it (open addressing) */
     uint64_t *claim_va;
     size_t *claim_hook;
@@ -49,14 +50,31 @@ static hp_status hp_resolver_init(hp_resolver *r, hp_plan *p, hp_diags *d)
     memset(r, 0, sizeof *r);
     r->p = p;
     r->d = d;
+    size_t nfuncs = 0;
+    for (size_t i = 0; i < img->nsyms; i++)
+        nfuncs += hp_is_func(&img->syms[i]);
     r->names = hp_calloc(2 * img->nsyms + 1, sizeof *r->names);
-    r->claim_cap = 64;
-    while (r->claim_cap < 4 * (img->nsyms + 1))
+    r->claim_cap = 64; /* at most half full: one claim per function */
+    while (r->claim_cap < 2 * (nfuncs + 1))
         r->claim_cap *= 2;
+    /* Room for a hook per function up front (the common `target = "*"`):
+     * no copying as the array grows; untouched pages cost nothing. */
+    if (HP_GROW(p->v, p->cap, nfuncs + 1) != HP_OK)
+        return HP_ERR_NOMEM;
     r->claim_va = hp_calloc(r->claim_cap, sizeof *r->claim_va);
     r->claim_hook = hp_calloc(r->claim_cap, sizeof *r->claim_hook);
     if (!r->names || !r->claim_va || !r->claim_hook)
         return HP_ERR_NOMEM;
+    return HP_OK;
+}
+
+/* The name index, sorted on first use: rules that are all globs (the
+ * common `target = "*"`) never need it. */
+static void hp_names_ready(hp_resolver *r)
+{
+    if (r->names_sorted)
+        return;
+    const hp_image *img = r->p->img;
     for (size_t i = 0; i < img->nsyms; i++) {
         const hp_symbol *s = &img->syms[i];
         if (!hp_is_func(s))
@@ -66,7 +84,7 @@ static hp_status hp_resolver_init(hp_resolver *r, hp_plan *p, hp_diags *d)
             r->names[r->nnames++] = (hp_name_ent){s->alias, s};
     }
     qsort(r->names, r->nnames, sizeof *r->names, hp_name_cmp);
-    return HP_OK;
+    r->names_sorted = true;
 }
 
 static void hp_resolver_free(hp_resolver *r)
@@ -86,8 +104,9 @@ static size_t *hp_claim_slot(hp_resolver *r, uint64_t va)
 }
 
 /* First entry whose key is >= key. */
-static size_t hp_names_lower(const hp_resolver *r, const char *key)
+static size_t hp_names_lower(hp_resolver *r, const char *key)
 {
+    hp_names_ready(r);
     size_t lo = 0, hi = r->nnames;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -254,11 +273,12 @@ static hp_status hp_match_name(hp_resolver *r, const hp_hook_req *req, size_t *c
 static hp_status hp_match_glob(hp_resolver *r, const hp_hook_req *req, size_t *count)
 {
     const hp_image *img = r->p->img;
+    bool all = !strcmp(req->target, "*"); /* the common "hook everything" */
     for (size_t i = 0; i < img->nsyms; i++) {
         const hp_symbol *s = &img->syms[i];
         if (!hp_is_func(s))
             continue;
-        if (fnmatch(req->target, s->name, 0) == 0 ||
+        if (all || fnmatch(req->target, s->name, 0) == 0 ||
             (s->alias && fnmatch(req->target, s->alias, 0) == 0)) {
             HP_CHECK(hp_claim(r, req, s));
             ++*count;

@@ -28,7 +28,7 @@ typedef struct hp_hook {
     hp_site site;             /* the target's entry */
     const hp_symbol *replace; /* HP_ACT_REPLACE: the replacement */
     const hp_symbol *orig;    /* `original =`: redirected to the trampoline */
-    hp_site orig_site;
+    hp_site *orig_site;       /* owned; the original's entry, with `orig` */
     uint64_t dest_va;         /* where the target's jump goes */
     uint64_t stub_off, stub_size;   /* return/trap stub, in the text region */
     uint64_t tramp_off, tramp_size; /* trampoline, in the text region */

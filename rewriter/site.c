@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+_Static_assert(4 + HP_SITE_MAX_STEAL <= HP_XREF_WINDOW,
+               "the branch-target table must watch every byte a steal can cover");
+
 #define HP_JMP_LEN 5
 
 static hp_status hp_site_refuse(char *why, size_t why_len, const char *fmt, ...)
@@ -95,15 +98,31 @@ static hp_status hp_site_check_targets(const hp_func_scan *sc, hp_site *s, char 
         if (s->nredirects == HP_SITE_MAX_REDIRECTS)
             return hp_site_refuse(why, why_len, "more than %d branches back to the entry",
                                   HP_SITE_MAX_REDIRECTS);
-        s->redirect_va[s->nredirects] = in->va;
+        if (in->va - s->fn_va > UINT32_MAX)
+            return hp_site_refuse(why, why_len, "function too large");
+        s->redirect_off[s->nredirects] = (uint32_t)(in->va - s->fn_va);
         s->redirect_len[s->nredirects++] = in->len;
     }
     return HP_OK;
 }
 
-static hp_status hp_site_check_copy(const hp_image *img, hp_site *s, char *why, size_t why_len)
+/* How many of the copied bytes need no relocation, from the decode the
+ * analysis already made (measure and emit then skip decoding them). */
+static void hp_site_plain_prefix(const hp_func_scan *sc, hp_site *s)
 {
     uint64_t va = s->patch_va;
+    for (size_t i = hp_site_insn_at(sc, va); i < sc->ninsns; i++) {
+        const hp_insn *in = &sc->insns[i];
+        if (in->va != va || !in->plain || va + in->len > s->patch_va + s->copy_len)
+            break;
+        va += in->len;
+    }
+    s->plain_len = (uint8_t)(va - s->patch_va);
+}
+
+static hp_status hp_site_check_copy(const hp_image *img, hp_site *s, char *why, size_t why_len)
+{
+    uint64_t va = s->patch_va + s->plain_len;
     while (va < s->patch_va + s->copy_len) {
         const uint8_t *p = s->bytes + (va - s->patch_va);
         size_t n = s->copy_len - (size_t)(va - s->patch_va);
@@ -156,15 +175,14 @@ static hp_status hp_site_scan(const hp_image *img, const hp_symbol *fn, unsigned
     const uint8_t *p = hp_image_bytes(img, fn->va, fn->size);
     if (!p)
         return hp_site_refuse(why, why_len, "function bytes are not in the file");
-    uint64_t bad = xrefs ? hp_xrefs_bad_at(xrefs, fn->va) : 0;
-    hp_status st = HP_OK;
-    if (!bad && xrefs && !(flags & HP_SITE_REDIRECTS))
+    /* The image-wide table already knows every direct branch into the
+     * entry, from this function or any other: decode only the entry. */
+    if ((xrefs || (flags & HP_SITE_XREFS_LATER)) && !(flags & HP_SITE_REDIRECTS))
         return hp_site_scan_entry(p, fn->size, fn->va, sc);
-    if (!bad) {
-        st = hp_x86_scan(p, fn->size, fn->va, sc);
-        if (st == HP_OK && sc->ok_size < fn->size)
-            bad = fn->va + sc->ok_size;
-    }
+    uint64_t bad = 0;
+    hp_status st = hp_x86_scan(p, fn->size, fn->va, sc);
+    if (st == HP_OK && sc->ok_size < fn->size)
+        bad = fn->va + sc->ok_size;
     if (st == HP_ERR_NOMEM)
         return st;
     if (bad || st != HP_OK)
@@ -197,6 +215,16 @@ static bool hp_site_is_go_goexit(const hp_image *img, const hp_symbol *s)
            (!strcmp(s->name, "runtime.goexit") || !strcmp(s->name, "runtime.goexit.abi0"));
 }
 
+hp_status hp_site_check_xrefs(const hp_site *s, const hp_xrefs *xrefs, char *why,
+                              size_t why_len)
+{
+    if (!hp_xrefs_any_in(xrefs, s->patch_va, s->patch_va + s->steal_len))
+        return HP_OK;
+    return hp_site_refuse(why, why_len,
+                          "a branch lands inside the %u bytes the jump would overwrite "
+                          "(a loop to the top, or a second entry point)", s->steal_len);
+}
+
 hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned flags,
                           const hp_xrefs *xrefs, hp_site *out, char *why, size_t why_len)
 {
@@ -214,14 +242,15 @@ hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned fla
         st = hp_site_refuse(why, why_len,
                             "too short: %llu bytes and no free padding after it; the jump "
                             "needs 5", (unsigned long long)fn->size);
-    if (st == HP_OK && (!xrefs || (flags & HP_SITE_REDIRECTS)))
+    if (st == HP_OK)
+        hp_site_plain_prefix(&sc, out);
+    bool table = xrefs || (flags & HP_SITE_XREFS_LATER);
+    if (st == HP_OK && (!table || (flags & HP_SITE_REDIRECTS)))
         st = hp_site_check_targets(&sc, out, why, why_len);
     hp_x86_scan_free(&sc);
     HP_CHECK(st);
-    if (hp_xrefs_any_in(xrefs, out->patch_va, out->patch_va + out->steal_len))
-        return hp_site_refuse(why, why_len,
-                              "a branch lands inside the %u bytes the jump would overwrite "
-                              "(a loop to the top, or a second entry point)", out->steal_len);
+    if (xrefs)
+        HP_CHECK(hp_site_check_xrefs(out, xrefs, why, why_len));
     const uint8_t *bytes = hp_image_bytes(img, out->patch_va, out->steal_len);
     if (!bytes || out->steal_len > HP_SITE_MAX_STEAL)
         return hp_site_refuse(why, why_len, "entry bytes are not in the file");

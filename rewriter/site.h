@@ -18,26 +18,40 @@ typedef struct hp_site {
                             function (the rest is padding after its end) */
     bool over_endbr;     /* the endbr64 at the entry is overwritten */
     bool go_stack_check; /* the stolen bytes are Go's stack-check prologue */
+    uint8_t plain_len;   /* leading stolen bytes of position-independent
+                            instructions: a trampoline copies them as is */
     /* Branches elsewhere in the function back to patch_va (Go's morestack
      * trailer `jmp entry`, C tail-recursion loops): with a trampoline they
      * must go to the trampoline, not re-enter the hook. */
-    uint64_t redirect_va[HP_SITE_MAX_REDIRECTS];
+    uint32_t redirect_off[HP_SITE_MAX_REDIRECTS]; /* from fn_va (one per hook: kept small) */
     uint8_t redirect_len[HP_SITE_MAX_REDIRECTS];
     uint32_t nredirects;
     uint8_t bytes[HP_SITE_MAX_STEAL]; /* original bytes at patch_va */
 } hp_site;
 
+static inline uint64_t hp_site_redirect_va(const hp_site *s, uint32_t i)
+{
+    return s->fn_va + s->redirect_off[i];
+}
+
 enum {
     HP_SITE_COPY = 1,      /* the stolen instructions must be relocatable */
-    HP_SITE_REDIRECTS = 2, /* find branches back to the entry (redirect_va) */
+    HP_SITE_REDIRECTS = 2, /* find branches back to the entry (redirect_off) */
+    HP_SITE_XREFS_LATER = 4, /* the caller checks the stolen bytes against an
+                                image-wide table built afterwards (for just
+                                those bytes): decode only the entry */
 };
 
 /* Analyse fn. flags: HP_SITE_*. xrefs is the image's branch-target table
- * (hp_xrefs_build); with it only the entry is decoded, unless redirects are
- * asked for. With xrefs NULL the whole function is decoded and only its own
- * branches are checked. On refusal returns HP_ERR_UNHOOKABLE with the
+ * (hp_xrefs_build), which must watch fn; with it only the entry is decoded,
+ * unless redirects are asked for. With xrefs NULL the whole function is
+ * decoded and only its own branches are checked. On refusal returns HP_ERR_UNHOOKABLE with the
  * reason in why. */
 hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned flags,
                           const hp_xrefs *xrefs, hp_site *out, char *why, size_t why_len);
+/* The check HP_SITE_XREFS_LATER defers: refuses (HP_ERR_UNHOOKABLE, why)
+ * when a branch of the image lands inside the stolen bytes. */
+hp_status hp_site_check_xrefs(const hp_site *s, const hp_xrefs *xrefs, char *why,
+                              size_t why_len);
 
 #endif

@@ -1,28 +1,51 @@
-/* xref: every direct branch target that lands inside a function other than
- * at its start, collected from one decoding pass over every function of the
- * image, and the functions that do not decode. A hook must not overwrite
- * such a target, whether the branch comes from the function itself (a loop
- * back to its top) or from another one (glibc's assembly jumps from
- * __mempcpy_* into the first bytes of __memmove_*). Built once per run by the
- * planner and by `list`, so analysing a site needs no second full decode. */
+/* xref: the direct branches of the whole image that land in the first bytes
+ * of the functions about to be hooked, other than at their start. A hook
+ * must not overwrite such a target, whether the branch comes from the
+ * function itself (a loop back to its top) or from another one (glibc's
+ * assembly jumps from __mempcpy_* into the first bytes of __memmove_*).
+ *
+ * Built once per run: by the planner for the bytes each hook steals (known
+ * once the entries are decoded), and by `list` for every function's first
+ * bytes. Finding them costs one pass over the executable bytes
+ * that decodes nothing (hp_x86_branch_candidates: every byte that could be
+ * a branch opcode, with its would-be target) and then a Zydis decode of only
+ * the code around the candidates whose target falls in a watched range, so
+ * the cost follows the code size at memcpy-like speed plus the hooks, not a
+ * full disassembly of the image. The code around a candidate is decoded
+ * from the nearest function start before it (or the start of its segment)
+ * to the next one; a candidate that decoding cannot confirm or rule out
+ * (the decode fails before reaching it: data in code) counts as a real
+ * branch. Indirect branches (jump tables, function pointers) are not seen:
+ * see the README's limits. */
 #ifndef HP_XREF_H
 #define HP_XREF_H
 
 #include "../sections/image.h"
 
+/* A watched range: branch targets t with lo < t < hi are recorded (a
+ * branch to lo itself, the entry, is a call or a jump to the function). */
+typedef struct hp_xref_range {
+    uint64_t lo, hi;
+} hp_xref_range;
+
+/* What `list` watches after every entry: an endbr64 plus the longest
+ * steal (site.h checks this). */
+#define HP_XREF_WINDOW 40
+
 typedef struct hp_xrefs {
-    uint64_t *v; /* sorted, unique */
+    uint64_t *v; /* targets inside watched ranges; sorted, unique */
     size_t n, cap;
-    uint64_t *bad; /* functions that stop decoding before their end: va, then */
-    uint64_t *bad_at; /* the address where decoding failed; sorted by va */
-    size_t nbad, bad_cap, bad_at_cap;
+    hp_xref_range *watch; /* sorted by lo, one per lo */
+    size_t nwatch;
 } hp_xrefs;
 
-hp_status hp_xrefs_build(const hp_image *img, hp_xrefs *out);
-/* True when some target t satisfies lo < t < hi. */
+/* Watch `ranges` (any order), or, when ranges is NULL, the first
+ * HP_XREF_WINDOW bytes of every function. */
+hp_status hp_xrefs_build(const hp_image *img, const hp_xref_range *ranges, size_t n,
+                         hp_xrefs *out);
+/* True when some target t satisfies lo < t < hi, or when (lo, hi) is not
+ * inside one watched range (nothing is known there: answer "unsafe"). */
 bool hp_xrefs_any_in(const hp_xrefs *x, uint64_t lo, uint64_t hi);
-/* For a function that did not decode, the address where it failed, else 0. */
-uint64_t hp_xrefs_bad_at(const hp_xrefs *x, uint64_t fn_va);
 void hp_xrefs_free(hp_xrefs *x);
 
 #endif

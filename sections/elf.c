@@ -163,8 +163,10 @@ static hp_status hp_elf_load_shdrs(hp_image *img, hp_elf *e)
                                     "the file", i, (unsigned long long)s->sh_offset,
                                (unsigned long long)s->sh_size);
     }
+    /* Section 0 is not bounds-checked above (under the SHN_LORESERVE escape
+     * its fields are counts), so it is never a table. */
     const Elf64_Shdr *strs = &e->shdrs[e->shstrndx];
-    if (strs->sh_type != SHT_STRTAB)
+    if (e->shstrndx == 0 || strs->sh_type != SHT_STRTAB)
         return hp_elf_fail(img, "section name table is not a string table");
     return HP_OK;
 }
@@ -195,9 +197,12 @@ static hp_status hp_elf_load_symtab(hp_image *img, hp_elf *e, size_t idx, hp_sym
     if (sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_link >= e->shnum)
         return hp_elf_fail(img, "symbol table %zu is malformed", idx);
     const Elf64_Shdr *str = &e->shdrs[sh->sh_link];
-    if (str->sh_type != SHT_STRTAB)
+    if (sh->sh_link == 0 || str->sh_type != SHT_STRTAB) /* section 0: see load_shdrs */
         return hp_elf_fail(img, "symbol table %zu links to a non-string table", idx);
     const char *strtab = (const char *)img->data + str->sh_offset;
+    /* Names point into the mapped table (bounds-checked in load_shdrs). When
+     * it ends in a NUL, every name inside it is terminated inside it. */
+    bool terminated = str->sh_size && !strtab[str->sh_size - 1];
     size_t n = sh->sh_size / sizeof(Elf64_Sym);
     for (size_t i = 1; i < n; i++) {
         Elf64_Sym sym;
@@ -209,8 +214,7 @@ static hp_status hp_elf_load_symtab(hp_image *img, hp_elf *e, size_t idx, hp_sym
         if (sym.st_name >= str->sh_size)
             return hp_elf_fail(img, "symbol %zu has a name outside its string table", i);
         const char *name = strtab + sym.st_name;
-        const char *end = memchr(name, 0, str->sh_size - sym.st_name);
-        if (!end)
+        if (!terminated && !memchr(name, 0, str->sh_size - sym.st_name))
             return hp_elf_fail(img, "symbol %zu has an unterminated name", i);
         if (!*name || !hp_image_segment_at(img, sym.st_value))
             continue;
@@ -218,8 +222,8 @@ static hp_status hp_elf_load_symtab(hp_image *img, hp_elf *e, size_t idx, hp_sym
          * program calls: hooking it would replace the resolver. */
         hp_sym_kind kind = type == STT_FUNC ? HP_SYM_FUNC : HP_SYM_DATA;
         bool global = ELF64_ST_BIND(sym.st_info) != STB_LOCAL;
-        HP_CHECK(hp_image_add_symbol(img, name, (size_t)(end - name), sym.st_value,
-                                     sym.st_size, kind, src, global));
+        HP_CHECK(hp_image_add_symbol_ref(img, name, sym.st_value, sym.st_size, kind, src,
+                                         global));
     }
     return HP_OK;
 }
@@ -311,6 +315,13 @@ static void hp_elf_find_go(hp_image *img, hp_elf *e)
 
 static hp_status hp_elf_load_sections(hp_image *img, hp_elf *e)
 {
+    /* At most one symbol per entry. Tables may overlap (fuzzed files), so
+     * reserve no more than the file could hold. */
+    size_t nsyms = 0, max = img->size / sizeof(Elf64_Sym);
+    for (size_t i = 1; i < e->shnum && nsyms < max; i++)
+        if (e->shdrs[i].sh_type == SHT_SYMTAB || e->shdrs[i].sh_type == SHT_DYNSYM)
+            nsyms += e->shdrs[i].sh_size / sizeof(Elf64_Sym); /* each <= max */
+    HP_CHECK(hp_image_reserve_symbols(img, nsyms < max ? nsyms : max));
     for (size_t i = 1; i < e->shnum; i++) {
         uint32_t t = e->shdrs[i].sh_type;
         if (t == SHT_SYMTAB) {
@@ -424,6 +435,7 @@ static hp_status hp_elf_place(hp_image *img, hp_layout *lay)
 }
 
 hp_status hp_elf_emit(const hp_image *img, const hp_edit *ed, int fd);
+hp_status hp_elf_code(const hp_image *img, hp_code_map *m); /* elf_code.c */
 
 static bool hp_elf_section(const hp_image *img, const char *name, const uint8_t **data,
                            size_t *size)
@@ -446,4 +458,5 @@ const hp_format hp_format_elf = {
     .emit = hp_elf_emit,
     .unload = hp_elf_unload,
     .section = hp_elf_section,
+    .code = hp_elf_code,
 };

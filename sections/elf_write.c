@@ -1,11 +1,22 @@
 /* ELF writer: turns an hp_edit into the output file. See elf.c for the
  * layout and why it is so. The file is written with pwrite at computed
- * offsets; gaps stay holes. */
+ * offsets; gaps stay holes. The input's unchanged bytes are copied file to
+ * file (copy_file_range) so the mapping is not paged in just to be written
+ * out again; pages holding patches are built in memory and written once. */
 #include "elf_priv.h"
 #include "format.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#define HP_ELF_PAGE 0x1000u
+/* Adjacent dirty pages are written together up to this size (one pwrite
+ * each); bounds the buffer when nearly every page of .text is patched. */
+#define HP_ELF_RUN_MAX (64u * HP_ELF_PAGE)
 
 static const char *const hp_elf_region_names[HP_REGION_COUNT] = {
     ".hookpatch", ".hookpatch.rodata", ".hookpatch.data"};
@@ -15,6 +26,7 @@ typedef struct hp_elf_out {
     const hp_edit *ed;
     hp_elf *e;
     int fd;
+    int in_fd; /* the input file, for copy_file_range; -1: write from img->data */
     uint64_t seg_off[HP_REGION_COUNT];
     uint64_t tail;      /* next free file offset for non-allocated data */
     Elf64_Shdr *shdrs;  /* output section headers */
@@ -30,15 +42,164 @@ static uint64_t hp_elf_file_off(const hp_image *img, uint64_t va)
     return s && va - s->va < s->file_size ? s->file_off + (va - s->va) : 0;
 }
 
-static hp_status hp_elf_write_patches(hp_elf_out *o)
+/* The input file again, to copy from: only when the image was mapped from
+ * img->path (not hp_image_open_mem) and the file there still looks like the
+ * mapping (same size, same first page). IN == OUT is fine: the output is
+ * renamed over the input only after emit. -1 means copy from the mapping. */
+static int hp_elf_open_input(const hp_image *img)
 {
+    if (!img->priv_map || !img->path)
+        return -1;
+    int fd = open(img->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    uint8_t head[HP_ELF_PAGE];
+    size_t n = img->size < sizeof head ? img->size : sizeof head;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != img->size ||
+        pread(fd, head, n, 0) != (ssize_t)n || memcmp(head, img->data, n) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Errors that mean "this pair of files cannot do copy_file_range", not
+ * "the disk failed": fall back to writing from the mapping. */
+static bool hp_elf_copy_unsupported(int err)
+{
+    return err == EXDEV || err == ENOSYS || err == EINVAL || err == EOPNOTSUPP;
+}
+
+/* Input bytes [off, off+len) to the same offset of the output, in the kernel
+ * when it can; the rest from the mapping. A short copy is continued; a copy
+ * of 0 bytes before the end (file shrank) falls back too. */
+static hp_status hp_elf_copy_input(hp_elf_out *o, uint64_t off, uint64_t len)
+{
+    while (len && o->in_fd >= 0) {
+        loff_t in = (loff_t)off, out = (loff_t)off;
+        ssize_t n = copy_file_range(o->in_fd, &in, o->fd, &out, len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && !hp_elf_copy_unsupported(errno))
+            return HP_ERR_IO;
+        if (n <= 0) {
+            close(o->in_fd);
+            o->in_fd = -1;
+            break;
+        }
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+    return hp_write_at(o->fd, o->img->data + off, len, off);
+}
+
+/* A patch located in the file. */
+typedef struct hp_elf_spot {
+    uint64_t off;
+    size_t idx; /* into ed->patches; the edit's order decides overlaps */
+} hp_elf_spot;
+
+static int hp_elf_spot_by_off(const void *a, const void *b)
+{
+    const hp_elf_spot *x = a, *y = b;
+    if (x->off != y->off)
+        return x->off < y->off ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int hp_elf_spot_by_idx(const void *a, const void *b)
+{
+    const hp_elf_spot *x = a, *y = b;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The patches by file offset. Patches are in the order the rewriter made
+ * them, which need not be by address. */
+static hp_status hp_elf_spots(const hp_elf_out *o, hp_elf_spot **out)
+{
+    *out = NULL;
+    if (!o->ed->npatches)
+        return HP_OK;
+    hp_elf_spot *sp = hp_calloc(o->ed->npatches, sizeof *sp);
+    if (!sp)
+        return HP_ERR_NOMEM;
     for (size_t i = 0; i < o->ed->npatches; i++) {
         const hp_patch *p = &o->ed->patches[i];
-        uint64_t off = hp_elf_file_off(o->img, p->va);
-        if (!off || !hp_image_bytes(o->img, p->va, p->len))
+        sp[i].off = hp_elf_file_off(o->img, p->va);
+        sp[i].idx = i;
+        if (!sp[i].off || !hp_image_bytes(o->img, p->va, p->len)) {
+            hp_free(sp);
             return HP_ERR_INTERNAL;
-        HP_CHECK(hp_write_at(o->fd, p->bytes, p->len, off));
+        }
     }
+    qsort(sp, o->ed->npatches, sizeof *sp, hp_elf_spot_by_off);
+    *out = sp;
+    return HP_OK;
+}
+
+/* The run of dirty pages that starts with spot i: [*start, *end) and the
+ * spots [i, *j) in it. A patch that crosses a page boundary pulls the next
+ * page in, so no patch is split between runs and runs never overlap. */
+static void hp_elf_run(const hp_elf_out *o, const hp_elf_spot *sp, size_t n, size_t i,
+                       size_t *j, uint64_t *start, uint64_t *end)
+{
+    *start = sp[i].off & ~(uint64_t)(HP_ELF_PAGE - 1);
+    *end = 0;
+    for (*j = i; *j < n; (*j)++) {
+        uint64_t off = sp[*j].off, page = off & ~(uint64_t)(HP_ELF_PAGE - 1);
+        if (*j > i && off >= *end && (page != *end || *end - *start >= HP_ELF_RUN_MAX))
+            break;
+        uint64_t e = hp_align_up(off + o->ed->patches[sp[*j].idx].len, HP_ELF_PAGE);
+        if (e > *end)
+            *end = e;
+    }
+    if (*end > o->img->size)
+        *end = o->img->size;
+}
+
+/* One run: the original bytes with its patches applied in edit order (a
+ * later patch wins where two overlap, as when each was written in turn). */
+static hp_status hp_elf_write_run(hp_elf_out *o, hp_elf_spot *sp, size_t n, uint64_t start,
+                                  uint64_t end, hp_buf *buf)
+{
+    buf->len = 0;
+    HP_CHECK(hp_buf_append(buf, o->img->data + start, end - start));
+    qsort(sp, n, sizeof *sp, hp_elf_spot_by_idx);
+    for (size_t k = 0; k < n; k++) {
+        const hp_patch *p = &o->ed->patches[sp[k].idx];
+        memcpy(buf->data + (sp[k].off - start), p->bytes, p->len);
+    }
+    return hp_write_at(o->fd, buf->data, buf->len, start);
+}
+
+/* The input with every patch applied: clean stretches copied, dirty pages
+ * written whole, in file order. */
+static hp_status hp_elf_write_input(hp_elf_out *o)
+{
+    hp_elf_spot *sp;
+    HP_CHECK(hp_elf_spots(o, &sp));
+    hp_buf buf = {0};
+    hp_status s = HP_OK;
+    uint64_t done = 0;
+    for (size_t i = 0, j; s == HP_OK && i < o->ed->npatches; i = j) {
+        uint64_t start, end;
+        hp_elf_run(o, sp, o->ed->npatches, i, &j, &start, &end);
+        s = hp_elf_copy_input(o, done, start - done);
+        if (s == HP_OK)
+            s = hp_elf_write_run(o, sp + i, j - i, start, end, &buf);
+        done = end;
+    }
+    if (s == HP_OK)
+        s = hp_elf_copy_input(o, done, o->img->size - done);
+    hp_buf_free(&buf);
+    hp_free(sp);
+    return s;
+}
+
+/* Clear the CET bits the patches broke; on top of the patched bytes. */
+static hp_status hp_elf_write_cet(hp_elf_out *o)
+{
     uint32_t clear = (o->ed->removed_landing_pad ? GNU_PROPERTY_X86_FEATURE_1_IBT : 0) |
                      (o->ed->pushed_return ? GNU_PROPERTY_X86_FEATURE_1_SHSTK : 0);
     if (clear && o->e->ibt_off) {
@@ -60,7 +221,7 @@ static Elf64_Phdr hp_elf_load_phdr(const hp_elf_out *o, int r, uint64_t filesz, 
     p.p_vaddr = p.p_paddr = o->e->seg_va[r];
     p.p_filesz = filesz;
     p.p_memsz = memsz;
-    p.p_align = 0x1000;
+    p.p_align = HP_ELF_PAGE;
     return p;
 }
 
@@ -319,11 +480,14 @@ static hp_status hp_elf_write_sections(hp_elf_out *o, Elf64_Ehdr *eh)
 
 hp_status hp_elf_emit(const hp_image *img, const hp_edit *ed, int fd)
 {
-    hp_elf_out o = {.img = img, .ed = ed, .e = img->priv, .fd = fd};
+    hp_elf_out o = {.img = img, .ed = ed, .e = img->priv, .fd = fd,
+                    .in_fd = hp_elf_open_input(img)};
     Elf64_Ehdr eh = o.e->eh;
-    hp_status s = hp_write_at(fd, img->data, img->size, 0);
+    hp_status s = hp_elf_write_input(&o);
+    if (o.in_fd >= 0)
+        close(o.in_fd);
     if (s == HP_OK)
-        s = hp_elf_write_patches(&o);
+        s = hp_elf_write_cet(&o);
     if (s == HP_OK)
         s = hp_elf_write_regions(&o);
     if (s == HP_OK && o.e->shdrs)

@@ -4,6 +4,7 @@
 #ifndef HP_FORMAT_H
 #define HP_FORMAT_H
 
+#include "code.h"
 #include "image.h"
 
 typedef struct hp_format {
@@ -23,6 +24,9 @@ typedef struct hp_format {
     /* Optional: the file bytes of a named non-loaded section (debug info),
      * bounds-checked at load time. NULL when the format has none. */
     bool (*section)(const hp_image *img, const char *name, const uint8_t **data, size_t *size);
+    /* Optional: the code ranges and unwind-table function starts (code.h).
+     * NULL: the executable segments and the function symbols stand in. */
+    hp_status (*code)(const hp_image *img, hp_code_map *out);
 } hp_format;
 
 extern const hp_format hp_format_elf;

@@ -178,6 +178,19 @@ hp_status hp_image_add_symbol(hp_image *img, const char *name, size_t name_len, 
     const char *n = hp_image_intern(img, name, name_len);
     if (!n)
         return HP_ERR_NOMEM;
+    return hp_image_add_symbol_ref(img, n, va, size, kind, src, global);
+}
+
+hp_status hp_image_reserve_symbols(hp_image *img, size_t more)
+{
+    if (more > SIZE_MAX - img->nsyms)
+        return HP_ERR_NOMEM;
+    return HP_GROW(img->syms, img->syms_cap, img->nsyms + more);
+}
+
+hp_status hp_image_add_symbol_ref(hp_image *img, const char *n, uint64_t va, uint64_t size,
+                                  hp_sym_kind kind, hp_sym_source src, bool global)
+{
     HP_CHECK(HP_GROW(img->syms, img->syms_cap, img->nsyms + 1));
     hp_symbol *s = &img->syms[img->nsyms++];
     memset(s, 0, sizeof *s);
@@ -295,11 +308,19 @@ hp_status hp_edit_add_patch(hp_edit *ed, const hp_patch *p)
 
 hp_status hp_edit_add_sym(hp_edit *ed, const char *name, uint64_t va, uint64_t size, bool func)
 {
-    HP_CHECK(HP_GROW(ed->syms, ed->syms_cap, ed->nsyms + 1));
     char *n = hp_strdup(name);
     if (!n)
         return HP_ERR_NOMEM;
-    ed->syms[ed->nsyms++] = (hp_newsym){n, va, size, func};
+    return hp_edit_add_sym_owned(ed, n, va, size, func);
+}
+
+hp_status hp_edit_add_sym_owned(hp_edit *ed, char *name, uint64_t va, uint64_t size, bool func)
+{
+    if (HP_GROW(ed->syms, ed->syms_cap, ed->nsyms + 1) != HP_OK) {
+        hp_free(name);
+        return HP_ERR_NOMEM;
+    }
+    ed->syms[ed->nsyms++] = (hp_newsym){name, va, size, func};
     return HP_OK;
 }
 

@@ -32,7 +32,8 @@ typedef enum hp_sym_source {
 } hp_sym_source;
 
 typedef struct hp_symbol {
-    const char *name;  /* as spelled in the binary; owned by the image */
+    const char *name;  /* as spelled in the binary; owned by the image (in
+                          img->strs, or borrowed from img->data) */
     const char *alias; /* source-level spelling (Mach-O "_add" -> "add"), or NULL */
     uint64_t va;
     uint64_t size; /* 0 when unknown */
@@ -118,7 +119,7 @@ typedef struct hp_image {
     /* The record of an earlier hookpatch run, or NULL (points into data). */
     const uint8_t *prior_info;
     size_t prior_info_size;
-    char **strs; /* owned strings (names) */
+    char **strs; /* owned strings (names that are not in data) */
     size_t nstrs, strs_cap;
     void *priv; /* backend state */
     void *priv_map; /* the mapping hp_image_open made, or NULL */
@@ -128,7 +129,8 @@ typedef struct hp_image {
 /* Map `path` read-only, pick the backend by probing, and load it.
  * Errors are reported in d (with the reason) and returned. */
 hp_status hp_image_open(const char *path, hp_diags *d, hp_image **out);
-/* Same, on bytes the caller keeps alive (fuzzers, unit tests). */
+/* Same, on bytes the caller keeps alive and unchanged until hp_image_close
+ * (fuzzers, unit tests): symbol names may point into them. */
 hp_status hp_image_open_mem(const uint8_t *data, size_t size, const char *name, hp_diags *d,
                             hp_image **out);
 void hp_image_close(hp_image *img);
@@ -148,6 +150,14 @@ bool hp_image_section(const hp_image *img, const char *name, const uint8_t **dat
 hp_status hp_image_add_segment(hp_image *img, const hp_segment *seg);
 hp_status hp_image_add_symbol(hp_image *img, const char *name, size_t name_len, uint64_t va,
                               uint64_t size, hp_sym_kind kind, hp_sym_source src, bool global);
+/* Same, but the name is borrowed, not copied: a NUL-terminated string that
+ * lives as long as the image, such as one in a string table of img->data
+ * that the caller has checked is terminated inside the table. */
+hp_status hp_image_add_symbol_ref(hp_image *img, const char *name, uint64_t va, uint64_t size,
+                                  hp_sym_kind kind, hp_sym_source src, bool global);
+/* Make room for `more` symbols beyond those recorded (an upper bound read
+ * from a table's size), so adding them does not grow the array piecemeal. */
+hp_status hp_image_reserve_symbols(hp_image *img, size_t more);
 /* Keep a string for the image's lifetime (names built by readers). */
 const char *hp_image_intern(hp_image *img, const char *s, size_t len);
 /* Sort symbols; drop exact duplicates (same va, name), keeping the better
@@ -165,6 +175,8 @@ bool hp_symbol_matches(const hp_symbol *s, const char *name);
 /* The edit: helpers used by the rewriter. */
 hp_status hp_edit_add_patch(hp_edit *ed, const hp_patch *p);
 hp_status hp_edit_add_sym(hp_edit *ed, const char *name, uint64_t va, uint64_t size, bool func);
+/* Same, taking ownership of a heap name (freed here on failure). */
+hp_status hp_edit_add_sym_owned(hp_edit *ed, char *name, uint64_t va, uint64_t size, bool func);
 hp_status hp_edit_add_abs_ptr(hp_edit *ed, uint64_t va);
 void hp_edit_free(hp_edit *ed);
 

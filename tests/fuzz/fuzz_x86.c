@@ -2,7 +2,9 @@
  * relocate every decoded instruction (measure, then emit into a buffer of
  * exactly the measured size) and re-decode the output to check that it means
  * the same thing: same branch targets, same RIP-relative addresses, same
- * pushed return address, untouched bytes elsewhere. abort() on any mismatch.
+ * pushed return address, untouched bytes elsewhere. Also: every branch a
+ * linear decode finds is among hp_x86_branch_candidates' (the branch-target
+ * table relies on it). abort() on any mismatch.
  *
  * Input: 8 control bytes, then code. Control bits 0-31 are a signed dst
  * offset (mostly within rel32 reach); bit 63 uses all 64 bits as the offset
@@ -182,6 +184,51 @@ static void check_scan(const hp_func_scan *s, uint64_t n)
     }
 }
 
+/* The candidate scan (no decoding) must report every branch the linear
+ * decode finds: same target, opcode within the instruction. */
+typedef struct cands {
+    uint64_t at[4096], target[4096];
+    size_t n;
+    bool full;
+} cands;
+
+static hp_status cand_add(void *ctx, uint64_t at, uint64_t target)
+{
+    cands *c = ctx;
+    if (c->n == 4096)
+        c->full = true;
+    else {
+        c->at[c->n] = at;
+        c->target[c->n++] = target;
+    }
+    return HP_OK;
+}
+
+static hp_status cand_check(void *ctx, uint64_t insn_va, uint64_t target)
+{
+    const cands *c = ctx;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->target[i] == target && c->at[i] >= insn_va && c->at[i] < insn_va + 15)
+            return HP_OK;
+    check(c->full, "a decoded branch is not among the candidates", insn_va);
+    return HP_OK;
+}
+
+static void check_candidates(const uint8_t *code, size_t n)
+{
+    static cands c;
+    c.n = 0;
+    c.full = false;
+    check(hp_x86_branch_candidates(code, n, SRC_VA, NULL, cand_add, &c) == HP_OK,
+          "candidate scan failed", SRC_VA);
+    for (size_t start = 0; start < n && start < 16; start++) {
+        uint64_t ok = 0;
+        check(hp_x86_branches(code + start, n - start, SRC_VA + start, cand_check, &c, &ok) ==
+                  HP_OK,
+              "branch decode failed", SRC_VA + start);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 8)
@@ -190,6 +237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t off = ctl >> 63 ? (int64_t)ctl : (int64_t)(int32_t)ctl;
     const uint8_t *code = data + 8;
     size_t n = size - 8;
+    check_candidates(code, n);
     hp_func_scan s;
     check(hp_x86_scan(code, n, SRC_VA, &s) == HP_OK, "scan failed", SRC_VA);
     check_scan(&s, n);

@@ -407,6 +407,60 @@ static void test_intern(void **state)
     hp_image_close(img);
 }
 
+/* A borrowed name is used as it is, never copied or freed by the image. */
+static void test_symbol_ref(void **state)
+{
+    (void)state;
+    static const char table[] = "\0_main\0helper\0";
+    hp_image *img = it_std();
+    assert_int_equal(hp_image_reserve_symbols(img, 3), HP_OK);
+    assert_true(img->syms_cap >= 3);
+    hp_symbol *before = img->syms;
+    assert_int_equal(hp_image_add_symbol_ref(img, table + 7, 0x401100, 0x10, HP_SYM_FUNC,
+                                             HP_SRC_SYMTAB, true),
+                     HP_OK);
+    assert_int_equal(hp_image_add_symbol_ref(img, table + 1, 0x401000, 0, HP_SYM_FUNC,
+                                             HP_SRC_DYNSYM, false),
+                     HP_OK);
+    it_sym(img, "copied", 0x401200, 8, HP_SYM_FUNC, HP_SRC_SYMTAB);
+    assert_ptr_equal(img->syms, before); /* reserved: no growth */
+    assert_int_equal(img->nstrs, 1);     /* only the copy is owned */
+    assert_int_equal(hp_image_finish_syms(img), HP_OK);
+    assert_int_equal(img->nsyms, 3);
+    assert_ptr_equal(img->syms[0].name, table + 1);
+    assert_int_equal(img->syms[0].size, 0x100); /* filled from the next symbol */
+    assert_null(img->syms[0].alias);            /* an ELF image: no alias */
+    assert_ptr_equal(img->syms[1].name, table + 7);
+    assert_string_equal(img->syms[2].name, "copied");
+    assert_ptr_not_equal(img->syms[2].name, "copied");
+    hp_image_close(img);
+
+    /* Mach-O's alias is derived from a borrowed name too. */
+    img = it_std();
+    img->kind = HP_FMT_MACHO;
+    assert_int_equal(hp_image_add_symbol_ref(img, table + 1, 0x401000, 4, HP_SYM_FUNC,
+                                             HP_SRC_SYMTAB, true),
+                     HP_OK);
+    assert_ptr_equal(img->syms[0].alias, table + 2);
+    assert_true(hp_symbol_matches(&img->syms[0], "main"));
+    hp_image_close(img);
+}
+
+static void test_reserve_symbols(void **state)
+{
+    (void)state;
+    hp_image *img = it_std();
+    assert_int_equal(hp_image_reserve_symbols(img, 0), HP_OK);
+    it_sym(img, "f", 0x401000, 4, HP_SYM_FUNC, HP_SRC_SYMTAB);
+    assert_int_equal(hp_image_reserve_symbols(img, SIZE_MAX), HP_ERR_NOMEM);
+    assert_int_equal(hp_image_reserve_symbols(img, SIZE_MAX / 2), HP_ERR_NOMEM);
+    assert_int_equal(img->nsyms, 1); /* unchanged by the failures */
+    assert_string_equal(img->syms[0].name, "f");
+    assert_int_equal(hp_image_reserve_symbols(img, 1000), HP_OK);
+    assert_true(img->syms_cap >= 1001);
+    hp_image_close(img);
+}
+
 /* ---- the edit */
 
 static void test_edit_helpers(void **state)
@@ -465,7 +519,7 @@ static hp_status it_scenario(void)
         return HP_ERR_NOMEM;
     img->data = it_data;
     img->size = sizeof it_data;
-    hp_status s = HP_OK;
+    hp_status s = hp_image_reserve_symbols(img, 16);
     for (int i = 0; s == HP_OK && i < 12; i++) {
         hp_segment seg = {0x100000 * (uint64_t)(12 - i), 0x1000, 0, 0x1000, HP_PROT_R};
         s = hp_image_add_segment(img, &seg);
@@ -547,6 +601,8 @@ int main(void)
         cmocka_unit_test(test_owned_with_symbols_inside),
         cmocka_unit_test(test_symbol_matches_alias),
         cmocka_unit_test(test_intern),
+        cmocka_unit_test(test_symbol_ref),
+        cmocka_unit_test(test_reserve_symbols),
         cmocka_unit_test(test_edit_helpers),
         cmocka_unit_test(test_alloc_failure_sweep),
         cmocka_unit_test(test_grow_overflow),
