@@ -182,7 +182,7 @@ static void hp_code_one(void *vj, size_t i)
     if (hp_has_stub(h))
         hp_stub(h, text->bytes.data + h->stub_off);
     if (hp_hook_needs_tramp(h)) {
-        size_t n;
+        size_t n = 0;
         bool pushed = false;
         j->st[i] = hp_tramp(&h->site, text->va + h->tramp_off, text->bytes.data + h->tramp_off,
                             &n, &pushed);

@@ -25,9 +25,7 @@ typedef struct hp_resolver {
     size_t nnames;
     bool names_sorted; /* names filled and sorted (hp_names_ready) */
     /* VA -> index+1 of the hook that claimed it (open addressing) */
-    uint64_t *claim_va;
-    size_t *claim_hook;
-    size_t claim_cap;
+    size_t *claim_hook; /* per symbol index: 1 + the hook that claimed its va */
 } hp_resolver;
 
 static int hp_name_cmp(const void *a, const void *b)
@@ -54,16 +52,12 @@ static hp_status hp_resolver_init(hp_resolver *r, hp_plan *p, hp_diags *d)
     for (size_t i = 0; i < img->nsyms; i++)
         nfuncs += hp_is_func(&img->syms[i]);
     r->names = hp_calloc(2 * img->nsyms + 1, sizeof *r->names);
-    r->claim_cap = 64; /* at most half full: one claim per function */
-    while (r->claim_cap < 2 * (nfuncs + 1))
-        r->claim_cap *= 2;
     /* Room for a hook per function up front (the common `target = "*"`):
      * no copying as the array grows; untouched pages cost nothing. */
     if (HP_GROW(p->v, p->cap, nfuncs + 1) != HP_OK)
         return HP_ERR_NOMEM;
-    r->claim_va = hp_calloc(r->claim_cap, sizeof *r->claim_va);
-    r->claim_hook = hp_calloc(r->claim_cap, sizeof *r->claim_hook);
-    if (!r->names || !r->claim_va || !r->claim_hook)
+    r->claim_hook = hp_calloc(img->nsyms + 1, sizeof *r->claim_hook);
+    if (!r->names || !r->claim_hook)
         return HP_ERR_NOMEM;
     return HP_OK;
 }
@@ -90,16 +84,18 @@ static void hp_names_ready(hp_resolver *r)
 static void hp_resolver_free(hp_resolver *r)
 {
     hp_free(r->names);
-    hp_free(r->claim_va);
     hp_free(r->claim_hook);
 }
 
-static size_t *hp_claim_slot(hp_resolver *r, uint64_t va)
+/* The claim of s's address: symbols are sorted by address, so every
+ * symbol at one address shares the slot of the first (s is one of the
+ * image's symbols). */
+static size_t *hp_claim_slot(hp_resolver *r, const hp_symbol *s)
 {
-    size_t mask = r->claim_cap - 1, i = (size_t)((va * 0x9e3779b97f4a7c15ull) >> 17) & mask;
-    while (r->claim_hook[i] && r->claim_va[i] != va)
-        i = (i + 1) & mask;
-    r->claim_va[i] = va;
+    const hp_symbol *syms = r->p->img->syms;
+    size_t i = (size_t)(s - syms);
+    while (i && syms[i - 1].va == s->va)
+        i--;
     return &r->claim_hook[i];
 }
 
@@ -149,7 +145,7 @@ static void hp_skip(hp_hook *h, const char *fmt, ...)
 /* Claim s for request `req`. Exact requests colliding is an error. */
 static hp_status hp_claim(hp_resolver *r, const hp_hook_req *req, const hp_symbol *s)
 {
-    size_t *slot = hp_claim_slot(r, s->va);
+    size_t *slot = hp_claim_slot(r, s);
     if (*slot) {
         hp_hook *first = &r->p->v[*slot - 1];
         if (first->req == req)
@@ -374,7 +370,7 @@ static hp_status hp_check_origs(hp_resolver *r)
         const hp_hook *h = &r->p->v[i];
         if (!h->orig)
             continue;
-        size_t *slot = hp_claim_slot(r, h->orig->va);
+        size_t *slot = hp_claim_slot(r, h->orig);
         if (*slot && *slot != i + 1) {
             hp_diag_add(r->d, HP_DIAG_ERROR, &h->req->original_loc, h->req->target,
                         "original '%s' is itself hooked or used as another original",
