@@ -450,7 +450,7 @@ static bool hp_uleb(const uint8_t **p, const uint8_t *end, uint64_t *out)
 }
 
 /* LC_FUNCTION_STARTS: ULEB128 deltas from __TEXT's address, ending in 0. */
-static hp_status hp_macho_fstarts(hp_image *img, hp_macho *m, uint64_t **out, size_t *n)
+hp_status hp_macho_fstarts(const hp_image *img, const hp_macho *m, uint64_t **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -731,4 +731,5 @@ const hp_format hp_format_macho = {
     .emit = hp_macho_emit,
     .unload = hp_macho_unload,
     .section = hp_macho_section,
+    .code = hp_macho_code,
 };

@@ -4,6 +4,7 @@
 #ifndef HP_MACHO_PRIV_H
 #define HP_MACHO_PRIV_H
 
+#include "code.h"
 #include "image.h"
 
 #define HP_MH_MAGIC_64 0xfeedfacfu
@@ -136,6 +137,12 @@ bool hp_macho_is_linkedit_data(uint32_t cmd);
 /* HP_OK when absolute pointers in the new segments can be rebased (PIC
  * images): LC_DYLD_INFO rebase opcodes can be extended, chained fixups not. */
 hp_status hp_macho_can_rebase(const hp_image *img, const hp_macho *m);
+
+/* LC_FUNCTION_STARTS decoded into VAs (*out owned, NULL and 0 without it). */
+hp_status hp_macho_fstarts(const hp_image *img, const hp_macho *m, uint64_t **out, size_t *n);
+
+/* macho_code.c: the instruction sections and LC_FUNCTION_STARTS (code.h). */
+hp_status hp_macho_code(const hp_image *img, hp_code_map *out);
 
 /* macho_write.c */
 hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, int fd);

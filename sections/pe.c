@@ -743,4 +743,5 @@ const hp_format hp_format_pe = {
     .emit = hp_pe_emit,
     .unload = hp_pe_unload,
     .section = hp_pe_section,
+    .code = hp_pe_code,
 };

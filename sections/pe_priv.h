@@ -4,6 +4,7 @@
 #ifndef HP_PE_PRIV_H
 #define HP_PE_PRIV_H
 
+#include "code.h"
 #include "image.h"
 
 enum {
@@ -111,5 +112,7 @@ uint64_t hp_pe_raw_off(const hp_pe *e, const hp_pe_sect *s);
 uint32_t hp_pe_checksum(const uint8_t *p, size_t n);
 
 hp_status hp_pe_emit(const hp_image *img, const hp_edit *ed, int fd);
+/* pe_code.c: the code sections and the .pdata function starts (code.h). */
+hp_status hp_pe_code(const hp_image *img, hp_code_map *out);
 
 #endif

@@ -148,6 +148,44 @@ static void test_load_exe(void **state)
     hp_diags_free(&d);
 }
 
+/* The code map: __text and __stubs, not the rest of the r-x __TEXT segment
+ * (header, __cstring, unwind info); LC_FUNCTION_STARTS gives the starts. */
+static void test_code_map(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    hp_diags d = {0};
+    hp_image *img = open_ok(WORK "/exe", &d);
+    const hp_macho *m = img->priv;
+    hp_code_map cm;
+    assert_int_equal(hp_image_code(img, &cm), HP_OK);
+    assert_true(cm.nranges >= 1);
+    uint64_t text_va = 0, text_size = 0, code = 0;
+    for (size_t i = 0; i < m->nsects; i++)
+        if (!strcmp(m->sects[i].sectname, "__text"))
+            text_va = m->sects[i].addr, text_size = m->sects[i].size;
+    assert_true(text_size > 0);
+    bool has_text = false;
+    for (size_t i = 0; i < cm.nranges; i++) {
+        code += cm.ranges[i].size;
+        has_text |= cm.ranges[i].va <= text_va &&
+                    text_va + text_size <= cm.ranges[i].va + cm.ranges[i].size;
+        assert_true(cm.ranges[i].va > img->segs[0].va); /* not the header */
+    }
+    assert_true(has_text);
+    assert_true(code < img->segs[0].file_size);
+    const hp_symbol *add = find_sym(img, "add");
+    assert_non_null(add);
+    bool found = false;
+    for (size_t i = 0; i < cm.nstarts; i++)
+        found |= cm.starts[i] == add->va;
+    assert_true(found);
+    hp_code_map_free(&cm);
+    hp_image_close(img);
+    hp_diags_free(&d);
+}
+
 static void test_load_dylib(void **state)
 {
     (void)state;
@@ -624,7 +662,7 @@ static void test_truncations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load_exe),        cmocka_unit_test(test_load_dylib),
+        cmocka_unit_test(test_load_exe), cmocka_unit_test(test_code_map),        cmocka_unit_test(test_load_dylib),
         cmocka_unit_test(test_load_fat),        cmocka_unit_test(test_load_go),
         cmocka_unit_test(test_roundtrip_exe),   cmocka_unit_test(test_roundtrip_dylib),
         cmocka_unit_test(test_roundtrip_fat),   cmocka_unit_test(test_no_header_room),

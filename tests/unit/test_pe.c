@@ -328,6 +328,36 @@ static int setup(void **state)
 /* Loading                                                               */
 /* ===================================================================== */
 
+/* The code map: the code section only (not .rdata, which also holds the
+ * export and exception tables), and the .pdata begin addresses. */
+static void test_code_map(void **state)
+{
+    (void)state;
+    tp_pe t;
+    tp_basic(&t, 0x20);
+    size_t n;
+    uint8_t *p = tp_build(&t, &n);
+    hp_diags d = {0};
+    hp_image *img;
+    assert_int_equal(hp_image_open_mem(p, n, "basic.exe", &d, &img), HP_OK);
+    hp_code_map m;
+    assert_int_equal(hp_image_code(img, &m), HP_OK);
+    assert_int_equal(m.nranges, 1);
+    assert_int_equal(m.ranges[0].va, BASE + 0x1000);
+    assert_int_equal(m.ranges[0].size, 0x40); /* VirtualSize, not the raw 0x200 */
+    bool f1 = false, f2 = false;
+    for (size_t i = 0; i < m.nstarts; i++) {
+        f1 |= m.starts[i] == BASE + 0x1000;
+        f2 |= m.starts[i] == BASE + 0x1010;
+        assert_true(i == 0 || m.starts[i - 1] < m.starts[i]);
+    }
+    assert_true(f1 && f2);
+    hp_code_map_free(&m);
+    hp_image_close(img);
+    hp_diags_free(&d);
+    free(p);
+}
+
 static void test_load_basic(void **state)
 {
     (void)state;
@@ -940,6 +970,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_basic),
+        cmocka_unit_test(test_code_map),
         cmocka_unit_test(test_load_untyped_symbols),
         cmocka_unit_test(test_emit_roundtrip),
         cmocka_unit_test(test_header_growth),
