@@ -65,6 +65,41 @@ char *hp_asprintf(const char *fmt, ...)
     return r;
 }
 
+static int hp_u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void hp_u64_sort(uint64_t *v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof *v, hp_u64_cmp);
+}
+
+void hp_u64_sort_unique(uint64_t *v, size_t *n)
+{
+    hp_u64_sort(v, *n);
+    size_t w = 0;
+    for (size_t r = 0; r < *n; r++)
+        if (!w || v[w - 1] != v[r])
+            v[w++] = v[r];
+    *n = w;
+}
+
+size_t hp_u64_upper_bound(const uint64_t *v, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] <= key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 hp_status hp_grow(void **v, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)

@@ -55,6 +55,13 @@ hp_status hp_grow(void **v, size_t *cap, size_t need, size_t elem);
 #define HP_GROW(arr, cap, need)                                                \
     hp_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)))
 
+/* ---- sorted arrays of addresses */
+void hp_u64_sort(uint64_t *v, size_t n);
+/* Sort and drop repeats; *n becomes the number kept. */
+void hp_u64_sort_unique(uint64_t *v, size_t *n);
+/* Index of the first element greater than key in sorted v[0..n). */
+size_t hp_u64_upper_bound(const uint64_t *v, size_t n, uint64_t key);
+
 /* ---- byte buffer: growable, owned. */
 typedef struct hp_buf {
     uint8_t *data;

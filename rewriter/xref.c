@@ -1,4 +1,4 @@
-/* Branch targets in the first bytes of watched functions (see xref.h). */
+/* Branch targets inside the watched ranges (see xref.h). */
 #include "xref.h"
 
 #include "../base/hp_par.h"
@@ -7,37 +7,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-static int hp_u64_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void hp_u64_sort_unique(uint64_t *v, size_t *n)
-{
-    if (*n > 1)
-        qsort(v, *n, sizeof *v, hp_u64_cmp);
-    size_t w = 0;
-    for (size_t r = 0; r < *n; r++)
-        if (!w || v[w - 1] != v[r])
-            v[w++] = v[r];
-    *n = w;
-}
-
-/* Index of the first element > key in sorted v[0..n). */
-static size_t hp_u64_upper(const uint64_t *v, size_t n, uint64_t key)
-{
-    size_t a = 0, b = n;
-    while (a < b) {
-        size_t mid = a + (b - a) / 2;
-        if (v[mid] <= key)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    return a;
-}
 
 typedef struct hp_cand {
     uint64_t at; /* the would-be opcode */
@@ -79,7 +48,7 @@ static bool hp_watched(const hp_xbuild *b, uint64_t t)
     if (o >= b->span || !(b->coarse[o >> 9] & (1u << ((o >> 6) & 7))) ||
         !(b->bits[o >> 3] & (1u << (o & 7))))
         return false;
-    size_t i = hp_u64_upper(b->starts, b->nstarts, t);
+    size_t i = hp_u64_upper_bound(b->starts, b->nstarts, t);
     return !(i && b->starts[i - 1] == t);
 }
 
@@ -226,7 +195,7 @@ static hp_status hp_scan_part(hp_xpart *x)
     size_t nst = b->code.nstarts;
     for (size_t i = 0; i < x->ncand;) {
         uint64_t at = x->cand[i].at;
-        size_t k = hp_u64_upper(st, nst, at);
+        size_t k = hp_u64_upper_bound(st, nst, at);
         uint64_t rfrom = k && st[k - 1] >= r->va ? st[k - 1] : r->va;
         uint64_t rend = k < nst && st[k] < r_end ? st[k] : r_end;
         size_t j = i;
@@ -268,7 +237,7 @@ static hp_status hp_make_parts(const hp_xbuild *b, size_t pieces, hp_xpool *pool
         size_t k = r->size >= 2 * HP_XREF_MIN_PART ? pieces : 1;
         for (size_t j = 1; j < k; j++) {
             uint64_t want = r->va + r->size / k * j;
-            size_t s = hp_u64_upper(st, nst, want);
+            size_t s = hp_u64_upper_bound(st, nst, want);
             uint64_t cut = s && st[s - 1] > va ? st[s - 1] : 0;
             if (!cut || cut - va < HP_XREF_MIN_PART / 2)
                 continue;
@@ -360,7 +329,7 @@ bool hp_xrefs_any_in(const hp_xrefs *x, uint64_t lo, uint64_t hi)
     }
     if (!a || hi > x->watch[a - 1].hi || hi < lo)
         return true; /* not inside one watched range: nothing is known */
-    size_t t = hp_u64_upper(x->v, x->n, lo);
+    size_t t = hp_u64_upper_bound(x->v, x->n, lo);
     return t < x->n && x->v[t] < hi;
 }
 

@@ -26,12 +26,6 @@ static int hp_range_cmp(const void *a, const void *b)
     return x->va < y->va ? -1 : x->va > y->va;
 }
 
-static int hp_va_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Keep the file-backed part of each range inside one segment; sort; merge
  * overlaps so that a byte is scanned once. */
 static void hp_code_tidy_ranges(const hp_image *img, hp_code_map *m)
@@ -77,17 +71,6 @@ static void hp_code_tidy_ranges(const hp_image *img, hp_code_map *m)
     m->nranges = w;
 }
 
-static void hp_code_tidy_starts(hp_code_map *m)
-{
-    if (m->nstarts > 1)
-        qsort(m->starts, m->nstarts, sizeof *m->starts, hp_va_cmp);
-    size_t w = 0;
-    for (size_t r = 0; r < m->nstarts; r++)
-        if (!w || m->starts[w - 1] != m->starts[r])
-            m->starts[w++] = m->starts[r];
-    m->nstarts = w;
-}
-
 static hp_status hp_code_fill(const hp_image *img, hp_code_map *m)
 {
     if (img->fmt && img->fmt->code)
@@ -103,7 +86,7 @@ static hp_status hp_code_fill(const hp_image *img, hp_code_map *m)
     for (size_t i = 0; i < img->nsyms; i++)
         if (img->syms[i].kind == HP_SYM_FUNC && img->syms[i].source != HP_SRC_PLT)
             HP_CHECK(hp_code_add_start(m, img->syms[i].va));
-    hp_code_tidy_starts(m);
+    hp_u64_sort_unique(m->starts, &m->nstarts);
     return HP_OK;
 }
 

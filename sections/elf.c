@@ -43,8 +43,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HP_ELF_PAGE 0x1000u
-
 static hp_elf *hp_elf_of(const hp_image *img) { return img->priv; }
 
 static hp_status hp_elf_fail(hp_image *img, const char *fmt, ...)

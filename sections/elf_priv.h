@@ -7,6 +7,8 @@
 
 #include <elf.h>
 
+#define HP_ELF_PAGE 0x1000u /* the page size new segments are aligned to */
+
 typedef struct hp_elf {
     Elf64_Ehdr eh;
     Elf64_Phdr *phdrs; /* copy of the input's program headers */

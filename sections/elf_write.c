@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HP_ELF_PAGE 0x1000u
 /* Adjacent dirty pages are written together up to this size (one pwrite
  * each); bounds the buffer when nearly every page of .text is patched. */
 #define HP_ELF_RUN_MAX (64u * HP_ELF_PAGE)

@@ -481,15 +481,8 @@ hp_status hp_macho_fstarts(const hp_image *img, const hp_macho *m, uint64_t **ou
 
 static uint64_t hp_macho_func_end(const uint64_t *starts, size_t n, uint64_t va, uint64_t end)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (starts[mid] <= va)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && starts[lo] < end ? starts[lo] : end;
+    size_t i = hp_u64_upper_bound(starts, n, va);
+    return i < n && starts[i] < end ? starts[i] : end;
 }
 
 static hp_status hp_macho_nlist(hp_image *img, hp_macho *m, const uint8_t *e, const char *strs,

@@ -178,12 +178,6 @@ static uint32_t hp_pe_reloc_len(const hp_image *img, const hp_pe *e)
     return off;
 }
 
-static int hp_u64_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static bool hp_pe_in_region(const hp_edit *ed, uint64_t va)
 {
     for (int r = 0; r < HP_REGION_COUNT; r++) {
@@ -226,7 +220,7 @@ static hp_status hp_pe_write_relocs(hp_pe_out *o)
     if (!va)
         return HP_ERR_NOMEM;
     memcpy(va, ed->abs_ptrs, ed->nabs_ptrs * sizeof *va);
-    qsort(va, ed->nabs_ptrs, sizeof *va, hp_u64_cmp);
+    hp_u64_sort(va, ed->nabs_ptrs);
     hp_status s = HP_OK;
     for (size_t i = 0; i < ed->nabs_ptrs && s == HP_OK; i++)
         if (!hp_pe_in_region(ed, va[i]))
