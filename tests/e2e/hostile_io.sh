@@ -421,10 +421,17 @@ for k in keys:
         os.kill(job, signal.SIGTSTP)
     elif k == "g":
         os.killpg(job, signal.SIGCONT)
-    pump(0.5)
+    # Wait (5 s at most, the machine may be busy) for the state the key
+    # should bring about, then note the state there is.
+    want = k in "zt"
+    for _ in range(50):
+        pump(0.1)
+        procs = [job] + children(job)
+        if k not in "ztg" or all(stopped(p) == want for p in procs):
+            break
     if k in "ztg":
         notes.append("%s:%s" % (k, ",".join(
-            "stopped" if stopped(p) else "running" for p in [job] + children(job))))
+            "stopped" if stopped(p) else "running" for p in procs)))
 pump(3)
 _, st = os.waitpid(pid, 0)
 print(" ".join(notes))
