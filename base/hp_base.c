@@ -1,22 +1,25 @@
 /* Status strings, the allocator hook and buffers. */
 #include "hp_base.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-static long hp_fail_countdown = -1;
+/* Allocations left before they start failing; -1: never. Atomic because the
+ * parallel passes allocate from worker threads: each allocation takes one
+ * count, so exactly one of them is "allocation number n". */
+static _Atomic long hp_fail_countdown = -1;
 
-void hp_mem_fail_after(long n) { hp_fail_countdown = n; }
+void hp_mem_fail_after(long n) { atomic_store(&hp_fail_countdown, n); }
 
 static bool hp_mem_should_fail(void)
 {
-    if (hp_fail_countdown < 0)
-        return false;
-    if (hp_fail_countdown == 0)
-        return true;
-    hp_fail_countdown--;
-    return false;
+    long n = atomic_load_explicit(&hp_fail_countdown, memory_order_relaxed);
+    while (n > 0 && !atomic_compare_exchange_weak(&hp_fail_countdown, &n, n - 1))
+        ;
+    return n == 0;
 }
 
 void *hp_malloc(size_t n) { return hp_mem_should_fail() ? NULL : malloc(n ? n : 1); }
@@ -158,6 +161,20 @@ void hp_buf_free(hp_buf *b)
     hp_free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+const char *hp_file_kind(unsigned mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFLNK: return "a symbolic link";
+    }
+    return "not a regular file";
 }
 
 const char *hp_status_str(hp_status s)

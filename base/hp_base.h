@@ -34,6 +34,10 @@ typedef enum hp_status {
 
 const char *hp_status_str(hp_status s);
 
+/* "a directory", "a FIFO", ... for a stat st_mode, to say why a path that
+ * must be a regular file was refused. */
+const char *hp_file_kind(unsigned mode);
+
 /* ---- memory: every allocation goes through these, so tests can make the
  * Nth allocation fail (hp_mem_fail_after). They return NULL on failure. */
 void *hp_malloc(size_t n);
@@ -46,7 +50,7 @@ char *hp_strndup(const char *s, size_t n);
 char *hp_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *hp_vasprintf(const char *fmt, va_list ap);
 /* Test hook: allocation number n (0-based, counted from now) and every later
- * one fail. Pass -1 to disable. */
+ * one fail. Pass -1 to disable. Safe to race with allocating threads. */
 void hp_mem_fail_after(long n);
 
 /* Grow an array *v of *cap elements of size elem so it holds at least need.

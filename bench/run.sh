@@ -379,7 +379,7 @@ profile() { # NAME INPUT RULES -> $OUT/profile-NAME.txt
         grep 'time:' "$OUT/tmp/timings.txt" | sed 's/^hookpatch: time: //'
         echo "# phases (inclusive time, hookpatch functions)"
         perf report -i "$data" --children --stdio -g none --sort sym 2>/dev/null |
-            grep -E ' (hp_image_open|hp_resolve|hp_xrefs_build|hp_x86_branch_candidates|hp_x86_branches|hp_image_code|hp_analyze_one|hp_inline_check|hp_measure|hp_emit|hp_info_encode|hp_output_write|hp_write_at|hp_claim|hp_plan_add)$' |
+            grep -E ' (hp_image_open|hp_image_load|hp_resolve|hp_xrefs_build|hp_x86_branch_candidates|hp_x86_branches|hp_image_code|hp_analyze_one|hp_inline_check|hp_measure|hp_emit|hp_info_encode|hp_image_emit|hp_write_at|hp_claim|hp_plan_add)$' |
             awk '{print $1, $4}'
         echo "# top self time"
         perf report -i "$data" --no-children --stdio -g none --sort dso,sym \

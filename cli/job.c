@@ -1,24 +1,72 @@
-/* The rules -> image -> plan sequence shared by the subcommands. */
+/* The rules -> image -> plan sequence shared by the subcommands, and the
+ * write of its result. */
 #include "job.h"
 #include "rules.h"
+#include "signals.h"
 
 #include "../base/hp_time.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+hp_status hp_job_open_image(const char *in, hp_diags *d, hp_image **img)
+{
+    HP_CHECK(hp_image_map(in, d, img));
+    hp_sig_watch_input((*img)->data, (*img)->size, in);
+    hp_status s = hp_image_load(*img, d);
+    if (s != HP_OK) {
+        hp_job_close_image(*img);
+        *img = NULL;
+    }
+    return s;
+}
+
+void hp_job_close_image(hp_image *img)
+{
+    if (!img)
+        return;
+    hp_sig_watch_input(NULL, 0, NULL);
+    hp_image_close(img);
+}
 
 hp_status hp_job_plan(hp_job *j, const char *rules, const char *in, const hp_options *opt)
 {
     HP_CHECK(hp_rules_load(rules, &j->reqs, &j->d));
     hp_timing_mark("rules");
-    HP_CHECK(hp_image_open(in, &j->d, &j->img));
+    HP_CHECK(hp_job_open_image(in, &j->d, &j->img));
     hp_timing_mark("load");
     return hp_plan_build(j->img, &j->reqs, opt, &j->d, &j->plan);
+}
+
+/* pwrite from a mapping whose file was cut short fails with EFAULT where
+ * a read would raise SIGBUS: say what really happened. */
+static bool hp_job_input_shrank(const hp_image *img)
+{
+    struct stat st;
+    return stat(img->path, &st) == 0 && (uint64_t)st.st_size < img->size;
+}
+
+hp_status hp_job_write(hp_job *j, hp_output *o)
+{
+    int err = 0;
+    hp_status s = hp_image_emit(j->img, &j->plan.ed, o->fd, &err);
+    if (s == HP_OK)
+        return HP_OK;
+    if (err == EFAULT && hp_job_input_shrank(j->img))
+        hp_diag_add(&j->d, HP_DIAG_ERROR, &(hp_loc){j->img->path, 0, 0}, NULL,
+                    "the file changed size while hookpatch was reading it");
+    else
+        hp_diag_add(&j->d, HP_DIAG_ERROR, &(hp_loc){o->name, 0, 0}, NULL, "writing failed: %s",
+                    err ? strerror(err) : hp_status_str(s));
+    return s;
 }
 
 void hp_job_free(hp_job *j)
 {
     hp_plan_free(&j->plan);
-    hp_image_close(j->img);
+    hp_job_close_image(j->img);
     hp_hook_reqs_free(&j->reqs);
     hp_diags_free(&j->d);
 }

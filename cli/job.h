@@ -1,9 +1,11 @@
 /* job: the shared front half of `hookpatch IN OUT RULES` and `hookpatch
- * exec`: read the rules, open the input, build the plan. */
+ * exec`: read the rules, open the input, build the plan; and the write of
+ * the result into an output handle. */
 #ifndef HP_JOB_H
 #define HP_JOB_H
 
 #include "../rewriter/rewriter.h"
+#include "output.h"
 
 typedef struct hp_job {
     hp_diags d;
@@ -14,6 +16,13 @@ typedef struct hp_job {
 
 /* Each step reports into j->d; stops at the first failing step. */
 hp_status hp_job_plan(hp_job *j, const char *rules, const char *in, const hp_options *opt);
+/* Map and load `in`, with the mapping watched for SIGBUS (signals.h) until
+ * hp_job_close_image. */
+hp_status hp_job_open_image(const char *in, hp_diags *d, hp_image **img);
+void hp_job_close_image(hp_image *img);
+/* Write the planned image into o's temporary file. A failed write is
+ * reported with its reason ("No space left on device", "File too large"). */
+hp_status hp_job_write(hp_job *j, hp_output *o);
 void hp_job_free(hp_job *j);
 /* Print diagnostics up to level `upto` (HP_DIAG_ERROR: errors only;
  * HP_DIAG_NOTE: everything) to stderr. */

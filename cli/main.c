@@ -6,6 +6,7 @@
 #include "exec.h"
 #include "job.h"
 #include "report.h"
+#include "signals.h"
 
 #include "../base/hp_time.h"
 
@@ -36,7 +37,7 @@ static const char hp_usage[] =
 typedef struct hp_args {
     const char *pos[3];
     int npos;
-    bool dry_run, json, quiet, verbose;
+    bool dry_run, json, quiet, verbose, no_fsync;
     hp_options opt;
 } hp_args;
 
@@ -65,7 +66,7 @@ static int hp_parse_args(int argc, char **argv, hp_args *a)
         } else if (!strcmp(s, "--json")) {
             a->json = true;
         } else if (!strcmp(s, "--no-fsync")) {
-            hp_output_set_fsync(false);
+            a->no_fsync = true;
         } else if (!strcmp(s, "--timings")) {
             hp_timing_enable(true);
         } else if (!strcmp(s, "--strict-inlining")) {
@@ -87,6 +88,22 @@ static int hp_parse_args(int argc, char **argv, hp_args *a)
     return -1;
 }
 
+/* Write the plan's result over OUT through a temporary file. The output
+ * keeps IN's permission bits, less setuid/setgid/sticky. */
+static hp_status hp_cmd_write(hp_job *j, const char *in, const char *out, bool fsync)
+{
+    struct stat st;
+    unsigned mode = stat(in, &st) == 0 ? st.st_mode : 0755;
+    hp_output o;
+    hp_status s = hp_output_open(&o, out, mode, fsync, &j->d);
+    if (s == HP_OK)
+        s = hp_job_write(j, &o);
+    if (s == HP_OK)
+        s = hp_output_commit(&o, &j->d);
+    hp_output_discard(&o);
+    return s;
+}
+
 static int hp_cmd_patch(const hp_args *a)
 {
     const char *in = a->pos[0], *out = a->pos[1], *rules = a->pos[2];
@@ -96,9 +113,7 @@ static int hp_cmd_patch(const hp_args *a)
     if (s == HP_OK && (a->dry_run || a->verbose) && !a->json)
         hp_report_plan(&j.plan, stdout);
     if (s == HP_OK && !a->dry_run) {
-        struct stat st;
-        unsigned mode = stat(in, &st) == 0 ? st.st_mode : 0755;
-        s = hp_output_write(j.img, &j.plan.ed, out, mode, &j.d);
+        s = hp_cmd_write(&j, in, out, !a->no_fsync);
         hp_timing_mark("write");
     }
     const hp_plan *p = j.plan.img ? &j.plan : NULL;
@@ -130,18 +145,19 @@ static int hp_cmd_list(int argc, char **argv)
         return hp_usage_error("%s", "list needs an input file");
     hp_diags d = {0};
     hp_image *img = NULL;
-    hp_status s = hp_image_open(pos[0], &d, &img);
+    hp_status s = hp_job_open_image(pos[0], &d, &img);
     if (s == HP_OK)
         s = hp_list(img, pos[1], json, stdout);
     for (size_t i = 0; i < d.n; i++)
         hp_diag_print_one(&d.v[i], stderr);
-    hp_image_close(img);
+    hp_job_close_image(img);
     hp_diags_free(&d);
     return s == HP_OK ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
+    hp_sig_init();
     if (argc >= 2 && !strcmp(argv[1], "list"))
         return hp_cmd_list(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "exec"))
@@ -152,6 +168,5 @@ int main(int argc, char **argv)
         return r;
     if (a.npos != 3)
         return hp_usage_error("%s", "expected IN OUT RULES");
-    hp_output_install_signals();
     return hp_cmd_patch(&a);
 }

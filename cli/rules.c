@@ -7,7 +7,9 @@
 #include "toml_adapter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -741,33 +743,59 @@ hp_status hp_rules_parse(const char *path, const char *text, size_t len, hp_hook
 /* Far above any real rules file; stops "/dev/zero" from eating all memory. */
 #define HP_RULES_MAX_SIZE ((size_t)16 << 20)
 
+static hp_status hp_rules_read_error(const char *path, const char *why, hp_diags *d)
+{
+    hp_diag_add(d, HP_DIAG_ERROR, NULL, NULL, "cannot read rules file '%s': %s", path, why);
+    return HP_ERR_IO;
+}
+
+/* Open path for reading, refusing anything but a regular file without
+ * blocking: O_NONBLOCK keeps open() of a FIFO from waiting for a writer,
+ * then fstat tells what it is. Returns the descriptor (blocking again) or -1. */
+static int hp_rules_open(const char *path, hp_diags *d)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        hp_rules_read_error(path, strerror(errno), d);
+        return -1;
+    }
+    struct stat st = {0}; /* a failed fstat leaves st_mode 0: not regular */
+    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        char why[64];
+        snprintf(why, sizeof why, "not a regular file (%s)", hp_file_kind(st.st_mode));
+        hp_rules_read_error(path, why, d);
+    } else if (!S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+        hp_rules_read_error(path, strerror(errno), d);
+    } else {
+        return fd;
+    }
+    close(fd);
+    return -1;
+}
+
 static hp_status hp_rules_read(const char *path, hp_buf *buf, hp_diags *d)
 {
     char chunk[8192];
-    size_t n;
     hp_status st = HP_OK;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int err = errno;
-        hp_diag_add(d, HP_DIAG_ERROR, NULL, NULL, "cannot read rules file '%s': %s", path,
-                    strerror(err));
+    int fd = hp_rules_open(path, d);
+    if (fd < 0)
         return HP_ERR_IO;
-    }
-    while (st == HP_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        st = hp_buf_append(buf, chunk, n);
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            st = hp_rules_read_error(path, strerror(errno), d);
+        if (n <= 0 || st != HP_OK)
+            break;
+        st = hp_buf_append(buf, chunk, (size_t)n);
         if (st == HP_OK && buf->len > HP_RULES_MAX_SIZE) {
             hp_diag_add(d, HP_DIAG_ERROR, NULL, NULL, "rules file '%s' is larger than %zu MiB",
                         path, HP_RULES_MAX_SIZE >> 20);
             st = HP_ERR_RULES;
         }
     }
-    if (st == HP_OK && ferror(f)) {
-        int err = errno;
-        hp_diag_add(d, HP_DIAG_ERROR, NULL, NULL, "cannot read rules file '%s': %s", path,
-                    strerror(err));
-        st = HP_ERR_IO;
-    }
-    fclose(f);
+    close(fd);
     return st;
 }
 

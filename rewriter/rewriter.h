@@ -4,8 +4,9 @@
  *   measure  - size every stub and trampoline
  *   place    - the format backend picks addresses for the new regions
  *   emit     - write stubs, trampolines and prologue jumps into the edit
- * then hp_output_write has the backend write the file atomically.
- * Called by cli/. */
+ * then cli/ has the backend write the edited image (hp_image_emit) into a
+ * temporary file that it renames over OUT. Called by cli/; holds no
+ * process-wide state (no signals, no temporary files). */
 #ifndef HP_REWRITER_H
 #define HP_REWRITER_H
 
@@ -70,21 +71,6 @@ hp_status hp_emit(hp_plan *p, hp_diags *d);
 
 /* The user-facing label of a hook's action ("replace", "return 42", ...). */
 const char *hp_action_name(hp_action a);
-
-/* Write ed over img's bytes to out_path: a temporary file in the same
- * directory, fsync, rename. The temporary is removed on any failure and on
- * SIGINT/SIGTERM (after hp_output_install_signals). mode: permission bits. */
-hp_status hp_output_write(const hp_image *img, const hp_edit *ed, const char *out_path,
-                          unsigned mode, hp_diags *d);
-void hp_output_install_signals(void);
-/* Like hp_output_write, but leave the finished temporary (path returned)
- * instead of renaming it; remove it with hp_output_discard. One at a time. */
-hp_status hp_output_write_temp(const hp_image *img, const hp_edit *ed, const char *near,
-                               unsigned mode, char *path, size_t path_len, hp_diags *d);
-void hp_output_discard(void);
-/* fsync the output and its directory before and after the rename (default
- * on). Off trades durability across a power loss for speed. */
-void hp_output_set_fsync(bool on);
 
 /* Suggest up to 3 function names near `name` ("did you mean"); writes
  * "'a', 'b'" into buf, or an empty string. */

@@ -432,7 +432,7 @@ static hp_status hp_elf_place(hp_image *img, hp_layout *lay)
     return HP_OK;
 }
 
-hp_status hp_elf_emit(const hp_image *img, const hp_edit *ed, int fd);
+hp_status hp_elf_emit(const hp_image *img, const hp_edit *ed, hp_sink *out);
 hp_status hp_elf_code(const hp_image *img, hp_code_map *m); /* elf_code.c */
 
 static bool hp_elf_section(const hp_image *img, const char *name, const uint8_t **data,

@@ -24,7 +24,7 @@ typedef struct hp_elf_out {
     const hp_image *img;
     const hp_edit *ed;
     hp_elf *e;
-    int fd;
+    hp_sink *out;
     int in_fd; /* the input file, for copy_file_range; -1: write from img->data */
     uint64_t seg_off[HP_REGION_COUNT];
     uint64_t tail;      /* next free file offset for non-allocated data */
@@ -49,7 +49,7 @@ static int hp_elf_open_input(const hp_image *img)
 {
     if (!img->priv_map || !img->path)
         return -1;
-    int fd = open(img->path, O_RDONLY | O_CLOEXEC);
+    int fd = open(img->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -1;
     struct stat st;
@@ -77,11 +77,11 @@ static hp_status hp_elf_copy_input(hp_elf_out *o, uint64_t off, uint64_t len)
 {
     while (len && o->in_fd >= 0) {
         loff_t in = (loff_t)off, out = (loff_t)off;
-        ssize_t n = copy_file_range(o->in_fd, &in, o->fd, &out, len, 0);
+        ssize_t n = copy_file_range(o->in_fd, &in, o->out->fd, &out, len, 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && !hp_elf_copy_unsupported(errno))
-            return HP_ERR_IO;
+            return hp_sink_fail(o->out);
         if (n <= 0) {
             close(o->in_fd);
             o->in_fd = -1;
@@ -90,7 +90,7 @@ static hp_status hp_elf_copy_input(hp_elf_out *o, uint64_t off, uint64_t len)
         off += (uint64_t)n;
         len -= (uint64_t)n;
     }
-    return hp_write_at(o->fd, o->img->data + off, len, off);
+    return hp_write_at(o->out, o->img->data + off, len, off);
 }
 
 /* A patch located in the file. */
@@ -169,7 +169,7 @@ static hp_status hp_elf_write_run(hp_elf_out *o, hp_elf_spot *sp, size_t n, uint
         const hp_patch *p = &o->ed->patches[sp[k].idx];
         memcpy(buf->data + (sp[k].off - start), p->bytes, p->len);
     }
-    return hp_write_at(o->fd, buf->data, buf->len, start);
+    return hp_write_at(o->out, buf->data, buf->len, start);
 }
 
 /* The input with every patch applied: clean stretches copied, dirty pages
@@ -205,7 +205,7 @@ static hp_status hp_elf_write_cet(hp_elf_out *o)
         uint32_t bits = hp_rd32(o->img->data + o->e->ibt_off) & ~clear;
         uint8_t w[4];
         hp_wr32(w, bits);
-        HP_CHECK(hp_write_at(o->fd, w, 4, o->e->ibt_off));
+        HP_CHECK(hp_write_at(o->out, w, 4, o->e->ibt_off));
     }
     return HP_OK;
 }
@@ -258,7 +258,7 @@ static hp_status hp_elf_write_phdrs(hp_elf_out *o)
     }
     hp_status s = n == e->new_phnum ? HP_OK : HP_ERR_INTERNAL;
     if (s == HP_OK)
-        s = hp_write_at(o->fd, ph, table_bytes, o->seg_off[HP_REGION_TEXT]);
+        s = hp_write_at(o->out, ph, table_bytes, o->seg_off[HP_REGION_TEXT]);
     hp_free(ph);
     return s;
 }
@@ -279,7 +279,7 @@ static hp_status hp_elf_put_dyn(hp_elf_out *o, uint64_t off, uint64_t val)
 {
     uint8_t w[8];
     hp_wr64(w, val);
-    return off ? hp_write_at(o->fd, w, 8, off) : HP_OK;
+    return off ? hp_write_at(o->out, w, 8, off) : HP_OK;
 }
 
 /* The moved DT_RELA table: new RELATIVE entries first, then the old ones;
@@ -301,7 +301,7 @@ static hp_status hp_elf_write_rela(hp_elf_out *o)
     if (s == HP_OK && b.len != e->rela_bytes)
         s = HP_ERR_INTERNAL;
     if (s == HP_OK)
-        s = hp_write_at(o->fd, b.data, b.len, e->rela_va - (uint64_t)e->delta);
+        s = hp_write_at(o->out, b.data, b.len, e->rela_va - (uint64_t)e->delta);
     hp_buf_free(&b);
     HP_CHECK(s);
     HP_CHECK(hp_elf_put_dyn(o, e->dyn_rela_off, e->rela_va));
@@ -321,7 +321,7 @@ static hp_status hp_elf_write_regions(hp_elf_out *o)
             continue;
         o->seg_off[r] = o->e->seg_va[r] - (uint64_t)o->e->delta;
         uint64_t off = o->seg_off[r] + (rg->va - o->e->seg_va[r]);
-        HP_CHECK(hp_write_at(o->fd, rg->bytes.data, rg->bytes.len, off));
+        HP_CHECK(hp_write_at(o->out, rg->bytes.data, rg->bytes.len, off));
         if (off + rg->bytes.len > end)
             end = off + rg->bytes.len;
     }
@@ -349,7 +349,7 @@ static hp_status hp_elf_add_shdr(hp_elf_out *o, const char *name, const Elf64_Sh
 static hp_status hp_elf_put_tail(hp_elf_out *o, const void *p, size_t len, uint64_t *off)
 {
     *off = o->tail;
-    HP_CHECK(hp_write_at(o->fd, p, len, o->tail));
+    HP_CHECK(hp_write_at(o->out, p, len, o->tail));
     o->tail = hp_align_up(o->tail + len, 8);
     return HP_OK;
 }
@@ -477,9 +477,9 @@ static hp_status hp_elf_write_sections(hp_elf_out *o, Elf64_Ehdr *eh)
     return hp_elf_put_tail(o, o->shdrs, o->shnum * sizeof *o->shdrs, &eh->e_shoff);
 }
 
-hp_status hp_elf_emit(const hp_image *img, const hp_edit *ed, int fd)
+hp_status hp_elf_emit(const hp_image *img, const hp_edit *ed, hp_sink *out)
 {
-    hp_elf_out o = {.img = img, .ed = ed, .e = img->priv, .fd = fd,
+    hp_elf_out o = {.img = img, .ed = ed, .e = img->priv, .out = out,
                     .in_fd = hp_elf_open_input(img)};
     Elf64_Ehdr eh = o.e->eh;
     hp_status s = hp_elf_write_input(&o);
@@ -494,10 +494,10 @@ hp_status hp_elf_emit(const hp_image *img, const hp_edit *ed, int fd)
     if (s == HP_OK) {
         eh.e_phoff = o.seg_off[HP_REGION_TEXT];
         eh.e_phnum = (uint16_t)o.e->new_phnum;
-        s = hp_write_at(fd, &eh, sizeof eh, 0);
+        s = hp_write_at(out, &eh, sizeof eh, 0);
     }
-    if (s == HP_OK && ftruncate(fd, (off_t)o.tail) != 0)
-        s = HP_ERR_IO;
+    if (s == HP_OK && ftruncate(out->fd, (off_t)o.tail) != 0)
+        s = hp_sink_fail(out);
     hp_free(o.shdrs);
     hp_buf_free(&o.shstr);
     hp_buf_free(&o.str);

@@ -7,6 +7,14 @@
 #include "code.h"
 #include "image.h"
 
+/* Where emit() writes, and why it stopped: the errno of the first failed
+ * system call, kept at the point of failure so that "No space left on
+ * device" is not reported as a bare "I/O error". */
+typedef struct hp_sink {
+    int fd;
+    int err; /* 0 until a call fails */
+} hp_sink;
+
 typedef struct hp_format {
     const char *name;
     hp_format_kind kind;
@@ -18,8 +26,9 @@ typedef struct hp_format {
     /* Choose VAs for the new regions (sizes in lay->size) and check that
      * the headers have room. Reports problems in img->diags. */
     hp_status (*place)(hp_image *img, hp_layout *lay);
-    /* Write the patched image to fd, a new empty file. */
-    hp_status (*emit)(const hp_image *img, const hp_edit *ed, int fd);
+    /* Write the patched image to out->fd, a new empty file. A failed
+     * system call returns HP_ERR_IO with its errno in out->err. */
+    hp_status (*emit)(const hp_image *img, const hp_edit *ed, hp_sink *out);
     void (*unload)(hp_image *img);
     /* Optional: the file bytes of a named non-loaded section (debug info),
      * bounds-checked at load time. NULL when the format has none. */
@@ -34,6 +43,9 @@ extern const hp_format hp_format_pe;
 extern const hp_format hp_format_macho;
 
 /* Write helper for emit(): pwrite all of buf at off, retrying short writes. */
-hp_status hp_write_at(int fd, const void *buf, size_t len, uint64_t off);
+hp_status hp_write_at(hp_sink *out, const void *buf, size_t len, uint64_t off);
+/* Record errno (EIO when it is 0) in out->err and return HP_ERR_IO: for a
+ * failed ftruncate or copy_file_range in emit(). */
+hp_status hp_sink_fail(hp_sink *out);
 
 #endif

@@ -17,7 +17,7 @@ typedef struct hp_mapping {
     size_t size;
 } hp_mapping;
 
-static hp_status hp_image_load(hp_image *img, hp_diags *d)
+hp_status hp_image_load(hp_image *img, hp_diags *d)
 {
     for (size_t i = 0; i < sizeof hp_formats / sizeof hp_formats[0]; i++) {
         if (!hp_formats[i]->probe(img->data, img->size))
@@ -32,8 +32,9 @@ static hp_status hp_image_load(hp_image *img, hp_diags *d)
     return HP_ERR_FORMAT;
 }
 
-hp_status hp_image_open_mem(const uint8_t *data, size_t size, const char *name, hp_diags *d,
-                            hp_image **out)
+/* A new image over data, not loaded yet. */
+static hp_status hp_image_new(const uint8_t *data, size_t size, const char *name, hp_diags *d,
+                              hp_image **out)
 {
     *out = NULL;
     hp_image *img = hp_calloc(1, sizeof *img);
@@ -44,38 +45,67 @@ hp_status hp_image_open_mem(const uint8_t *data, size_t size, const char *name, 
     img->data = data;
     img->size = size;
     img->diags = d;
-    hp_status s = hp_image_load(img, d);
-    if (s != HP_OK) {
-        hp_image_close(img);
-        return s;
-    }
     *out = img;
     return HP_OK;
 }
 
-hp_status hp_image_open(const char *path, hp_diags *d, hp_image **out)
+/* Load *img, or close it and clear *img. */
+static hp_status hp_image_load_or_close(hp_image **img, hp_diags *d)
 {
-    *out = NULL;
+    hp_status s = hp_image_load(*img, d);
+    if (s != HP_OK) {
+        hp_image_close(*img);
+        *img = NULL;
+    }
+    return s;
+}
+
+hp_status hp_image_open_mem(const uint8_t *data, size_t size, const char *name, hp_diags *d,
+                            hp_image **out)
+{
+    HP_CHECK(hp_image_new(data, size, name, d, out));
+    return hp_image_load_or_close(out, d);
+}
+
+/* Open path for reading without blocking: O_NONBLOCK keeps open() of a
+ * FIFO from waiting for a writer; anything but a regular file is then
+ * refused from fstat. */
+static int hp_image_open_regular(const char *path, hp_diags *d, struct stat *st)
+{
     hp_loc loc = {path, 0, 0};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         hp_diag_add(d, HP_DIAG_ERROR, &loc, NULL, "cannot open: %s", strerror(errno));
-        return HP_ERR_IO;
+        return -1;
     }
+    if (fstat(fd, st) != 0) {
+        hp_diag_add(d, HP_DIAG_ERROR, &loc, NULL, "cannot stat: %s", strerror(errno));
+    } else if (!S_ISREG(st->st_mode)) {
+        hp_diag_add(d, HP_DIAG_ERROR, &loc, NULL, "not a regular file (%s)",
+                    hp_file_kind(st->st_mode));
+    } else {
+        return fd;
+    }
+    close(fd);
+    return -1;
+}
+
+hp_status hp_image_map(const char *path, hp_diags *d, hp_image **out)
+{
+    *out = NULL;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        hp_diag_add(d, HP_DIAG_ERROR, &loc, NULL, "not a regular file");
-        close(fd);
+    int fd = hp_image_open_regular(path, d, &st);
+    if (fd < 0)
         return HP_ERR_IO;
-    }
     size_t size = (size_t)st.st_size;
     void *base = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
     close(fd);
     if (size && base == MAP_FAILED) {
-        hp_diag_add(d, HP_DIAG_ERROR, &loc, NULL, "cannot map: %s", strerror(errno));
+        hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){path, 0, 0}, NULL, "cannot map: %s",
+                    strerror(errno));
         return HP_ERR_IO;
     }
-    hp_status s = hp_image_open_mem(base ? base : (const uint8_t *)"", size, path, d, out);
+    hp_status s = hp_image_new(base ? base : (const uint8_t *)"", size, path, d, out);
     if (s != HP_OK) {
         if (base)
             munmap(base, size);
@@ -83,6 +113,12 @@ hp_status hp_image_open(const char *path, hp_diags *d, hp_image **out)
     }
     (*out)->priv_map = base;
     return HP_OK;
+}
+
+hp_status hp_image_open(const char *path, hp_diags *d, hp_image **out)
+{
+    HP_CHECK(hp_image_map(path, d, out));
+    return hp_image_load_or_close(out, d);
 }
 
 void hp_image_close(hp_image *img)
@@ -344,18 +380,36 @@ void hp_edit_free(hp_edit *ed)
     memset(ed, 0, sizeof *ed);
 }
 
-hp_status hp_write_at(int fd, const void *buf, size_t len, uint64_t off)
+hp_status hp_sink_fail(hp_sink *out)
+{
+    if (!out->err)
+        out->err = errno ? errno : EIO;
+    return HP_ERR_IO;
+}
+
+hp_status hp_write_at(hp_sink *out, const void *buf, size_t len, uint64_t off)
 {
     const uint8_t *p = buf;
     while (len) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        ssize_t n = pwrite(out->fd, p, len, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n == 0)
+            errno = EIO; /* no progress and no reason: do not spin */
         if (n <= 0)
-            return HP_ERR_IO;
+            return hp_sink_fail(out);
         p += n;
         len -= (size_t)n;
         off += (uint64_t)n;
     }
     return HP_OK;
+}
+
+hp_status hp_image_emit(const hp_image *img, const hp_edit *ed, int fd, int *err)
+{
+    hp_sink out = {fd, 0};
+    hp_status s = img->fmt->emit(img, ed, &out);
+    if (err)
+        *err = s == HP_ERR_IO ? out.err : 0;
+    return s;
 }

@@ -127,13 +127,26 @@ typedef struct hp_image {
 } hp_image;
 
 /* Map `path` read-only, pick the backend by probing, and load it.
- * Errors are reported in d (with the reason) and returned. */
+ * Errors are reported in d (with the reason) and returned. Anything but a
+ * regular file (a FIFO, a device, a directory) is refused without blocking. */
 hp_status hp_image_open(const char *path, hp_diags *d, hp_image **out);
+/* hp_image_open in two steps, for a caller that must know where the input
+ * is mapped (img->data, img->size) before the backend reads it: a file
+ * truncated by another process faults there. hp_image_map maps the file
+ * into a new image that is not loaded yet; hp_image_load probes and loads
+ * it. After a failed load, only hp_image_close may be called. */
+hp_status hp_image_map(const char *path, hp_diags *d, hp_image **out);
+hp_status hp_image_load(hp_image *img, hp_diags *d);
 /* Same, on bytes the caller keeps alive and unchanged until hp_image_close
  * (fuzzers, unit tests): symbol names may point into them. */
 hp_status hp_image_open_mem(const uint8_t *data, size_t size, const char *name, hp_diags *d,
                             hp_image **out);
 void hp_image_close(hp_image *img);
+
+/* Write the image with the edit applied into fd, an empty file open for
+ * writing, through the format's emit. On HP_ERR_IO, *err (when not NULL)
+ * is the errno of the call that failed (ENOSPC, EFBIG, ...); else 0. */
+hp_status hp_image_emit(const hp_image *img, const hp_edit *ed, int fd, int *err);
 
 /* File bytes for [va, va+len), or NULL unless the whole range is backed by
  * the file within one segment. */

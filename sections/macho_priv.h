@@ -4,8 +4,7 @@
 #ifndef HP_MACHO_PRIV_H
 #define HP_MACHO_PRIV_H
 
-#include "code.h"
-#include "image.h"
+#include "format.h"
 
 #define HP_MH_MAGIC_64 0xfeedfacfu
 #define HP_FAT_MAGIC 0xcafebabeu
@@ -145,7 +144,7 @@ hp_status hp_macho_fstarts(const hp_image *img, const hp_macho *m, uint64_t **ou
 hp_status hp_macho_code(const hp_image *img, hp_code_map *out);
 
 /* macho_write.c */
-hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, int fd);
+hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, hp_sink *out);
 
 /* macho_sign.c: SHA-256 and the ad hoc code signature. */
 void hp_sha256(const uint8_t *p, size_t n, uint8_t out[32]);

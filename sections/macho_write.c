@@ -641,7 +641,7 @@ static hp_status hp_macho_build(hp_macho_out *o)
 /* ---- universal wrapper ---- */
 
 static hp_status hp_macho_write_fat(const hp_image *img, const hp_macho *m, const hp_buf *slice,
-                                    int fd)
+                                    hp_sink *out)
 {
     uint32_t n = m->narchs;
     uint64_t esz = m->fat64 ? 32 : 20, hdr = 8 + n * esz;
@@ -679,22 +679,22 @@ static hp_status hp_macho_write_fat(const hp_image *img, const hp_macho *m, cons
         }
         const uint8_t *src = best == m->arch_idx ? slice->data : img->data + a->offset;
         if (s == HP_OK)
-            s = hp_write_at(fd, src, size, offs[best]);
+            s = hp_write_at(out, src, size, offs[best]);
     }
     if (s == HP_OK) {
         hp_wr32be(h, m->fat64 ? HP_FAT_MAGIC_64 : HP_FAT_MAGIC);
         hp_wr32be(h + 4, n);
-        s = hp_write_at(fd, h, hdr, 0);
+        s = hp_write_at(out, h, hdr, 0);
     }
-    if (s == HP_OK && ftruncate(fd, (off_t)prev_end) != 0)
-        s = HP_ERR_IO;
+    if (s == HP_OK && ftruncate(out->fd, (off_t)prev_end) != 0)
+        s = hp_sink_fail(out);
     hp_free(offs);
     hp_free(h);
     hp_free(done);
     return s;
 }
 
-hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, int fd)
+hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, hp_sink *out)
 {
     const hp_macho *m = img->priv;
     if (!m->plan.placed || m->linkedit < 0)
@@ -704,8 +704,8 @@ hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, int fd)
     o.old_le_va = m->segs[m->linkedit].vmaddr;
     hp_status s = hp_macho_build(&o);
     if (s == HP_OK)
-        s = m->fat ? hp_macho_write_fat(img, m, &o.out, fd)
-                   : hp_write_at(fd, o.out.data, o.out.len, 0);
+        s = m->fat ? hp_macho_write_fat(img, m, &o.out, out)
+                   : hp_write_at(out, o.out.data, o.out.len, 0);
     hp_buf_free(&o.rebase);
     hp_buf_free(&o.fixups);
     hp_buf_free(&o.symtab);

@@ -4,8 +4,7 @@
 #ifndef HP_PE_PRIV_H
 #define HP_PE_PRIV_H
 
-#include "code.h"
-#include "image.h"
+#include "format.h"
 
 enum {
     HP_PE_COFF_SIZE = 20,  /* COFF file header */
@@ -111,7 +110,7 @@ uint64_t hp_pe_raw_off(const hp_pe *e, const hp_pe_sect *s);
  * been zeroed: 16-bit words summed with end-around carry, plus the length. */
 uint32_t hp_pe_checksum(const uint8_t *p, size_t n);
 
-hp_status hp_pe_emit(const hp_image *img, const hp_edit *ed, int fd);
+hp_status hp_pe_emit(const hp_image *img, const hp_edit *ed, hp_sink *out);
 /* pe_code.c: the code sections and the .pdata function starts (code.h). */
 hp_status hp_pe_code(const hp_image *img, hp_code_map *out);
 

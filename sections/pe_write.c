@@ -364,7 +364,7 @@ uint32_t hp_pe_checksum(const uint8_t *p, size_t n)
     return (uint32_t)(sum + n);
 }
 
-hp_status hp_pe_emit(const hp_image *img, const hp_edit *ed, int fd)
+hp_status hp_pe_emit(const hp_image *img, const hp_edit *ed, hp_sink *out)
 {
     hp_pe_out o = {.img = img, .ed = ed, .e = img->priv};
     if (!o.e || !o.e->placed)
@@ -386,7 +386,7 @@ hp_status hp_pe_emit(const hp_image *img, const hp_edit *ed, int fd)
     if (s == HP_OK) {
         hp_pe_fix_debug(&o);
         hp_pe_write_headers(&o);
-        s = hp_write_at(fd, o.f.data, o.f.len, 0);
+        s = hp_write_at(out, o.f.data, o.f.len, 0);
     }
     hp_buf_free(&o.f);
     hp_buf_free(&o.shdrs);

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (hp_plan_build(img, &reqs, &opt, &d, &plan) == HP_OK) {
             int fd = open("/dev/null", O_WRONLY);
             if (fd >= 0) {
-                img->fmt->emit(img, &plan.ed, fd);
+                hp_image_emit(img, &plan.ed, fd, NULL);
                 close(fd);
             }
         }

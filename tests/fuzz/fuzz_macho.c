@@ -46,7 +46,7 @@ static void fuzz_edit(hp_image *img)
         goto out;
     int fd = memfd_create("fuzz_macho", 0);
     if (fd >= 0) {
-        img->fmt->emit(img, &ed, fd);
+        hp_image_emit(img, &ed, fd, NULL);
         close(fd);
     }
 out:

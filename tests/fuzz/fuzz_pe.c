@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_edit(img, &lay, &ed);
             int fd = open("/dev/null", O_WRONLY);
             if (fd >= 0) {
-                img->fmt->emit(img, &ed, fd);
+                hp_image_emit(img, &ed, fd, NULL);
                 close(fd);
             }
             hp_edit_free(&ed);

@@ -797,7 +797,7 @@ static hp_status emit_one(hp_image *img, const hp_symbol *fn, const char *out_pa
 
     int fd = open(out_path, O_RDWR | O_CREAT | O_TRUNC, 0755);
     assert_true(fd >= 0);
-    s = img->fmt->emit(img, &ed, fd);
+    s = hp_image_emit(img, &ed, fd, NULL);
     assert_int_equal(close(fd), 0);
     hp_edit_free(&ed);
     return s;
@@ -1018,7 +1018,7 @@ static void test_mini_emit_alloc_failures(void **state)
         int fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0644);
         assert_true(fd >= 0);
         hp_mem_fail_after(n);
-        hp_status s = img->fmt->emit(img, &ed, fd);
+        hp_status s = hp_image_emit(img, &ed, fd, NULL);
         hp_mem_fail_after(-1);
         close(fd);
         hp_edit_free(&ed);

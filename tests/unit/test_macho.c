@@ -278,7 +278,7 @@ static void emit_to(const hp_image *img, const hp_edit *ed, const char *path)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0755);
     assert_true(fd >= 0);
-    hp_status s = img->fmt->emit(img, ed, fd);
+    hp_status s = hp_image_emit(img, ed, fd, NULL);
     if (s != HP_OK)
         hp_diags_print(img->diags, stderr);
     assert_int_equal(s, HP_OK);

@@ -469,6 +469,16 @@ static void fill_edit(hp_edit *ed, const hp_layout *lay)
     assert_int_equal(hp_buf_append(&ed->info, "hookpatch-info 1\n", 17), HP_OK);
 }
 
+/* The image with ed applied, written to path. */
+static hp_status write_out(const hp_image *img, const hp_edit *ed, const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0755);
+    assert_true(fd >= 0);
+    hp_status s = hp_image_emit(img, ed, fd, NULL);
+    assert_int_equal(close(fd), 0);
+    return s;
+}
+
 static hp_status place_emit(hp_image *img, hp_edit *ed, const char *out, hp_diags *d)
 {
     hp_layout lay = {.size = {0x30, 8, 0x40}, .nabs_ptrs = 1};
@@ -479,7 +489,7 @@ static hp_status place_emit(hp_image *img, hp_edit *ed, const char *out, hp_diag
     assert_int_equal(lay.va[1], BASE + 0x6000);
     assert_int_equal(lay.va[2], BASE + 0x7000);
     fill_edit(ed, &lay);
-    return hp_output_write(img, ed, out, 0755, d);
+    return write_out(img, ed, out);
 }
 
 static void check_output_common(const char *path, const blob *in, hp_diags *d)
@@ -694,7 +704,7 @@ static void test_plan_and_write(void **state)
     if (s != HP_OK)
         hp_diags_print(&d, stderr);
     assert_int_equal(s, HP_OK);
-    assert_int_equal(hp_output_write(img, &plan.ed, WORK "/plan-out.exe", 0755, &d), HP_OK);
+    assert_int_equal(write_out(img, &plan.ed, WORK "/plan-out.exe"), HP_OK);
     blob b = slurp(WORK "/plan-out.exe");
     assert_int_equal(tp_stored_checksum(b.data), tp_checksum(b.data, b.size));
     hp_image *out;
@@ -815,7 +825,7 @@ static void exercise(const uint8_t *p, size_t n)
             ed.regions[2].mem_size = 0x10;
             hp_buf_append(&ed.info, "x", 1);
             int fd = open("/dev/null", O_WRONLY);
-            img->fmt->emit(img, &ed, fd);
+            hp_image_emit(img, &ed, fd, NULL);
             close(fd);
             hp_edit_free(&ed);
         }
@@ -917,7 +927,7 @@ static void test_mingw(void **state)
     hp_options opt = {0};
     hp_plan plan;
     assert_int_equal(hp_plan_build(img, &reqs, &opt, &d, &plan), HP_OK);
-    assert_int_equal(hp_output_write(img, &plan.ed, WORK "/c-out.exe", 0755, &d), HP_OK);
+    assert_int_equal(write_out(img, &plan.ed, WORK "/c-out.exe"), HP_OK);
     blob b = slurp(WORK "/c-out.exe");
     assert_int_equal(tp_stored_checksum(b.data), tp_checksum(b.data, b.size));
     free(b.data);

@@ -850,26 +850,55 @@ static void test_load_missing_file(void **state)
     hp_diags_free(&d);
 }
 
-static void test_load_directory(void **state)
+/* Only a regular file is read: anything else is refused from fstat, after
+ * an open that does not block (a FIFO with no writer would hang it). */
+static void rt_assert_refused(const char *path, const char *kind)
 {
     hp_hook_reqs r;
     hp_diags d = {0};
-    assert_int_equal(hp_rules_load(rt_dir, &r, &d), HP_ERR_IO);
+    char want[PATH_MAX + 128];
+    assert_int_equal(hp_rules_load(path, &r, &d), HP_ERR_IO);
     assert_int_equal(d.errors, 1);
-    assert_non_null(strstr(d.v[0].msg, strerror(EISDIR)));
+    snprintf(want, sizeof want, "cannot read rules file '%s': not a regular file (%s)", path,
+             kind);
+    assert_string_equal(d.v[0].msg, want);
     rt_assert_empty(&r);
     hp_diags_free(&d);
+}
+
+static void test_load_directory(void **state)
+{
+    rt_assert_refused(rt_dir, "a directory");
+}
+
+static void test_load_device_and_fifo(void **state)
+{
+    rt_assert_refused("/dev/zero", "a character device");
+    char fifo[PATH_MAX];
+    rt_join(fifo, rt_dir, "rules.fifo");
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    rt_assert_refused(fifo, "a FIFO");
+    unlink(fifo);
 }
 
 static void test_load_endless_file(void **state)
 {
     hp_hook_reqs r;
     hp_diags d = {0};
-    assert_int_equal(hp_rules_load("/dev/zero", &r, &d), HP_ERR_RULES);
+    char big[PATH_MAX];
+    rt_join(big, rt_dir, "big.toml");
+    FILE *f = fopen(big, "w");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), (off_t)17 << 20), 0); /* sparse: zeros */
+    fclose(f);
+    assert_int_equal(hp_rules_load(big, &r, &d), HP_ERR_RULES);
     assert_int_equal(d.errors, 1);
-    assert_string_equal(d.v[0].msg, "rules file '/dev/zero' is larger than 16 MiB");
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "rules file '%s' is larger than 16 MiB", big);
+    assert_string_equal(d.v[0].msg, want);
     rt_assert_empty(&r);
     hp_diags_free(&d);
+    unlink(big);
 }
 
 static void test_bad_arguments(void **state)
@@ -1033,6 +1062,7 @@ int main(void)
         cmocka_unit_test(test_load_errors_carry_path),
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_load_directory),
+        cmocka_unit_test(test_load_device_and_fifo),
         cmocka_unit_test(test_load_endless_file),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_nomem_sweep_valid),
