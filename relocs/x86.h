@@ -7,33 +7,7 @@
 #ifndef HP_X86_H
 #define HP_X86_H
 
-#include "../base/hp_base.h"
-
-typedef enum hp_insn_kind {
-    HP_INSN_OTHER,
-    HP_INSN_JMP,      /* relative jmp (rel8/rel32) */
-    HP_INSN_JCC,      /* relative conditional jump */
-    HP_INSN_CALL,     /* relative call */
-    HP_INSN_LOOP,     /* jrcxz/jecxz/loop/loope/loopne (rel8 only) */
-    HP_INSN_RET,      /* ret/retf/iret */
-    HP_INSN_JMP_IND,  /* jmp through register/memory (including rip-relative) */
-    HP_INSN_CALL_IND, /* call through register/memory */
-    HP_INSN_INT3,
-    HP_INSN_NOP,      /* any nop form, including multi-byte */
-    HP_INSN_UD2,
-    HP_INSN_ENDBR64,
-} hp_insn_kind;
-
-typedef struct hp_insn {
-    uint64_t va;
-    uint8_t len;
-    uint8_t kind;    /* hp_insn_kind */
-    bool rip_rel;    /* has a RIP-relative memory operand */
-    bool has_target; /* relative branch (target_va) or rip-relative operand (mem_va) */
-    bool plain;      /* position-independent: hp_x86_relocate copies it as is */
-    uint64_t target_va; /* relative branch destination */
-    uint64_t mem_va;    /* rip-relative memory operand's absolute address */
-} hp_insn;
+#include "insn.h"
 
 /* Decode one instruction of at most n bytes at p, which lives at va.
  * HP_ERR_FORMAT when the bytes are not a valid instruction. */
@@ -43,14 +17,6 @@ hp_status hp_x86_decode(const uint8_t *p, size_t n, uint64_t va, hp_insn *out);
  * branch target that lies inside the body (sorted, unique). Decoding stops at
  * the first invalid instruction: ok_size says how many bytes decoded cleanly
  * (== size when all did). The arrays are owned: free with hp_x86_scan_free. */
-typedef struct hp_func_scan {
-    hp_insn *insns;
-    size_t ninsns, insns_cap;
-    uint64_t *targets; /* intra-function branch destinations */
-    size_t ntargets, targets_cap;
-    uint64_t ok_size;
-} hp_func_scan;
-
 hp_status hp_x86_scan(const uint8_t *p, uint64_t size, uint64_t va, hp_func_scan *out);
 void hp_x86_scan_free(hp_func_scan *s);
 

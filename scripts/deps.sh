@@ -10,6 +10,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   ca-certificates cmake make pkg-config gcc g++ binutils file xxd \
   clang lld llvm libclang-rt-14-dev \
   liblief-dev libzydis-dev libcmocka-dev libtomlplusplus-dev libcjson-dev \
+  libcapstone-dev libunicorn-dev \
   golang-go gcc-mingw-w64-x86-64 wine64 \
   libsqlite3-dev zlib1g-dev liblua5.4-dev \
   python3 python3-unicorn gnuplot-nox hyperfine valgrind >/dev/null
