@@ -106,10 +106,13 @@ int hp_cmd_exec(int argc, char **argv)
     hp_output_set_fsync(false);
     hp_output_install_signals();
     hp_status s = hp_job_plan(&j, argv[2], bin, &opt);
+    if (s == HP_OK && j.d.errors)
+        s = HP_ERR_INTERNAL; /* an error was reported: do not run the binary */
     if (s == HP_OK)
         s = hp_output_write_temp(j.img, &j.plan.ed, bin,
                                  stat(bin, &st) == 0 ? (st.st_mode | 0700) : 0700, tmp,
                                  sizeof tmp, &j.d);
+    hp_job_exit_code(&j.d, s, bin);
     hp_job_print_diags(&j, verbose ? HP_DIAG_NOTE : HP_DIAG_WARNING);
     if (s == HP_OK && verbose)
         fprintf(stderr, "hookpatch: hooked %zu functions, skipped %zu\n", j.plan.nplanned,

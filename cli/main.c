@@ -101,6 +101,7 @@ static int hp_cmd_patch(const hp_args *a)
         s = hp_output_write(j.img, &j.plan.ed, out, mode, &j.d);
         hp_timing_mark("write");
     }
+    int code = hp_job_exit_code(&j.d, s, in);
     const hp_plan *p = j.plan.img ? &j.plan : NULL;
     if (a->json)
         hp_report_json(&rc, p, &j.d, stdout);
@@ -110,7 +111,7 @@ static int hp_cmd_patch(const hp_args *a)
     hp_job_free(&j);
     hp_timing_mark("free");
     hp_timing_print(stderr);
-    return s == HP_OK ? 0 : 1;
+    return code;
 }
 
 static int hp_cmd_list(int argc, char **argv)
@@ -133,11 +134,12 @@ static int hp_cmd_list(int argc, char **argv)
     hp_status s = hp_image_open(pos[0], &d, &img);
     if (s == HP_OK)
         s = hp_list(img, pos[1], json, stdout);
+    int code = hp_job_exit_code(&d, s, pos[0]);
     for (size_t i = 0; i < d.n; i++)
         hp_diag_print_one(&d.v[i], stderr);
     hp_image_close(img);
     hp_diags_free(&d);
-    return s == HP_OK ? 0 : 1;
+    return code;
 }
 
 int main(int argc, char **argv)
