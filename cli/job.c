@@ -32,11 +32,14 @@ void hp_job_print_diags(const hp_job *j, hp_diag_level upto)
 
 int hp_job_exit_code(hp_diags *d, hp_status s, const char *in)
 {
-    if (s == HP_OK)
-        return d->errors ? 1 : 0;
+    if (s == HP_OK && !d->errors)
+        return 0;
     for (size_t i = 0; i < d->n; i++)
         if (d->v[i].level == HP_DIAG_ERROR)
             return 1;
+    /* An error counted with no diagnostic is one whose message could not
+     * be allocated (hp_diag_add). */
+    s = s != HP_OK ? s : HP_ERR_NOMEM;
     size_t before = d->n;
     if (s == HP_ERR_NOMEM)
         hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){in, 0, 0}, NULL, "out of memory");

@@ -93,6 +93,8 @@ static int hp_cmd_patch(const hp_args *a)
     hp_report_ctx rc = {in, a->dry_run ? NULL : out, a->dry_run, a->quiet, a->verbose};
     hp_job j = {0};
     hp_status s = hp_job_plan(&j, rules, in, &a->opt);
+    if (s == HP_OK && j.d.errors)
+        s = HP_ERR_INTERNAL; /* an error was reported: write nothing */
     if (s == HP_OK && (a->dry_run || a->verbose) && !a->json)
         hp_report_plan(&j.plan, stdout);
     if (s == HP_OK && !a->dry_run) {

@@ -66,6 +66,19 @@ static void test_error_with_ok_status(void **state)
     hp_diags_free(&d);
 }
 
+/* An error counted without a diagnostic (its message could not be
+ * allocated) under a success status: still a failure, said as such. */
+static void test_counted_error_without_message(void **state)
+{
+    (void)state;
+    hp_diags d = {0};
+    d.errors = 1;
+    assert_int_equal(hp_job_exit_code(&d, HP_OK, "in"), 1);
+    assert_int_equal(d.n, 1);
+    assert_string_equal(d.v[0].msg, "out of memory");
+    hp_diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -73,6 +86,7 @@ int main(void)
         cmocka_unit_test(test_silent_failure_gets_a_message),
         cmocka_unit_test(test_reported_failure_unchanged),
         cmocka_unit_test(test_error_with_ok_status),
+        cmocka_unit_test(test_counted_error_without_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
