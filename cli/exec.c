@@ -132,6 +132,8 @@ static hp_status hp_exec_patch(hp_job *j, const char *rules, const char *bin,
                                const hp_options *opt, hp_output *o)
 {
     HP_CHECK(hp_job_plan(j, rules, bin, opt));
+    if (j->d.errors)
+        return HP_ERR_INTERNAL; /* an error was reported: do not run the binary */
     struct stat st;
     unsigned mode = stat(bin, &st) == 0 ? (st.st_mode | 0700) : 0700;
     HP_CHECK(hp_output_open_beside(o, bin, mode, false, &j->d));
@@ -166,6 +168,7 @@ int hp_cmd_exec(int argc, char **argv)
     hp_job j = {0};
     hp_output o = {.fd = -1};
     hp_status s = hp_exec_patch(&j, argv[2], bin, &opt, &o);
+    hp_job_exit_code(&j.d, s, bin);
     hp_job_print_diags(&j, verbose ? HP_DIAG_NOTE : HP_DIAG_WARNING);
     if (s == HP_OK && verbose)
         fprintf(stderr, "hookpatch: hooked %zu functions, skipped %zu\n", j.plan.nplanned,

@@ -77,3 +77,25 @@ void hp_job_print_diags(const hp_job *j, hp_diag_level upto)
         if (j->d.v[i].level <= upto)
             hp_diag_print_one(&j->d.v[i], stderr);
 }
+
+int hp_job_exit_code(hp_diags *d, hp_status s, const char *in)
+{
+    if (s == HP_OK && !d->errors)
+        return 0;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->v[i].level == HP_DIAG_ERROR)
+            return 1;
+    /* An error counted with no diagnostic is one whose message could not
+     * be allocated (hp_diag_add). */
+    s = s != HP_OK ? s : HP_ERR_NOMEM;
+    size_t before = d->n;
+    if (s == HP_ERR_NOMEM)
+        hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){in, 0, 0}, NULL, "out of memory");
+    else
+        hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){in, 0, 0}, NULL,
+                    "failed (%s) without a message saying why; please report this as a "
+                    "hookpatch bug", hp_status_str(s));
+    if (d->n == before)
+        fprintf(stderr, "hookpatch: error: %s: %s\n", in, hp_status_str(s));
+    return 1;
+}

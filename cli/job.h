@@ -27,5 +27,12 @@ void hp_job_free(hp_job *j);
 /* Print diagnostics up to level `upto` (HP_DIAG_ERROR: errors only;
  * HP_DIAG_NOTE: everything) to stderr. */
 void hp_job_print_diags(const hp_job *j, hp_diag_level upto);
+/* Belt and braces for every subcommand: a failing status s always comes
+ * with an error diagnostic in d, so stderr, --json and the exit code agree.
+ * A pass that failed without saying why (a bug) still gets a line naming
+ * the status and the input; if even that cannot be allocated, the line is
+ * printed directly. Returns the exit code: 0 only when s is HP_OK and d
+ * holds no error. */
+int hp_job_exit_code(hp_diags *d, hp_status s, const char *in);
 
 #endif

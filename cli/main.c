@@ -110,12 +110,15 @@ static int hp_cmd_patch(const hp_args *a)
     hp_report_ctx rc = {in, a->dry_run ? NULL : out, a->dry_run, a->quiet, a->verbose};
     hp_job j = {0};
     hp_status s = hp_job_plan(&j, rules, in, &a->opt);
+    if (s == HP_OK && j.d.errors)
+        s = HP_ERR_INTERNAL; /* an error was reported: write nothing */
     if (s == HP_OK && (a->dry_run || a->verbose) && !a->json)
         hp_report_plan(&j.plan, stdout);
     if (s == HP_OK && !a->dry_run) {
         s = hp_cmd_write(&j, in, out, !a->no_fsync);
         hp_timing_mark("write");
     }
+    int code = hp_job_exit_code(&j.d, s, in);
     const hp_plan *p = j.plan.img ? &j.plan : NULL;
     if (a->json)
         hp_report_json(&rc, p, &j.d, stdout);
@@ -125,7 +128,7 @@ static int hp_cmd_patch(const hp_args *a)
     hp_job_free(&j);
     hp_timing_mark("free");
     hp_timing_print(stderr);
-    return s == HP_OK ? 0 : 1;
+    return code;
 }
 
 static int hp_cmd_list(int argc, char **argv)
@@ -148,11 +151,12 @@ static int hp_cmd_list(int argc, char **argv)
     hp_status s = hp_job_open_image(pos[0], &d, &img);
     if (s == HP_OK)
         s = hp_list(img, pos[1], json, stdout);
+    int code = hp_job_exit_code(&d, s, pos[0]);
     for (size_t i = 0; i < d.n; i++)
         hp_diag_print_one(&d.v[i], stderr);
     hp_job_close_image(img);
     hp_diags_free(&d);
-    return s == HP_OK ? 0 : 1;
+    return code;
 }
 
 int main(int argc, char **argv)

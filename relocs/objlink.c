@@ -361,7 +361,23 @@ const hp_ol_bind *hp_ol_find_bind(const hp_objlink *l, const hp_ol_obj *o, const
 
 bool hp_objlink_defines(const hp_objlink *l, size_t obj, const char *sym)
 {
-    return l && sym && obj < l->nobjs && hp_ol_own(&l->objs[obj], sym, true) != NULL;
+    if (!l || !sym || obj >= l->nobjs)
+        return false;
+    const hp_ol_obj *o = &l->objs[obj];
+    const hp_ol_sym *s = hp_ol_own(o, sym, true);
+    if (s && s->dup) /* the kept COMDAT copy must be code too */
+        s = hp_ol_global_def(l, s->name, &obj), o = s ? &l->objs[obj] : o;
+    return s && !s->dup && hp_ol_is_func(o, s);
+}
+
+const char *hp_objlink_section_of(const hp_objlink *l, size_t obj, const char *sym)
+{
+    if (!l || !sym || obj >= l->nobjs)
+        return NULL;
+    const hp_ol_obj *o = &l->objs[obj];
+    const hp_ol_sym *s = hp_ol_own(o, sym, false);
+    return s && s->defined && !s->absolute && s->shndx < o->nsecs ? o->secs[s->shndx].name
+                                                                 : NULL;
 }
 
 hp_status hp_objlink_bind(hp_objlink *l, const char *name, uint64_t va)
@@ -420,8 +436,23 @@ static bool hp_ol_needs_got(const hp_objlink *l)
     return false;
 }
 
+/* Each section is under HP_OL_MAX_REGION (the readers check), but several
+ * may add up to more: say which one crossed the limit. */
+static hp_status hp_ol_too_big(const hp_ol_obj *o, const hp_ol_sec *s, int r, hp_diags *d)
+{
+    static const char *const what[HP_REGION_COUNT] = {"code", "read-only data",
+                                                      "writable data, bss and GOT"};
+    if (d)
+        hp_diag_add(d, HP_DIAG_ERROR, &o->loc, NULL,
+                    "object '%s': %s%s%sthe objects' %s add up to more than %u GiB, the most "
+                    "hookpatch places in one region", o->path, s ? "section '" : "",
+                    s ? s->name : "", s ? "' does not fit: " : "", what[r],
+                    HP_OL_MAX_REGION >> 30);
+    return HP_ERR_RANGE;
+}
+
 /* Place the kept sections of region r (of the given kind) after *cur. */
-static hp_status hp_ol_place(hp_objlink *l, int r, bool nobits, uint64_t *cur)
+static hp_status hp_ol_place(hp_objlink *l, int r, bool nobits, uint64_t *cur, hp_diags *d)
 {
     for (size_t i = 0; i < l->nobjs; i++)
         for (size_t k = 0; k < l->objs[i].nsecs; k++) {
@@ -433,15 +464,15 @@ static hp_status hp_ol_place(hp_objlink *l, int r, bool nobits, uint64_t *cur)
             if (s->align > l->maxalign[r])
                 l->maxalign[r] = s->align;
             if (*cur > HP_OL_MAX_REGION)
-                return HP_ERR_RANGE;
+                return hp_ol_too_big(&l->objs[i], s, r, d);
         }
     return HP_OK;
 }
 
-static hp_status hp_ol_place_data(hp_objlink *l)
+static hp_status hp_ol_place_data(hp_objlink *l, hp_diags *d)
 {
     uint64_t cur = 0;
-    HP_CHECK(hp_ol_place(l, HP_REGION_DATA, false, &cur));
+    HP_CHECK(hp_ol_place(l, HP_REGION_DATA, false, &cur, d));
     uint64_t nslots = l->ngot ? l->ngot : hp_ol_needs_got(l) ? 1 : 0;
     if (nslots) {
         l->got_off = hp_align_up(cur, 8);
@@ -450,9 +481,11 @@ static hp_status hp_ol_place_data(hp_objlink *l)
             l->maxalign[HP_REGION_DATA] = 8;
     }
     l->data_filespan = cur;
-    HP_CHECK(hp_ol_place(l, HP_REGION_DATA, true, &cur));
+    if (cur > HP_OL_MAX_REGION)
+        return hp_ol_too_big(&l->objs[0], NULL, HP_REGION_DATA, d);
+    HP_CHECK(hp_ol_place(l, HP_REGION_DATA, true, &cur, d));
     l->span[HP_REGION_DATA] = cur;
-    return cur > HP_OL_MAX_REGION ? HP_ERR_RANGE : HP_OK;
+    return HP_OK;
 }
 
 /* Worst-case bytes before the anchor for a 16-aligned region VA. */
@@ -467,7 +500,8 @@ static uint64_t hp_ol_extent(const hp_objlink *l, int r, uint64_t span)
     return span ? l->start[r] + hp_ol_slack(l, r) + span - base : 0;
 }
 
-hp_status hp_objlink_measure(hp_objlink *l, uint64_t text_used, uint64_t size[HP_REGION_COUNT])
+hp_status hp_objlink_measure(hp_objlink *l, uint64_t text_used, uint64_t size[HP_REGION_COUNT],
+                             hp_diags *d)
 {
     if (!l || !size || text_used > HP_OL_MAX_REGION)
         return HP_ERR_INTERNAL;
@@ -478,9 +512,9 @@ hp_status hp_objlink_measure(hp_objlink *l, uint64_t text_used, uint64_t size[HP
     l->start[HP_REGION_TEXT] = hp_align_up(text_used, HP_OL_VA_ALIGN);
     hp_ol_assign_got(l);
     uint64_t text = 0, ro = 0;
-    HP_CHECK(hp_ol_place(l, HP_REGION_TEXT, false, &text));
-    HP_CHECK(hp_ol_place(l, HP_REGION_RODATA, false, &ro));
-    HP_CHECK(hp_ol_place_data(l));
+    HP_CHECK(hp_ol_place(l, HP_REGION_TEXT, false, &text, d));
+    HP_CHECK(hp_ol_place(l, HP_REGION_RODATA, false, &ro, d));
+    HP_CHECK(hp_ol_place_data(l, d));
     l->span[HP_REGION_TEXT] = text;
     l->span[HP_REGION_RODATA] = ro;
     for (int r = 0; r < HP_REGION_COUNT; r++)

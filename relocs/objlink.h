@@ -35,8 +35,12 @@ hp_status hp_objlink_add(hp_objlink *l, const char *path, const hp_loc *loc, hp_
 hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *data, size_t size,
                              const hp_loc *loc, hp_diags *d, size_t *obj);
 
-/* True if object obj defines a global or local function named sym. */
+/* True if object obj defines a global or local function named sym, in an
+ * executable section (the code the linker places in the r-x region). */
 bool hp_objlink_defines(const hp_objlink *l, size_t obj, const char *sym);
+/* The name of the section holding object obj's definition of sym (of any
+ * kind), or NULL: for saying why sym is not a function there. */
+const char *hp_objlink_section_of(const hp_objlink *l, size_t obj, const char *sym);
 
 /* Bind an undefined name (an `original` binding) to an address; binding a
  * name again replaces the address. Binding order when resolving: the
@@ -55,8 +59,11 @@ hp_status hp_objlink_bind(hp_objlink *l, const char *name, uint64_t va);
  *                          (bss) included; hp_objlink_data_filesz() of it
  *                          must be file-backed.
  * Sizes are upper bounds valid for any region VA that is a multiple of 16,
- * and never depend on VAs. Call again after adding objects. */
-hp_status hp_objlink_measure(hp_objlink *l, uint64_t text_used, uint64_t size[HP_REGION_COUNT]);
+ * and never depend on VAs. Call again after adding objects. A region over
+ * 1 GiB is HP_ERR_RANGE, reported in d (which may be NULL) at the object
+ * whose section crossed the limit. */
+hp_status hp_objlink_measure(hp_objlink *l, uint64_t text_used, uint64_t size[HP_REGION_COUNT],
+                             hp_diags *d);
 
 /* How many 8-byte absolute pointers emit may record in ed->abs_ptrs for a
  * position-independent output (an upper bound, known after measure), so

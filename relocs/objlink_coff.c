@@ -481,6 +481,13 @@ static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_sym *c, hp_ol_s
         return hp_coff_bad(rd, "symbol '%s': section number %u out of range", c->name,
                            c->secnum);
     } else {
+        const hp_ol_sec *sec = &o->secs[c->secnum];
+        /* The linker trusts a symbol to lie in its section (its end may be
+         * the section's end: a label after the last byte). */
+        if (c->value > sec->size)
+            return hp_coff_bad(rd, "symbol '%s': value 0x%x outside its section '%s' (0x%llx "
+                                   "bytes)", c->name, c->value, sec->name,
+                               (unsigned long long)sec->size);
         s->shndx = c->secnum;
         if (hp_ol_kept(&o->secs[s->shndx])) {
             s->defined = true;

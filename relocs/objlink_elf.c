@@ -356,6 +356,26 @@ static hp_status hp_ol_sym_check(hp_ol_rd *rd, const Elf64_Sym *es, const char *
     return HP_OK;
 }
 
+/* A symbol defined in a section lies inside it (its end may be the
+ * section's end: a label after the last byte); a function or object
+ * placed in a kept section also ends inside it. The linker trusts this. */
+static hp_status hp_ol_sym_in_sect(hp_ol_rd *rd, const Elf64_Sym *es, const char *name)
+{
+    if (es->st_shndx == SHN_UNDEF || es->st_shndx >= SHN_LORESERVE)
+        return HP_OK;
+    const hp_ol_sec *sec = &rd->o->secs[es->st_shndx];
+    if (es->st_value > sec->size)
+        return hp_ol_bad(rd, "symbol '%s': value 0x%llx outside its section '%s' (0x%llx bytes)",
+                         name, (unsigned long long)es->st_value, sec->name,
+                         (unsigned long long)sec->size);
+    if (hp_ol_kept(sec) && es->st_size > sec->size - es->st_value)
+        return hp_ol_bad(rd, "symbol '%s': 0x%llx bytes at 0x%llx run past the end of its "
+                             "section '%s' (0x%llx bytes)", name,
+                         (unsigned long long)es->st_size, (unsigned long long)es->st_value,
+                         sec->name, (unsigned long long)sec->size);
+    return HP_OK;
+}
+
 static hp_status hp_ol_symbol(hp_ol_rd *rd, size_t i)
 {
     hp_ol_obj *o = rd->o;
@@ -371,6 +391,7 @@ static hp_status hp_ol_symbol(hp_ol_rd *rd, size_t i)
         return HP_OK;
     }
     HP_CHECK(hp_ol_sym_check(rd, &es, s->name));
+    HP_CHECK(hp_ol_sym_in_sect(rd, &es, s->name));
     s->value = es.st_value;
     s->size = es.st_size;
     s->shndx = es.st_shndx;

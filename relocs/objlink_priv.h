@@ -122,13 +122,18 @@ static inline void hp_ol_region_vas(const hp_edit *ed, uint64_t va[HP_REGION_COU
         va[r] = ed->regions[r].va;
 }
 
-/* A function: STT_FUNC, or a typeless symbol in code (hand-written
- * assembly often has no .type directive). */
+/* A function: STT_FUNC, or a typeless symbol (hand-written assembly often
+ * has no .type directive), defined in code: a FUNC symbol in a data section
+ * would put a jump target in the non-executable data region. A global whose
+ * COMDAT copy was discarded here counts by its type (the kept copy
+ * elsewhere defines it). */
 static inline bool hp_ol_is_func(const hp_ol_obj *o, const hp_ol_sym *s)
 {
-    if (s->type == STT_FUNC)
-        return true;
-    return s->type == STT_NOTYPE && s->defined && !s->absolute && s->shndx < o->nsecs &&
+    if (s->type != STT_FUNC && s->type != STT_NOTYPE)
+        return false;
+    if (s->dup)
+        return s->type == STT_FUNC;
+    return s->defined && !s->absolute && s->shndx < o->nsecs &&
            o->secs[s->shndx].region == HP_REGION_TEXT;
 }
 

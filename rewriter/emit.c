@@ -70,7 +70,7 @@ static bool hp_has_stub(const hp_hook *h)
     return h->req->action == HP_ACT_RETURN || h->req->action == HP_ACT_TRAP;
 }
 
-hp_status hp_measure(hp_plan *p)
+hp_status hp_measure(hp_plan *p, hp_diags *d)
 {
     uint64_t off = 0;
     for (size_t i = 0; i < p->n; i++) {
@@ -91,7 +91,7 @@ hp_status hp_measure(hp_plan *p)
         }
     }
     p->lay.size[HP_REGION_TEXT] = off;
-    return hp_objects_measure(p, off);
+    return hp_objects_measure(p, off, d);
 }
 
 /* A jump at a site's patch point to dest, the rest of the stolen bytes
@@ -248,13 +248,29 @@ static hp_status hp_setup_regions(hp_plan *p)
     return HP_OK;
 }
 
+/* The layout keeps every jump within rel32 reach, so these failures mean
+ * an input the earlier passes misjudged: still say which hook, and why. */
+static hp_status hp_emit_failed(const hp_plan *p, const hp_hook *h, hp_status s, hp_diags *d)
+{
+    if (s == HP_ERR_NOMEM)
+        return s;
+    hp_loc where = {p->img->path, 0, 0};
+    hp_diag_add(d, HP_DIAG_ERROR, h ? &h->req->target_loc : &where, h ? h->target->name : NULL,
+                "cannot write the %s: %s", h ? "hook" : "stubs and trampolines",
+                s == HP_ERR_RANGE ? "a jump would be out of rel32 reach (+-2 GiB)"
+                                  : hp_status_str(s));
+    return s;
+}
+
 hp_status hp_emit(hp_plan *p, hp_diags *d)
 {
     HP_CHECK(hp_setup_regions(p));
-    HP_CHECK(hp_emit_code(p));
+    hp_status s = hp_emit_code(p);
+    if (s != HP_OK)
+        return hp_emit_failed(p, NULL, s, d);
     for (size_t i = 0; i < p->n; i++)
-        if (p->v[i].state == HP_HOOK_PLANNED)
-            HP_CHECK(hp_emit_hook(p, &p->v[i]));
+        if (p->v[i].state == HP_HOOK_PLANNED && (s = hp_emit_hook(p, &p->v[i])) != HP_OK)
+            return hp_emit_failed(p, &p->v[i], s, d);
     HP_CHECK(hp_objects_emit(p, d));
     return hp_info_encode(p, &p->ed.info);
 }

@@ -31,17 +31,24 @@ hp_status hp_objects_check(hp_plan *p, hp_hook *h, hp_diags *d)
     HP_CHECK(hp_objlink_add(p->objs, r->object_path, &r->action_loc, d, &h->obj));
     if (hp_objlink_defines(p->objs, h->obj, r->symbol))
         return HP_OK;
+    const char *sec = hp_objlink_section_of(p->objs, h->obj, r->symbol);
+    if (sec) {
+        hp_diag_add(d, HP_DIAG_ERROR, &r->symbol_loc, r->target,
+                    "object '%s': '%s' is in section '%s', which is not executable code",
+                    r->object, r->symbol, sec);
+        return HP_ERR_RULES;
+    }
     hp_diag_add(d, HP_DIAG_ERROR, &r->symbol_loc, r->target,
                 "object '%s' defines no function '%s'", r->object, r->symbol);
     return HP_ERR_RESOLVE;
 }
 
-hp_status hp_objects_measure(hp_plan *p, uint64_t text_used)
+hp_status hp_objects_measure(hp_plan *p, uint64_t text_used, hp_diags *d)
 {
     if (!p->objs)
         return HP_OK;
     uint64_t size[HP_REGION_COUNT] = {0};
-    HP_CHECK(hp_objlink_measure(p->objs, text_used, size));
+    HP_CHECK(hp_objlink_measure(p->objs, text_used, size, d));
     p->lay.size[HP_REGION_TEXT] = text_used + size[HP_REGION_TEXT];
     p->lay.size[HP_REGION_RODATA] = size[HP_REGION_RODATA];
     p->lay.size[HP_REGION_DATA] = size[HP_REGION_DATA];

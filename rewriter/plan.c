@@ -205,8 +205,13 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
     hp_free(j.why);
     HP_CHECK(s);
     hp_timing_mark("analyze");
-    if (p->n)
-        HP_CHECK(hp_watch_stolen(p));
+    if (p->n && (s = hp_watch_stolen(p)) != HP_OK) {
+        if (s != HP_ERR_NOMEM)
+            hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){p->img->path, 0, 0}, NULL,
+                        "cannot scan the code for branches into the hooked entries: %s",
+                        hp_status_str(s));
+        return s;
+    }
     for (size_t i = 0; i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED)
             hp_check_stolen(p, &p->v[i], d);
@@ -229,7 +234,7 @@ hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_option
     HP_CHECK(hp_analyze(out, d));
     HP_CHECK(hp_inline_check(out, opt, d));
     hp_timing_mark("inlining");
-    HP_CHECK(hp_measure(out));
+    HP_CHECK(hp_measure(out, d));
     HP_CHECK(img->fmt->place(img, &out->lay));
     hp_timing_mark("layout");
     hp_status s = hp_emit(out, d);

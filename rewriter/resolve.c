@@ -142,31 +142,41 @@ static void hp_skip(hp_hook *h, const char *fmt, ...)
     h->state = HP_HOOK_SKIPPED;
 }
 
+/* The rules file of a request's locations (they all borrow the same path). */
+static const char *hp_req_file(const hp_hook_req *req)
+{
+    return req->target_loc.file ? req->target_loc.file : req->loc.file ? req->loc.file : "";
+}
+
 /* Claim s for request `req`. Exact requests colliding is an error. */
 static hp_status hp_claim(hp_resolver *r, const hp_hook_req *req, const hp_symbol *s)
 {
-    size_t *slot = hp_claim_slot(r, s);
-    if (*slot) {
-        hp_hook *first = &r->p->v[*slot - 1];
-        if (first->req == req)
-            return HP_OK; /* an alias of a function this request already has */
-        if (req->target_kind != HP_TGT_GLOB) {
-            hp_diag_add(r->d, HP_DIAG_ERROR, &req->target_loc, req->target,
-                        "'%s' is already hooked by the rule at %s:%u:%u", s->name,
-                        first->req->loc.file, first->req->target_loc.line,
-                        first->req->target_loc.col);
-            return HP_ERR_RULES;
-        }
-        hp_hook *h = hp_plan_add(r->p, req, s);
-        if (!h)
+    size_t *slot = hp_claim_slot(r, s); /* claim_hook never grows: the pointer stays valid */
+    if (!*slot) {
+        if (!hp_plan_add(r->p, req, s))
             return HP_ERR_NOMEM;
-        hp_skip(h, "already hooked by the rule at line %u", first->req->target_loc.line);
+        *slot = r->p->n;
         return HP_OK;
     }
-    if (!hp_plan_add(r->p, req, s))
+    /* The earlier rule, read before hp_plan_add may move p->v. */
+    const hp_hook_req *first = r->p->v[*slot - 1].req;
+    if (first == req)
+        return HP_OK; /* an alias of a function this request already has */
+    if (req->target_kind != HP_TGT_GLOB) {
+        hp_diag_add(r->d, HP_DIAG_ERROR, &req->target_loc, req->target,
+                    "'%s' is already hooked by the rule at %s:%u:%u", s->name,
+                    hp_req_file(first), first->target_loc.line, first->target_loc.col);
+        return HP_ERR_RULES;
+    }
+    const hp_hook *last = r->p->n ? &r->p->v[r->p->n - 1] : NULL;
+    if (last && last->req == req && last->target->va == s->va)
+        return HP_OK; /* an alias (globs go in address order): skipped once */
+    hp_hook *h = hp_plan_add(r->p, req, s);
+    if (!h)
         return HP_ERR_NOMEM;
-    *slot = r->p->n;
-    return HP_OK;
+    hp_skip(h, "already hooked by the rule at %s:%u:%u", hp_req_file(first),
+            first->target_loc.line, first->target_loc.col);
+    return h->skip_reason ? HP_OK : HP_ERR_NOMEM;
 }
 
 void hp_suggest(const hp_image *img, const char *name, char *buf, size_t buf_len)
@@ -299,36 +309,85 @@ static const hp_symbol *hp_find_func(hp_resolver *r, const char *name)
     return i < r->nnames && !strcmp(r->names[i].key, name) ? r->names[i].sym : NULL;
 }
 
-static hp_status hp_resolve_refs(hp_resolver *r, const hp_hook_req *req, size_t first, size_t n)
+/* A replace = / original = function must be code the loader maps
+ * executable: the target's jump goes there, or the original's entry is
+ * overwritten. */
+static bool hp_ref_in_code(hp_resolver *r, const hp_hook_req *req, const hp_loc *loc,
+                           const char *what, const hp_symbol *s)
 {
-    const hp_symbol *rep = NULL, *orig = NULL;
+    char why[160];
+    if (hp_image_executable(r->p->img, s->va, why, sizeof why))
+        return true;
+    hp_diag_add(r->d, HP_DIAG_ERROR, loc, req->target, "the %s '%s' at 0x%llx is %s", what,
+                s->name, (unsigned long long)s->va, why);
+    return false;
+}
+
+/* The function named by replace = and by original = (not for objects,
+ * whose original names an undefined symbol of the object). */
+static hp_status hp_find_refs(hp_resolver *r, const hp_hook_req *req, size_t n,
+                              const hp_symbol **rep, const hp_symbol **orig)
+{
     hp_status st = HP_OK;
-    if (req->action == HP_ACT_REPLACE && !(rep = hp_find_func(r, req->replace))) {
-        hp_unknown(r, &req->action_loc, req->target, "replacement", req->replace);
-        st = HP_ERR_RESOLVE;
-    }
-    if (req->original && req->action != HP_ACT_OBJECT) {
-        if (!(orig = hp_find_func(r, req->original))) {
-            hp_unknown(r, &req->original_loc, req->target, "original", req->original);
+    if (req->action == HP_ACT_REPLACE) {
+        if (!(*rep = hp_find_func(r, req->replace))) {
+            hp_unknown(r, &req->action_loc, req->target, "replacement", req->replace);
             st = HP_ERR_RESOLVE;
-        } else if (n > 1) {
-            hp_diag_add(r->d, HP_DIAG_ERROR, &req->original_loc, req->target,
-                        "'original' needs exactly one target, but the rule matches %zu "
-                        "functions", n);
+        } else if (!hp_ref_in_code(r, req, &req->action_loc, "replacement", *rep)) {
             st = HP_ERR_RULES;
         }
     }
+    if (!req->original || req->action == HP_ACT_OBJECT)
+        return st;
+    /* *orig is set only when it passes, so later checks report it once. */
+    const hp_symbol *o = hp_find_func(r, req->original);
+    if (!o) {
+        hp_unknown(r, &req->original_loc, req->target, "original", req->original);
+        return HP_ERR_RESOLVE;
+    }
+    if (n > 1) {
+        hp_diag_add(r->d, HP_DIAG_ERROR, &req->original_loc, req->target,
+                    "'original' needs exactly one target, but the rule matches %zu "
+                    "functions", n);
+        return HP_ERR_RULES;
+    }
+    if (!hp_ref_in_code(r, req, &req->original_loc, "original", o))
+        return HP_ERR_RULES;
+    if (*rep && o->va == (*rep)->va) {
+        hp_diag_add(r->d, HP_DIAG_ERROR, &req->original_loc, req->target,
+                    "original '%s' is the replacement itself: its entry would jump to the "
+                    "original code, so the replacement would never run", req->original);
+        return HP_ERR_RULES;
+    }
+    *orig = o;
+    return st;
+}
+
+static hp_status hp_resolve_refs(hp_resolver *r, const hp_hook_req *req, size_t first, size_t n)
+{
+    const hp_symbol *rep = NULL, *orig = NULL;
+    hp_status st = hp_find_refs(r, req, n, &rep, &orig);
     for (size_t i = first; i < first + n; i++) {
-        r->p->v[i].replace = rep;
-        r->p->v[i].orig = orig;
+        hp_hook *h = &r->p->v[i]; /* nothing below adds hooks */
+        h->replace = rep;
+        h->orig = orig;
         if (req->action == HP_ACT_OBJECT && st == HP_OK) {
-            hp_status os = hp_objects_check(r->p, &r->p->v[i], r->d);
+            hp_status os = hp_objects_check(r->p, h, r->d);
             if (os != HP_OK)
                 return os;
         }
-        if (rep && rep->va == r->p->v[i].target->va && r->p->v[i].state == HP_HOOK_PLANNED) {
+        if (h->state != HP_HOOK_PLANNED)
+            continue;
+        if (rep && rep->va == h->target->va) {
             hp_diag_add(r->d, HP_DIAG_ERROR, &req->action_loc, req->target,
                         "the replacement '%s' is the target itself", req->replace);
+            st = HP_ERR_RULES;
+        }
+        if (orig && orig->va == h->target->va) {
+            hp_diag_add(r->d, HP_DIAG_ERROR, &req->original_loc, req->target,
+                        "original '%s' is the target itself: its entry is the one the hook "
+                        "overwrites, so the hook would be undone", req->original);
+            h->orig = NULL; /* one message is enough: hp_check_origs skips it */
             st = HP_ERR_RULES;
         }
     }
@@ -362,23 +421,140 @@ static hp_status hp_resolve_req(hp_resolver *r, const hp_hook_req *req)
     return hp_resolve_refs(r, req, first, r->p->n - first);
 }
 
-/* `original =` functions are overwritten too: none may be a target. */
-static hp_status hp_check_origs(hp_resolver *r)
+/* Per claim slot: 1 + the hook that binds it as `original =`, and 1 + a
+ * hook whose replacement it is (the first). */
+typedef struct hp_ref_slots {
+    size_t *orig, *rep;
+} hp_ref_slots;
+
+static void hp_orig_conflict(hp_resolver *r, const hp_hook *h, const char *what,
+                             const hp_hook_req *other, const hp_loc *other_loc)
+{
+    hp_diag_add(r->d, HP_DIAG_ERROR, &h->req->original_loc, h->req->target,
+                "original '%s' %s the rule at %s:%u:%u", h->req->original, what,
+                hp_req_file(other), other_loc->line, other_loc->col);
+}
+
+/* `original =` functions are overwritten too (their entry jumps to the
+ * trampoline): none may be a target, be bound twice, or be a replacement
+ * (the replacement would run the other function's original code). */
+static hp_status hp_check_origs(hp_resolver *r, const hp_ref_slots *ref)
 {
     hp_status st = HP_OK;
     for (size_t i = 0; i < r->p->n; i++) {
         const hp_hook *h = &r->p->v[i];
+        if (h->replace && h->state == HP_HOOK_PLANNED) {
+            size_t *rs = &ref->rep[hp_claim_slot(r, h->replace) - r->claim_hook];
+            *rs = *rs ? *rs : i + 1;
+        }
+    }
+    for (size_t i = 0; i < r->p->n; i++) {
+        const hp_hook *h = &r->p->v[i];
         if (!h->orig)
             continue;
-        size_t *slot = hp_claim_slot(r, h->orig);
-        if (*slot && *slot != i + 1) {
-            hp_diag_add(r->d, HP_DIAG_ERROR, &h->req->original_loc, h->req->target,
-                        "original '%s' is itself hooked or used as another original",
-                        h->req->original);
+        size_t k = (size_t)(hp_claim_slot(r, h->orig) - r->claim_hook);
+        size_t claim = r->claim_hook[k], *bound = &ref->orig[k], rep = ref->rep[k];
+        const hp_hook *v = r->p->v;
+        if (claim && claim != i + 1)
+            hp_orig_conflict(r, h, "is itself hooked by", v[claim - 1].req,
+                             &v[claim - 1].req->target_loc);
+        else if (*bound)
+            hp_orig_conflict(r, h, "is already bound by", v[*bound - 1].req,
+                             &v[*bound - 1].req->original_loc);
+        else if (rep)
+            hp_orig_conflict(r, h, "is the replacement named by", v[rep - 1].req,
+                             &v[rep - 1].req->action_loc);
+        if ((claim && claim != i + 1) || *bound || rep)
+            st = HP_ERR_RULES;
+        *bound = *bound ? *bound : i + 1;
+    }
+    return st;
+}
+
+/* The hook a replace hook's replacement leads to when that replacement is
+ * itself replaced (SIZE_MAX: the chain ends there). */
+static size_t hp_rep_next(hp_resolver *r, size_t i)
+{
+    const hp_hook *h = &r->p->v[i];
+    if (h->state != HP_HOOK_PLANNED || !h->replace)
+        return SIZE_MAX;
+    size_t claim = *hp_claim_slot(r, h->replace);
+    if (!claim || claim - 1 == i) /* self-replacement: reported on its own */
+        return SIZE_MAX;
+    const hp_hook *n = &r->p->v[claim - 1];
+    return n->state == HP_HOOK_PLANNED && n->replace ? claim - 1 : SIZE_MAX;
+}
+
+static void hp_report_cycle(hp_resolver *r, const size_t *path, size_t n)
+{
+    char chain[768] = "", where[768] = "";
+    size_t lc = 0, lw = 0, first = 0;
+    for (size_t k = 0; k < n; k++)
+        first = path[k] < path[first] ? k : first;
+    for (size_t k = 0; k <= n; k++) {
+        const hp_hook *h = &r->p->v[path[(first + k) % n]];
+        if (lc < sizeof chain)
+            lc += (size_t)snprintf(chain + lc, sizeof chain - lc, "%s%s", k ? " -> " : "",
+                                   h->target->name);
+        if (k < n && lw < sizeof where)
+            lw += (size_t)snprintf(where + lw, sizeof where - lw, "%s%s:%u:%u", k ? ", " : "",
+                                   hp_req_file(h->req), h->req->action_loc.line,
+                                   h->req->action_loc.col);
+    }
+    const hp_hook *h = &r->p->v[path[first]];
+    hp_diag_add(r->d, HP_DIAG_ERROR, &h->req->action_loc, h->req->target,
+                "the replacements form a cycle, %s (rules at %s): every call would loop "
+                "forever", chain, where);
+}
+
+/* replace = edges form a functional graph (one replacement per hook):
+ * walk each chain once, marking hooks on the current walk, and report every
+ * cycle found (f -> g with g -> f, or longer). */
+static hp_status hp_check_cycles(hp_resolver *r)
+{
+    size_t n = r->p->n;
+    uint8_t *mark = hp_calloc(n + 1, 1); /* 0 new, 1 on this walk, 2 done */
+    size_t *path = hp_malloc((n + 1) * sizeof *path);
+    hp_status st = mark && path ? HP_OK : HP_ERR_NOMEM;
+    for (size_t i = 0; st != HP_ERR_NOMEM && i < n; i++) {
+        size_t len = 0, k = i;
+        while (k != SIZE_MAX && !mark[k]) {
+            mark[k] = 1;
+            path[len++] = k;
+            k = hp_rep_next(r, k);
+        }
+        if (k != SIZE_MAX && mark[k] == 1) {
+            size_t at = 0;
+            while (path[at] != k)
+                at++;
+            hp_report_cycle(r, path + at, len - at);
             st = HP_ERR_RULES;
         }
-        *slot = i + 1;
+        for (size_t j = 0; j < len; j++)
+            mark[path[j]] = 2;
     }
+    hp_free(mark);
+    hp_free(path);
+    return st;
+}
+
+/* The checks that need every rule resolved. */
+static hp_status hp_check_refs(hp_resolver *r)
+{
+    bool any = false; /* the common `target = "*"` run has neither */
+    for (size_t i = 0; i < r->p->n && !any; i++)
+        any = r->p->v[i].replace || r->p->v[i].orig;
+    if (!any)
+        return HP_OK;
+    size_t nslots = r->p->img->nsyms + 1;
+    hp_ref_slots ref = {hp_calloc(nslots, sizeof *ref.orig), hp_calloc(nslots, sizeof *ref.rep)};
+    hp_status st = ref.orig && ref.rep ? hp_check_cycles(r) : HP_ERR_NOMEM;
+    if (st != HP_ERR_NOMEM) {
+        hp_status s = hp_check_origs(r, &ref);
+        st = st != HP_OK ? st : s;
+    }
+    hp_free(ref.orig);
+    hp_free(ref.rep);
     return st;
 }
 
@@ -394,8 +570,10 @@ hp_status hp_resolve(hp_plan *p, const hp_hook_reqs *reqs, hp_diags *d)
             first_err = s;
     }
     if (st == HP_OK) {
-        hp_status s = hp_check_origs(&r);
-        if (s != HP_OK && first_err == HP_OK)
+        hp_status s = hp_check_refs(&r);
+        if (s == HP_ERR_NOMEM)
+            st = s;
+        else if (s != HP_OK && first_err == HP_OK)
             first_err = s;
     }
     hp_resolver_free(&r);

@@ -66,7 +66,7 @@ void hp_plan_free(hp_plan *p);
 
 /* Passes, for unit tests and for the planner itself. */
 hp_status hp_resolve(hp_plan *p, const hp_hook_reqs *reqs, hp_diags *d);
-hp_status hp_measure(hp_plan *p);
+hp_status hp_measure(hp_plan *p, hp_diags *d);
 hp_status hp_emit(hp_plan *p, hp_diags *d);
 
 /* The user-facing label of a hook's action ("replace", "return 42", ...). */

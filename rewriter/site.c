@@ -1,4 +1,5 @@
 /* Entry analysis. A function can take the jump when:
+ * - it lies in an executable segment;
  * - its bytes decode (so branch targets inside it are known);
  * - no branch inside it lands strictly inside the overwritten bytes;
  * - it has 5 bytes from the patch point, counting dead padding after its
@@ -233,6 +234,10 @@ hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned fla
     out->fn_size = fn->size;
     if (!fn->size)
         return hp_site_refuse(why, why_len, "function size unknown");
+    /* A FUNC symbol says nothing about what the loader maps executable: a
+     * jump written there would land in data (or nowhere). */
+    if (!hp_image_executable(img, fn->va, why, why_len))
+        return HP_ERR_UNHOOKABLE;
     if (hp_site_is_go_goexit(img, fn))
         return hp_site_refuse(why, why_len, "every goroutine returns into runtime.goexit+1, "
                                             "inside the bytes the jump would overwrite");

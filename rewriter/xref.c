@@ -110,33 +110,69 @@ static hp_status hp_watch_ranges(hp_xrefs *x, const hp_xref_range *r, size_t n)
 static hp_status hp_watch_init(hp_xbuild *b, const hp_xref_range *ranges, size_t n)
 {
     hp_xrefs *x = b->out;
-    if (ranges) {
-        HP_CHECK(hp_watch_ranges(x, ranges, n));
-    } else { /* every function's first bytes */
-        hp_xref_range *all = hp_malloc((b->nstarts ? b->nstarts : 1) * sizeof *all);
-        if (!all)
-            return HP_ERR_NOMEM;
-        for (size_t i = 0; i < b->nstarts; i++)
-            all[i] = (hp_xref_range){b->starts[i], b->starts[i] + HP_XREF_WINDOW};
-        hp_status s = hp_watch_ranges(x, all, b->nstarts);
-        hp_free(all);
-        HP_CHECK(s);
+    if (ranges)
+        return hp_watch_ranges(x, ranges, n);
+    /* every function's first bytes */
+    hp_xref_range *all = hp_malloc((b->nstarts ? b->nstarts : 1) * sizeof *all);
+    if (!all)
+        return HP_ERR_NOMEM;
+    for (size_t i = 0; i < b->nstarts; i++)
+        all[i] = (hp_xref_range){b->starts[i], b->starts[i] + HP_XREF_WINDOW};
+    hp_status s = hp_watch_ranges(x, all, b->nstarts);
+    hp_free(all);
+    return s;
+}
+
+/* ---- clusters. The bitmaps hold a bit per byte from the lowest watched
+ * byte to the highest, so their size follows the distance between watched
+ * ranges, which the input sets: two executable segments hundreds of GiB
+ * apart would ask for tens of GiB. Watched ranges are therefore taken in
+ * clusters, split where a gap is wider than HP_XREF_GAP or the cluster
+ * would grow past HP_XREF_CLUSTER, one cluster's bitmaps at a time (at most
+ * HP_XREF_CLUSTER / 8 bytes, of which only the pages holding watched bits
+ * are written). A cluster is scanned from the code parts within rel32 reach
+ * of it; ordinary images, whose code spans less than HP_XREF_CLUSTER, are
+ * one cluster and are scanned once. Consecutive clusters start at least
+ * HP_XREF_GAP apart, so a byte of code is scanned at most about
+ * 2 * HP_XREF_REACH / HP_XREF_GAP times however the input is laid out. */
+#define HP_XREF_GAP ((uint64_t)256 << 20)
+#define HP_XREF_CLUSTER ((uint64_t)1 << 30)
+#define HP_XREF_REACH (((uint64_t)1 << 31) + 16) /* farthest a branch lands from its opcode */
+
+/* The end of the cluster of watched ranges starting at watch[i]. */
+static size_t hp_cluster_end(const hp_xrefs *x, size_t i)
+{
+    uint64_t lo = x->watch[i].lo, hi = x->watch[i].hi;
+    size_t j = i + 1;
+    for (; j < x->nwatch; j++) {
+        const hp_xref_range *w = &x->watch[j]; /* sorted by lo: w->lo >= lo */
+        if ((w->lo > hi && w->lo - hi > HP_XREF_GAP) || w->hi - lo > HP_XREF_CLUSTER)
+            break;
+        hi = w->hi > hi ? w->hi : hi;
     }
-    if (!x->nwatch)
-        return HP_OK;
-    b->lo = x->watch[0].lo;
+    return j;
+}
+
+/* The bitmaps of watch[i..j). */
+static hp_status hp_cluster_bitmaps(hp_xbuild *b, size_t i, size_t j)
+{
+    const hp_xrefs *x = b->out;
+    hp_free(b->bits);
+    hp_free(b->coarse);
+    b->bits = b->coarse = NULL;
+    b->lo = x->watch[i].lo;
     uint64_t hi = 0;
-    for (size_t i = 0; i < x->nwatch; i++)
-        hi = x->watch[i].hi > hi ? x->watch[i].hi : hi;
-    if (hi - b->lo > ((uint64_t)1 << 40))
-        return HP_ERR_RANGE; /* no image spans a terabyte of code */
+    for (size_t k = i; k < j; k++)
+        hi = x->watch[k].hi > hi ? x->watch[k].hi : hi;
+    if (hi - b->lo > 2 * HP_XREF_CLUSTER)
+        return HP_ERR_RANGE; /* one caller-given range this long: not an entry */
     b->span = hi - b->lo;
     b->bits = hp_calloc((size_t)(b->span / 8 + 1), 1);
     b->coarse = hp_calloc((size_t)(b->span / 512 + 1), 1);
     if (!b->bits || !b->coarse)
         return HP_ERR_NOMEM;
-    for (size_t i = 0; i < x->nwatch; i++)
-        for (uint64_t o = x->watch[i].lo - b->lo + 1; o < x->watch[i].hi - b->lo; o++) {
+    for (size_t k = i; k < j; k++)
+        for (uint64_t o = x->watch[k].lo - b->lo + 1; o < x->watch[k].hi - b->lo; o++) {
             b->bits[o >> 3] |= (uint8_t)(1u << (o & 7));
             b->coarse[o >> 9] |= (uint8_t)(1u << ((o >> 6) & 7));
         }
@@ -180,6 +216,7 @@ static hp_status hp_decode_region(hp_xpart *x, uint64_t from, uint64_t end, cons
 static hp_status hp_scan_part(hp_xpart *x)
 {
     const hp_xbuild *b = x->b;
+    x->ncand = 0; /* candidates are per cluster; the targets found add up */
     const hp_code_range *r = x->range;
     const uint8_t *base = hp_image_bytes(b->img, r->va, r->size);
     if (!base)
@@ -214,12 +251,23 @@ static hp_status hp_scan_part(hp_xpart *x)
 typedef struct hp_xpool {
     hp_xpart *parts;
     size_t nparts;
+    size_t *sel; /* the parts within reach of the current cluster */
+    size_t nsel;
 } hp_xpool;
 
 static void hp_scan_part_job(void *vpool, size_t i)
 {
     hp_xpool *pool = vpool;
-    pool->parts[i].status = hp_scan_part(&pool->parts[i]);
+    hp_xpart *x = &pool->parts[pool->sel[i]];
+    x->status = hp_scan_part(x);
+}
+
+/* Whether a branch in part x can land in [lo, hi): within rel32 reach,
+ * addresses wrapping as the CPU's do (circular interval overlap). */
+static bool hp_part_reaches(const hp_xpart *x, uint64_t lo, uint64_t hi)
+{
+    uint64_t c0 = x->va - HP_XREF_REACH, len = x->end - x->va + 2 * HP_XREF_REACH;
+    return lo - c0 < len || c0 - lo < hi - lo;
 }
 
 /* Cut every range into up to `pieces` parts at function starts. */
@@ -227,7 +275,8 @@ static hp_status hp_make_parts(const hp_xbuild *b, size_t pieces, hp_xpool *pool
 {
     size_t cap = b->code.nranges * pieces;
     pool->parts = hp_calloc(cap ? cap : 1, sizeof *pool->parts);
-    if (!pool->parts)
+    pool->sel = hp_calloc(cap ? cap : 1, sizeof *pool->sel);
+    if (!pool->parts || !pool->sel)
         return HP_ERR_NOMEM;
     const uint64_t *st = b->code.starts;
     size_t nst = b->code.nstarts;
@@ -249,17 +298,22 @@ static hp_status hp_make_parts(const hp_xbuild *b, size_t pieces, hp_xpool *pool
     return HP_OK;
 }
 
-static hp_status hp_run_parts(hp_xpool *pool)
+/* Scan the parts within reach of the current cluster's bitmaps. */
+static hp_status hp_run_parts(const hp_xbuild *b, hp_xpool *pool)
 {
     uint64_t bytes = 0;
+    pool->nsel = 0;
     for (size_t i = 0; i < pool->nparts; i++)
-        bytes += pool->parts[i].end - pool->parts[i].va;
+        if (hp_part_reaches(&pool->parts[i], b->lo, b->lo + b->span)) {
+            pool->sel[pool->nsel++] = i;
+            bytes += pool->parts[i].end - pool->parts[i].va;
+        }
     /* Threads for big images only: a small one is scanned before a thread
      * would have started. */
-    hp_par_for(pool->nparts, 1, bytes >= 2 * HP_XREF_MIN_PART ? 2 : SIZE_MAX, hp_scan_part_job,
+    hp_par_for(pool->nsel, 1, bytes >= 2 * HP_XREF_MIN_PART ? 2 : SIZE_MAX, hp_scan_part_job,
                pool);
-    for (size_t i = 0; i < pool->nparts; i++)
-        HP_CHECK(pool->parts[i].status);
+    for (size_t i = 0; i < pool->nsel; i++)
+        HP_CHECK(pool->parts[pool->sel[i]].status);
     return HP_OK;
 }
 
@@ -290,7 +344,11 @@ static hp_status hp_xrefs_run(hp_xbuild *b, const hp_xref_range *ranges, size_t 
         return HP_OK;
     HP_CHECK(hp_image_code(b->img, &b->code));
     HP_CHECK(hp_make_parts(b, hp_par_threads(), pool));
-    HP_CHECK(hp_run_parts(pool));
+    for (size_t i = 0, j; i < b->out->nwatch; i = j) {
+        j = hp_cluster_end(b->out, i);
+        HP_CHECK(hp_cluster_bitmaps(b, i, j));
+        HP_CHECK(hp_run_parts(b, pool));
+    }
     return hp_merge_parts(pool, b->out);
 }
 
@@ -306,6 +364,7 @@ hp_status hp_xrefs_build(const hp_image *img, const hp_xref_range *ranges, size_
         hp_free(pool.parts[i].v);
     }
     hp_free(pool.parts);
+    hp_free(pool.sel);
     hp_free(b.bits);
     hp_free(b.coarse);
     hp_free(b.starts);

@@ -16,7 +16,10 @@
  * to the next one; a candidate that decoding cannot confirm or rule out
  * (the decode fails before reaching it: data in code) counts as a real
  * branch. Indirect branches (jump tables, function pointers) are not seen:
- * see the README's limits. */
+ * see the README's limits. Memory follows the watched bytes, not the
+ * distance between them: watched ranges far apart (segments hundreds of GiB
+ * apart) are handled in clusters, each scanned from the code in rel32 reach
+ * of it (xref.c). */
 #ifndef HP_XREF_H
 #define HP_XREF_H
 

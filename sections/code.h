@@ -1,8 +1,10 @@
-/* code: where an image's instructions are, for whole-image scans. A backend
- * that knows its sections says which bytes are code (not every byte of an
- * executable segment is: libLLVM's one r-x segment is 102 MB, of which 50 MB
- * is .text) and which addresses start a function beyond the named symbols
- * (unwind tables list the internal functions a .so does not export). */
+/* code: where an image's instructions are, for whole-image scans (the
+ * cross-reference scan of rewriter/xref). The bytes to scan are what the
+ * loader executes: the file-backed bytes of the executable segments. A
+ * backend names the parts of those segments its section table says hold
+ * data (libLLVM's one r-x segment is 102 MB, of which 50 MB is .text and
+ * the rest .rodata, .eh_frame, symbol and relocation tables) and the
+ * function starts its unwind tables list beyond the named symbols. */
 #ifndef HP_CODE_H
 #define HP_CODE_H
 
@@ -13,21 +15,30 @@ typedef struct hp_code_range {
 } hp_code_range;
 
 typedef struct hp_code_map {
-    hp_code_range *ranges; /* sorted by va, not overlapping */
+    hp_code_range *ranges; /* what to scan: sorted by va, not overlapping */
     size_t nranges, ranges_cap;
     uint64_t *starts; /* function starts: symbols and unwind entries; sorted, unique */
     size_t nstarts, starts_cap;
+    /* Filled by the backend: ranges its headers say hold no instructions
+     * (sections without an instruction flag, the file headers). Consumed by
+     * hp_image_code; empty afterwards. */
+    hp_code_range *data;
+    size_t ndata, data_cap;
 } hp_code_map;
 
-/* Fill out from the backend's code() when it has one (and it found any
- * code ranges), else from the executable segments; the starts always
- * include every function symbol. Ranges and starts outside the file are
- * dropped. */
+/* The executable segments' file-backed bytes, less every backend data
+ * range in which no function starts (see code.c for why that rule, and
+ * not the section flags alone); the starts include every function symbol
+ * and the backend's unwind-table starts. */
 hp_status hp_image_code(const hp_image *img, hp_code_map *out);
 void hp_code_map_free(hp_code_map *m);
 
 /* For backends. */
-hp_status hp_code_add_range(hp_code_map *m, uint64_t va, uint64_t size);
+hp_status hp_code_add_data(hp_code_map *m, uint64_t va, uint64_t size);
+/* Data ranges for the file bytes [off, off + size) wherever a segment maps
+ * them (the ELF and Mach-O headers sit at the start of the r-x segment). */
+hp_status hp_code_add_file_data(const hp_image *img, hp_code_map *m, uint64_t off,
+                                uint64_t size);
 hp_status hp_code_add_start(hp_code_map *m, uint64_t va);
 
 #endif

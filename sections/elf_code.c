@@ -1,4 +1,5 @@
-/* ELF code map: the SHF_EXECINSTR sections, and the function starts of the
+/* ELF code map (code.h): the allocated sections without SHF_EXECINSTR and
+ * the ELF and program headers as data, and the function starts of the
  * .eh_frame_hdr search table, which lists every function with unwind
  * information, exported or not. */
 #include "code.h"
@@ -53,14 +54,21 @@ static hp_status hp_elf_unwind_starts(const hp_image *img, const Elf64_Shdr *sh,
 hp_status hp_elf_code(const hp_image *img, hp_code_map *m)
 {
     const hp_elf *e = img->priv;
-    if (!e || !e->shdrs)
+    if (!e)
+        return HP_OK;
+    const Elf64_Ehdr *eh = &e->eh;
+    HP_CHECK(hp_code_add_file_data(img, m, 0, eh->e_ehsize));
+    HP_CHECK(hp_code_add_file_data(img, m, eh->e_phoff, (uint64_t)eh->e_phnum * eh->e_phentsize));
+    if (!e->shdrs)
         return HP_OK;
     int hdr = hp_elf_find_section(img, e, ".eh_frame_hdr");
     for (size_t i = 1; i < e->shnum; i++) {
         const Elf64_Shdr *s = &e->shdrs[i];
-        if (s->sh_type == SHT_PROGBITS && (s->sh_flags & SHF_ALLOC) &&
-            (s->sh_flags & SHF_EXECINSTR) && s->sh_size)
-            HP_CHECK(hp_code_add_range(m, s->sh_addr, s->sh_size));
+        /* NOBITS sections (.tbss) have no bytes and may share their VAs
+         * with the next section: they name nothing to skip. */
+        if (s->sh_type != SHT_NOBITS && s->sh_type != SHT_NULL && (s->sh_flags & SHF_ALLOC) &&
+            !(s->sh_flags & SHF_EXECINSTR))
+            HP_CHECK(hp_code_add_data(m, s->sh_addr, s->sh_size));
     }
     return hdr > 0 ? hp_elf_unwind_starts(img, &e->shdrs[hdr], m) : HP_OK;
 }

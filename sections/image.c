@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -152,6 +153,20 @@ const hp_segment *hp_image_segment_at(const hp_image *img, uint64_t va)
             return s;
     }
     return NULL;
+}
+
+bool hp_image_executable(const hp_image *img, uint64_t va, char *why, size_t why_len)
+{
+    const hp_segment *s = hp_image_segment_at(img, va);
+    if (s && (s->prot & HP_PROT_X))
+        return true;
+    if (why && why_len && !s)
+        snprintf(why, why_len, "not executable code: it lies outside every segment");
+    else if (why && why_len)
+        snprintf(why, why_len, "not executable code: it lies in a non-executable segment "
+                 "(%c%c-) at 0x%llx", s->prot & HP_PROT_R ? 'r' : '-',
+                 s->prot & HP_PROT_W ? 'w' : '-', (unsigned long long)s->va);
+    return false;
 }
 
 const uint8_t *hp_image_bytes(const hp_image *img, uint64_t va, uint64_t len)

@@ -152,6 +152,11 @@ hp_status hp_image_emit(const hp_image *img, const hp_edit *ed, int fd, int *err
  * the file within one segment. */
 const uint8_t *hp_image_bytes(const hp_image *img, uint64_t va, uint64_t len);
 const hp_segment *hp_image_segment_at(const hp_image *img, uint64_t va);
+/* True when va lies in a segment the loader maps executable (the segment's
+ * protection, never a section flag). Otherwise, when why is not NULL, writes
+ * the reason ("not executable code: it lies in a non-executable segment
+ * (rw-) at 0x...", or "... outside every segment") for a refusal message. */
+bool hp_image_executable(const hp_image *img, uint64_t va, char *why, size_t why_len);
 uint64_t hp_image_end_va(const hp_image *img); /* highest va+mem_size */
 
 /* The bytes of a named section such as ".debug_info" (formats that have

@@ -254,10 +254,14 @@ static void hp_pe_sect_name(const hp_image *img, const hp_pe *e, hp_pe_sect *s)
     }
 }
 
+/* What the loader maps: Windows and wine take a section's protection from
+ * its MEM_* flags only. IMAGE_SCN_CNT_CODE describes the contents and maps
+ * nothing executable (x64 processes always enforce NX), so a CNT_CODE
+ * section without MEM_EXECUTE is not code that runs. */
 static uint32_t hp_pe_prot(uint32_t chars)
 {
     return (chars & HP_PE_SCN_READ ? HP_PROT_R : 0) | (chars & HP_PE_SCN_WRITE ? HP_PROT_W : 0) |
-           (chars & (HP_PE_SCN_EXECUTE | HP_PE_SCN_CNT_CODE) ? HP_PROT_X : 0);
+           (chars & HP_PE_SCN_EXECUTE ? HP_PROT_X : 0);
 }
 
 static hp_status hp_pe_check_sect(hp_image *img, hp_pe *e, unsigned i, uint64_t prev_end)

@@ -1,6 +1,8 @@
-/* PE code map: the sections marked as code or executable, and the begin
- * address of every .pdata RUNTIME_FUNCTION (every non-leaf function of an
- * x64 image, named or not). */
+/* PE code map (code.h): the begin address of every .pdata RUNTIME_FUNCTION
+ * (every non-leaf function of an x64 image, named or not). No data ranges:
+ * a PE section is its own segment, executable exactly when the loader maps
+ * it so (IMAGE_SCN_MEM_EXECUTE; IMAGE_SCN_CNT_CODE is a content hint the
+ * loader ignores), so every executable byte is scanned. */
 #include "pe_priv.h"
 
 hp_status hp_pe_code(const hp_image *img, hp_code_map *m)
@@ -8,14 +10,6 @@ hp_status hp_pe_code(const hp_image *img, hp_code_map *m)
     const hp_pe *e = img->priv;
     if (!e)
         return HP_OK;
-    for (size_t i = 0; i < e->nsects; i++) {
-        const hp_pe_sect *s = &e->sects[i];
-        if (!(s->chars & (HP_PE_SCN_CNT_CODE | HP_PE_SCN_EXECUTE)))
-            continue;
-        uint32_t size = s->vsize < s->raw_size ? s->vsize : s->raw_size;
-        if (size)
-            HP_CHECK(hp_code_add_range(m, e->image_base + s->rva, size));
-    }
     for (size_t i = 0; i < e->npdata; i++)
         HP_CHECK(hp_code_add_start(m, e->image_base + e->pdata[i].begin));
     return HP_OK;

@@ -32,11 +32,13 @@ static int fz_region(hp_region *g, uint64_t va, uint64_t len, uint64_t mem)
 static void fz_link(hp_objlink *l, bool pic, uint64_t text_va, uint64_t text_used)
 {
     uint64_t size[HP_REGION_COUNT];
-    if (hp_objlink_measure(l, text_used, size) != HP_OK)
+    hp_diags d = {0};
+    if (hp_objlink_measure(l, text_used, size, &d) != HP_OK) {
+        hp_diags_free(&d);
         return;
+    }
     hp_edit ed;
     memset(&ed, 0, sizeof ed);
-    hp_diags d = {0};
     uint64_t ro = hp_align_up(text_va + text_used + size[0], 0x1000);
     uint64_t rw = hp_align_up(ro + size[1], 0x1000);
     if (fz_region(&ed.regions[0], text_va, text_used + size[0], text_used + size[0]) == 0 &&

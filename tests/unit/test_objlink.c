@@ -167,7 +167,7 @@ static void fill(hp_buf *b, size_t n, uint8_t v)
  * following pages. */
 static void lk_layout(lk *k, uint64_t text_va, uint64_t text_used)
 {
-    assert_int_equal(hp_objlink_measure(k->l, text_used, k->size), HP_OK);
+    assert_int_equal(hp_objlink_measure(k->l, text_used, k->size, NULL), HP_OK);
     k->text_used = text_used;
     hp_region *t = &k->ed.regions[HP_REGION_TEXT], *r = &k->ed.regions[HP_REGION_RODATA],
               *w = &k->ed.regions[HP_REGION_DATA];
@@ -988,12 +988,12 @@ static void test_misuse(void **state)
     lk_init(&k);
     uint64_t size[HP_REGION_COUNT];
     assert_int_equal(hp_objlink_emit(k.l, &k.ed, false, NULL, NULL, &k.d), HP_ERR_INTERNAL);
-    assert_int_equal(hp_objlink_measure(k.l, 0, size), HP_OK); /* nothing loaded */
+    assert_int_equal(hp_objlink_measure(k.l, 0, size, NULL), HP_OK); /* nothing loaded */
     assert_int_equal(size[0] + size[1] + size[2], 0);
     assert_int_equal(hp_objlink_emit(k.l, &k.ed, false, NULL, NULL, &k.d), HP_OK);
     size_t o = lk_add(&k, build("gcc", "-O2", "dup_a.c", "mis.o"));
     assert_int_equal(hp_objlink_emit(k.l, &k.ed, false, NULL, NULL, &k.d), HP_ERR_INTERNAL);
-    assert_int_equal(hp_objlink_measure(k.l, 0, size), HP_OK);
+    assert_int_equal(hp_objlink_measure(k.l, 0, size, NULL), HP_OK);
     assert_int_equal(hp_objlink_emit(k.l, &k.ed, false, NULL, NULL, &k.d), HP_ERR_INTERNAL);
     assert_true(hp_objlink_defines(k.l, o, "dup_fn"));
     assert_false(hp_objlink_defines(k.l, o, "nope"));
@@ -1019,7 +1019,7 @@ static hp_status pipeline(const uint8_t *b, size_t n, bool pic)
     size_t obj;
     hp_status s = hp_objlink_add_mem(k.l, "input.o", b, n, NULL, &k.d, &obj);
     if (s == HP_OK) {
-        assert_int_equal(hp_objlink_measure(k.l, 0x10, k.size), HP_OK);
+        assert_int_equal(hp_objlink_measure(k.l, 0x10, k.size, NULL), HP_OK);
         lk_layout(&k, TEXT_VA, 0x10);
         s = hp_objlink_emit(k.l, &k.ed, pic, any_sym, NULL, &k.d);
     } else {

@@ -216,7 +216,7 @@ static void fill(hp_buf *b, size_t n, uint8_t v)
  * rodata and data on the following pages. */
 static void lk_layout(lk *k, uint64_t text_va)
 {
-    assert_int_equal(hp_objlink_measure(k->l, 0, k->size), HP_OK);
+    assert_int_equal(hp_objlink_measure(k->l, 0, k->size, NULL), HP_OK);
     hp_region *t = &k->ed.regions[HP_REGION_TEXT], *r = &k->ed.regions[HP_REGION_RODATA],
               *w = &k->ed.regions[HP_REGION_DATA];
     t->va = text_va;

@@ -16,6 +16,7 @@
 #include "relocs/x86.h"
 #include "rewriter/xref.h"
 #include "sections/code.h"
+#include "sections/format.h"
 
 /* ---- the candidate scan */
 
@@ -429,6 +430,165 @@ static void test_code_map_elf_stripped(void **state)
     unlink(path);
 }
 
+/* ---- watched ranges far apart: the bitmaps are built per cluster, so
+ * two segments 320 GiB apart need no 40 GiB bitmap; a cluster is scanned
+ * from every part of the code within rel32 reach of it, including another
+ * cluster's segment. */
+
+static uint8_t xt_far_data[0x300];
+
+static hp_image *xt_far_image(uint64_t hi_va)
+{
+    hp_image *img = hp_calloc(1, sizeof *img);
+    assert_non_null(img);
+    memset(xt_far_data, 0xcc, sizeof xt_far_data);
+    img->data = xt_far_data;
+    img->size = sizeof xt_far_data;
+    img->kind = HP_FMT_ELF;
+    hp_segment lo = {0x1000, 0x100, 0, 0x100, HP_PROT_R | HP_PROT_X};
+    hp_segment hi = {hi_va, 0x100, 0x100, 0x100, HP_PROT_R | HP_PROT_X};
+    assert_int_equal(hp_image_add_segment(img, &lo), HP_OK);
+    assert_int_equal(hp_image_add_segment(img, &hi), HP_OK);
+    /* lo: a at 0x1000 (nop; mov eax,1; ret), b at 0x1010: jmp a+1 */
+    memcpy(xt_far_data, "\x90\xb8\x01\x00\x00\x00\xc3", 7);
+    memcpy(xt_far_data + 0x10, "\xe9\xec\xff\xff\xff", 5);
+    /* hi: c at hi_va (nop; mov eax,2; ret), d at hi_va + 0x10: jmp c+1 */
+    memcpy(xt_far_data + 0x100, "\x90\xb8\x02\x00\x00\x00\xc3", 7);
+    memcpy(xt_far_data + 0x110, "\xe9\xec\xff\xff\xff", 5);
+    xt_func(img, "a", 0x1000, 7);
+    xt_func(img, "b", 0x1010, 5);
+    xt_func(img, "c", hi_va, 7);
+    xt_func(img, "d", hi_va + 0x10, 5);
+    assert_int_equal(hp_image_finish_syms(img), HP_OK);
+    return img;
+}
+
+static void test_table_far_apart(void **state)
+{
+    (void)state;
+    uint64_t hi = 0x5000000000ull; /* 320 GiB up */
+    hp_image *img = xt_far_image(hi);
+    hp_xref_range r[] = {{0x1000, 0x1006}, {hi, hi + 6}};
+    hp_xrefs x;
+    assert_int_equal(hp_xrefs_build(img, r, 2, &x), HP_OK);
+    assert_int_equal(x.n, 2);
+    assert_int_equal(x.v[0], 0x1001);
+    assert_int_equal(x.v[1], hi + 1);
+    hp_xrefs_free(&x);
+    assert_int_equal(hp_xrefs_build(img, NULL, 0, &x), HP_OK); /* what `list` does */
+    assert_true(hp_xrefs_any_in(&x, 0x1000, 0x1006));
+    assert_true(hp_xrefs_any_in(&x, hi, hi + 6));
+    assert_false(hp_xrefs_any_in(&x, 0x1010, 0x1015));
+    hp_xrefs_free(&x);
+    hp_image_close(img);
+}
+
+/* Two clusters 1.5 GiB apart (past the gap that splits them): a rel32
+ * branch in the low segment into the high one is still found. */
+static void test_table_clusters_in_reach(void **state)
+{
+    (void)state;
+    uint64_t hi = 0x1000 + 0x60000000ull;
+    hp_image *img = xt_far_image(hi);
+    /* b at 0x1010 now jumps to c+1 in the high segment; d just returns */
+    hp_wr32(xt_far_data + 0x11, (uint32_t)(hi + 1 - (0x1010 + 5)));
+    memset(xt_far_data + 0x110, 0xc3, 5);
+    hp_xref_range r[] = {{0x1000, 0x1006}, {hi, hi + 6}};
+    hp_xrefs x;
+    assert_int_equal(hp_xrefs_build(img, r, 2, &x), HP_OK);
+    assert_int_equal(x.n, 1); /* c+1, from b only; nothing lands in a */
+    assert_int_equal(x.v[0], hi + 1);
+    assert_false(hp_xrefs_any_in(&x, 0x1000, 0x1006));
+    hp_xrefs_free(&x);
+    hp_image_close(img);
+}
+
+/* ---- the code map's rule: executable segments, less the backend's data
+ * ranges in which no function starts */
+
+static hp_status xt_fake_code(const hp_image *img, hp_code_map *m)
+{
+    (void)img;
+    HP_CHECK(hp_code_add_data(m, 0x1020, 0x20));  /* between f1 and f2: skipped */
+    HP_CHECK(hp_code_add_data(m, 0x1100, 0x80));  /* data holding f4's start: scanned */
+    HP_CHECK(hp_code_add_data(m, 0x1200, 0x100)); /* data, no start: skipped */
+    HP_CHECK(hp_code_add_data(m, 0x1250, 0x10));  /* overlapping the one before */
+    HP_CHECK(hp_code_add_data(m, 0x9000, 0x10));  /* outside every segment */
+    return hp_code_add_start(m, 0x1310);          /* an unwind-only start */
+}
+
+static void test_code_map_data_rule(void **state)
+{
+    (void)state;
+    static hp_format fake = {.name = "fake", .code = xt_fake_code};
+    hp_image *img = xt_std();
+    img->fmt = &fake;
+    hp_code_map m;
+    assert_int_equal(hp_image_code(img, &m), HP_OK);
+    static const uint64_t want[][2] = {{0x1000, 0x20}, {0x1040, 0x1c0}, {0x1300, 0x100}};
+    assert_int_equal(m.nranges, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(m.ranges[i].va, want[i][0]);
+        assert_int_equal(m.ranges[i].size, want[i][1]);
+    }
+    assert_int_equal(m.ndata, 0);
+    assert_int_equal(m.nstarts, 6);
+    assert_int_equal(m.starts[5], 0x1310);
+    hp_code_map_free(&m);
+    img->fmt = NULL;
+    hp_image_close(img);
+}
+
+/* A real ELF with .text's SHF_EXECINSTR cleared (the loader does not care):
+ * the code ranges stay the same, since .text holds functions. */
+static void test_code_map_elf_flag_cleared(void **state)
+{
+    (void)state;
+    char self[4096] = "", path[] = "/tmp/hp_test_xref_nx_XXXXXX";
+    assert_true(readlink("/proc/self/exe", self, sizeof self - 1) > 0);
+    FILE *in = fopen(self, "rb");
+    assert_non_null(in);
+    static uint8_t buf[16 << 20];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    assert_true(n > 64 && n < sizeof buf);
+    uint64_t shoff = hp_rd64(buf + 0x28);
+    unsigned shentsize = hp_rd16(buf + 0x3a), shnum = hp_rd16(buf + 0x3c);
+    unsigned shstrndx = hp_rd16(buf + 0x3e);
+    uint64_t names = hp_rd64(buf + shoff + shstrndx * shentsize + 0x18);
+    int cleared = 0;
+    for (unsigned i = 0; i < shnum; i++) {
+        uint8_t *sh = buf + shoff + (uint64_t)i * shentsize;
+        if (!strcmp((const char *)buf + names + hp_rd32(sh), ".text")) {
+            hp_wr64(sh + 8, hp_rd64(sh + 8) & ~(uint64_t)4);
+            cleared++;
+        }
+    }
+    assert_int_equal(cleared, 1);
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, buf, n), (ssize_t)n);
+    close(fd);
+    hp_diags d = {0};
+    hp_image *a = NULL, *b = NULL;
+    assert_int_equal(hp_image_open(self, &d, &a), HP_OK);
+    assert_int_equal(hp_image_open(path, &d, &b), HP_OK);
+    hp_code_map ma, mb;
+    assert_int_equal(hp_image_code(a, &ma), HP_OK);
+    assert_int_equal(hp_image_code(b, &mb), HP_OK);
+    assert_int_equal(ma.nranges, mb.nranges);
+    for (size_t i = 0; i < ma.nranges; i++) {
+        assert_int_equal(ma.ranges[i].va, mb.ranges[i].va);
+        assert_int_equal(ma.ranges[i].size, mb.ranges[i].size);
+    }
+    hp_code_map_free(&ma);
+    hp_code_map_free(&mb);
+    hp_image_close(a);
+    hp_image_close(b);
+    hp_diags_free(&d);
+    unlink(path);
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -457,6 +617,10 @@ int main(void)
         cmocka_unit_test(test_code_map_fallback),
         cmocka_unit_test(test_code_map_elf),
         cmocka_unit_test(test_code_map_elf_stripped),
+        cmocka_unit_test(test_table_far_apart),
+        cmocka_unit_test(test_table_clusters_in_reach),
+        cmocka_unit_test(test_code_map_data_rule),
+        cmocka_unit_test(test_code_map_elf_flag_cleared),
         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
