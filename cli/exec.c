@@ -75,7 +75,7 @@ static int hp_run(const char *path, char **argv)
 
 static int hp_exec_usage(void)
 {
-    fputs("hookpatch: error: usage: hookpatch exec RULES [-v] [--strict-inlining] -- BINARY "
+    fputs("hookpatch: error: usage: hookpatch exec RULES [-v] [--strict] -- BINARY "
           "[ARGS...]\n", stderr);
     return 2;
 }
@@ -90,8 +90,8 @@ int hp_cmd_exec(int argc, char **argv)
     for (; i < argc && strcmp(argv[i], "--"); i++) {
         if (!strcmp(argv[i], "-v"))
             verbose = true;
-        else if (!strcmp(argv[i], "--strict-inlining"))
-            opt.strict_inlining = true;
+        else if (!strcmp(argv[i], "--strict") || !strcmp(argv[i], "--strict-inlining"))
+            opt.strict = true;
         else
             return hp_exec_usage();
     }
