@@ -138,6 +138,8 @@ class hp_toml_depth_scan {
 
     void step(char c)
     {
+        if (in_array() && value_depth_ > HP_TOML_MAX_DEPTH && !strchr(" \t\r\n#,]", c))
+            too_deep(); /* an element of an array at the limit */
         switch (c) {
         case '\n': newline(); break;
         case '#':
@@ -156,6 +158,8 @@ class hp_toml_depth_scan {
         default: break;
         }
     }
+
+    bool in_array() const { return nopen_ && !open_[nopen_ - 1].table; }
 
     void newline()
     {

@@ -56,13 +56,14 @@ def w(name, text):
 w("lim_arrays.toml", "x = " + "[" * 128 + "]" * 128 + "\n" + hook)
 w("lim_inline.toml", "x = " + "{a = " * 127 + "1" + "}" * 127 + "\n" + hook)
 w("lim_key.toml", ".".join(["a"] * 128) + " = 1\n" + hook)
-w("lim_header.toml", hook + "[" + ".".join(["a"] * 63) + "]\nb.c = [1]\n")
+w("lim_header.toml", hook + "[" + ".".join(["a"] * 63) + "]\nb = [1]\n")
 w("lim_aot.toml", hook + "".join("[[" + ".".join(["a"] * k) + "]]\n" for k in range(1, 65)))
-lines, d = ["x = ["], 1
-while d + 23 <= 128:
-    lines.append("{" + ".".join(["a"] * 21) + " = [")
-    d += 23
-w("lim_mixed.toml", "\n".join(lines) + "\n" + "]}" * (len(lines) - 1) + "]\n" + hook)
+lines, d = ["x = ["], 1                 # d: the innermost array's level
+while d + 22 < 128:
+    lines.append("{" + ".".join(["a"] * 21) + " = [")   # table d+1, array d+22
+    d += 22
+lines.append("{" + ".".join(["a"] * (127 - d)) + " = 1}")  # the value at 128
+w("lim_mixed.toml", "\n".join(lines) + "\n" + "]}" * (len(lines) - 2) + "]\n" + hook)
 PY
 hp_small_stack() { # like hp, under a 1 MiB stack
     local o e

@@ -278,6 +278,16 @@ static void test_depth_arrays(void **state)
     rt_add(&t, "[", 129); /* under toml++'s own limit of 256 */
     rt_add(&t, "]", 129);
     rt_toml_too_deep(&t, 1, 4 + 129);
+    rt_add(&t, "x = ", 1); /* an element is a level too */
+    rt_add(&t, "[", 127);
+    rt_add(&t, "'s'", 1);
+    rt_add(&t, "]", 127);
+    rt_toml_ok(&t);
+    rt_add(&t, "x = ", 1);
+    rt_add(&t, "[", 128);
+    rt_add(&t, " 1", 1);
+    rt_add(&t, "]", 128);
+    rt_toml_too_deep(&t, 1, 4 + 128 + 2);
     rt_add(&t, "x = [", 1); /* arrays of inline tables, one per line */
     rt_add(&t, "\n{a = [", 63);
     rt_add(&t, "]}", 63);
