@@ -78,8 +78,9 @@ char *hp_toml_strdup(std::string_view s)
  *   - a [header] or [[header]]: two levels per part (a part may be an array
  *     of tables: the array, then its last element);
  *   - key = value: one level per part of the key, from the table it is in;
- *   - an array element: one level below its array.
- * A real rules file is 3 deep ([[hook]], then its keys). The limit is far
+ *   - an array element, scalar or not: one level below its array.
+ * That is never less than the depth toml++ builds (checked against Python's
+ * tomllib on random documents); headers can make it more. A real rules file is 3 deep ([[hook]], then its keys). The limit is far
  * from that and keeps each recursion short: a file at the limit parses
  * under ASan with a 1 MiB stack (tests/e2e/hostile_text.sh). */
 #define HP_TOML_MAX_DEPTH 128
