@@ -1,5 +1,6 @@
 /* Diagnostic collection and printing. */
 #include "hp_diag.h"
+#include "hp_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,9 @@ static const char *hp_level_str(hp_diag_level l)
     return l == HP_DIAG_ERROR ? "error" : l == HP_DIAG_WARNING ? "warning" : "note";
 }
 
-void hp_diag_vadd(hp_diags *d, hp_diag_level lvl, const hp_loc *loc, const char *target,
-                  const char *fmt, va_list ap)
+static void hp_diag_vadd_flags(hp_diags *d, hp_diag_level lvl, unsigned flags,
+                               const hp_loc *loc, const char *target, const char *fmt,
+                               va_list ap)
 {
     if (lvl == HP_DIAG_ERROR)
         d->errors++;
@@ -21,6 +23,7 @@ void hp_diag_vadd(hp_diags *d, hp_diag_level lvl, const hp_loc *loc, const char 
     hp_diag *g = &d->v[d->n];
     memset(g, 0, sizeof *g);
     g->level = lvl;
+    g->flags = flags;
     g->msg = hp_vasprintf(fmt, ap);
     if (!g->msg)
         return;
@@ -33,6 +36,36 @@ void hp_diag_vadd(hp_diags *d, hp_diag_level lvl, const hp_loc *loc, const char 
     if (target)
         g->target = hp_strdup(target);
     d->n++;
+}
+
+void hp_diag_vadd(hp_diags *d, hp_diag_level lvl, const hp_loc *loc, const char *target,
+                  const char *fmt, va_list ap)
+{
+    hp_diag_vadd_flags(d, lvl, 0, loc, target, fmt, ap);
+}
+
+void hp_diag_add_flagged(hp_diags *d, unsigned flags, const hp_loc *loc, const char *target,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_diag_vadd_flags(d, HP_DIAG_WARNING, flags, loc, target, fmt, ap);
+    va_end(ap);
+}
+
+size_t hp_diags_promote(hp_diags *d, unsigned flags)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        hp_diag *g = &d->v[i];
+        if (g->level != HP_DIAG_WARNING || !(g->flags & flags))
+            continue;
+        g->level = HP_DIAG_ERROR;
+        d->warnings--;
+        d->errors++;
+        n++;
+    }
+    return n;
 }
 
 void hp_diag_add(hp_diags *d, hp_diag_level lvl, const hp_loc *loc, const char *target,
@@ -48,7 +81,7 @@ void hp_diag_print_one(const hp_diag *g, FILE *out)
 {
     fprintf(out, "hookpatch: %s: ", hp_level_str(g->level));
     if (g->file) {
-        fprintf(out, "%s", g->file);
+        hp_text_fputs(g->file, HP_TEXT_TERMINAL, out);
         if (g->line)
             fprintf(out, ":%u", g->line);
         if (g->col)
@@ -56,8 +89,9 @@ void hp_diag_print_one(const hp_diag *g, FILE *out)
         fputs(": ", out);
     }
     if (g->target)
-        fprintf(out, "target '%s': ", g->target);
-    fprintf(out, "%s\n", g->msg);
+        hp_text_fprintf(out, "target '%s': ", g->target);
+    hp_text_fputs(g->msg, HP_TEXT_TERMINAL, out);
+    fputc('\n', out);
 }
 
 void hp_diags_print(const hp_diags *d, FILE *out)

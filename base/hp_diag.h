@@ -15,8 +15,18 @@ typedef struct hp_loc {
     uint32_t col;     /* 1-based; 0 = unknown */
 } hp_loc;
 
+/* Kinds of diagnostic that a switch treats alike. */
+enum {
+    /* A warning that a hook may not take effect when the output runs (an
+     * inlined target, a universal slice left unpatched, ...): --strict
+     * turns every one into an error (hp_diags_promote). A new warning of
+     * that kind only needs this flag to follow --strict. */
+    HP_DIAG_MAY_NOT_TAKE_EFFECT = 1u << 0,
+};
+
 typedef struct hp_diag {
     hp_diag_level level;
+    unsigned flags; /* HP_DIAG_MAY_NOT_TAKE_EFFECT */
     char *file; /* owned copies */
     uint32_t line, col;
     char *target; /* the target the message is about, or NULL */
@@ -35,7 +45,15 @@ void hp_diag_add(hp_diags *d, hp_diag_level lvl, const hp_loc *loc, const char *
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void hp_diag_vadd(hp_diags *d, hp_diag_level lvl, const hp_loc *loc, const char *target,
                   const char *fmt, va_list ap);
-/* Format: "hookpatch: error: rules.toml:3:10: target 'foo': reason". */
+/* A warning with flags (HP_DIAG_MAY_NOT_TAKE_EFFECT). */
+void hp_diag_add_flagged(hp_diags *d, unsigned flags, const hp_loc *loc, const char *target,
+                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Turn every warning carrying any of flags into an error (--strict);
+ * returns how many were turned. */
+size_t hp_diags_promote(hp_diags *d, unsigned flags);
+/* Format: "hookpatch: error: rules.toml:3:10: target 'foo': reason", with
+ * control characters and invalid UTF-8 made visible (hp_text.h): names in
+ * it come from the input. */
 void hp_diags_print(const hp_diags *d, FILE *out);
 void hp_diag_print_one(const hp_diag *g, FILE *out);
 void hp_diags_free(hp_diags *d);

@@ -121,7 +121,7 @@ static int hp_exec_find(const char *name, char **path)
 
 static int hp_exec_usage(void)
 {
-    fputs("hookpatch: error: usage: hookpatch exec RULES [-v] [--strict-inlining] -- BINARY "
+    fputs("hookpatch: error: usage: hookpatch exec RULES [-v] [--strict] -- BINARY "
           "[ARGS...]\n", stderr);
     return 2;
 }
@@ -151,8 +151,8 @@ int hp_cmd_exec(int argc, char **argv)
     for (; i < argc && strcmp(argv[i], "--"); i++) {
         if (!strcmp(argv[i], "-v"))
             verbose = true;
-        else if (!strcmp(argv[i], "--strict-inlining"))
-            opt.strict_inlining = true;
+        else if (!strcmp(argv[i], "--strict") || !strcmp(argv[i], "--strict-inlining"))
+            opt.strict = true;
         else
             return hp_exec_usage();
     }

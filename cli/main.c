@@ -8,6 +8,7 @@
 #include "report.h"
 #include "signals.h"
 
+#include "../base/hp_text.h"
 #include "../base/hp_time.h"
 
 #include <stdio.h>
@@ -21,12 +22,14 @@
 static const char hp_usage[] =
     "usage: hookpatch [options] IN OUT RULES    patch IN into OUT as RULES say\n"
     "       hookpatch list [--json] IN [GLOB]    list functions and whether they can be hooked\n"
-    "       hookpatch exec RULES -- BINARY [ARGS...]\n"
+    "       hookpatch exec RULES [-v] [--strict] -- BINARY [ARGS...]\n"
     "                                            patch BINARY to a temporary file and run it\n"
     "options:\n"
     "  --dry-run            print the plan on stdout, write nothing\n"
     "  --json               print a machine-readable report on stdout\n"
-    "  --strict-inlining    an inlined target is an error, not a warning\n"
+    "  --strict             a warning that a hook may not take effect is an error:\n"
+    "                       an inlined target, a universal slice left unpatched\n"
+    "                       (--strict-inlining is an alias)\n"
     "  --no-fsync           do not fsync the output (faster; not durable across a crash)\n"
     "  --timings            print the time each phase took on stderr\n"
     "  -q, --quiet          only the summary line and errors\n"
@@ -44,7 +47,7 @@ typedef struct hp_args {
 static int hp_usage_error(const char *fmt, const char *arg)
 {
     fputs("hookpatch: error: ", stderr);
-    fprintf(stderr, fmt, arg);
+    hp_text_fprintf(stderr, fmt, arg);
     fputs("\n(run 'hookpatch --help' for usage)\n", stderr);
     return 2;
 }
@@ -69,8 +72,8 @@ static int hp_parse_args(int argc, char **argv, hp_args *a)
             a->no_fsync = true;
         } else if (!strcmp(s, "--timings")) {
             hp_timing_enable(true);
-        } else if (!strcmp(s, "--strict-inlining")) {
-            a->opt.strict_inlining = true;
+        } else if (!strcmp(s, "--strict") || !strcmp(s, "--strict-inlining")) {
+            a->opt.strict = true;
         } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
             a->quiet = true;
         } else if (!strcmp(s, "-v") || !strcmp(s, "--verbose")) {

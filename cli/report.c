@@ -1,6 +1,7 @@
 /* Text and JSON reports. */
 #include "report.h"
 
+#include "../base/hp_text.h"
 #include "../sections/format.h"
 
 #include <cjson/cJSON.h>
@@ -16,17 +17,31 @@ static const char *hp_format_desc(const hp_image *img, char *buf, size_t len)
     return buf;
 }
 
+/* "; not patched: the arm64 slice at 0x8000, ..." for a universal file, so
+ * that even -q says that part of the file runs unhooked. */
+static void hp_report_unpatched(const hp_image *img, FILE *out)
+{
+    for (size_t i = 0; i < img->nunpatched; i++)
+        hp_text_fprintf(out, "%s the %s slice at 0x%llx", i ? "," : "; not patched:",
+                        img->unpatched[i].arch,
+                        (unsigned long long)img->unpatched[i].file_off);
+}
+
 void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, FILE *out)
 {
-    fprintf(out, "hookpatch: hooked %zu function%s, skipped %zu\n", p->nplanned,
+    fprintf(out, "hookpatch: hooked %zu function%s, skipped %zu", p->nplanned,
             p->nplanned == 1 ? "" : "s", p->nskipped);
+    hp_report_unpatched(p->img, out);
+    fputc('\n', out);
     if (c->quiet)
         return;
     for (size_t i = 0; i < p->n; i++) {
         const hp_hook *h = &p->v[i];
-        if (h->state == HP_HOOK_SKIPPED)
-            fprintf(out, "  skipped %s (0x%llx): %s\n", h->target->name,
-                    (unsigned long long)h->target->va, h->skip_reason ? h->skip_reason : "");
+        if (h->state != HP_HOOK_SKIPPED)
+            continue;
+        hp_text_fprintf(out, "  skipped %s (0x%llx): %s", h->target->name,
+                        (unsigned long long)h->target->va, h->skip_reason ? h->skip_reason : "");
+        fputc('\n', out);
     }
     if (p->ed.removed_landing_pad)
         fprintf(out, "  note: an endbr64 was overwritten; CET IBT is disabled in the output\n");
@@ -49,47 +64,62 @@ static const char *hp_dest_name(const hp_hook *h)
 void hp_report_plan(const hp_plan *p, FILE *out)
 {
     char desc[64];
-    fprintf(out, "# %s: %s\n", p->img->path, hp_format_desc(p->img, desc, sizeof desc));
+    hp_text_fprintf(out, "# %s: %s", p->img->path, hp_format_desc(p->img, desc, sizeof desc));
+    fputc('\n', out);
     for (size_t i = 0; i < p->n; i++) {
         const hp_hook *h = &p->v[i];
         if (h->state == HP_HOOK_SKIPPED) {
-            fprintf(out, "skip %s 0x%llx: %s\n", h->target->name,
-                    (unsigned long long)h->target->va, h->skip_reason);
+            hp_text_fprintf(out, "skip %s 0x%llx: %s", h->target->name,
+                            (unsigned long long)h->target->va, h->skip_reason);
+            fputc('\n', out);
             continue;
         }
-        fprintf(out, "hook %s 0x%llx %s", h->target->name, (unsigned long long)h->target->va,
-                hp_action_name(h->req->action));
+        hp_text_fprintf(out, "hook %s 0x%llx %s", h->target->name,
+                        (unsigned long long)h->target->va, hp_action_name(h->req->action));
         if (h->req->action == HP_ACT_RETURN)
             fprintf(out, " %lld", (long long)h->req->value);
-        fprintf(out, " -> %s 0x%llx; patch 0x%llx (%u bytes%s)", hp_dest_name(h),
-                (unsigned long long)h->dest_va, (unsigned long long)h->site.patch_va,
-                h->site.steal_len, h->site.over_endbr ? ", endbr64 overwritten" : "");
+        hp_text_fprintf(out, " -> %s 0x%llx; patch 0x%llx (%u bytes%s)", hp_dest_name(h),
+                        (unsigned long long)h->dest_va, (unsigned long long)h->site.patch_va,
+                        h->site.steal_len, h->site.over_endbr ? ", endbr64 overwritten" : "");
         if (h->orig)
-            fprintf(out, "; original %s -> trampoline", h->orig->name);
+            hp_text_fprintf(out, "; original %s -> trampoline", h->orig->name);
         fputc('\n', out);
     }
+}
+
+/* Every string that may come from the input goes through here: a JSON
+ * string must be UTF-8, so invalid bytes become the text \xNN. */
+static void hp_json_str(cJSON *o, const char *key, const char *val)
+{
+    if (hp_text_is_clean(val, HP_TEXT_UTF8)) {
+        cJSON_AddStringToObject(o, key, val);
+        return;
+    }
+    char *safe = hp_text_escape(val, HP_TEXT_UTF8);
+    cJSON_AddStringToObject(o, key, safe ? safe : "(out of memory)");
+    hp_free(safe);
 }
 
 static cJSON *hp_json_hook(const hp_hook *h)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "target", h->target->name);
+    hp_json_str(o, "target", h->target->name);
     cJSON_AddNumberToObject(o, "address", (double)h->target->va);
-    cJSON_AddStringToObject(o, "action", hp_action_name(h->req->action));
+    hp_json_str(o, "action", hp_action_name(h->req->action));
     cJSON_AddNumberToObject(o, "rule_line", h->req->loc.line);
     if (h->state == HP_HOOK_SKIPPED) {
-        cJSON_AddStringToObject(o, "reason", h->skip_reason ? h->skip_reason : "");
+        hp_json_str(o, "reason", h->skip_reason ? h->skip_reason : "");
         return o;
     }
     cJSON_AddNumberToObject(o, "patch_address", (double)h->site.patch_va);
     cJSON_AddNumberToObject(o, "stolen_bytes", h->site.steal_len);
     cJSON_AddNumberToObject(o, "destination", (double)h->dest_va);
-    cJSON_AddStringToObject(o, "destination_name", hp_dest_name(h));
+    hp_json_str(o, "destination_name", hp_dest_name(h));
     cJSON_AddBoolToObject(o, "endbr64_overwritten", h->site.over_endbr);
     if (h->req->action == HP_ACT_RETURN)
         cJSON_AddNumberToObject(o, "value", (double)h->req->value);
     if (h->orig)
-        cJSON_AddStringToObject(o, "original", h->orig->name);
+        hp_json_str(o, "original", h->orig->name);
     return o;
 }
 
@@ -100,15 +130,30 @@ static cJSON *hp_json_diags(const hp_diags *d)
     for (size_t i = 0; d && i < d->n; i++) {
         const hp_diag *g = &d->v[i];
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "level", lvl[g->level]);
+        hp_json_str(o, "level", lvl[g->level]);
         if (g->file) {
-            cJSON_AddStringToObject(o, "file", g->file);
+            hp_json_str(o, "file", g->file);
             cJSON_AddNumberToObject(o, "line", g->line);
             cJSON_AddNumberToObject(o, "column", g->col);
         }
         if (g->target)
-            cJSON_AddStringToObject(o, "target", g->target);
-        cJSON_AddStringToObject(o, "message", g->msg);
+            hp_json_str(o, "target", g->target);
+        hp_json_str(o, "message", g->msg);
+        if (g->flags & HP_DIAG_MAY_NOT_TAKE_EFFECT)
+            cJSON_AddBoolToObject(o, "may_not_take_effect", true);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+static cJSON *hp_json_slices(const hp_image *img)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < img->nunpatched; i++) {
+        cJSON *o = cJSON_CreateObject();
+        hp_json_str(o, "arch", img->unpatched[i].arch);
+        cJSON_AddNumberToObject(o, "offset", (double)img->unpatched[i].file_off);
+        cJSON_AddNumberToObject(o, "size", (double)img->unpatched[i].size);
         cJSON_AddItemToArray(a, o);
     }
     return a;
@@ -120,7 +165,10 @@ static hp_status hp_json_print(cJSON *root, FILE *out)
     cJSON_Delete(root);
     if (!s)
         return HP_ERR_NOMEM;
-    fprintf(out, "%s\n", s);
+    /* Strings are UTF-8 already; this keeps DEL and C1 controls, which
+     * cJSON passes through, off a terminal showing the document. */
+    hp_text_fputs(s, HP_TEXT_JSON_DOC, out);
+    fputc('\n', out);
     cJSON_free(s);
     return HP_OK;
 }
@@ -130,18 +178,20 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return HP_ERR_NOMEM;
-    cJSON_AddStringToObject(root, "input", c->in_path);
+    hp_json_str(root, "input", c->in_path);
     if (c->out_path)
-        cJSON_AddStringToObject(root, "output", c->out_path);
+        hp_json_str(root, "output", c->out_path);
     cJSON_AddBoolToObject(root, "dry_run", c->dry_run);
     cJSON_AddBoolToObject(root, "ok", !d || !d->errors);
     if (p && p->img) {
         char desc[64];
-        cJSON_AddStringToObject(root, "format", hp_format_desc(p->img, desc, sizeof desc));
+        hp_json_str(root, "format", hp_format_desc(p->img, desc, sizeof desc));
         cJSON_AddNumberToObject(root, "hooked", (double)p->nplanned);
         cJSON_AddNumberToObject(root, "skipped", (double)p->nskipped);
         cJSON_AddBoolToObject(root, "ibt_disabled", p->ed.removed_landing_pad);
         cJSON_AddBoolToObject(root, "shstk_disabled", p->ed.pushed_return);
+        if (p->img->nunpatched)
+            cJSON_AddItemToObject(root, "unpatched_slices", hp_json_slices(p->img));
         cJSON *hooks = cJSON_AddArrayToObject(root, "hooks");
         cJSON *skipped = cJSON_AddArrayToObject(root, "skipped_hooks");
         for (size_t i = 0; i < p->n; i++)
@@ -163,6 +213,20 @@ static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const 
     return "no";
 }
 
+/* The record of the earlier run, line by line: it comes from the file too. */
+static void hp_list_prior(const hp_image *img, FILE *out)
+{
+    const char *p = (const char *)img->prior_info, *end = p + img->prior_info_size;
+    fputs("# patched by hookpatch:\n", out);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        hp_text_write(p, (size_t)(stop - p), HP_TEXT_TERMINAL, out);
+        fputc('\n', out);
+        p = stop + 1;
+    }
+}
+
 hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
 {
     hp_xrefs xrefs = {0};
@@ -173,8 +237,7 @@ hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
         return HP_ERR_NOMEM;
     }
     if (!json && img->prior_info && img->prior_info_size)
-        fprintf(out, "# patched by hookpatch:\n%.*s", (int)img->prior_info_size,
-                (const char *)img->prior_info);
+        hp_list_prior(img, out);
     for (size_t i = 0; i < img->nsyms; i++) {
         const hp_symbol *s = &img->syms[i];
         if (s->kind != HP_SYM_FUNC || s->source == HP_SRC_PLT)
@@ -185,18 +248,19 @@ hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
         const char *st = hp_list_status(img, &xrefs, s, why, sizeof why);
         const char *name = s->alias ? s->alias : s->name;
         if (!json) {
-            fprintf(out, "0x%016llx %8llu %-12s %s%s%s\n", (unsigned long long)s->va,
-                    (unsigned long long)s->size, st, name, *st == 'y' ? "" : "  # ",
-                    *st == 'y' ? "" : why);
+            hp_text_fprintf(out, "0x%016llx %8llu %-12s %s%s%s", (unsigned long long)s->va,
+                            (unsigned long long)s->size, st, name, *st == 'y' ? "" : "  # ",
+                            *st == 'y' ? "" : why);
+            fputc('\n', out);
             continue;
         }
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", name);
+        hp_json_str(o, "name", name);
         cJSON_AddNumberToObject(o, "address", (double)s->va);
         cJSON_AddNumberToObject(o, "size", (double)s->size);
-        cJSON_AddStringToObject(o, "hookable", st);
+        hp_json_str(o, "hookable", st);
         if (*st != 'y')
-            cJSON_AddStringToObject(o, "reason", why);
+            hp_json_str(o, "reason", why);
         cJSON_AddItemToArray(arr, o);
     }
     hp_xrefs_free(&xrefs);

@@ -34,15 +34,6 @@ extern "C" {
 
 namespace {
 
-/* toml++ 3.3 recurses once per dotted-key component and has no limit on it
- * (later versions added TOML_MAX_DOTTED_KEYS_DEPTH): a line like
- * "a.a.a...=1" with ~50k dots overflows the stack. A key or header cannot
- * span lines, so the number of dots on one line bounds its depth. A tree is
- * then at most ~2 x 257 tables deep ([header] plus dotted key) plus toml++'s
- * own limit of 256 nested values, which also bounds our recursion below.
- * Real rules files never come close. */
-constexpr size_t hp_toml_max_dots_per_line = 256;
-
 /* A failed hp_calloc: unwinds to hp_toml_parse, which reports it as nomem. */
 struct hp_toml_nomem {};
 
@@ -73,23 +64,220 @@ char *hp_toml_strdup(std::string_view s)
     return r;
 }
 
-void hp_toml_check_depth(const char *text, size_t len)
-{
-    size_t dots = 0;
-    uint32_t line = 1, col = 0;
-    for (size_t i = 0; i < len; i++) {
-        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80)
-            col++; /* count characters, as toml++ does, not UTF-8 bytes */
-        if (text[i] == '\n') {
-            line++;
-            col = 0;
-            dots = 0;
-        } else if (text[i] == '.' && ++dots > hp_toml_max_dots_per_line) {
-            throw hp_toml_reject{"line has too many '.' (deeply dotted keys are not supported)",
-                                 line, col};
+/* ---- nesting depth
+ *
+ * toml++ 3.3 bounds nested values (arrays, inline tables: 256) but not the
+ * depth of the tree it builds: every part of a dotted key or of a [table]
+ * header adds a table. Destroying that tree, converting it
+ * (hp_toml_convert) and freeing ours (hp_toml_free) each recurse once per
+ * level, so 127 lines of "{a.a.<255 dots>.a = [" inside an array, a tree
+ * ~32k levels deep, overflow an 8 MiB stack under ASan. The depth is
+ * therefore bounded before toml++ sees the text, by a scan that skips
+ * strings and comments (brackets and dots in them do not nest) and counts,
+ * from the root at 0:
+ *   - a [header] or [[header]]: two levels per part (a part may be an array
+ *     of tables: the array, then its last element);
+ *   - key = value: one level per part of the key, from the table it is in;
+ *   - an array element, scalar or not: one level below its array.
+ * That is never less than the depth toml++ builds (checked against Python's
+ * tomllib on random documents); headers can make it more. A real rules file is 3 deep ([[hook]], then its keys). The limit is far
+ * from that and keeps each recursion short: a file at the limit parses
+ * under ASan with a 1 MiB stack (tests/e2e/hostile_text.sh). */
+#define HP_TOML_MAX_DEPTH 128
+#define HP_TOML_STR_(x) #x
+#define HP_TOML_STR(x) HP_TOML_STR_(x)
+
+class hp_toml_depth_scan {
+  public:
+    hp_toml_depth_scan(const char *text, size_t len) : s_(text), n_(len) {}
+    /* Throws hp_toml_reject at the character that goes too deep. */
+    void run()
+    {
+        while (i_ < n_)
+            step(next());
+    }
+
+  private:
+    struct open_value {
+        uint32_t depth;
+        bool table; /* an inline table, else an array */
+    };
+
+    const char *s_;
+    size_t n_, i_ = 0;
+    uint32_t line_ = 1, col_ = 0; /* of the last character read */
+    /* Depths strictly increase from 1, so the stack never overflows. */
+    open_value open_[HP_TOML_MAX_DEPTH + 1];
+    size_t nopen_ = 0;
+    uint32_t table_depth_ = 0; /* of the current [table] */
+    uint32_t base_ = 0;        /* depth of the table the current key is in */
+    uint32_t dots_ = 0;        /* in the current key or header */
+    uint32_t value_depth_ = 1; /* of the next value */
+    bool in_key_ = true;       /* keys (or a header) may be read here */
+    bool in_header_ = false;
+
+    [[noreturn]] void too_deep() const
+    {
+        throw hp_toml_reject{"nested too deeply: more than " HP_TOML_STR(HP_TOML_MAX_DEPTH)
+                             " levels of tables, arrays and dotted-key parts",
+                             line_, col_};
+    }
+
+    char peek(size_t k) const { return i_ + k < n_ ? s_[i_ + k] : 0; }
+
+    char next()
+    {
+        char c = s_[i_++];
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
+            col_++; /* count characters, as toml++ does, not UTF-8 bytes */
+        if (c == '\n') {
+            line_++;
+            col_ = 0;
+        }
+        return c;
+    }
+
+    void step(char c)
+    {
+        if (in_array() && value_depth_ > HP_TOML_MAX_DEPTH && !strchr(" \t\r\n#,]", c))
+            too_deep(); /* an element of an array at the limit */
+        switch (c) {
+        case '\n': newline(); break;
+        case '#':
+            while (i_ < n_ && s_[i_] != '\n')
+                next();
+            break;
+        case '"':
+        case '\'': skip_string(c); break;
+        case '.': dot(); break;
+        case '=': equals(); break;
+        case '[':
+        case '{': open(c == '{'); break;
+        case ']':
+        case '}': close(c); break;
+        case ',': comma(); break;
+        default: break;
         }
     }
-}
+
+    bool in_array() const { return nopen_ && !open_[nopen_ - 1].table; }
+
+    void newline()
+    {
+        if (nopen_)
+            return; /* arrays span lines; their elements are values */
+        in_key_ = true;
+        in_header_ = false;
+        dots_ = 0;
+        base_ = table_depth_;
+    }
+
+    void skip_string(char q)
+    {
+        if (peek(0) == q && peek(1) == q) {
+            next();
+            next();
+            skip_multi_line(q);
+            return;
+        }
+        while (i_ < n_ && s_[i_] != '\n') { /* toml++ reports the missing quote */
+            char c = next();
+            if (c == '\\' && q == '"' && i_ < n_ && s_[i_] != '\n')
+                next();
+            else if (c == q)
+                return;
+        }
+    }
+
+    void skip_multi_line(char q)
+    {
+        while (i_ < n_) {
+            char c = next();
+            if (c == '\\' && q == '"' && i_ < n_) {
+                next();
+            } else if (c == q && peek(0) == q && peek(1) == q) {
+                next();
+                next();
+                /* """a""""" is a"" then the delimiter: up to two more quotes */
+                for (int k = 0; k < 2 && peek(0) == q; k++)
+                    next();
+                return;
+            }
+        }
+    }
+
+    void dot()
+    {
+        if (!in_key_)
+            return; /* a float, a time, garbage: not nesting */
+        dots_++;
+        /* A header's parts count two; a key's parts one, plus its value. */
+        uint32_t depth = in_header_ ? 2 * (dots_ + 1) : base_ + dots_ + 1;
+        if (depth > HP_TOML_MAX_DEPTH)
+            too_deep();
+    }
+
+    void equals()
+    {
+        if (!in_key_ || in_header_)
+            return;
+        value_depth_ = base_ + dots_ + 1;
+        in_key_ = false;
+        if (value_depth_ > HP_TOML_MAX_DEPTH)
+            too_deep();
+    }
+
+    void open(bool table)
+    {
+        if (!table && !nopen_ && in_key_ && !in_header_) {
+            if (peek(0) == '[')
+                next(); /* [[array of tables]] */
+            in_header_ = true;
+            dots_ = 0;
+            return;
+        }
+        uint32_t depth = value_depth_;
+        if (nopen_ && depth <= open_[nopen_ - 1].depth)
+            depth = open_[nopen_ - 1].depth + 1; /* only on input toml++ refuses */
+        if (depth > HP_TOML_MAX_DEPTH)
+            too_deep();
+        open_[nopen_++] = {depth, table};
+        in_key_ = table;
+        in_header_ = false;
+        dots_ = 0;
+        base_ = depth;
+        value_depth_ = depth + 1;
+    }
+
+    void close(char c)
+    {
+        if (in_header_ && c == ']') {
+            table_depth_ = 2 * (dots_ + 1);
+            in_header_ = false;
+            in_key_ = false; /* the rest of the line is a comment at most */
+            return;
+        }
+        if (!nopen_)
+            return; /* the second ']' of a [[header]], or garbage */
+        nopen_--;
+        in_key_ = false; /* a ',' or a closing bracket comes next */
+        if (nopen_) {
+            base_ = open_[nopen_ - 1].depth;
+            value_depth_ = base_ + 1;
+        }
+    }
+
+    void comma()
+    {
+        if (!nopen_)
+            return;
+        const open_value &top = open_[nopen_ - 1];
+        in_key_ = top.table;
+        dots_ = 0;
+        base_ = top.depth;
+        value_depth_ = top.depth + 1;
+    }
+};
 
 hp_toml_ptr hp_toml_convert(const toml::node &n);
 
@@ -205,7 +393,7 @@ extern "C" hp_tval *hp_toml_parse(const char *text, size_t len, hp_toml_error *e
     memset(err, 0, sizeof *err);
     try {
         std::string_view doc = text ? std::string_view(text, len) : std::string_view();
-        hp_toml_check_depth(doc.data(), doc.size());
+        hp_toml_depth_scan(doc.data(), doc.size()).run();
         toml::table root = toml::parse(doc);
         return hp_toml_convert(root).release();
     } catch (const toml::parse_error &e) {

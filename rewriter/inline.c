@@ -83,8 +83,7 @@ static const hp_hook *hp_inl_hook_for(const hp_plan *p, const char *name)
 }
 
 /* One diagnostic per target, naming the first few functions. */
-static void hp_inl_report(const hp_plan *p, const hp_inl_ctx *c, size_t target, bool strict,
-                          hp_diags *d)
+static void hp_inl_report(const hp_plan *p, const hp_inl_ctx *c, size_t target, hp_diags *d)
 {
     char list[1024] = "";
     size_t nwhere = 0, total = 0, len = 0;
@@ -103,10 +102,11 @@ static void hp_inl_report(const hp_plan *p, const hp_inl_ctx *c, size_t target, 
         snprintf(list + len, sizeof list - len, " and %zu more functions",
                  nwhere - HP_INLINE_SHOWN);
     const hp_hook *h = hp_inl_hook_for(p, c->names[target]);
-    hp_diag_add(d, strict ? HP_DIAG_ERROR : HP_DIAG_WARNING, &h->req->target_loc, NULL,
-                "%s is inlined into %s; those calls are not redirected — rebuild with %s",
-                c->names[target], list,
-                p->img->pclntab ? "-gcflags=all=-l" : "-fno-inline (or mark it noinline)");
+    hp_diag_add_flagged(d, HP_DIAG_MAY_NOT_TAKE_EFFECT, &h->req->target_loc, NULL,
+                        "%s is inlined into %s; those calls are not redirected — rebuild "
+                        "with %s",
+                        c->names[target], list,
+                        p->img->pclntab ? "-gcflags=all=-l" : "-fno-inline (or mark it noinline)");
     (void)total;
 }
 
@@ -138,7 +138,7 @@ static hp_status hp_inl_gather(hp_plan *p, hp_inl_ctx *c, hp_diags *d)
     return s == HP_ERR_NOMEM ? s : c->st;
 }
 
-hp_status hp_inline_check(hp_plan *p, const hp_options *opt, hp_diags *d)
+hp_status hp_inline_check(hp_plan *p, hp_diags *d)
 {
     if (!p->nplanned)
         return HP_OK;
@@ -147,12 +147,12 @@ hp_status hp_inline_check(hp_plan *p, const hp_options *opt, hp_diags *d)
     if (s == HP_OK)
         s = hp_inl_gather(p, &c, d);
     for (size_t i = 0; s == HP_OK && i < c.nnames; i++)
-        hp_inl_report(p, &c, i, opt->strict_inlining, d);
+        hp_inl_report(p, &c, i, d);
     hp_free(c.names);
     hp_free(c.v);
     if (s == HP_ERR_UNSUPPORTED || s == HP_ERR_FORMAT)
         s = HP_OK;
-    return s == HP_OK && opt->strict_inlining && d->errors ? HP_ERR_UNHOOKABLE : s;
+    return s;
 }
 
 typedef struct hp_inl_find {

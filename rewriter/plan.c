@@ -222,23 +222,49 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
     return d->errors ? HP_ERR_UNHOOKABLE : HP_OK;
 }
 
-hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_options *opt,
-                        hp_diags *d, hp_plan *out)
+/* Each slice of a universal file that is copied unpatched: on a machine
+ * that runs that slice, no hook takes effect. */
+static void hp_warn_unpatched(const hp_image *img, hp_diags *d)
 {
-    memset(out, 0, sizeof *out);
-    out->img = img;
+    for (size_t i = 0; i < img->nunpatched; i++) {
+        const hp_unpatched *u = &img->unpatched[i];
+        hp_diag_add_flagged(d, HP_DIAG_MAY_NOT_TAKE_EFFECT, &(hp_loc){img->path, 0, 0}, NULL,
+                            "universal binary: the %s slice (offset 0x%llx, %llu bytes) is "
+                            "left unpatched: only x86-64 code is patched, so the hooks do "
+                            "not take effect where the file runs as %s",
+                            u->arch, (unsigned long long)u->file_off,
+                            (unsigned long long)u->size, u->arch);
+    }
+}
+
+static hp_status hp_plan_passes(hp_image *img, const hp_hook_reqs *reqs, hp_diags *d,
+                                hp_plan *out)
+{
     HP_CHECK(hp_objects_load(out, reqs, d));
     hp_timing_mark("objects");
     HP_CHECK(hp_resolve(out, reqs, d));
     hp_timing_mark("resolve");
     HP_CHECK(hp_analyze(out, d));
-    HP_CHECK(hp_inline_check(out, opt, d));
+    HP_CHECK(hp_inline_check(out, d));
     hp_timing_mark("inlining");
     HP_CHECK(hp_measure(out, d));
     HP_CHECK(img->fmt->place(img, &out->lay));
     hp_timing_mark("layout");
     hp_status s = hp_emit(out, d);
     hp_timing_mark("emit");
+    return s;
+}
+
+hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_options *opt,
+                        hp_diags *d, hp_plan *out)
+{
+    memset(out, 0, sizeof *out);
+    out->img = img;
+    hp_warn_unpatched(img, d);
+    hp_status s = hp_plan_passes(img, reqs, d, out);
+    /* --strict: the one place where "may not take effect" becomes an error. */
+    if (opt->strict && hp_diags_promote(d, HP_DIAG_MAY_NOT_TAKE_EFFECT) && s == HP_OK)
+        s = HP_ERR_UNHOOKABLE;
     return s;
 }
 

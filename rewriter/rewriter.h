@@ -15,7 +15,9 @@
 #include "site.h"
 
 typedef struct hp_options {
-    bool strict_inlining; /* an inlined target is an error, not a warning */
+    /* Every warning that a hook may not take effect (HP_DIAG_MAY_NOT_TAKE_EFFECT:
+     * an inlined target, a universal slice left unpatched) is an error. */
+    bool strict;
 } hp_options;
 
 typedef enum hp_hook_state { HP_HOOK_PLANNED, HP_HOOK_SKIPPED } hp_hook_state;

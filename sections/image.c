@@ -133,6 +133,7 @@ void hp_image_close(hp_image *img)
     hp_free(img->strs);
     hp_free(img->segs);
     hp_free(img->syms);
+    hp_free(img->unpatched);
     if (img->priv_map)
         munmap(img->priv_map, img->size);
     hp_free(img->path);
@@ -221,6 +222,17 @@ const char *hp_image_intern(hp_image *img, const char *s, size_t len)
     if (c)
         img->strs[img->nstrs++] = c;
     return c;
+}
+
+hp_status hp_image_add_unpatched(hp_image *img, const char *arch, uint64_t file_off,
+                                 uint64_t size)
+{
+    HP_CHECK(HP_GROW(img->unpatched, img->unpatched_cap, img->nunpatched + 1));
+    const char *a = hp_image_intern(img, arch, strlen(arch));
+    if (!a)
+        return HP_ERR_NOMEM;
+    img->unpatched[img->nunpatched++] = (hp_unpatched){a, file_off, size};
+    return HP_OK;
 }
 
 hp_status hp_image_add_symbol(hp_image *img, const char *name, size_t name_len, uint64_t va,

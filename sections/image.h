@@ -93,6 +93,13 @@ typedef struct hp_layout {
     uint64_t va[HP_REGION_COUNT];   /* chosen by place() */
 } hp_layout;
 
+/* A part of the input that is copied to the output unpatched: a Mach-O
+ * universal slice for an architecture other than x86-64. */
+typedef struct hp_unpatched {
+    const char *arch; /* "arm64", "arm64e", "i386", ...; owned by the image */
+    uint64_t file_off, size;
+} hp_unpatched;
+
 struct hp_format;
 
 typedef struct hp_image {
@@ -119,6 +126,10 @@ typedef struct hp_image {
     /* The record of an earlier hookpatch run, or NULL (points into data). */
     const uint8_t *prior_info;
     size_t prior_info_size;
+    /* Slices the output carries unpatched, in the universal header's
+     * order: the hooks do not take effect when the file runs as one. */
+    hp_unpatched *unpatched;
+    size_t nunpatched, unpatched_cap;
     char **strs; /* owned strings (names that are not in data) */
     size_t nstrs, strs_cap;
     void *priv; /* backend state */
@@ -176,6 +187,9 @@ hp_status hp_image_add_symbol_ref(hp_image *img, const char *name, uint64_t va, 
 /* Make room for `more` symbols beyond those recorded (an upper bound read
  * from a table's size), so adding them does not grow the array piecemeal. */
 hp_status hp_image_reserve_symbols(hp_image *img, size_t more);
+/* Record a part of the file left unpatched (arch is copied). */
+hp_status hp_image_add_unpatched(hp_image *img, const char *arch, uint64_t file_off,
+                                 uint64_t size);
 /* Keep a string for the image's lifetime (names built by readers). */
 const char *hp_image_intern(hp_image *img, const char *s, size_t len);
 /* Sort symbols; drop exact duplicates (same va, name), keeping the better

@@ -10,7 +10,9 @@
  *   HP_ERR_FORMAT with the reason, never a crash.
  *
  * - Universal (fat) files: the one x86-64 slice is patched; the others are
- *   copied byte for byte and the fat header's offsets are recomputed. All
+ *   copied byte for byte and the fat header's offsets are recomputed. They
+ *   are listed in img->unpatched, by lipo's names: the planner warns that
+ *   the hooks do nothing where the file runs as one of them. All
  *   offsets inside a slice (fileoff, symoff, ...) are relative to the slice;
  *   hp_segment.file_off is relative to the file, as the model wants.
  *
@@ -94,6 +96,28 @@ static const char *hp_macho_cpu_name(uint32_t cpu)
     }
 }
 
+/* The name lipo gives a slice: the CPU type refined by the subtype, whose
+ * top byte holds capability bits (pointer authentication ABI, ...). */
+static void hp_macho_arch_name(const hp_macho_arch *a, char *buf, size_t len)
+{
+    uint32_t sub = a->cpusubtype & 0x00ffffffu;
+    const char *name = hp_macho_cpu_name(a->cputype);
+    if (a->cputype == 0x0100000cu && sub == 2)
+        name = "arm64e";
+    else if (a->cputype == HP_CPU_X86_64 && sub == 8)
+        name = "x86_64h";
+    else if (a->cputype == 12 && sub == 9)
+        name = "armv7";
+    else if (a->cputype == 12 && sub == 11)
+        name = "armv7s";
+    else if (a->cputype == 12 && sub == 12)
+        name = "armv7k";
+    if (strcmp(name, "unknown"))
+        snprintf(buf, len, "%s", name);
+    else
+        snprintf(buf, len, "cputype 0x%x", a->cputype);
+}
+
 /* ---- universal files ---- */
 
 static hp_status hp_macho_read_archs(hp_image *img, hp_macho *m)
@@ -134,6 +158,20 @@ static hp_status hp_macho_read_archs(hp_image *img, hp_macho *m)
     return HP_OK;
 }
 
+/* The other slices are copied as they are: record them, so that the user
+ * is told the hooks do not take effect when the file runs as one of them. */
+static hp_status hp_macho_note_unpatched(hp_image *img, const hp_macho *m)
+{
+    for (uint32_t i = 0; i < m->narchs; i++) {
+        if (i == m->arch_idx)
+            continue;
+        char name[32];
+        hp_macho_arch_name(&m->archs[i], name, sizeof name);
+        HP_CHECK(hp_image_add_unpatched(img, name, m->archs[i].offset, m->archs[i].size));
+    }
+    return HP_OK;
+}
+
 static hp_status hp_macho_pick_slice(hp_image *img, hp_macho *m)
 {
     HP_CHECK(hp_macho_read_archs(img, m));
@@ -144,9 +182,10 @@ static hp_status hp_macho_pick_slice(hp_image *img, hp_macho *m)
             m->arch_idx = i;
             found++;
         }
+        char name[32];
         size_t l = strlen(have);
-        snprintf(have + l, sizeof have - l, "%s%s", l ? ", " : "",
-                 hp_macho_cpu_name(m->archs[i].cputype));
+        hp_macho_arch_name(&m->archs[i], name, sizeof name);
+        snprintf(have + l, sizeof have - l, "%s%s", l ? ", " : "", name);
     }
     if (!found)
         return hp_macho_err(img, HP_ERR_UNSUPPORTED,
@@ -158,7 +197,7 @@ static hp_status hp_macho_pick_slice(hp_image *img, hp_macho *m)
     m->fat = true;
     m->slice_off = m->archs[m->arch_idx].offset;
     m->slice_size = m->archs[m->arch_idx].size;
-    return HP_OK;
+    return hp_macho_note_unpatched(img, m);
 }
 
 /* ---- the header and load commands ---- */

@@ -199,18 +199,191 @@ static void test_nul_key_rejected(void **state)
                   "invalid TOML: keys containing a NUL character are not supported");
 }
 
-static void test_deep_dotted_key_rejected(void **state)
+/* ---- nesting depth (limit 128: tables, arrays and dotted-key parts) */
+
+/* A growable string for building deep documents. */
+typedef struct rt_text {
+    char *s;
+    size_t len, cap;
+} rt_text;
+
+static void rt_add(rt_text *t, const char *piece, size_t times)
 {
-    /* toml++ 3.3 would recurse once per component and overflow the stack. */
-    size_t n = 20000;
-    char *text = malloc(2 * n + 8);
-    assert_non_null(text);
-    char *p = text;
-    for (size_t i = 0; i < n; i++)
-        p += sprintf(p, i ? ".a" : "a");
-    strcpy(p, " = 1\n");
-    rt_expect_one(text, 1, 2 * 256 + 2, "too many '.'");
-    free(text);
+    size_t n = strlen(piece);
+    for (size_t i = 0; i < times; i++) {
+        if (t->len + n + 1 > t->cap) {
+            t->cap = (t->len + n + 1) * 2;
+            t->s = realloc(t->s, t->cap);
+            assert_non_null(t->s);
+        }
+        memcpy(t->s + t->len, piece, n + 1);
+        t->len += n;
+    }
+}
+
+/* "a.a.....a" with `parts` parts. */
+static void rt_add_key(rt_text *t, size_t parts)
+{
+    rt_add(t, "a", 1);
+    rt_add(t, ".a", parts - 1);
+}
+
+static void rt_toml_ok(rt_text *t)
+{
+    hp_toml_error err;
+    hp_tval *root = hp_toml_parse(t->s, t->len, &err);
+    if (!root)
+        fail_msg("expected the TOML to parse, got %u:%u: %s", err.line, err.col, err.msg);
+    hp_toml_free(root);
+    free(t->s);
+    *t = (rt_text){0};
+}
+
+static void rt_toml_too_deep(rt_text *t, uint32_t line, uint32_t col)
+{
+    hp_toml_error err;
+    hp_tval *root = hp_toml_parse(t->s, t->len, &err);
+    assert_null(root);
+    assert_int_equal(err.nomem, 0);
+    if (!strstr(err.msg, "nested too deeply: more than 128 levels"))
+        fail_msg("unexpected error %u:%u: %s", err.line, err.col, err.msg);
+    assert_int_equal(err.line, line);
+    assert_int_equal(err.col, col);
+    free(t->s);
+    *t = (rt_text){0};
+}
+
+static void test_depth_dotted_key(void **state)
+{
+    rt_text t = {0};
+    rt_add_key(&t, 128); /* 127 tables and the value */
+    rt_add(&t, " = 1\n", 1);
+    rt_toml_ok(&t);
+    rt_add_key(&t, 129);
+    rt_add(&t, " = 1\n", 1);
+    rt_toml_too_deep(&t, 1, 2 * 128); /* the 128th '.' */
+    rt_add_key(&t, 20000); /* toml++ alone would build a tree 20000 deep */
+    rt_add(&t, " = 1\n", 1);
+    rt_toml_too_deep(&t, 1, 2 * 128);
+}
+
+static void test_depth_arrays(void **state)
+{
+    rt_text t = {0};
+    rt_add(&t, "x = ", 1);
+    rt_add(&t, "[", 128);
+    rt_add(&t, "]", 128);
+    rt_toml_ok(&t);
+    rt_add(&t, "x = ", 1);
+    rt_add(&t, "[", 129); /* under toml++'s own limit of 256 */
+    rt_add(&t, "]", 129);
+    rt_toml_too_deep(&t, 1, 4 + 129);
+    rt_add(&t, "x = ", 1); /* an element is a level too */
+    rt_add(&t, "[", 127);
+    rt_add(&t, "'s'", 1);
+    rt_add(&t, "]", 127);
+    rt_toml_ok(&t);
+    rt_add(&t, "x = ", 1);
+    rt_add(&t, "[", 128);
+    rt_add(&t, " 1", 1);
+    rt_add(&t, "]", 128);
+    rt_toml_too_deep(&t, 1, 4 + 128 + 2);
+    rt_add(&t, "x = [", 1); /* arrays of inline tables, one per line */
+    rt_add(&t, "\n{a = [", 63);
+    rt_add(&t, "]}", 63);
+    rt_add(&t, "]\n", 1);
+    rt_toml_ok(&t);
+    rt_add(&t, "x = [", 1);
+    rt_add(&t, "\n  {a = [", 64);
+    rt_toml_too_deep(&t, 65, 6); /* the 64th 'a' is level 129, at its '=' */
+}
+
+static void test_depth_headers(void **state)
+{
+    /* A header part may be an array of tables and its element: two each. */
+    rt_text t = {0};
+    rt_add(&t, "[", 1);
+    rt_add_key(&t, 63);
+    rt_add(&t, "]\nb.c = 1\n", 1); /* 126 + 2 */
+    rt_toml_ok(&t);
+    rt_add(&t, "[", 1);
+    rt_add_key(&t, 63);
+    rt_add(&t, "]\nb.c.d = 1\n", 1);
+    rt_toml_too_deep(&t, 2, 4);
+    rt_add(&t, "[[", 1);
+    rt_add_key(&t, 65);
+    rt_add(&t, "]]\n", 1);
+    rt_toml_too_deep(&t, 1, 2 + 2 * 64);
+}
+
+/* The shape that overflowed an 8 MiB stack under ASan: within toml++'s 256
+ * nested values, but each value under a 255-dot key, ~32k levels in all.
+ * Refused where it passes the limit. */
+static void test_depth_across_lines(void **state)
+{
+    rt_text t = {0};
+    rt_add(&t, "[[hook]]\ntarget = 'a'\naction = 'trap'\nx = [", 1);
+    for (int i = 0; i < 127; i++) {
+        rt_add(&t, "\n{", 1);
+        rt_add_key(&t, 256);
+        rt_add(&t, " = [", 1);
+    }
+    rt_add(&t, "]}", 127);
+    rt_add(&t, "]\n", 1);
+    /* x at 3, the array 3, the inline table 4: the 124th '.' makes 129 */
+    rt_expect_one(t.s, 5, 2 * 124 + 1, "invalid TOML: nested too deeply: more than 128 levels");
+    free(t.s);
+    t = (rt_text){0};
+    rt_add(&t, "x = [", 1); /* the same shape with short keys is fine */
+    for (int i = 0; i < 5; i++) {
+        rt_add(&t, "\n{", 1);
+        rt_add_key(&t, 20);
+        rt_add(&t, " = [", 1);
+    }
+    rt_add(&t, "]}", 5);
+    rt_add(&t, "]\n", 1);
+    rt_toml_ok(&t);
+}
+
+/* Brackets and dots inside strings and comments do not nest; 200 of them
+ * would pass the limit if they were counted. */
+static void test_depth_strings_and_comments(void **state)
+{
+    rt_text t = {0};
+    rt_add(&t, "a = \"", 1); /* basic, with escaped quotes */
+    rt_add(&t, "[{.", 200);
+    rt_add(&t, "\\\"[\"\nb = '", 1); /* literal */
+    rt_add(&t, "[{.", 200);
+    rt_add(&t, "'\n# ", 1); /* comment */
+    rt_add(&t, "[{.", 200);
+    rt_add(&t, "\nc = [ # ", 1); /* comment inside an array */
+    rt_add(&t, "[", 200);
+    rt_add(&t, "\n  \"\"\"\n", 1); /* multi-line basic */
+    rt_add(&t, "[{.\n", 200);
+    rt_add(&t, "\\\"\"\" ]]] \"\"\"\", '''", 1); /* ...then multi-line literal */
+    rt_add(&t, "[", 200);
+    rt_add(&t, "''''' ]\n\"", 1); /* ending in two quotes; a quoted key */
+    rt_add_key(&t, 200);
+    rt_add(&t, "\".'x'.\"y\" = 1\nf = [", 1); /* dots in values */
+    rt_add(&t, "1.5, ", 1000);
+    rt_add(&t, "2.5]\nd = 1979-05-27T07:32:00.999\n", 1);
+    rt_toml_ok(&t);
+}
+
+/* A string ends where TOML says: \' does not escape in a literal string and
+ * \\ is a backslash in a basic one, so the arrays after them count. */
+static void test_depth_after_strings(void **state)
+{
+    rt_text t = {0};
+    rt_add(&t, "x = ['C:\\', ", 1);
+    rt_add(&t, "[", 128);
+    rt_toml_too_deep(&t, 1, 12 + 128);
+    rt_add(&t, "x = [\"C:\\\\\", ", 1);
+    rt_add(&t, "[", 128);
+    rt_toml_too_deep(&t, 1, 13 + 128);
+    rt_add(&t, "x = \"\"\"a\"\"\"\"\"\ny = ", 1); /* a"" then the delimiter */
+    rt_add(&t, "[", 129);
+    rt_toml_too_deep(&t, 2, 4 + 129);
 }
 
 static void test_adapter_tree(void **state)
@@ -997,7 +1170,12 @@ int main(void)
         cmocka_unit_test(test_syntax_error_int_range),
         cmocka_unit_test(test_syntax_error_redefined_hook),
         cmocka_unit_test(test_nul_key_rejected),
-        cmocka_unit_test(test_deep_dotted_key_rejected),
+        cmocka_unit_test(test_depth_dotted_key),
+        cmocka_unit_test(test_depth_arrays),
+        cmocka_unit_test(test_depth_headers),
+        cmocka_unit_test(test_depth_across_lines),
+        cmocka_unit_test(test_depth_strings_and_comments),
+        cmocka_unit_test(test_depth_after_strings),
         cmocka_unit_test(test_adapter_tree),
         cmocka_unit_test(test_adapter_not_nul_terminated),
         cmocka_unit_test(test_unknown_root_key_suggest),
