@@ -30,7 +30,9 @@
  * share that spelling; later releases (1.26 does) write the full name, as
  * the symbol table does, and spell shapes without the "_0"
  * ("pkg.F[go.shape.int]"). Go 1.26 still uses the 1.20 layout (magic,
- * _func and moduledata as below).
+ * _func and moduledata as below) but writes textStart as 0 ("no longer
+ * stored", runtime/symtab.go): the text address then comes from
+ * runtime.text or moduledata (hp_go_text).
  *
  * The inline tree (FUNCDATA_InlTree) is an array of inlinedCall records:
  * 20 bytes up to 1.19 ({parent i16, funcID u8, _, file, line, nameoff,
