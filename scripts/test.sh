@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzz_secs=${1:-${HP_FUZZ_SECONDS:-20}}
 jobs=$(nproc)
-# One Go build cache for every test and both builds: the standard library
-# compiled with -gcflags=all=-l is reused instead of rebuilt per test.
+# One Go build cache for every test and both builds, one subdirectory per Go
+# version the tests run (go1.19, go1.26; tests/e2e/lib.sh go_use): the
+# standard library compiled with -gcflags=all=-l is reused instead of
+# rebuilt per test.
 export HP_GOCACHE="${HP_GOCACHE:-$PWD/build-gocache}"
 
 echo "== build and test (RelWithDebInfo)"

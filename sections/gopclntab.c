@@ -24,9 +24,15 @@
  *   0xfffffff1  1.20+   uint32, from text  + 40 bytes   same as 1.18
  *                                          (startLine)
  *
- * Missing funcdata is 0 in 1.16 and ~0 in 1.18+. Generic functions are
- * named "pkg.F[...]" in funcnametab, whatever their shape ("pkg.F[go.shape.
- * int_0]" in the symbol table); two instantiations share that spelling.
+ * Missing funcdata is 0 in 1.16 and ~0 in 1.18+. Go 1.19 names generic
+ * functions "pkg.F[...]" in funcnametab, whatever their shape
+ * ("pkg.F[go.shape.int_0]" in the symbol table), so two instantiations
+ * share that spelling; later releases (1.26 does) write the full name, as
+ * the symbol table does, and spell shapes without the "_0"
+ * ("pkg.F[go.shape.int]"). Go 1.26 still uses the 1.20 layout (magic,
+ * _func and moduledata as below) but writes textStart as 0 ("no longer
+ * stored", runtime/symtab.go): the text address then comes from
+ * runtime.text or moduledata (hp_go_text).
  *
  * The inline tree (FUNCDATA_InlTree) is an array of inlinedCall records:
  * 20 bytes up to 1.19 ({parent i16, funcID u8, _, file, line, nameoff,
@@ -632,24 +638,48 @@ hp_status hp_gotab_inlined(const hp_gotab *t, uint64_t i, hp_go_inline_fn fn, vo
 
 /* ---- image symbols ----------------------------------------------------- */
 
-/* Does symbol name `sym` spell Go table name `go`? The table writes
- * generic instantiations as "pkg.F[...]" (cmd/link pcln.go, nameParts),
- * and the symbol table marks an assembly function that also has an
- * ABIInternal wrapper "pkg.F.abi0" ("pkg.F.abiinternal" for the other one
- * under -linkshared; cmd/link symtab.go, mangleABIName). */
+/* How many bytes of `sym` spell the first `len` bytes of table name `go`,
+ * or SIZE_MAX. The ELF and Mach-O symbol tables write the middle dot "·"
+ * (U+00B7) of a Go name as "." (cmd/link symtab.go and macho.go, for
+ * ASCII-only tools); the table keeps it (Go 1.26: "type:.eq.pkg.T·7"). */
+static size_t hp_go_prefix(const char *sym, const char *go, size_t len)
+{
+    size_t i = 0, j = 0;
+    while (j < len) {
+        if (sym[i] == go[j]) {
+            i++, j++;
+        } else if (sym[i] == '.' && j + 1 < len && (uint8_t)go[j] == 0xc2 &&
+                   (uint8_t)go[j + 1] == 0xb7) {
+            i++, j += 2;
+        } else {
+            return SIZE_MAX;
+        }
+    }
+    return i;
+}
+
+/* Does symbol name `sym` spell Go table name `go`? Go 1.19's table writes
+ * generic instantiations as "pkg.F[...]" (cmd/link pcln.go,
+ * nameParts), and the symbol table marks an assembly function that also
+ * has an ABIInternal wrapper "pkg.F.abi0" ("pkg.F.abiinternal" for the
+ * other one under -linkshared; cmd/link symtab.go, mangleABIName). */
 static bool hp_go_same_name(const char *sym, const char *go)
 {
-    size_t n = strlen(go);
-    if (!strncmp(sym, go, n) &&
+    size_t n = hp_go_prefix(sym, go, strlen(go));
+    if (n != SIZE_MAX &&
         (!sym[n] || !strcmp(sym + n, ".abi0") || !strcmp(sym + n, ".abiinternal")))
         return true;
     const char *dots = strstr(go, "[...]");
     if (!dots)
         return false;
-    size_t pre = (size_t)(dots - go);
+    size_t pre = hp_go_prefix(sym, go, (size_t)(dots - go));
+    if (pre == SIZE_MAX || sym[pre] != '[')
+        return false;
     const char *close = strrchr(sym, ']');
-    return !strncmp(sym, go, pre) && sym[pre] == '[' && close && close > sym + pre &&
-           !strcmp(close + 1, dots + 5);
+    if (!close || close <= sym + pre)
+        return false;
+    n = hp_go_prefix(close + 1, dots + 5, strlen(dots + 5));
+    return n != SIZE_MAX && !close[1 + n];
 }
 
 /* The image's function symbols sorted by va, to match table entries in
@@ -725,7 +755,11 @@ static hp_status hp_go_add_funcs(hp_image *img, const hp_gotab *t, const hp_go_i
         uint64_t size = f.end_va - f.entry_va;
         hp_symbol *known = hp_go_index_find(img, ix, &f);
         if (known) {
-            if (!known->size)
+            /* The table's bounds are exact; a symbol's size can only be
+             * missing or too large: Go links Mach-O without
+             * LC_FUNCTION_STARTS, so the reader sizes each function up to
+             * its section's end. */
+            if (!known->size || known->size > size)
                 known->size = size;
             continue;
         }

@@ -5,23 +5,25 @@
 # function whose entry is the stack check (the recursion forces many stack
 # growths through hooked frames), and time.Now from the standard library.
 # Then `hookpatch list` on a `go test -c` binary: thousands of functions,
-# in well under a few seconds.
+# in well under a few seconds. Everything once per Go toolchain
+# (go_toolchains in lib.sh: Go 1.19 and the current release); each check
+# is named after the one it used ("go1.26 pie: patch").
 #
-# Offline: no module downloads, a build cache of the test's own.
+# Offline: no module downloads, one build cache per Go version.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_init
 
-if ! command -v go >/dev/null; then
+mapfile -t TOOLCHAINS < <(go_toolchains)
+if [[ ${#TOOLCHAINS[@]} -eq 0 ]]; then
     skip "go_basic" "go is not installed"
     e2e_finish
     exit $?
 fi
 
-export GOFLAGS=-mod=mod GOPROXY=off GOCACHE=$HP_WORK/gocache GOPATH=$HP_WORK/gopath
+export GOFLAGS=-mod=mod GOPROXY=off GOPATH=$HP_WORK/gopath
 export GO111MODULE=on GOTELEMETRY=off
-unset GOTOOLCHAIN GOROOT_FINAL GOOS GOARCH
-echo "# $(go version)"
+unset GOROOT_FINAL GOOS GOARCH
 
 SRC=$HP_WORK/src
 cp -r "$HP_SRC/tests/fixtures/go_basic" "$SRC"
@@ -37,11 +39,10 @@ first_insn()
             sub(/^ *[0-9a-f]+:[ \t]*/, ""); print; on = 0 }'
 }
 
-test_build() # NAME GO-BUILD-FLAGS... 
+test_build() # NAME GO-BUILD-FLAGS...
 {
-    local v=$1
+    local v="$GO_LABEL $1" dir=$HP_WORK/$GO_LABEL/$1
     shift
-    local dir=$HP_WORK/$v
     mkdir -p "$dir"
     local in=$dir/in out=$dir/out
     if ! (cd "$SRC" && go build -gcflags=all=-l "$@" -o "$in" .) >"$dir/build.log" 2>&1; then
@@ -106,36 +107,46 @@ test_build() # NAME GO-BUILD-FLAGS...
     check_eq "$v: input unchanged" "$in_sha" "$(sha "$in")"
 }
 
-test_build exe
-test_build pie -buildmode=pie
-
 # ---- hookpatch list on a test binary
-dir=$HP_WORK/test-c
-mkdir -p "$dir"
-if (cd "$SRC" && go test -c -o "$dir/pkg.test" .) >"$dir/build.log" 2>&1; then
+test_list()
+{
+    local dir=$HP_WORK/$GO_LABEL/test-c t0 t1 secs nfuncs nyes method
+    mkdir -p "$dir"
+    if ! (cd "$SRC" && go test -c -o "$dir/pkg.test" .) >"$dir/build.log" 2>&1; then
+        fail "$GO_LABEL go test -c" "$(tail -5 "$dir/build.log")"
+        return
+    fi
     t0=$(date +%s.%N)
     hp list "$dir/pkg.test"
     t1=$(date +%s.%N)
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-    echo "# hookpatch list on a go test -c binary: ${secs}s"
+    echo "# $GO_LABEL: hookpatch list on a go test -c binary: ${secs}s"
     printf '%s\n' "$HP_OUT" >"$dir/list.txt"
     nfuncs=$(grep -c '^0x' "$dir/list.txt" || true)
     nyes=$(awk '$3 == "yes"' "$dir/list.txt" | wc -l)
     # In a test binary the package is named by its import path.
     method=$(grep -E '^0x[0-9a-f]+ +[0-9]+ +yes +(main|hookpatch\.test/go_basic)\.\(\*T\)\.M$' "$dir/list.txt" || true)
     if [[ $HP_RC -eq 0 && $nfuncs -gt 1000 && -n $method ]]; then
-        pass "go test -c: list shows $nfuncs functions ($nyes hookable) including (*T).M"
+        pass "$GO_LABEL go test -c: list shows $nfuncs functions ($nyes hookable) including (*T).M"
     else
-        fail "go test -c: list" "rc $HP_RC, $nfuncs functions, method line '$method'" "$(head -3 <<<"$HP_ERR")"
+        fail "$GO_LABEL go test -c: list" "rc $HP_RC, $nfuncs functions, method line '$method'" "$(head -3 <<<"$HP_ERR")"
     fi
     # Generous: this is about not being quadratic, not about a fast machine.
     if awk -v s="$secs" 'BEGIN { exit !(s < 20) }'; then
-        pass "go test -c: list took ${secs}s"
+        pass "$GO_LABEL go test -c: list took ${secs}s"
     else
-        fail "go test -c: list took ${secs}s"
+        fail "$GO_LABEL go test -c: list took ${secs}s"
     fi
-else
-    fail "go test -c" "$(tail -5 "$dir/build.log")"
-fi
+}
+
+for tc in "${TOOLCHAINS[@]}"; do
+    go_use $tc
+    t0=$SECONDS
+    echo "# $(go version)"
+    test_build exe
+    test_build pie -buildmode=pie
+    test_list
+    echo "# $GO_LABEL: $((SECONDS - t0)) s"
+done
 
 e2e_finish

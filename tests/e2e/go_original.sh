@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `replace` + `original` on Go 1.19 (-gcflags=all=-l), default and
-# -buildmode=pie (tests/fixtures/go_original): a function, a pointer-receiver
+# `replace` + `original` on every Go toolchain go_toolchains lists (Go 1.19
+# and the current release; check names say which), -gcflags=all=-l, default
+# and -buildmode=pie (tests/fixtures/go_original): a function, a pointer-receiver
 # method (whose original is bound to a method), and recursive functions with
 # each of Go's three stack-check prologues (frame < 128 bytes: cmp rsp;
 # ~512 bytes: lea r12; > 4 KiB: mov r12,rsp; sub; jb) whose originals run
@@ -11,17 +12,16 @@
 # 10000 times each while another runs runtime.GC() in a loop (stacks shrink
 # and grow again): no crash, no "unknown pc", exact counts.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 : "${HOOKPATCH:?} ${HP_SRC:?} ${HP_WORK:?}"
 rm -rf "$HP_WORK"; mkdir -p "$HP_WORK"
-export GOCACHE="${HP_GOCACHE:-$HP_WORK/gocache}" GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
+export GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
 export LC_ALL=C
 PY=$(python3 -c 'import sys; print(sys.executable)')
 pass=0 fail=0
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+ok() { echo "ok   $GO_LABEL $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $GO_LABEL $1"; fail=$((fail + 1)); }
 FIX=$HP_SRC/tests/fixtures/go_original
-cp -r "$FIX" "$HP_WORK/src"
-cd "$HP_WORK/src"
 T0=$SECONDS
 
 # prologue BIN FUNC N: FUNC's first N instructions, without addresses.
@@ -54,41 +54,58 @@ shape()
     return 1
 }
 
-for mode in default pie; do
-    flags=(-gcflags=all=-l)
-    [ "$mode" = pie ] && flags+=(-buildmode=pie)
-    t=$SECONDS
-    if ! go build "${flags[@]}" -o "prog-$mode" . >"build-$mode.txt" 2>&1; then
-        bad "$mode: go build"; cat "build-$mode.txt"; continue
-    fi
-    echo "# $mode: built in $((SECONDS - t)) s"
-    shape "prog-$mode" && ok "$mode: Small/Deep/Huge have the cmp, lea and mov/sub/jb stack checks" ||
-        bad "$mode: fixture shape"
-    rc=0; timeout 120 "./prog-$mode" >"plain-$mode.txt" 2>&1 || rc=$?
-    [ "$rc" = 0 ] && diff -u "$FIX/expected_plain.txt" "plain-$mode.txt" &&
-        ok "$mode: unpatched output" || bad "$mode: unpatched output (rc $rc)"
+# original_for: both modes with the current toolchain.
+original_for()
+{
+    mkdir -p "$HP_WORK/$GO_LABEL"
+    cp -r "$FIX" "$HP_WORK/$GO_LABEL/src"
+    cd "$HP_WORK/$GO_LABEL/src"
+    local mode flags t rc hooked skipped bound run
+    for mode in default pie; do
+        flags=(-gcflags=all=-l)
+        [ "$mode" = pie ] && flags+=(-buildmode=pie)
+        t=$SECONDS
+        if ! go build "${flags[@]}" -o "prog-$mode" . >"build-$mode.txt" 2>&1; then
+            bad "$mode: go build"; cat "build-$mode.txt"; continue
+        fi
+        echo "# $GO_LABEL $mode: built in $((SECONDS - t)) s"
+        shape "prog-$mode" && ok "$mode: Small/Deep/Huge have the cmp, lea and mov/sub/jb stack checks" ||
+            bad "$mode: fixture shape"
+        rc=0; timeout 120 "./prog-$mode" >"plain-$mode.txt" 2>&1 || rc=$?
+        [ "$rc" = 0 ] && diff -u "$FIX/expected_plain.txt" "plain-$mode.txt" &&
+            ok "$mode: unpatched output" || bad "$mode: unpatched output (rc $rc)"
 
-    rc=0
-    "$HOOKPATCH" --json "prog-$mode" "out-$mode" rules.toml >"report-$mode.json" 2>"err-$mode.txt" || rc=$?
-    if [ "$rc" != 0 ]; then bad "$mode: hookpatch exit $rc"; cat "err-$mode.txt"; continue; fi
-    read -r hooked skipped bound <<<"$("$PY" -c 'import json,sys
+        rc=0
+        "$HOOKPATCH" --json "prog-$mode" "out-$mode" rules.toml >"report-$mode.json" 2>"err-$mode.txt" || rc=$?
+        if [ "$rc" != 0 ]; then bad "$mode: hookpatch exit $rc"; cat "err-$mode.txt"; continue; fi
+        read -r hooked skipped bound <<<"$("$PY" -c 'import json,sys
 j = json.load(open(sys.argv[1]))
 print(j["hooked"], j["skipped"], sum(1 for h in j["hooks"] if h.get("original", "").endswith("Orig")))' \
-        "report-$mode.json")"
-    [ "$hooked/$skipped/$bound" = 6/0/6 ] && ok "$mode: 6 hooked, each with its original bound" ||
-        { bad "$mode: hooked $hooked, skipped $skipped, originals $bound"; cat "err-$mode.txt"; }
+            "report-$mode.json")"
+        [ "$hooked/$skipped/$bound" = 6/0/6 ] && ok "$mode: 6 hooked, each with its original bound" ||
+            { bad "$mode: hooked $hooked, skipped $skipped, originals $bound"; cat "err-$mode.txt"; }
 
-    # Three runs: the goroutine/GC part is timing-dependent.
-    for run in 1 2 3; do
-        rc=0; t=$SECONDS
-        timeout 120 "./out-$mode" >"hooked-$mode-$run.txt" 2>&1 || rc=$?
-        if [ "$rc" = 0 ] && diff -u "$FIX/expected_hooked.txt" "hooked-$mode-$run.txt"; then
-            ok "$mode: run $run: every hook ran exactly once per call ($((SECONDS - t)) s)"
-        else
-            bad "$mode: run $run: patched output (rc $rc)"
-            grep -m3 -E 'unknown pc|fatal error|panic|SIGSEGV|unexpected return pc' "hooked-$mode-$run.txt" || true
-        fi
+        # Three runs: the goroutine/GC part is timing-dependent.
+        for run in 1 2 3; do
+            rc=0; t=$SECONDS
+            timeout 120 "./out-$mode" >"hooked-$mode-$run.txt" 2>&1 || rc=$?
+            if [ "$rc" = 0 ] && diff -u "$FIX/expected_hooked.txt" "hooked-$mode-$run.txt"; then
+                ok "$mode: run $run: every hook ran exactly once per call ($((SECONDS - t)) s)"
+            else
+                bad "$mode: run $run: patched output (rc $rc)"
+                grep -m3 -E 'unknown pc|fatal error|panic|SIGSEGV|unexpected return pc' "hooked-$mode-$run.txt" || true
+            fi
+        done
     done
+}
+
+mapfile -t TOOLCHAINS < <(go_toolchains)
+[ ${#TOOLCHAINS[@]} -gt 0 ] || { echo "FAIL no Go toolchain found"; fail=1; }
+for tc in "${TOOLCHAINS[@]}"; do
+    go_use $tc
+    t=$SECONDS
+    original_for
+    echo "# $GO_LABEL: $((SECONDS - t)) s"
 done
 
 echo "time: $((SECONDS - T0)) s"

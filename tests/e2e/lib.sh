@@ -213,6 +213,59 @@ for e in sys.argv[2:]:
     print(eval(e))' "$@"
 }
 
+# ---- Go toolchains. Every Go test runs once per toolchain, and each of its
+# check names starts with the toolchain's label ("go1.26 pie: patch"):
+#
+#   while read -r label go; do
+#       go_use "$label" "$go"      # `go` is now that toolchain
+#       ...
+#   done < <(go_toolchains)
+#
+# The unit tests read the same list (tests/unit/go_toolchains.h runs
+# go_toolchains), so there is one definition of what "every Go" means.
+
+# go_toolchains: one line "LABEL PATH" per Go toolchain to test, newest
+# first: the current release in /usr/local/go and Debian's Go 1.19, each
+# when installed. HP_GO_LIST (paths to go binaries, separated by spaces or
+# colons) replaces that list. With neither installed and no HP_GO_LIST, the
+# `go` on PATH. LABEL is "go1.MINOR" from `go env GOVERSION`; a second
+# toolchain with the same label is dropped.
+go_toolchains()
+{
+    local list=${HP_GO_LIST:-/usr/local/go/bin/go /usr/lib/go-1.19/bin/go} g v seen=" " n=0
+    for g in ${list//:/ }; do
+        [[ -x $g ]] || continue
+        v=$(env -u GOROOT GOTOOLCHAIN=local "$g" env GOVERSION 2>/dev/null) || continue
+        [[ $v =~ go1\.[0-9]+ ]] || continue
+        v=${BASH_REMATCH[0]}
+        [[ $seen == *" $v "* ]] && continue
+        seen+="$v "
+        echo "$v $g"
+        n=$((n + 1))
+    done
+    if [[ $n -eq 0 && -z ${HP_GO_LIST:-} ]] && g=$(command -v go) &&
+        v=$(env -u GOROOT GOTOOLCHAIN=local "$g" env GOVERSION 2>/dev/null) &&
+        [[ $v =~ go1\.[0-9]+ ]]; then
+        echo "${BASH_REMATCH[0]} $g"
+    fi
+}
+
+# go_use LABEL PATH: PATH's go becomes this shell's `go` (first on PATH,
+# GOROOT from outside dropped), nothing is downloaded (GOTOOLCHAIN=local),
+# and the build cache is the version's own: $HP_GOCACHE/LABEL. HP_GOCACHE
+# is shared by every test of a run (scripts/test.sh sets it); without it,
+# the build tree's gocache/ (HP_GOCACHE_DEFAULT, from ctest), else one
+# under $HP_WORK. Sets GO_LABEL.
+go_use()
+{
+    GO_LABEL=$1
+    : "${E2E_PATH0:=$PATH}"
+    PATH="$(dirname "$2"):$E2E_PATH0"
+    unset GOROOT
+    export PATH GOTOOLCHAIN=local
+    export GOCACHE="${HP_GOCACHE:-${HP_GOCACHE_DEFAULT:-$HP_WORK/gocache}}/$1"
+}
+
 # Run directly (ctest registers every tests/e2e/*.sh, this file included),
 # it checks its own helpers, so that file is not an empty pass.
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
@@ -232,5 +285,13 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     printf '{"a": ' >"$HP_WORK/bad.json"
     check_true "json_valid: rejects a truncated document" "" eval '! json_valid "$HP_WORK/bad.json"'
     check_true "readelf_clean: hookpatch itself reads cleanly" "" readelf_clean "$HOOKPATCH"
+    check_eq "go_toolchains: HP_GO_LIST of missing paths lists none" "" \
+        "$(HP_GO_LIST=/nonexistent/go:/also/missing go_toolchains)"
+    if g=$(command -v go); then
+        check_eq "go_toolchains: one line per Go version" 1 "$(HP_GO_LIST="$g $g" go_toolchains | wc -l)"
+        (go_use $(HP_GO_LIST=$g go_toolchains) && [[ $(command -v go) == "$g" &&
+            $GOCACHE == */go1.* && $GOTOOLCHAIN == local ]]) &&
+            pass "go_use: that go first on PATH, its own cache" || fail "go_use"
+    fi
     e2e_finish
 fi

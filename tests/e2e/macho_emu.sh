@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Acceptance for the Mach-O backend, without a Mac: build x86-64 macOS
 # programs with clang + ld64.lld (C: executable, dylib, universal with an
-# arm64 slice) and Go (GOOS=darwin), patch them, then
+# arm64 slice) and Go (GOOS=darwin, with every Go toolchain go_toolchains
+# lists: Go 1.19 links an exe at a fixed address, Go 1.26 a PIE), patch
+# them, then
 #   - parse the output with llvm-objdump (no warnings), with LIEF (a second
 #     reader, in a forked child) and with macho_emu.py's own reader
 #     (__HOOKPATCH present, __LINKEDIT last, nothing overlaps);
@@ -51,15 +53,14 @@ if have llvm-lipo-14 &&
     FAT=1
 fi
 
-GO_OK=0
-if have go; then
-    mkdir -p "$W/go" "$W/gocache"
-    cp "$FIX/go/go.mod" "$FIX/go/main.go" "$W/go/"
-    if (cd "$W/go" && GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off \
-        GOCACHE="${HP_GOCACHE:-$W/gocache}" go build -gcflags=all=-l -o "$W/gobin" .) >"$W/go.log" 2>&1; then
-        GO_OK=1
-    fi
-fi
+# go_build: the Go fixture with the current toolchain, as $W/$GO_LABEL/gobin.
+go_build()
+{
+    mkdir -p "$W/$GO_LABEL/go"
+    cp "$FIX/go/go.mod" "$FIX/go/main.go" "$W/$GO_LABEL/go/"
+    (cd "$W/$GO_LABEL/go" && GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off \
+        go build -gcflags=all=-l -o "$W/$GO_LABEL/gobin" .) >"$W/$GO_LABEL/go.log" 2>&1
+}
 
 LIEF_OK=0
 if cc "$FIX/lief_check.c" -o "$W/lief_check" -lLIEF -lstdc++ -lm >"$W/lief.log" 2>&1; then
@@ -242,31 +243,43 @@ else
     skip "fat" "no llvm-lipo-14 or arm64 linking"
 fi
 
-if [[ $GO_OK == 1 ]]; then
-    # Go symbols are "_main.Add"; the rules use the source name "main.Add".
-    hp "$W/gobin" "$W/go.out" "$FIX/go/rules.toml"
-    if [[ $HP_RC != 0 ]]; then
-        fail "go: hookpatch" "rc=$HP_RC" "$HP_ERR"
-    else
-        pass "go: hookpatch"
-        objdump_clean go "$W/go.out"
-        layout_ok go "$W/go.out"
-        lief_ok go "$W/go.out"
-        sig_ok go "$W/go.out" unsigned
-        dyld_same go "$W/gobin" "$W/go.out"
-        syms_ok go "$W/gobin" "$W/go.out"
-        emu "go: original Add" "$W/gobin" _main.Add go 10 7 3
-        emu "go: original Mul" "$W/gobin" _main.Mul go 21 7 3
-        emu "go: original Twice" "$W/gobin" _main.Twice go 10 5
-        emu "go: Add returns 42" "$W/go.out" _main.Add go 42 7 3
-        emu "go: Mul replaced by Sub" "$W/go.out" _main.Mul go 4 7 3
-        emu "go: Checked traps" "$W/go.out" _main.Checked go trap 5
-        emu "go: Twice passes through" "$W/go.out" _main.Twice go 10 5
-        emu_flush
+# go_check: patch, parse and emulate the current toolchain's build.
+go_check()
+{
+    local g=$GO_LABEL bin=$W/$GO_LABEL/gobin out=$W/$GO_LABEL/go.out
+    if ! go_build; then
+        fail "$g: GOOS=darwin go build" "$(tail -3 "$W/$GO_LABEL/go.log")"
+        return
     fi
-else
-    skip "go" "go missing or GOOS=darwin build failed: $(tail -3 "$W/go.log" 2>/dev/null)"
-fi
+    # Go symbols are "_main.Add"; the rules use the source name "main.Add".
+    hp "$bin" "$out" "$FIX/go/rules.toml"
+    if [[ $HP_RC != 0 ]]; then
+        fail "$g: hookpatch" "rc=$HP_RC" "$HP_ERR"
+        return
+    fi
+    pass "$g: hookpatch"
+    objdump_clean "$g" "$out"
+    layout_ok "$g" "$out"
+    lief_ok "$g" "$out"
+    sig_ok "$g" "$out" unsigned
+    dyld_same "$g" "$bin" "$out"
+    syms_ok "$g" "$bin" "$out"
+    emu "$g: original Add" "$bin" _main.Add go 10 7 3
+    emu "$g: original Mul" "$bin" _main.Mul go 21 7 3
+    emu "$g: original Twice" "$bin" _main.Twice go 10 5
+    emu "$g: Add returns 42" "$out" _main.Add go 42 7 3
+    emu "$g: Mul replaced by Sub" "$out" _main.Mul go 4 7 3
+    emu "$g: Checked traps" "$out" _main.Checked go trap 5
+    emu "$g: Twice passes through" "$out" _main.Twice go 10 5
+    emu_flush
+}
+
+mapfile -t TOOLCHAINS < <(go_toolchains)
+[[ ${#TOOLCHAINS[@]} -gt 0 ]] || skip "go" "no Go toolchain installed"
+for tc in "${TOOLCHAINS[@]}"; do
+    go_use $tc
+    go_check
+done
 
 # ---- an object-file mock with absolute pointers: rebase opcodes ----
 mkdir -p "$W/mock"

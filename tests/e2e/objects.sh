@@ -2,8 +2,10 @@
 # Replacement code from relocatable objects: mocks compiled separately with
 # gcc and clang (-O0/-O2, -fPIC and not) linked into hosts built in every
 # link mode; a Go host hooked with an assembly object following Go's
-# register ABI; and the error paths (unresolved symbols, missing symbol).
+# register ABI (with every Go toolchain go_toolchains lists); and the error
+# paths (unresolved symbols, missing symbol).
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 : "${HOOKPATCH:?} ${HP_SRC:?} ${HP_WORK:?}"
 rm -rf "$HP_WORK"; mkdir -p "$HP_WORK"
 pass=0 fail=0
@@ -66,9 +68,11 @@ set +e; "$HOOKPATCH" host-pie out-bad bad3.toml 2>err.txt; rc=$?; set -e
 
 # Go: an assembly mock following ABIInternal (integer args in RAX, RBX,
 # RCX, RDI, RSI, R8-R11; result in RAX), tail-calling the original.
-if command -v go >/dev/null; then
-  export GOCACHE="${HP_GOCACHE:-$HP_WORK/gocache}" GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
-  mkdir -p "$HP_WORK/go" && cd "$HP_WORK/go"
+mapfile -t TOOLCHAINS < <(go_toolchains)
+for tc in "${TOOLCHAINS[@]}"; do
+  go_use $tc
+  export GOPATH="$HP_WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off
+  mkdir -p "$HP_WORK/go/$GO_LABEL" && cd "$HP_WORK/go/$GO_LABEL"
   printf 'module example.com/objhost\n\ngo 1.19\n' >go.mod
   cat >main.go <<'GO'
 package main
@@ -96,9 +100,9 @@ ASM
   printf '[[hook]]\ntarget = "main.Add"\nobject = "mock.o"\nsymbol = "add_mock"\n\n[[hook]]\ntarget = "main.Mul"\nobject = "mock.o"\nsymbol = "mul_mock"\noriginal = "real_mul"\n' >rules.toml
   for mode in exe pie; do
     go build -gcflags=all=-l -buildmode=$mode -o prog .
-    if "$HOOKPATCH" -q prog out rules.toml && [ "$(./out)" = "34 36" ]; then ok "go $mode: assembly mock with Go's register ABI"
-    else bad "go $mode: got '$(./out 2>&1)'"; fi
+    if "$HOOKPATCH" -q prog out rules.toml && [ "$(./out)" = "34 36" ]; then ok "$GO_LABEL $mode: assembly mock with Go's register ABI"
+    else bad "$GO_LABEL $mode: got '$(./out 2>&1)'"; fi
   done
-fi
+done
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

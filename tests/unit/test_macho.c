@@ -3,7 +3,8 @@
  * Fixtures are built at test time from tests/fixtures/macho with clang
  * (-target x86_64-apple-macos11) and ld64.lld-14: a signed executable with
  * header padding, one without padding, a dylib, a universal file with an
- * arm64 slice, and a Go program (GOOS=darwin). A test whose toolchain is
+ * arm64 slice, and a Go program (GOOS=darwin, -buildmode=exe and pie, with
+ * every Go toolchain go_toolchains.h lists). A test whose toolchain is
  * missing is skipped with the reason. Then: load (segments, symbols,
  * aliases, sizes from LC_FUNCTION_STARTS), place + emit a hand-made edit
  * and re-open the output, the header-room refusal, chained fixups grown by
@@ -22,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "go_toolchains.h"
 #include "sections/format.h"
 #include "sections/macho_priv.h"
 
@@ -36,7 +38,7 @@
 #define WORK HP_BINARY_DIR "/macho-fixtures"
 #define LD_X86 "ld64.lld-14 -arch x86_64 -platform_version macos 11.0 11.0 -undefined dynamic_lookup"
 
-static bool have_c, have_fat, have_go;
+static bool have_c, have_fat, have_go[TGO_MAX];
 
 typedef struct blob {
     uint8_t *data;
@@ -81,10 +83,20 @@ static int build_fixtures(void **state)
                   "ld64.lld-14 -arch arm64 -platform_version macos 11.0 11.0 "
                   "-undefined dynamic_lookup -o exe_arm64 main_a.o targets_a.o && "
                   "llvm-lipo-14 -create exe exe_arm64 -output fat") == 0;
-    have_go = sh("command -v go >/dev/null && mkdir -p " WORK "/go && cp " FIX "/go/go.mod " FIX
-                 "/go/main.go " WORK "/go/ && cd " WORK "/go && GOOS=darwin GOARCH=amd64 "
-                 "CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off GOCACHE=" HP_BINARY_DIR
-                 "/macho-gocache go build -gcflags=all=-l -o gobin . >build.log 2>&1") == 0;
+    for (size_t i = 0; i < tgo_count; i++) {
+        char cmd[4096];
+        int n = snprintf(cmd, sizeof cmd,
+                         "mkdir -p " WORK "/go/%.15s && cp " FIX "/go/go.mod " FIX "/go/main.go "
+                         WORK "/go/%.15s/ && cd " WORK "/go/%.15s && for m in exe pie; do "
+                         "%s GOOS=darwin GOARCH=amd64 CGO_ENABLED=0 GOFLAGS=-mod=mod GOPROXY=off "
+                         "go build -buildmode=$m -gcflags=all=-l -o gobin-$m . || exit; "
+                         "done >build.log 2>&1",
+                         tgo_all[i].label, tgo_all[i].label, tgo_all[i].label, tgo_all[i].env);
+        have_go[i] = n > 0 && (size_t)n < sizeof cmd && sh(cmd) == 0;
+        if (!have_go[i])
+            fprintf(stderr, "test_macho: %s: GOOS=darwin go build failed: %s\n", tgo_all[i].label,
+                    cmd);
+    }
     return 0;
 }
 
@@ -220,22 +232,61 @@ static void test_load_fat(void **state)
     hp_diags_free(&d);
 }
 
+/* `go tool nm -size` of FILE: SYM's address and size; false if absent. */
+static bool go_nm_sym(const tgo *g, const char *file, const char *sym, uint64_t *va,
+                      uint64_t *size)
+{
+    char cmd[2048], line[1024];
+    snprintf(cmd, sizeof cmd, "%s go tool nm -size '%s'", g->env, file);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    bool found = false;
+    while (fgets(line, sizeof line, p)) {
+        unsigned long long a, n;
+        char type;
+        int at = 0;
+        line[strcspn(line, "\n")] = 0;
+        if (sscanf(line, "%llx %llu %c %n", &a, &n, &type, &at) == 3 && at &&
+            !strcmp(line + at, sym) && !found) {
+            *va = a, *size = n;
+            found = true;
+        }
+    }
+    pclose(p);
+    return found;
+}
+
+/* A Go program as an exe and as a PIE (the default from some Go release on,
+ * 1.26 included; 1.19 links an exe). Addresses and sizes are the ones the
+ * toolchain's own nm reports. */
 static void test_load_go(void **state)
 {
-    (void)state;
-    if (!have_go)
+    const tgo *g = *state;
+    if (!g || !have_go[g - tgo_all])
         skip();
-    hp_diags d = {0};
-    hp_image *img = open_ok(WORK "/go/gobin", &d);
-    assert_non_null(img->pclntab);
-    assert_true(img->go_text_va != 0);
-    const hp_symbol *s = find_sym(img, "main.Add");
-    assert_non_null(s);
-    assert_int_equal(s->kind, HP_SYM_FUNC);
-    assert_true(s->size > 0);
-    assert_false(img->pic); /* Go's internal linker: fixed address */
-    hp_image_close(img);
-    hp_diags_free(&d);
+    static const char *const modes[] = {"exe", "pie"};
+    for (int m = 0; m < 2; m++) {
+        char path[512];
+        snprintf(path, sizeof path, WORK "/go/%.15s/gobin-%s", g->label, modes[m]);
+        hp_diags d = {0};
+        hp_image *img = open_ok(path, &d);
+        uint64_t text_va, text_size, add_va, add_size;
+        assert_true(go_nm_sym(g, path, "runtime.text", &text_va, &text_size));
+        assert_true(go_nm_sym(g, path, "main.Add", &add_va, &add_size));
+        assert_non_null(img->pclntab);
+        assert_int_equal(img->go_text_va, text_va);
+        const hp_symbol *s = find_sym(img, "main.Add");
+        assert_non_null(s);
+        assert_int_equal(s->kind, HP_SYM_FUNC);
+        assert_int_equal(s->va, add_va);
+        /* Bounded by the next function (32-byte alignment), not by the end
+         * of __text: Go writes no LC_FUNCTION_STARTS. */
+        assert_true(s->size >= add_size && s->size - add_size < 32);
+        if (img->pic != (m == 1))
+            fail_msg("%s: -buildmode=%s: pic %d", g->label, modes[m], img->pic);
+        hp_image_close(img);
+        hp_diags_free(&d);
+    }
 }
 
 /* ---- place + emit ---- */
@@ -663,12 +714,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_exe), cmocka_unit_test(test_code_map),        cmocka_unit_test(test_load_dylib),
-        cmocka_unit_test(test_load_fat),        cmocka_unit_test(test_load_go),
-        cmocka_unit_test(test_roundtrip_exe),   cmocka_unit_test(test_roundtrip_dylib),
+        cmocka_unit_test(test_load_fat),        cmocka_unit_test(test_roundtrip_exe),
+        cmocka_unit_test(test_roundtrip_dylib),
         cmocka_unit_test(test_roundtrip_fat),   cmocka_unit_test(test_no_header_room),
         cmocka_unit_test(test_prior_info),      cmocka_unit_test(test_chained_fixups),
         cmocka_unit_test(test_sha256),          cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_truncations),
     };
-    return cmocka_run_group_tests(tests, build_fixtures, NULL);
+    const struct CMUnitTest per_go[] = {cmocka_unit_test(test_load_go)};
+    return tgo_run("test_macho", tests, sizeof tests / sizeof tests[0], per_go, 1, build_fixtures,
+                   NULL);
 }
