@@ -4,8 +4,8 @@
  * inlined into. */
 #include "inline.h"
 
-#include "../sections/dwarf.h"
-#include "../sections/gopclntab.h"
+#include "../sections/debug/dwarf.h"
+#include "../sections/debug/gopclntab.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* libFuzzer harness for sections/dwarf.c, the DWARF inline reader.
+/* libFuzzer harness for sections/debug/dwarf.c, the DWARF inline reader.
  *
  * Two input shapes:
  *  - an ELF file ("\177ELF..."): opened with hp_image_open_mem, so the ELF
@@ -22,7 +22,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
  *     tests/fuzz/fuzz_dwarf.c sections/[a-z]*.c base/[a-z]*.c -o /tmp/fuzz_dwarf
  *   /tmp/fuzz_dwarf -max_len=65536 tests/fuzz/corpus/dwarf */
-#include "sections/dwarf.h"
+#include "sections/debug/dwarf.h"
 #include "sections/format.h"
 
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* libFuzzer harness for sections/gopclntab.c.
+/* libFuzzer harness for sections/debug/gopclntab.c.
  *
  * The input is a pclntab. It is read three ways:
  *  1. alone (img NULL), as a format backend's caller would before symbols:
@@ -12,11 +12,11 @@
  *
  * Build by hand (the lead wires CMake):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DHP_FUZZ_STANDALONE \
- *     -I. tests/fuzz/fuzz_gopclntab.c sections/gopclntab.c sections/image.c \
+ *     -I. tests/fuzz/fuzz_gopclntab.c sections/debug/gopclntab.c sections/image.c \
  *     base/hp_base.c base/hp_diag.c -o /tmp/fuzz_gopclntab
  *   /tmp/fuzz_gopclntab tests/fuzz/corpus/gopclntab */
 #include "sections/format.h"
-#include "sections/gopclntab.h"
+#include "sections/debug/gopclntab.h"
 
 #include <stdlib.h>
 #include <string.h>

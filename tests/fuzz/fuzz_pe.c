@@ -1,4 +1,4 @@
-/* libFuzzer harness for the PE32+ reader and writer (sections/pe.c,
+/* libFuzzer harness for the PE32+ reader and writer (sections/pe/pe.c,
  * pe_write.c): load the input; when it loads, place small regions and emit
  * a synthetic edit to /dev/null (a jump patched over the first functions,
  * an absolute pointer to rebase, new symbols, the record). Uses only

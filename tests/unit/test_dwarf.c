@@ -1,4 +1,4 @@
-/* Unit tests for sections/dwarf.c, the DWARF inlined-subroutine reader.
+/* Unit tests for sections/debug/dwarf.c, the DWARF inlined-subroutine reader.
  *
  * Three sources of debug info:
  *  - real programs built at test time from tests/fixtures/dwarf with gcc,
@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sections/dwarf.h"
+#include "sections/debug/dwarf.h"
 #include "sections/format.h"
 
 #ifndef HP_SOURCE_DIR

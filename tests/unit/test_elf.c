@@ -1,4 +1,4 @@
-/* Unit tests for sections/elf.c and sections/elf_write.c, the ELF backend.
+/* Unit tests for sections/elf/elf.c and sections/elf/elf_write.c, the ELF backend.
  *
  * Inputs come from two places:
  *  - a tiny ELF built in memory (mini_build), small enough to corrupt one
@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "sections/elf_priv.h"
+#include "sections/elf/elf_priv.h"
 #include "sections/format.h"
 
 #include <dlfcn.h>

@@ -1,4 +1,4 @@
-/* Unit tests for sections/gopclntab.c, the Go pclntab reader.
+/* Unit tests for sections/debug/gopclntab.c, the Go pclntab reader.
  *
  * Two sources of tables:
  *  - real Go binaries, built at test time from tests/fixtures/go/gotab in
@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "go_toolchains.h"
-#include "sections/gopclntab.h"
+#include "sections/debug/gopclntab.h"
 
 #ifndef HP_SOURCE_DIR
 #error "HP_SOURCE_DIR must name the source tree"

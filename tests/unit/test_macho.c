@@ -25,7 +25,7 @@
 
 #include "go_toolchains.h"
 #include "sections/format.h"
-#include "sections/macho_priv.h"
+#include "sections/macho/macho_priv.h"
 
 #ifndef HP_SOURCE_DIR
 #error "HP_SOURCE_DIR must name the source tree"

@@ -1,4 +1,4 @@
-/* Unit tests for the PE32+ backend (sections/pe.c, sections/pe_write.c).
+/* Unit tests for the PE32+ backend (sections/pe/pe.c, sections/pe/pe_write.c).
  *
  * Two sources of images:
  *  - synthetic ones from the small PE writer below: headers, .text with

@@ -1,7 +1,7 @@
 /* PE writer: turns an hp_edit into the output file. See pe.c for the layout
  * and why it is so. The output is built in memory (the CheckSum covers the
  * whole file) and written with one hp_write_at. */
-#include "format.h"
+#include "../format.h"
 #include "pe_priv.h"
 
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #ifndef HP_MACHO_PRIV_H
 #define HP_MACHO_PRIV_H
 
-#include "format.h"
+#include "../format.h"
 
 #define HP_MH_MAGIC_64 0xfeedfacfu
 #define HP_FAT_MAGIC 0xcafebabeu

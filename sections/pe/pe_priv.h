@@ -4,7 +4,7 @@
 #ifndef HP_PE_PRIV_H
 #define HP_PE_PRIV_H
 
-#include "format.h"
+#include "../format.h"
 
 enum {
     HP_PE_COFF_SIZE = 20,  /* COFF file header */

@@ -3,7 +3,7 @@
 #ifndef HP_ELF_PRIV_H
 #define HP_ELF_PRIV_H
 
-#include "image.h"
+#include "../image.h"
 
 #include <elf.h>
 

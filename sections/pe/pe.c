@@ -79,8 +79,8 @@
  *   call/ret pairs intact. CFG checks indirect call targets; those are still
  *   the original entries, which stay valid.
  */
-#include "format.h"
-#include "gopclntab.h"
+#include "../format.h"
+#include "../debug/gopclntab.h"
 #include "pe_priv.h"
 
 #include <stdlib.h>

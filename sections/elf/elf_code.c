@@ -2,7 +2,7 @@
  * the ELF and program headers as data, and the function starts of the
  * .eh_frame_hdr search table, which lists every function with unwind
  * information, exported or not. */
-#include "code.h"
+#include "../code.h"
 #include "elf_priv.h"
 
 #include <string.h>

@@ -22,7 +22,7 @@
  * absent from modern binaries) make hookpatch skip the symbols with a
  * warning; the output still works, the __info record names every site.
  */
-#include "format.h"
+#include "../format.h"
 #include "macho_priv.h"
 
 #include <stdio.h>

@@ -50,8 +50,8 @@
  * - IBT: Mach-O has no landing-pad marking to clear, so
  *   ed->removed_landing_pad needs nothing here.
  */
-#include "format.h"
-#include "gopclntab.h"
+#include "../format.h"
+#include "../debug/gopclntab.h"
 #include "macho_priv.h"
 
 #include <stdio.h>

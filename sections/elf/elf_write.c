@@ -4,7 +4,7 @@
  * file (copy_file_range) so the mapping is not paged in just to be written
  * out again; pages holding patches are built in memory and written once. */
 #include "elf_priv.h"
-#include "format.h"
+#include "../format.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -36,8 +36,8 @@
  *   enable indirect branch tracking for the output.
  */
 #include "elf_priv.h"
-#include "format.h"
-#include "gopclntab.h"
+#include "../format.h"
+#include "../debug/gopclntab.h"
 
 #include <elf.h>
 #include <string.h>

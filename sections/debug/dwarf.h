@@ -6,7 +6,7 @@
 #ifndef HP_DWARF_H
 #define HP_DWARF_H
 
-#include "image.h"
+#include "../image.h"
 
 /* One call per (callee, caller) pair with the number of inlined copies of
  * callee inside caller. Names are the DW_AT_name of the abstract origin and

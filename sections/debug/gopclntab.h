@@ -6,7 +6,7 @@
 #ifndef HP_GOPCLNTAB_H
 #define HP_GOPCLNTAB_H
 
-#include "image.h"
+#include "../image.h"
 
 typedef enum hp_go_layout {
     HP_GO_116 = 116, /* magic 0xfffffffa: Go 1.16-1.17 */
