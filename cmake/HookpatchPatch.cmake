@@ -134,7 +134,7 @@ function(hookpatch_patch target)
   elseif(type STREQUAL "SHARED_LIBRARY" OR type STREQUAL "MODULE_LIBRARY")
     set(kind LIBRARY)
   else()
-    message(FATAL_ERROR "${where}: '${target}' is a ${type}; hookpatch patches executables "
+    message(FATAL_ERROR "${where}: '${target}' is of type ${type}; hookpatch patches executables "
       "and shared libraries")
   endif()
 

@@ -290,6 +290,40 @@ deb_flow()
     fi
 }
 
+# hookpatch_patch() called wrongly: configure stops with a message saying
+# why. A project without languages configures in a fraction of a second.
+bad_calls()
+{
+    local d=$W/bad-calls n call want got
+    mkdir -p "$d/src"
+    touch "$d/src/rules.toml"
+    local calls=(
+        "hookpatch_patch(nosuch RULES rules.toml)|there is no target named 'nosuch'"
+        "hookpatch_patch(iface RULES rules.toml)|'iface' is of type INTERFACE_LIBRARY; hookpatch patches executables and shared libraries"
+        "hookpatch_patch(tool)|RULES <file> is required"
+        "hookpatch_patch(tool RULES rules.toml DEPENDS nosuch)|DEPENDS takes targets; 'nosuch' is not one"
+        "hookpatch_patch(tool RULES rules.toml EXTRA)|unexpected arguments: EXTRA"
+    )
+    for n in "${!calls[@]}"; do
+        call=${calls[$n]%%|*}
+        want=${calls[$n]#*|}
+        cat >"$d/src/CMakeLists.txt" <<EOF
+cmake_minimum_required(VERSION 3.18)
+project(bad NONE)
+find_package(hookpatch REQUIRED)
+add_library(iface INTERFACE)
+add_executable(tool IMPORTED)
+set_target_properties(tool PROPERTIES IMPORTED_LOCATION /bin/true)
+$call
+EOF
+        rm -rf "$d/b"
+        got=0
+        cmake -S "$d/src" -B "$d/b" -DCMAKE_PREFIX_PATH="$PREFIX" >"$d/log" 2>&1 || got=$?
+        check_eq "hookpatch_patch: $call: configure fails saying why" "1|1" \
+            "$got|$(tr -d '\n' <"$d/log" | sed 's/  */ /g' | grep -cF -- "$want")"
+    done
+}
+
 check_man
 
 # ---- cmake --install into a temporary prefix
@@ -316,6 +350,12 @@ par_start deb_flow
 par_start prebuilt_flow
 par_start make_flow
 par_start meson_flow
+par_start bad_calls
 par_wait
+
+# A new hookpatch patches again (the others are done: none sees the change).
+touch "$PREFIX/bin/hookpatch"
+cbuild "$W/cmake-ninja/build" "$W/cmake-ninja/log.7" || fail "cmake-ninja: build after touching hookpatch"
+check_eq "cmake-ninja: hookpatch itself changed: patched again" "1" "$(ran_hookpatch "$W/cmake-ninja/log.7")"
 
 e2e_finish
