@@ -156,7 +156,9 @@ function(hookpatch_patch target)
     set(tname "hookpatch_${id}")
   endif()
 
+  # A function sees its caller's variables: set each one it reads.
   set(extra "")
+  set(static_deps "")
   _hookpatch_depfile_supported(use_depfile)
   if(use_depfile)
     set(depfile "${CMAKE_CURRENT_BINARY_DIR}/CMakeFiles/${tname}.d")
