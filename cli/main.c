@@ -2,7 +2,9 @@
  *   hookpatch [options] IN OUT RULES
  *   hookpatch list [--json] IN [GLOB]
  *   hookpatch exec RULES -- BINARY [ARGS...]
+ *   hookpatch --print-deps RULES
  * Exit codes: 0 success, 1 any error, 2 usage error. */
+#include "deps.h"
 #include "exec.h"
 #include "job.h"
 #include "report.h"
@@ -11,6 +13,7 @@
 #include "../base/hp_text.h"
 #include "../base/hp_time.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,6 +27,7 @@ static const char hp_usage[] =
     "       hookpatch list [--json] IN [GLOB]    list functions and whether they can be hooked\n"
     "       hookpatch exec RULES [-v] [--strict] -- BINARY [ARGS...]\n"
     "                                            patch BINARY to a temporary file and run it\n"
+    "       hookpatch --print-deps RULES         list the object files RULES names\n"
     "options:\n"
     "  --dry-run            print the plan on stdout, write nothing\n"
     "  --json               print a machine-readable report on stdout\n"
@@ -31,6 +35,10 @@ static const char hp_usage[] =
     "                       an inlined target, a universal slice left unpatched\n"
     "                       (--strict-inlining is an alias)\n"
     "  --no-fsync           do not fsync the output (faster; not durable across a crash)\n"
+    "  --depfile FILE       also write FILE, a Make-style depfile: OUT depends on IN,\n"
+    "                       RULES and every object file RULES names\n"
+    "  --print-deps         print the object files RULES names, one a line (they\n"
+    "                       need not exist yet)\n"
     "  --timings            print the time each phase took on stderr\n"
     "  -q, --quiet          only the summary line and errors\n"
     "  -v, --verbose        also print the plan\n"
@@ -40,7 +48,8 @@ static const char hp_usage[] =
 typedef struct hp_args {
     const char *pos[3];
     int npos;
-    bool dry_run, json, quiet, verbose, no_fsync;
+    bool dry_run, json, quiet, verbose, no_fsync, print_deps;
+    const char *depfile;
     hp_options opt;
 } hp_args;
 
@@ -70,6 +79,14 @@ static int hp_parse_args(int argc, char **argv, hp_args *a)
             a->json = true;
         } else if (!strcmp(s, "--no-fsync")) {
             a->no_fsync = true;
+        } else if (!strcmp(s, "--depfile")) {
+            if (++i == argc)
+                return hp_usage_error("%s", "--depfile needs a file name");
+            a->depfile = argv[i];
+        } else if (!strncmp(s, "--depfile=", 10)) {
+            a->depfile = s + 10;
+        } else if (!strcmp(s, "--print-deps")) {
+            a->print_deps = true;
         } else if (!strcmp(s, "--timings")) {
             hp_timing_enable(true);
         } else if (!strcmp(s, "--strict") || !strcmp(s, "--strict-inlining")) {
@@ -88,6 +105,14 @@ static int hp_parse_args(int argc, char **argv, hp_args *a)
             return hp_usage_error("unknown option '%s'", s);
         }
     }
+    if (a->depfile && !a->depfile[0])
+        return hp_usage_error("%s", "--depfile needs a file name");
+    if (a->depfile && (a->dry_run || a->print_deps))
+        return hp_usage_error("--depfile cannot be used with %s",
+                              a->dry_run ? "--dry-run" : "--print-deps");
+    if (a->print_deps && (a->dry_run || a->json))
+        return hp_usage_error("--print-deps cannot be used with %s",
+                              a->dry_run ? "--dry-run" : "--json");
     return -1;
 }
 
@@ -117,6 +142,10 @@ static int hp_cmd_patch(const hp_args *a)
         s = HP_ERR_INTERNAL; /* an error was reported: write nothing */
     if (s == HP_OK && (a->dry_run || a->verbose) && !a->json)
         hp_report_plan(&j.plan, stdout);
+    /* The depfile goes first: should writing OUT fail, a build still
+     * patches again, since OUT is missing or older than what changed. */
+    if (s == HP_OK && a->depfile)
+        s = hp_deps_write(a->depfile, out, in, &j.reqs, !a->no_fsync, &j.d);
     if (s == HP_OK && !a->dry_run) {
         s = hp_cmd_write(&j, in, out, !a->no_fsync);
         hp_timing_mark("write");
@@ -162,6 +191,21 @@ static int hp_cmd_list(int argc, char **argv)
     return code;
 }
 
+static int hp_cmd_print_deps(const char *rules)
+{
+    hp_diags d = {0};
+    hp_status s = hp_deps_print(rules, stdout, &d);
+    if (s == HP_OK && fflush(stdout) != 0) {
+        hp_diag_add(&d, HP_DIAG_ERROR, NULL, NULL, "cannot write the list: %s", strerror(errno));
+        s = HP_ERR_IO;
+    }
+    int code = hp_job_exit_code(&d, s, rules);
+    for (size_t i = 0; i < d.n; i++)
+        hp_diag_print_one(&d.v[i], stderr);
+    hp_diags_free(&d);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     hp_sig_init();
@@ -173,6 +217,10 @@ int main(int argc, char **argv)
     int r = hp_parse_args(argc, argv, &a);
     if (r >= 0)
         return r;
+    if (a.print_deps && a.npos != 1)
+        return hp_usage_error("%s", "--print-deps takes one argument: RULES");
+    if (a.print_deps)
+        return hp_cmd_print_deps(a.pos[0]);
     if (a.npos != 3)
         return hp_usage_error("%s", "expected IN OUT RULES");
     return hp_cmd_patch(&a);

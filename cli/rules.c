@@ -45,6 +45,7 @@ typedef struct hp_rules_ctx {
     /* Per hook index: the target value of an earlier hook naming the same
      * exact function, or NULL. Owned. */
     const hp_tval **first;
+    bool objects_later; /* hp_rules_load_deps: an object need not exist yet */
 } hp_rules_ctx;
 
 /* One [[hook]] table while it is checked. */
@@ -436,6 +437,8 @@ static void hp_rules_check_object(hp_rules_ctx *c, hp_rules_hook *h, const hp_tv
         c->status = HP_ERR_NOMEM;
         return;
     }
+    if (c->objects_later)
+        return;
     if (stat(h->object_path, &st) != 0) {
         int err = errno;
         if (err == ENOENT || err == ENOTDIR)
@@ -713,13 +716,13 @@ static hp_status hp_rules_finish(hp_rules_ctx *c, const char *path, size_t error
     return st;
 }
 
-hp_status hp_rules_parse(const char *path, const char *text, size_t len, hp_hook_reqs *out,
-                         hp_diags *d)
+static hp_status hp_rules_parse_mode(const char *path, const char *text, size_t len,
+                                    hp_hook_reqs *out, hp_diags *d, bool objects_later)
 {
     if (!path || !out || !d || (!text && len))
         return HP_ERR_INTERNAL;
     memset(out, 0, sizeof *out);
-    hp_rules_ctx c = {.d = d};
+    hp_rules_ctx c = {.d = d, .objects_later = objects_later};
     size_t errors0 = d->errors;
     hp_toml_error err;
     out->path = hp_strdup(path);
@@ -736,6 +739,12 @@ hp_status hp_rules_parse(const char *path, const char *text, size_t len, hp_hook
     hp_toml_free(root);
     hp_free(c.first);
     return hp_rules_finish(&c, path, errors0, out);
+}
+
+hp_status hp_rules_parse(const char *path, const char *text, size_t len, hp_hook_reqs *out,
+                         hp_diags *d)
+{
+    return hp_rules_parse_mode(path, text, len, out, d, false);
 }
 
 /* ---- reading the file */
@@ -799,7 +808,8 @@ static hp_status hp_rules_read(const char *path, hp_buf *buf, hp_diags *d)
     return st;
 }
 
-hp_status hp_rules_load(const char *path, hp_hook_reqs *out, hp_diags *d)
+static hp_status hp_rules_load_mode(const char *path, hp_hook_reqs *out, hp_diags *d,
+                                   bool objects_later)
 {
     if (!path || !out || !d)
         return HP_ERR_INTERNAL;
@@ -807,9 +817,19 @@ hp_status hp_rules_load(const char *path, hp_hook_reqs *out, hp_diags *d)
     hp_buf buf = {0};
     hp_status st = hp_rules_read(path, &buf, d);
     if (st == HP_OK)
-        st = hp_rules_parse(path, (const char *)buf.data, buf.len, out, d);
+        st = hp_rules_parse_mode(path, (const char *)buf.data, buf.len, out, d, objects_later);
     else if (st == HP_ERR_NOMEM)
         hp_diag_add(d, HP_DIAG_ERROR, NULL, NULL, "out of memory while reading '%s'", path);
     hp_buf_free(&buf);
     return st;
+}
+
+hp_status hp_rules_load(const char *path, hp_hook_reqs *out, hp_diags *d)
+{
+    return hp_rules_load_mode(path, out, d, false);
+}
+
+hp_status hp_rules_load_deps(const char *path, hp_hook_reqs *out, hp_diags *d)
+{
+    return hp_rules_load_mode(path, out, d, true);
 }

@@ -15,5 +15,8 @@ hp_status hp_rules_parse(const char *path, const char *text, size_t len, hp_hook
                          hp_diags *d);
 /* Read the file and parse it; an unreadable file is an error naming path. */
 hp_status hp_rules_load(const char *path, hp_hook_reqs *out, hp_diags *d);
+/* As hp_rules_load, for listing the files the rules read (cli/deps.h): an
+ * object file need not exist yet, since a build may make it later. */
+hp_status hp_rules_load_deps(const char *path, hp_hook_reqs *out, hp_diags *d);
 
 #endif

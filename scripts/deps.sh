@@ -7,7 +7,8 @@ SUDO=
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-  ca-certificates cmake make pkg-config gcc g++ binutils file xxd \
+  ca-certificates cmake make ninja-build meson pkg-config gcc g++ binutils file xxd \
+  groff-base dpkg-dev \
   clang lld llvm libclang-rt-14-dev \
   liblief-dev libzydis-dev libcmocka-dev libtomlplusplus-dev libcjson-dev \
   libcapstone-dev libunicorn-dev \
