@@ -26,64 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- string map ----------------------------------------------------- */
-
-static uint64_t hp_ol_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
-
-static hp_ol_ent *hp_ol_slot(hp_ol_ent *v, size_t cap, const char *key)
-{
-    size_t i = (size_t)hp_ol_hash(key) & (cap - 1);
-    while (v[i].key && strcmp(v[i].key, key))
-        i = (i + 1) & (cap - 1);
-    return &v[i];
-}
-
-hp_ol_ent *hp_ol_map_find(const hp_ol_map *m, const char *key)
-{
-    if (!m->cap)
-        return NULL;
-    hp_ol_ent *e = hp_ol_slot(m->v, m->cap, key);
-    return e->key ? e : NULL;
-}
-
-static hp_status hp_ol_map_grow(hp_ol_map *m)
-{
-    size_t ncap = m->cap ? m->cap * 2 : 64;
-    if (ncap > SIZE_MAX / sizeof(hp_ol_ent))
-        return HP_ERR_NOMEM;
-    hp_ol_ent *nv = hp_calloc(ncap, sizeof *nv);
-    if (!nv)
-        return HP_ERR_NOMEM;
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->v[i].key)
-            *hp_ol_slot(nv, ncap, m->v[i].key) = m->v[i];
-    hp_free(m->v);
-    m->v = nv;
-    m->cap = ncap;
-    return HP_OK;
-}
-
-hp_status hp_ol_map_add(hp_ol_map *m, const char *key, uint32_t a, uint32_t b)
-{
-    if ((m->n + 1) * 2 > m->cap)
-        HP_CHECK(hp_ol_map_grow(m));
-    *hp_ol_slot(m->v, m->cap, key) = (hp_ol_ent){key, a, b};
-    m->n++;
-    return HP_OK;
-}
-
-void hp_ol_map_free(hp_ol_map *m)
-{
-    hp_free(m->v);
-    memset(m, 0, sizeof *m);
-}
-
 /* ---- lifetime ------------------------------------------------------- */
 
 hp_status hp_objlink_new(hp_objlink **out)
@@ -299,23 +241,6 @@ hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *dat
     if (size)
         memcpy(copy, data, size);
     return hp_ol_add_bytes(l, name, copy, size, loc, d, obj);
-}
-
-void hp_ol_report_v(hp_diags *d, const hp_ol_obj *o, unsigned max, unsigned *nerr,
-                    hp_status *st, hp_status s, const char *fmt, va_list ap)
-{
-    if (*st != HP_ERR_FORMAT)
-        *st = s;
-    if ((*nerr)++ > max)
-        return;
-    char *msg = hp_vasprintf(fmt, ap);
-    if (*nerr > max)
-        hp_diag_add(d, HP_DIAG_ERROR, &o->loc, NULL, "object '%s': too many errors, giving up",
-                    o->path);
-    else
-        hp_diag_add(d, HP_DIAG_ERROR, &o->loc, NULL, "object '%s': %s", o->path,
-                    msg ? msg : "(out of memory)");
-    hp_free(msg);
 }
 
 /* ---- queries -------------------------------------------------------- */

@@ -19,55 +19,12 @@
  *    their global symbols become references to the first copy.
  *  - Extended section numbering (SHN_XINDEX) is refused: objects with more
  *    than 65280 sections are not mocks. */
-#include "objlink_priv.h"
+#include "../object.h"
 
 #include <elf.h>
 #include <string.h>
 
 #define HP_OL_MAX_ERRORS 32 /* per object; hostile inputs stay readable */
-
-enum { HP_RK_NO, HP_RK_OK, HP_RK_GOT, HP_RK_GOTBASE, HP_RK_TLS, HP_RK_DYN };
-
-typedef struct hp_rel_info {
-    const char *name;
-    uint8_t width, kind;
-} hp_rel_info;
-
-#define R(n, w, k) [R_X86_64_##n] = {"R_X86_64_" #n, w, HP_RK_##k}
-static const hp_rel_info hp_rels[] = {
-    R(NONE, 0, OK),        R(64, 8, OK),          R(PC32, 4, OK),
-    R(GOT32, 4, GOT),      R(PLT32, 4, OK),       R(COPY, 0, DYN),
-    R(GLOB_DAT, 0, DYN),   R(JUMP_SLOT, 0, DYN),  R(RELATIVE, 0, DYN),
-    R(GOTPCREL, 4, GOT),   R(32, 4, OK),          R(32S, 4, OK),
-    R(16, 2, OK),          R(PC16, 2, OK),        R(8, 1, OK),
-    R(PC8, 1, OK),         R(DTPMOD64, 0, TLS),   R(DTPOFF64, 0, TLS),
-    R(TPOFF64, 0, TLS),    R(TLSGD, 0, TLS),      R(TLSLD, 0, TLS),
-    R(DTPOFF32, 0, TLS),   R(GOTTPOFF, 0, TLS),   R(TPOFF32, 0, TLS),
-    R(PC64, 8, OK),        R(GOTOFF64, 8, GOTBASE), R(GOTPC32, 4, GOTBASE),
-    R(GOT64, 8, GOT),      R(GOTPCREL64, 8, GOT), R(GOTPC64, 8, GOTBASE),
-    R(GOTPLT64, 8, GOT),   R(PLTOFF64, 8, GOTBASE), R(SIZE32, 4, OK),
-    R(SIZE64, 8, OK),      R(GOTPC32_TLSDESC, 0, TLS), R(TLSDESC_CALL, 0, TLS),
-    R(TLSDESC, 0, TLS),    R(IRELATIVE, 0, DYN),  R(RELATIVE64, 0, DYN),
-    [39] = {"R_X86_64_PC32_BND", 4, HP_RK_OK},   [40] = {"R_X86_64_PLT32_BND", 4, HP_RK_OK},
-    R(GOTPCRELX, 4, GOT),  R(REX_GOTPCRELX, 4, GOT),
-    [43] = {"R_X86_64_CODE_4_GOTPCRELX", 0, HP_RK_NO},
-    [44] = {"R_X86_64_CODE_4_GOTTPOFF", 0, HP_RK_TLS},
-    [45] = {"R_X86_64_CODE_4_GOTPC32_TLSDESC", 0, HP_RK_TLS},
-};
-#undef R
-
-static const hp_rel_info *hp_rel(uint32_t type)
-{
-    if (type >= sizeof hp_rels / sizeof hp_rels[0] || !hp_rels[type].name)
-        return NULL;
-    return &hp_rels[type];
-}
-
-const char *hp_ol_rel_name(uint32_t type) { return hp_rel(type) ? hp_rel(type)->name : NULL; }
-
-unsigned hp_ol_rel_width(uint32_t type) { return hp_rel(type) ? hp_rel(type)->width : 0; }
-
-bool hp_ol_rel_needs_got(uint32_t type) { return hp_rel(type) && hp_rel(type)->kind == HP_RK_GOT; }
 
 /* ---- diagnostics ---------------------------------------------------- */
 
@@ -425,7 +382,7 @@ static hp_status hp_ol_rel_check(hp_ol_rd *rd, const hp_ol_rela *r)
 {
     hp_ol_obj *o = rd->o;
     const hp_ol_sec *sec = &o->secs[r->sec];
-    const hp_rel_info *ri = hp_rel(r->type);
+    const hp_ol_rel_info *ri = hp_ol_rel_lookup(r->type);
     unsigned long long off = (unsigned long long)r->off;
     if (!ri)
         return hp_ol_refuse(rd, "section '%s' offset 0x%llx: unknown relocation type %u",
@@ -463,7 +420,7 @@ static hp_status hp_ol_rela_one(hp_ol_rd *rd, const Elf64_Rela *er, uint32_t tar
         return HP_OK;
     hp_ol_sym *s = &o->syms[r.sym];
     s->used = true;
-    if (hp_rel(r.type)->kind == HP_RK_GOTBASE || hp_rel(r.type)->kind == HP_RK_GOT)
+    if (hp_ol_rel_lookup(r.type)->kind == HP_RK_GOTBASE || hp_ol_rel_lookup(r.type)->kind == HP_RK_GOT)
         o->needs_got = true;
     /* A PIC output rebases absolute pointers, so the loader writes them:
      * such sections cannot stay read-only. */

@@ -48,7 +48,7 @@
  *                                     refused.
  *      TLV                         -> refused (thread-local storage)
  */
-#include "objlink_priv.h"
+#include "../object.h"
 
 #include <elf.h>
 #include <string.h>

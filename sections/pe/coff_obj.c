@@ -49,7 +49,7 @@
  *    image base, and only unwind/SEH tables, dropped here, use it. SECTION,
  *    SECREL, SECREL7, TOKEN, SREL32, PAIR and SSPAN32 are refused by name.
  */
-#include "objlink_priv.h"
+#include "../object.h"
 
 #include <elf.h>
 #include <stdlib.h>
@@ -689,49 +689,6 @@ static hp_status hp_coff_relocs(hp_coff_rd *rd)
 {
     for (uint32_t i = 1; i <= rd->nsecs; i++)
         HP_CHECK(hp_coff_relsec(rd, i));
-    return HP_OK;
-}
-
-/* ---- sizes (shared with the Mach-O reader) -------------------------- */
-
-typedef struct hp_ol_pos {
-    uint64_t value;
-    uint32_t shndx, idx;
-} hp_ol_pos;
-
-static int hp_ol_pos_cmp(const void *a, const void *b)
-{
-    const hp_ol_pos *x = a, *y = b;
-    if (x->shndx != y->shndx)
-        return x->shndx < y->shndx ? -1 : 1;
-    if (x->value != y->value)
-        return x->value < y->value ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-hp_status hp_ol_infer_sizes(hp_ol_obj *o)
-{
-    hp_ol_pos *v = hp_calloc(o->nsyms ? o->nsyms : 1, sizeof *v);
-    if (!v)
-        return HP_ERR_NOMEM;
-    size_t n = 0;
-    for (size_t i = 1; i < o->nsyms; i++) {
-        const hp_ol_sym *s = &o->syms[i];
-        if (s->defined && !s->absolute && s->type != STT_SECTION && s->shndx < o->nsecs)
-            v[n++] = (hp_ol_pos){s->value, s->shndx, (uint32_t)i};
-    }
-    qsort(v, n, sizeof *v, hp_ol_pos_cmp);
-    for (size_t i = 0, next = 0; i < n; i++) {
-        if (next <= i)
-            for (next = i + 1; next < n && v[next].shndx == v[i].shndx &&
-                               v[next].value == v[i].value; next++)
-                ;
-        uint64_t end = o->secs[v[i].shndx].size;
-        if (next < n && v[next].shndx == v[i].shndx)
-            end = v[next].value;
-        o->syms[v[i].idx].size = end > v[i].value ? end - v[i].value : 0;
-    }
-    hp_free(v);
     return HP_OK;
 }
 
