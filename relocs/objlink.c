@@ -36,7 +36,7 @@ hp_status hp_objlink_new(hp_objlink **out)
     return *out ? HP_OK : HP_ERR_NOMEM;
 }
 
-static void hp_ol_obj_free(hp_ol_obj *o)
+static void hp_ol_obj_free(hp_obj *o)
 {
     hp_free(o->path);
     hp_free(o->loc_file);
@@ -59,9 +59,9 @@ void hp_objlink_free(hp_objlink *l)
         hp_free(l->binds[i].name);
     hp_free(l->objs);
     hp_free(l->binds);
-    hp_ol_map_free(&l->globals);
-    hp_ol_map_free(&l->comdats);
-    hp_ol_map_free(&l->bindmap);
+    hp_map_free(&l->globals);
+    hp_map_free(&l->comdats);
+    hp_map_free(&l->bindmap);
     hp_free(l);
 }
 
@@ -74,7 +74,7 @@ static hp_status hp_ol_read_file(const char *path, uint8_t **data, size_t *size)
         return HP_ERR_IO;
     struct stat st;
     hp_status s = HP_ERR_IO;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= HP_OL_MAX_REGION) {
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= HP_OBJ_MAX_REGION) {
         size_t n = (size_t)st.st_size, got = 0;
         *data = hp_malloc(n);
         s = *data ? HP_OK : HP_ERR_NOMEM;
@@ -93,9 +93,9 @@ static hp_status hp_ol_read_file(const char *path, uint8_t **data, size_t *size)
     return s;
 }
 
-const hp_ol_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t *obj)
+const hp_obj_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t *obj)
 {
-    const hp_ol_ent *e = hp_ol_map_find(&l->globals, name);
+    const hp_map_ent *e = hp_map_find(&l->globals, name);
     if (!e)
         return NULL;
     if (obj)
@@ -103,19 +103,19 @@ const hp_ol_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t 
     return &l->objs[e->a].syms[e->b];
 }
 
-static bool hp_ol_is_global_def(const hp_ol_sym *s)
+static bool hp_ol_is_global_def(const hp_obj_sym *s)
 {
     return s->defined && s->bind != STB_LOCAL && s->name[0];
 }
 
 /* Two strong definitions of one global are an error naming both objects. */
-static hp_status hp_ol_check_dups(const hp_objlink *l, const hp_ol_obj *o, hp_diags *d)
+static hp_status hp_ol_check_dups(const hp_objlink *l, const hp_obj *o, hp_diags *d)
 {
     hp_status st = HP_OK;
     for (size_t i = 1; i < o->nsyms; i++) {
-        const hp_ol_sym *s = &o->syms[i];
+        const hp_obj_sym *s = &o->syms[i];
         size_t other;
-        const hp_ol_sym *prev = hp_ol_is_global_def(s) ? hp_ol_global_def(l, s->name, &other)
+        const hp_obj_sym *prev = hp_ol_is_global_def(s) ? hp_ol_global_def(l, s->name, &other)
                                                        : NULL;
         if (!prev || prev->bind == STB_WEAK || s->bind == STB_WEAK)
             continue;
@@ -131,24 +131,24 @@ static hp_status hp_ol_check_dups(const hp_objlink *l, const hp_ol_obj *o, hp_di
  * COMDAT signatures. */
 static hp_status hp_ol_register(hp_objlink *l, size_t oi)
 {
-    const hp_ol_obj *o = &l->objs[oi];
+    const hp_obj *o = &l->objs[oi];
     for (size_t i = 1; i < o->nsyms; i++) {
-        const hp_ol_sym *s = &o->syms[i];
+        const hp_obj_sym *s = &o->syms[i];
         if (!hp_ol_is_global_def(s))
             continue;
-        hp_ol_ent *e = hp_ol_map_find(&l->globals, s->name);
+        hp_map_ent *e = hp_map_find(&l->globals, s->name);
         if (!e)
-            HP_CHECK(hp_ol_map_add(&l->globals, s->name, (uint32_t)oi, (uint32_t)i));
+            HP_CHECK(hp_map_add(&l->globals, s->name, (uint32_t)oi, (uint32_t)i));
         else if (s->bind != STB_WEAK && l->objs[e->a].syms[e->b].bind == STB_WEAK)
-            *e = (hp_ol_ent){s->name, (uint32_t)oi, (uint32_t)i};
+            *e = (hp_map_ent){s->name, (uint32_t)oi, (uint32_t)i};
     }
     for (size_t i = 0; i < o->ncomdats; i++)
-        if (!hp_ol_map_find(&l->comdats, o->comdats[i]))
-            HP_CHECK(hp_ol_map_add(&l->comdats, o->comdats[i], (uint32_t)oi, 0));
+        if (!hp_map_find(&l->comdats, o->comdats[i]))
+            HP_CHECK(hp_map_add(&l->comdats, o->comdats[i], (uint32_t)oi, 0));
     return HP_OK;
 }
 
-static hp_status hp_ol_obj_init(hp_ol_obj *o, const char *path, const hp_loc *loc)
+static hp_status hp_ol_obj_init(hp_obj *o, const char *path, const hp_loc *loc)
 {
     o->path = hp_strdup(path);
     if (!o->path)
@@ -173,17 +173,17 @@ static bool hp_ol_find_path(const hp_objlink *l, const char *path, size_t *obj)
 }
 
 /* The reader for o->data, by magic number; ELF's explains what it is not. */
-static hp_status hp_ol_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d)
+static hp_status hp_ol_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
-    if (hp_ol_macho_probe(o->data, o->size))
-        return hp_ol_macho_read(o, comdats, d);
-    if (hp_ol_coff_probe(o->data, o->size))
-        return hp_ol_coff_read(o, comdats, d);
-    return hp_ol_elf_read(o, comdats, d);
+    if (hp_macho_obj_probe(o->data, o->size))
+        return hp_macho_obj_read(o, comdats, d);
+    if (hp_coff_obj_probe(o->data, o->size))
+        return hp_coff_obj_read(o, comdats, d);
+    return hp_elf_obj_read(o, comdats, d);
 }
 
 /* Takes ownership of data. */
-static hp_status hp_ol_load(hp_objlink *l, hp_ol_obj *o, hp_diags *d, size_t *obj)
+static hp_status hp_ol_load(hp_objlink *l, hp_obj *o, hp_diags *d, size_t *obj)
 {
     HP_CHECK(HP_GROW(l->objs, l->objs_cap, l->nobjs + 1));
     if (l->nobjs >= UINT32_MAX)
@@ -200,7 +200,7 @@ static hp_status hp_ol_load(hp_objlink *l, hp_ol_obj *o, hp_diags *d, size_t *ob
 static hp_status hp_ol_add_bytes(hp_objlink *l, const char *path, uint8_t *data, size_t size,
                                  const hp_loc *loc, hp_diags *d, size_t *obj)
 {
-    hp_ol_obj o = {.data = data, .size = size};
+    hp_obj o = {.data = data, .size = size};
     hp_status s = hp_ol_obj_init(&o, path, loc);
     if (s == HP_OK)
         s = hp_ol_load(l, &o, d, obj);
@@ -248,14 +248,14 @@ hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *dat
 /* The symbol named sym in obj: a defined global first, then a defined
  * local, then a global whose COMDAT copy was discarded here. `skip` leading
  * characters of each name are ignored (and must be '_'). */
-static const hp_ol_sym *hp_ol_own_as(const hp_ol_obj *o, const char *sym, bool func_only,
-                                     size_t skip)
+static const hp_obj_sym *hp_ol_own_as(const hp_obj *o, const char *sym, bool func_only,
+                                      size_t skip)
 {
-    const hp_ol_sym *local = NULL, *dup = NULL;
+    const hp_obj_sym *local = NULL, *dup = NULL;
     for (size_t i = 1; i < o->nsyms; i++) {
-        const hp_ol_sym *s = &o->syms[i];
+        const hp_obj_sym *s = &o->syms[i];
         if ((skip && s->name[0] != '_') || strcmp(s->name + skip, sym) ||
-            (func_only && !hp_ol_is_func(o, s)) ||
+            (func_only && !hp_obj_is_func(o, s)) ||
             s->type == STT_SECTION || s->type == STT_FILE)
             continue;
         if (s->defined && s->bind != STB_LOCAL)
@@ -270,17 +270,17 @@ static const hp_ol_sym *hp_ol_own_as(const hp_ol_obj *o, const char *sym, bool f
 
 /* Rules name functions at source level; a Mach-O object spells C name f as
  * _f, so there f also finds _f (the exact spelling wins). */
-static const hp_ol_sym *hp_ol_own(const hp_ol_obj *o, const char *sym, bool func_only)
+static const hp_obj_sym *hp_ol_own(const hp_obj *o, const char *sym, bool func_only)
 {
-    const hp_ol_sym *s = hp_ol_own_as(o, sym, func_only, 0);
+    const hp_obj_sym *s = hp_ol_own_as(o, sym, func_only, 0);
     return s || !o->c_underscore ? s : hp_ol_own_as(o, sym, func_only, 1);
 }
 
-const hp_ol_bind *hp_ol_find_bind(const hp_objlink *l, const hp_ol_obj *o, const char *name)
+const hp_ol_bind *hp_ol_find_bind(const hp_objlink *l, const hp_obj *o, const char *name)
 {
-    const hp_ol_ent *e = hp_ol_map_find(&l->bindmap, name);
+    const hp_map_ent *e = hp_map_find(&l->bindmap, name);
     if (!e && o->c_underscore && name[0] == '_')
-        e = hp_ol_map_find(&l->bindmap, name + 1);
+        e = hp_map_find(&l->bindmap, name + 1);
     return e ? &l->binds[e->a] : NULL;
 }
 
@@ -288,19 +288,19 @@ bool hp_objlink_defines(const hp_objlink *l, size_t obj, const char *sym)
 {
     if (!l || !sym || obj >= l->nobjs)
         return false;
-    const hp_ol_obj *o = &l->objs[obj];
-    const hp_ol_sym *s = hp_ol_own(o, sym, true);
+    const hp_obj *o = &l->objs[obj];
+    const hp_obj_sym *s = hp_ol_own(o, sym, true);
     if (s && s->dup) /* the kept COMDAT copy must be code too */
         s = hp_ol_global_def(l, s->name, &obj), o = s ? &l->objs[obj] : o;
-    return s && !s->dup && hp_ol_is_func(o, s);
+    return s && !s->dup && hp_obj_is_func(o, s);
 }
 
 const char *hp_objlink_section_of(const hp_objlink *l, size_t obj, const char *sym)
 {
     if (!l || !sym || obj >= l->nobjs)
         return NULL;
-    const hp_ol_obj *o = &l->objs[obj];
-    const hp_ol_sym *s = hp_ol_own(o, sym, false);
+    const hp_obj *o = &l->objs[obj];
+    const hp_obj_sym *s = hp_ol_own(o, sym, false);
     return s && s->defined && !s->absolute && s->shndx < o->nsecs ? o->secs[s->shndx].name
                                                                  : NULL;
 }
@@ -309,7 +309,7 @@ hp_status hp_objlink_bind(hp_objlink *l, const char *name, uint64_t va)
 {
     if (!l || !name)
         return HP_ERR_INTERNAL;
-    hp_ol_ent *e = hp_ol_map_find(&l->bindmap, name);
+    hp_map_ent *e = hp_map_find(&l->bindmap, name);
     if (e) {
         l->binds[e->a].va = va;
         return HP_OK;
@@ -318,7 +318,7 @@ hp_status hp_objlink_bind(hp_objlink *l, const char *name, uint64_t va)
     char *n = hp_strdup(name);
     if (!n)
         return HP_ERR_NOMEM;
-    hp_status s = hp_ol_map_add(&l->bindmap, n, (uint32_t)l->nbinds, 0);
+    hp_status s = hp_map_add(&l->bindmap, n, (uint32_t)l->nbinds, 0);
     if (s != HP_OK) {
         hp_free(n);
         return s;
@@ -337,12 +337,12 @@ static void hp_ol_assign_got(hp_objlink *l)
     l->ngot = 0;
     for (size_t i = 0; i < l->nobjs; i++)
         for (size_t k = 0; k < l->objs[i].nsyms; k++)
-            l->objs[i].syms[k].got = HP_OL_NO_GOT;
+            l->objs[i].syms[k].got = HP_OBJ_NO_GOT;
     for (size_t i = 0; i < l->nobjs; i++) {
-        hp_ol_obj *o = &l->objs[i];
+        hp_obj *o = &l->objs[i];
         for (size_t k = 0; k < o->nrelas; k++) {
-            hp_ol_sym *s = &o->syms[o->relas[k].sym];
-            if (hp_ol_rel_needs_got(o->relas[k].type) && s->got == HP_OL_NO_GOT)
+            hp_obj_sym *s = &o->syms[o->relas[k].sym];
+            if (hp_obj_rel_needs_got(o->relas[k].type) && s->got == HP_OBJ_NO_GOT)
                 s->got = l->ngot++;
         }
     }
@@ -351,7 +351,7 @@ static void hp_ol_assign_got(hp_objlink *l)
 static bool hp_ol_needs_got(const hp_objlink *l)
 {
     for (size_t i = 0; i < l->nobjs; i++) {
-        const hp_ol_obj *o = &l->objs[i];
+        const hp_obj *o = &l->objs[i];
         if (o->needs_got)
             return true;
         for (size_t k = 1; k < o->nsyms; k++)
@@ -361,9 +361,9 @@ static bool hp_ol_needs_got(const hp_objlink *l)
     return false;
 }
 
-/* Each section is under HP_OL_MAX_REGION (the readers check), but several
+/* Each section is under HP_OBJ_MAX_REGION (the readers check), but several
  * may add up to more: say which one crossed the limit. */
-static hp_status hp_ol_too_big(const hp_ol_obj *o, const hp_ol_sec *s, int r, hp_diags *d)
+static hp_status hp_ol_too_big(const hp_obj *o, const hp_obj_sec *s, int r, hp_diags *d)
 {
     static const char *const what[HP_REGION_COUNT] = {"code", "read-only data",
                                                       "writable data, bss and GOT"};
@@ -372,7 +372,7 @@ static hp_status hp_ol_too_big(const hp_ol_obj *o, const hp_ol_sec *s, int r, hp
                     "object '%s': %s%s%sthe objects' %s add up to more than %u GiB, the most "
                     "hookpatch places in one region", o->path, s ? "section '" : "",
                     s ? s->name : "", s ? "' does not fit: " : "", what[r],
-                    HP_OL_MAX_REGION >> 30);
+                    HP_OBJ_MAX_REGION >> 30);
     return HP_ERR_RANGE;
 }
 
@@ -381,14 +381,14 @@ static hp_status hp_ol_place(hp_objlink *l, int r, bool nobits, uint64_t *cur, h
 {
     for (size_t i = 0; i < l->nobjs; i++)
         for (size_t k = 0; k < l->objs[i].nsecs; k++) {
-            hp_ol_sec *s = &l->objs[i].secs[k];
-            if (!hp_ol_kept(s) || s->region != r || s->nobits != nobits)
+            hp_obj_sec *s = &l->objs[i].secs[k];
+            if (!hp_obj_kept(s) || s->region != r || s->nobits != nobits)
                 continue;
             s->out_off = hp_align_up(*cur, s->align);
             *cur = s->out_off + s->size;
             if (s->align > l->maxalign[r])
                 l->maxalign[r] = s->align;
-            if (*cur > HP_OL_MAX_REGION)
+            if (*cur > HP_OBJ_MAX_REGION)
                 return hp_ol_too_big(&l->objs[i], s, r, d);
         }
     return HP_OK;
@@ -406,7 +406,7 @@ static hp_status hp_ol_place_data(hp_objlink *l, hp_diags *d)
             l->maxalign[HP_REGION_DATA] = 8;
     }
     l->data_filespan = cur;
-    if (cur > HP_OL_MAX_REGION)
+    if (cur > HP_OBJ_MAX_REGION)
         return hp_ol_too_big(&l->objs[0], NULL, HP_REGION_DATA, d);
     HP_CHECK(hp_ol_place(l, HP_REGION_DATA, true, &cur, d));
     l->span[HP_REGION_DATA] = cur;
@@ -428,7 +428,7 @@ static uint64_t hp_ol_extent(const hp_objlink *l, int r, uint64_t span)
 hp_status hp_objlink_measure(hp_objlink *l, uint64_t text_used, uint64_t size[HP_REGION_COUNT],
                              hp_diags *d)
 {
-    if (!l || !size || text_used > HP_OL_MAX_REGION)
+    if (!l || !size || text_used > HP_OBJ_MAX_REGION)
         return HP_ERR_INTERNAL;
     l->measured = false;
     memset(l->maxalign, 0, sizeof l->maxalign);
@@ -458,12 +458,12 @@ uint64_t hp_ol_anchor(const hp_objlink *l, int r, uint64_t va)
     return hp_align_up(va + l->start[r], a) - va;
 }
 
-uint64_t hp_ol_def_va(const hp_objlink *l, const hp_ol_obj *o, const hp_ol_sym *s,
+uint64_t hp_ol_def_va(const hp_objlink *l, const hp_obj *o, const hp_obj_sym *s,
                              const uint64_t va[HP_REGION_COUNT])
 {
     if (s->absolute)
         return s->value;
-    const hp_ol_sec *sec = &o->secs[s->shndx];
+    const hp_obj_sec *sec = &o->secs[s->shndx];
     return va[sec->region] + hp_ol_anchor(l, sec->region, va[sec->region]) + sec->out_off +
            s->value;
 }
@@ -473,8 +473,8 @@ hp_status hp_objlink_symbol_va(const hp_objlink *l, size_t obj, const char *sym,
 {
     if (!l || !sym || !ed || !va || obj >= l->nobjs || !l->measured)
         return HP_ERR_INTERNAL;
-    const hp_ol_obj *o = &l->objs[obj];
-    const hp_ol_sym *s = hp_ol_own(o, sym, false);
+    const hp_obj *o = &l->objs[obj];
+    const hp_obj_sym *s = hp_ol_own(o, sym, false);
     if (s && s->dup)
         s = hp_ol_global_def(l, s->name, &obj), o = &l->objs[obj];
     if (!s)

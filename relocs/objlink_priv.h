@@ -17,11 +17,11 @@ typedef struct hp_ol_bind {
 } hp_ol_bind;
 
 struct hp_objlink {
-    hp_ol_obj *objs;
+    hp_obj *objs;
     size_t nobjs, objs_cap;
-    hp_ol_map globals; /* name -> (object, symbol) of the winning definition */
-    hp_ol_map comdats; /* COMDAT signature -> providing object */
-    hp_ol_map bindmap; /* name -> index into binds */
+    hp_map globals; /* name -> (object, symbol) of the winning definition */
+    hp_map comdats; /* COMDAT signature -> providing object */
+    hp_map bindmap; /* name -> index into binds */
     hp_ol_bind *binds;
     size_t nbinds, binds_cap;
     /* Layout (measure). Offsets of sections are relative to each region's
@@ -45,14 +45,14 @@ static inline void hp_ol_region_vas(const hp_edit *ed, uint64_t va[HP_REGION_COU
 }
 
 /* The winning definition of a global name, and its object. */
-const hp_ol_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t *obj);
+const hp_obj_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t *obj);
 /* The `original` binding for an undefined name of object o, or NULL. In a
  * Mach-O object "_f" also finds a binding of "f" (rules use C names). */
-const hp_ol_bind *hp_ol_find_bind(const hp_objlink *l, const hp_ol_obj *o, const char *name);
+const hp_ol_bind *hp_ol_find_bind(const hp_objlink *l, const hp_obj *o, const char *name);
 /* Region offset of region r's anchor once the region sits at va. */
 uint64_t hp_ol_anchor(const hp_objlink *l, int r, uint64_t va);
 /* Address of a defined symbol of object o with regions at va[]. */
-uint64_t hp_ol_def_va(const hp_objlink *l, const hp_ol_obj *o, const hp_ol_sym *s,
+uint64_t hp_ol_def_va(const hp_objlink *l, const hp_obj *o, const hp_obj_sym *s,
                       const uint64_t va[HP_REGION_COUNT]);
 
 #endif

@@ -9,26 +9,27 @@
 #define HP_OBJECT_H
 
 #include "image.h"
+#include "../base/hp_map.h"
 
 #include <elf.h>
 #include <stdarg.h>
 
-#define HP_OL_DROP (-1)          /* section not placed (debug, .eh_frame, ...) */
-#define HP_OL_MAX_ALIGN 4096u    /* region VAs are page aligned */
-#define HP_OL_MAX_REGION (1u << 30) /* per region; bounds hostile NOBITS sizes */
-#define HP_OL_NO_GOT UINT32_MAX
+#define HP_OBJ_DROP (-1)          /* section not placed (debug, .eh_frame, ...) */
+#define HP_OBJ_MAX_ALIGN 4096u    /* region VAs are page aligned */
+#define HP_OBJ_MAX_REGION (1u << 30) /* per region; bounds hostile NOBITS sizes */
+#define HP_OBJ_NO_GOT UINT32_MAX
 
-typedef struct hp_ol_sec {
+typedef struct hp_obj_sec {
     const char *name;    /* points into the object's bytes (or a literal) */
     const uint8_t *data; /* NULL for NOBITS */
     uint64_t size, align;
-    int region;     /* HP_REGION_* or HP_OL_DROP */
+    int region;     /* HP_REGION_* or HP_OBJ_DROP */
     bool nobits;    /* zero-filled (bss) */
     bool discarded; /* member of a COMDAT group another object already defined */
     uint64_t out_off; /* offset inside its region (set by measure) */
-} hp_ol_sec;
+} hp_obj_sec;
 
-typedef struct hp_ol_sym {
+typedef struct hp_obj_sym {
     const char *name; /* "" when nameless */
     uint64_t value, size;
     uint32_t shndx; /* section index, SHN_UNDEF or SHN_ABS */
@@ -38,54 +39,38 @@ typedef struct hp_ol_sym {
     bool absolute;  /* its resolved value is not rebased with the image */
     bool dup;       /* global whose COMDAT copy here was discarded */
     bool sized;     /* size is known (defined in some object) */
-    uint32_t got;   /* GOT slot index or HP_OL_NO_GOT */
+    uint32_t got;   /* GOT slot index or HP_OBJ_NO_GOT */
     uint64_t va;    /* resolved address (emit) */
-} hp_ol_sym;
+} hp_obj_sym;
 
-typedef struct hp_ol_rela {
+typedef struct hp_obj_rela {
     uint64_t off; /* inside section sec */
     int64_t addend;
     uint32_t sec, sym, type;
-} hp_ol_rela;
+} hp_obj_rela;
 
-typedef struct hp_ol_obj {
+typedef struct hp_obj {
     char *path;     /* owned */
     char *loc_file; /* owned copy of the rules location's file */
     hp_loc loc;
     uint8_t *data;  /* owned copy of the object file */
     size_t size;
-    hp_ol_sec *secs;
+    hp_obj_sec *secs;
     size_t nsecs;
-    hp_ol_sym *syms;
+    hp_obj_sym *syms;
     size_t nsyms;
-    hp_ol_rela *relas;
+    hp_obj_rela *relas;
     size_t nrelas, relas_cap;
     const char **comdats; /* COMDAT signatures this object provides */
     size_t ncomdats, comdats_cap;
     char *strs;     /* owned: names a reader had to copy (COFF short names) */
     bool needs_got; /* refers to the GOT base (_GLOBAL_OFFSET_TABLE_, GOTOFF) */
     bool c_underscore; /* Mach-O: C name f is spelled _f */
-} hp_ol_obj;
+} hp_obj;
 
-/* A string-keyed hash table; keys are borrowed and must outlive it. */
-typedef struct hp_ol_ent {
-    const char *key;
-    uint32_t a, b;
-} hp_ol_ent;
-
-typedef struct hp_ol_map {
-    hp_ol_ent *v;
-    size_t cap, n;
-} hp_ol_map;
-
-hp_ol_ent *hp_ol_map_find(const hp_ol_map *m, const char *key);
-/* Insert key (which must be absent). */
-hp_status hp_ol_map_add(hp_ol_map *m, const char *key, uint32_t a, uint32_t b);
-void hp_ol_map_free(hp_ol_map *m);
-
-static inline bool hp_ol_kept(const hp_ol_sec *s)
+static inline bool hp_obj_kept(const hp_obj_sec *s)
 {
-    return s->region != HP_OL_DROP && !s->discarded;
+    return s->region != HP_OBJ_DROP && !s->discarded;
 }
 
 /* A function: STT_FUNC, or a typeless symbol (hand-written assembly often
@@ -93,7 +78,7 @@ static inline bool hp_ol_kept(const hp_ol_sec *s)
  * would put a jump target in the non-executable data region. A global whose
  * COMDAT copy was discarded here counts by its type (the kept copy
  * elsewhere defines it). */
-static inline bool hp_ol_is_func(const hp_ol_obj *o, const hp_ol_sym *s)
+static inline bool hp_obj_is_func(const hp_obj *o, const hp_obj_sym *s)
 {
     if (s->type != STT_FUNC && s->type != STT_NOTYPE)
         return false;
@@ -107,25 +92,25 @@ static inline bool hp_ol_is_func(const hp_ol_obj *o, const hp_ol_sym *s)
  * and its rules location, at most `max` per object and then one "too many
  * errors" line. *st keeps HP_ERR_FORMAT once seen (the input is not to be
  * trusted further), else the latest status. */
-void hp_ol_report_v(hp_diags *d, const hp_ol_obj *o, unsigned max, unsigned *nerr,
-                    hp_status *st, hp_status s, const char *fmt, va_list ap);
+void hp_obj_report_v(hp_diags *d, const hp_obj *o, unsigned max, unsigned *nerr,
+                     hp_status *st, hp_status s, const char *fmt, va_list ap);
 
 /* Parse and validate o->data (ELF64 x86-64 ET_REL) into o. COMDAT groups
  * whose signature is in `comdats` are marked discarded. Every problem is
  * reported in d; returns HP_ERR_FORMAT for malformed input, HP_ERR_LINK for
  * well-formed input we refuse. */
-hp_status hp_ol_elf_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d);
+hp_status hp_elf_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d);
 /* The same for COFF AMD64 objects (x86_64-w64-mingw32-gcc -c) and Mach-O
  * x86-64 MH_OBJECT files (clang -target x86_64-apple-macos11 -c); the probes
  * say whether the bytes look like that format (including the variants the
  * reader refuses by name: PE images, i386, fat files, ...). */
-bool hp_ol_coff_probe(const uint8_t *data, size_t size);
-hp_status hp_ol_coff_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d);
-bool hp_ol_macho_probe(const uint8_t *data, size_t size);
-hp_status hp_ol_macho_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d);
+bool hp_coff_obj_probe(const uint8_t *data, size_t size);
+hp_status hp_coff_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d);
+bool hp_macho_obj_probe(const uint8_t *data, size_t size);
+hp_status hp_macho_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d);
 /* For formats without symbol sizes (COFF, Mach-O): each defined symbol
  * extends to the next symbol of its section, or to the section's end. */
-hp_status hp_ol_infer_sizes(hp_ol_obj *o);
+hp_status hp_obj_infer_sizes(hp_obj *o);
 /* What the model knows of an x86-64 relocation type: its name, the bytes
  * it writes, and what it asks of the linker. */
 enum {
@@ -136,17 +121,17 @@ enum {
     HP_RK_TLS,     /* thread-local storage: refused */
     HP_RK_DYN,     /* a dynamic relocation: refused in an object */
 };
-typedef struct hp_ol_rel_info {
+typedef struct hp_obj_rel_info {
     const char *name;
     uint8_t width, kind;
-} hp_ol_rel_info;
+} hp_obj_rel_info;
 /* The entry for type, or NULL for an unknown type. */
-const hp_ol_rel_info *hp_ol_rel_lookup(uint32_t type);
+const hp_obj_rel_info *hp_obj_rel_lookup(uint32_t type);
 /* "R_X86_64_PC32", or NULL for an unknown type. */
-const char *hp_ol_rel_name(uint32_t type);
+const char *hp_obj_rel_name(uint32_t type);
 /* Bytes a relocation type writes, or 0 when the linker does not apply it. */
-unsigned hp_ol_rel_width(uint32_t type);
+unsigned hp_obj_rel_width(uint32_t type);
 /* True for relocation types that take a GOT slot (unless relaxed). */
-bool hp_ol_rel_needs_got(uint32_t type);
+bool hp_obj_rel_needs_got(uint32_t type);
 
 #endif

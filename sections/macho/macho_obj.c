@@ -25,7 +25,7 @@
  *    names find them (objlink.c). N_EXT makes a global (N_WEAK_DEF weak),
  *    N_UNDF|N_EXT an undefined one (N_WEAK_REF weak; a non-zero value is a
  *    COMMON symbol, refused). Debug (N_STAB) entries are never defined.
- *    There are no sizes: a symbol extends to the next one (hp_ol_infer_sizes).
+ *    There are no sizes: a symbol extends to the next one (hp_obj_infer_sizes).
  *    Mach-O has no COMDAT groups; C++ inline functions are weak definitions,
  *    so the first loaded copy wins.
  *  - Relocations carry their addend in the bytes being patched. Extern ones
@@ -118,7 +118,7 @@ typedef struct hp_macho_sect {
 } hp_macho_sect;
 
 typedef struct hp_macho_rd {
-    hp_ol_obj *o;
+    hp_obj *o;
     hp_diags *d;
     uint32_t ncmds, nsects, nsyms;
     uint64_t symoff;
@@ -134,7 +134,7 @@ typedef struct hp_macho_rd {
 
 static void hp_macho_vreport(hp_macho_rd *rd, hp_status s, const char *fmt, va_list ap)
 {
-    hp_ol_report_v(rd->d, rd->o, HP_MACHO_MAX_ERRORS, &rd->nerr, &rd->st, s, fmt, ap);
+    hp_obj_report_v(rd->d, rd->o, HP_MACHO_MAX_ERRORS, &rd->nerr, &rd->st, s, fmt, ap);
 }
 
 /* Well-formed, but refused (HP_ERR_LINK). */
@@ -166,7 +166,7 @@ static uint32_t hp_macho_rd32be(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-bool hp_ol_macho_probe(const uint8_t *data, size_t size)
+bool hp_macho_obj_probe(const uint8_t *data, size_t size)
 {
     if (size < 4)
         return false;
@@ -287,7 +287,7 @@ static const char *hp_macho_secname(hp_macho_rd *rd, const uint8_t *h)
     return dst;
 }
 
-static bool hp_macho_is(const hp_ol_sec *sec, const char *seg, const char *sect)
+static bool hp_macho_is(const hp_obj_sec *sec, const char *seg, const char *sect)
 {
     size_t n = strlen(seg);
     return (!seg[0] || (!strncmp(sec->name, seg, n) && sec->name[n] == ',')) &&
@@ -296,12 +296,12 @@ static bool hp_macho_is(const hp_ol_sec *sec, const char *seg, const char *sect)
 
 static hp_status hp_macho_read_sect(hp_macho_rd *rd, size_t i)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     hp_macho_sect *ms = &rd->sect[i];
-    hp_ol_sec *sec = &o->secs[i];
+    hp_obj_sec *sec = &o->secs[i];
     const uint8_t *h = ms->hdr;
     sec->name = hp_macho_secname(rd, h);
-    sec->region = HP_OL_DROP;
+    sec->region = HP_OBJ_DROP;
     ms->addr = hp_rd64(h + 32);
     sec->size = hp_rd64(h + 40);
     uint32_t offset = hp_rd32(h + 48), align = hp_rd32(h + 52);
@@ -322,14 +322,14 @@ static hp_status hp_macho_read_sect(hp_macho_rd *rd, size_t i)
     return HP_OK;
 }
 
-static bool hp_macho_dropped(const hp_ol_sec *sec, uint32_t flags)
+static bool hp_macho_dropped(const hp_obj_sec *sec, uint32_t flags)
 {
     return (flags & HP_S_ATTR_DEBUG) || hp_macho_is(sec, "__DWARF", NULL) ||
            hp_macho_is(sec, "__LD", "__compact_unwind") || hp_macho_is(sec, "", "__eh_frame") ||
            hp_macho_is(sec, "", "__gcc_except_tab") || hp_macho_is(sec, "__LLVM", NULL);
 }
 
-static hp_status hp_macho_refused(hp_macho_rd *rd, const hp_ol_sec *sec, uint8_t type)
+static hp_status hp_macho_refused(hp_macho_rd *rd, const hp_obj_sec *sec, uint8_t type)
 {
     if (type == HP_S_MOD_INIT || type == HP_S_MOD_TERM || type == HP_S_INIT_OFFSETS)
         return hp_macho_refuse(rd, "section '%s': constructors and destructors are not "
@@ -350,31 +350,31 @@ static hp_status hp_macho_refused(hp_macho_rd *rd, const hp_ol_sec *sec, uint8_t
 
 static hp_status hp_macho_classify(hp_macho_rd *rd, size_t i)
 {
-    hp_ol_sec *sec = &rd->o->secs[i];
+    hp_obj_sec *sec = &rd->o->secs[i];
     uint32_t f = rd->sect[i].flags;
     if (hp_macho_dropped(sec, f))
         return HP_OK;
     HP_CHECK(hp_macho_refused(rd, sec, (uint8_t)f));
-    if (sec->align > HP_OL_MAX_ALIGN)
+    if (sec->align > HP_OBJ_MAX_ALIGN)
         return hp_macho_refuse(rd, "section '%s': alignment %llu is larger than a page",
                                sec->name, (unsigned long long)sec->align);
-    if (sec->size > HP_OL_MAX_REGION)
+    if (sec->size > HP_OBJ_MAX_REGION)
         return hp_macho_refuse(rd, "section '%s': too large (%llu bytes)", sec->name,
                                (unsigned long long)sec->size);
     if (f & (HP_S_ATTR_PURE_INSTRUCTIONS | HP_S_ATTR_SOME_INSTRUCTIONS))
-        sec->region = sec->nobits ? HP_OL_DROP : HP_REGION_TEXT;
+        sec->region = sec->nobits ? HP_OBJ_DROP : HP_REGION_TEXT;
     else if (sec->nobits || !hp_macho_is(sec, "__TEXT", NULL))
         sec->region = HP_REGION_DATA;
     else
         sec->region = HP_REGION_RODATA;
-    if (sec->region == HP_OL_DROP)
+    if (sec->region == HP_OBJ_DROP)
         return hp_macho_bad(rd, "section '%s': zerofill code", sec->name);
     return HP_OK;
 }
 
 static hp_status hp_macho_sections(hp_macho_rd *rd)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     HP_CHECK(hp_macho_commands(rd, false));
     o->nsecs = (size_t)rd->nsects + 1;
     o->secs = hp_calloc(o->nsecs, sizeof *o->secs);
@@ -383,7 +383,7 @@ static hp_status hp_macho_sections(hp_macho_rd *rd)
     o->strs = hp_malloc(rd->strs_cap);
     if (!o->secs || !rd->sect || !o->strs)
         return HP_ERR_NOMEM;
-    o->secs[0] = (hp_ol_sec){.name = "", .align = 1, .region = HP_OL_DROP};
+    o->secs[0] = (hp_obj_sec){.name = "", .align = 1, .region = HP_OBJ_DROP};
     HP_CHECK(hp_macho_commands(rd, true));
     for (size_t i = 1; i < o->nsecs; i++)
         HP_CHECK(hp_macho_read_sect(rd, i));
@@ -397,10 +397,10 @@ static hp_status hp_macho_sections(hp_macho_rd *rd)
 
 /* ---- symbols -------------------------------------------------------- */
 
-static hp_status hp_macho_in_sect(hp_macho_rd *rd, hp_ol_sym *s, uint8_t nsect,
+static hp_status hp_macho_in_sect(hp_macho_rd *rd, hp_obj_sym *s, uint8_t nsect,
                                   uint64_t value)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     if (nsect == 0 || nsect > rd->nsects)
         return hp_macho_bad(rd, "symbol '%s': section %u out of range", s->name, nsect);
     const hp_macho_sect *ms = &rd->sect[nsect];
@@ -409,21 +409,21 @@ static hp_status hp_macho_in_sect(hp_macho_rd *rd, hp_ol_sym *s, uint8_t nsect,
                             s->name, (unsigned long long)value, o->secs[nsect].name);
     s->shndx = nsect;
     s->value = value - ms->addr;
-    if (hp_ol_kept(&o->secs[nsect]))
+    if (hp_obj_kept(&o->secs[nsect]))
         s->defined = true;
     return HP_OK;
 }
 
 static hp_status hp_macho_symbol(hp_macho_rd *rd, uint32_t i)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     const uint8_t *n = o->data + rd->symoff + (uint64_t)i * HP_NLIST;
-    hp_ol_sym *s = &o->syms[i + 1];
+    hp_obj_sym *s = &o->syms[i + 1];
     uint32_t strx = hp_rd32(n);
     uint8_t type = n[4], nsect = n[5];
     uint16_t desc = hp_rd16(n + 6);
     uint64_t value = hp_rd64(n + 8);
-    *s = (hp_ol_sym){.name = "", .got = HP_OL_NO_GOT, .bind = STB_LOCAL};
+    *s = (hp_obj_sym){.name = "", .got = HP_OBJ_NO_GOT, .bind = STB_LOCAL};
     if (strx >= rd->strsize || !memchr(rd->strtab + strx, 0, rd->strsize - strx))
         return hp_macho_bad(rd, "symbol %u: name out of bounds", i);
     s->name = (const char *)rd->strtab + strx;
@@ -454,28 +454,28 @@ static hp_status hp_macho_symbol(hp_macho_rd *rd, uint32_t i)
 
 static hp_status hp_macho_symbols(hp_macho_rd *rd)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     o->nsyms = 1 + (size_t)rd->nsyms + rd->nsects;
     o->syms = hp_calloc(o->nsyms, sizeof *o->syms);
     rd->real = hp_calloc(o->nsyms, sizeof *rd->real);
     if (!o->syms || !rd->real)
         return HP_ERR_NOMEM;
-    o->syms[0] = (hp_ol_sym){.name = "", .got = HP_OL_NO_GOT, .defined = true, .absolute = true};
+    o->syms[0] = (hp_obj_sym){.name = "", .got = HP_OBJ_NO_GOT, .defined = true, .absolute = true};
     for (uint32_t i = 0; i < rd->nsyms; i++) {
         hp_status st = hp_macho_symbol(rd, i);
         if (hp_macho_fatal(st))
             return st;
     }
     for (uint32_t k = 1; k <= rd->nsects; k++) { /* section symbols */
-        hp_ol_sym *s = &o->syms[rd->nsyms + k];
-        *s = (hp_ol_sym){.name = o->secs[k].name, .got = HP_OL_NO_GOT, .shndx = k,
+        hp_obj_sym *s = &o->syms[rd->nsyms + k];
+        *s = (hp_obj_sym){.name = o->secs[k].name, .got = HP_OBJ_NO_GOT, .shndx = k,
                          .bind = STB_LOCAL, .type = STT_SECTION,
-                         .defined = hp_ol_kept(&o->secs[k])};
+                         .defined = hp_obj_kept(&o->secs[k])};
         rd->real[rd->nsyms + k] = true;
     }
     for (size_t i = 1; i < o->nsyms; i++)
         o->syms[i].sized = o->syms[i].defined;
-    return hp_ol_infer_sizes(o);
+    return hp_obj_infer_sizes(o);
 }
 
 /* ---- relocations ---------------------------------------------------- */
@@ -507,10 +507,10 @@ static const char *hp_macho_rname(uint8_t type)
                ? hp_macho_rel_names[type] : "?";
 }
 
-static hp_status hp_macho_target(hp_macho_rd *rd, const hp_ol_sec *sec, const hp_macho_ri *r,
+static hp_status hp_macho_target(hp_macho_rd *rd, const hp_obj_sec *sec, const hp_macho_ri *r,
                                  hp_macho_tgt *t)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     unsigned long long off = (unsigned long long)r->off;
     if (!r->ext) {
         if (r->symnum == 0 || r->symnum > rd->nsects)
@@ -523,7 +523,7 @@ static hp_status hp_macho_target(hp_macho_rd *rd, const hp_ol_sec *sec, const hp
                                     "or a debug entry", sec->name, off, r->symnum);
         *t = (hp_macho_tgt){r->symnum + 1, 0};
     }
-    const hp_ol_sym *s = &o->syms[t->sym];
+    const hp_obj_sym *s = &o->syms[t->sym];
     if (!s->defined && s->shndx != SHN_UNDEF)
         return hp_macho_refuse(rd, "section '%s' offset 0x%llx: relocation against '%s' in "
                                    "section '%s', which is not loaded", sec->name, off,
@@ -532,17 +532,17 @@ static hp_status hp_macho_target(hp_macho_rd *rd, const hp_ol_sec *sec, const hp
 }
 
 /* The bytes' implicit addend (4 or 8 bytes, sign-extended). */
-static int64_t hp_macho_implicit(const hp_ol_sec *sec, const hp_macho_ri *r)
+static int64_t hp_macho_implicit(const hp_obj_sec *sec, const hp_macho_ri *r)
 {
     const uint8_t *p = sec->data + r->off;
     return r->len == 3 ? (int64_t)hp_rd64(p) : (int64_t)(int32_t)hp_rd32(p);
 }
 
-static hp_status hp_macho_push(hp_macho_rd *rd, hp_ol_rela *rel)
+static hp_status hp_macho_push(hp_macho_rd *rd, hp_obj_rela *rel)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     o->syms[rel->sym].used = true;
-    if (hp_ol_rel_needs_got(rel->type))
+    if (hp_obj_rel_needs_got(rel->type))
         o->needs_got = true;
     /* A PIC output rebases absolute pointers: the section must be writable. */
     if (rel->type == R_X86_64_64 && o->secs[rel->sec].region == HP_REGION_RODATA)
@@ -555,10 +555,10 @@ static hp_status hp_macho_push(hp_macho_rd *rd, hp_ol_rela *rel)
 /* SUBTRACTOR r + UNSIGNED u (same field): M + A - T with T in the patched
  * section becomes PC-relative (see the top). Returns via *rel. */
 static hp_status hp_macho_pair(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *r,
-                               const hp_macho_ri *u, hp_ol_rela *rel)
+                               const hp_macho_ri *u, hp_obj_rela *rel)
 {
-    hp_ol_obj *o = rd->o;
-    const hp_ol_sec *sec = &o->secs[si];
+    hp_obj *o = rd->o;
+    const hp_obj_sec *sec = &o->secs[si];
     unsigned long long off = (unsigned long long)r->off;
     if (!u || u->type != HP_X86_64_RELOC_UNSIGNED || u->off != r->off || u->len != r->len ||
         u->pcrel)
@@ -567,7 +567,7 @@ static hp_status hp_macho_pair(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *
     hp_macho_tgt t, m;
     HP_CHECK(hp_macho_target(rd, sec, r, &t));
     HP_CHECK(hp_macho_target(rd, sec, u, &m));
-    const hp_ol_sym *ts = &o->syms[t.sym];
+    const hp_obj_sym *ts = &o->syms[t.sym];
     if (!ts->defined || ts->absolute || ts->shndx != si)
         return hp_macho_refuse(rd, "section '%s' offset 0x%llx: X86_64_RELOC_SUBTRACTOR "
                                    "whose subtrahend '%s' is not in this section is not "
@@ -576,22 +576,22 @@ static hp_status hp_macho_pair(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *
      * folded into the bytes as minus its object address. */
     uint64_t a = (uint64_t)hp_macho_implicit(sec, r) + r->off - m.base;
     a = r->ext ? a - ts->value : a + rd->sect[si].addr;
-    *rel = (hp_ol_rela){r->off, (int64_t)a, si, m.sym,
+    *rel = (hp_obj_rela){r->off, (int64_t)a, si, m.sym,
                         r->len == 3 ? R_X86_64_PC64 : R_X86_64_PC32};
     return HP_OK;
 }
 
 /* Everything but SUBTRACTOR pairs. */
 static hp_status hp_macho_single(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *r,
-                                 hp_ol_rela *rel)
+                                 hp_obj_rela *rel)
 {
-    hp_ol_obj *o = rd->o;
-    const hp_ol_sec *sec = &o->secs[si];
+    hp_obj *o = rd->o;
+    const hp_obj_sec *sec = &o->secs[si];
     unsigned long long off = (unsigned long long)r->off;
     hp_macho_tgt t;
     HP_CHECK(hp_macho_target(rd, sec, r, &t));
     uint64_t b = (uint64_t)hp_macho_implicit(sec, r);
-    *rel = (hp_ol_rela){.off = r->off, .sec = si, .sym = t.sym};
+    *rel = (hp_obj_rela){.off = r->off, .sec = si, .sym = t.sym};
     if (r->type == HP_X86_64_RELOC_UNSIGNED) {
         rel->type = r->len == 3 ? R_X86_64_64 : R_X86_64_32;
         rel->addend = (int64_t)(b - t.base);
@@ -619,7 +619,7 @@ static hp_status hp_macho_single(hp_macho_rd *rd, uint32_t si, const hp_macho_ri
  * field inside the section. */
 static hp_status hp_macho_shape(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *r)
 {
-    const hp_ol_sec *sec = &rd->o->secs[si];
+    const hp_obj_sec *sec = &rd->o->secs[si];
     unsigned long long off = (unsigned long long)r->off;
     if (r->type == HP_X86_64_RELOC_TLV)
         return hp_macho_refuse(rd, "section '%s' offset 0x%llx: relocation X86_64_RELOC_TLV "
@@ -651,7 +651,7 @@ static hp_status hp_macho_rel_at(hp_macho_rd *rd, uint32_t si, uint32_t k, uint3
                             rd->o->secs[si].name);
     hp_macho_ri_read(p, &r);
     HP_CHECK(hp_macho_shape(rd, si, &r));
-    hp_ol_rela rel;
+    hp_obj_rela rel;
     if (r.type != HP_X86_64_RELOC_SUBTRACTOR) {
         HP_CHECK(hp_macho_single(rd, si, &r, &rel));
         return hp_macho_push(rd, &rel);
@@ -667,7 +667,7 @@ static hp_status hp_macho_rel_at(hp_macho_rd *rd, uint32_t si, uint32_t k, uint3
 static hp_status hp_macho_relsec(hp_macho_rd *rd, uint32_t si)
 {
     const hp_macho_sect *ms = &rd->sect[si];
-    if (!hp_ol_kept(&rd->o->secs[si]) || !ms->nreloc)
+    if (!hp_obj_kept(&rd->o->secs[si]) || !ms->nreloc)
         return HP_OK;
     if (!hp_in_bounds(ms->reloff, (uint64_t)ms->nreloc * HP_RELINFO, rd->o->size))
         return hp_macho_bad(rd, "section '%s': relocations out of bounds", rd->o->secs[si].name);
@@ -696,7 +696,7 @@ static hp_status hp_macho_passes(hp_macho_rd *rd)
     return hp_macho_relocs(rd);
 }
 
-hp_status hp_ol_macho_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d)
+hp_status hp_macho_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
     (void)comdats; /* Mach-O has no COMDAT groups */
     hp_macho_rd rd = {.o = o, .d = d};

@@ -38,7 +38,7 @@
  *    (the weak symbol takes its default, the tag symbol, when that is
  *    defined here; otherwise it is an undefined weak reference). Type 0x20
  *    marks functions. Sizes are not recorded in COFF: a symbol extends to the
- *    next one of its section (hp_ol_infer_sizes).
+ *    next one of its section (hp_obj_infer_sizes).
  *  - Relocations are REL: the addend is in the bytes being patched, and
  *    every IMAGE_REL_AMD64_* type becomes an ELF one (the emitter stays
  *    ELF-only): ADDR64 -> R_X86_64_64, ADDR32 -> R_X86_64_32, REL32_N ->
@@ -107,7 +107,7 @@ typedef struct hp_coff_sym {
 } hp_coff_sym;
 
 typedef struct hp_coff_rd {
-    hp_ol_obj *o;
+    hp_obj *o;
     hp_diags *d;
     uint32_t nsecs, nsyms; /* native counts */
     uint64_t shoff, symoff;
@@ -122,7 +122,7 @@ typedef struct hp_coff_rd {
 
 static void hp_coff_vreport(hp_coff_rd *rd, hp_status s, const char *fmt, va_list ap)
 {
-    hp_ol_report_v(rd->d, rd->o, HP_COFF_MAX_ERRORS, &rd->nerr, &rd->st, s, fmt, ap);
+    hp_obj_report_v(rd->d, rd->o, HP_COFF_MAX_ERRORS, &rd->nerr, &rd->st, s, fmt, ap);
 }
 
 /* Well-formed, but refused (HP_ERR_LINK). */
@@ -168,7 +168,7 @@ static const char *hp_coff_long(const hp_coff_rd *rd, uint64_t off)
     return (const char *)rd->strtab + off;
 }
 
-bool hp_ol_coff_probe(const uint8_t *data, size_t size)
+bool hp_coff_obj_probe(const uint8_t *data, size_t size)
 {
     static const uint16_t machines[] = {HP_COFF_AMD64, 0x14c /* i386 */, 0xaa64 /* arm64 */,
                                         0x1c4 /* armnt */, 0xa641 /* arm64ec */,
@@ -246,7 +246,7 @@ static bool hp_coff_group(const char *s, const char *p)
     return !strncmp(s, p, n) && (s[n] == 0 || s[n] == '$' || s[n] == '.');
 }
 
-static hp_status hp_coff_secname(hp_coff_rd *rd, const uint8_t *h, hp_ol_sec *sec, size_t i)
+static hp_status hp_coff_secname(hp_coff_rd *rd, const uint8_t *h, hp_obj_sec *sec, size_t i)
 {
     if (h[0] != '/') {
         sec->name = hp_coff_short(rd, h, 8);
@@ -262,21 +262,21 @@ static hp_status hp_coff_secname(hp_coff_rd *rd, const uint8_t *h, hp_ol_sec *se
 
 static hp_status hp_coff_read_shdrs(hp_coff_rd *rd)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     o->nsecs = (size_t)rd->nsecs + 1;
     o->secs = hp_calloc(o->nsecs, sizeof *o->secs);
     rd->sh = hp_calloc(o->nsecs, sizeof *rd->sh);
     if (!o->secs || !rd->sh)
         return HP_ERR_NOMEM;
-    o->secs[0] = (hp_ol_sec){.name = "", .align = 1, .region = HP_OL_DROP};
+    o->secs[0] = (hp_obj_sec){.name = "", .align = 1, .region = HP_OBJ_DROP};
     for (size_t i = 1; i < o->nsecs; i++) {
         const uint8_t *h = o->data + rd->shoff + (i - 1) * HP_COFF_SHDR;
         hp_coff_shdr *s = &rd->sh[i];
-        hp_ol_sec *sec = &o->secs[i];
+        hp_obj_sec *sec = &o->secs[i];
         *s = (hp_coff_shdr){.va = hp_rd32(h + 12), .size = hp_rd32(h + 16),
                             .raw_off = hp_rd32(h + 20), .rel_off = hp_rd32(h + 24),
                             .nrel = hp_rd16(h + 32), .flags = hp_rd32(h + 36)};
-        sec->region = HP_OL_DROP;
+        sec->region = HP_OBJ_DROP;
         HP_CHECK(hp_coff_secname(rd, h, sec, i));
         sec->nobits = (s->flags & HP_COFF_CNT_UDATA) &&
                       !(s->flags & (HP_COFF_CNT_CODE | HP_COFF_CNT_IDATA));
@@ -294,7 +294,7 @@ static hp_status hp_coff_read_shdrs(hp_coff_rd *rd)
 
 /* Linker directives: none needs honouring (see the top); say what is
  * ignored, printable characters only. */
-static void hp_coff_drectve(hp_coff_rd *rd, const hp_ol_sec *sec)
+static void hp_coff_drectve(hp_coff_rd *rd, const hp_obj_sec *sec)
 {
     char text[121];
     size_t n = 0;
@@ -329,7 +329,7 @@ static bool hp_coff_dropped(const char *name, uint32_t flags)
 
 static hp_status hp_coff_classify(hp_coff_rd *rd, size_t i)
 {
-    hp_ol_sec *sec = &rd->o->secs[i];
+    hp_obj_sec *sec = &rd->o->secs[i];
     uint32_t f = rd->sh[i].flags;
     if (!strcmp(sec->name, ".drectve"))
         hp_coff_drectve(rd, sec);
@@ -346,10 +346,10 @@ static hp_status hp_coff_classify(hp_coff_rd *rd, size_t i)
     if (hp_coff_group(sec->name, ".idata"))
         return hp_coff_refuse(rd, "section '%s': import tables are not supported (an import "
                                   "library member is not a mock)", sec->name);
-    if (sec->align > HP_OL_MAX_ALIGN)
+    if (sec->align > HP_OBJ_MAX_ALIGN)
         return hp_coff_refuse(rd, "section '%s': alignment %llu is larger than a page",
                               sec->name, (unsigned long long)sec->align);
-    if (sec->size > HP_OL_MAX_REGION)
+    if (sec->size > HP_OBJ_MAX_REGION)
         return hp_coff_refuse(rd, "section '%s': too large (%llu bytes)", sec->name,
                               (unsigned long long)sec->size);
     if (f & (HP_COFF_CNT_CODE | HP_COFF_EXECUTE))
@@ -436,9 +436,9 @@ static hp_status hp_coff_records(hp_coff_rd *rd)
 
 /* ---- COMDAT --------------------------------------------------------- */
 
-static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_ol_map *comdats)
+static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_map *comdats)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     for (size_t i = 1; i < o->nsecs; i++) {
         const hp_coff_shdr *sh = &rd->sh[i];
         if (!(sh->flags & HP_COFF_LNK_COMDAT) || sh->select == HP_COFF_ASSOCIATIVE)
@@ -447,7 +447,7 @@ static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_ol_map *comdats)
             return hp_coff_bad(rd, "section '%s': COMDAT section without its symbol",
                                o->secs[i].name);
         const char *sig = rd->sy[sh->key - 1].name;
-        if (hp_ol_map_find(comdats, sig)) {
+        if (hp_map_find(comdats, sig)) {
             o->secs[i].discarded = true;
             continue;
         }
@@ -467,9 +467,9 @@ static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_ol_map *comdats)
 
 /* ---- symbols -------------------------------------------------------- */
 
-static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_sym *c, hp_ol_sym *s)
+static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_sym *c, hp_obj_sym *s)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     if (c->secnum == HP_COFF_SYM_ABS) {
         s->shndx = SHN_ABS;
         s->defined = s->absolute = true;
@@ -481,7 +481,7 @@ static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_sym *c, hp_ol_s
         return hp_coff_bad(rd, "symbol '%s': section number %u out of range", c->name,
                            c->secnum);
     } else {
-        const hp_ol_sec *sec = &o->secs[c->secnum];
+        const hp_obj_sec *sec = &o->secs[c->secnum];
         /* The linker trusts a symbol to lie in its section (its end may be
          * the section's end: a label after the last byte). */
         if (c->value > sec->size)
@@ -489,7 +489,7 @@ static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_sym *c, hp_ol_s
                                    "bytes)", c->name, c->value, sec->name,
                                (unsigned long long)sec->size);
         s->shndx = c->secnum;
-        if (hp_ol_kept(&o->secs[s->shndx])) {
+        if (hp_obj_kept(&o->secs[s->shndx])) {
             s->defined = true;
         } else if (o->secs[s->shndx].discarded && s->bind != STB_LOCAL) {
             s->shndx = SHN_UNDEF; /* the kept COMDAT copy defines it */
@@ -502,8 +502,8 @@ static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_sym *c, hp_ol_s
 static hp_status hp_coff_symbol(hp_coff_rd *rd, uint32_t i)
 {
     const hp_coff_sym *c = &rd->sy[i];
-    hp_ol_sym *s = &rd->o->syms[i + 1];
-    *s = (hp_ol_sym){.name = c->name, .got = HP_OL_NO_GOT, .bind = STB_LOCAL};
+    hp_obj_sym *s = &rd->o->syms[i + 1];
+    *s = (hp_obj_sym){.name = c->name, .got = HP_OBJ_NO_GOT, .bind = STB_LOCAL};
     if (c->aux || c->secnum == HP_COFF_SYM_DEBUG)
         return HP_OK;
     switch (c->cls) {
@@ -525,7 +525,7 @@ static hp_status hp_coff_symbol(hp_coff_rd *rd, uint32_t i)
 static hp_status hp_coff_weak(hp_coff_rd *rd, uint32_t i)
 {
     const hp_coff_sym *c = &rd->sy[i];
-    hp_ol_sym *s = &rd->o->syms[i + 1];
+    hp_obj_sym *s = &rd->o->syms[i + 1];
     if (c->cls != HP_COFF_WEAK_EXTERNAL || c->aux)
         return HP_OK;
     s->bind = STB_WEAK;
@@ -536,7 +536,7 @@ static hp_status hp_coff_weak(hp_coff_rd *rd, uint32_t i)
     if (tag >= rd->nsyms || rd->sy[tag].aux)
         return hp_coff_bad(rd, "weak external '%s': default symbol %u out of range", c->name,
                            tag);
-    hp_ol_sym *t = &rd->o->syms[tag + 1];
+    hp_obj_sym *t = &rd->o->syms[tag + 1];
     if (!strncmp(t->name, ".weak.", 6) && t->type != STT_SECTION) {
         t->bind = STB_LOCAL;
         t->type = STT_OBJECT;
@@ -552,12 +552,12 @@ static hp_status hp_coff_weak(hp_coff_rd *rd, uint32_t i)
 
 static hp_status hp_coff_symbols(hp_coff_rd *rd)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     o->nsyms = (size_t)rd->nsyms + 1;
     o->syms = hp_calloc(o->nsyms, sizeof *o->syms);
     if (!o->syms)
         return HP_ERR_NOMEM;
-    o->syms[0] = (hp_ol_sym){.name = "", .got = HP_OL_NO_GOT, .defined = true, .absolute = true};
+    o->syms[0] = (hp_obj_sym){.name = "", .got = HP_OBJ_NO_GOT, .defined = true, .absolute = true};
     for (uint32_t i = 0; i < rd->nsyms; i++) {
         hp_status st = hp_coff_symbol(rd, i);
         if (hp_coff_fatal(st))
@@ -567,7 +567,7 @@ static hp_status hp_coff_symbols(hp_coff_rd *rd)
         HP_CHECK(hp_coff_weak(rd, i));
     for (size_t i = 1; i < o->nsyms; i++)
         o->syms[i].sized = o->syms[i].defined;
-    return hp_ol_infer_sizes(o);
+    return hp_obj_infer_sizes(o);
 }
 
 /* ---- relocations ---------------------------------------------------- */
@@ -594,7 +594,7 @@ static bool hp_coff_map(uint16_t type, const uint8_t *p, uint64_t off, uint32_t 
     }
 }
 
-static hp_status hp_coff_rel_refuse(hp_coff_rd *rd, const hp_ol_sec *sec, uint64_t off,
+static hp_status hp_coff_rel_refuse(hp_coff_rd *rd, const hp_obj_sec *sec, uint64_t off,
                                     uint16_t type)
 {
     const char *name = type < sizeof hp_coff_rel_names / sizeof hp_coff_rel_names[0]
@@ -612,7 +612,7 @@ static hp_status hp_coff_rel_refuse(hp_coff_rd *rd, const hp_ol_sec *sec, uint64
 }
 
 /* The symbol a relocation names must be one the model can resolve. */
-static hp_status hp_coff_rel_sym(hp_coff_rd *rd, const hp_ol_sec *sec, uint64_t off,
+static hp_status hp_coff_rel_sym(hp_coff_rd *rd, const hp_obj_sec *sec, uint64_t off,
                                  uint32_t idx)
 {
     unsigned long long o = (unsigned long long)off;
@@ -620,7 +620,7 @@ static hp_status hp_coff_rel_sym(hp_coff_rd *rd, const hp_ol_sec *sec, uint64_t 
         return hp_coff_bad(rd, "section '%s' offset 0x%llx: symbol index %u out of range",
                            sec->name, o, idx);
     const hp_coff_sym *c = &rd->sy[idx];
-    const hp_ol_sym *s = &rd->o->syms[idx + 1];
+    const hp_obj_sym *s = &rd->o->syms[idx + 1];
     if (c->aux)
         return hp_coff_bad(rd, "section '%s' offset 0x%llx: relocation names an auxiliary "
                                "symbol record", sec->name, o);
@@ -641,8 +641,8 @@ static hp_status hp_coff_rel_sym(hp_coff_rd *rd, const hp_ol_sec *sec, uint64_t 
 
 static hp_status hp_coff_rel_one(hp_coff_rd *rd, uint32_t si, const uint8_t *r)
 {
-    hp_ol_obj *o = rd->o;
-    hp_ol_sec *sec = &o->secs[si];
+    hp_obj *o = rd->o;
+    hp_obj_sec *sec = &o->secs[si];
     uint32_t va = hp_rd32(r), idx = hp_rd32(r + 4);
     uint16_t type = hp_rd16(r + 8);
     if (type == 0) /* IMAGE_REL_AMD64_ABSOLUTE: nothing to do */
@@ -652,7 +652,7 @@ static hp_status hp_coff_rel_one(hp_coff_rd *rd, uint32_t si, const uint8_t *r)
     if (va < rd->sh[si].va || sec->nobits || !hp_in_bounds(off, width, sec->size))
         return hp_coff_bad(rd, "section '%s' offset 0x%llx: relocation outside the section",
                            sec->name, (unsigned long long)off);
-    hp_ol_rela rel = {.off = off, .sec = si, .sym = idx + 1};
+    hp_obj_rela rel = {.off = off, .sec = si, .sym = idx + 1};
     if (!hp_coff_map(type, sec->data + off, off, &rel.type, &rel.addend))
         return hp_coff_rel_refuse(rd, sec, off, type);
     HP_CHECK(hp_coff_rel_sym(rd, sec, off, idx));
@@ -669,8 +669,8 @@ static hp_status hp_coff_rel_one(hp_coff_rd *rd, uint32_t si, const uint8_t *r)
 static hp_status hp_coff_relsec(hp_coff_rd *rd, uint32_t si)
 {
     const hp_coff_shdr *sh = &rd->sh[si];
-    const hp_ol_sec *sec = &rd->o->secs[si];
-    if (!hp_ol_kept(sec) || !sh->nrel)
+    const hp_obj_sec *sec = &rd->o->secs[si];
+    if (!hp_obj_kept(sec) || !sh->nrel)
         return HP_OK;
     if (sh->flags & HP_COFF_NRELOC_OVFL)
         return hp_coff_refuse(rd, "section '%s': more than 65535 relocations are not "
@@ -694,7 +694,7 @@ static hp_status hp_coff_relocs(hp_coff_rd *rd)
 
 /* ---- entry ---------------------------------------------------------- */
 
-static hp_status hp_coff_passes(hp_coff_rd *rd, const hp_ol_map *comdats)
+static hp_status hp_coff_passes(hp_coff_rd *rd, const hp_map *comdats)
 {
     HP_CHECK(hp_coff_header(rd));
     /* Every copied short name fits in 9 bytes. */
@@ -710,7 +710,7 @@ static hp_status hp_coff_passes(hp_coff_rd *rd, const hp_ol_map *comdats)
     return hp_coff_relocs(rd);
 }
 
-hp_status hp_ol_coff_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d)
+hp_status hp_coff_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
     hp_coff_rd rd = {.o = o, .d = d};
     hp_status st = hp_coff_passes(&rd, comdats);
