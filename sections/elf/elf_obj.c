@@ -160,7 +160,7 @@ static hp_status hp_elf_obj_classify(hp_elf_obj_rd *rd, size_t i)
         return HP_OK;
     if (hp_elf_obj_is_ctor(s, sec->name))
         return hp_elf_obj_refuse(rd, "section '%s': constructors and destructors are not supported "
-                                "(nothing would run them)", sec->name);
+                                     "(nothing would run them)", sec->name);
     if (s->sh_flags & SHF_TLS)
         return hp_elf_obj_refuse(rd, "section '%s': thread-local storage is not supported",
                                  sec->name);
@@ -204,7 +204,7 @@ static hp_status hp_elf_obj_sections(hp_elf_obj_rd *rd)
         }
         if (s->sh_type == SHT_SYMTAB_SHNDX)
             return hp_elf_obj_refuse(rd, "extended section indices (SHT_SYMTAB_SHNDX) are not "
-                                    "supported");
+                                         "supported");
         hp_status st = hp_elf_obj_classify(rd, i);
         if (st == HP_ERR_FORMAT || st == HP_ERR_NOMEM)
             return st;
@@ -327,7 +327,7 @@ static hp_status hp_elf_obj_sym_in_sect(hp_elf_obj_rd *rd, const Elf64_Sym *es, 
                               (unsigned long long)sec->size);
     if (hp_obj_kept(sec) && es->st_size > sec->size - es->st_value)
         return hp_elf_obj_bad(rd, "symbol '%s': 0x%llx bytes at 0x%llx run past the end of its "
-                             "section '%s' (0x%llx bytes)", name,
+                                  "section '%s' (0x%llx bytes)", name,
                               (unsigned long long)es->st_size, (unsigned long long)es->st_value,
                               sec->name, (unsigned long long)sec->size);
     return HP_OK;
@@ -389,10 +389,10 @@ static hp_status hp_elf_obj_rel_check(hp_elf_obj_rd *rd, const hp_obj_rela *r)
                                  sec->name, off, r->type);
     if (ri->kind == HP_RK_TLS)
         return hp_elf_obj_refuse(rd, "section '%s' offset 0x%llx: relocation %s (thread-local "
-                                "storage) is not supported", sec->name, off, ri->name);
+                                     "storage) is not supported", sec->name, off, ri->name);
     if (ri->kind == HP_RK_DYN || ri->kind == HP_RK_NO)
         return hp_elf_obj_refuse(rd, "section '%s' offset 0x%llx: relocation %s is not supported "
-                                "in a relocatable object", sec->name, off, ri->name);
+                                     "in a relocatable object", sec->name, off, ri->name);
     if (r->sym >= o->nsyms)
         return hp_elf_obj_bad(rd, "section '%s' offset 0x%llx: symbol index %u out of range",
                               sec->name, off, r->sym);
@@ -402,7 +402,7 @@ static hp_status hp_elf_obj_rel_check(hp_elf_obj_rd *rd, const hp_obj_rela *r)
     const hp_obj_sym *s = &o->syms[r->sym];
     if (!s->defined && s->shndx != SHN_UNDEF && r->type != R_X86_64_NONE)
         return hp_elf_obj_refuse(rd, "section '%s' offset 0x%llx: relocation %s refers to '%s' in "
-                                "section '%s', which is not loaded", sec->name, off, ri->name,
+                                     "section '%s', which is not loaded", sec->name, off, ri->name,
                                  s->name, o->secs[s->shndx].name);
     return HP_OK;
 }
@@ -412,7 +412,7 @@ static hp_status hp_elf_obj_rela_one(hp_elf_obj_rd *rd, const Elf64_Rela *er, ui
 {
     hp_obj *o = rd->o;
     hp_obj_rela r = {er->r_offset, er->r_addend, target, (uint32_t)ELF64_R_SYM(er->r_info),
-                    (uint32_t)ELF64_R_TYPE(er->r_info)};
+                     (uint32_t)ELF64_R_TYPE(er->r_info)};
     hp_status st = hp_elf_obj_rel_check(rd, &r);
     if (st != HP_OK)
         return st;
@@ -443,7 +443,7 @@ static hp_status hp_elf_obj_relsec(hp_elf_obj_rd *rd, size_t i)
         return HP_OK;
     if (s->sh_type == SHT_REL)
         return hp_elf_obj_refuse(rd, "section '%s': SHT_REL relocations are not supported on "
-                                "x86-64", o->secs[i].name);
+                                     "x86-64", o->secs[i].name);
     if (!rd->symtab || s->sh_link != rd->symtab || s->sh_entsize != sizeof(Elf64_Rela) ||
         s->sh_size % sizeof(Elf64_Rela))
         return hp_elf_obj_bad(rd, "section '%s': malformed relocation table", o->secs[i].name);

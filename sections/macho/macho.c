@@ -86,7 +86,7 @@ static const char *hp_macho_cpu_name(uint32_t cpu)
 {
     switch (cpu) {
     case HP_CPU_X86_64: return "x86_64";
-    case 0x0100000cu: return "arm64";
+    case HP_CPU_ARM64: return "arm64";
     case 0x0200000cu: return "arm64_32";
     case 7: return "i386";
     case 12: return "arm";
@@ -102,7 +102,7 @@ static void hp_macho_arch_name(const hp_macho_arch *a, char *buf, size_t len)
 {
     uint32_t sub = a->cpusubtype & 0x00ffffffu;
     const char *name = hp_macho_cpu_name(a->cputype);
-    if (a->cputype == 0x0100000cu && sub == 2)
+    if (a->cputype == HP_CPU_ARM64 && sub == 2)
         name = "arm64e";
     else if (a->cputype == HP_CPU_X86_64 && sub == 8)
         name = "x86_64h";
@@ -248,6 +248,19 @@ static hp_status hp_macho_table(hp_image *img, const hp_macho *m, const char *wh
         return HP_FMT_ERR("%s (offset 0x%llx, %llu bytes) lies outside the file", what,
                           (unsigned long long)off, (unsigned long long)(count * esz));
     return HP_OK;
+}
+
+/* LC_SYMTAB's tables must lie in the slice (macho_symtab.c). */
+static hp_status hp_macho_symtab_check(hp_image *img, const hp_macho *m, const uint8_t *lc)
+{
+    hp_macho_symtab t;
+    switch (hp_macho_symtab_open(hp_macho_slice(img, m), m->slice_size, lc, &t)) {
+    case HP_MACHO_SYMS_OUTSIDE:
+        return hp_macho_table(img, m, "symbol table", t.symoff, t.nsyms, HP_MACHO_NLIST);
+    case HP_MACHO_STRS_OUTSIDE:
+        return hp_macho_table(img, m, "string table", t.stroff, t.strsize, 1);
+    default: return HP_OK;
+    }
 }
 
 static void hp_macho_name16(char out[17], const uint8_t *p)
@@ -416,9 +429,7 @@ static hp_status hp_macho_command(hp_image *img, hp_macho *m, const uint8_t *lc,
     case HP_LC_SEGMENT_64:
         return hp_macho_segment(img, m, lc, cmdsize, lc_off);
     case HP_LC_SYMTAB:
-        HP_CHECK(hp_macho_table(img, m, "symbol table", hp_rd32(lc + 8), hp_rd32(lc + 12),
-                                HP_MACHO_NLIST));
-        HP_CHECK(hp_macho_table(img, m, "string table", hp_rd32(lc + 16), hp_rd32(lc + 20), 1));
+        HP_CHECK(hp_macho_symtab_check(img, m, lc));
         return hp_macho_once(img, &m->symtab_lc, lc_off, "LC_SYMTAB");
     case HP_LC_DYSYMTAB:
         HP_CHECK(hp_macho_dysymtab(img, m, lc));
@@ -524,43 +535,45 @@ static uint64_t hp_macho_func_end(const uint64_t *starts, size_t n, uint64_t va,
     return i < n && starts[i] < end ? starts[i] : end;
 }
 
-static hp_status hp_macho_nlist(hp_image *img, hp_macho *m, const uint8_t *e, const char *strs,
-                                uint32_t strsize, const uint64_t *starts, size_t nstarts)
+static hp_status hp_macho_add_nlist(hp_image *img, hp_macho *m, const hp_macho_symtab *t,
+                                    uint32_t i, const uint64_t *starts, size_t nstarts)
 {
-    uint32_t strx = hp_rd32(e);
-    uint8_t type = e[4], sect = e[5];
-    uint64_t va = hp_rd64(e + 8);
-    if ((type & 0xe0) || (type & 0x0e) != 0x0e || sect == 0 || sect > m->nsects)
+    hp_macho_nlist e;
+    hp_macho_nlist_get(t, i, &e);
+    if ((e.type & HP_N_STAB) || (e.type & HP_N_TYPE) != HP_N_SECT || e.sect == 0 ||
+        e.sect > m->nsects)
         return HP_OK; /* debug (N_STAB), undefined, absolute or indirect */
-    if (strx >= strsize)
-        return HP_FMT_ERR("symbol name offset 0x%x lies outside the string table", strx);
-    const char *name = strs + strx, *nul = memchr(name, 0, strsize - strx);
-    if (!nul)
-        return HP_FMT_ERR("unterminated symbol name at string offset 0x%x", strx);
-    const hp_macho_sect *s = &m->sects[sect - 1];
-    if (!*name || va < s->addr || va - s->addr >= s->size || !hp_image_segment_at(img, va))
+    size_t len;
+    bool past_end;
+    const char *name = hp_macho_nlist_name(t, e.strx, &len, &past_end);
+    if (!name && past_end)
+        return HP_FMT_ERR("symbol name offset 0x%x lies outside the string table", e.strx);
+    if (!name)
+        return HP_FMT_ERR("unterminated symbol name at string offset 0x%x", e.strx);
+    const hp_macho_sect *s = &m->sects[e.sect - 1];
+    uint64_t va = e.value;
+    if (!len || va < s->addr || va - s->addr >= s->size || !hp_image_segment_at(img, va))
         return HP_OK;
     bool code = s->flags & (HP_S_ATTR_PURE_INSTRUCTIONS | HP_S_ATTR_SOME_INSTRUCTIONS);
     uint64_t size = code ? hp_macho_func_end(starts, nstarts, va, s->addr + s->size) - va : 0;
     img->has_symtab = true;
-    return hp_image_add_symbol(img, name, (size_t)(nul - name), va, size,
-                               code ? HP_SYM_FUNC : HP_SYM_DATA, HP_SRC_SYMTAB, type & 1);
+    return hp_image_add_symbol(img, name, len, va, size, code ? HP_SYM_FUNC : HP_SYM_DATA,
+                               HP_SRC_SYMTAB, e.type & HP_N_EXT);
 }
 
 static hp_status hp_macho_symbols(hp_image *img, hp_macho *m)
 {
     if (!m->symtab_lc)
         return HP_OK;
-    const uint8_t *sl = hp_macho_slice(img, m), *lc = sl + m->symtab_lc;
-    uint32_t symoff = hp_rd32(lc + 8), nsyms = hp_rd32(lc + 12);
-    uint32_t stroff = hp_rd32(lc + 16), strsize = hp_rd32(lc + 20);
+    hp_macho_symtab t; /* checked when the load commands were read */
+    hp_macho_symtab_open(hp_macho_slice(img, m), m->slice_size,
+                         hp_macho_slice(img, m) + m->symtab_lc, &t);
     uint64_t *starts;
     size_t nstarts;
     HP_CHECK(hp_macho_fstarts(img, m, &starts, &nstarts));
     hp_status s = HP_OK;
-    for (uint32_t i = 0; i < nsyms && s == HP_OK; i++)
-        s = hp_macho_nlist(img, m, sl + symoff + (uint64_t)i * HP_MACHO_NLIST,
-                           (const char *)sl + stroff, strsize, starts, nstarts);
+    for (uint32_t i = 0; i < t.nsyms && s == HP_OK; i++)
+        s = hp_macho_add_nlist(img, m, &t, i, starts, nstarts);
     hp_free(starts);
     return s;
 }

@@ -49,61 +49,12 @@
  *      TLV                         -> refused (thread-local storage)
  */
 #include "../object.h"
+#include "macho_defs.h"
 
 #include <elf.h>
 #include <string.h>
 
 #define HP_MACHO_MAX_ERRORS 32 /* per object; hostile inputs stay readable */
-
-#define HP_MH_MAGIC_64 0xfeedfacfu
-#define HP_MH_MAGIC 0xfeedfaceu
-#define HP_MH_CIGAM_64 0xcffaedfeu
-#define HP_MH_CIGAM 0xcefaedfeu
-#define HP_FAT_MAGIC 0xcafebabeu
-#define HP_FAT_MAGIC_64 0xcafebabfu
-#define HP_CPU_X86_64 0x01000007u
-#define HP_CPU_ARM64 0x0100000cu
-#define HP_MH_OBJECT 1u
-#define HP_MH_HDR 32u
-
-#define HP_LC_SEGMENT 0x1u
-#define HP_LC_SYMTAB 0x2u
-#define HP_LC_SEGMENT_64 0x19u
-#define HP_LC_LINKER_OPTION 0x2du
-#define HP_SEG_HDR 72u
-#define HP_SECT 80u
-#define HP_NLIST 16u
-#define HP_RELINFO 8u
-
-/* Section types and attributes. */
-enum {
-    HP_S_REGULAR = 0x0, HP_S_ZEROFILL = 0x1, HP_S_CSTRING = 0x2, HP_S_4BYTE = 0x3,
-    HP_S_8BYTE = 0x4, HP_S_LITERAL_POINTERS = 0x5, HP_S_MOD_INIT = 0x9, HP_S_MOD_TERM = 0xa,
-    HP_S_COALESCED = 0xb, HP_S_GB_ZEROFILL = 0xc, HP_S_16BYTE = 0xe,
-    HP_S_THREAD_FIRST = 0x11, HP_S_THREAD_LAST = 0x15, HP_S_INIT_OFFSETS = 0x16,
-};
-#define HP_S_ATTR_PURE_INSTRUCTIONS 0x80000000u
-#define HP_S_ATTR_DEBUG 0x02000000u
-#define HP_S_ATTR_SOME_INSTRUCTIONS 0x00000400u
-
-/* nlist n_type and n_desc bits. */
-#define HP_N_STAB 0xe0u
-#define HP_N_TYPE 0x0eu
-#define HP_N_EXT 0x01u
-#define HP_N_UNDF 0x0u
-#define HP_N_ABS 0x2u
-#define HP_N_INDR 0xau
-#define HP_N_PBUD 0xcu
-#define HP_N_SECT 0xeu
-#define HP_N_WEAK_REF 0x0040u
-#define HP_N_WEAK_DEF 0x0080u
-
-enum {
-    HP_X86_64_RELOC_UNSIGNED, HP_X86_64_RELOC_SIGNED, HP_X86_64_RELOC_BRANCH,
-    HP_X86_64_RELOC_GOT_LOAD, HP_X86_64_RELOC_GOT, HP_X86_64_RELOC_SUBTRACTOR,
-    HP_X86_64_RELOC_SIGNED_1, HP_X86_64_RELOC_SIGNED_2, HP_X86_64_RELOC_SIGNED_4,
-    HP_X86_64_RELOC_TLV,
-};
 
 static const char *const hp_macho_rel_names[] = {
     "UNSIGNED", "SIGNED", "BRANCH", "GOT_LOAD", "GOT", "SUBTRACTOR",
@@ -111,21 +62,19 @@ static const char *const hp_macho_rel_names[] = {
 
 /* ---- the reader ----------------------------------------------------- */
 
-typedef struct hp_macho_sect {
+typedef struct hp_macho_obj_sect {
     const uint8_t *hdr; /* the section_64 record */
     uint64_t addr;
     uint32_t reloff, nreloc, flags;
-} hp_macho_sect;
+} hp_macho_obj_sect;
 
 typedef struct hp_macho_rd {
     hp_obj *o;
     hp_diags *d;
-    uint32_t ncmds, nsects, nsyms;
-    uint64_t symoff;
-    const uint8_t *strtab;
-    uint32_t strsize;
+    uint32_t ncmds, nsects;
+    hp_macho_symtab tab; /* zero without LC_SYMTAB */
     bool has_symtab;
-    hp_macho_sect *sect; /* [nsects + 1] */
+    hp_macho_obj_sect *sect; /* [nsects + 1] */
     bool *real;          /* per model symbol: a symbol a relocation may name */
     size_t strs_used, strs_cap;
     unsigned nerr;
@@ -161,16 +110,11 @@ __attribute__((format(printf, 2, 3))) static hp_status hp_macho_bad(hp_macho_rd 
 
 static bool hp_macho_fatal(hp_status s) { return s == HP_ERR_FORMAT || s == HP_ERR_NOMEM; }
 
-static uint32_t hp_macho_rd32be(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 bool hp_macho_obj_probe(const uint8_t *data, size_t size)
 {
     if (size < 4)
         return false;
-    uint32_t m = hp_rd32(data), be = hp_macho_rd32be(data);
+    uint32_t m = hp_rd32(data), be = hp_rd32be(data);
     return m == HP_MH_MAGIC_64 || m == HP_MH_MAGIC || m == HP_MH_CIGAM_64 ||
            m == HP_MH_CIGAM || be == HP_FAT_MAGIC || be == HP_FAT_MAGIC_64;
 }
@@ -180,13 +124,13 @@ bool hp_macho_obj_probe(const uint8_t *data, size_t size)
 static hp_status hp_macho_header(hp_macho_rd *rd)
 {
     const uint8_t *p = rd->o->data;
-    uint32_t m = hp_rd32(p), be = hp_macho_rd32be(p);
+    uint32_t m = hp_rd32(p), be = hp_rd32be(p);
     if (be == HP_FAT_MAGIC || be == HP_FAT_MAGIC_64)
         return hp_macho_refuse(rd, "a universal (fat) file; extract the x86-64 object with "
                                    "`lipo -thin x86_64`");
     if (m != HP_MH_MAGIC_64)
         return hp_macho_refuse(rd, "not a 64-bit little-endian Mach-O object");
-    if (rd->o->size < HP_MH_HDR)
+    if (rd->o->size < HP_MACHO_HDR)
         return hp_macho_bad(rd, "truncated Mach-O header");
     uint32_t cpu = hp_rd32(p + 4), type = hp_rd32(p + 12);
     if (cpu != HP_CPU_X86_64)
@@ -196,7 +140,7 @@ static hp_status hp_macho_header(hp_macho_rd *rd)
         return hp_macho_refuse(rd, "not a relocatable object (Mach-O file type %u); compile "
                                    "with -c", type);
     rd->ncmds = hp_rd32(p + 16);
-    if (!hp_in_bounds(HP_MH_HDR, hp_rd32(p + 20), rd->o->size))
+    if (!hp_in_bounds(HP_MACHO_HDR, hp_rd32(p + 20), rd->o->size))
         return hp_macho_bad(rd, "truncated or malformed: load commands out of bounds");
     return HP_OK;
 }
@@ -228,14 +172,8 @@ static hp_status hp_macho_symtab_cmd(hp_macho_rd *rd, const uint8_t *c, uint32_t
     if (size < 24)
         return hp_macho_bad(rd, "malformed LC_SYMTAB");
     rd->has_symtab = true;
-    rd->symoff = hp_rd32(c + 8);
-    rd->nsyms = hp_rd32(c + 12);
-    uint32_t stroff = hp_rd32(c + 16);
-    rd->strsize = hp_rd32(c + 20);
-    if (!hp_in_bounds(rd->symoff, (uint64_t)rd->nsyms * HP_NLIST, rd->o->size) ||
-        !hp_in_bounds(stroff, rd->strsize, rd->o->size))
+    if (hp_macho_symtab_open(rd->o->data, rd->o->size, c, &rd->tab) != HP_MACHO_SYMTAB_OK)
         return hp_macho_bad(rd, "truncated or malformed: symbol table out of bounds");
-    rd->strtab = rd->o->data + stroff;
     return HP_OK;
 }
 
@@ -243,7 +181,7 @@ static hp_status hp_macho_symtab_cmd(hp_macho_rd *rd, const uint8_t *c, uint32_t
 static hp_status hp_macho_commands(hp_macho_rd *rd, bool fill)
 {
     const uint8_t *p = rd->o->data;
-    uint64_t end = HP_MH_HDR + (uint64_t)hp_rd32(p + 20), off = HP_MH_HDR;
+    uint64_t end = HP_MACHO_HDR + (uint64_t)hp_rd32(p + 20), off = HP_MACHO_HDR;
     uint32_t n = 0;
     for (uint32_t i = 0; i < rd->ncmds; i++) {
         if (!hp_in_bounds(off, 8, end))
@@ -255,11 +193,11 @@ static hp_status hp_macho_commands(hp_macho_rd *rd, bool fill)
         if (cmd == HP_LC_SEGMENT)
             return hp_macho_refuse(rd, "32-bit segment in a 64-bit object");
         if (cmd == HP_LC_SEGMENT_64) {
-            uint32_t ns = size >= HP_SEG_HDR ? hp_rd32(c + 64) : 0;
-            if (size < HP_SEG_HDR || ns > (size - HP_SEG_HDR) / HP_SECT)
+            uint32_t ns = size >= HP_MACHO_SEG_CMD ? hp_rd32(c + 64) : 0;
+            if (size < HP_MACHO_SEG_CMD || ns > (size - HP_MACHO_SEG_CMD) / HP_MACHO_SECT)
                 return hp_macho_bad(rd, "load command %u: malformed LC_SEGMENT_64", i);
             for (uint32_t k = 0; fill && k < ns; k++)
-                rd->sect[n + 1 + k].hdr = c + HP_SEG_HDR + (uint64_t)k * HP_SECT;
+                rd->sect[n + 1 + k].hdr = c + HP_MACHO_SEG_CMD + (uint64_t)k * HP_MACHO_SECT;
             n += ns;
         }
         if (!fill && cmd == HP_LC_SYMTAB)
@@ -297,7 +235,7 @@ static bool hp_macho_is(const hp_obj_sec *sec, const char *seg, const char *sect
 static hp_status hp_macho_read_sect(hp_macho_rd *rd, size_t i)
 {
     hp_obj *o = rd->o;
-    hp_macho_sect *ms = &rd->sect[i];
+    hp_macho_obj_sect *ms = &rd->sect[i];
     hp_obj_sec *sec = &o->secs[i];
     const uint8_t *h = ms->hdr;
     sec->name = hp_macho_secname(rd, h);
@@ -310,7 +248,7 @@ static hp_status hp_macho_read_sect(hp_macho_rd *rd, size_t i)
     ms->flags = hp_rd32(h + 64);
     uint8_t type = (uint8_t)ms->flags;
     sec->nobits = type == HP_S_ZEROFILL || type == HP_S_GB_ZEROFILL ||
-                  type == HP_S_THREAD_FIRST + 1 /* S_THREAD_LOCAL_ZEROFILL */;
+                  type == HP_S_THREAD_LOCAL_ZEROFILL;
     if (sec->size > UINT64_MAX - ms->addr)
         return hp_macho_bad(rd, "section '%s': address range overflows", sec->name);
     if (!sec->nobits && sec->size && !hp_in_bounds(offset, sec->size, o->size))
@@ -331,18 +269,20 @@ static bool hp_macho_dropped(const hp_obj_sec *sec, uint32_t flags)
 
 static hp_status hp_macho_refused(hp_macho_rd *rd, const hp_obj_sec *sec, uint8_t type)
 {
-    if (type == HP_S_MOD_INIT || type == HP_S_MOD_TERM || type == HP_S_INIT_OFFSETS)
+    if (type == HP_S_MOD_INIT_FUNC_POINTERS || type == HP_S_MOD_TERM_FUNC_POINTERS ||
+        type == HP_S_INIT_FUNC_OFFSETS)
         return hp_macho_refuse(rd, "section '%s': constructors and destructors are not "
                                    "supported (nothing would run them)", sec->name);
-    if (type >= HP_S_THREAD_FIRST && type <= HP_S_THREAD_LAST)
+    if (type >= HP_S_THREAD_LOCAL_REGULAR && type <= HP_S_THREAD_LOCAL_INIT_FUNCTION_POINTERS)
         return hp_macho_refuse(rd, "section '%s': thread-local storage is not supported",
                                sec->name);
     if (hp_macho_is(sec, "__OBJC", NULL) || strstr(sec->name, ",__objc_"))
         return hp_macho_refuse(rd, "section '%s': Objective-C metadata is not supported "
                                    "(nothing would register it)", sec->name);
-    if (type != HP_S_REGULAR && type != HP_S_ZEROFILL && type != HP_S_CSTRING &&
-        type != HP_S_4BYTE && type != HP_S_8BYTE && type != HP_S_16BYTE &&
-        type != HP_S_LITERAL_POINTERS && type != HP_S_COALESCED && type != HP_S_GB_ZEROFILL)
+    if (type != HP_S_REGULAR && type != HP_S_ZEROFILL && type != HP_S_CSTRING_LITERALS &&
+        type != HP_S_4BYTE_LITERALS && type != HP_S_8BYTE_LITERALS &&
+        type != HP_S_16BYTE_LITERALS && type != HP_S_LITERAL_POINTERS && type != HP_S_COALESCED &&
+        type != HP_S_GB_ZEROFILL)
         return hp_macho_refuse(rd, "section '%s': section type 0x%x (stubs, indirect "
                                    "pointers, ...) is not supported", sec->name, type);
     return HP_OK;
@@ -403,7 +343,7 @@ static hp_status hp_macho_in_sect(hp_macho_rd *rd, hp_obj_sym *s, uint8_t nsect,
     hp_obj *o = rd->o;
     if (nsect == 0 || nsect > rd->nsects)
         return hp_macho_bad(rd, "symbol '%s': section %u out of range", s->name, nsect);
-    const hp_macho_sect *ms = &rd->sect[nsect];
+    const hp_macho_obj_sect *ms = &rd->sect[nsect];
     if (value < ms->addr || value - ms->addr > o->secs[nsect].size)
         return hp_macho_bad(rd, "symbol '%s': address 0x%llx outside its section '%s'",
                             s->name, (unsigned long long)value, o->secs[nsect].name);
@@ -416,17 +356,18 @@ static hp_status hp_macho_in_sect(hp_macho_rd *rd, hp_obj_sym *s, uint8_t nsect,
 
 static hp_status hp_macho_symbol(hp_macho_rd *rd, uint32_t i)
 {
-    hp_obj *o = rd->o;
-    const uint8_t *n = o->data + rd->symoff + (uint64_t)i * HP_NLIST;
-    hp_obj_sym *s = &o->syms[i + 1];
-    uint32_t strx = hp_rd32(n);
-    uint8_t type = n[4], nsect = n[5];
-    uint16_t desc = hp_rd16(n + 6);
-    uint64_t value = hp_rd64(n + 8);
+    hp_obj_sym *s = &rd->o->syms[i + 1];
+    hp_macho_nlist n;
+    hp_macho_nlist_get(&rd->tab, i, &n);
+    uint8_t type = n.type, nsect = n.sect;
+    uint16_t desc = n.desc;
+    uint64_t value = n.value;
     *s = (hp_obj_sym){.name = "", .got = HP_OBJ_NO_GOT, .bind = STB_LOCAL};
-    if (strx >= rd->strsize || !memchr(rd->strtab + strx, 0, rd->strsize - strx))
+    size_t len;
+    const char *name = hp_macho_nlist_name(&rd->tab, n.strx, &len, NULL);
+    if (!name)
         return hp_macho_bad(rd, "symbol %u: name out of bounds", i);
-    s->name = (const char *)rd->strtab + strx;
+    s->name = name;
     if (type & HP_N_STAB)
         return HP_OK; /* debug entries: never defined, never named by relocations */
     bool ext = type & HP_N_EXT;
@@ -455,23 +396,23 @@ static hp_status hp_macho_symbol(hp_macho_rd *rd, uint32_t i)
 static hp_status hp_macho_symbols(hp_macho_rd *rd)
 {
     hp_obj *o = rd->o;
-    o->nsyms = 1 + (size_t)rd->nsyms + rd->nsects;
+    o->nsyms = 1 + (size_t)rd->tab.nsyms + rd->nsects;
     o->syms = hp_calloc(o->nsyms, sizeof *o->syms);
     rd->real = hp_calloc(o->nsyms, sizeof *rd->real);
     if (!o->syms || !rd->real)
         return HP_ERR_NOMEM;
     o->syms[0] = (hp_obj_sym){.name = "", .got = HP_OBJ_NO_GOT, .defined = true, .absolute = true};
-    for (uint32_t i = 0; i < rd->nsyms; i++) {
+    for (uint32_t i = 0; i < rd->tab.nsyms; i++) {
         hp_status st = hp_macho_symbol(rd, i);
         if (hp_macho_fatal(st))
             return st;
     }
     for (uint32_t k = 1; k <= rd->nsects; k++) { /* section symbols */
-        hp_obj_sym *s = &o->syms[rd->nsyms + k];
+        hp_obj_sym *s = &o->syms[rd->tab.nsyms + k];
         *s = (hp_obj_sym){.name = o->secs[k].name, .got = HP_OBJ_NO_GOT, .shndx = k,
-                         .bind = STB_LOCAL, .type = STT_SECTION,
-                         .defined = hp_obj_kept(&o->secs[k])};
-        rd->real[rd->nsyms + k] = true;
+                          .bind = STB_LOCAL, .type = STT_SECTION,
+                          .defined = hp_obj_kept(&o->secs[k])};
+        rd->real[rd->tab.nsyms + k] = true;
     }
     for (size_t i = 1; i < o->nsyms; i++)
         o->syms[i].sized = o->syms[i].defined;
@@ -516,9 +457,9 @@ static hp_status hp_macho_target(hp_macho_rd *rd, const hp_obj_sec *sec, const h
         if (r->symnum == 0 || r->symnum > rd->nsects)
             return hp_macho_bad(rd, "section '%s' offset 0x%llx: section ordinal %u out of "
                                     "range", sec->name, off, r->symnum);
-        *t = (hp_macho_tgt){rd->nsyms + r->symnum, rd->sect[r->symnum].addr};
+        *t = (hp_macho_tgt){rd->tab.nsyms + r->symnum, rd->sect[r->symnum].addr};
     } else {
-        if (r->symnum >= rd->nsyms || !rd->real[r->symnum + 1])
+        if (r->symnum >= rd->tab.nsyms || !rd->real[r->symnum + 1])
             return hp_macho_bad(rd, "section '%s' offset 0x%llx: symbol index %u out of range "
                                     "or a debug entry", sec->name, off, r->symnum);
         *t = (hp_macho_tgt){r->symnum + 1, 0};
@@ -577,7 +518,7 @@ static hp_status hp_macho_pair(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *
     uint64_t a = (uint64_t)hp_macho_implicit(sec, r) + r->off - m.base;
     a = r->ext ? a - ts->value : a + rd->sect[si].addr;
     *rel = (hp_obj_rela){r->off, (int64_t)a, si, m.sym,
-                        r->len == 3 ? R_X86_64_PC64 : R_X86_64_PC32};
+                         r->len == 3 ? R_X86_64_PC64 : R_X86_64_PC32};
     return HP_OK;
 }
 
@@ -642,8 +583,8 @@ static hp_status hp_macho_shape(hp_macho_rd *rd, uint32_t si, const hp_macho_ri 
 /* Relocation k of section si (k + 1 too for a pair); *used says how many. */
 static hp_status hp_macho_rel_at(hp_macho_rd *rd, uint32_t si, uint32_t k, uint32_t *used)
 {
-    const hp_macho_sect *ms = &rd->sect[si];
-    const uint8_t *p = rd->o->data + ms->reloff + (uint64_t)k * HP_RELINFO;
+    const hp_macho_obj_sect *ms = &rd->sect[si];
+    const uint8_t *p = rd->o->data + ms->reloff + (uint64_t)k * HP_MACHO_RELINFO;
     hp_macho_ri r, u;
     *used = 1;
     if (hp_rd32(p) & 0x80000000u)
@@ -656,9 +597,9 @@ static hp_status hp_macho_rel_at(hp_macho_rd *rd, uint32_t si, uint32_t k, uint3
         HP_CHECK(hp_macho_single(rd, si, &r, &rel));
         return hp_macho_push(rd, &rel);
     }
-    bool more = k + 1 < ms->nreloc && !(hp_rd32(p + HP_RELINFO) & 0x80000000u);
+    bool more = k + 1 < ms->nreloc && !(hp_rd32(p + HP_MACHO_RELINFO) & 0x80000000u);
     if (more)
-        hp_macho_ri_read(p + HP_RELINFO, &u);
+        hp_macho_ri_read(p + HP_MACHO_RELINFO, &u);
     *used = more ? 2 : 1;
     HP_CHECK(hp_macho_pair(rd, si, &r, more ? &u : NULL, &rel));
     return hp_macho_push(rd, &rel);
@@ -666,10 +607,10 @@ static hp_status hp_macho_rel_at(hp_macho_rd *rd, uint32_t si, uint32_t k, uint3
 
 static hp_status hp_macho_relsec(hp_macho_rd *rd, uint32_t si)
 {
-    const hp_macho_sect *ms = &rd->sect[si];
+    const hp_macho_obj_sect *ms = &rd->sect[si];
     if (!hp_obj_kept(&rd->o->secs[si]) || !ms->nreloc)
         return HP_OK;
-    if (!hp_in_bounds(ms->reloff, (uint64_t)ms->nreloc * HP_RELINFO, rd->o->size))
+    if (!hp_in_bounds(ms->reloff, (uint64_t)ms->nreloc * HP_MACHO_RELINFO, rd->o->size))
         return hp_macho_bad(rd, "section '%s': relocations out of bounds", rd->o->secs[si].name);
     for (uint32_t k = 0, used = 1; k < ms->nreloc; k += used) {
         hp_status st = hp_macho_rel_at(rd, si, k, &used);

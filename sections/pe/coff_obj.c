@@ -50,41 +50,13 @@
  *    SECREL, SECREL7, TOKEN, SREL32, PAIR and SSPAN32 are refused by name.
  */
 #include "../object.h"
+#include "pe_defs.h"
 
 #include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define HP_COFF_MAX_ERRORS 32 /* per object; hostile inputs stay readable */
-
-#define HP_COFF_AMD64 0x8664u
-#define HP_COFF_HDR 20u
-#define HP_COFF_SHDR 40u
-#define HP_COFF_SYM 18u
-#define HP_COFF_REL 10u
-
-#define HP_COFF_CNT_CODE 0x00000020u
-#define HP_COFF_CNT_IDATA 0x00000040u
-#define HP_COFF_CNT_UDATA 0x00000080u
-#define HP_COFF_LNK_INFO 0x00000200u
-#define HP_COFF_LNK_REMOVE 0x00000800u
-#define HP_COFF_LNK_COMDAT 0x00001000u
-#define HP_COFF_NRELOC_OVFL 0x01000000u
-#define HP_COFF_DISCARDABLE 0x02000000u
-#define HP_COFF_EXECUTE 0x20000000u
-#define HP_COFF_WRITE 0x80000000u
-
-#define HP_COFF_SYM_ABS 0xffffu   /* section number -1 */
-#define HP_COFF_SYM_DEBUG 0xfffeu /* section number -2 */
-
-enum {
-    HP_COFF_EXTERNAL = 2,
-    HP_COFF_STATIC = 3,
-    HP_COFF_LABEL = 6,
-    HP_COFF_WEAK_EXTERNAL = 105,
-};
-
-#define HP_COFF_ASSOCIATIVE 5
 
 /* ---- the reader ----------------------------------------------------- */
 
@@ -97,24 +69,23 @@ typedef struct hp_coff_shdr {
     uint16_t assoc;
 } hp_coff_shdr;
 
-typedef struct hp_coff_sym {
+typedef struct hp_coff_rec {
     const char *name;
     uint32_t value;
     uint16_t secnum, type;
     uint8_t cls, naux;
     bool aux;    /* an auxiliary record, not a symbol */
     bool secdef; /* STATIC section-definition record */
-} hp_coff_sym;
+} hp_coff_rec;
 
 typedef struct hp_coff_rd {
     hp_obj *o;
     hp_diags *d;
-    uint32_t nsecs, nsyms; /* native counts */
-    uint64_t shoff, symoff;
-    const uint8_t *strtab;
-    uint32_t strsize;
+    uint32_t nsecs; /* native count */
+    uint64_t shoff;
+    hp_coff_symtab tab; /* nsyms: the native count */
     hp_coff_shdr *sh; /* [nsecs + 1] */
-    hp_coff_sym *sy;  /* [nsyms] */
+    hp_coff_rec *sy;  /* [nsyms] */
     size_t strs_used, strs_cap;
     unsigned nerr;
     hp_status st;
@@ -161,18 +132,11 @@ static const char *hp_coff_short(hp_coff_rd *rd, const uint8_t *p, size_t n)
     return dst;
 }
 
-static const char *hp_coff_long(const hp_coff_rd *rd, uint64_t off)
-{
-    if (off < 4 || off >= rd->strsize || !memchr(rd->strtab + off, 0, rd->strsize - off))
-        return NULL;
-    return (const char *)rd->strtab + off;
-}
-
 bool hp_coff_obj_probe(const uint8_t *data, size_t size)
 {
-    static const uint16_t machines[] = {HP_COFF_AMD64, 0x14c /* i386 */, 0xaa64 /* arm64 */,
-                                        0x1c4 /* armnt */, 0xa641 /* arm64ec */,
-                                        0x200 /* ia64 */};
+    static const uint16_t machines[] = {HP_COFF_MACHINE_AMD64, HP_COFF_MACHINE_I386,
+                                        HP_COFF_MACHINE_ARM64, HP_COFF_MACHINE_ARMNT,
+                                        HP_COFF_MACHINE_ARM64EC, HP_COFF_MACHINE_IA64};
     if (size < 4)
         return false;
     uint16_t m = hp_rd16(data);
@@ -189,10 +153,10 @@ bool hp_coff_obj_probe(const uint8_t *data, size_t size)
 static const char *hp_coff_machine(uint16_t m)
 {
     switch (m) {
-    case 0x14c: return " (i386: build the mock with x86_64-w64-mingw32-gcc)";
-    case 0xaa64: return " (arm64)";
-    case 0x1c4: return " (armnt)";
-    case 0xa641: return " (arm64ec)";
+    case HP_COFF_MACHINE_I386: return " (i386: build the mock with x86_64-w64-mingw32-gcc)";
+    case HP_COFF_MACHINE_ARM64: return " (arm64)";
+    case HP_COFF_MACHINE_ARMNT: return " (armnt)";
+    case HP_COFF_MACHINE_ARM64EC: return " (arm64ec)";
     default: return "";
     }
 }
@@ -206,33 +170,28 @@ static hp_status hp_coff_header(hp_coff_rd *rd)
                                   "mock with -c");
     if (hp_rd16(p) == 0 && hp_rd16(p + 2) == 0xffff)
         return hp_coff_refuse(rd, "big COFF objects (-Wa,-mbig-obj) are not supported");
-    if (size < HP_COFF_HDR)
+    if (size < HP_COFF_HDR_SIZE)
         return hp_coff_bad(rd, "truncated COFF header");
-    if (hp_rd16(p) != HP_COFF_AMD64)
+    if (hp_rd16(p) != HP_COFF_MACHINE_AMD64)
         return hp_coff_refuse(rd, "COFF machine 0x%x is not x86-64%s", hp_rd16(p),
                               hp_coff_machine(hp_rd16(p)));
     if (hp_rd16(p + 16) != 0)
         return hp_coff_refuse(rd, "not a relocatable COFF object (it has an optional "
                                   "header); compile with -c");
     rd->nsecs = hp_rd16(p + 2);
-    rd->shoff = HP_COFF_HDR;
-    rd->symoff = hp_rd32(p + 8);
-    rd->nsyms = hp_rd32(p + 12);
-    if (!hp_in_bounds(rd->shoff, (uint64_t)rd->nsecs * HP_COFF_SHDR, size))
+    rd->shoff = HP_COFF_HDR_SIZE;
+    if (!hp_in_bounds(rd->shoff, (uint64_t)rd->nsecs * HP_COFF_SHDR_SIZE, size))
         return hp_coff_bad(rd, "truncated or malformed: section table out of bounds");
-    if (!rd->nsyms)
+    switch (hp_coff_symtab_open(p, size, p, &rd->tab)) {
+    case HP_COFF_SYMTAB_NONE:
+        rd->tab = (hp_coff_symtab){0};
         return HP_OK;
-    uint64_t symsz = (uint64_t)rd->nsyms * HP_COFF_SYM;
-    if (!hp_in_bounds(rd->symoff, symsz, size))
+    case HP_COFF_SYMTAB_OUTSIDE:
         return hp_coff_bad(rd, "truncated or malformed: symbol table out of bounds");
-    uint64_t stroff = rd->symoff + symsz;
-    if (hp_in_bounds(stroff, 4, size)) { /* the size includes its own 4 bytes */
-        rd->strsize = hp_rd32(p + stroff);
-        if (rd->strsize < 4 || !hp_in_bounds(stroff, rd->strsize, size))
-            return hp_coff_bad(rd, "truncated or malformed: string table out of bounds");
-        rd->strtab = p + stroff;
+    case HP_COFF_STRTAB_BAD:
+        return hp_coff_bad(rd, "truncated or malformed: string table out of bounds");
+    default: return HP_OK;
     }
-    return HP_OK;
 }
 
 /* ---- sections ------------------------------------------------------- */
@@ -252,11 +211,9 @@ static hp_status hp_coff_secname(hp_coff_rd *rd, const uint8_t *h, hp_obj_sec *s
         sec->name = hp_coff_short(rd, h, 8);
         return HP_OK;
     }
-    uint64_t off = 0;
-    size_t k = 1;
-    for (; k < 8 && h[k] >= '0' && h[k] <= '9'; k++)
-        off = off * 10 + (uint64_t)(h[k] - '0');
-    sec->name = k > 1 && (k == 8 || h[k] == 0) ? hp_coff_long(rd, off) : NULL;
+    uint32_t off;
+    size_t len;
+    sec->name = hp_coff_long_name(h, &off) ? hp_coff_strtab_at(&rd->tab, off, &len) : NULL;
     return sec->name ? HP_OK : hp_coff_bad(rd, "section %zu: name out of bounds", i);
 }
 
@@ -270,7 +227,7 @@ static hp_status hp_coff_read_shdrs(hp_coff_rd *rd)
         return HP_ERR_NOMEM;
     o->secs[0] = (hp_obj_sec){.name = "", .align = 1, .region = HP_OBJ_DROP};
     for (size_t i = 1; i < o->nsecs; i++) {
-        const uint8_t *h = o->data + rd->shoff + (i - 1) * HP_COFF_SHDR;
+        const uint8_t *h = o->data + rd->shoff + (i - 1) * HP_COFF_SHDR_SIZE;
         hp_coff_shdr *s = &rd->sh[i];
         hp_obj_sec *sec = &o->secs[i];
         *s = (hp_coff_shdr){.va = hp_rd32(h + 12), .size = hp_rd32(h + 16),
@@ -278,8 +235,8 @@ static hp_status hp_coff_read_shdrs(hp_coff_rd *rd)
                             .nrel = hp_rd16(h + 32), .flags = hp_rd32(h + 36)};
         sec->region = HP_OBJ_DROP;
         HP_CHECK(hp_coff_secname(rd, h, sec, i));
-        sec->nobits = (s->flags & HP_COFF_CNT_UDATA) &&
-                      !(s->flags & (HP_COFF_CNT_CODE | HP_COFF_CNT_IDATA));
+        sec->nobits = (s->flags & HP_PE_SCN_CNT_UDATA) &&
+                      !(s->flags & (HP_PE_SCN_CNT_CODE | HP_PE_SCN_CNT_IDATA));
         sec->size = s->size;
         if (!sec->nobits && s->size && !hp_in_bounds(s->raw_off, s->size, o->size))
             return hp_coff_bad(rd, "section '%s': contents out of bounds", sec->name);
@@ -318,7 +275,7 @@ static bool hp_coff_dropped(const char *name, uint32_t flags)
     static const char *const drop[] = {".pdata", ".xdata", ".debug", ".eh_frame",
                                        ".gcc_except_table", ".gfids", ".giats", ".gljmp",
                                        ".gehcont", ".sxdata"};
-    if (flags & (HP_COFF_LNK_REMOVE | HP_COFF_LNK_INFO | HP_COFF_DISCARDABLE) ||
+    if (flags & (HP_PE_SCN_LNK_REMOVE | HP_PE_SCN_LNK_INFO | HP_PE_SCN_DISCARDABLE) ||
         !strcmp(name, ".rdata$zzz"))
         return true;
     for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
@@ -352,9 +309,9 @@ static hp_status hp_coff_classify(hp_coff_rd *rd, size_t i)
     if (sec->size > HP_OBJ_MAX_REGION)
         return hp_coff_refuse(rd, "section '%s': too large (%llu bytes)", sec->name,
                               (unsigned long long)sec->size);
-    if (f & (HP_COFF_CNT_CODE | HP_COFF_EXECUTE))
+    if (f & (HP_PE_SCN_CNT_CODE | HP_PE_SCN_EXECUTE))
         sec->region = HP_REGION_TEXT;
-    else if (sec->nobits || (f & HP_COFF_WRITE))
+    else if (sec->nobits || (f & HP_PE_SCN_WRITE))
         sec->region = HP_REGION_DATA;
     else
         sec->region = HP_REGION_RODATA;
@@ -377,20 +334,21 @@ static hp_status hp_coff_sections(hp_coff_rd *rd)
 
 static hp_status hp_coff_record(hp_coff_rd *rd, uint32_t i)
 {
-    const uint8_t *p = rd->o->data + rd->symoff + (uint64_t)i * HP_COFF_SYM;
-    hp_coff_sym *s = &rd->sy[i];
-    s->name = hp_rd32(p) ? hp_coff_short(rd, p, 8) : hp_coff_long(rd, hp_rd32(p + 4));
+    hp_coff_sym c;
+    bool aux_fits = hp_coff_sym_get(&rd->tab, i, &c);
+    hp_coff_rec *s = &rd->sy[i];
+    s->name = c.short_name ? hp_coff_short(rd, (const uint8_t *)c.name, c.len) : c.name;
     if (!s->name)
         return hp_coff_bad(rd, "symbol %u: name out of bounds", i);
-    s->value = hp_rd32(p + 8);
-    s->secnum = hp_rd16(p + 12);
-    s->type = hp_rd16(p + 14);
-    s->cls = p[16];
-    s->naux = p[17];
-    if (s->naux > rd->nsyms - i - 1)
+    s->value = c.value;
+    s->secnum = c.secnum;
+    s->type = c.type;
+    s->cls = c.cls;
+    s->naux = c.naux;
+    if (!aux_fits)
         return hp_coff_bad(rd, "symbol '%s': auxiliary records run past the table", s->name);
     for (uint32_t k = 1; k <= s->naux; k++)
-        rd->sy[i + k] = (hp_coff_sym){.name = "", .aux = true};
+        rd->sy[i + k] = (hp_coff_rec){.name = "", .aux = true};
     return HP_OK;
 }
 
@@ -398,7 +356,7 @@ static hp_status hp_coff_record(hp_coff_rd *rd, uint32_t i)
  * its aux record holds the COMDAT selection and associated section. */
 static hp_status hp_coff_secdef(hp_coff_rd *rd, uint32_t i)
 {
-    hp_coff_sym *s = &rd->sy[i];
+    hp_coff_rec *s = &rd->sy[i];
     if (s->cls != HP_COFF_STATIC || !s->naux || s->value || !s->secnum ||
         s->secnum > rd->nsecs || strcmp(s->name, rd->o->secs[s->secnum].name))
         return HP_OK;
@@ -406,7 +364,7 @@ static hp_status hp_coff_secdef(hp_coff_rd *rd, uint32_t i)
     s->secdef = true;
     if (sh->def)
         return HP_OK;
-    const uint8_t *a = rd->o->data + rd->symoff + (uint64_t)(i + 1) * HP_COFF_SYM;
+    const uint8_t *a = rd->tab.syms + (uint64_t)(i + 1) * HP_COFF_SYM_SIZE;
     sh->def = i + 1;
     sh->assoc = hp_rd16(a + 12);
     sh->select = a[14];
@@ -415,16 +373,16 @@ static hp_status hp_coff_secdef(hp_coff_rd *rd, uint32_t i)
 
 static hp_status hp_coff_records(hp_coff_rd *rd)
 {
-    rd->sy = hp_calloc(rd->nsyms ? rd->nsyms : 1, sizeof *rd->sy);
+    rd->sy = hp_calloc(rd->tab.nsyms ? rd->tab.nsyms : 1, sizeof *rd->sy);
     if (!rd->sy)
         return HP_ERR_NOMEM;
-    for (uint32_t i = 0; i < rd->nsyms; i += 1u + rd->sy[i].naux) {
+    for (uint32_t i = 0; i < rd->tab.nsyms; i += 1u + rd->sy[i].naux) {
         HP_CHECK(hp_coff_record(rd, i));
         HP_CHECK(hp_coff_secdef(rd, i));
     }
     /* The COMDAT symbol: the first symbol of the section after its definition. */
-    for (uint32_t i = 0; i < rd->nsyms; i++) {
-        const hp_coff_sym *s = &rd->sy[i];
+    for (uint32_t i = 0; i < rd->tab.nsyms; i++) {
+        const hp_coff_rec *s = &rd->sy[i];
         if (s->aux || s->secdef || !s->secnum || s->secnum > rd->nsecs)
             continue;
         hp_coff_shdr *sh = &rd->sh[s->secnum];
@@ -441,7 +399,7 @@ static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_map *comdats)
     hp_obj *o = rd->o;
     for (size_t i = 1; i < o->nsecs; i++) {
         const hp_coff_shdr *sh = &rd->sh[i];
-        if (!(sh->flags & HP_COFF_LNK_COMDAT) || sh->select == HP_COFF_ASSOCIATIVE)
+        if (!(sh->flags & HP_PE_SCN_LNK_COMDAT) || sh->select == HP_COFF_ASSOCIATIVE)
             continue;
         if (!sh->key)
             return hp_coff_bad(rd, "section '%s': COMDAT section without its symbol",
@@ -458,7 +416,7 @@ static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_map *comdats)
     for (int pass = 0; pass < 8; pass++)
         for (size_t i = 1; i < o->nsecs; i++) {
             const hp_coff_shdr *sh = &rd->sh[i];
-            if ((sh->flags & HP_COFF_LNK_COMDAT) && sh->select == HP_COFF_ASSOCIATIVE &&
+            if ((sh->flags & HP_PE_SCN_LNK_COMDAT) && sh->select == HP_COFF_ASSOCIATIVE &&
                 sh->assoc && sh->assoc < o->nsecs && o->secs[sh->assoc].discarded)
                 o->secs[i].discarded = true;
         }
@@ -467,7 +425,7 @@ static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_map *comdats)
 
 /* ---- symbols -------------------------------------------------------- */
 
-static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_sym *c, hp_obj_sym *s)
+static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_rec *c, hp_obj_sym *s)
 {
     hp_obj *o = rd->o;
     if (c->secnum == HP_COFF_SYM_ABS) {
@@ -501,7 +459,7 @@ static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_sym *c, hp_obj_
 
 static hp_status hp_coff_symbol(hp_coff_rd *rd, uint32_t i)
 {
-    const hp_coff_sym *c = &rd->sy[i];
+    const hp_coff_rec *c = &rd->sy[i];
     hp_obj_sym *s = &rd->o->syms[i + 1];
     *s = (hp_obj_sym){.name = c->name, .got = HP_OBJ_NO_GOT, .bind = STB_LOCAL};
     if (c->aux || c->secnum == HP_COFF_SYM_DEBUG)
@@ -513,7 +471,7 @@ static hp_status hp_coff_symbol(hp_coff_rd *rd, uint32_t i)
     case HP_COFF_WEAK_EXTERNAL: return HP_OK; /* hp_coff_weak */
     default: return HP_OK;                    /* FILE, FUNCTION, ...: never defined */
     }
-    s->type = c->secdef ? STT_SECTION : ((c->type >> 4) & 3) == 2 ? STT_FUNC : STT_NOTYPE;
+    s->type = c->secdef ? STT_SECTION : hp_coff_type_is_func(c->type) ? STT_FUNC : STT_NOTYPE;
     s->value = c->value;
     return hp_coff_place_sym(rd, c, s);
 }
@@ -524,16 +482,16 @@ static hp_status hp_coff_symbol(hp_coff_rd *rd, uint32_t i)
  * definition, no symbol of that name in the output). */
 static hp_status hp_coff_weak(hp_coff_rd *rd, uint32_t i)
 {
-    const hp_coff_sym *c = &rd->sy[i];
+    const hp_coff_rec *c = &rd->sy[i];
     hp_obj_sym *s = &rd->o->syms[i + 1];
     if (c->cls != HP_COFF_WEAK_EXTERNAL || c->aux)
         return HP_OK;
     s->bind = STB_WEAK;
-    s->type = ((c->type >> 4) & 3) == 2 ? STT_FUNC : STT_NOTYPE;
+    s->type = hp_coff_type_is_func(c->type) ? STT_FUNC : STT_NOTYPE;
     if (!c->naux)
         return hp_coff_bad(rd, "weak external '%s' without its auxiliary record", c->name);
-    uint32_t tag = hp_rd32(rd->o->data + rd->symoff + (uint64_t)(i + 1) * HP_COFF_SYM);
-    if (tag >= rd->nsyms || rd->sy[tag].aux)
+    uint32_t tag = hp_rd32(rd->tab.syms + (uint64_t)(i + 1) * HP_COFF_SYM_SIZE);
+    if (tag >= rd->tab.nsyms || rd->sy[tag].aux)
         return hp_coff_bad(rd, "weak external '%s': default symbol %u out of range", c->name,
                            tag);
     hp_obj_sym *t = &rd->o->syms[tag + 1];
@@ -553,17 +511,17 @@ static hp_status hp_coff_weak(hp_coff_rd *rd, uint32_t i)
 static hp_status hp_coff_symbols(hp_coff_rd *rd)
 {
     hp_obj *o = rd->o;
-    o->nsyms = (size_t)rd->nsyms + 1;
+    o->nsyms = (size_t)rd->tab.nsyms + 1;
     o->syms = hp_calloc(o->nsyms, sizeof *o->syms);
     if (!o->syms)
         return HP_ERR_NOMEM;
     o->syms[0] = (hp_obj_sym){.name = "", .got = HP_OBJ_NO_GOT, .defined = true, .absolute = true};
-    for (uint32_t i = 0; i < rd->nsyms; i++) {
+    for (uint32_t i = 0; i < rd->tab.nsyms; i++) {
         hp_status st = hp_coff_symbol(rd, i);
         if (hp_coff_fatal(st))
             return st;
     }
-    for (uint32_t i = 0; i < rd->nsyms; i++)
+    for (uint32_t i = 0; i < rd->tab.nsyms; i++)
         HP_CHECK(hp_coff_weak(rd, i));
     for (size_t i = 1; i < o->nsyms; i++)
         o->syms[i].sized = o->syms[i].defined;
@@ -616,10 +574,10 @@ static hp_status hp_coff_rel_sym(hp_coff_rd *rd, const hp_obj_sec *sec, uint64_t
                                  uint32_t idx)
 {
     unsigned long long o = (unsigned long long)off;
-    if (idx >= rd->nsyms)
+    if (idx >= rd->tab.nsyms)
         return hp_coff_bad(rd, "section '%s' offset 0x%llx: symbol index %u out of range",
                            sec->name, o, idx);
-    const hp_coff_sym *c = &rd->sy[idx];
+    const hp_coff_rec *c = &rd->sy[idx];
     const hp_obj_sym *s = &rd->o->syms[idx + 1];
     if (c->aux)
         return hp_coff_bad(rd, "section '%s' offset 0x%llx: relocation names an auxiliary "
@@ -672,13 +630,13 @@ static hp_status hp_coff_relsec(hp_coff_rd *rd, uint32_t si)
     const hp_obj_sec *sec = &rd->o->secs[si];
     if (!hp_obj_kept(sec) || !sh->nrel)
         return HP_OK;
-    if (sh->flags & HP_COFF_NRELOC_OVFL)
+    if (sh->flags & HP_PE_SCN_LNK_NRELOC_OVFL)
         return hp_coff_refuse(rd, "section '%s': more than 65535 relocations are not "
                                   "supported", sec->name);
-    if (!hp_in_bounds(sh->rel_off, (uint64_t)sh->nrel * HP_COFF_REL, rd->o->size))
+    if (!hp_in_bounds(sh->rel_off, (uint64_t)sh->nrel * HP_COFF_REL_SIZE, rd->o->size))
         return hp_coff_bad(rd, "section '%s': relocations out of bounds", sec->name);
     for (uint32_t k = 0; k < sh->nrel; k++) {
-        hp_status st = hp_coff_rel_one(rd, si, rd->o->data + sh->rel_off + k * HP_COFF_REL);
+        hp_status st = hp_coff_rel_one(rd, si, rd->o->data + sh->rel_off + k * HP_COFF_REL_SIZE);
         if (hp_coff_fatal(st))
             return st;
     }
@@ -698,7 +656,7 @@ static hp_status hp_coff_passes(hp_coff_rd *rd, const hp_map *comdats)
 {
     HP_CHECK(hp_coff_header(rd));
     /* Every copied short name fits in 9 bytes. */
-    rd->strs_cap = ((size_t)rd->nsecs + rd->nsyms) * 9 + 1;
+    rd->strs_cap = ((size_t)rd->nsecs + rd->tab.nsyms) * 9 + 1;
     rd->o->strs = hp_malloc(rd->strs_cap);
     if (!rd->o->strs)
         return HP_ERR_NOMEM;

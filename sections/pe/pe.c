@@ -128,14 +128,14 @@ static hp_status hp_pe_check_coff(hp_image *img, hp_pe *e)
     if (img->size < 0x40)
         return hp_pe_fail(img, "truncated MS-DOS header (%zu bytes)", img->size);
     uint32_t lfanew = hp_rd32(img->data + 0x3c);
-    if (!hp_in_bounds(lfanew, 4 + HP_PE_COFF_SIZE, img->size))
+    if (!hp_in_bounds(lfanew, 4 + HP_COFF_HDR_SIZE, img->size))
         return hp_pe_fail(img, "PE header offset 0x%x (e_lfanew) lies outside the file (%zu "
                                "bytes)", lfanew, img->size);
     if (memcmp(img->data + lfanew, "PE\0\0", 4))
         return hp_pe_fail(img, "no PE signature at offset 0x%x (an MS-DOS program?)", lfanew);
     const uint8_t *c = img->data + lfanew + 4;
     e->coff_off = lfanew + 4;
-    if (hp_rd16(c) != 0x8664)
+    if (hp_rd16(c) != HP_COFF_MACHINE_AMD64)
         return hp_pe_fail(img, "PE machine 0x%04x is not x86-64 (only PE32+ x86-64 images "
                                "are supported)", hp_rd16(c));
     e->nsects = hp_rd16(c + 2);
@@ -147,7 +147,7 @@ static hp_status hp_pe_check_coff(hp_image *img, hp_pe *e)
         return hp_pe_fail(img, "the PE file has no sections");
     if (e->opt_size < HP_PE_OPT64_MIN)
         return hp_pe_fail(img, "optional header too small (%u bytes)", e->opt_size);
-    e->opt_off = e->coff_off + HP_PE_COFF_SIZE;
+    e->opt_off = e->coff_off + HP_COFF_HDR_SIZE;
     if (!hp_in_bounds(e->opt_off, e->opt_size, img->size))
         return hp_pe_fail(img, "optional header (%u bytes at 0x%llx) lies outside the file",
                           e->opt_size, (unsigned long long)e->opt_off);
@@ -183,7 +183,7 @@ static hp_status hp_pe_check_opt(hp_image *img, hp_pe *e)
         e->dir_size[i] = hp_rd32(o + HP_PE_OPT_DIRS + 8 * i + 4);
     }
     e->sect_off = e->opt_off + e->opt_size;
-    uint64_t table = (uint64_t)e->nsects * HP_PE_SHDR_SIZE;
+    uint64_t table = (uint64_t)e->nsects * HP_COFF_SHDR_SIZE;
     if (!hp_in_bounds(e->sect_off, table, img->size))
         return hp_pe_fail(img, "section table (%u entries at 0x%llx) lies outside the file (%zu "
                                "bytes)", e->nsects, (unsigned long long)e->sect_off, img->size);
@@ -194,60 +194,34 @@ static hp_status hp_pe_check_opt(hp_image *img, hp_pe *e)
     return HP_OK;
 }
 
-/* The COFF symbol table and its string table. It is not needed to run the
- * image, so a broken one is ignored with a warning. */
+/* The COFF symbol table and its string table (coff_symtab.c). It is not
+ * needed to run the image, so a broken one is ignored: records outside the
+ * file with a warning, a bad string table by going without long names. */
 static void hp_pe_find_symtab(hp_image *img, hp_pe *e)
 {
-    const uint8_t *c = img->data + e->coff_off;
-    uint32_t off = hp_rd32(c + 8), n = hp_rd32(c + 12);
-    if (!off || !n)
-        return;
-    uint64_t bytes = (uint64_t)n * HP_PE_SYM_SIZE;
-    if (!hp_in_bounds(off, bytes, img->size)) {
+    hp_coff_symtab *t = &e->symtab;
+    hp_coff_symtab_st st = hp_coff_symtab_open(img->data, img->size, img->data + e->coff_off, t);
+    if (st == HP_COFF_SYMTAB_OUTSIDE)
         hp_pe_note(img, HP_DIAG_WARNING, "COFF symbol table (%u symbols at 0x%x) lies outside "
-                                         "the file; ignored", n, off);
+                                         "the file; ignored", t->nsyms, t->off);
+    if (st == HP_COFF_SYMTAB_NONE || st == HP_COFF_SYMTAB_OUTSIDE) {
+        *t = (hp_coff_symtab){0};
         return;
     }
-    e->sym_off = off;
-    e->nsyms = n;
     e->symtab_ok = true;
-    uint64_t str = off + bytes;
-    if (hp_in_bounds(str, 4, img->size)) {
-        uint32_t sz = hp_rd32(img->data + str);
-        if (sz >= 4 && hp_in_bounds(str, sz, img->size))
-            e->str_size = sz;
-    }
-    e->data_end = str + e->str_size;
+    e->data_end = t->off + (uint64_t)t->nsyms * HP_COFF_SYM_SIZE + t->strsize;
 }
 
-/* A NUL-terminated string at offset off of the COFF string table, or NULL. */
-static const char *hp_pe_strtab(const hp_image *img, const hp_pe *e, uint32_t off, size_t *len)
-{
-    if (off < 4 || off >= e->str_size)
-        return NULL;
-    const char *p = (const char *)img->data + e->sym_off + (uint64_t)e->nsyms * HP_PE_SYM_SIZE +
-                    off;
-    const char *end = memchr(p, 0, e->str_size - off);
-    if (!end)
-        return NULL;
-    *len = (size_t)(end - p);
-    return p;
-}
-
-static void hp_pe_sect_name(const hp_image *img, const hp_pe *e, hp_pe_sect *s)
+/* "/4" names a string-table entry; a name that does not resolve stays as
+ * written. */
+static void hp_pe_sect_name(const hp_pe *e, hp_pe_sect *s)
 {
     memcpy(s->name, s->hdr, 8);
     s->name[8] = 0;
-    if (s->name[0] != '/' || !s->name[1])
-        return;
-    uint32_t off = 0;
-    for (const char *p = s->name + 1; *p; p++) {
-        if (*p < '0' || *p > '9' || off > 9999999)
-            return;
-        off = off * 10 + (uint32_t)(*p - '0');
-    }
+    uint32_t off;
     size_t len;
-    const char *n = hp_pe_strtab(img, e, off, &len);
+    const char *n = hp_coff_long_name(s->hdr, &off) ? hp_coff_strtab_at(&e->symtab, off, &len)
+                                                    : NULL;
     if (n && len < sizeof s->name) {
         memcpy(s->name, n, len);
         s->name[len] = 0;
@@ -296,8 +270,8 @@ static hp_status hp_pe_load_sections(hp_image *img, hp_pe *e)
     e->first_raw = img->size;
     for (unsigned i = 0; i < e->nsects; i++) {
         hp_pe_sect *s = &e->sects[i];
-        memcpy(s->hdr, img->data + e->sect_off + (uint64_t)i * HP_PE_SHDR_SIZE, sizeof s->hdr);
-        hp_pe_sect_name(img, e, s);
+        memcpy(s->hdr, img->data + e->sect_off + (uint64_t)i * HP_COFF_SHDR_SIZE, sizeof s->hdr);
+        hp_pe_sect_name(e, s);
         s->raw_size = hp_rd32(s->hdr + 16);
         s->vsize = hp_rd32(s->hdr + 8) ? hp_rd32(s->hdr + 8) : s->raw_size;
         s->rva = hp_rd32(s->hdr + 12);
@@ -466,18 +440,6 @@ typedef struct hp_pe_go {
     uint64_t pcln_va, epcln_va, text_va;
 } hp_pe_go;
 
-static bool hp_pe_sym_name(const hp_image *img, const hp_pe *e, const uint8_t *rec,
-                           const char **name, size_t *len)
-{
-    if (hp_rd32(rec) == 0) {
-        *name = hp_pe_strtab(img, e, hp_rd32(rec + 4), len);
-        return *name != NULL;
-    }
-    *name = (const char *)rec;
-    *len = strnlen(*name, 8);
-    return true;
-}
-
 static void hp_pe_note_go(hp_pe_go *go, const char *name, size_t len, uint64_t va)
 {
     if (len == 15 && !memcmp(name, "runtime.pclntab", 15))
@@ -489,10 +451,12 @@ static void hp_pe_note_go(hp_pe_go *go, const char *name, size_t len, uint64_t v
 }
 
 /* True when some symbol carries a function type (GNU tools do, Go does not). */
-static bool hp_pe_typed_symtab(const hp_image *img, const hp_pe *e)
+static bool hp_pe_typed_symtab(const hp_pe *e)
 {
-    for (uint64_t i = 0; i < e->nsyms; i += 1u + img->data[e->sym_off + i * HP_PE_SYM_SIZE + 17])
-        if (((hp_rd16(img->data + e->sym_off + i * HP_PE_SYM_SIZE + 14) >> 4) & 3) == 2)
+    hp_coff_sym c;
+    for (uint32_t i = 0; i < e->symtab.nsyms && hp_coff_sym_get(&e->symtab, i, &c);
+         i += 1u + c.naux)
+        if (hp_coff_type_is_func(c.type))
             return true;
     return false;
 }
@@ -502,29 +466,27 @@ static hp_status hp_pe_load_coff_syms(hp_image *img, hp_pe *e, hp_pe_go *go)
     if (!e->symtab_ok)
         return HP_OK;
     img->has_symtab = true;
-    bool typed = hp_pe_typed_symtab(img, e);
-    for (uint64_t i = 0; i < e->nsyms;) {
-        const uint8_t *rec = img->data + e->sym_off + i * HP_PE_SYM_SIZE;
-        uint8_t cls = rec[16], naux = rec[17];
-        uint16_t type = hp_rd16(rec + 14);
-        int16_t sec = (int16_t)hp_rd16(rec + 12);
-        i += 1u + naux; /* aux records (section, file, function) are skipped whole */
-        /* 2 EXTERNAL, 3 STATIC; a STATIC untyped symbol with aux records
-         * defines a section, it does not name code. */
-        if ((cls != 2 && cls != 3) || sec < 1 || sec > e->nsects || (cls == 3 && !type && naux))
+    bool typed = hp_pe_typed_symtab(e);
+    hp_coff_sym c;
+    for (uint32_t i = 0; i < e->symtab.nsyms && hp_coff_sym_get(&e->symtab, i, &c);
+         i += 1u + c.naux) { /* aux records (section, file, function) are skipped whole */
+        int16_t sec = (int16_t)c.secnum;
+        /* A STATIC untyped symbol with aux records defines a section, it
+         * does not name code. */
+        if ((c.cls != HP_COFF_EXTERNAL && c.cls != HP_COFF_STATIC) || sec < 1 ||
+            sec > e->nsects || (c.cls == HP_COFF_STATIC && !c.type && c.naux))
             continue;
-        const char *name;
-        size_t len;
-        if (!hp_pe_sym_name(img, e, rec, &name, &len) || !len)
+        if (!c.name || !c.len)
             continue;
         const hp_pe_sect *s = &e->sects[sec - 1];
-        uint64_t va = e->image_base + s->rva + hp_rd32(rec + 8);
-        hp_pe_note_go(go, name, len, va);
+        uint64_t va = e->image_base + s->rva + c.value;
+        hp_pe_note_go(go, c.name, c.len, va);
         if (!hp_image_segment_at(img, va))
             continue;
-        bool func = typed ? ((type >> 4) & 3) == 2
+        bool func = typed ? hp_coff_type_is_func(c.type)
                           : (s->chars & (HP_PE_SCN_EXECUTE | HP_PE_SCN_CNT_CODE)) != 0;
-        HP_CHECK(hp_pe_add_sym(img, e, name, len, va, func, HP_SRC_SYMTAB, cls == 2));
+        HP_CHECK(hp_pe_add_sym(img, e, c.name, c.len, va, func, HP_SRC_SYMTAB,
+                               c.cls == HP_COFF_EXTERNAL));
     }
     return HP_OK;
 }
@@ -658,8 +620,8 @@ static void hp_pe_unload(hp_image *img)
  * space, or move every section's data forward (see the essay). */
 static hp_status hp_pe_plan_headers(hp_image *img, hp_pe *e, uint32_t nnew)
 {
-    uint64_t table_end = e->sect_off + (uint64_t)e->nsects * HP_PE_SHDR_SIZE;
-    uint64_t need = table_end + (uint64_t)nnew * HP_PE_SHDR_SIZE;
+    uint64_t table_end = e->sect_off + (uint64_t)e->nsects * HP_COFF_SHDR_SIZE;
+    uint64_t need = table_end + (uint64_t)nnew * HP_COFF_SHDR_SIZE;
     e->shift = 0;
     e->new_size_headers = e->size_headers;
     if (need > e->size_headers)
