@@ -39,7 +39,6 @@
 #include "../format.h"
 #include "../debug/gopclntab.h"
 
-#include <elf.h>
 #include <string.h>
 #include <unistd.h>
 

@@ -20,8 +20,8 @@
  *  - Extended section numbering (SHN_XINDEX) is refused: objects with more
  *    than 65280 sections are not mocks. */
 #include "../object.h"
+#include "elf_defs.h"
 
-#include <elf.h>
 #include <string.h>
 
 #define HP_ELF_OBJ_MAX_ERRORS 32 /* per object; hostile inputs stay readable */

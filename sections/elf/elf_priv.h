@@ -5,7 +5,7 @@
 
 #include "../image.h"
 
-#include <elf.h>
+#include "elf_defs.h"
 
 #define HP_ELF_PAGE 0x1000u /* the page size new segments are aligned to */
 
