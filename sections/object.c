@@ -58,21 +58,38 @@ bool hp_obj_rel_needs_got(uint32_t type)
 
 /* ---- reader errors ------------------------------------------------- */
 
-void hp_obj_report_v(hp_diags *d, const hp_obj *o, unsigned max, unsigned *nerr,
-                     hp_status *st, hp_status s, const char *fmt, va_list ap)
+static void hp_obj_vreport(hp_obj_errs *e, hp_status s, const char *fmt, va_list ap)
 {
-    if (*st != HP_ERR_FORMAT)
-        *st = s;
-    if ((*nerr)++ > max)
+    if (e->st != HP_ERR_FORMAT)
+        e->st = s;
+    if (e->n++ > HP_OBJ_MAX_ERRORS)
         return;
     char *msg = hp_vasprintf(fmt, ap);
-    if (*nerr > max)
-        hp_diag_add(d, HP_DIAG_ERROR, &o->loc, NULL, "object '%s': too many errors, giving up",
-                    o->path);
+    if (e->n > HP_OBJ_MAX_ERRORS)
+        hp_diag_add(e->d, HP_DIAG_ERROR, &e->o->loc, NULL,
+                    "object '%s': too many errors, giving up", e->o->path);
     else
-        hp_diag_add(d, HP_DIAG_ERROR, &o->loc, NULL, "object '%s': %s", o->path,
+        hp_diag_add(e->d, HP_DIAG_ERROR, &e->o->loc, NULL, "object '%s': %s", e->o->path,
                     msg ? msg : "(out of memory)");
     hp_free(msg);
+}
+
+hp_status hp_obj_refuse(hp_obj_errs *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_obj_vreport(e, HP_ERR_LINK, fmt, ap);
+    va_end(ap);
+    return HP_ERR_LINK;
+}
+
+hp_status hp_obj_bad(hp_obj_errs *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_obj_vreport(e, HP_ERR_FORMAT, fmt, ap);
+    va_end(ap);
+    return HP_ERR_FORMAT;
 }
 
 /* ---- sizes (COFF and Mach-O have none) ------------------------------ */

@@ -12,7 +12,6 @@
 #include "../base/hp_map.h"
 
 #include <elf.h>
-#include <stdarg.h>
 
 #define HP_OBJ_DROP (-1)          /* section not placed (debug, .eh_frame, ...) */
 #define HP_OBJ_MAX_ALIGN 4096u    /* region VAs are page aligned */
@@ -88,12 +87,34 @@ static inline bool hp_obj_is_func(const hp_obj *o, const hp_obj_sym *s)
            o->secs[s->shndx].region == HP_REGION_TEXT;
 }
 
-/* Error reporting shared by the object readers: an error naming the object
- * and its rules location, at most `max` per object and then one "too many
- * errors" line. *st keeps HP_ERR_FORMAT once seen (the input is not to be
- * trusted further), else the latest status. */
-void hp_obj_report_v(hp_diags *d, const hp_obj *o, unsigned max, unsigned *nerr,
-                     hp_status *st, hp_status s, const char *fmt, va_list ap);
+/* The errors of one object reader. Each names the object and its rules
+ * location; after HP_OBJ_MAX_ERRORS of them one "too many errors" line
+ * ends the list, so a hostile input stays readable. st keeps
+ * HP_ERR_FORMAT once seen (the input is not to be trusted further), else
+ * the latest status. */
+#define HP_OBJ_MAX_ERRORS 32
+typedef struct hp_obj_errs {
+    hp_diags *d;
+    const hp_obj *o;
+    unsigned n;
+    hp_status st;
+} hp_obj_errs;
+
+/* Well-formed, but refused: report, and return HP_ERR_LINK. */
+hp_status hp_obj_refuse(hp_obj_errs *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Malformed or truncated: report, and return HP_ERR_FORMAT. */
+hp_status hp_obj_bad(hp_obj_errs *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A reader keeps going after an error, to report them all, unless the input
+ * cannot be trusted further. */
+static inline bool hp_obj_fatal(hp_status s) { return s == HP_ERR_FORMAT || s == HP_ERR_NOMEM; }
+/* A reader's result once its passes returned st: running out of memory,
+ * else the class of the errors reported, else st. */
+static inline hp_status hp_obj_result(const hp_obj_errs *e, hp_status st)
+{
+    return st == HP_ERR_NOMEM || e->st == HP_OK ? st : e->st;
+}
 
 /* Parse and validate o->data (ELF64 x86-64 ET_REL) into o. COMDAT groups
  * whose signature is in `comdats` are marked discarded. Every problem is

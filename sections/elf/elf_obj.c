@@ -24,8 +24,6 @@
 
 #include <string.h>
 
-#define HP_ELF_OBJ_MAX_ERRORS 32 /* per object; hostile inputs stay readable */
-
 /* ---- diagnostics ---------------------------------------------------- */
 
 typedef struct hp_elf_obj_rd {
@@ -36,36 +34,9 @@ typedef struct hp_elf_obj_rd {
     size_t symtab;  /* index of SHT_SYMTAB, 0 when absent */
     const char *strtab;
     uint64_t strtab_size;
-    unsigned nerr;
-    hp_status st;
+    hp_obj_errs err;
 } hp_elf_obj_rd;
 
-static void hp_elf_obj_vreport(hp_elf_obj_rd *rd, hp_status s, const char *fmt, va_list ap)
-{
-    hp_obj_report_v(rd->d, rd->o, HP_ELF_OBJ_MAX_ERRORS, &rd->nerr, &rd->st, s, fmt, ap);
-}
-
-/* Well-formed, but refused (HP_ERR_LINK). */
-__attribute__((format(printf, 2, 3))) static hp_status hp_elf_obj_refuse(hp_elf_obj_rd *rd,
-                                                                         const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_elf_obj_vreport(rd, HP_ERR_LINK, fmt, ap);
-    va_end(ap);
-    return HP_ERR_LINK;
-}
-
-/* Malformed or truncated (HP_ERR_FORMAT). */
-__attribute__((format(printf, 2, 3))) static hp_status hp_elf_obj_bad(hp_elf_obj_rd *rd,
-                                                                      const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_elf_obj_vreport(rd, HP_ERR_FORMAT, fmt, ap);
-    va_end(ap);
-    return HP_ERR_FORMAT;
-}
 
 /* NUL-terminated string at idx of a string table, or NULL. */
 static const char *hp_elf_obj_str(const uint8_t *tab, uint64_t size, uint64_t idx)
@@ -81,21 +52,21 @@ static hp_status hp_elf_obj_ehdr(hp_elf_obj_rd *rd)
 {
     const hp_obj *o = rd->o;
     if (o->size < sizeof(Elf64_Ehdr) || memcmp(o->data, ELFMAG, SELFMAG) != 0)
-        return hp_elf_obj_refuse(rd, "not an ELF object file");
+        return hp_obj_refuse(&rd->err, "not an ELF object file");
     memcpy(&rd->eh, o->data, sizeof rd->eh);
     const Elf64_Ehdr *eh = &rd->eh;
     if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB)
-        return hp_elf_obj_refuse(rd, "not a 64-bit little-endian ELF object");
+        return hp_obj_refuse(&rd->err, "not a 64-bit little-endian ELF object");
     if (eh->e_machine != EM_X86_64)
-        return hp_elf_obj_refuse(rd, "machine %u is not x86-64", eh->e_machine);
+        return hp_obj_refuse(&rd->err, "machine %u is not x86-64", eh->e_machine);
     if (eh->e_type != ET_REL)
-        return hp_elf_obj_refuse(rd, "not a relocatable object (ELF type %u); compile with -c",
-                                 eh->e_type);
+        return hp_obj_refuse(&rd->err, "not a relocatable object (ELF type %u); compile with -c",
+                             eh->e_type);
     if (eh->e_shnum == 0 || eh->e_shstrndx >= eh->e_shnum)
-        return hp_elf_obj_refuse(rd, "no section headers, or extended section numbering");
+        return hp_obj_refuse(&rd->err, "no section headers, or extended section numbering");
     if (eh->e_shentsize != sizeof(Elf64_Shdr) ||
         !hp_in_bounds(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr), o->size))
-        return hp_elf_obj_bad(rd, "truncated or malformed: section header table out of bounds");
+        return hp_obj_bad(&rd->err, "truncated or malformed: section header table out of bounds");
     return HP_OK;
 }
 
@@ -111,18 +82,18 @@ static hp_status hp_elf_obj_read_shdrs(hp_elf_obj_rd *rd)
     memcpy(rd->sh, o->data + rd->eh.e_shoff, n * sizeof *rd->sh);
     const Elf64_Shdr *ss = &rd->sh[rd->eh.e_shstrndx];
     if (ss->sh_type != SHT_STRTAB || !hp_in_bounds(ss->sh_offset, ss->sh_size, o->size))
-        return hp_elf_obj_bad(rd, "malformed section name table");
+        return hp_obj_bad(&rd->err, "malformed section name table");
     for (size_t i = 0; i < n; i++) {
         const Elf64_Shdr *s = &rd->sh[i];
         hp_obj_sec *sec = &o->secs[i];
         sec->region = HP_OBJ_DROP;
         sec->name = hp_elf_obj_str(o->data + ss->sh_offset, ss->sh_size, s->sh_name);
         if (!sec->name)
-            return hp_elf_obj_bad(rd, "section %zu: name out of bounds", i);
+            return hp_obj_bad(&rd->err, "section %zu: name out of bounds", i);
         sec->nobits = s->sh_type == SHT_NOBITS;
         if (!sec->nobits && s->sh_type != SHT_NULL &&
             !hp_in_bounds(s->sh_offset, s->sh_size, o->size))
-            return hp_elf_obj_bad(rd, "section '%s': contents out of bounds", sec->name);
+            return hp_obj_bad(&rd->err, "section '%s': contents out of bounds", sec->name);
         sec->data = sec->nobits || s->sh_type == SHT_NULL ? NULL : o->data + s->sh_offset;
         sec->size = s->sh_type == SHT_NULL ? 0 : s->sh_size;
         sec->align = s->sh_addralign ? s->sh_addralign : 1;
@@ -159,11 +130,11 @@ static hp_status hp_elf_obj_classify(hp_elf_obj_rd *rd, size_t i)
     if (!(s->sh_flags & SHF_ALLOC) || s->sh_type == SHT_NULL || s->sh_type == SHT_NOTE)
         return HP_OK;
     if (hp_elf_obj_is_ctor(s, sec->name))
-        return hp_elf_obj_refuse(rd, "section '%s': constructors and destructors are not supported "
-                                     "(nothing would run them)", sec->name);
+        return hp_obj_refuse(&rd->err, "section '%s': constructors and destructors are not "
+                                       "supported (nothing would run them)", sec->name);
     if (s->sh_flags & SHF_TLS)
-        return hp_elf_obj_refuse(rd, "section '%s': thread-local storage is not supported",
-                                 sec->name);
+        return hp_obj_refuse(&rd->err, "section '%s': thread-local storage is not supported",
+                             sec->name);
     /* Exceptions cannot unwind through mocks: the patched binary's unwinder
      * never sees these frames, so the unwind tables would be dead weight. */
     if (!strcmp(sec->name, ".eh_frame") || s->sh_type == SHT_X86_64_UNWIND)
@@ -173,17 +144,17 @@ static hp_status hp_elf_obj_classify(hp_elf_obj_rd *rd, size_t i)
     if (hp_elf_obj_prefix(sec->name, ".gcc_except_table") || strstr(sec->name, ".DW.ref."))
         return HP_OK;
     if (s->sh_type != SHT_PROGBITS && s->sh_type != SHT_NOBITS)
-        return hp_elf_obj_refuse(rd, "section '%s': unsupported allocated section type 0x%x",
-                                 sec->name, s->sh_type);
+        return hp_obj_refuse(&rd->err, "section '%s': unsupported allocated section type 0x%x",
+                             sec->name, s->sh_type);
     if (sec->align & (sec->align - 1))
-        return hp_elf_obj_bad(rd, "section '%s': alignment %llu is not a power of two", sec->name,
-                              (unsigned long long)sec->align);
+        return hp_obj_bad(&rd->err, "section '%s': alignment %llu is not a power of two", sec->name,
+                          (unsigned long long)sec->align);
     if (sec->align > HP_OBJ_MAX_ALIGN)
-        return hp_elf_obj_refuse(rd, "section '%s': alignment %llu is larger than a page",
-                                 sec->name, (unsigned long long)sec->align);
+        return hp_obj_refuse(&rd->err, "section '%s': alignment %llu is larger than a page",
+                             sec->name, (unsigned long long)sec->align);
     if (sec->size > HP_OBJ_MAX_REGION)
-        return hp_elf_obj_refuse(rd, "section '%s': too large (%llu bytes)", sec->name,
-                                 (unsigned long long)sec->size);
+        return hp_obj_refuse(&rd->err, "section '%s': too large (%llu bytes)", sec->name,
+                             (unsigned long long)sec->size);
     if (sec->nobits || (s->sh_flags & SHF_WRITE) || hp_elf_obj_prefix(sec->name, ".data.rel.ro"))
         sec->region = HP_REGION_DATA;
     else if (s->sh_flags & SHF_EXECINSTR)
@@ -199,14 +170,14 @@ static hp_status hp_elf_obj_sections(hp_elf_obj_rd *rd)
         const Elf64_Shdr *s = &rd->sh[i];
         if (s->sh_type == SHT_SYMTAB) {
             if (rd->symtab)
-                return hp_elf_obj_bad(rd, "more than one symbol table");
+                return hp_obj_bad(&rd->err, "more than one symbol table");
             rd->symtab = i;
         }
         if (s->sh_type == SHT_SYMTAB_SHNDX)
-            return hp_elf_obj_refuse(rd, "extended section indices (SHT_SYMTAB_SHNDX) are not "
-                                         "supported");
+            return hp_obj_refuse(&rd->err, "extended section indices (SHT_SYMTAB_SHNDX) are not "
+                                           "supported");
         hp_status st = hp_elf_obj_classify(rd, i);
-        if (st == HP_ERR_FORMAT || st == HP_ERR_NOMEM)
+        if (hp_obj_fatal(st))
             return st;
     }
     return HP_OK;
@@ -222,10 +193,10 @@ static hp_status hp_elf_obj_symtab(hp_elf_obj_rd *rd)
     const Elf64_Shdr *st = &rd->sh[rd->symtab];
     if (st->sh_entsize != sizeof(Elf64_Sym) || st->sh_size % sizeof(Elf64_Sym) ||
         st->sh_link == 0 || st->sh_link >= o->nsecs)
-        return hp_elf_obj_bad(rd, "malformed symbol table");
+        return hp_obj_bad(&rd->err, "malformed symbol table");
     const Elf64_Shdr *ss = &rd->sh[st->sh_link];
     if (ss->sh_type != SHT_STRTAB)
-        return hp_elf_obj_bad(rd, "malformed symbol string table");
+        return hp_obj_bad(&rd->err, "malformed symbol string table");
     rd->strtab = (const char *)o->data + ss->sh_offset;
     rd->strtab_size = ss->sh_size;
     o->nsyms = st->sh_size / sizeof(Elf64_Sym);
@@ -256,22 +227,22 @@ static hp_status hp_elf_obj_group(hp_elf_obj_rd *rd, size_t gi, const hp_map *co
     const Elf64_Shdr *g = &rd->sh[gi];
     if (!rd->symtab || g->sh_link != rd->symtab || g->sh_info == 0 || g->sh_info >= o->nsyms ||
         g->sh_entsize != 4 || g->sh_size < 4 || g->sh_size % 4)
-        return hp_elf_obj_bad(rd, "section '%s': malformed group", o->secs[gi].name);
+        return hp_obj_bad(&rd->err, "section '%s': malformed group", o->secs[gi].name);
     const uint8_t *w = o->secs[gi].data;
     Elf64_Sym es;
     hp_elf_obj_elfsym(rd, g->sh_info, &es);
     const char *sig = hp_elf_obj_symname(rd, &es);
     if (!sig)
-        return hp_elf_obj_bad(rd, "section '%s': group signature name out of bounds",
-                              o->secs[gi].name);
+        return hp_obj_bad(&rd->err, "section '%s': group signature name out of bounds",
+                          o->secs[gi].name);
     if (!(hp_rd32(w) & GRP_COMDAT))
         return HP_OK;
     bool discard = hp_map_find(comdats, sig) != NULL;
     for (uint64_t k = 4; k < g->sh_size; k += 4) {
         uint32_t m = hp_rd32(w + k);
         if (m == 0 || m >= o->nsecs)
-            return hp_elf_obj_bad(rd, "section '%s': group member %u out of range",
-                                  o->secs[gi].name, m);
+            return hp_obj_bad(&rd->err, "section '%s': group member %u out of range",
+                              o->secs[gi].name, m);
         o->secs[m].discarded |= discard;
     }
     if (discard)
@@ -296,20 +267,21 @@ static hp_status hp_elf_obj_sym_check(hp_elf_obj_rd *rd, const Elf64_Sym *es, co
 {
     unsigned type = ELF64_ST_TYPE(es->st_info), bind = ELF64_ST_BIND(es->st_info);
     if (es->st_shndx == SHN_COMMON)
-        return hp_elf_obj_refuse(rd, "symbol '%s' is a COMMON symbol; compile with -fno-common",
-                                 name);
+        return hp_obj_refuse(&rd->err, "symbol '%s' is a COMMON symbol; compile with -fno-common",
+                             name);
     if (type == STT_TLS)
-        return hp_elf_obj_refuse(rd, "symbol '%s': thread-local storage is not supported", name);
+        return hp_obj_refuse(&rd->err, "symbol '%s': thread-local storage is not supported", name);
     if (type == STT_GNU_IFUNC)
-        return hp_elf_obj_refuse(rd, "symbol '%s': indirect functions (ifunc) are not supported",
-                                 name);
+        return hp_obj_refuse(&rd->err, "symbol '%s': indirect functions (ifunc) are not supported",
+                             name);
     if (bind != STB_LOCAL && bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE)
-        return hp_elf_obj_refuse(rd, "symbol '%s': unsupported binding %u", name, bind);
+        return hp_obj_refuse(&rd->err, "symbol '%s': unsupported binding %u", name, bind);
     if (es->st_shndx >= SHN_LORESERVE && es->st_shndx != SHN_ABS)
-        return hp_elf_obj_refuse(rd, "symbol '%s': unsupported section index 0x%x", name,
-                                 es->st_shndx);
+        return hp_obj_refuse(&rd->err, "symbol '%s': unsupported section index 0x%x", name,
+                             es->st_shndx);
     if (es->st_shndx < SHN_LORESERVE && es->st_shndx >= rd->o->nsecs)
-        return hp_elf_obj_bad(rd, "symbol '%s': section index %u out of range", name, es->st_shndx);
+        return hp_obj_bad(&rd->err, "symbol '%s': section index %u out of range", name,
+                          es->st_shndx);
     return HP_OK;
 }
 
@@ -322,14 +294,14 @@ static hp_status hp_elf_obj_sym_in_sect(hp_elf_obj_rd *rd, const Elf64_Sym *es, 
         return HP_OK;
     const hp_obj_sec *sec = &rd->o->secs[es->st_shndx];
     if (es->st_value > sec->size)
-        return hp_elf_obj_bad(rd, "symbol '%s': value 0x%llx outside its section '%s' (0x%llx "
-                                  "bytes)", name, (unsigned long long)es->st_value, sec->name,
-                              (unsigned long long)sec->size);
+        return hp_obj_bad(&rd->err, "symbol '%s': value 0x%llx outside its section '%s' (0x%llx "
+                                    "bytes)", name, (unsigned long long)es->st_value, sec->name,
+                          (unsigned long long)sec->size);
     if (hp_obj_kept(sec) && es->st_size > sec->size - es->st_value)
-        return hp_elf_obj_bad(rd, "symbol '%s': 0x%llx bytes at 0x%llx run past the end of its "
-                                  "section '%s' (0x%llx bytes)", name,
-                              (unsigned long long)es->st_size, (unsigned long long)es->st_value,
-                              sec->name, (unsigned long long)sec->size);
+        return hp_obj_bad(&rd->err, "symbol '%s': 0x%llx bytes at 0x%llx run past the end of its "
+                                    "section '%s' (0x%llx bytes)", name,
+                          (unsigned long long)es->st_size, (unsigned long long)es->st_value,
+                          sec->name, (unsigned long long)sec->size);
     return HP_OK;
 }
 
@@ -342,7 +314,7 @@ static hp_status hp_elf_obj_symbol(hp_elf_obj_rd *rd, size_t i)
     s->got = HP_OBJ_NO_GOT;
     s->name = hp_elf_obj_symname(rd, &es);
     if (!s->name)
-        return hp_elf_obj_bad(rd, "symbol %zu: name out of bounds", i);
+        return hp_obj_bad(&rd->err, "symbol %zu: name out of bounds", i);
     if (i == 0) { /* the null symbol: absolute zero */
         s->defined = s->absolute = true;
         return HP_OK;
@@ -370,7 +342,7 @@ static hp_status hp_elf_obj_symbols(hp_elf_obj_rd *rd)
 {
     for (size_t i = 0; i < rd->o->nsyms; i++) {
         hp_status st = hp_elf_obj_symbol(rd, i);
-        if (st == HP_ERR_FORMAT || st == HP_ERR_NOMEM)
+        if (hp_obj_fatal(st))
             return st;
     }
     return HP_OK;
@@ -385,25 +357,25 @@ static hp_status hp_elf_obj_rel_check(hp_elf_obj_rd *rd, const hp_obj_rela *r)
     const hp_obj_rel_info *ri = hp_obj_rel_lookup(r->type);
     unsigned long long off = (unsigned long long)r->off;
     if (!ri)
-        return hp_elf_obj_refuse(rd, "section '%s' offset 0x%llx: unknown relocation type %u",
-                                 sec->name, off, r->type);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: unknown relocation type %u",
+                             sec->name, off, r->type);
     if (ri->kind == HP_RK_TLS)
-        return hp_elf_obj_refuse(rd, "section '%s' offset 0x%llx: relocation %s (thread-local "
-                                     "storage) is not supported", sec->name, off, ri->name);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation %s (thread-local "
+                                       "storage) is not supported", sec->name, off, ri->name);
     if (ri->kind == HP_RK_DYN || ri->kind == HP_RK_NO)
-        return hp_elf_obj_refuse(rd, "section '%s' offset 0x%llx: relocation %s is not supported "
-                                     "in a relocatable object", sec->name, off, ri->name);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation %s is not supported "
+                                       "in a relocatable object", sec->name, off, ri->name);
     if (r->sym >= o->nsyms)
-        return hp_elf_obj_bad(rd, "section '%s' offset 0x%llx: symbol index %u out of range",
-                              sec->name, off, r->sym);
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: symbol index %u out of range",
+                          sec->name, off, r->sym);
     if (sec->nobits || !hp_in_bounds(r->off, ri->width, sec->size))
-        return hp_elf_obj_bad(rd, "section '%s' offset 0x%llx: relocation %s outside the section",
-                              sec->name, off, ri->name);
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: relocation %s outside the section",
+                          sec->name, off, ri->name);
     const hp_obj_sym *s = &o->syms[r->sym];
     if (!s->defined && s->shndx != SHN_UNDEF && r->type != R_X86_64_NONE)
-        return hp_elf_obj_refuse(rd, "section '%s' offset 0x%llx: relocation %s refers to '%s' in "
-                                     "section '%s', which is not loaded", sec->name, off, ri->name,
-                                 s->name, o->secs[s->shndx].name);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation %s refers to "
+                                       "'%s' in section '%s', which is not loaded", sec->name,
+                             off, ri->name, s->name, o->secs[s->shndx].name);
     return HP_OK;
 }
 
@@ -437,21 +409,22 @@ static hp_status hp_elf_obj_relsec(hp_elf_obj_rd *rd, size_t i)
     hp_obj *o = rd->o;
     const Elf64_Shdr *s = &rd->sh[i];
     if (s->sh_info == 0 || s->sh_info >= o->nsecs)
-        return hp_elf_obj_bad(rd, "section '%s': relocation target out of range", o->secs[i].name);
+        return hp_obj_bad(&rd->err, "section '%s': relocation target out of range",
+                          o->secs[i].name);
     const hp_obj_sec *t = &o->secs[s->sh_info];
     if (!hp_obj_kept(t) || o->secs[i].discarded)
         return HP_OK;
     if (s->sh_type == SHT_REL)
-        return hp_elf_obj_refuse(rd, "section '%s': SHT_REL relocations are not supported on "
-                                     "x86-64", o->secs[i].name);
+        return hp_obj_refuse(&rd->err, "section '%s': SHT_REL relocations are not supported on "
+                                       "x86-64", o->secs[i].name);
     if (!rd->symtab || s->sh_link != rd->symtab || s->sh_entsize != sizeof(Elf64_Rela) ||
         s->sh_size % sizeof(Elf64_Rela))
-        return hp_elf_obj_bad(rd, "section '%s': malformed relocation table", o->secs[i].name);
+        return hp_obj_bad(&rd->err, "section '%s': malformed relocation table", o->secs[i].name);
     for (uint64_t k = 0; k < s->sh_size; k += sizeof(Elf64_Rela)) {
         Elf64_Rela er;
         memcpy(&er, o->secs[i].data + k, sizeof er);
         hp_status st = hp_elf_obj_rela_one(rd, &er, s->sh_info);
-        if (st == HP_ERR_FORMAT || st == HP_ERR_NOMEM)
+        if (hp_obj_fatal(st))
             return st;
     }
     return HP_OK;
@@ -480,10 +453,10 @@ static hp_status hp_elf_obj_passes(hp_elf_obj_rd *rd, const hp_map *comdats)
 
 hp_status hp_elf_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
-    hp_elf_obj_rd rd = {.o = o, .d = d};
+    hp_elf_obj_rd rd = {.o = o, .d = d, .err = {d, o}};
     hp_status st = hp_elf_obj_passes(&rd, comdats);
     hp_free(rd.sh);
     if (st == HP_ERR_NOMEM)
         return st;
-    return rd.st != HP_OK ? rd.st : st;
+    return hp_obj_result(&rd.err, st);
 }

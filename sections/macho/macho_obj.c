@@ -54,8 +54,6 @@
 #include <elf.h>
 #include <string.h>
 
-#define HP_MACHO_MAX_ERRORS 32 /* per object; hostile inputs stay readable */
-
 static const char *const hp_macho_rel_names[] = {
     "UNSIGNED", "SIGNED", "BRANCH", "GOT_LOAD", "GOT", "SUBTRACTOR",
     "SIGNED_1", "SIGNED_2", "SIGNED_4", "TLV"};
@@ -77,38 +75,10 @@ typedef struct hp_macho_rd {
     hp_macho_obj_sect *sect; /* [nsects + 1] */
     bool *real;          /* per model symbol: a symbol a relocation may name */
     size_t strs_used, strs_cap;
-    unsigned nerr;
-    hp_status st;
+    hp_obj_errs err;
 } hp_macho_rd;
 
-static void hp_macho_vreport(hp_macho_rd *rd, hp_status s, const char *fmt, va_list ap)
-{
-    hp_obj_report_v(rd->d, rd->o, HP_MACHO_MAX_ERRORS, &rd->nerr, &rd->st, s, fmt, ap);
-}
 
-/* Well-formed, but refused (HP_ERR_LINK). */
-__attribute__((format(printf, 2, 3))) static hp_status hp_macho_refuse(hp_macho_rd *rd,
-                                                                       const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_macho_vreport(rd, HP_ERR_LINK, fmt, ap);
-    va_end(ap);
-    return HP_ERR_LINK;
-}
-
-/* Malformed or truncated (HP_ERR_FORMAT). */
-__attribute__((format(printf, 2, 3))) static hp_status hp_macho_bad(hp_macho_rd *rd,
-                                                                    const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_macho_vreport(rd, HP_ERR_FORMAT, fmt, ap);
-    va_end(ap);
-    return HP_ERR_FORMAT;
-}
-
-static bool hp_macho_fatal(hp_status s) { return s == HP_ERR_FORMAT || s == HP_ERR_NOMEM; }
 
 bool hp_macho_obj_probe(const uint8_t *data, size_t size)
 {
@@ -126,22 +96,22 @@ static hp_status hp_macho_header(hp_macho_rd *rd)
     const uint8_t *p = rd->o->data;
     uint32_t m = hp_rd32(p), be = hp_rd32be(p);
     if (be == HP_FAT_MAGIC || be == HP_FAT_MAGIC_64)
-        return hp_macho_refuse(rd, "a universal (fat) file; extract the x86-64 object with "
-                                   "`lipo -thin x86_64`");
+        return hp_obj_refuse(&rd->err, "a universal (fat) file; extract the x86-64 object with "
+                                       "`lipo -thin x86_64`");
     if (m != HP_MH_MAGIC_64)
-        return hp_macho_refuse(rd, "not a 64-bit little-endian Mach-O object");
+        return hp_obj_refuse(&rd->err, "not a 64-bit little-endian Mach-O object");
     if (rd->o->size < HP_MACHO_HDR)
-        return hp_macho_bad(rd, "truncated Mach-O header");
+        return hp_obj_bad(&rd->err, "truncated Mach-O header");
     uint32_t cpu = hp_rd32(p + 4), type = hp_rd32(p + 12);
     if (cpu != HP_CPU_X86_64)
-        return hp_macho_refuse(rd, "CPU type 0x%x%s is not x86-64", cpu,
-                               cpu == HP_CPU_ARM64 ? " (arm64)" : "");
+        return hp_obj_refuse(&rd->err, "CPU type 0x%x%s is not x86-64", cpu,
+                             cpu == HP_CPU_ARM64 ? " (arm64)" : "");
     if (type != HP_MH_OBJECT)
-        return hp_macho_refuse(rd, "not a relocatable object (Mach-O file type %u); compile "
-                                   "with -c", type);
+        return hp_obj_refuse(&rd->err, "not a relocatable object (Mach-O file type %u); compile "
+                                       "with -c", type);
     rd->ncmds = hp_rd32(p + 16);
     if (!hp_in_bounds(HP_MACHO_HDR, hp_rd32(p + 20), rd->o->size))
-        return hp_macho_bad(rd, "truncated or malformed: load commands out of bounds");
+        return hp_obj_bad(&rd->err, "truncated or malformed: load commands out of bounds");
     return HP_OK;
 }
 
@@ -168,12 +138,12 @@ static void hp_macho_linker_option(hp_macho_rd *rd, const uint8_t *c, uint32_t s
 static hp_status hp_macho_symtab_cmd(hp_macho_rd *rd, const uint8_t *c, uint32_t size)
 {
     if (rd->has_symtab)
-        return hp_macho_bad(rd, "more than one LC_SYMTAB");
+        return hp_obj_bad(&rd->err, "more than one LC_SYMTAB");
     if (size < 24)
-        return hp_macho_bad(rd, "malformed LC_SYMTAB");
+        return hp_obj_bad(&rd->err, "malformed LC_SYMTAB");
     rd->has_symtab = true;
     if (hp_macho_symtab_open(rd->o->data, rd->o->size, c, &rd->tab) != HP_MACHO_SYMTAB_OK)
-        return hp_macho_bad(rd, "truncated or malformed: symbol table out of bounds");
+        return hp_obj_bad(&rd->err, "truncated or malformed: symbol table out of bounds");
     return HP_OK;
 }
 
@@ -185,17 +155,17 @@ static hp_status hp_macho_commands(hp_macho_rd *rd, bool fill)
     uint32_t n = 0;
     for (uint32_t i = 0; i < rd->ncmds; i++) {
         if (!hp_in_bounds(off, 8, end))
-            return hp_macho_bad(rd, "load command %u out of bounds", i);
+            return hp_obj_bad(&rd->err, "load command %u out of bounds", i);
         const uint8_t *c = p + off;
         uint32_t cmd = hp_rd32(c), size = hp_rd32(c + 4);
         if (size < 8 || size % 8 || !hp_in_bounds(off, size, end))
-            return hp_macho_bad(rd, "load command %u: bad size %u", i, size);
+            return hp_obj_bad(&rd->err, "load command %u: bad size %u", i, size);
         if (cmd == HP_LC_SEGMENT)
-            return hp_macho_refuse(rd, "32-bit segment in a 64-bit object");
+            return hp_obj_refuse(&rd->err, "32-bit segment in a 64-bit object");
         if (cmd == HP_LC_SEGMENT_64) {
             uint32_t ns = size >= HP_MACHO_SEG_CMD ? hp_rd32(c + 64) : 0;
             if (size < HP_MACHO_SEG_CMD || ns > (size - HP_MACHO_SEG_CMD) / HP_MACHO_SECT)
-                return hp_macho_bad(rd, "load command %u: malformed LC_SEGMENT_64", i);
+                return hp_obj_bad(&rd->err, "load command %u: malformed LC_SEGMENT_64", i);
             for (uint32_t k = 0; fill && k < ns; k++)
                 rd->sect[n + 1 + k].hdr = c + HP_MACHO_SEG_CMD + (uint64_t)k * HP_MACHO_SECT;
             n += ns;
@@ -250,12 +220,12 @@ static hp_status hp_macho_read_sect(hp_macho_rd *rd, size_t i)
     sec->nobits = type == HP_S_ZEROFILL || type == HP_S_GB_ZEROFILL ||
                   type == HP_S_THREAD_LOCAL_ZEROFILL;
     if (sec->size > UINT64_MAX - ms->addr)
-        return hp_macho_bad(rd, "section '%s': address range overflows", sec->name);
+        return hp_obj_bad(&rd->err, "section '%s': address range overflows", sec->name);
     if (!sec->nobits && sec->size && !hp_in_bounds(offset, sec->size, o->size))
-        return hp_macho_bad(rd, "section '%s': contents out of bounds", sec->name);
+        return hp_obj_bad(&rd->err, "section '%s': contents out of bounds", sec->name);
     sec->data = sec->nobits || !sec->size ? NULL : o->data + offset;
     if (align >= 64)
-        return hp_macho_bad(rd, "section '%s': alignment 2^%u", sec->name, align);
+        return hp_obj_bad(&rd->err, "section '%s': alignment 2^%u", sec->name, align);
     sec->align = 1ull << align;
     return HP_OK;
 }
@@ -271,20 +241,20 @@ static hp_status hp_macho_refused(hp_macho_rd *rd, const hp_obj_sec *sec, uint8_
 {
     if (type == HP_S_MOD_INIT_FUNC_POINTERS || type == HP_S_MOD_TERM_FUNC_POINTERS ||
         type == HP_S_INIT_FUNC_OFFSETS)
-        return hp_macho_refuse(rd, "section '%s': constructors and destructors are not "
-                                   "supported (nothing would run them)", sec->name);
+        return hp_obj_refuse(&rd->err, "section '%s': constructors and destructors are not "
+                                       "supported (nothing would run them)", sec->name);
     if (type >= HP_S_THREAD_LOCAL_REGULAR && type <= HP_S_THREAD_LOCAL_INIT_FUNCTION_POINTERS)
-        return hp_macho_refuse(rd, "section '%s': thread-local storage is not supported",
-                               sec->name);
+        return hp_obj_refuse(&rd->err, "section '%s': thread-local storage is not supported",
+                             sec->name);
     if (hp_macho_is(sec, "__OBJC", NULL) || strstr(sec->name, ",__objc_"))
-        return hp_macho_refuse(rd, "section '%s': Objective-C metadata is not supported "
-                                   "(nothing would register it)", sec->name);
+        return hp_obj_refuse(&rd->err, "section '%s': Objective-C metadata is not supported "
+                                       "(nothing would register it)", sec->name);
     if (type != HP_S_REGULAR && type != HP_S_ZEROFILL && type != HP_S_CSTRING_LITERALS &&
         type != HP_S_4BYTE_LITERALS && type != HP_S_8BYTE_LITERALS &&
         type != HP_S_16BYTE_LITERALS && type != HP_S_LITERAL_POINTERS && type != HP_S_COALESCED &&
         type != HP_S_GB_ZEROFILL)
-        return hp_macho_refuse(rd, "section '%s': section type 0x%x (stubs, indirect "
-                                   "pointers, ...) is not supported", sec->name, type);
+        return hp_obj_refuse(&rd->err, "section '%s': section type 0x%x (stubs, indirect "
+                                       "pointers, ...) is not supported", sec->name, type);
     return HP_OK;
 }
 
@@ -296,11 +266,11 @@ static hp_status hp_macho_classify(hp_macho_rd *rd, size_t i)
         return HP_OK;
     HP_CHECK(hp_macho_refused(rd, sec, (uint8_t)f));
     if (sec->align > HP_OBJ_MAX_ALIGN)
-        return hp_macho_refuse(rd, "section '%s': alignment %llu is larger than a page",
-                               sec->name, (unsigned long long)sec->align);
+        return hp_obj_refuse(&rd->err, "section '%s': alignment %llu is larger than a page",
+                             sec->name, (unsigned long long)sec->align);
     if (sec->size > HP_OBJ_MAX_REGION)
-        return hp_macho_refuse(rd, "section '%s': too large (%llu bytes)", sec->name,
-                               (unsigned long long)sec->size);
+        return hp_obj_refuse(&rd->err, "section '%s': too large (%llu bytes)", sec->name,
+                             (unsigned long long)sec->size);
     if (f & (HP_S_ATTR_PURE_INSTRUCTIONS | HP_S_ATTR_SOME_INSTRUCTIONS))
         sec->region = sec->nobits ? HP_OBJ_DROP : HP_REGION_TEXT;
     else if (sec->nobits || !hp_macho_is(sec, "__TEXT", NULL))
@@ -308,7 +278,7 @@ static hp_status hp_macho_classify(hp_macho_rd *rd, size_t i)
     else
         sec->region = HP_REGION_RODATA;
     if (sec->region == HP_OBJ_DROP)
-        return hp_macho_bad(rd, "section '%s': zerofill code", sec->name);
+        return hp_obj_bad(&rd->err, "section '%s': zerofill code", sec->name);
     return HP_OK;
 }
 
@@ -329,7 +299,7 @@ static hp_status hp_macho_sections(hp_macho_rd *rd)
         HP_CHECK(hp_macho_read_sect(rd, i));
     for (size_t i = 1; i < o->nsecs; i++) {
         hp_status st = hp_macho_classify(rd, i);
-        if (hp_macho_fatal(st))
+        if (hp_obj_fatal(st))
             return st;
     }
     return HP_OK;
@@ -342,11 +312,11 @@ static hp_status hp_macho_in_sect(hp_macho_rd *rd, hp_obj_sym *s, uint8_t nsect,
 {
     hp_obj *o = rd->o;
     if (nsect == 0 || nsect > rd->nsects)
-        return hp_macho_bad(rd, "symbol '%s': section %u out of range", s->name, nsect);
+        return hp_obj_bad(&rd->err, "symbol '%s': section %u out of range", s->name, nsect);
     const hp_macho_obj_sect *ms = &rd->sect[nsect];
     if (value < ms->addr || value - ms->addr > o->secs[nsect].size)
-        return hp_macho_bad(rd, "symbol '%s': address 0x%llx outside its section '%s'",
-                            s->name, (unsigned long long)value, o->secs[nsect].name);
+        return hp_obj_bad(&rd->err, "symbol '%s': address 0x%llx outside its section '%s'",
+                          s->name, (unsigned long long)value, o->secs[nsect].name);
     s->shndx = nsect;
     s->value = value - ms->addr;
     if (hp_obj_kept(&o->secs[nsect]))
@@ -366,7 +336,7 @@ static hp_status hp_macho_symbol(hp_macho_rd *rd, uint32_t i)
     size_t len;
     const char *name = hp_macho_nlist_name(&rd->tab, n.strx, &len, NULL);
     if (!name)
-        return hp_macho_bad(rd, "symbol %u: name out of bounds", i);
+        return hp_obj_bad(&rd->err, "symbol %u: name out of bounds", i);
     s->name = name;
     if (type & HP_N_STAB)
         return HP_OK; /* debug entries: never defined, never named by relocations */
@@ -376,8 +346,8 @@ static hp_status hp_macho_symbol(hp_macho_rd *rd, uint32_t i)
     switch (type & HP_N_TYPE) {
     case HP_N_UNDF:
         if (ext && value)
-            return hp_macho_refuse(rd, "symbol '%s' is a COMMON symbol; compile with "
-                                       "-fno-common", s->name);
+            return hp_obj_refuse(&rd->err, "symbol '%s' is a COMMON symbol; compile with "
+                                           "-fno-common", s->name);
         return HP_OK;
     case HP_N_ABS:
         s->shndx = SHN_ABS;
@@ -387,9 +357,9 @@ static hp_status hp_macho_symbol(hp_macho_rd *rd, uint32_t i)
     case HP_N_SECT: return hp_macho_in_sect(rd, s, nsect, value);
     case HP_N_INDR:
     case HP_N_PBUD:
-        return hp_macho_refuse(rd, "symbol '%s': indirect and prebound symbols are not "
-                                   "supported", s->name);
-    default: return hp_macho_bad(rd, "symbol '%s': bad type 0x%x", s->name, type);
+        return hp_obj_refuse(&rd->err, "symbol '%s': indirect and prebound symbols are not "
+                                       "supported", s->name);
+    default: return hp_obj_bad(&rd->err, "symbol '%s': bad type 0x%x", s->name, type);
     }
 }
 
@@ -404,7 +374,7 @@ static hp_status hp_macho_symbols(hp_macho_rd *rd)
     o->syms[0] = (hp_obj_sym){.name = "", .got = HP_OBJ_NO_GOT, .defined = true, .absolute = true};
     for (uint32_t i = 0; i < rd->tab.nsyms; i++) {
         hp_status st = hp_macho_symbol(rd, i);
-        if (hp_macho_fatal(st))
+        if (hp_obj_fatal(st))
             return st;
     }
     for (uint32_t k = 1; k <= rd->nsects; k++) { /* section symbols */
@@ -455,20 +425,20 @@ static hp_status hp_macho_target(hp_macho_rd *rd, const hp_obj_sec *sec, const h
     unsigned long long off = (unsigned long long)r->off;
     if (!r->ext) {
         if (r->symnum == 0 || r->symnum > rd->nsects)
-            return hp_macho_bad(rd, "section '%s' offset 0x%llx: section ordinal %u out of "
-                                    "range", sec->name, off, r->symnum);
+            return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: section ordinal %u out of "
+                                        "range", sec->name, off, r->symnum);
         *t = (hp_macho_tgt){rd->tab.nsyms + r->symnum, rd->sect[r->symnum].addr};
     } else {
         if (r->symnum >= rd->tab.nsyms || !rd->real[r->symnum + 1])
-            return hp_macho_bad(rd, "section '%s' offset 0x%llx: symbol index %u out of range "
-                                    "or a debug entry", sec->name, off, r->symnum);
+            return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: symbol index %u out of range "
+                                        "or a debug entry", sec->name, off, r->symnum);
         *t = (hp_macho_tgt){r->symnum + 1, 0};
     }
     const hp_obj_sym *s = &o->syms[t->sym];
     if (!s->defined && s->shndx != SHN_UNDEF)
-        return hp_macho_refuse(rd, "section '%s' offset 0x%llx: relocation against '%s' in "
-                                   "section '%s', which is not loaded", sec->name, off,
-                               s->name, o->secs[s->shndx].name);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation against '%s' in "
+                                       "section '%s', which is not loaded", sec->name, off,
+                             s->name, o->secs[s->shndx].name);
     return HP_OK;
 }
 
@@ -503,16 +473,16 @@ static hp_status hp_macho_pair(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *
     unsigned long long off = (unsigned long long)r->off;
     if (!u || u->type != HP_X86_64_RELOC_UNSIGNED || u->off != r->off || u->len != r->len ||
         u->pcrel)
-        return hp_macho_bad(rd, "section '%s' offset 0x%llx: X86_64_RELOC_SUBTRACTOR without "
-                                "its UNSIGNED pair", sec->name, off);
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: X86_64_RELOC_SUBTRACTOR without "
+                                    "its UNSIGNED pair", sec->name, off);
     hp_macho_tgt t, m;
     HP_CHECK(hp_macho_target(rd, sec, r, &t));
     HP_CHECK(hp_macho_target(rd, sec, u, &m));
     const hp_obj_sym *ts = &o->syms[t.sym];
     if (!ts->defined || ts->absolute || ts->shndx != si)
-        return hp_macho_refuse(rd, "section '%s' offset 0x%llx: X86_64_RELOC_SUBTRACTOR "
-                                   "whose subtrahend '%s' is not in this section is not "
-                                   "supported", sec->name, off, ts->name);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: X86_64_RELOC_SUBTRACTOR "
+                                       "whose subtrahend '%s' is not in this section is not "
+                                       "supported", sec->name, off, ts->name);
     /* T = P - off + T's section offset; a section-relative T is already
      * folded into the bytes as minus its object address. */
     uint64_t a = (uint64_t)hp_macho_implicit(sec, r) + r->off - m.base;
@@ -550,8 +520,8 @@ static hp_status hp_macho_single(hp_macho_rd *rd, uint32_t si, const hp_macho_ri
     case HP_X86_64_RELOC_SIGNED_4: rel->type = R_X86_64_PC32; return HP_OK;
     }
     if (!r->ext)
-        return hp_macho_bad(rd, "section '%s' offset 0x%llx: X86_64_RELOC_%s against a "
-                                "section", sec->name, off, hp_macho_rname(r->type));
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: X86_64_RELOC_%s against a "
+                                    "section", sec->name, off, hp_macho_rname(r->type));
     rel->type = r->type == HP_X86_64_RELOC_GOT_LOAD ? R_X86_64_REX_GOTPCRELX : R_X86_64_GOTPCREL;
     return HP_OK;
 }
@@ -563,20 +533,20 @@ static hp_status hp_macho_shape(hp_macho_rd *rd, uint32_t si, const hp_macho_ri 
     const hp_obj_sec *sec = &rd->o->secs[si];
     unsigned long long off = (unsigned long long)r->off;
     if (r->type == HP_X86_64_RELOC_TLV)
-        return hp_macho_refuse(rd, "section '%s' offset 0x%llx: relocation X86_64_RELOC_TLV "
-                                   "(thread-local storage) is not supported", sec->name, off);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation X86_64_RELOC_TLV "
+                                       "(thread-local storage) is not supported", sec->name, off);
     if (r->type > HP_X86_64_RELOC_TLV)
-        return hp_macho_refuse(rd, "section '%s' offset 0x%llx: unknown relocation type %u",
-                               sec->name, off, r->type);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: unknown relocation type %u",
+                             sec->name, off, r->type);
     bool absolute = r->type == HP_X86_64_RELOC_UNSIGNED || r->type == HP_X86_64_RELOC_SUBTRACTOR;
     bool ok = absolute ? !r->pcrel && (r->len == 2 || r->len == 3) : r->pcrel && r->len == 2;
     if (!ok)
-        return hp_macho_bad(rd, "section '%s' offset 0x%llx: X86_64_RELOC_%s with length %u%s",
-                            sec->name, off, hp_macho_rname(r->type), 1u << r->len,
-                            r->pcrel ? ", pc-relative" : "");
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: X86_64_RELOC_%s with length %u%s",
+                          sec->name, off, hp_macho_rname(r->type), 1u << r->len,
+                          r->pcrel ? ", pc-relative" : "");
     if (sec->nobits || !hp_in_bounds(r->off, 1u << r->len, sec->size))
-        return hp_macho_bad(rd, "section '%s' offset 0x%llx: relocation outside the section",
-                            sec->name, off);
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: relocation outside the section",
+                          sec->name, off);
     return HP_OK;
 }
 
@@ -588,8 +558,8 @@ static hp_status hp_macho_rel_at(hp_macho_rd *rd, uint32_t si, uint32_t k, uint3
     hp_macho_ri r, u;
     *used = 1;
     if (hp_rd32(p) & 0x80000000u)
-        return hp_macho_bad(rd, "section '%s': scattered relocation on x86-64",
-                            rd->o->secs[si].name);
+        return hp_obj_bad(&rd->err, "section '%s': scattered relocation on x86-64",
+                          rd->o->secs[si].name);
     hp_macho_ri_read(p, &r);
     HP_CHECK(hp_macho_shape(rd, si, &r));
     hp_obj_rela rel;
@@ -611,10 +581,11 @@ static hp_status hp_macho_relsec(hp_macho_rd *rd, uint32_t si)
     if (!hp_obj_kept(&rd->o->secs[si]) || !ms->nreloc)
         return HP_OK;
     if (!hp_in_bounds(ms->reloff, (uint64_t)ms->nreloc * HP_MACHO_RELINFO, rd->o->size))
-        return hp_macho_bad(rd, "section '%s': relocations out of bounds", rd->o->secs[si].name);
+        return hp_obj_bad(&rd->err, "section '%s': relocations out of bounds",
+                          rd->o->secs[si].name);
     for (uint32_t k = 0, used = 1; k < ms->nreloc; k += used) {
         hp_status st = hp_macho_rel_at(rd, si, k, &used);
-        if (hp_macho_fatal(st))
+        if (hp_obj_fatal(st))
             return st;
     }
     return HP_OK;
@@ -640,12 +611,12 @@ static hp_status hp_macho_passes(hp_macho_rd *rd)
 hp_status hp_macho_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
     (void)comdats; /* Mach-O has no COMDAT groups */
-    hp_macho_rd rd = {.o = o, .d = d};
+    hp_macho_rd rd = {.o = o, .d = d, .err = {d, o}};
     o->c_underscore = true;
     hp_status st = hp_macho_passes(&rd);
     hp_free(rd.sect);
     hp_free(rd.real);
     if (st == HP_ERR_NOMEM)
         return st;
-    return rd.st != HP_OK ? rd.st : st;
+    return hp_obj_result(&rd.err, st);
 }

@@ -56,8 +56,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HP_COFF_MAX_ERRORS 32 /* per object; hostile inputs stay readable */
-
 /* ---- the reader ----------------------------------------------------- */
 
 typedef struct hp_coff_shdr {
@@ -87,39 +85,10 @@ typedef struct hp_coff_rd {
     hp_coff_shdr *sh; /* [nsecs + 1] */
     hp_coff_rec *sy;  /* [nsyms] */
     size_t strs_used, strs_cap;
-    unsigned nerr;
-    hp_status st;
+    hp_obj_errs err;
 } hp_coff_rd;
 
-static void hp_coff_vreport(hp_coff_rd *rd, hp_status s, const char *fmt, va_list ap)
-{
-    hp_obj_report_v(rd->d, rd->o, HP_COFF_MAX_ERRORS, &rd->nerr, &rd->st, s, fmt, ap);
-}
 
-/* Well-formed, but refused (HP_ERR_LINK). */
-__attribute__((format(printf, 2, 3))) static hp_status hp_coff_refuse(hp_coff_rd *rd,
-                                                                      const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_coff_vreport(rd, HP_ERR_LINK, fmt, ap);
-    va_end(ap);
-    return HP_ERR_LINK;
-}
-
-/* Malformed or truncated (HP_ERR_FORMAT). */
-__attribute__((format(printf, 2, 3))) static hp_status hp_coff_bad(hp_coff_rd *rd,
-                                                                   const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_coff_vreport(rd, HP_ERR_FORMAT, fmt, ap);
-    va_end(ap);
-    return HP_ERR_FORMAT;
-}
-
-/* Keep going after an error unless the input cannot be trusted further. */
-static bool hp_coff_fatal(hp_status s) { return s == HP_ERR_FORMAT || s == HP_ERR_NOMEM; }
 
 /* A NUL-terminated copy of n <= 8 bytes in o->strs (sized up front). */
 static const char *hp_coff_short(hp_coff_rd *rd, const uint8_t *p, size_t n)
@@ -166,30 +135,30 @@ static hp_status hp_coff_header(hp_coff_rd *rd)
     const uint8_t *p = rd->o->data;
     size_t size = rd->o->size;
     if (hp_rd16(p) == 0x5a4d)
-        return hp_coff_refuse(rd, "a PE image (EXE or DLL), not an object file; compile the "
-                                  "mock with -c");
+        return hp_obj_refuse(&rd->err, "a PE image (EXE or DLL), not an object file; compile the "
+                                       "mock with -c");
     if (hp_rd16(p) == 0 && hp_rd16(p + 2) == 0xffff)
-        return hp_coff_refuse(rd, "big COFF objects (-Wa,-mbig-obj) are not supported");
+        return hp_obj_refuse(&rd->err, "big COFF objects (-Wa,-mbig-obj) are not supported");
     if (size < HP_COFF_HDR_SIZE)
-        return hp_coff_bad(rd, "truncated COFF header");
+        return hp_obj_bad(&rd->err, "truncated COFF header");
     if (hp_rd16(p) != HP_COFF_MACHINE_AMD64)
-        return hp_coff_refuse(rd, "COFF machine 0x%x is not x86-64%s", hp_rd16(p),
-                              hp_coff_machine(hp_rd16(p)));
+        return hp_obj_refuse(&rd->err, "COFF machine 0x%x is not x86-64%s", hp_rd16(p),
+                             hp_coff_machine(hp_rd16(p)));
     if (hp_rd16(p + 16) != 0)
-        return hp_coff_refuse(rd, "not a relocatable COFF object (it has an optional "
-                                  "header); compile with -c");
+        return hp_obj_refuse(&rd->err, "not a relocatable COFF object (it has an optional "
+                                       "header); compile with -c");
     rd->nsecs = hp_rd16(p + 2);
     rd->shoff = HP_COFF_HDR_SIZE;
     if (!hp_in_bounds(rd->shoff, (uint64_t)rd->nsecs * HP_COFF_SHDR_SIZE, size))
-        return hp_coff_bad(rd, "truncated or malformed: section table out of bounds");
+        return hp_obj_bad(&rd->err, "truncated or malformed: section table out of bounds");
     switch (hp_coff_symtab_open(p, size, p, &rd->tab)) {
     case HP_COFF_SYMTAB_NONE:
         rd->tab = (hp_coff_symtab){0};
         return HP_OK;
     case HP_COFF_SYMTAB_OUTSIDE:
-        return hp_coff_bad(rd, "truncated or malformed: symbol table out of bounds");
+        return hp_obj_bad(&rd->err, "truncated or malformed: symbol table out of bounds");
     case HP_COFF_STRTAB_BAD:
-        return hp_coff_bad(rd, "truncated or malformed: string table out of bounds");
+        return hp_obj_bad(&rd->err, "truncated or malformed: string table out of bounds");
     default: return HP_OK;
     }
 }
@@ -214,7 +183,7 @@ static hp_status hp_coff_secname(hp_coff_rd *rd, const uint8_t *h, hp_obj_sec *s
     uint32_t off;
     size_t len;
     sec->name = hp_coff_long_name(h, &off) ? hp_coff_strtab_at(&rd->tab, off, &len) : NULL;
-    return sec->name ? HP_OK : hp_coff_bad(rd, "section %zu: name out of bounds", i);
+    return sec->name ? HP_OK : hp_obj_bad(&rd->err, "section %zu: name out of bounds", i);
 }
 
 static hp_status hp_coff_read_shdrs(hp_coff_rd *rd)
@@ -239,11 +208,11 @@ static hp_status hp_coff_read_shdrs(hp_coff_rd *rd)
                       !(s->flags & (HP_PE_SCN_CNT_CODE | HP_PE_SCN_CNT_IDATA));
         sec->size = s->size;
         if (!sec->nobits && s->size && !hp_in_bounds(s->raw_off, s->size, o->size))
-            return hp_coff_bad(rd, "section '%s': contents out of bounds", sec->name);
+            return hp_obj_bad(&rd->err, "section '%s': contents out of bounds", sec->name);
         sec->data = sec->nobits || !s->size ? NULL : o->data + s->raw_off;
         unsigned a = (s->flags >> 20) & 0xf;
         if (a == 15)
-            return hp_coff_bad(rd, "section '%s': invalid alignment field", sec->name);
+            return hp_obj_bad(&rd->err, "section '%s': invalid alignment field", sec->name);
         sec->align = a ? 1ull << (a - 1) : 16;
     }
     return HP_OK;
@@ -295,20 +264,20 @@ static hp_status hp_coff_classify(hp_coff_rd *rd, size_t i)
     if (hp_coff_group(sec->name, ".ctors") || hp_coff_group(sec->name, ".dtors") ||
         hp_coff_prefix(sec->name, ".CRT$X") || hp_coff_group(sec->name, ".init_array") ||
         hp_coff_group(sec->name, ".fini_array"))
-        return hp_coff_refuse(rd, "section '%s': constructors and destructors are not "
-                                  "supported (nothing would run them)", sec->name);
+        return hp_obj_refuse(&rd->err, "section '%s': constructors and destructors are not "
+                                       "supported (nothing would run them)", sec->name);
     if (hp_coff_group(sec->name, ".tls"))
-        return hp_coff_refuse(rd, "section '%s': thread-local storage is not supported",
-                              sec->name);
+        return hp_obj_refuse(&rd->err, "section '%s': thread-local storage is not supported",
+                             sec->name);
     if (hp_coff_group(sec->name, ".idata"))
-        return hp_coff_refuse(rd, "section '%s': import tables are not supported (an import "
-                                  "library member is not a mock)", sec->name);
+        return hp_obj_refuse(&rd->err, "section '%s': import tables are not supported (an import "
+                                       "library member is not a mock)", sec->name);
     if (sec->align > HP_OBJ_MAX_ALIGN)
-        return hp_coff_refuse(rd, "section '%s': alignment %llu is larger than a page",
-                              sec->name, (unsigned long long)sec->align);
+        return hp_obj_refuse(&rd->err, "section '%s': alignment %llu is larger than a page",
+                             sec->name, (unsigned long long)sec->align);
     if (sec->size > HP_OBJ_MAX_REGION)
-        return hp_coff_refuse(rd, "section '%s': too large (%llu bytes)", sec->name,
-                              (unsigned long long)sec->size);
+        return hp_obj_refuse(&rd->err, "section '%s': too large (%llu bytes)", sec->name,
+                             (unsigned long long)sec->size);
     if (f & (HP_PE_SCN_CNT_CODE | HP_PE_SCN_EXECUTE))
         sec->region = HP_REGION_TEXT;
     else if (sec->nobits || (f & HP_PE_SCN_WRITE))
@@ -316,7 +285,7 @@ static hp_status hp_coff_classify(hp_coff_rd *rd, size_t i)
     else
         sec->region = HP_REGION_RODATA;
     if (sec->nobits && sec->region == HP_REGION_TEXT)
-        return hp_coff_bad(rd, "section '%s': uninitialized code", sec->name);
+        return hp_obj_bad(&rd->err, "section '%s': uninitialized code", sec->name);
     return HP_OK;
 }
 
@@ -324,7 +293,7 @@ static hp_status hp_coff_sections(hp_coff_rd *rd)
 {
     for (size_t i = 1; i < rd->o->nsecs; i++) {
         hp_status st = hp_coff_classify(rd, i);
-        if (hp_coff_fatal(st))
+        if (hp_obj_fatal(st))
             return st;
     }
     return HP_OK;
@@ -339,14 +308,14 @@ static hp_status hp_coff_record(hp_coff_rd *rd, uint32_t i)
     hp_coff_rec *s = &rd->sy[i];
     s->name = c.short_name ? hp_coff_short(rd, (const uint8_t *)c.name, c.len) : c.name;
     if (!s->name)
-        return hp_coff_bad(rd, "symbol %u: name out of bounds", i);
+        return hp_obj_bad(&rd->err, "symbol %u: name out of bounds", i);
     s->value = c.value;
     s->secnum = c.secnum;
     s->type = c.type;
     s->cls = c.cls;
     s->naux = c.naux;
     if (!aux_fits)
-        return hp_coff_bad(rd, "symbol '%s': auxiliary records run past the table", s->name);
+        return hp_obj_bad(&rd->err, "symbol '%s': auxiliary records run past the table", s->name);
     for (uint32_t k = 1; k <= s->naux; k++)
         rd->sy[i + k] = (hp_coff_rec){.name = "", .aux = true};
     return HP_OK;
@@ -402,8 +371,8 @@ static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_map *comdats)
         if (!(sh->flags & HP_PE_SCN_LNK_COMDAT) || sh->select == HP_COFF_ASSOCIATIVE)
             continue;
         if (!sh->key)
-            return hp_coff_bad(rd, "section '%s': COMDAT section without its symbol",
-                               o->secs[i].name);
+            return hp_obj_bad(&rd->err, "section '%s': COMDAT section without its symbol",
+                              o->secs[i].name);
         const char *sig = rd->sy[sh->key - 1].name;
         if (hp_map_find(comdats, sig)) {
             o->secs[i].discarded = true;
@@ -433,19 +402,19 @@ static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_rec *c, hp_obj_
         s->defined = s->absolute = true;
     } else if (c->secnum == 0) {
         if (c->cls == HP_COFF_EXTERNAL && c->value)
-            return hp_coff_refuse(rd, "symbol '%s' is a COMMON symbol; compile with "
-                                      "-fno-common", c->name);
+            return hp_obj_refuse(&rd->err, "symbol '%s' is a COMMON symbol; compile with "
+                                           "-fno-common", c->name);
     } else if (c->secnum > rd->nsecs) {
-        return hp_coff_bad(rd, "symbol '%s': section number %u out of range", c->name,
-                           c->secnum);
+        return hp_obj_bad(&rd->err, "symbol '%s': section number %u out of range", c->name,
+                          c->secnum);
     } else {
         const hp_obj_sec *sec = &o->secs[c->secnum];
         /* The linker trusts a symbol to lie in its section (its end may be
          * the section's end: a label after the last byte). */
         if (c->value > sec->size)
-            return hp_coff_bad(rd, "symbol '%s': value 0x%x outside its section '%s' (0x%llx "
-                                   "bytes)", c->name, c->value, sec->name,
-                               (unsigned long long)sec->size);
+            return hp_obj_bad(&rd->err, "symbol '%s': value 0x%x outside its section '%s' (0x%llx "
+                                        "bytes)", c->name, c->value, sec->name,
+                              (unsigned long long)sec->size);
         s->shndx = c->secnum;
         if (hp_obj_kept(&o->secs[s->shndx])) {
             s->defined = true;
@@ -489,11 +458,11 @@ static hp_status hp_coff_weak(hp_coff_rd *rd, uint32_t i)
     s->bind = STB_WEAK;
     s->type = hp_coff_type_is_func(c->type) ? STT_FUNC : STT_NOTYPE;
     if (!c->naux)
-        return hp_coff_bad(rd, "weak external '%s' without its auxiliary record", c->name);
+        return hp_obj_bad(&rd->err, "weak external '%s' without its auxiliary record", c->name);
     uint32_t tag = hp_rd32(rd->tab.syms + (uint64_t)(i + 1) * HP_COFF_SYM_SIZE);
     if (tag >= rd->tab.nsyms || rd->sy[tag].aux)
-        return hp_coff_bad(rd, "weak external '%s': default symbol %u out of range", c->name,
-                           tag);
+        return hp_obj_bad(&rd->err, "weak external '%s': default symbol %u out of range", c->name,
+                          tag);
     hp_obj_sym *t = &rd->o->syms[tag + 1];
     if (!strncmp(t->name, ".weak.", 6) && t->type != STT_SECTION) {
         t->bind = STB_LOCAL;
@@ -518,7 +487,7 @@ static hp_status hp_coff_symbols(hp_coff_rd *rd)
     o->syms[0] = (hp_obj_sym){.name = "", .got = HP_OBJ_NO_GOT, .defined = true, .absolute = true};
     for (uint32_t i = 0; i < rd->tab.nsyms; i++) {
         hp_status st = hp_coff_symbol(rd, i);
-        if (hp_coff_fatal(st))
+        if (hp_obj_fatal(st))
             return st;
     }
     for (uint32_t i = 0; i < rd->tab.nsyms; i++)
@@ -558,15 +527,16 @@ static hp_status hp_coff_rel_refuse(hp_coff_rd *rd, const hp_obj_sec *sec, uint6
     const char *name = type < sizeof hp_coff_rel_names / sizeof hp_coff_rel_names[0]
                            ? hp_coff_rel_names[type] : NULL;
     if (type == 3)
-        return hp_coff_refuse(rd, "section '%s' offset 0x%llx: relocation IMAGE_REL_AMD64_"
-                                  "ADDR32NB (an image-relative address, as in unwind and SEH "
-                                  "tables) is not supported in a mock", sec->name,
-                              (unsigned long long)off);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation IMAGE_REL_AMD64_"
+                                       "ADDR32NB (an image-relative address, as in unwind and SEH "
+                                       "tables) is not supported in a mock", sec->name,
+                             (unsigned long long)off);
     if (name)
-        return hp_coff_refuse(rd, "section '%s' offset 0x%llx: relocation IMAGE_REL_AMD64_%s "
-                                  "is not supported", sec->name, (unsigned long long)off, name);
-    return hp_coff_refuse(rd, "section '%s' offset 0x%llx: unknown relocation type 0x%x",
-                          sec->name, (unsigned long long)off, type);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation "
+                                       "IMAGE_REL_AMD64_%s is not supported", sec->name,
+                             (unsigned long long)off, name);
+    return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: unknown relocation type 0x%x",
+                         sec->name, (unsigned long long)off, type);
 }
 
 /* The symbol a relocation names must be one the model can resolve. */
@@ -575,25 +545,25 @@ static hp_status hp_coff_rel_sym(hp_coff_rd *rd, const hp_obj_sec *sec, uint64_t
 {
     unsigned long long o = (unsigned long long)off;
     if (idx >= rd->tab.nsyms)
-        return hp_coff_bad(rd, "section '%s' offset 0x%llx: symbol index %u out of range",
-                           sec->name, o, idx);
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: symbol index %u out of range",
+                          sec->name, o, idx);
     const hp_coff_rec *c = &rd->sy[idx];
     const hp_obj_sym *s = &rd->o->syms[idx + 1];
     if (c->aux)
-        return hp_coff_bad(rd, "section '%s' offset 0x%llx: relocation names an auxiliary "
-                               "symbol record", sec->name, o);
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: relocation names an auxiliary "
+                                    "symbol record", sec->name, o);
     if (c->cls != HP_COFF_EXTERNAL && c->cls != HP_COFF_STATIC && c->cls != HP_COFF_LABEL &&
         c->cls != HP_COFF_WEAK_EXTERNAL)
-        return hp_coff_refuse(rd, "section '%s' offset 0x%llx: relocation against '%s', whose "
-                                  "storage class %u is not supported", sec->name, o, c->name,
-                              c->cls);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation against '%s', whose "
+                                       "storage class %u is not supported", sec->name, o, c->name,
+                             c->cls);
     if (!s->defined && !s->dup && c->secnum && c->secnum <= rd->nsecs)
-        return hp_coff_refuse(rd, "section '%s' offset 0x%llx: relocation against '%s' in "
-                                  "section '%s', which is not loaded", sec->name, o, s->name,
-                              rd->o->secs[c->secnum].name);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation against '%s' in "
+                                       "section '%s', which is not loaded", sec->name, o, s->name,
+                             rd->o->secs[c->secnum].name);
     if (!s->defined && !s->dup && c->secnum)
-        return hp_coff_refuse(rd, "section '%s' offset 0x%llx: relocation against debug "
-                                  "symbol '%s'", sec->name, o, s->name);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation against debug "
+                                       "symbol '%s'", sec->name, o, s->name);
     return HP_OK;
 }
 
@@ -608,8 +578,8 @@ static hp_status hp_coff_rel_one(hp_coff_rd *rd, uint32_t si, const uint8_t *r)
     uint64_t off = (uint64_t)va - rd->sh[si].va;
     unsigned width = type == 1 ? 8 : 4;
     if (va < rd->sh[si].va || sec->nobits || !hp_in_bounds(off, width, sec->size))
-        return hp_coff_bad(rd, "section '%s' offset 0x%llx: relocation outside the section",
-                           sec->name, (unsigned long long)off);
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: relocation outside the section",
+                          sec->name, (unsigned long long)off);
     hp_obj_rela rel = {.off = off, .sec = si, .sym = idx + 1};
     if (!hp_coff_map(type, sec->data + off, off, &rel.type, &rel.addend))
         return hp_coff_rel_refuse(rd, sec, off, type);
@@ -631,13 +601,13 @@ static hp_status hp_coff_relsec(hp_coff_rd *rd, uint32_t si)
     if (!hp_obj_kept(sec) || !sh->nrel)
         return HP_OK;
     if (sh->flags & HP_PE_SCN_LNK_NRELOC_OVFL)
-        return hp_coff_refuse(rd, "section '%s': more than 65535 relocations are not "
-                                  "supported", sec->name);
+        return hp_obj_refuse(&rd->err, "section '%s': more than 65535 relocations are not "
+                                       "supported", sec->name);
     if (!hp_in_bounds(sh->rel_off, (uint64_t)sh->nrel * HP_COFF_REL_SIZE, rd->o->size))
-        return hp_coff_bad(rd, "section '%s': relocations out of bounds", sec->name);
+        return hp_obj_bad(&rd->err, "section '%s': relocations out of bounds", sec->name);
     for (uint32_t k = 0; k < sh->nrel; k++) {
         hp_status st = hp_coff_rel_one(rd, si, rd->o->data + sh->rel_off + k * HP_COFF_REL_SIZE);
-        if (hp_coff_fatal(st))
+        if (hp_obj_fatal(st))
             return st;
     }
     return HP_OK;
@@ -670,11 +640,11 @@ static hp_status hp_coff_passes(hp_coff_rd *rd, const hp_map *comdats)
 
 hp_status hp_coff_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
-    hp_coff_rd rd = {.o = o, .d = d};
+    hp_coff_rd rd = {.o = o, .d = d, .err = {d, o}};
     hp_status st = hp_coff_passes(&rd, comdats);
     hp_free(rd.sh);
     hp_free(rd.sy);
     if (st == HP_ERR_NOMEM)
         return st;
-    return rd.st != HP_OK ? rd.st : st;
+    return hp_obj_result(&rd.err, st);
 }
