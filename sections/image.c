@@ -33,6 +33,39 @@ hp_status hp_image_load(hp_image *img, hp_diags *d)
     return HP_ERR_FORMAT;
 }
 
+static void hp_image_vreport(const hp_image *img, hp_diag_level lvl, const char *fmt,
+                             va_list ap)
+{
+    if (img->diags)
+        hp_diag_vadd(img->diags, lvl, &(hp_loc){img->path, 0, 0}, NULL, fmt, ap);
+}
+
+hp_status hp_image_bad(const hp_image *img, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_image_vreport(img, HP_DIAG_ERROR, fmt, ap);
+    va_end(ap);
+    return HP_ERR_FORMAT;
+}
+
+hp_status hp_image_refuse(const hp_image *img, hp_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_image_vreport(img, HP_DIAG_ERROR, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+void hp_image_warn(const hp_image *img, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_image_vreport(img, HP_DIAG_WARNING, fmt, ap);
+    va_end(ap);
+}
+
 /* A new image over data, not loaded yet. */
 static hp_status hp_image_new(const uint8_t *data, size_t size, const char *name, hp_diags *d,
                               hp_image **out)

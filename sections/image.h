@@ -175,6 +175,18 @@ uint64_t hp_image_end_va(const hp_image *img); /* highest va+mem_size */
 bool hp_image_section(const hp_image *img, const char *name, const uint8_t **data,
                       size_t *size);
 
+/* For backends: a problem with the input, reported in img->diags (nothing
+ * when it is NULL) at the input's path. hp_image_bad: malformed or
+ * truncated, returns HP_ERR_FORMAT. hp_image_refuse: well-formed but not
+ * something hookpatch can patch, returns st (HP_ERR_UNSUPPORTED,
+ * HP_ERR_RANGE, ...). hp_image_warn: a warning. */
+hp_status hp_image_bad(const hp_image *img, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+hp_status hp_image_refuse(const hp_image *img, hp_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void hp_image_warn(const hp_image *img, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* For backends: record a segment / a symbol. The name is copied. */
 hp_status hp_image_add_segment(hp_image *img, const hp_segment *seg);
 hp_status hp_image_add_symbol(hp_image *img, const char *name, size_t name_len, uint64_t va,

@@ -74,6 +74,17 @@ static void hp_obj_vreport(hp_obj_errs *e, hp_status s, const char *fmt, va_list
     hp_free(msg);
 }
 
+void hp_obj_warn(const hp_obj_errs *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = hp_vasprintf(fmt, ap);
+    va_end(ap);
+    hp_diag_add(e->d, HP_DIAG_WARNING, &e->o->loc, NULL, "object '%s': %s", e->o->path,
+                msg ? msg : "(out of memory)");
+    hp_free(msg);
+}
+
 hp_status hp_obj_refuse(hp_obj_errs *e, const char *fmt, ...)
 {
     va_list ap;

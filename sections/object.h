@@ -106,6 +106,8 @@ hp_status hp_obj_refuse(hp_obj_errs *e, const char *fmt, ...)
 /* Malformed or truncated: report, and return HP_ERR_FORMAT. */
 hp_status hp_obj_bad(hp_obj_errs *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A warning about the object: named as errors are, not counted. */
+void hp_obj_warn(const hp_obj_errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A reader keeps going after an error, to report them all, unless the input
  * cannot be trusted further. */
 static inline bool hp_obj_fatal(hp_status s) { return s == HP_ERR_FORMAT || s == HP_ERR_NOMEM; }

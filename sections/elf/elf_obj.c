@@ -28,7 +28,6 @@
 
 typedef struct hp_elf_obj_rd {
     hp_obj *o;
-    hp_diags *d;
     Elf64_Ehdr eh;
     Elf64_Shdr *sh; /* copies of the section headers */
     size_t symtab;  /* index of SHT_SYMTAB, 0 when absent */
@@ -453,7 +452,7 @@ static hp_status hp_elf_obj_passes(hp_elf_obj_rd *rd, const hp_map *comdats)
 
 hp_status hp_elf_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
-    hp_elf_obj_rd rd = {.o = o, .d = d, .err = {d, o}};
+    hp_elf_obj_rd rd = {.o = o, .err = {d, o}};
     hp_status st = hp_elf_obj_passes(&rd, comdats);
     hp_free(rd.sh);
     if (st == HP_ERR_NOMEM)

@@ -68,7 +68,6 @@ typedef struct hp_macho_obj_sect {
 
 typedef struct hp_macho_rd {
     hp_obj *o;
-    hp_diags *d;
     uint32_t ncmds, nsects;
     hp_macho_symtab tab; /* zero without LC_SYMTAB */
     bool has_symtab;
@@ -130,8 +129,7 @@ static void hp_macho_linker_option(hp_macho_rd *rd, const uint8_t *c, uint32_t s
         n--;
     text[n] = 0;
     if (n)
-        hp_diag_add(rd->d, HP_DIAG_WARNING, &rd->o->loc, NULL,
-                    "object '%s': linker options ignored: %s%s", rd->o->path, text,
+        hp_obj_warn(&rd->err, "linker options ignored: %s%s", text,
                     n == sizeof text - 1 ? "..." : "");
 }
 
@@ -611,7 +609,7 @@ static hp_status hp_macho_passes(hp_macho_rd *rd)
 hp_status hp_macho_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
     (void)comdats; /* Mach-O has no COMDAT groups */
-    hp_macho_rd rd = {.o = o, .d = d, .err = {d, o}};
+    hp_macho_rd rd = {.o = o, .err = {d, o}};
     o->c_underscore = true;
     hp_status st = hp_macho_passes(&rd);
     hp_free(rd.sect);

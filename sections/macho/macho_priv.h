@@ -64,10 +64,6 @@ static inline const uint8_t *hp_macho_slice(const hp_image *img, const hp_macho 
     return img->data + m->slice_off;
 }
 
-/* Report an error about the input in img->diags; returns st. */
-hp_status hp_macho_err(const hp_image *img, hp_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* True for the commands shaped as linkedit_data_command {dataoff, datasize}. */
 bool hp_macho_is_linkedit_data(uint32_t cmd);
 

@@ -78,7 +78,6 @@ typedef struct hp_coff_rec {
 
 typedef struct hp_coff_rd {
     hp_obj *o;
-    hp_diags *d;
     uint32_t nsecs; /* native count */
     uint64_t shoff;
     hp_coff_symtab tab; /* nsyms: the native count */
@@ -234,9 +233,8 @@ static void hp_coff_drectve(hp_coff_rd *rd, const hp_obj_sec *sec)
         n--;
     text[n] = 0;
     if (n)
-        hp_diag_add(rd->d, HP_DIAG_WARNING, &rd->o->loc, NULL,
-                    "object '%s': section '%s': linker directives ignored: %s%s", rd->o->path,
-                    sec->name, text, n == sizeof text - 1 ? "..." : "");
+        hp_obj_warn(&rd->err, "section '%s': linker directives ignored: %s%s", sec->name, text,
+                    n == sizeof text - 1 ? "..." : "");
 }
 
 static bool hp_coff_dropped(const char *name, uint32_t flags)
@@ -640,7 +638,7 @@ static hp_status hp_coff_passes(hp_coff_rd *rd, const hp_map *comdats)
 
 hp_status hp_coff_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
-    hp_coff_rd rd = {.o = o, .d = d, .err = {d, o}};
+    hp_coff_rd rd = {.o = o, .err = {d, o}};
     hp_status st = hp_coff_passes(&rd, comdats);
     hp_free(rd.sh);
     hp_free(rd.sy);
