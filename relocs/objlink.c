@@ -246,15 +246,16 @@ hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *dat
 /* ---- queries -------------------------------------------------------- */
 
 /* The symbol named sym in obj: a defined global first, then a defined
- * local, then a global whose COMDAT copy was discarded here. `skip` leading
- * characters of each name are ignored (and must be '_'). */
+ * local, then a global whose COMDAT copy was discarded here. With c_name,
+ * names are compared in their source-level spelling (hp_c_name). */
 static const hp_obj_sym *hp_ol_own_as(const hp_obj *o, const char *sym, bool func_only,
-                                      size_t skip)
+                                      bool c_name)
 {
     const hp_obj_sym *local = NULL, *dup = NULL;
     for (size_t i = 1; i < o->nsyms; i++) {
         const hp_obj_sym *s = &o->syms[i];
-        if ((skip && s->name[0] != '_') || strcmp(s->name + skip, sym) ||
+        const char *name = c_name ? hp_c_name(s->name) : s->name;
+        if (!name || strcmp(name, sym) ||
             (func_only && !hp_obj_is_func(o, s)) ||
             s->type == STT_SECTION || s->type == STT_FILE)
             continue;
@@ -268,19 +269,20 @@ static const hp_obj_sym *hp_ol_own_as(const hp_obj *o, const char *sym, bool fun
     return local ? local : dup;
 }
 
-/* Rules name functions at source level; a Mach-O object spells C name f as
- * _f, so there f also finds _f (the exact spelling wins). */
+/* Rules name functions at source level; where C names carry an underscore
+ * (Mach-O spells f as _f) f also finds _f (the exact spelling wins). */
 static const hp_obj_sym *hp_ol_own(const hp_obj *o, const char *sym, bool func_only)
 {
-    const hp_obj_sym *s = hp_ol_own_as(o, sym, func_only, 0);
-    return s || !o->c_underscore ? s : hp_ol_own_as(o, sym, func_only, 1);
+    const hp_obj_sym *s = hp_ol_own_as(o, sym, func_only, false);
+    return s || !o->c_underscore ? s : hp_ol_own_as(o, sym, func_only, true);
 }
 
 const hp_ol_bind *hp_ol_find_bind(const hp_objlink *l, const hp_obj *o, const char *name)
 {
     const hp_map_ent *e = hp_map_find(&l->bindmap, name);
-    if (!e && o->c_underscore && name[0] == '_')
-        e = hp_map_find(&l->bindmap, name + 1);
+    const char *c_name = o->c_underscore ? hp_c_name(name) : NULL;
+    if (!e && c_name)
+        e = hp_map_find(&l->bindmap, c_name);
     return e ? &l->binds[e->a] : NULL;
 }
 

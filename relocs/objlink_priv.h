@@ -47,7 +47,8 @@ static inline void hp_ol_region_vas(const hp_edit *ed, uint64_t va[HP_REGION_COU
 /* The winning definition of a global name, and its object. */
 const hp_obj_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t *obj);
 /* The `original` binding for an undefined name of object o, or NULL. In a
- * Mach-O object "_f" also finds a binding of "f" (rules use C names). */
+ * format whose C names carry an underscore (Mach-O) "_f" also finds a
+ * binding of "f" (rules use C names, hp_c_name). */
 const hp_ol_bind *hp_ol_find_bind(const hp_objlink *l, const hp_obj *o, const char *name);
 /* Region offset of region r's anchor once the region sits at va. */
 uint64_t hp_ol_anchor(const hp_objlink *l, int r, uint64_t va);

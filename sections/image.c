@@ -1,6 +1,7 @@
 /* The neutral image model: mapping the input, probing backends, symbol
  * bookkeeping shared by every format, and the edit's small helpers. */
 #include "format.h"
+#include "debug/gopclntab.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@ hp_status hp_image_load(hp_image *img, hp_diags *d)
         img->fmt = hp_formats[i];
         img->kind = hp_formats[i]->kind;
         HP_CHECK(img->fmt->load(img));
+        HP_CHECK(hp_go_load(img)); /* the Go function table the backend found, if any */
         return hp_image_finish_syms(img);
     }
     hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){img->path, 0, 0}, NULL,
@@ -291,10 +293,8 @@ hp_status hp_image_add_symbol_ref(hp_image *img, const char *n, uint64_t va, uin
     hp_symbol *s = &img->syms[img->nsyms++];
     memset(s, 0, sizeof *s);
     s->name = n;
-    /* Mach-O (and 32-bit PE, not supported) spell C names with a leading
-     * underscore; users write the source name. */
-    if (img->kind == HP_FMT_MACHO && n[0] == '_' && n[1])
-        s->alias = n + 1;
+    if (img->fmt && img->fmt->c_underscore)
+        s->alias = hp_c_name(n);
     s->va = va;
     s->size = size;
     s->kind = (uint8_t)kind;
@@ -389,6 +389,8 @@ bool hp_image_owned(const hp_image *img, uint64_t addr)
     }
     return false;
 }
+
+const char *hp_c_name(const char *name) { return name[0] == '_' && name[1] ? name + 1 : NULL; }
 
 bool hp_symbol_matches(const hp_symbol *s, const char *name)
 {

@@ -215,6 +215,12 @@ uint64_t hp_image_next_sym_va(const hp_image *img, uint64_t va);
 /* True if some function's [va, va+size) contains addr. */
 bool hp_image_owned(const hp_image *img, uint64_t addr);
 bool hp_symbol_matches(const hp_symbol *s, const char *name);
+/* In a format whose C names carry a leading underscore (hp_format's
+ * c_underscore: Mach-O spells add as _add), the source-level name users
+ * write: name without it, or NULL when there is none to drop. Image
+ * symbols get it as their alias; the object linker matches object symbols
+ * and `original` bindings through it. */
+const char *hp_c_name(const char *name);
 
 /* The edit: helpers used by the rewriter. */
 hp_status hp_edit_add_patch(hp_edit *ed, const hp_patch *p);

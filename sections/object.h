@@ -64,7 +64,7 @@ typedef struct hp_obj {
     size_t ncomdats, comdats_cap;
     char *strs;     /* owned: names a reader had to copy (COFF short names) */
     bool needs_got; /* refers to the GOT base (_GLOBAL_OFFSET_TABLE_, GOTOFF) */
-    bool c_underscore; /* Mach-O: C name f is spelled _f */
+    bool c_underscore; /* its format's hp_format.c_underscore (Mach-O) */
 } hp_obj;
 
 static inline bool hp_obj_kept(const hp_obj_sec *s)

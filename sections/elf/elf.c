@@ -37,7 +37,6 @@
  */
 #include "elf_priv.h"
 #include "../format.h"
-#include "../debug/gopclntab.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -344,8 +343,6 @@ static hp_status hp_elf_load(hp_image *img)
     HP_CHECK(hp_elf_load_sections(img, e));
     img->pic = e->eh.e_type == ET_DYN;
     img->shared = img->pic && !e->has_interp && !e->pie_flag;
-    if (img->pclntab)
-        HP_CHECK(hp_go_load(img));
     return HP_OK;
 }
 

@@ -21,6 +21,7 @@
  *    than 65280 sections are not mocks. */
 #include "../object.h"
 #include "elf_defs.h"
+#include "../format.h"
 
 #include <string.h>
 
@@ -453,9 +454,8 @@ static hp_status hp_elf_obj_passes(hp_elf_obj_rd *rd, const hp_map *comdats)
 hp_status hp_elf_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
     hp_elf_obj_rd rd = {.o = o, .err = {d, o}};
+    o->c_underscore = hp_format_elf.c_underscore;
     hp_status st = hp_elf_obj_passes(&rd, comdats);
     hp_free(rd.sh);
-    if (st == HP_ERR_NOMEM)
-        return st;
     return hp_obj_result(&rd.err, st);
 }

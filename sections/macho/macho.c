@@ -51,7 +51,6 @@
  *   ed->removed_landing_pad needs nothing here.
  */
 #include "../format.h"
-#include "../debug/gopclntab.h"
 #include "macho_priv.h"
 
 #include <stdio.h>
@@ -619,8 +618,6 @@ static hp_status hp_macho_load(hp_image *img)
     img->pic = (m->flags & HP_MH_PIE) || m->filetype != HP_MH_EXECUTE;
     img->shared = m->filetype != HP_MH_EXECUTE;
     img->has_dynreloc = m->dyld_info_lc || m->chained_lc;
-    if (img->pclntab)
-        HP_CHECK(hp_go_load(img));
     return HP_OK;
 }
 
@@ -761,6 +758,7 @@ static bool hp_macho_section(const hp_image *img, const char *name, const uint8_
 const hp_format hp_format_macho = {
     .name = "Mach-O",
     .kind = HP_FMT_MACHO,
+    .c_underscore = true,
     .probe = hp_macho_probe,
     .load = hp_macho_load,
     .place = hp_macho_place,

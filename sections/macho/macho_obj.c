@@ -21,10 +21,10 @@
  *    -framework X) is ignored with a warning: the binary brings its libraries.
  *  - Symbols (nlist_64): model symbol i + 1 is nlist i; then one section
  *    symbol per section for section-relative relocations. Names keep their
- *    leading underscore (C's f is _f); o->c_underscore lets the rules' C
- *    names find them (objlink.c). N_EXT makes a global (N_WEAK_DEF weak),
- *    N_UNDF|N_EXT an undefined one (N_WEAK_REF weak; a non-zero value is a
- *    COMMON symbol, refused). Debug (N_STAB) entries are never defined.
+ *    leading underscore (C's f is _f): the format table says so
+ *    (c_underscore), and the linker lets the rules' C names find them.
+ *    N_EXT makes a global (N_WEAK_DEF weak), N_UNDF|N_EXT an undefined one
+ *    (N_WEAK_REF weak; a non-zero value is a COMMON symbol, refused). Debug (N_STAB) entries are never defined.
  *    There are no sizes: a symbol extends to the next one (hp_obj_infer_sizes).
  *    Mach-O has no COMDAT groups; C++ inline functions are weak definitions,
  *    so the first loaded copy wins.
@@ -50,6 +50,7 @@
  */
 #include "../object.h"
 #include "macho_defs.h"
+#include "../format.h"
 
 #include <elf.h>
 #include <string.h>
@@ -610,11 +611,9 @@ hp_status hp_macho_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
     (void)comdats; /* Mach-O has no COMDAT groups */
     hp_macho_rd rd = {.o = o, .err = {d, o}};
-    o->c_underscore = true;
+    o->c_underscore = hp_format_macho.c_underscore;
     hp_status st = hp_macho_passes(&rd);
     hp_free(rd.sect);
     hp_free(rd.real);
-    if (st == HP_ERR_NOMEM)
-        return st;
     return hp_obj_result(&rd.err, st);
 }

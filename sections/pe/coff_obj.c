@@ -51,6 +51,7 @@
  */
 #include "../object.h"
 #include "pe_defs.h"
+#include "../format.h"
 
 #include <elf.h>
 #include <stdlib.h>
@@ -639,10 +640,9 @@ static hp_status hp_coff_passes(hp_coff_rd *rd, const hp_map *comdats)
 hp_status hp_coff_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
     hp_coff_rd rd = {.o = o, .err = {d, o}};
+    o->c_underscore = hp_format_pe.c_underscore;
     hp_status st = hp_coff_passes(&rd, comdats);
     hp_free(rd.sh);
     hp_free(rd.sy);
-    if (st == HP_ERR_NOMEM)
-        return st;
     return hp_obj_result(&rd.err, st);
 }

@@ -578,8 +578,6 @@ static hp_status hp_pe_load(hp_image *img)
     HP_CHECK(hp_pe_load_coff_syms(img, e, &go));
     hp_pe_find_prior(img, e);
     hp_pe_find_go(img, e, &go);
-    if (img->pclntab)
-        HP_CHECK(hp_go_load(img));
     return HP_OK;
 }
 
