@@ -36,25 +36,12 @@ hp_status hp_objlink_new(hp_objlink **out)
     return *out ? HP_OK : HP_ERR_NOMEM;
 }
 
-static void hp_ol_obj_free(hp_obj *o)
-{
-    hp_free(o->path);
-    hp_free(o->loc_file);
-    hp_free(o->data);
-    hp_free(o->secs);
-    hp_free(o->syms);
-    hp_free(o->relas);
-    hp_free(o->comdats);
-    hp_free(o->strs);
-    memset(o, 0, sizeof *o);
-}
-
 void hp_objlink_free(hp_objlink *l)
 {
     if (!l)
         return;
     for (size_t i = 0; i < l->nobjs; i++)
-        hp_ol_obj_free(&l->objs[i]);
+        hp_obj_free(&l->objs[i]);
     for (size_t i = 0; i < l->nbinds; i++)
         hp_free(l->binds[i].name);
     hp_free(l->objs);
@@ -172,23 +159,13 @@ static bool hp_ol_find_path(const hp_objlink *l, const char *path, size_t *obj)
     return false;
 }
 
-/* The reader for o->data, by magic number; ELF's explains what it is not. */
-static hp_status hp_ol_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
-{
-    if (hp_macho_obj_probe(o->data, o->size))
-        return hp_macho_obj_read(o, comdats, d);
-    if (hp_coff_obj_probe(o->data, o->size))
-        return hp_coff_obj_read(o, comdats, d);
-    return hp_elf_obj_read(o, comdats, d);
-}
-
 /* Takes ownership of data. */
 static hp_status hp_ol_load(hp_objlink *l, hp_obj *o, hp_diags *d, size_t *obj)
 {
     HP_CHECK(HP_GROW(l->objs, l->objs_cap, l->nobjs + 1));
     if (l->nobjs >= UINT32_MAX)
         return HP_ERR_LINK;
-    HP_CHECK(hp_ol_read(o, &l->comdats, d));
+    HP_CHECK(hp_obj_read(o, &l->comdats, d));
     HP_CHECK(hp_ol_check_dups(l, o, d));
     l->objs[l->nobjs] = *o;
     memset(o, 0, sizeof *o);
@@ -204,7 +181,7 @@ static hp_status hp_ol_add_bytes(hp_objlink *l, const char *path, uint8_t *data,
     hp_status s = hp_ol_obj_init(&o, path, loc);
     if (s == HP_OK)
         s = hp_ol_load(l, &o, d, obj);
-    hp_ol_obj_free(&o);
+    hp_obj_free(&o);
     return s;
 }
 

@@ -1,10 +1,35 @@
-/* The object model's shared code (object.h): the x86-64 relocation types
- * the model speaks, the readers' error reporter, and symbol sizes for the formats that
+/* The object model's shared code (object.h): picking the reader, the
+ * x86-64 relocation types the model speaks, the readers' error reporter, and symbol sizes for the formats that
  * record none. */
 #include "object.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- reading and freeing ------------------------------------------- */
+
+/* ELF's reader explains what the bytes are not. */
+hp_status hp_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
+{
+    if (hp_macho_obj_probe(o->data, o->size))
+        return hp_macho_obj_read(o, comdats, d);
+    if (hp_coff_obj_probe(o->data, o->size))
+        return hp_coff_obj_read(o, comdats, d);
+    return hp_elf_obj_read(o, comdats, d);
+}
+
+void hp_obj_free(hp_obj *o)
+{
+    hp_free(o->path);
+    hp_free(o->loc_file);
+    hp_free(o->data);
+    hp_free(o->secs);
+    hp_free(o->syms);
+    hp_free(o->relas);
+    hp_free(o->comdats);
+    hp_free(o->strs);
+    memset(o, 0, sizeof *o);
+}
 
 /* ---- relocation types ---------------------------------------------- */
 

@@ -118,15 +118,22 @@ static inline hp_status hp_obj_result(const hp_obj_errs *e, hp_status st)
     return st == HP_ERR_NOMEM || e->st == HP_OK ? st : e->st;
 }
 
-/* Parse and validate o->data (ELF64 x86-64 ET_REL) into o. COMDAT groups
+/* Read o->data (o->path and o->loc name it in diagnostics) with the
+ * reader for its format, picked by magic number (below). COMDAT groups
  * whose signature is in `comdats` are marked discarded. Every problem is
  * reported in d; returns HP_ERR_FORMAT for malformed input, HP_ERR_LINK for
  * well-formed input we refuse. */
+hp_status hp_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d);
+/* Free what o owns (its bytes, tables and names) and clear it. */
+void hp_obj_free(hp_obj *o);
+
+/* The readers hp_obj_read picks from, one per format, each with the
+ * contract above: ELF64 x86-64 ET_REL (elf/elf_obj.c), COFF AMD64 objects
+ * (x86_64-w64-mingw32-gcc -c; pe/coff_obj.c) and Mach-O x86-64 MH_OBJECT
+ * files (clang -target x86_64-apple-macos11 -c; macho/macho_obj.c). The
+ * probes say whether the bytes look like that format, including the
+ * variants the reader refuses by name (PE images, i386, fat files, ...). */
 hp_status hp_elf_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d);
-/* The same for COFF AMD64 objects (x86_64-w64-mingw32-gcc -c) and Mach-O
- * x86-64 MH_OBJECT files (clang -target x86_64-apple-macos11 -c); the probes
- * say whether the bytes look like that format (including the variants the
- * reader refuses by name: PE images, i386, fat files, ...). */
 bool hp_coff_obj_probe(const uint8_t *data, size_t size);
 hp_status hp_coff_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d);
 bool hp_macho_obj_probe(const uint8_t *data, size_t size);
