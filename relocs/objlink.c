@@ -149,7 +149,7 @@ static hp_status hp_ol_obj_init(hp_obj *o, const char *path, const hp_loc *loc)
     return HP_OK;
 }
 
-static bool hp_ol_find_path(const hp_objlink *l, const char *path, size_t *obj)
+bool hp_objlink_find(const hp_objlink *l, const char *path, size_t *obj)
 {
     for (size_t i = 0; i < l->nobjs; i++)
         if (!strcmp(l->objs[i].path, path)) {
@@ -190,7 +190,7 @@ hp_status hp_objlink_add(hp_objlink *l, const char *path, const hp_loc *loc, hp_
 {
     if (!l || !path || !d || !obj)
         return HP_ERR_INTERNAL;
-    if (hp_ol_find_path(l, path, obj))
+    if (hp_objlink_find(l, path, obj))
         return HP_OK;
     uint8_t *data = NULL;
     size_t size = 0;
@@ -210,7 +210,7 @@ hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *dat
 {
     if (!l || !name || (!data && size) || !d || !obj)
         return HP_ERR_INTERNAL;
-    if (hp_ol_find_path(l, name, obj))
+    if (hp_objlink_find(l, name, obj))
         return HP_OK;
     uint8_t *copy = hp_malloc(size);
     if (!copy)

@@ -35,6 +35,9 @@ hp_status hp_objlink_add(hp_objlink *l, const char *path, const hp_loc *loc, hp_
 hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *data, size_t size,
                              const hp_loc *loc, hp_diags *d, size_t *obj);
 
+/* The index of the object loaded from path (or under that name), if any. */
+bool hp_objlink_find(const hp_objlink *l, const char *path, size_t *obj);
+
 /* True if object obj defines a global or local function named sym, in an
  * executable section (the code the linker places in the r-x region). */
 bool hp_objlink_defines(const hp_objlink *l, size_t obj, const char *sym);
