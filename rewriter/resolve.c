@@ -276,16 +276,20 @@ static hp_status hp_match_name(hp_resolver *r, const hp_hook_req *req, size_t *c
     return s;
 }
 
+bool hp_resolve_matches(const hp_symbol *s, const char *glob)
+{
+    if (!hp_is_func(s))
+        return false;
+    return !glob || !strcmp(glob, "*") /* the common "hook everything" */ ||
+           fnmatch(glob, s->name, 0) == 0 || (s->alias && fnmatch(glob, s->alias, 0) == 0);
+}
+
 static hp_status hp_match_glob(hp_resolver *r, const hp_hook_req *req, size_t *count)
 {
     const hp_image *img = r->p->img;
-    bool all = !strcmp(req->target, "*"); /* the common "hook everything" */
     for (size_t i = 0; i < img->nsyms; i++) {
         const hp_symbol *s = &img->syms[i];
-        if (!hp_is_func(s))
-            continue;
-        if (all || fnmatch(req->target, s->name, 0) == 0 ||
-            (s->alias && fnmatch(req->target, s->alias, 0) == 0)) {
+        if (hp_resolve_matches(s, req->target)) {
             HP_CHECK(hp_claim(r, req, s));
             ++*count;
         }

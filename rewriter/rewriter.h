@@ -71,6 +71,12 @@ hp_status hp_resolve(hp_plan *p, const hp_hook_reqs *reqs, hp_diags *d);
 hp_status hp_measure(hp_plan *p, hp_diags *d);
 hp_status hp_emit(hp_plan *p, hp_diags *d);
 
+/* Whether a glob target matches s, as the resolver decides: s is a
+ * function (not a PLT entry) whose name or source-level alias matches glob
+ * (fnmatch; NULL matches every function). `hookpatch list` lists the same
+ * functions. */
+bool hp_resolve_matches(const hp_symbol *s, const char *glob);
+
 /* The user-facing label of a hook's action ("replace", "return 42", ...). */
 const char *hp_action_name(hp_action a);
 
