@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,19 +90,6 @@ static const char *build_text(const char *cc, const char *flags, const char *nam
     char out[128];
     snprintf(out, sizeof out, "%s.o", name);
     return build_at(cc, flags, tmpdir, name, out);
-}
-
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*n ? *n : 1);
-    assert_int_equal(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
 }
 
 static int setup(void **state)
@@ -1113,8 +1102,9 @@ static void test_macho_malformed(void **state)
 {
     if (!have_clang_macho)
         skip();
-    size_t n;
-    uint8_t *obj = slurp(build(CLANG_MACHO, "-O2", "mock.c", "mock_mal.o"), &n);
+    blob f = read_file(build(CLANG_MACHO, "-O2", "mock.c", "mock_mal.o"));
+    uint8_t *obj = f.data;
+    size_t n = f.size;
     uint8_t *bad = malloc(n);
     for (size_t len = 0; len < n; len++)
         load_bad(obj, len, NULL);
