@@ -1,7 +1,7 @@
 /* objlink: loading objects, the global symbol and COMDAT tables, queries
- * and layout. The readers are objlink_elf.c, objlink_coff.c and
- * objlink_macho.c (picked by magic number); resolution, relocation and the
- * commit into the edit are objlink_emit.c.
+ * and layout. The objects are read by sections/ (hp_obj_read picks the
+ * ELF, COFF or Mach-O reader; sections/object.h is the model they fill);
+ * resolution, relocation and the commit into the edit are objlink_emit.c.
  *
  * The passes, in order:
  *   add      read + validate an object; register its globals and COMDATs

@@ -4,8 +4,9 @@
  * backend places the regions, binds `original` names to trampolines, then
  * has the linker write the bytes and report absolute pointers that a
  * position-independent output must rebase. ELF, COFF (mingw, clang for
- * Windows) and Mach-O x86-64 objects are read into one model; names written
- * at source level (`add_hook`) also find Mach-O's `_add_hook`. */
+ * Windows) and Mach-O x86-64 objects are read by sections/ into one model
+ * (sections/object.h); names written at source level (`add_hook`) also
+ * find Mach-O's `_add_hook`. */
 #ifndef HP_OBJLINK_H
 #define HP_OBJLINK_H
 

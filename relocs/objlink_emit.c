@@ -85,7 +85,7 @@ static bool hp_ol_resolve_undef(hp_ol_out *out, const hp_obj *o, hp_obj_sym *s,
         s->absolute = def->absolute;
         s->size = def->size;
         s->sized = true;
-    } else if ((b = hp_ol_find_bind(l, o, s->name))) { /* Mach-O: _f finds f too */
+    } else if ((b = hp_ol_find_bind(l, o, s->name))) { /* Mach-O's _f finds f too */
         s->va = b->va;
     } else if (!strcmp(s->name, HP_OL_GOT_SYM)) {
         s->va = out->got_va;

@@ -24,7 +24,6 @@ typedef struct hp_resolver {
     hp_name_ent *names; /* function names and aliases, sorted by key */
     size_t nnames;
     bool names_sorted; /* names filled and sorted (hp_names_ready) */
-    /* VA -> index+1 of the hook that claimed it (open addressing) */
     size_t *claim_hook; /* per symbol index: 1 + the hook that claimed its va */
 } hp_resolver;
 

@@ -1,5 +1,7 @@
-/* The neutral image model: mapping the input, probing backends, symbol
- * bookkeeping shared by every format, and the edit's small helpers. */
+/* The neutral image model: mapping the input, probing backends (the one
+ * place that names them all), reading Go's table once the backend found
+ * it, symbol bookkeeping and error reporting shared by every format, and
+ * the edit's small helpers. */
 #include "format.h"
 #include "debug/gopclntab.h"
 

@@ -1,5 +1,5 @@
 /* image: the format-neutral model of an executable or shared library.
- * A format backend (elf.c, pe.c, macho.c) fills it from the mapped input;
+ * A format backend (elf/, pe/, macho/) fills it from the mapped input;
  * the rewriter reads it and describes its changes as an hp_edit, which the
  * same backend writes out. Nothing outside sections/ sees a format struct. */
 #ifndef HP_IMAGE_H

@@ -1,12 +1,12 @@
-/* ELF64 x86-64 backend: reader and writer.
+/* ELF64 x86-64 backend: reader and place(). The writer is elf_write.c,
+ * the PLT entry names elf_plt.c, the code map elf_code.c; the object
+ * reader elf_obj.c.
  *
- * Quirks this file deals with, and why:
+ * Quirks this file and elf_write.c deal with, and why:
  *
- * - We read the tables ourselves from the mapped file instead of through
- *   LIEF. LIEF 0.9 copies every section and computes its entropy (2.6 s and
- *   530 MB for a 110 MB library) and crashes on a few percent of mutated
- *   files; a patcher only needs the program headers, section headers, symbol
- *   tables and a note, all of which are simple to bounds-check.
+ * - We read the program headers, section headers, symbol tables and a note
+ *   ourselves from the mapped file, each bounds-checked before use (why not
+ *   LIEF: README.md, "Why the tables are read directly, not with LIEF").
  *
  * - New code goes in new PT_LOAD segments placed above every existing one.
  *   The program header table has no room to grow in place (.interp and the

@@ -1,7 +1,8 @@
-/* Reading ELF64 x86-64 relocatable objects for objlink.
+/* Reading ELF64 x86-64 relocatable objects into the object model
+ * (object.h), for the object linker (relocs/objlink).
  *
  * Objects are untrusted: every header, table, string and relocation is
- * bounds-checked here once, so the linker (objlink.c) can trust the model.
+ * bounds-checked here once, so the linker can trust the model.
  * Quirks worth knowing:
  *  - Sections are sorted into three regions by flags: executable -> text,
  *    writable (and .data.rel.ro*, and read-only sections carrying

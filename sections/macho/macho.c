@@ -1,13 +1,15 @@
 /* Mach-O x86-64 backend: reader and place(). The writer is macho_write.c,
- * the ad hoc signer macho_sign.c.
+ * the ad hoc signer macho_sign.c, the code map macho_code.c;
+ * macho_symtab.c reads LC_SYMTAB (shared with the object reader
+ * macho_obj.c).
  *
  * Quirks this file deals with, and why:
  *
- * - Tables are read by hand, not through LIEF: LIEF 0.9's Mach-O parser
- *   crashes on about one mutated file in seven. Every load command is
- *   checked against the header's sizeofcmds and every table it names
- *   against the slice before anything reads it; hostile input ends in
- *   HP_ERR_FORMAT with the reason, never a crash.
+ * - Tables are read by hand (why not LIEF: README.md, "Why the tables are
+ *   read directly, not with LIEF"). Every load command is checked against
+ *   the header's sizeofcmds and every table it names against the slice
+ *   before anything reads it; hostile input ends in HP_ERR_FORMAT with the
+ *   reason, never a crash.
  *
  * - Universal (fat) files: the one x86-64 slice is patched; the others are
  *   copied byte for byte and the fat header's offsets are recomputed. They

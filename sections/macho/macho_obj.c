@@ -1,5 +1,7 @@
 /* Reading Mach-O x86-64 relocatable objects (clang -target
- * x86_64-apple-macos11 -c) into objlink's ELF-shaped model.
+ * x86_64-apple-macos11 -c) into the object model's ELF terms (object.h),
+ * for the object linker (relocs/objlink). The symbol table is read by
+ * macho_symtab.c, as for Mach-O images.
  *
  * Objects are untrusted: the header, every load command, section, symbol,
  * name and relocation is bounds-checked here once. Mach-O quirks and how

@@ -1,5 +1,7 @@
 /* Reading COFF x86-64 relocatable objects (x86_64-w64-mingw32-gcc -c,
- * clang --target=x86_64-w64-windows-gnu -c) into objlink's ELF-shaped model.
+ * clang --target=x86_64-w64-windows-gnu -c) into the object model's ELF
+ * terms (object.h), for the object linker (relocs/objlink). The symbol and
+ * string tables are read by coff_symtab.c, as for PE images.
  *
  * Objects are untrusted: headers, tables, names and relocations are
  * bounds-checked here once, so the linker can trust the model. COFF quirks

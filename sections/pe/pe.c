@@ -1,13 +1,14 @@
 /* PE32+ x86-64 backend (Windows EXE and DLL): reader and layout.
- * pe_write.c writes the output.
+ * pe_write.c writes the output, pe_code.c is the code map; coff_symtab.c
+ * reads the COFF symbol table (shared with the object reader coff_obj.c).
  *
  * Quirks this file deals with, and why:
  *
- * - We read the headers and tables ourselves from the mapped file, as the
- *   ELF backend does. LIEF's C API (0.9) exposes neither the export table
- *   nor the COFF symbol table, and a patcher needs little: the headers, the
- *   section table, exports, .pdata, the COFF symbols and a few directories.
- *   Everything is bounds-checked before use: the input is untrusted.
+ * - We read the headers, the section table, exports, .pdata, the COFF
+ *   symbols and a few directories ourselves from the mapped file, as the
+ *   ELF backend does, each bounds-checked before use: the input is
+ *   untrusted (why not LIEF: README.md, "Why the tables are read directly,
+ *   not with LIEF").
  *
  * - Sections are the segments (VA = ImageBase + RVA). Windows reads a
  *   section's data from PointerToRawData rounded down to 512 when

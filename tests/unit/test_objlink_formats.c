@@ -1,5 +1,5 @@
-/* Unit tests for objlink's COFF and Mach-O object readers (relocs/
- * objlink_coff.c, relocs/objlink_macho.c). Fixtures are compiled at test
+/* Unit tests for the COFF and Mach-O object readers (sections/pe/coff_obj.c,
+ * sections/macho/macho_obj.c), through the object linker. Fixtures are compiled at test
  * time from tests/fixtures/objlink_formats with x86_64-w64-mingw32-gcc,
  * clang --target=x86_64-w64-windows-gnu and clang -target
  * x86_64-apple-macos11 (-O0 ... -O2). Each link is placed at realistic
