@@ -1,6 +1,6 @@
 /* The object model's shared code (object.h): picking the reader, the
- * x86-64 relocation types the model speaks, the readers' error reporter, and symbol sizes for the formats that
- * record none. */
+ * x86-64 relocation types the model speaks, the readers' error reporter,
+ * and symbol sizes for the formats that record none. */
 #include "object.h"
 
 #include <stdlib.h>

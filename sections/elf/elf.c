@@ -159,11 +159,8 @@ static hp_status hp_elf_load_shdrs(hp_image *img, hp_elf *e)
 const char *hp_elf_section_name(const hp_image *img, const hp_elf *e, size_t i)
 {
     const Elf64_Shdr *strs = &e->shdrs[e->shstrndx];
-    uint32_t off = e->shdrs[i].sh_name;
-    if (off >= strs->sh_size)
-        return "";
-    const char *p = (const char *)img->data + strs->sh_offset + off;
-    return memchr(p, 0, strs->sh_size - off) ? p : "";
+    const char *p = hp_elf_str(img->data + strs->sh_offset, strs->sh_size, e->shdrs[i].sh_name);
+    return p ? p : "";
 }
 
 int hp_elf_find_section(const hp_image *img, const hp_elf *e, const char *name)

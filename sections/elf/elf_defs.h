@@ -6,6 +6,8 @@
 #define HP_ELF_DEFS_H
 
 #include <elf.h>
+#include <stdint.h>
+#include <string.h>
 
 /* DWARF pointer encodings used by .eh_frame_hdr (LSB Core, "Exception
  * Frames"): the low nibble is the format, the high one what it is
@@ -18,5 +20,15 @@ enum {
     HP_EH_PE_SDATA8 = 0x0c,
     HP_EH_PE_DATAREL_SDATA4 = 0x3b,
 };
+
+/* The NUL-terminated string at idx of a string table (size bytes at tab,
+ * inside the file), or NULL when idx is past the table or the string runs
+ * off its end. Section names and symbol names, in images and objects. */
+static inline const char *hp_elf_str(const uint8_t *tab, uint64_t size, uint64_t idx)
+{
+    if (idx >= size || !memchr(tab + idx, 0, (size_t)(size - idx)))
+        return NULL;
+    return (const char *)tab + idx;
+}
 
 #endif

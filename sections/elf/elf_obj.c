@@ -39,14 +39,6 @@ typedef struct hp_elf_obj_rd {
 } hp_elf_obj_rd;
 
 
-/* NUL-terminated string at idx of a string table, or NULL. */
-static const char *hp_elf_obj_str(const uint8_t *tab, uint64_t size, uint64_t idx)
-{
-    if (idx >= size || !memchr(tab + idx, 0, (size_t)(size - idx)))
-        return NULL;
-    return (const char *)tab + idx;
-}
-
 /* ---- headers -------------------------------------------------------- */
 
 static hp_status hp_elf_obj_ehdr(hp_elf_obj_rd *rd)
@@ -88,7 +80,7 @@ static hp_status hp_elf_obj_read_shdrs(hp_elf_obj_rd *rd)
         const Elf64_Shdr *s = &rd->sh[i];
         hp_obj_sec *sec = &o->secs[i];
         sec->region = HP_OBJ_DROP;
-        sec->name = hp_elf_obj_str(o->data + ss->sh_offset, ss->sh_size, s->sh_name);
+        sec->name = hp_elf_str(o->data + ss->sh_offset, ss->sh_size, s->sh_name);
         if (!sec->name)
             return hp_obj_bad(&rd->err, "section %zu: name out of bounds", i);
         sec->nobits = s->sh_type == SHT_NOBITS;
@@ -214,7 +206,7 @@ static void hp_elf_obj_elfsym(const hp_elf_obj_rd *rd, size_t i, Elf64_Sym *out)
 /* A symbol's name; a nameless section symbol takes its section's name. */
 static const char *hp_elf_obj_symname(hp_elf_obj_rd *rd, const Elf64_Sym *es)
 {
-    const char *n = hp_elf_obj_str((const uint8_t *)rd->strtab, rd->strtab_size, es->st_name);
+    const char *n = hp_elf_str((const uint8_t *)rd->strtab, rd->strtab_size, es->st_name);
     if (n && !*n && ELF64_ST_TYPE(es->st_info) == STT_SECTION && es->st_shndx < rd->o->nsecs)
         n = rd->o->secs[es->st_shndx].name;
     return n;

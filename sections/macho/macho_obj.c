@@ -26,8 +26,9 @@
  *    leading underscore (C's f is _f): the format table says so
  *    (c_underscore), and the linker lets the rules' C names find them.
  *    N_EXT makes a global (N_WEAK_DEF weak), N_UNDF|N_EXT an undefined one
- *    (N_WEAK_REF weak; a non-zero value is a COMMON symbol, refused). Debug (N_STAB) entries are never defined.
- *    There are no sizes: a symbol extends to the next one (hp_obj_infer_sizes).
+ *    (N_WEAK_REF weak; a non-zero value is a COMMON symbol, refused).
+ *    Debug (N_STAB) entries are never defined. There are no sizes: a
+ *    symbol extends to the next one (hp_obj_infer_sizes).
  *    Mach-O has no COMDAT groups; C++ inline functions are weak definitions,
  *    so the first loaded copy wins.
  *  - Relocations carry their addend in the bytes being patched. Extern ones
