@@ -446,7 +446,7 @@ static hp_status hp_elf_obj_passes(hp_elf_obj_rd *rd, const hp_map *comdats)
 
 hp_status hp_elf_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
-    hp_elf_obj_rd rd = {.o = o, .err = {d, o}};
+    hp_elf_obj_rd rd = {.o = o, .err = {.d = d, .o = o}};
     o->c_underscore = hp_format_elf.c_underscore;
     hp_status st = hp_elf_obj_passes(&rd, comdats);
     hp_free(rd.sh);

@@ -613,7 +613,7 @@ static hp_status hp_macho_passes(hp_macho_rd *rd)
 hp_status hp_macho_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
     (void)comdats; /* Mach-O has no COMDAT groups */
-    hp_macho_rd rd = {.o = o, .err = {d, o}};
+    hp_macho_rd rd = {.o = o, .err = {.d = d, .o = o}};
     o->c_underscore = hp_format_macho.c_underscore;
     hp_status st = hp_macho_passes(&rd);
     hp_free(rd.sect);

@@ -641,7 +641,7 @@ static hp_status hp_coff_passes(hp_coff_rd *rd, const hp_map *comdats)
 
 hp_status hp_coff_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
-    hp_coff_rd rd = {.o = o, .err = {d, o}};
+    hp_coff_rd rd = {.o = o, .err = {.d = d, .o = o}};
     o->c_underscore = hp_format_pe.c_underscore;
     hp_status st = hp_coff_passes(&rd, comdats);
     hp_free(rd.sh);
