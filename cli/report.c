@@ -6,7 +6,6 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
-#include <fnmatch.h>
 #include <string.h>
 
 static const char *hp_format_desc(const hp_image *img, char *buf, size_t len)
@@ -202,15 +201,15 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
     return hp_json_print(root, out);
 }
 
+/* One analysis: can the entry take the jump, then can its stolen bytes be
+ * copied into a trampoline. */
 static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const hp_symbol *s,
                                   char *why, size_t why_len)
 {
     hp_site site;
-    if (hp_site_analyze(img, s, HP_SITE_COPY, x, &site, why, why_len) == HP_OK)
-        return "yes";
-    if (hp_site_analyze(img, s, 0, x, &site, why, why_len) == HP_OK)
-        return "replace-only";
-    return "no";
+    if (hp_site_analyze(img, s, 0, x, &site, why, why_len) != HP_OK)
+        return "no";
+    return hp_site_check_copy(img, &site, why, why_len) == HP_OK ? "yes" : "replace-only";
 }
 
 /* The record of the earlier run, line by line: it comes from the file too. */
@@ -240,9 +239,7 @@ hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
         hp_list_prior(img, out);
     for (size_t i = 0; i < img->nsyms; i++) {
         const hp_symbol *s = &img->syms[i];
-        if (s->kind != HP_SYM_FUNC || s->source == HP_SRC_PLT)
-            continue;
-        if (glob && fnmatch(glob, s->name, 0) && (!s->alias || fnmatch(glob, s->alias, 0)))
+        if (!hp_resolve_matches(s, glob))
             continue;
         char why[256] = "";
         const char *st = hp_list_status(img, &xrefs, s, why, sizeof why);

@@ -1,7 +1,7 @@
 /* objlink: loading objects, the global symbol and COMDAT tables, queries
- * and layout. The readers are objlink_elf.c, objlink_coff.c and
- * objlink_macho.c (picked by magic number); resolution, relocation and the
- * commit into the edit are objlink_emit.c.
+ * and layout. The objects are read by sections/ (hp_obj_read picks the
+ * ELF, COFF or Mach-O reader; sections/object.h is the model they fill);
+ * resolution, relocation and the commit into the edit are objlink_emit.c.
  *
  * The passes, in order:
  *   add      read + validate an object; register its globals and COMDATs
@@ -26,64 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- string map ----------------------------------------------------- */
-
-static uint64_t hp_ol_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
-
-static hp_ol_ent *hp_ol_slot(hp_ol_ent *v, size_t cap, const char *key)
-{
-    size_t i = (size_t)hp_ol_hash(key) & (cap - 1);
-    while (v[i].key && strcmp(v[i].key, key))
-        i = (i + 1) & (cap - 1);
-    return &v[i];
-}
-
-hp_ol_ent *hp_ol_map_find(const hp_ol_map *m, const char *key)
-{
-    if (!m->cap)
-        return NULL;
-    hp_ol_ent *e = hp_ol_slot(m->v, m->cap, key);
-    return e->key ? e : NULL;
-}
-
-static hp_status hp_ol_map_grow(hp_ol_map *m)
-{
-    size_t ncap = m->cap ? m->cap * 2 : 64;
-    if (ncap > SIZE_MAX / sizeof(hp_ol_ent))
-        return HP_ERR_NOMEM;
-    hp_ol_ent *nv = hp_calloc(ncap, sizeof *nv);
-    if (!nv)
-        return HP_ERR_NOMEM;
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->v[i].key)
-            *hp_ol_slot(nv, ncap, m->v[i].key) = m->v[i];
-    hp_free(m->v);
-    m->v = nv;
-    m->cap = ncap;
-    return HP_OK;
-}
-
-hp_status hp_ol_map_add(hp_ol_map *m, const char *key, uint32_t a, uint32_t b)
-{
-    if ((m->n + 1) * 2 > m->cap)
-        HP_CHECK(hp_ol_map_grow(m));
-    *hp_ol_slot(m->v, m->cap, key) = (hp_ol_ent){key, a, b};
-    m->n++;
-    return HP_OK;
-}
-
-void hp_ol_map_free(hp_ol_map *m)
-{
-    hp_free(m->v);
-    memset(m, 0, sizeof *m);
-}
-
 /* ---- lifetime ------------------------------------------------------- */
 
 hp_status hp_objlink_new(hp_objlink **out)
@@ -94,32 +36,19 @@ hp_status hp_objlink_new(hp_objlink **out)
     return *out ? HP_OK : HP_ERR_NOMEM;
 }
 
-static void hp_ol_obj_free(hp_ol_obj *o)
-{
-    hp_free(o->path);
-    hp_free(o->loc_file);
-    hp_free(o->data);
-    hp_free(o->secs);
-    hp_free(o->syms);
-    hp_free(o->relas);
-    hp_free(o->comdats);
-    hp_free(o->strs);
-    memset(o, 0, sizeof *o);
-}
-
 void hp_objlink_free(hp_objlink *l)
 {
     if (!l)
         return;
     for (size_t i = 0; i < l->nobjs; i++)
-        hp_ol_obj_free(&l->objs[i]);
+        hp_obj_free(&l->objs[i]);
     for (size_t i = 0; i < l->nbinds; i++)
         hp_free(l->binds[i].name);
     hp_free(l->objs);
     hp_free(l->binds);
-    hp_ol_map_free(&l->globals);
-    hp_ol_map_free(&l->comdats);
-    hp_ol_map_free(&l->bindmap);
+    hp_map_free(&l->globals);
+    hp_map_free(&l->comdats);
+    hp_map_free(&l->bindmap);
     hp_free(l);
 }
 
@@ -132,7 +61,7 @@ static hp_status hp_ol_read_file(const char *path, uint8_t **data, size_t *size)
         return HP_ERR_IO;
     struct stat st;
     hp_status s = HP_ERR_IO;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= HP_OL_MAX_REGION) {
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= HP_OBJ_MAX_REGION) {
         size_t n = (size_t)st.st_size, got = 0;
         *data = hp_malloc(n);
         s = *data ? HP_OK : HP_ERR_NOMEM;
@@ -151,9 +80,9 @@ static hp_status hp_ol_read_file(const char *path, uint8_t **data, size_t *size)
     return s;
 }
 
-const hp_ol_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t *obj)
+const hp_obj_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t *obj)
 {
-    const hp_ol_ent *e = hp_ol_map_find(&l->globals, name);
+    const hp_map_ent *e = hp_map_find(&l->globals, name);
     if (!e)
         return NULL;
     if (obj)
@@ -161,19 +90,19 @@ const hp_ol_sym *hp_ol_global_def(const hp_objlink *l, const char *name, size_t 
     return &l->objs[e->a].syms[e->b];
 }
 
-static bool hp_ol_is_global_def(const hp_ol_sym *s)
+static bool hp_ol_is_global_def(const hp_obj_sym *s)
 {
     return s->defined && s->bind != STB_LOCAL && s->name[0];
 }
 
 /* Two strong definitions of one global are an error naming both objects. */
-static hp_status hp_ol_check_dups(const hp_objlink *l, const hp_ol_obj *o, hp_diags *d)
+static hp_status hp_ol_check_dups(const hp_objlink *l, const hp_obj *o, hp_diags *d)
 {
     hp_status st = HP_OK;
     for (size_t i = 1; i < o->nsyms; i++) {
-        const hp_ol_sym *s = &o->syms[i];
+        const hp_obj_sym *s = &o->syms[i];
         size_t other;
-        const hp_ol_sym *prev = hp_ol_is_global_def(s) ? hp_ol_global_def(l, s->name, &other)
+        const hp_obj_sym *prev = hp_ol_is_global_def(s) ? hp_ol_global_def(l, s->name, &other)
                                                        : NULL;
         if (!prev || prev->bind == STB_WEAK || s->bind == STB_WEAK)
             continue;
@@ -189,24 +118,24 @@ static hp_status hp_ol_check_dups(const hp_objlink *l, const hp_ol_obj *o, hp_di
  * COMDAT signatures. */
 static hp_status hp_ol_register(hp_objlink *l, size_t oi)
 {
-    const hp_ol_obj *o = &l->objs[oi];
+    const hp_obj *o = &l->objs[oi];
     for (size_t i = 1; i < o->nsyms; i++) {
-        const hp_ol_sym *s = &o->syms[i];
+        const hp_obj_sym *s = &o->syms[i];
         if (!hp_ol_is_global_def(s))
             continue;
-        hp_ol_ent *e = hp_ol_map_find(&l->globals, s->name);
+        hp_map_ent *e = hp_map_find(&l->globals, s->name);
         if (!e)
-            HP_CHECK(hp_ol_map_add(&l->globals, s->name, (uint32_t)oi, (uint32_t)i));
+            HP_CHECK(hp_map_add(&l->globals, s->name, (uint32_t)oi, (uint32_t)i));
         else if (s->bind != STB_WEAK && l->objs[e->a].syms[e->b].bind == STB_WEAK)
-            *e = (hp_ol_ent){s->name, (uint32_t)oi, (uint32_t)i};
+            *e = (hp_map_ent){s->name, (uint32_t)oi, (uint32_t)i};
     }
     for (size_t i = 0; i < o->ncomdats; i++)
-        if (!hp_ol_map_find(&l->comdats, o->comdats[i]))
-            HP_CHECK(hp_ol_map_add(&l->comdats, o->comdats[i], (uint32_t)oi, 0));
+        if (!hp_map_find(&l->comdats, o->comdats[i]))
+            HP_CHECK(hp_map_add(&l->comdats, o->comdats[i], (uint32_t)oi, 0));
     return HP_OK;
 }
 
-static hp_status hp_ol_obj_init(hp_ol_obj *o, const char *path, const hp_loc *loc)
+static hp_status hp_ol_obj_init(hp_obj *o, const char *path, const hp_loc *loc)
 {
     o->path = hp_strdup(path);
     if (!o->path)
@@ -220,7 +149,7 @@ static hp_status hp_ol_obj_init(hp_ol_obj *o, const char *path, const hp_loc *lo
     return HP_OK;
 }
 
-static bool hp_ol_find_path(const hp_objlink *l, const char *path, size_t *obj)
+bool hp_objlink_find(const hp_objlink *l, const char *path, size_t *obj)
 {
     for (size_t i = 0; i < l->nobjs; i++)
         if (!strcmp(l->objs[i].path, path)) {
@@ -230,23 +159,13 @@ static bool hp_ol_find_path(const hp_objlink *l, const char *path, size_t *obj)
     return false;
 }
 
-/* The reader for o->data, by magic number; ELF's explains what it is not. */
-static hp_status hp_ol_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d)
-{
-    if (hp_ol_macho_probe(o->data, o->size))
-        return hp_ol_macho_read(o, comdats, d);
-    if (hp_ol_coff_probe(o->data, o->size))
-        return hp_ol_coff_read(o, comdats, d);
-    return hp_ol_elf_read(o, comdats, d);
-}
-
 /* Takes ownership of data. */
-static hp_status hp_ol_load(hp_objlink *l, hp_ol_obj *o, hp_diags *d, size_t *obj)
+static hp_status hp_ol_load(hp_objlink *l, hp_obj *o, hp_diags *d, size_t *obj)
 {
     HP_CHECK(HP_GROW(l->objs, l->objs_cap, l->nobjs + 1));
     if (l->nobjs >= UINT32_MAX)
         return HP_ERR_LINK;
-    HP_CHECK(hp_ol_read(o, &l->comdats, d));
+    HP_CHECK(hp_obj_read(o, &l->comdats, d));
     HP_CHECK(hp_ol_check_dups(l, o, d));
     l->objs[l->nobjs] = *o;
     memset(o, 0, sizeof *o);
@@ -258,11 +177,11 @@ static hp_status hp_ol_load(hp_objlink *l, hp_ol_obj *o, hp_diags *d, size_t *ob
 static hp_status hp_ol_add_bytes(hp_objlink *l, const char *path, uint8_t *data, size_t size,
                                  const hp_loc *loc, hp_diags *d, size_t *obj)
 {
-    hp_ol_obj o = {.data = data, .size = size};
+    hp_obj o = {.data = data, .size = size};
     hp_status s = hp_ol_obj_init(&o, path, loc);
     if (s == HP_OK)
         s = hp_ol_load(l, &o, d, obj);
-    hp_ol_obj_free(&o);
+    hp_obj_free(&o);
     return s;
 }
 
@@ -271,7 +190,7 @@ hp_status hp_objlink_add(hp_objlink *l, const char *path, const hp_loc *loc, hp_
 {
     if (!l || !path || !d || !obj)
         return HP_ERR_INTERNAL;
-    if (hp_ol_find_path(l, path, obj))
+    if (hp_objlink_find(l, path, obj))
         return HP_OK;
     uint8_t *data = NULL;
     size_t size = 0;
@@ -291,7 +210,7 @@ hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *dat
 {
     if (!l || !name || (!data && size) || !d || !obj)
         return HP_ERR_INTERNAL;
-    if (hp_ol_find_path(l, name, obj))
+    if (hp_objlink_find(l, name, obj))
         return HP_OK;
     uint8_t *copy = hp_malloc(size);
     if (!copy)
@@ -301,36 +220,20 @@ hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *dat
     return hp_ol_add_bytes(l, name, copy, size, loc, d, obj);
 }
 
-void hp_ol_report_v(hp_diags *d, const hp_ol_obj *o, unsigned max, unsigned *nerr,
-                    hp_status *st, hp_status s, const char *fmt, va_list ap)
-{
-    if (*st != HP_ERR_FORMAT)
-        *st = s;
-    if ((*nerr)++ > max)
-        return;
-    char *msg = hp_vasprintf(fmt, ap);
-    if (*nerr > max)
-        hp_diag_add(d, HP_DIAG_ERROR, &o->loc, NULL, "object '%s': too many errors, giving up",
-                    o->path);
-    else
-        hp_diag_add(d, HP_DIAG_ERROR, &o->loc, NULL, "object '%s': %s", o->path,
-                    msg ? msg : "(out of memory)");
-    hp_free(msg);
-}
-
 /* ---- queries -------------------------------------------------------- */
 
 /* The symbol named sym in obj: a defined global first, then a defined
- * local, then a global whose COMDAT copy was discarded here. `skip` leading
- * characters of each name are ignored (and must be '_'). */
-static const hp_ol_sym *hp_ol_own_as(const hp_ol_obj *o, const char *sym, bool func_only,
-                                     size_t skip)
+ * local, then a global whose COMDAT copy was discarded here. With c_name,
+ * names are compared in their source-level spelling (hp_c_name). */
+static const hp_obj_sym *hp_ol_own_as(const hp_obj *o, const char *sym, bool func_only,
+                                      bool c_name)
 {
-    const hp_ol_sym *local = NULL, *dup = NULL;
+    const hp_obj_sym *local = NULL, *dup = NULL;
     for (size_t i = 1; i < o->nsyms; i++) {
-        const hp_ol_sym *s = &o->syms[i];
-        if ((skip && s->name[0] != '_') || strcmp(s->name + skip, sym) ||
-            (func_only && !hp_ol_is_func(o, s)) ||
+        const hp_obj_sym *s = &o->syms[i];
+        const char *name = c_name ? hp_c_name(s->name) : s->name;
+        if (!name || strcmp(name, sym) ||
+            (func_only && !hp_obj_is_func(o, s)) ||
             s->type == STT_SECTION || s->type == STT_FILE)
             continue;
         if (s->defined && s->bind != STB_LOCAL)
@@ -343,19 +246,20 @@ static const hp_ol_sym *hp_ol_own_as(const hp_ol_obj *o, const char *sym, bool f
     return local ? local : dup;
 }
 
-/* Rules name functions at source level; a Mach-O object spells C name f as
- * _f, so there f also finds _f (the exact spelling wins). */
-static const hp_ol_sym *hp_ol_own(const hp_ol_obj *o, const char *sym, bool func_only)
+/* Rules name functions at source level; where C names carry an underscore
+ * (Mach-O spells f as _f) f also finds _f (the exact spelling wins). */
+static const hp_obj_sym *hp_ol_own(const hp_obj *o, const char *sym, bool func_only)
 {
-    const hp_ol_sym *s = hp_ol_own_as(o, sym, func_only, 0);
-    return s || !o->c_underscore ? s : hp_ol_own_as(o, sym, func_only, 1);
+    const hp_obj_sym *s = hp_ol_own_as(o, sym, func_only, false);
+    return s || !o->c_underscore ? s : hp_ol_own_as(o, sym, func_only, true);
 }
 
-const hp_ol_bind *hp_ol_find_bind(const hp_objlink *l, const hp_ol_obj *o, const char *name)
+const hp_ol_bind *hp_ol_find_bind(const hp_objlink *l, const hp_obj *o, const char *name)
 {
-    const hp_ol_ent *e = hp_ol_map_find(&l->bindmap, name);
-    if (!e && o->c_underscore && name[0] == '_')
-        e = hp_ol_map_find(&l->bindmap, name + 1);
+    const hp_map_ent *e = hp_map_find(&l->bindmap, name);
+    const char *c_name = o->c_underscore ? hp_c_name(name) : NULL;
+    if (!e && c_name)
+        e = hp_map_find(&l->bindmap, c_name);
     return e ? &l->binds[e->a] : NULL;
 }
 
@@ -363,19 +267,19 @@ bool hp_objlink_defines(const hp_objlink *l, size_t obj, const char *sym)
 {
     if (!l || !sym || obj >= l->nobjs)
         return false;
-    const hp_ol_obj *o = &l->objs[obj];
-    const hp_ol_sym *s = hp_ol_own(o, sym, true);
+    const hp_obj *o = &l->objs[obj];
+    const hp_obj_sym *s = hp_ol_own(o, sym, true);
     if (s && s->dup) /* the kept COMDAT copy must be code too */
         s = hp_ol_global_def(l, s->name, &obj), o = s ? &l->objs[obj] : o;
-    return s && !s->dup && hp_ol_is_func(o, s);
+    return s && !s->dup && hp_obj_is_func(o, s);
 }
 
 const char *hp_objlink_section_of(const hp_objlink *l, size_t obj, const char *sym)
 {
     if (!l || !sym || obj >= l->nobjs)
         return NULL;
-    const hp_ol_obj *o = &l->objs[obj];
-    const hp_ol_sym *s = hp_ol_own(o, sym, false);
+    const hp_obj *o = &l->objs[obj];
+    const hp_obj_sym *s = hp_ol_own(o, sym, false);
     return s && s->defined && !s->absolute && s->shndx < o->nsecs ? o->secs[s->shndx].name
                                                                  : NULL;
 }
@@ -384,7 +288,7 @@ hp_status hp_objlink_bind(hp_objlink *l, const char *name, uint64_t va)
 {
     if (!l || !name)
         return HP_ERR_INTERNAL;
-    hp_ol_ent *e = hp_ol_map_find(&l->bindmap, name);
+    hp_map_ent *e = hp_map_find(&l->bindmap, name);
     if (e) {
         l->binds[e->a].va = va;
         return HP_OK;
@@ -393,7 +297,7 @@ hp_status hp_objlink_bind(hp_objlink *l, const char *name, uint64_t va)
     char *n = hp_strdup(name);
     if (!n)
         return HP_ERR_NOMEM;
-    hp_status s = hp_ol_map_add(&l->bindmap, n, (uint32_t)l->nbinds, 0);
+    hp_status s = hp_map_add(&l->bindmap, n, (uint32_t)l->nbinds, 0);
     if (s != HP_OK) {
         hp_free(n);
         return s;
@@ -412,12 +316,12 @@ static void hp_ol_assign_got(hp_objlink *l)
     l->ngot = 0;
     for (size_t i = 0; i < l->nobjs; i++)
         for (size_t k = 0; k < l->objs[i].nsyms; k++)
-            l->objs[i].syms[k].got = HP_OL_NO_GOT;
+            l->objs[i].syms[k].got = HP_OBJ_NO_GOT;
     for (size_t i = 0; i < l->nobjs; i++) {
-        hp_ol_obj *o = &l->objs[i];
+        hp_obj *o = &l->objs[i];
         for (size_t k = 0; k < o->nrelas; k++) {
-            hp_ol_sym *s = &o->syms[o->relas[k].sym];
-            if (hp_ol_rel_needs_got(o->relas[k].type) && s->got == HP_OL_NO_GOT)
+            hp_obj_sym *s = &o->syms[o->relas[k].sym];
+            if (hp_obj_rel_needs_got(o->relas[k].type) && s->got == HP_OBJ_NO_GOT)
                 s->got = l->ngot++;
         }
     }
@@ -426,7 +330,7 @@ static void hp_ol_assign_got(hp_objlink *l)
 static bool hp_ol_needs_got(const hp_objlink *l)
 {
     for (size_t i = 0; i < l->nobjs; i++) {
-        const hp_ol_obj *o = &l->objs[i];
+        const hp_obj *o = &l->objs[i];
         if (o->needs_got)
             return true;
         for (size_t k = 1; k < o->nsyms; k++)
@@ -436,9 +340,9 @@ static bool hp_ol_needs_got(const hp_objlink *l)
     return false;
 }
 
-/* Each section is under HP_OL_MAX_REGION (the readers check), but several
+/* Each section is under HP_OBJ_MAX_REGION (the readers check), but several
  * may add up to more: say which one crossed the limit. */
-static hp_status hp_ol_too_big(const hp_ol_obj *o, const hp_ol_sec *s, int r, hp_diags *d)
+static hp_status hp_ol_too_big(const hp_obj *o, const hp_obj_sec *s, int r, hp_diags *d)
 {
     static const char *const what[HP_REGION_COUNT] = {"code", "read-only data",
                                                       "writable data, bss and GOT"};
@@ -447,7 +351,7 @@ static hp_status hp_ol_too_big(const hp_ol_obj *o, const hp_ol_sec *s, int r, hp
                     "object '%s': %s%s%sthe objects' %s add up to more than %u GiB, the most "
                     "hookpatch places in one region", o->path, s ? "section '" : "",
                     s ? s->name : "", s ? "' does not fit: " : "", what[r],
-                    HP_OL_MAX_REGION >> 30);
+                    HP_OBJ_MAX_REGION >> 30);
     return HP_ERR_RANGE;
 }
 
@@ -456,14 +360,14 @@ static hp_status hp_ol_place(hp_objlink *l, int r, bool nobits, uint64_t *cur, h
 {
     for (size_t i = 0; i < l->nobjs; i++)
         for (size_t k = 0; k < l->objs[i].nsecs; k++) {
-            hp_ol_sec *s = &l->objs[i].secs[k];
-            if (!hp_ol_kept(s) || s->region != r || s->nobits != nobits)
+            hp_obj_sec *s = &l->objs[i].secs[k];
+            if (!hp_obj_kept(s) || s->region != r || s->nobits != nobits)
                 continue;
             s->out_off = hp_align_up(*cur, s->align);
             *cur = s->out_off + s->size;
             if (s->align > l->maxalign[r])
                 l->maxalign[r] = s->align;
-            if (*cur > HP_OL_MAX_REGION)
+            if (*cur > HP_OBJ_MAX_REGION)
                 return hp_ol_too_big(&l->objs[i], s, r, d);
         }
     return HP_OK;
@@ -481,7 +385,7 @@ static hp_status hp_ol_place_data(hp_objlink *l, hp_diags *d)
             l->maxalign[HP_REGION_DATA] = 8;
     }
     l->data_filespan = cur;
-    if (cur > HP_OL_MAX_REGION)
+    if (cur > HP_OBJ_MAX_REGION)
         return hp_ol_too_big(&l->objs[0], NULL, HP_REGION_DATA, d);
     HP_CHECK(hp_ol_place(l, HP_REGION_DATA, true, &cur, d));
     l->span[HP_REGION_DATA] = cur;
@@ -503,7 +407,7 @@ static uint64_t hp_ol_extent(const hp_objlink *l, int r, uint64_t span)
 hp_status hp_objlink_measure(hp_objlink *l, uint64_t text_used, uint64_t size[HP_REGION_COUNT],
                              hp_diags *d)
 {
-    if (!l || !size || text_used > HP_OL_MAX_REGION)
+    if (!l || !size || text_used > HP_OBJ_MAX_REGION)
         return HP_ERR_INTERNAL;
     l->measured = false;
     memset(l->maxalign, 0, sizeof l->maxalign);
@@ -533,12 +437,12 @@ uint64_t hp_ol_anchor(const hp_objlink *l, int r, uint64_t va)
     return hp_align_up(va + l->start[r], a) - va;
 }
 
-uint64_t hp_ol_def_va(const hp_objlink *l, const hp_ol_obj *o, const hp_ol_sym *s,
+uint64_t hp_ol_def_va(const hp_objlink *l, const hp_obj *o, const hp_obj_sym *s,
                              const uint64_t va[HP_REGION_COUNT])
 {
     if (s->absolute)
         return s->value;
-    const hp_ol_sec *sec = &o->secs[s->shndx];
+    const hp_obj_sec *sec = &o->secs[s->shndx];
     return va[sec->region] + hp_ol_anchor(l, sec->region, va[sec->region]) + sec->out_off +
            s->value;
 }
@@ -548,8 +452,8 @@ hp_status hp_objlink_symbol_va(const hp_objlink *l, size_t obj, const char *sym,
 {
     if (!l || !sym || !ed || !va || obj >= l->nobjs || !l->measured)
         return HP_ERR_INTERNAL;
-    const hp_ol_obj *o = &l->objs[obj];
-    const hp_ol_sym *s = hp_ol_own(o, sym, false);
+    const hp_obj *o = &l->objs[obj];
+    const hp_obj_sym *s = hp_ol_own(o, sym, false);
     if (s && s->dup)
         s = hp_ol_global_def(l, s->name, &obj), o = &l->objs[obj];
     if (!s)

@@ -4,8 +4,9 @@
  * backend places the regions, binds `original` names to trampolines, then
  * has the linker write the bytes and report absolute pointers that a
  * position-independent output must rebase. ELF, COFF (mingw, clang for
- * Windows) and Mach-O x86-64 objects are read into one model; names written
- * at source level (`add_hook`) also find Mach-O's `_add_hook`. */
+ * Windows) and Mach-O x86-64 objects are read by sections/ into one model
+ * (sections/object.h); names written at source level (`add_hook`) also
+ * find Mach-O's `_add_hook`. */
 #ifndef HP_OBJLINK_H
 #define HP_OBJLINK_H
 
@@ -34,6 +35,9 @@ hp_status hp_objlink_add(hp_objlink *l, const char *path, const hp_loc *loc, hp_
  * and tests. */
 hp_status hp_objlink_add_mem(hp_objlink *l, const char *name, const uint8_t *data, size_t size,
                              const hp_loc *loc, hp_diags *d, size_t *obj);
+
+/* The index of the object loaded from path (or under that name), if any. */
+bool hp_objlink_find(const hp_objlink *l, const char *path, size_t *obj);
 
 /* True if object obj defines a global or local function named sym, in an
  * executable section (the code the linker places in the r-x region). */

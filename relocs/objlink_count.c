@@ -12,9 +12,9 @@ uint64_t hp_objlink_abs_count(const hp_objlink *l)
         return 0;
     uint64_t n = l->ngot;
     for (size_t i = 0; i < l->nobjs; i++) {
-        const hp_ol_obj *o = &l->objs[i];
+        const hp_obj *o = &l->objs[i];
         for (size_t k = 0; k < o->nrelas; k++)
-            if (o->relas[k].type == R_X86_64_64 && hp_ol_kept(&o->secs[o->relas[k].sec]))
+            if (o->relas[k].type == R_X86_64_64 && hp_obj_kept(&o->secs[o->relas[k].sec]))
                 n++;
     }
     return n;

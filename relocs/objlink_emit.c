@@ -55,7 +55,7 @@ static hp_status hp_ol_check_regions(const hp_objlink *l, const hp_edit *ed, hp_
     return HP_OK;
 }
 
-__attribute__((format(printf, 4, 5))) static void hp_ol_err(hp_ol_out *out, const hp_ol_obj *o,
+__attribute__((format(printf, 4, 5))) static void hp_ol_err(hp_ol_out *out, const hp_obj *o,
                                                             hp_status *st, const char *fmt, ...)
 {
     *st = HP_ERR_LINK;
@@ -72,12 +72,12 @@ __attribute__((format(printf, 4, 5))) static void hp_ol_err(hp_ol_out *out, cons
 
 /* ---- emit: symbol resolution ---------------------------------------- */
 
-static bool hp_ol_resolve_undef(hp_ol_out *out, const hp_ol_obj *o, hp_ol_sym *s,
+static bool hp_ol_resolve_undef(hp_ol_out *out, const hp_obj *o, hp_obj_sym *s,
                                 hp_obj_lookup_fn lookup, void *ctx)
 {
     const hp_objlink *l = out->l;
     size_t oi;
-    const hp_ol_sym *def = hp_ol_global_def(l, s->name, &oi);
+    const hp_obj_sym *def = hp_ol_global_def(l, s->name, &oi);
     const hp_ol_bind *b;
     s->absolute = false;
     if (def) {
@@ -85,7 +85,7 @@ static bool hp_ol_resolve_undef(hp_ol_out *out, const hp_ol_obj *o, hp_ol_sym *s
         s->absolute = def->absolute;
         s->size = def->size;
         s->sized = true;
-    } else if ((b = hp_ol_find_bind(l, o, s->name))) { /* Mach-O: _f finds f too */
+    } else if ((b = hp_ol_find_bind(l, o, s->name))) { /* Mach-O's _f finds f too */
         s->va = b->va;
     } else if (!strcmp(s->name, HP_OL_GOT_SYM)) {
         s->va = out->got_va;
@@ -102,9 +102,9 @@ static hp_status hp_ol_resolve(hp_ol_out *out, hp_obj_lookup_fn lookup, void *ct
 {
     hp_status st = HP_OK;
     for (size_t i = 0; i < out->l->nobjs; i++) {
-        hp_ol_obj *o = &out->l->objs[i];
+        hp_obj *o = &out->l->objs[i];
         for (size_t k = 0; k < o->nsyms; k++) {
-            hp_ol_sym *s = &o->syms[k];
+            hp_obj_sym *s = &o->syms[k];
             if (s->defined)
                 s->va = hp_ol_def_va(out->l, o, s, out->va);
             else if (s->used && !hp_ol_resolve_undef(out, o, s, lookup, ctx)) {
@@ -137,8 +137,8 @@ static hp_status hp_ol_build(hp_ol_out *out)
     }
     for (size_t i = 0; i < l->nobjs; i++)
         for (size_t k = 0; k < l->objs[i].nsecs; k++) {
-            const hp_ol_sec *s = &l->objs[i].secs[k];
-            if (hp_ol_kept(s) && !s->nobits && s->size)
+            const hp_obj_sec *s = &l->objs[i].secs[k];
+            if (hp_obj_kept(s) && !s->nobits && s->size)
                 memcpy(hp_ol_at(out, s->region, out->anchor[s->region] + s->out_off), s->data,
                        s->size);
         }
@@ -157,9 +157,9 @@ static hp_status hp_ol_add_abs(hp_ol_out *out, uint64_t va)
 /* One relocation being applied. */
 typedef struct hp_ol_rel {
     hp_ol_out *out;
-    const hp_ol_obj *o;
-    const hp_ol_rela *r;
-    const hp_ol_sym *sym;
+    const hp_obj *o;
+    const hp_obj_rela *r;
+    const hp_obj_sym *sym;
     int region;
     uint8_t *p; /* the bytes being patched */
     uint64_t P, S, G; /* place, symbol, GOT slot address */
@@ -172,7 +172,7 @@ static void hp_ol_overflow(hp_ol_rel *x, uint64_t v, const char *what)
     hp_ol_err(x->out, x->o, &x->st,
               "section '%s' offset 0x%llx: relocation %s against '%s' overflows: value 0x%llx "
               "does not fit in %s", x->o->secs[x->r->sec].name, (unsigned long long)x->r->off,
-              hp_ol_rel_name(x->r->type), x->sym->name, (unsigned long long)v, what);
+              hp_obj_rel_name(x->r->type), x->sym->name, (unsigned long long)v, what);
 }
 
 static bool hp_ol_fits_s(uint64_t v, unsigned bits)
@@ -210,7 +210,7 @@ static bool hp_ol_abs32_ok(hp_ol_rel *x)
               "section '%s' offset 0x%llx: relocation %s against '%s' cannot be used in a "
               "position-independent output; recompile the mock with -fPIC",
               x->o->secs[x->r->sec].name, (unsigned long long)x->r->off,
-              hp_ol_rel_name(x->r->type), x->sym->name);
+              hp_obj_rel_name(x->r->type), x->sym->name);
     return false;
 }
 
@@ -288,7 +288,7 @@ static void hp_ol_apply_size(hp_ol_rel *x)
         return hp_ol_err(x->out, x->o, &x->st,
                          "section '%s' offset 0x%llx: %s against '%s', whose size is unknown",
                          x->o->secs[x->r->sec].name, (unsigned long long)x->r->off,
-                         hp_ol_rel_name(x->r->type), x->sym->name);
+                         hp_obj_rel_name(x->r->type), x->sym->name);
     if (x->r->type == R_X86_64_SIZE64)
         return hp_wr64(x->p, v);
     if (v > UINT32_MAX)
@@ -325,27 +325,27 @@ static void hp_ol_apply_one(hp_ol_rel *x)
     case R_X86_64_16:
     case R_X86_64_8:
         if (hp_ol_abs32_ok(x))
-            hp_ol_put_small(x, S + A, hp_ol_rel_width(x->r->type), false);
+            hp_ol_put_small(x, S + A, hp_obj_rel_width(x->r->type), false);
         return;
     case R_X86_64_PC16:
-    case R_X86_64_PC8: return hp_ol_put_small(x, S + A - P, hp_ol_rel_width(x->r->type), true);
+    case R_X86_64_PC8: return hp_ol_put_small(x, S + A - P, hp_obj_rel_width(x->r->type), true);
     case R_X86_64_SIZE32:
     case R_X86_64_SIZE64: return hp_ol_apply_size(x);
     default: return hp_ol_apply_got(x, x->out->got_va);
     }
 }
 
-static hp_status hp_ol_apply_obj(hp_ol_out *out, const hp_ol_obj *o)
+static hp_status hp_ol_apply_obj(hp_ol_out *out, const hp_obj *o)
 {
     hp_status st = HP_OK;
     for (size_t k = 0; k < o->nrelas; k++) {
-        const hp_ol_rela *r = &o->relas[k];
-        const hp_ol_sec *sec = &o->secs[r->sec];
-        const hp_ol_sym *sym = &o->syms[r->sym];
+        const hp_obj_rela *r = &o->relas[k];
+        const hp_obj_sec *sec = &o->secs[r->sec];
+        const hp_obj_sym *sym = &o->syms[r->sym];
         uint64_t off = out->anchor[sec->region] + sec->out_off + r->off;
         hp_ol_rel x = {out, o, r, sym, sec->region, hp_ol_at(out, sec->region, off),
                        out->va[sec->region] + off, sym->va, 0, r->addend, HP_OK};
-        if (sym->got != HP_OL_NO_GOT)
+        if (sym->got != HP_OBJ_NO_GOT)
             x.G = out->got_va + (uint64_t)sym->got * 8;
         hp_ol_apply_one(&x);
         if (x.st == HP_ERR_NOMEM)
@@ -360,10 +360,10 @@ static hp_status hp_ol_apply_obj(hp_ol_out *out, const hp_ol_obj *o)
 static hp_status hp_ol_fill_got(hp_ol_out *out)
 {
     for (size_t i = 0; i < out->l->nobjs; i++) {
-        const hp_ol_obj *o = &out->l->objs[i];
+        const hp_obj *o = &out->l->objs[i];
         for (size_t k = 0; k < o->nsyms; k++) {
-            const hp_ol_sym *s = &o->syms[k];
-            if (s->got == HP_OL_NO_GOT)
+            const hp_obj_sym *s = &o->syms[k];
+            if (s->got == HP_OBJ_NO_GOT)
                 continue;
             uint64_t slot = out->anchor[HP_REGION_DATA] + out->l->got_off + (uint64_t)s->got * 8;
             hp_wr64(hp_ol_at(out, HP_REGION_DATA, slot), s->va);
@@ -395,10 +395,10 @@ static hp_status hp_ol_apply_all(hp_ol_out *out)
 static hp_status hp_ol_add_syms(const hp_objlink *l, hp_edit *ed)
 {
     for (size_t i = 0; i < l->nobjs; i++) {
-        const hp_ol_obj *o = &l->objs[i];
+        const hp_obj *o = &l->objs[i];
         for (size_t k = 1; k < o->nsyms; k++) {
-            const hp_ol_sym *s = &o->syms[k];
-            if (s->defined && !s->absolute && hp_ol_is_func(o, s) && s->name[0])
+            const hp_obj_sym *s = &o->syms[k];
+            if (s->defined && !s->absolute && hp_obj_is_func(o, s) && s->name[0])
                 HP_CHECK(hp_edit_add_sym(ed, s->name, s->va, s->size, true));
         }
     }

@@ -1,5 +1,8 @@
-/* Hook requests: ownership lives in hp_hook_reqs; only freeing is needed here. */
+/* Hook requests (ownership lives in hp_hook_reqs; only freeing is needed
+ * here) and what a resolved hook needs, which the planner (plan.c) and the
+ * emitter (emit.c) both ask. */
 #include "hook.h"
+#include "rewriter.h"
 
 #include <string.h>
 
@@ -22,4 +25,14 @@ void hp_hook_reqs_free(hp_hook_reqs *r)
     hp_free(r->v);
     hp_free(r->path);
     memset(r, 0, sizeof *r);
+}
+
+bool hp_hook_needs_tramp(const hp_hook *h)
+{
+    return h->req->action == HP_ACT_PASSTHROUGH || hp_hook_needs_redirect(h);
+}
+
+bool hp_hook_needs_redirect(const hp_hook *h)
+{
+    return h->orig || (h->req->action == HP_ACT_OBJECT && h->req->original);
 }

@@ -28,7 +28,9 @@ hp_status hp_objects_load(hp_plan *p, const hp_hook_reqs *reqs, hp_diags *d)
 hp_status hp_objects_check(hp_plan *p, hp_hook *h, hp_diags *d)
 {
     const hp_hook_req *r = h->req;
-    HP_CHECK(hp_objlink_add(p->objs, r->object_path, &r->action_loc, d, &h->obj));
+    /* hp_objects_load has loaded every object the rules name. */
+    if (!p->objs || !hp_objlink_find(p->objs, r->object_path, &h->obj))
+        return HP_ERR_INTERNAL;
     if (hp_objlink_defines(p->objs, h->obj, r->symbol))
         return HP_OK;
     const char *sec = hp_objlink_section_of(p->objs, h->obj, r->symbol);

@@ -9,7 +9,8 @@
 
 /* Load every object the requests name; errors carry the rules location. */
 hp_status hp_objects_load(hp_plan *p, const hp_hook_reqs *reqs, hp_diags *d);
-/* Check that hook h's replacement symbol exists in its object. */
+/* Check that hook h's replacement symbol exists in its object (loaded by
+ * hp_objects_load) and set h->obj. */
 hp_status hp_objects_check(hp_plan *p, hp_hook *h, hp_diags *d);
 /* Add the objects' sizes to the layout (after text_used bytes of text);
  * objects too large to place are reported in d. */

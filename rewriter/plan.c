@@ -15,16 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-bool hp_hook_needs_tramp(const hp_hook *h)
-{
-    return h->req->action == HP_ACT_PASSTHROUGH || hp_hook_needs_redirect(h);
-}
-
-bool hp_hook_needs_redirect(const hp_hook *h)
-{
-    return h->orig || (h->req->action == HP_ACT_OBJECT && h->req->original);
-}
-
 /* Room for a 5-byte jump within rel8 reach of every short branch back to
  * the entry: dead stolen bytes after the entry jump, or free padding after
  * the function. Returns 0 when there is none. */

@@ -24,7 +24,6 @@ typedef struct hp_resolver {
     hp_name_ent *names; /* function names and aliases, sorted by key */
     size_t nnames;
     bool names_sorted; /* names filled and sorted (hp_names_ready) */
-    /* VA -> index+1 of the hook that claimed it (open addressing) */
     size_t *claim_hook; /* per symbol index: 1 + the hook that claimed its va */
 } hp_resolver;
 
@@ -276,16 +275,20 @@ static hp_status hp_match_name(hp_resolver *r, const hp_hook_req *req, size_t *c
     return s;
 }
 
+bool hp_resolve_matches(const hp_symbol *s, const char *glob)
+{
+    if (!hp_is_func(s))
+        return false;
+    return !glob || !strcmp(glob, "*") /* the common "hook everything" */ ||
+           fnmatch(glob, s->name, 0) == 0 || (s->alias && fnmatch(glob, s->alias, 0) == 0);
+}
+
 static hp_status hp_match_glob(hp_resolver *r, const hp_hook_req *req, size_t *count)
 {
     const hp_image *img = r->p->img;
-    bool all = !strcmp(req->target, "*"); /* the common "hook everything" */
     for (size_t i = 0; i < img->nsyms; i++) {
         const hp_symbol *s = &img->syms[i];
-        if (!hp_is_func(s))
-            continue;
-        if (all || fnmatch(req->target, s->name, 0) == 0 ||
-            (s->alias && fnmatch(req->target, s->alias, 0) == 0)) {
+        if (hp_resolve_matches(s, req->target)) {
             HP_CHECK(hp_claim(r, req, s));
             ++*count;
         }

@@ -1,9 +1,13 @@
-/* rewriter: the passes that turn hook requests into an edit of the image.
+/* rewriter: the passes that turn hook requests into an edit of the image
+ * (plan.c runs them, with an error checkpoint after each).
+ *   objects  - load the objects `object =` names (objects.h)
  *   resolve  - match each request to functions (names, globs, addresses)
- *   analyze  - check each entry can take a jump (site.h)
- *   measure  - size every stub and trampoline
+ *   analyze  - check each entry can take a jump (site.h, xref.h)
+ *   inline   - warn when a target was inlined into callers (inline.h)
+ *   measure  - size every stub, trampoline and linked object
  *   place    - the format backend picks addresses for the new regions
- *   emit     - write stubs, trampolines and prologue jumps into the edit
+ *   emit     - write stubs, trampolines, objects and prologue jumps into
+ *              the edit
  * then cli/ has the backend write the edited image (hp_image_emit) into a
  * temporary file that it renames over OUT. Called by cli/; holds no
  * process-wide state (no signals, no temporary files). */
@@ -70,6 +74,12 @@ void hp_plan_free(hp_plan *p);
 hp_status hp_resolve(hp_plan *p, const hp_hook_reqs *reqs, hp_diags *d);
 hp_status hp_measure(hp_plan *p, hp_diags *d);
 hp_status hp_emit(hp_plan *p, hp_diags *d);
+
+/* Whether a glob target matches s, as the resolver decides: s is a
+ * function (not a PLT entry) whose name or source-level alias matches glob
+ * (fnmatch; NULL matches every function). `hookpatch list` lists the same
+ * functions. */
+bool hp_resolve_matches(const hp_symbol *s, const char *glob);
 
 /* The user-facing label of a hook's action ("replace", "return 42", ...). */
 const char *hp_action_name(hp_action a);

@@ -121,7 +121,7 @@ static void hp_site_plain_prefix(const hp_func_scan *sc, hp_site *s)
     s->plain_len = (uint8_t)(va - s->patch_va);
 }
 
-static hp_status hp_site_check_copy(const hp_image *img, hp_site *s, char *why, size_t why_len)
+hp_status hp_site_check_copy(const hp_image *img, hp_site *s, char *why, size_t why_len)
 {
     uint64_t va = s->patch_va + s->plain_len;
     while (va < s->patch_va + s->copy_len) {

@@ -49,6 +49,10 @@ enum {
  * reason in why. */
 hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned flags,
                           const hp_xrefs *xrefs, hp_site *out, char *why, size_t why_len);
+/* The check HP_SITE_COPY adds, for a site analysed without it: refuses
+ * (HP_ERR_UNHOOKABLE, why) when a stolen instruction cannot be relocated
+ * into a trampoline (such a target can still be replaced). */
+hp_status hp_site_check_copy(const hp_image *img, hp_site *s, char *why, size_t why_len);
 /* The check HP_SITE_XREFS_LATER defers: refuses (HP_ERR_UNHOOKABLE, why)
  * when a branch of the image lands inside the stolen bytes. */
 hp_status hp_site_check_xrefs(const hp_site *s, const hp_xrefs *xrefs, char *why,

@@ -18,10 +18,15 @@ typedef struct hp_sink {
 typedef struct hp_format {
     const char *name;
     hp_format_kind kind;
+    /* C names carry a leading underscore (f is _f), in images and objects
+     * alike: users write f and find _f (hp_c_name). */
+    bool c_underscore;
     /* Cheap magic check on the first bytes; never trusts anything else. */
     bool (*probe)(const uint8_t *data, size_t size);
     /* Validate every header and table the backend uses, then fill the
-     * image's segments and symbols. Must not crash on any input. */
+     * image's segments and symbols, and point img->pclntab at Go's function
+     * table when there is one (hp_image_load then reads it, hp_go_load).
+     * Must not crash on any input. */
     hp_status (*load)(hp_image *img);
     /* Choose VAs for the new regions (sizes in lay->size) and check that
      * the headers have room. Reports problems in img->diags. */

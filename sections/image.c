@@ -1,6 +1,9 @@
-/* The neutral image model: mapping the input, probing backends, symbol
- * bookkeeping shared by every format, and the edit's small helpers. */
+/* The neutral image model: mapping the input, probing backends (the one
+ * place that names them all), reading Go's table once the backend found
+ * it, symbol bookkeeping and error reporting shared by every format, and
+ * the edit's small helpers. */
 #include "format.h"
+#include "debug/gopclntab.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,11 +29,45 @@ hp_status hp_image_load(hp_image *img, hp_diags *d)
         img->fmt = hp_formats[i];
         img->kind = hp_formats[i]->kind;
         HP_CHECK(img->fmt->load(img));
+        HP_CHECK(hp_go_load(img)); /* the Go function table the backend found, if any */
         return hp_image_finish_syms(img);
     }
     hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){img->path, 0, 0}, NULL,
                 "not an ELF, PE or Mach-O file (unknown magic number)");
     return HP_ERR_FORMAT;
+}
+
+static void hp_image_vreport(const hp_image *img, hp_diag_level lvl, const char *fmt,
+                             va_list ap)
+{
+    if (img->diags)
+        hp_diag_vadd(img->diags, lvl, &(hp_loc){img->path, 0, 0}, NULL, fmt, ap);
+}
+
+hp_status hp_image_bad(const hp_image *img, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_image_vreport(img, HP_DIAG_ERROR, fmt, ap);
+    va_end(ap);
+    return HP_ERR_FORMAT;
+}
+
+hp_status hp_image_refuse(const hp_image *img, hp_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_image_vreport(img, HP_DIAG_ERROR, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+void hp_image_warn(const hp_image *img, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_image_vreport(img, HP_DIAG_WARNING, fmt, ap);
+    va_end(ap);
 }
 
 /* A new image over data, not loaded yet. */
@@ -258,10 +295,8 @@ hp_status hp_image_add_symbol_ref(hp_image *img, const char *n, uint64_t va, uin
     hp_symbol *s = &img->syms[img->nsyms++];
     memset(s, 0, sizeof *s);
     s->name = n;
-    /* Mach-O (and 32-bit PE, not supported) spell C names with a leading
-     * underscore; users write the source name. */
-    if (img->kind == HP_FMT_MACHO && n[0] == '_' && n[1])
-        s->alias = n + 1;
+    if (img->fmt && img->fmt->c_underscore)
+        s->alias = hp_c_name(n);
     s->va = va;
     s->size = size;
     s->kind = (uint8_t)kind;
@@ -356,6 +391,8 @@ bool hp_image_owned(const hp_image *img, uint64_t addr)
     }
     return false;
 }
+
+const char *hp_c_name(const char *name) { return name[0] == '_' && name[1] ? name + 1 : NULL; }
 
 bool hp_symbol_matches(const hp_symbol *s, const char *name)
 {

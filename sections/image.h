@@ -1,5 +1,5 @@
 /* image: the format-neutral model of an executable or shared library.
- * A format backend (elf.c, pe.c, macho.c) fills it from the mapped input;
+ * A format backend (elf/, pe/, macho/) fills it from the mapped input;
  * the rewriter reads it and describes its changes as an hp_edit, which the
  * same backend writes out. Nothing outside sections/ sees a format struct. */
 #ifndef HP_IMAGE_H
@@ -175,6 +175,18 @@ uint64_t hp_image_end_va(const hp_image *img); /* highest va+mem_size */
 bool hp_image_section(const hp_image *img, const char *name, const uint8_t **data,
                       size_t *size);
 
+/* For backends: a problem with the input, reported in img->diags (nothing
+ * when it is NULL) at the input's path. hp_image_bad: malformed or
+ * truncated, returns HP_ERR_FORMAT. hp_image_refuse: well-formed but not
+ * something hookpatch can patch, returns st (HP_ERR_UNSUPPORTED,
+ * HP_ERR_RANGE, ...). hp_image_warn: a warning. */
+hp_status hp_image_bad(const hp_image *img, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+hp_status hp_image_refuse(const hp_image *img, hp_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void hp_image_warn(const hp_image *img, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* For backends: record a segment / a symbol. The name is copied. */
 hp_status hp_image_add_segment(hp_image *img, const hp_segment *seg);
 hp_status hp_image_add_symbol(hp_image *img, const char *name, size_t name_len, uint64_t va,
@@ -203,6 +215,12 @@ uint64_t hp_image_next_sym_va(const hp_image *img, uint64_t va);
 /* True if some function's [va, va+size) contains addr. */
 bool hp_image_owned(const hp_image *img, uint64_t addr);
 bool hp_symbol_matches(const hp_symbol *s, const char *name);
+/* In a format whose C names carry a leading underscore (hp_format's
+ * c_underscore: Mach-O spells add as _add), the source-level name users
+ * write: name without it, or NULL when there is none to drop. Image
+ * symbols get it as their alias; the object linker matches object symbols
+ * and `original` bindings through it. */
+const char *hp_c_name(const char *name);
 
 /* The edit: helpers used by the rewriter. */
 hp_status hp_edit_add_patch(hp_edit *ed, const hp_patch *p);

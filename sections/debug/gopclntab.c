@@ -732,17 +732,6 @@ static hp_symbol *hp_go_index_find(hp_image *img, const hp_go_index *ix, const h
     return NULL;
 }
 
-static void hp_go_warn(hp_image *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hp_go_warn(hp_image *img, const char *fmt, ...)
-{
-    if (!img->diags)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    hp_diag_vadd(img->diags, HP_DIAG_WARNING, &(hp_loc){img->path, 0, 0}, NULL, fmt, ap);
-    va_end(ap);
-}
-
 static hp_status hp_go_add_funcs(hp_image *img, const hp_gotab *t, const hp_go_index *ix)
 {
     uint64_t bad = 0, first_bad = 0;
@@ -767,10 +756,10 @@ static hp_status hp_go_add_funcs(hp_image *img, const hp_gotab *t, const hp_go_i
                                      HP_SRC_PCLNTAB, true));
     }
     if (bad)
-        hp_go_warn(img, "Go pclntab: %llu of %llu function records are corrupt (first: #%llu); "
-                   "those functions have no name",
-                   (unsigned long long)bad, (unsigned long long)t->nfuncs,
-                   (unsigned long long)first_bad);
+        hp_image_warn(img, "Go pclntab: %llu of %llu function records are corrupt (first: #%llu); "
+                      "those functions have no name",
+                      (unsigned long long)bad, (unsigned long long)t->nfuncs,
+                      (unsigned long long)first_bad);
     return HP_OK;
 }
 
@@ -783,14 +772,10 @@ hp_status hp_go_load(hp_image *img)
     /* Names need no gofunc: the image is consulted only for text_va. */
     hp_status s = hp_go_open(img->pclntab, img->pclntab_size, img->go_text_va, img, false, &t,
                              why, sizeof why);
-    if (s == HP_ERR_FORMAT && !img->nsyms) {
-        if (img->diags)
-            hp_diag_add(img->diags, HP_DIAG_ERROR, &(hp_loc){img->path, 0, 0}, NULL,
-                        "Go pclntab is corrupt and there is no symbol table: %s", why);
-        return s;
-    }
+    if (s == HP_ERR_FORMAT && !img->nsyms)
+        return hp_image_bad(img, "Go pclntab is corrupt and there is no symbol table: %s", why);
     if (s != HP_OK) {
-        hp_go_warn(img, "Go pclntab ignored: %s", why);
+        hp_image_warn(img, "Go pclntab ignored: %s", why);
         return HP_OK;
     }
     hp_go_index ix;

@@ -1,12 +1,12 @@
-/* ELF64 x86-64 backend: reader and writer.
+/* ELF64 x86-64 backend: reader and place(). The writer is elf_write.c,
+ * the PLT entry names elf_plt.c, the code map elf_code.c; the object
+ * reader elf_obj.c.
  *
- * Quirks this file deals with, and why:
+ * Quirks this file and elf_write.c deal with, and why:
  *
- * - We read the tables ourselves from the mapped file instead of through
- *   LIEF. LIEF 0.9 copies every section and computes its entropy (2.6 s and
- *   530 MB for a 110 MB library) and crashes on a few percent of mutated
- *   files; a patcher only needs the program headers, section headers, symbol
- *   tables and a note, all of which are simple to bounds-check.
+ * - We read the program headers, section headers, symbol tables and a note
+ *   ourselves from the mapped file, each bounds-checked before use (why not
+ *   LIEF: README.md, "Why the tables are read directly, not with LIEF").
  *
  * - New code goes in new PT_LOAD segments placed above every existing one.
  *   The program header table has no room to grow in place (.interp and the
@@ -37,24 +37,11 @@
  */
 #include "elf_priv.h"
 #include "../format.h"
-#include "../debug/gopclntab.h"
 
-#include <elf.h>
 #include <string.h>
 #include <unistd.h>
 
 static hp_elf *hp_elf_of(const hp_image *img) { return img->priv; }
-
-static hp_status hp_elf_fail(hp_image *img, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static hp_status hp_elf_fail(hp_image *img, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_diag_vadd(img->diags, HP_DIAG_ERROR, &(hp_loc){img->path, 0, 0}, NULL, fmt, ap);
-    va_end(ap);
-    return HP_ERR_FORMAT;
-}
 
 static bool hp_elf_probe(const uint8_t *data, size_t size)
 {
@@ -64,24 +51,24 @@ static bool hp_elf_probe(const uint8_t *data, size_t size)
 static hp_status hp_elf_check_header(hp_image *img, Elf64_Ehdr *eh)
 {
     if (img->size < sizeof *eh)
-        return hp_elf_fail(img, "truncated ELF header (%zu bytes)", img->size);
+        return hp_image_bad(img, "truncated ELF header (%zu bytes)", img->size);
     memcpy(eh, img->data, sizeof *eh);
     if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB)
-        return hp_elf_fail(img, "only 64-bit little-endian ELF is supported");
+        return hp_image_bad(img, "only 64-bit little-endian ELF is supported");
     if (eh->e_machine != EM_X86_64)
-        return hp_elf_fail(img, "ELF machine %u is not x86-64", eh->e_machine);
+        return hp_image_bad(img, "ELF machine %u is not x86-64", eh->e_machine);
     if (eh->e_type == ET_REL)
-        return hp_elf_fail(img, "a relocatable object (.o): link it first, or use it as "
-                                "'object =' in a rules file");
+        return hp_image_bad(img, "a relocatable object (.o): link it first, or use it as "
+                                 "'object =' in a rules file");
     if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
-        return hp_elf_fail(img, "ELF type %u is not an executable or shared library",
-                           eh->e_type);
+        return hp_image_bad(img, "ELF type %u is not an executable or shared library",
+                            eh->e_type);
     if (eh->e_phnum == 0 || eh->e_phnum == PN_XNUM || eh->e_phentsize != sizeof(Elf64_Phdr))
-        return hp_elf_fail(img, "bad program header table (phnum %u, phentsize %u)",
-                           eh->e_phnum, eh->e_phentsize);
+        return hp_image_bad(img, "bad program header table (phnum %u, phentsize %u)",
+                            eh->e_phnum, eh->e_phentsize);
     if (!hp_in_bounds(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), img->size))
-        return hp_elf_fail(img, "program header table at offset 0x%llx lies outside the file",
-                           (unsigned long long)eh->e_phoff);
+        return hp_image_bad(img, "program header table at offset 0x%llx lies outside the file",
+                            (unsigned long long)eh->e_phoff);
     return HP_OK;
 }
 
@@ -109,14 +96,14 @@ static hp_status hp_elf_load_phdrs(hp_image *img, hp_elf *e)
         if (p->p_type != PT_LOAD)
             continue;
         if (!hp_in_bounds(p->p_offset, p->p_filesz, img->size))
-            return hp_elf_fail(img, "segment %zu (offset 0x%llx, size 0x%llx) lies outside the "
-                                    "file", i, (unsigned long long)p->p_offset,
-                               (unsigned long long)p->p_filesz);
+            return hp_image_bad(img, "segment %zu (offset 0x%llx, size 0x%llx) lies outside the "
+                                     "file", i, (unsigned long long)p->p_offset,
+                                (unsigned long long)p->p_filesz);
         if (p->p_filesz > p->p_memsz || p->p_vaddr + p->p_memsz < p->p_vaddr)
-            return hp_elf_fail(img, "segment %zu has inconsistent sizes", i);
+            return hp_image_bad(img, "segment %zu has inconsistent sizes", i);
         if (p->p_vaddr < prev_end)
-            return hp_elf_fail(img, "PT_LOAD segments overlap or are not sorted (segment %zu)",
-                               i);
+            return hp_image_bad(img, "PT_LOAD segments overlap or are not sorted (segment %zu)",
+                                i);
         prev_end = p->p_vaddr + p->p_memsz;
         if (e->first_load < 0)
             e->first_load = (int)i;
@@ -126,7 +113,7 @@ static hp_status hp_elf_load_phdrs(hp_image *img, hp_elf *e)
         HP_CHECK(hp_image_add_segment(img, &seg));
     }
     if (e->first_load < 0)
-        return hp_elf_fail(img, "no loadable segment");
+        return hp_image_bad(img, "no loadable segment");
     return HP_OK;
 }
 
@@ -136,20 +123,20 @@ static hp_status hp_elf_load_shdrs(hp_image *img, hp_elf *e)
     if (eh->e_shoff == 0)
         return HP_OK; /* no section headers (sstripped): symbols come from elsewhere */
     if (eh->e_shentsize != sizeof(Elf64_Shdr))
-        return hp_elf_fail(img, "bad section header size %u", eh->e_shentsize);
+        return hp_image_bad(img, "bad section header size %u", eh->e_shentsize);
     if (!hp_in_bounds(eh->e_shoff, sizeof(Elf64_Shdr), img->size))
-        return hp_elf_fail(img, "section header table lies outside the file");
+        return hp_image_bad(img, "section header table lies outside the file");
     Elf64_Shdr first;
     memcpy(&first, img->data + eh->e_shoff, sizeof first);
     uint64_t n = eh->e_shnum ? eh->e_shnum : first.sh_size; /* SHN_LORESERVE escape */
     if (n == 0 || !hp_in_bounds(eh->e_shoff, n * sizeof(Elf64_Shdr), img->size) ||
         n > img->size / sizeof(Elf64_Shdr))
-        return hp_elf_fail(img, "section header table (%llu entries) lies outside the file",
-                           (unsigned long long)n);
+        return hp_image_bad(img, "section header table (%llu entries) lies outside the file",
+                            (unsigned long long)n);
     e->shnum = (size_t)n;
     e->shstrndx = eh->e_shstrndx == SHN_XINDEX ? first.sh_link : eh->e_shstrndx;
     if (e->shstrndx >= e->shnum)
-        return hp_elf_fail(img, "section name table index %zu out of range", e->shstrndx);
+        return hp_image_bad(img, "section name table index %zu out of range", e->shstrndx);
     e->shdrs = hp_calloc(e->shnum, sizeof *e->shdrs);
     if (!e->shdrs)
         return HP_ERR_NOMEM;
@@ -157,26 +144,23 @@ static hp_status hp_elf_load_shdrs(hp_image *img, hp_elf *e)
     for (size_t i = 1; i < e->shnum; i++) {
         const Elf64_Shdr *s = &e->shdrs[i];
         if (s->sh_type != SHT_NOBITS && !hp_in_bounds(s->sh_offset, s->sh_size, img->size))
-            return hp_elf_fail(img, "section %zu (offset 0x%llx, size 0x%llx) lies outside "
-                                    "the file", i, (unsigned long long)s->sh_offset,
-                               (unsigned long long)s->sh_size);
+            return hp_image_bad(img, "section %zu (offset 0x%llx, size 0x%llx) lies outside "
+                                     "the file", i, (unsigned long long)s->sh_offset,
+                                (unsigned long long)s->sh_size);
     }
     /* Section 0 is not bounds-checked above (under the SHN_LORESERVE escape
      * its fields are counts), so it is never a table. */
     const Elf64_Shdr *strs = &e->shdrs[e->shstrndx];
     if (e->shstrndx == 0 || strs->sh_type != SHT_STRTAB)
-        return hp_elf_fail(img, "section name table is not a string table");
+        return hp_image_bad(img, "section name table is not a string table");
     return HP_OK;
 }
 
 const char *hp_elf_section_name(const hp_image *img, const hp_elf *e, size_t i)
 {
     const Elf64_Shdr *strs = &e->shdrs[e->shstrndx];
-    uint32_t off = e->shdrs[i].sh_name;
-    if (off >= strs->sh_size)
-        return "";
-    const char *p = (const char *)img->data + strs->sh_offset + off;
-    return memchr(p, 0, strs->sh_size - off) ? p : "";
+    const char *p = hp_elf_str(img->data + strs->sh_offset, strs->sh_size, e->shdrs[i].sh_name);
+    return p ? p : "";
 }
 
 int hp_elf_find_section(const hp_image *img, const hp_elf *e, const char *name)
@@ -193,10 +177,10 @@ static hp_status hp_elf_load_symtab(hp_image *img, hp_elf *e, size_t idx, hp_sym
 {
     const Elf64_Shdr *sh = &e->shdrs[idx];
     if (sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_link >= e->shnum)
-        return hp_elf_fail(img, "symbol table %zu is malformed", idx);
+        return hp_image_bad(img, "symbol table %zu is malformed", idx);
     const Elf64_Shdr *str = &e->shdrs[sh->sh_link];
     if (sh->sh_link == 0 || str->sh_type != SHT_STRTAB) /* section 0: see load_shdrs */
-        return hp_elf_fail(img, "symbol table %zu links to a non-string table", idx);
+        return hp_image_bad(img, "symbol table %zu links to a non-string table", idx);
     const char *strtab = (const char *)img->data + str->sh_offset;
     /* Names point into the mapped table (bounds-checked in load_shdrs). When
      * it ends in a NUL, every name inside it is terminated inside it. */
@@ -210,10 +194,10 @@ static hp_status hp_elf_load_symtab(hp_image *img, hp_elf *e, size_t idx, hp_sym
             type == STT_SECTION || type == STT_FILE || type == STT_TLS)
             continue;
         if (sym.st_name >= str->sh_size)
-            return hp_elf_fail(img, "symbol %zu has a name outside its string table", i);
+            return hp_image_bad(img, "symbol %zu has a name outside its string table", i);
         const char *name = strtab + sym.st_name;
         if (!terminated && !memchr(name, 0, str->sh_size - sym.st_name))
-            return hp_elf_fail(img, "symbol %zu has an unterminated name", i);
+            return hp_image_bad(img, "symbol %zu has an unterminated name", i);
         if (!*name || !hp_image_segment_at(img, sym.st_value))
             continue;
         /* An IFUNC symbol's address is its resolver, not the function the
@@ -274,7 +258,7 @@ static hp_status hp_elf_load_dynamic(hp_image *img, hp_elf *e)
         return HP_OK;
     const Elf64_Phdr *p = &e->phdrs[e->dynamic_idx];
     if (!hp_in_bounds(p->p_offset, p->p_filesz, img->size))
-        return hp_elf_fail(img, "PT_DYNAMIC lies outside the file");
+        return hp_image_bad(img, "PT_DYNAMIC lies outside the file");
     img->has_dynreloc = true;
     for (uint64_t off = 0; off + sizeof(Elf64_Dyn) <= p->p_filesz; off += sizeof(Elf64_Dyn)) {
         Elf64_Dyn d;
@@ -356,8 +340,6 @@ static hp_status hp_elf_load(hp_image *img)
     HP_CHECK(hp_elf_load_sections(img, e));
     img->pic = e->eh.e_type == ET_DYN;
     img->shared = img->pic && !e->has_interp && !e->pie_flag;
-    if (img->pclntab)
-        HP_CHECK(hp_go_load(img));
     return HP_OK;
 }
 
@@ -383,13 +365,13 @@ static hp_status hp_elf_plan_rela(hp_image *img, hp_elf *e, uint64_t nabs)
     if (!nabs || !img->pic)
         return HP_OK;
     if (!e->dyn_rela_off || !e->dyn_relasz_off)
-        return hp_elf_fail(img, "the mock objects need %llu absolute pointers rebased at load "
-                                "time, but this position-independent file has no DT_RELA "
-                                "dynamic relocation table; build the mocks so they use no "
-                                "absolute addresses (e.g. -fPIC, no pointer tables)",
-                           (unsigned long long)nabs);
+        return hp_image_bad(img, "the mock objects need %llu absolute pointers rebased at load "
+                                 "time, but this position-independent file has no DT_RELA "
+                                 "dynamic relocation table; build the mocks so they use no "
+                                 "absolute addresses (e.g. -fPIC, no pointer tables)",
+                            (unsigned long long)nabs);
     if (!hp_image_bytes(img, e->old_rela_va, e->old_rela_size))
-        return hp_elf_fail(img, "DT_RELA table lies outside the file");
+        return hp_image_bad(img, "DT_RELA table lies outside the file");
     e->rela_bytes = e->old_rela_size + nabs * sizeof(Elf64_Rela);
     return HP_OK;
 }
@@ -428,7 +410,7 @@ static hp_status hp_elf_place(hp_image *img, hp_layout *lay)
     e->delta = delta;
     e->phdr_bytes = phdr_bytes;
     if (next - img->base_va > 0x7fff0000ull)
-        return hp_elf_fail(img, "the image would exceed 2 GiB, beyond the reach of rel32 jumps");
+        return hp_image_bad(img, "the image would exceed 2 GiB, beyond the reach of rel32 jumps");
     return HP_OK;
 }
 

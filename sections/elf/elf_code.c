@@ -7,25 +7,15 @@
 
 #include <string.h>
 
-/* DWARF pointer encodings used by .eh_frame_hdr (LSB Core, "Exception
- * Frames"). Linkers write eh_frame_ptr as pcrel|sdata4, fde_count as udata4
- * and the table as datarel|sdata4: only that table form is read. */
-enum {
-    HP_PE_OMIT = 0xff,
-    HP_PE_UDATA4 = 0x03,
-    HP_PE_SDATA4 = 0x0b,
-    HP_PE_UDATA8 = 0x04,
-    HP_PE_SDATA8 = 0x0c,
-    HP_PE_DATAREL_SDATA4 = 0x3b,
-};
-
+/* Linkers write .eh_frame_hdr's eh_frame_ptr as pcrel|sdata4, fde_count as
+ * udata4 and the table as datarel|sdata4: only that table form is read. */
 static size_t hp_enc_size(uint8_t enc)
 {
     switch (enc & 0x0f) {
-    case HP_PE_UDATA4:
-    case HP_PE_SDATA4: return 4;
-    case HP_PE_UDATA8:
-    case HP_PE_SDATA8: return 8;
+    case HP_EH_PE_UDATA4:
+    case HP_EH_PE_SDATA4: return 4;
+    case HP_EH_PE_UDATA8:
+    case HP_EH_PE_SDATA8: return 8;
     default: return 0;
     }
 }
@@ -39,8 +29,8 @@ static hp_status hp_elf_unwind_starts(const hp_image *img, const Elf64_Shdr *sh,
     uint64_t size = sh->sh_size;
     uint8_t ptr_enc = p[1], count_enc = p[2], table_enc = p[3];
     size_t ptr_len = hp_enc_size(ptr_enc);
-    if (p[0] != 1 || !ptr_len || (count_enc & 0x0f) != HP_PE_UDATA4 ||
-        table_enc != HP_PE_DATAREL_SDATA4 || size < 4 + ptr_len + 4)
+    if (p[0] != 1 || !ptr_len || (count_enc & 0x0f) != HP_EH_PE_UDATA4 ||
+        table_enc != HP_EH_PE_DATAREL_SDATA4 || size < 4 + ptr_len + 4)
         return HP_OK; /* another form: no starts from here */
     uint64_t count = hp_rd32(p + 4 + ptr_len);
     const uint8_t *t = p + 4 + ptr_len + 4;

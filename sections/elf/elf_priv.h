@@ -1,11 +1,12 @@
-/* elf_priv: state shared by the ELF reader (elf.c) and writer (elf_write.c).
- * Private to sections/. */
+/* elf_priv: state shared by the ELF image reader (elf.c), writer
+ * (elf_write.c), PLT names (elf_plt.c) and code map (elf_code.c). Private
+ * to sections/elf/. */
 #ifndef HP_ELF_PRIV_H
 #define HP_ELF_PRIV_H
 
 #include "../image.h"
 
-#include <elf.h>
+#include "elf_defs.h"
 
 #define HP_ELF_PAGE 0x1000u /* the page size new segments are aligned to */
 

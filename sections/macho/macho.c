@@ -1,13 +1,15 @@
 /* Mach-O x86-64 backend: reader and place(). The writer is macho_write.c,
- * the ad hoc signer macho_sign.c.
+ * the ad hoc signer macho_sign.c, the code map macho_code.c;
+ * macho_symtab.c reads LC_SYMTAB (shared with the object reader
+ * macho_obj.c).
  *
  * Quirks this file deals with, and why:
  *
- * - Tables are read by hand, not through LIEF: LIEF 0.9's Mach-O parser
- *   crashes on about one mutated file in seven. Every load command is
- *   checked against the header's sizeofcmds and every table it names
- *   against the slice before anything reads it; hostile input ends in
- *   HP_ERR_FORMAT with the reason, never a crash.
+ * - Tables are read by hand (why not LIEF: README.md, "Why the tables are
+ *   read directly, not with LIEF"). Every load command is checked against
+ *   the header's sizeofcmds and every table it names against the slice
+ *   before anything reads it; hostile input ends in HP_ERR_FORMAT with the
+ *   reason, never a crash.
  *
  * - Universal (fat) files: the one x86-64 slice is patched; the others are
  *   copied byte for byte and the fat header's offsets are recomputed. They
@@ -51,7 +53,6 @@
  *   ed->removed_landing_pad needs nothing here.
  */
 #include "../format.h"
-#include "../debug/gopclntab.h"
 #include "macho_priv.h"
 
 #include <stdio.h>
@@ -62,17 +63,6 @@
 #define HP_MACHO_REACH 0x7fff0000ull
 
 static hp_macho *hp_macho_of(const hp_image *img) { return img->priv; }
-
-hp_status hp_macho_err(const hp_image *img, hp_status st, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_diag_vadd(img->diags, HP_DIAG_ERROR, &(hp_loc){img->path, 0, 0}, NULL, fmt, ap);
-    va_end(ap);
-    return st;
-}
-
-#define HP_FMT_ERR(...) hp_macho_err(img, HP_ERR_FORMAT, __VA_ARGS__)
 
 static bool hp_macho_probe(const uint8_t *data, size_t size)
 {
@@ -86,7 +76,7 @@ static const char *hp_macho_cpu_name(uint32_t cpu)
 {
     switch (cpu) {
     case HP_CPU_X86_64: return "x86_64";
-    case 0x0100000cu: return "arm64";
+    case HP_CPU_ARM64: return "arm64";
     case 0x0200000cu: return "arm64_32";
     case 7: return "i386";
     case 12: return "arm";
@@ -102,7 +92,7 @@ static void hp_macho_arch_name(const hp_macho_arch *a, char *buf, size_t len)
 {
     uint32_t sub = a->cpusubtype & 0x00ffffffu;
     const char *name = hp_macho_cpu_name(a->cputype);
-    if (a->cputype == 0x0100000cu && sub == 2)
+    if (a->cputype == HP_CPU_ARM64 && sub == 2)
         name = "arm64e";
     else if (a->cputype == HP_CPU_X86_64 && sub == 8)
         name = "x86_64h";
@@ -125,11 +115,11 @@ static hp_status hp_macho_read_archs(hp_image *img, hp_macho *m)
     m->fat64 = hp_rd32be(img->data) == HP_FAT_MAGIC_64;
     uint64_t esz = m->fat64 ? 32 : 20;
     if (img->size < 8)
-        return HP_FMT_ERR("truncated universal header (%zu bytes)", img->size);
+        return hp_image_bad(img, "truncated universal header (%zu bytes)", img->size);
     uint32_t n = hp_rd32be(img->data + 4);
     if (n == 0 || n > HP_MACHO_MAX_ARCHS || !hp_in_bounds(8, n * esz, img->size))
-        return HP_FMT_ERR("universal header lists %u slices; its table does not fit the file",
-                          n);
+        return hp_image_bad(img, "universal header lists %u slices; its table does not fit the "
+                                 "file", n);
     m->archs = hp_calloc(n, sizeof *m->archs);
     if (!m->archs)
         return HP_ERR_NOMEM;
@@ -145,15 +135,15 @@ static hp_status hp_macho_read_archs(hp_image *img, hp_macho *m)
                            : hp_rd32be(p + 12);
         a->align = hp_rd32be(p + (m->fat64 ? 24 : 16));
         if (a->align > 16 || a->offset < 8 + n * esz || !hp_in_bounds(a->offset, a->size, img->size))
-            return HP_FMT_ERR("universal slice %u (offset 0x%llx, size 0x%llx, align 2^%u) "
-                              "lies outside the file", i, (unsigned long long)a->offset,
-                              (unsigned long long)a->size, a->align);
+            return hp_image_bad(img, "universal slice %u (offset 0x%llx, size 0x%llx, align 2^%u) "
+                                     "lies outside the file", i, (unsigned long long)a->offset,
+                                (unsigned long long)a->size, a->align);
     }
     for (uint32_t i = 0; i < n; i++)
         for (uint32_t j = i + 1; j < n; j++) {
             const hp_macho_arch *a = &m->archs[i], *b = &m->archs[j];
             if (a->offset < b->offset + b->size && b->offset < a->offset + a->size)
-                return HP_FMT_ERR("universal slices %u and %u overlap", i, j);
+                return hp_image_bad(img, "universal slices %u and %u overlap", i, j);
         }
     return HP_OK;
 }
@@ -188,12 +178,12 @@ static hp_status hp_macho_pick_slice(hp_image *img, hp_macho *m)
         snprintf(have + l, sizeof have - l, "%s%s", l ? ", " : "", name);
     }
     if (!found)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                            "universal binary has no x86-64 slice (it has: %s)", have);
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                               "universal binary has no x86-64 slice (it has: %s)", have);
     if (found > 1)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                            "universal binary has %u x86-64 slices (x86_64 and x86_64h?); "
-                            "extract one with 'lipo -thin x86_64'", found);
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                               "universal binary has %u x86-64 slices (x86_64 and x86_64h?); "
+                               "extract one with 'lipo -thin x86_64'", found);
     m->fat = true;
     m->slice_off = m->archs[m->arch_idx].offset;
     m->slice_size = m->archs[m->arch_idx].size;
@@ -206,36 +196,36 @@ static hp_status hp_macho_check_header(hp_image *img, hp_macho *m)
 {
     const uint8_t *p = hp_macho_slice(img, m);
     if (m->slice_size < HP_MACHO_HDR)
-        return HP_FMT_ERR("truncated Mach-O header (%llu bytes)",
-                          (unsigned long long)m->slice_size);
+        return hp_image_bad(img, "truncated Mach-O header (%llu bytes)",
+                            (unsigned long long)m->slice_size);
     if (hp_rd32(p) != HP_MH_MAGIC_64)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                            "only 64-bit little-endian Mach-O is supported (magic 0x%08x)",
-                            hp_rd32(p));
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                               "only 64-bit little-endian Mach-O is supported (magic 0x%08x)",
+                               hp_rd32(p));
     uint32_t cpu = hp_rd32(p + 4);
     if (cpu != HP_CPU_X86_64)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED, "Mach-O CPU type %s (0x%x) is not x86-64",
-                            hp_macho_cpu_name(cpu), cpu);
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED, "Mach-O CPU type %s (0x%x) is not x86-64",
+                               hp_macho_cpu_name(cpu), cpu);
     m->cpusubtype = hp_rd32(p + 8);
     m->filetype = hp_rd32(p + 12);
     m->ncmds = hp_rd32(p + 16);
     m->sizeofcmds = hp_rd32(p + 20);
     m->flags = hp_rd32(p + 24);
     if (m->filetype == 1)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                            "a relocatable object (.o): link it first, or use it as "
-                            "'object =' in a rules file");
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                               "a relocatable object (.o): link it first, or use it as "
+                               "'object =' in a rules file");
     if (m->filetype != HP_MH_EXECUTE && m->filetype != HP_MH_DYLIB &&
         m->filetype != HP_MH_BUNDLE)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                            "Mach-O file type %u is not an executable, dylib or bundle",
-                            m->filetype);
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                               "Mach-O file type %u is not an executable, dylib or bundle",
+                               m->filetype);
     if (!hp_in_bounds(HP_MACHO_HDR, m->sizeofcmds, m->slice_size))
-        return HP_FMT_ERR("load commands (sizeofcmds %u) extend beyond the end of the file",
-                          m->sizeofcmds);
+        return hp_image_bad(img, "load commands (sizeofcmds %u) extend beyond the end of the file",
+                            m->sizeofcmds);
     if (m->ncmds > m->sizeofcmds / 8)
-        return HP_FMT_ERR("%u load commands cannot fit in sizeofcmds %u", m->ncmds,
-                          m->sizeofcmds);
+        return hp_image_bad(img, "%u load commands cannot fit in sizeofcmds %u", m->ncmds,
+                            m->sizeofcmds);
     return HP_OK;
 }
 
@@ -245,9 +235,22 @@ static hp_status hp_macho_table(hp_image *img, const hp_macho *m, const char *wh
 {
     if (off > m->slice_size || count > m->slice_size / esz ||
         !hp_in_bounds(off, count * esz, m->slice_size))
-        return HP_FMT_ERR("%s (offset 0x%llx, %llu bytes) lies outside the file", what,
-                          (unsigned long long)off, (unsigned long long)(count * esz));
+        return hp_image_bad(img, "%s (offset 0x%llx, %llu bytes) lies outside the file", what,
+                            (unsigned long long)off, (unsigned long long)(count * esz));
     return HP_OK;
+}
+
+/* LC_SYMTAB's tables must lie in the slice (macho_symtab.c). */
+static hp_status hp_macho_symtab_check(hp_image *img, const hp_macho *m, const uint8_t *lc)
+{
+    hp_macho_symtab t;
+    switch (hp_macho_symtab_open(hp_macho_slice(img, m), m->slice_size, lc, &t)) {
+    case HP_MACHO_SYMS_OUTSIDE:
+        return hp_macho_table(img, m, "symbol table", t.symoff, t.nsyms, HP_MACHO_NLIST);
+    case HP_MACHO_STRS_OUTSIDE:
+        return hp_macho_table(img, m, "string table", t.stroff, t.strsize, 1);
+    default: return HP_OK;
+    }
 }
 
 static void hp_macho_name16(char out[17], const uint8_t *p)
@@ -282,11 +285,13 @@ static hp_status hp_macho_sections(hp_image *img, hp_macho *m, const uint8_t *lc
         c->flags = hp_rd32(p + 64);
         if (s->vmsize && (c->addr < s->vmaddr || c->addr - s->vmaddr > s->vmsize ||
                           c->size > s->vmsize - (c->addr - s->vmaddr)))
-            return HP_FMT_ERR("section %s,%s lies outside its segment", s->name, c->sectname);
+            return hp_image_bad(img, "section %s,%s lies outside its segment", s->name,
+                                c->sectname);
         if (!hp_macho_zerofill(c->flags) && c->size &&
             !hp_in_bounds(c->offset, c->size, m->slice_size))
-            return HP_FMT_ERR("section %s,%s (offset 0x%x, size 0x%llx) lies outside the file",
-                              s->name, c->sectname, c->offset, (unsigned long long)c->size);
+            return hp_image_bad(img, "section %s,%s (offset 0x%x, size 0x%llx) lies outside the "
+                                     "file", s->name, c->sectname, c->offset,
+                                (unsigned long long)c->size);
         if (!hp_macho_zerofill(c->flags) && c->size && c->offset < m->content_off)
             m->content_off = c->offset;
         m->nsects++;
@@ -298,9 +303,9 @@ static hp_status hp_macho_segment(hp_image *img, hp_macho *m, const uint8_t *lc,
                                   uint32_t cmdsize, uint32_t lc_off)
 {
     if (cmdsize < HP_MACHO_SEG_CMD)
-        return HP_FMT_ERR("LC_SEGMENT_64 at 0x%x is too small (%u bytes)", lc_off, cmdsize);
+        return hp_image_bad(img, "LC_SEGMENT_64 at 0x%x is too small (%u bytes)", lc_off, cmdsize);
     if (m->nsegs >= HP_MACHO_MAX_SEGS)
-        return HP_FMT_ERR("more than %d segments", HP_MACHO_MAX_SEGS);
+        return hp_image_bad(img, "more than %d segments", HP_MACHO_MAX_SEGS);
     hp_macho_seg s = {0};
     hp_macho_name16(s.name, lc + 8);
     s.vmaddr = hp_rd64(lc + 24);
@@ -312,18 +317,18 @@ static hp_status hp_macho_segment(hp_image *img, hp_macho *m, const uint8_t *lc,
     s.nsects = hp_rd32(lc + 64);
     s.cmd_off = lc_off;
     if (HP_MACHO_SEG_CMD + (uint64_t)s.nsects * HP_MACHO_SECT > cmdsize)
-        return HP_FMT_ERR("segment %s claims %u sections; its load command holds fewer",
-                          s.name, s.nsects);
+        return hp_image_bad(img, "segment %s claims %u sections; its load command holds fewer",
+                            s.name, s.nsects);
     if (!hp_in_bounds(s.fileoff, s.filesize, m->slice_size))
-        return HP_FMT_ERR("segment %s (offset 0x%llx, size 0x%llx) lies outside the file",
-                          s.name, (unsigned long long)s.fileoff, (unsigned long long)s.filesize);
+        return hp_image_bad(img, "segment %s (offset 0x%llx, size 0x%llx) lies outside the file",
+                            s.name, (unsigned long long)s.fileoff, (unsigned long long)s.filesize);
     if (s.vmaddr + s.vmsize < s.vmaddr || (s.vmsize && s.filesize > s.vmsize))
-        return HP_FMT_ERR("segment %s has inconsistent sizes", s.name);
+        return hp_image_bad(img, "segment %s has inconsistent sizes", s.name);
     if (s.filesize && s.fileoff && s.fileoff < m->content_off)
         m->content_off = s.fileoff;
     if (!strcmp(s.name, "__LINKEDIT")) {
         if (m->linkedit >= 0)
-            return HP_FMT_ERR("two __LINKEDIT segments");
+            return hp_image_bad(img, "two __LINKEDIT segments");
         m->linkedit = (int)m->nsegs;
     }
     HP_CHECK(hp_macho_sections(img, m, lc, &s));
@@ -343,7 +348,7 @@ static hp_status hp_macho_segment(hp_image *img, hp_macho *m, const uint8_t *lc,
 static hp_status hp_macho_once(hp_image *img, uint32_t *slot, uint32_t lc_off, const char *what)
 {
     if (*slot)
-        return HP_FMT_ERR("two %s load commands", what);
+        return hp_image_bad(img, "two %s load commands", what);
     *slot = lc_off;
     return HP_OK;
 }
@@ -408,17 +413,15 @@ static hp_status hp_macho_command(hp_image *img, hp_macho *m, const uint8_t *lc,
                                   uint32_t cmdsize, uint32_t lc_off)
 {
     if (cmdsize < hp_macho_min_cmdsize(cmd))
-        return HP_FMT_ERR("load command 0x%x at 0x%x is too small (%u bytes)", cmd, lc_off,
-                          cmdsize);
+        return hp_image_bad(img, "load command 0x%x at 0x%x is too small (%u bytes)", cmd, lc_off,
+                            cmdsize);
     if (hp_macho_is_linkedit_data(cmd))
         return hp_macho_linkedit_data(img, m, lc, cmd, lc_off);
     switch (cmd) {
     case HP_LC_SEGMENT_64:
         return hp_macho_segment(img, m, lc, cmdsize, lc_off);
     case HP_LC_SYMTAB:
-        HP_CHECK(hp_macho_table(img, m, "symbol table", hp_rd32(lc + 8), hp_rd32(lc + 12),
-                                HP_MACHO_NLIST));
-        HP_CHECK(hp_macho_table(img, m, "string table", hp_rd32(lc + 16), hp_rd32(lc + 20), 1));
+        HP_CHECK(hp_macho_symtab_check(img, m, lc));
         return hp_macho_once(img, &m->symtab_lc, lc_off, "LC_SYMTAB");
     case HP_LC_DYSYMTAB:
         HP_CHECK(hp_macho_dysymtab(img, m, lc));
@@ -437,8 +440,8 @@ static hp_status hp_macho_command(hp_image *img, hp_macho *m, const uint8_t *lc,
         return hp_macho_table(img, m, "LC_NOTE data", hp_rd64(lc + 24), hp_rd64(lc + 32), 1);
     case HP_LC_ENCRYPTION_INFO_64:
         if (hp_rd32(lc + 16))
-            return hp_macho_err(img, HP_ERR_UNSUPPORTED, "the binary is encrypted (cryptid %u)",
-                                hp_rd32(lc + 16));
+            return hp_image_refuse(img, HP_ERR_UNSUPPORTED, "the binary is encrypted (cryptid %u)",
+                                   hp_rd32(lc + 16));
         return HP_OK;
     default:
         return HP_OK;
@@ -451,24 +454,24 @@ static hp_status hp_macho_commands(hp_image *img, hp_macho *m)
     uint64_t end = HP_MACHO_HDR + (uint64_t)m->sizeofcmds, off = HP_MACHO_HDR;
     for (uint32_t i = 0; i < m->ncmds; i++) {
         if (end - off < 8)
-            return HP_FMT_ERR("load command %u lies beyond sizeofcmds", i);
+            return hp_image_bad(img, "load command %u lies beyond sizeofcmds", i);
         uint32_t cmd = hp_rd32(p + off), cmdsize = hp_rd32(p + off + 4);
         if (cmdsize < 8 || cmdsize % 4 || cmdsize > end - off)
-            return HP_FMT_ERR("load command %u (0x%x) has a bad size %u", i, cmd, cmdsize);
+            return hp_image_bad(img, "load command %u (0x%x) has a bad size %u", i, cmd, cmdsize);
         HP_CHECK(hp_macho_command(img, m, p + off, cmd, cmdsize, (uint32_t)off));
         off += cmdsize;
     }
     if (m->content_off < end)
-        return HP_FMT_ERR("the load commands overlap section contents at 0x%llx",
-                          (unsigned long long)m->content_off);
+        return hp_image_bad(img, "the load commands overlap section contents at 0x%llx",
+                            (unsigned long long)m->content_off);
     for (size_t i = 1; i < img->nsegs; i++) {
         const hp_segment *a = &img->segs[i - 1], *b = &img->segs[i];
         if (b->va - a->va < a->mem_size)
-            return HP_FMT_ERR("segments at 0x%llx and 0x%llx overlap",
-                              (unsigned long long)a->va, (unsigned long long)b->va);
+            return hp_image_bad(img, "segments at 0x%llx and 0x%llx overlap",
+                                (unsigned long long)a->va, (unsigned long long)b->va);
     }
     if (!img->nsegs)
-        return HP_FMT_ERR("no loadable segment");
+        return hp_image_bad(img, "no loadable segment");
     return HP_OK;
 }
 
@@ -524,43 +527,45 @@ static uint64_t hp_macho_func_end(const uint64_t *starts, size_t n, uint64_t va,
     return i < n && starts[i] < end ? starts[i] : end;
 }
 
-static hp_status hp_macho_nlist(hp_image *img, hp_macho *m, const uint8_t *e, const char *strs,
-                                uint32_t strsize, const uint64_t *starts, size_t nstarts)
+static hp_status hp_macho_add_nlist(hp_image *img, hp_macho *m, const hp_macho_symtab *t,
+                                    uint32_t i, const uint64_t *starts, size_t nstarts)
 {
-    uint32_t strx = hp_rd32(e);
-    uint8_t type = e[4], sect = e[5];
-    uint64_t va = hp_rd64(e + 8);
-    if ((type & 0xe0) || (type & 0x0e) != 0x0e || sect == 0 || sect > m->nsects)
+    hp_macho_nlist e;
+    hp_macho_nlist_get(t, i, &e);
+    if ((e.type & HP_N_STAB) || (e.type & HP_N_TYPE) != HP_N_SECT || e.sect == 0 ||
+        e.sect > m->nsects)
         return HP_OK; /* debug (N_STAB), undefined, absolute or indirect */
-    if (strx >= strsize)
-        return HP_FMT_ERR("symbol name offset 0x%x lies outside the string table", strx);
-    const char *name = strs + strx, *nul = memchr(name, 0, strsize - strx);
-    if (!nul)
-        return HP_FMT_ERR("unterminated symbol name at string offset 0x%x", strx);
-    const hp_macho_sect *s = &m->sects[sect - 1];
-    if (!*name || va < s->addr || va - s->addr >= s->size || !hp_image_segment_at(img, va))
+    size_t len;
+    bool past_end;
+    const char *name = hp_macho_nlist_name(t, e.strx, &len, &past_end);
+    if (!name && past_end)
+        return hp_image_bad(img, "symbol name offset 0x%x lies outside the string table", e.strx);
+    if (!name)
+        return hp_image_bad(img, "unterminated symbol name at string offset 0x%x", e.strx);
+    const hp_macho_sect *s = &m->sects[e.sect - 1];
+    uint64_t va = e.value;
+    if (!len || va < s->addr || va - s->addr >= s->size || !hp_image_segment_at(img, va))
         return HP_OK;
     bool code = s->flags & (HP_S_ATTR_PURE_INSTRUCTIONS | HP_S_ATTR_SOME_INSTRUCTIONS);
     uint64_t size = code ? hp_macho_func_end(starts, nstarts, va, s->addr + s->size) - va : 0;
     img->has_symtab = true;
-    return hp_image_add_symbol(img, name, (size_t)(nul - name), va, size,
-                               code ? HP_SYM_FUNC : HP_SYM_DATA, HP_SRC_SYMTAB, type & 1);
+    return hp_image_add_symbol(img, name, len, va, size, code ? HP_SYM_FUNC : HP_SYM_DATA,
+                               HP_SRC_SYMTAB, e.type & HP_N_EXT);
 }
 
 static hp_status hp_macho_symbols(hp_image *img, hp_macho *m)
 {
     if (!m->symtab_lc)
         return HP_OK;
-    const uint8_t *sl = hp_macho_slice(img, m), *lc = sl + m->symtab_lc;
-    uint32_t symoff = hp_rd32(lc + 8), nsyms = hp_rd32(lc + 12);
-    uint32_t stroff = hp_rd32(lc + 16), strsize = hp_rd32(lc + 20);
+    hp_macho_symtab t; /* checked when the load commands were read */
+    hp_macho_symtab_open(hp_macho_slice(img, m), m->slice_size,
+                         hp_macho_slice(img, m) + m->symtab_lc, &t);
     uint64_t *starts;
     size_t nstarts;
     HP_CHECK(hp_macho_fstarts(img, m, &starts, &nstarts));
     hp_status s = HP_OK;
-    for (uint32_t i = 0; i < nsyms && s == HP_OK; i++)
-        s = hp_macho_nlist(img, m, sl + symoff + (uint64_t)i * HP_MACHO_NLIST,
-                           (const char *)sl + stroff, strsize, starts, nstarts);
+    for (uint32_t i = 0; i < t.nsyms && s == HP_OK; i++)
+        s = hp_macho_add_nlist(img, m, &t, i, starts, nstarts);
     hp_free(starts);
     return s;
 }
@@ -615,8 +620,6 @@ static hp_status hp_macho_load(hp_image *img)
     img->pic = (m->flags & HP_MH_PIE) || m->filetype != HP_MH_EXECUTE;
     img->shared = m->filetype != HP_MH_EXECUTE;
     img->has_dynreloc = m->dyld_info_lc || m->chained_lc;
-    if (img->pclntab)
-        HP_CHECK(hp_go_load(img));
     return HP_OK;
 }
 
@@ -639,7 +642,7 @@ static void hp_macho_unload(hp_image *img)
 static hp_status hp_macho_check_linkedit(hp_image *img, const hp_macho *m)
 {
     if (m->linkedit < 0)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED, "no __LINKEDIT segment");
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED, "no __LINKEDIT segment");
     const hp_macho_seg *le = &m->segs[m->linkedit];
     for (size_t i = 0; i < m->nsegs; i++) {
         const hp_macho_seg *s = &m->segs[i];
@@ -647,28 +650,28 @@ static hp_status hp_macho_check_linkedit(hp_image *img, const hp_macho *m)
             continue;
         if ((s->filesize && s->fileoff + s->filesize > le->fileoff) ||
             (s->vmsize && s->vmaddr + s->vmsize > le->vmaddr))
-            return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                                "segment %s lies after __LINKEDIT; hookpatch needs __LINKEDIT "
-                                "last", s->name);
+            return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                                   "segment %s lies after __LINKEDIT; hookpatch needs __LINKEDIT "
+                                   "last", s->name);
     }
     if (le->fileoff % HP_MACHO_PAGE)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                            "__LINKEDIT's file offset 0x%llx is not page-aligned",
-                            (unsigned long long)le->fileoff);
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                               "__LINKEDIT's file offset 0x%llx is not page-aligned",
+                               (unsigned long long)le->fileoff);
     for (size_t i = (size_t)m->linkedit + 1; i < m->nsegs; i++)
         if (m->segs[i].nsects) /* the new sections would renumber them */
-            return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                                "segment %s, listed after __LINKEDIT, has sections",
-                                m->segs[i].name);
+            return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                                   "segment %s, listed after __LINKEDIT, has sections",
+                                   m->segs[i].name);
     if (m->content_off > le->fileoff)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED, "a section lies after __LINKEDIT");
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED, "a section lies after __LINKEDIT");
     if (m->sig_lc) {
         /* the signature is rebuilt at the end; nothing may follow it */
         const uint8_t *lc = hp_macho_slice(img, m) + m->sig_lc;
         uint64_t off = hp_rd32(lc + 8), end = off + hp_rd32(lc + 12);
         if (off < le->fileoff || end < le->fileoff + le->filesize)
-            return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                                "the code signature is not at the end of __LINKEDIT");
+            return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                                   "the code signature is not at the end of __LINKEDIT");
     }
     return HP_OK;
 }
@@ -676,15 +679,15 @@ static hp_status hp_macho_check_linkedit(hp_image *img, const hp_macho *m)
 hp_status hp_macho_can_rebase(const hp_image *img, const hp_macho *m)
 {
     if (m->chained_lc)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                            "the linked code has absolute pointers and the binary uses chained "
-                            "fixups (LC_DYLD_CHAINED_FIXUPS), which hookpatch cannot extend; "
-                            "relink with -Wl,-no_fixup_chains or avoid absolute pointers in "
-                            "the mock");
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                               "the linked code has absolute pointers and the binary uses chained "
+                               "fixups (LC_DYLD_CHAINED_FIXUPS), which hookpatch cannot extend; "
+                               "relink with -Wl,-no_fixup_chains or avoid absolute pointers in "
+                               "the mock");
     if (!m->dyld_info_lc)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                            "the linked code has absolute pointers but the binary has no "
-                            "LC_DYLD_INFO rebase opcodes to extend");
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                               "the linked code has absolute pointers but the binary has no "
+                               "LC_DYLD_INFO rebase opcodes to extend");
     return HP_OK;
 }
 
@@ -706,11 +709,11 @@ static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
     uint64_t room = m->content_off - (HP_MACHO_HDR + (uint64_t)m->sizeofcmds);
     uint64_t need = hp_macho_lc_need(lay);
     if (need > room)
-        return hp_macho_err(img, HP_ERR_UNSUPPORTED,
-                            "no room for hookpatch's load commands in the Mach-O header: they "
-                            "need %llu bytes, the header padding has %llu; relink with "
-                            "-Wl,-headerpad,0x1000 (or -Wl,-headerpad_max_install_names)",
-                            (unsigned long long)need, (unsigned long long)room);
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                               "no room for hookpatch's load commands in the Mach-O header: they "
+                               "need %llu bytes, the header padding has %llu; relink with "
+                               "-Wl,-headerpad,0x1000 (or -Wl,-headerpad_max_install_names)",
+                               (unsigned long long)need, (unsigned long long)room);
     uint64_t va = 0;
     for (size_t i = 0; i < m->nsegs; i++)
         if ((int)i != m->linkedit && m->segs[i].vmsize && m->segs[i].vmaddr + m->segs[i].vmsize > va)
@@ -729,8 +732,8 @@ static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
     pl->new_off = m->segs[m->linkedit].fileoff;
     pl->placed = true;
     if (va + lay->size[HP_REGION_TEXT] - img->base_va > HP_MACHO_REACH)
-        return hp_macho_err(img, HP_ERR_RANGE,
-                            "the image would exceed 2 GiB, beyond the reach of rel32 jumps");
+        return hp_image_refuse(img, HP_ERR_RANGE,
+                               "the image would exceed 2 GiB, beyond the reach of rel32 jumps");
     return HP_OK;
 }
 
@@ -757,6 +760,7 @@ static bool hp_macho_section(const hp_image *img, const char *name, const uint8_
 const hp_format hp_format_macho = {
     .name = "Mach-O",
     .kind = HP_FMT_MACHO,
+    .c_underscore = true,
     .probe = hp_macho_probe,
     .load = hp_macho_load,
     .place = hp_macho_place,

@@ -1,55 +1,11 @@
-/* macho_priv: state shared by the Mach-O reader (macho.c), writer
- * (macho_write.c) and signer (macho_sign.c). Private to sections/. The
- * constants are spelled out here because Linux has no <mach-o/loader.h>. */
+/* macho_priv: state shared by the Mach-O image reader (macho.c), writer
+ * (macho_write.c), signer (macho_sign.c) and code map (macho_code.c).
+ * Private to sections/macho/; the format's constants are in macho_defs.h. */
 #ifndef HP_MACHO_PRIV_H
 #define HP_MACHO_PRIV_H
 
 #include "../format.h"
-
-#define HP_MH_MAGIC_64 0xfeedfacfu
-#define HP_FAT_MAGIC 0xcafebabeu
-#define HP_FAT_MAGIC_64 0xcafebabfu
-#define HP_CPU_X86_64 0x01000007u
-#define HP_MH_EXECUTE 2u
-#define HP_MH_DYLIB 6u
-#define HP_MH_BUNDLE 8u
-#define HP_MH_PIE 0x200000u
-#define HP_MACHO_PAGE 0x1000u
-
-enum {
-    HP_LC_SEGMENT_64 = 0x19,
-    HP_LC_SYMTAB = 0x2,
-    HP_LC_SYMSEG = 0x3,
-    HP_LC_DYSYMTAB = 0xb,
-    HP_LC_TWOLEVEL_HINTS = 0x16,
-    HP_LC_CODE_SIGNATURE = 0x1d,
-    HP_LC_SEGMENT_SPLIT_INFO = 0x1e,
-    HP_LC_DYLD_INFO = 0x22,
-    HP_LC_FUNCTION_STARTS = 0x26,
-    HP_LC_DATA_IN_CODE = 0x29,
-    HP_LC_DYLIB_CODE_SIGN_DRS = 0x2b,
-    HP_LC_ENCRYPTION_INFO_64 = 0x2c,
-    HP_LC_LINKER_OPTIMIZATION_HINT = 0x2e,
-    HP_LC_NOTE = 0x31,
-    HP_LC_ATOM_INFO = 0x36,
-    HP_LC_REQ_DYLD = (int)0x80000000u,
-};
-#define HP_LC_DYLD_INFO_ONLY (0x22u | 0x80000000u)
-#define HP_LC_DYLD_EXPORTS_TRIE (0x33u | 0x80000000u)
-#define HP_LC_DYLD_CHAINED_FIXUPS (0x34u | 0x80000000u)
-
-/* section_64.flags */
-#define HP_S_TYPE_MASK 0xffu
-#define HP_S_ZEROFILL 0x1u
-#define HP_S_GB_ZEROFILL 0xcu
-#define HP_S_THREAD_LOCAL_ZEROFILL 0x12u
-#define HP_S_ATTR_PURE_INSTRUCTIONS 0x80000000u
-#define HP_S_ATTR_SOME_INSTRUCTIONS 0x400u
-
-#define HP_MACHO_SEG_CMD 72u  /* sizeof(segment_command_64) */
-#define HP_MACHO_SECT 80u     /* sizeof(section_64) */
-#define HP_MACHO_HDR 32u      /* sizeof(mach_header_64) */
-#define HP_MACHO_NLIST 16u    /* sizeof(nlist_64) */
+#include "macho_defs.h"
 
 /* Names of what hookpatch adds. */
 #define HP_MACHO_SEG_TEXT "__HOOKPATCH"
@@ -107,28 +63,6 @@ static inline const uint8_t *hp_macho_slice(const hp_image *img, const hp_macho 
 {
     return img->data + m->slice_off;
 }
-
-/* Big-endian access (fat headers, code signatures). */
-static inline uint32_t hp_rd32be(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void hp_wr32be(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-static inline void hp_wr64be(uint8_t *p, uint64_t v)
-{
-    hp_wr32be(p, (uint32_t)(v >> 32));
-    hp_wr32be(p + 4, (uint32_t)v);
-}
-
-/* Report an error about the input in img->diags; returns st. */
-hp_status hp_macho_err(const hp_image *img, hp_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* True for the commands shaped as linkedit_data_command {dataoff, datasize}. */
 bool hp_macho_is_linkedit_data(uint32_t cmd);

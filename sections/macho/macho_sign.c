@@ -17,15 +17,6 @@
 
 #include <string.h>
 
-#define HP_CSMAGIC_EMBEDDED_SIGNATURE 0xfade0cc0u
-#define HP_CSMAGIC_CODEDIRECTORY 0xfade0c02u
-#define HP_CSMAGIC_REQUIREMENTS 0xfade0c01u
-#define HP_CSSLOT_CODEDIRECTORY 0u
-#define HP_CSSLOT_REQUIREMENTS 2u
-#define HP_CS_ADHOC 0x2u
-#define HP_CS_EXECSEG_MAIN_BINARY 0x1u
-#define HP_CD_VERSION 0x20400u
-#define HP_CD_HEADER 88u /* CodeDirectory through execSegFlags (0x20400) */
 #define HP_CS_PAGE_SHIFT 12u
 #define HP_CS_HASH 32u
 #define HP_CS_NSPECIAL 2u

@@ -57,7 +57,7 @@ static hp_status hp_macho_symbols(hp_macho_out *o);
 
 static hp_status hp_macho_fail(const hp_macho_out *o, hp_status st, const char *msg)
 {
-    return hp_macho_err(o->img, st, "%s", msg);
+    return hp_image_refuse(o->img, st, "%s", msg);
 }
 
 /* ---- file layout of the new segments and __LINKEDIT ---- */
@@ -187,10 +187,10 @@ static hp_status hp_macho_rebase(hp_macho_out *o)
         uint32_t seg;
         uint64_t soff;
         if (hp_macho_ptr_loc(o, ed->abs_ptrs[i], &seg, &soff) != HP_OK)
-            return hp_macho_err(o->img, HP_ERR_UNSUPPORTED,
-                                "absolute pointer at 0x%llx is outside the writable new segment; "
-                                "dyld cannot rebase it on x86-64",
-                                (unsigned long long)ed->abs_ptrs[i]);
+            return hp_image_refuse(o->img, HP_ERR_UNSUPPORTED,
+                                   "absolute pointer at 0x%llx is outside the writable new "
+                                   "segment; dyld cannot rebase it on x86-64",
+                                   (unsigned long long)ed->abs_ptrs[i]);
         uint8_t ops[2] = {(uint8_t)(0x20 | seg), 0x51}; /* SET_SEGMENT_AND_OFFSET, DO x1 */
         HP_CHECK(hp_buf_append(&o->rebase, ops, 1));
         HP_CHECK(hp_put_uleb(&o->rebase, soff));
@@ -385,8 +385,7 @@ static uint32_t hp_macho_new_sect(const hp_macho_out *o, uint64_t va)
 
 static void hp_macho_sym_warn(const hp_macho_out *o, const char *why)
 {
-    hp_diag_add(o->img->diags, HP_DIAG_WARNING, &(hp_loc){o->img->path, 0, 0}, NULL,
-                "stub and trampoline names not added to the symbol table: %s", why);
+    hp_image_warn(o->img, "stub and trampoline names not added to the symbol table: %s", why);
 }
 
 /* Why the symbol table cannot take new symbols, or NULL. */
@@ -664,7 +663,7 @@ static hp_status hp_macho_write_fat(const hp_image *img, const hp_macho *m, cons
         done[best] = true;
         prev_end = offs[best] + size;
         if (!m->fat64 && prev_end > UINT32_MAX)
-            s = hp_macho_err(img, HP_ERR_RANGE, "the universal file would exceed 4 GiB");
+            s = hp_image_refuse(img, HP_ERR_RANGE, "the universal file would exceed 4 GiB");
         uint8_t *e = h + 8 + best * esz;
         hp_wr32be(e, a->cputype);
         hp_wr32be(e + 4, a->cpusubtype);

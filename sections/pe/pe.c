@@ -1,13 +1,14 @@
 /* PE32+ x86-64 backend (Windows EXE and DLL): reader and layout.
- * pe_write.c writes the output.
+ * pe_write.c writes the output, pe_code.c is the code map; coff_symtab.c
+ * reads the COFF symbol table (shared with the object reader coff_obj.c).
  *
  * Quirks this file deals with, and why:
  *
- * - We read the headers and tables ourselves from the mapped file, as the
- *   ELF backend does. LIEF's C API (0.9) exposes neither the export table
- *   nor the COFF symbol table, and a patcher needs little: the headers, the
- *   section table, exports, .pdata, the COFF symbols and a few directories.
- *   Everything is bounds-checked before use: the input is untrusted.
+ * - We read the headers, the section table, exports, .pdata, the COFF
+ *   symbols and a few directories ourselves from the mapped file, as the
+ *   ELF backend does, each bounds-checked before use: the input is
+ *   untrusted (why not LIEF: README.md, "Why the tables are read directly,
+ *   not with LIEF").
  *
  * - Sections are the segments (VA = ImageBase + RVA). Windows reads a
  *   section's data from PointerToRawData rounded down to 512 when
@@ -88,28 +89,6 @@
 
 static hp_pe *hp_pe_of(const hp_image *img) { return img->priv; }
 
-static hp_status hp_pe_fail(hp_image *img, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static hp_status hp_pe_fail(hp_image *img, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_diag_vadd(img->diags, HP_DIAG_ERROR, &(hp_loc){img->path, 0, 0}, NULL, fmt, ap);
-    va_end(ap);
-    return HP_ERR_FORMAT;
-}
-
-static void hp_pe_note(hp_image *img, hp_diag_level lvl, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void hp_pe_note(hp_image *img, hp_diag_level lvl, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (img->diags)
-        hp_diag_vadd(img->diags, lvl, &(hp_loc){img->path, 0, 0}, NULL, fmt, ap);
-    va_end(ap);
-}
-
 static bool hp_pe_probe(const uint8_t *data, size_t size)
 {
     return size >= 2 && data[0] == 'M' && data[1] == 'Z';
@@ -126,31 +105,31 @@ uint64_t hp_pe_raw_off(const hp_pe *e, const hp_pe_sect *s)
 static hp_status hp_pe_check_coff(hp_image *img, hp_pe *e)
 {
     if (img->size < 0x40)
-        return hp_pe_fail(img, "truncated MS-DOS header (%zu bytes)", img->size);
+        return hp_image_bad(img, "truncated MS-DOS header (%zu bytes)", img->size);
     uint32_t lfanew = hp_rd32(img->data + 0x3c);
-    if (!hp_in_bounds(lfanew, 4 + HP_PE_COFF_SIZE, img->size))
-        return hp_pe_fail(img, "PE header offset 0x%x (e_lfanew) lies outside the file (%zu "
-                               "bytes)", lfanew, img->size);
+    if (!hp_in_bounds(lfanew, 4 + HP_COFF_HDR_SIZE, img->size))
+        return hp_image_bad(img, "PE header offset 0x%x (e_lfanew) lies outside the file (%zu "
+                                 "bytes)", lfanew, img->size);
     if (memcmp(img->data + lfanew, "PE\0\0", 4))
-        return hp_pe_fail(img, "no PE signature at offset 0x%x (an MS-DOS program?)", lfanew);
+        return hp_image_bad(img, "no PE signature at offset 0x%x (an MS-DOS program?)", lfanew);
     const uint8_t *c = img->data + lfanew + 4;
     e->coff_off = lfanew + 4;
-    if (hp_rd16(c) != 0x8664)
-        return hp_pe_fail(img, "PE machine 0x%04x is not x86-64 (only PE32+ x86-64 images "
-                               "are supported)", hp_rd16(c));
+    if (hp_rd16(c) != HP_COFF_MACHINE_AMD64)
+        return hp_image_bad(img, "PE machine 0x%04x is not x86-64 (only PE32+ x86-64 images "
+                                 "are supported)", hp_rd16(c));
     e->nsects = hp_rd16(c + 2);
     e->opt_size = hp_rd16(c + 16);
     e->file_chars = hp_rd16(c + 18);
     if (!(e->file_chars & HP_PE_FILE_EXECUTABLE))
-        return hp_pe_fail(img, "not an executable image (a COFF object? link it first)");
+        return hp_image_bad(img, "not an executable image (a COFF object? link it first)");
     if (e->nsects == 0)
-        return hp_pe_fail(img, "the PE file has no sections");
+        return hp_image_bad(img, "the PE file has no sections");
     if (e->opt_size < HP_PE_OPT64_MIN)
-        return hp_pe_fail(img, "optional header too small (%u bytes)", e->opt_size);
-    e->opt_off = e->coff_off + HP_PE_COFF_SIZE;
+        return hp_image_bad(img, "optional header too small (%u bytes)", e->opt_size);
+    e->opt_off = e->coff_off + HP_COFF_HDR_SIZE;
     if (!hp_in_bounds(e->opt_off, e->opt_size, img->size))
-        return hp_pe_fail(img, "optional header (%u bytes at 0x%llx) lies outside the file",
-                          e->opt_size, (unsigned long long)e->opt_off);
+        return hp_image_bad(img, "optional header (%u bytes at 0x%llx) lies outside the file",
+                            e->opt_size, (unsigned long long)e->opt_off);
     return HP_OK;
 }
 
@@ -159,9 +138,9 @@ static hp_status hp_pe_check_opt(hp_image *img, hp_pe *e)
     const uint8_t *o = img->data + e->opt_off;
     uint16_t magic = hp_rd16(o);
     if (magic == 0x10b)
-        return hp_pe_fail(img, "PE32 (32-bit) images are not supported, only PE32+ (x86-64)");
+        return hp_image_bad(img, "PE32 (32-bit) images are not supported, only PE32+ (x86-64)");
     if (magic != 0x20b)
-        return hp_pe_fail(img, "bad optional header magic 0x%x (want 0x20b, PE32+)", magic);
+        return hp_image_bad(img, "bad optional header magic 0x%x (want 0x20b, PE32+)", magic);
     e->image_base = hp_rd64(o + HP_PE_OPT_IMAGE_BASE);
     e->sect_align = hp_rd32(o + HP_PE_OPT_SECT_ALIGN);
     e->file_align = hp_rd32(o + HP_PE_OPT_FILE_ALIGN);
@@ -169,85 +148,59 @@ static hp_status hp_pe_check_opt(hp_image *img, hp_pe *e)
     e->dll_chars = hp_rd16(o + HP_PE_OPT_DLL_CHARS);
     if (!hp_pow2(e->file_align) || e->file_align > 0x10000 || !hp_pow2(e->sect_align) ||
         e->sect_align < e->file_align || e->sect_align > 0x1000000)
-        return hp_pe_fail(img, "bad alignment (SectionAlignment 0x%x, FileAlignment 0x%x)",
-                          e->sect_align, e->file_align);
+        return hp_image_bad(img, "bad alignment (SectionAlignment 0x%x, FileAlignment 0x%x)",
+                            e->sect_align, e->file_align);
     if (e->image_base > UINT64_MAX - (1ull << 33))
-        return hp_pe_fail(img, "ImageBase 0x%llx is too high", (unsigned long long)e->image_base);
+        return hp_image_bad(img, "ImageBase 0x%llx is too high", (unsigned long long)e->image_base);
     uint32_t ndirs = hp_rd32(o + HP_PE_OPT_NDIRS);
     if (ndirs > (uint32_t)(e->opt_size - HP_PE_OPT64_MIN) / 8)
-        return hp_pe_fail(img, "%u data directories do not fit in a %u-byte optional header",
-                          ndirs, e->opt_size);
+        return hp_image_bad(img, "%u data directories do not fit in a %u-byte optional header",
+                            ndirs, e->opt_size);
     e->ndirs = ndirs < HP_PE_NDIRS ? ndirs : HP_PE_NDIRS;
     for (uint32_t i = 0; i < e->ndirs; i++) {
         e->dir_rva[i] = hp_rd32(o + HP_PE_OPT_DIRS + 8 * i);
         e->dir_size[i] = hp_rd32(o + HP_PE_OPT_DIRS + 8 * i + 4);
     }
     e->sect_off = e->opt_off + e->opt_size;
-    uint64_t table = (uint64_t)e->nsects * HP_PE_SHDR_SIZE;
+    uint64_t table = (uint64_t)e->nsects * HP_COFF_SHDR_SIZE;
     if (!hp_in_bounds(e->sect_off, table, img->size))
-        return hp_pe_fail(img, "section table (%u entries at 0x%llx) lies outside the file (%zu "
-                               "bytes)", e->nsects, (unsigned long long)e->sect_off, img->size);
+        return hp_image_bad(img, "section table (%u entries at 0x%llx) lies outside the file (%zu "
+                                 "bytes)", e->nsects, (unsigned long long)e->sect_off, img->size);
     if (e->size_headers > img->size || e->sect_off + table > e->size_headers)
-        return hp_pe_fail(img, "SizeOfHeaders 0x%x does not hold the section table (ends at "
-                               "0x%llx) or lies beyond the end of the file", e->size_headers,
-                          (unsigned long long)(e->sect_off + table));
+        return hp_image_bad(img, "SizeOfHeaders 0x%x does not hold the section table (ends at "
+                                 "0x%llx) or lies beyond the end of the file", e->size_headers,
+                            (unsigned long long)(e->sect_off + table));
     return HP_OK;
 }
 
-/* The COFF symbol table and its string table. It is not needed to run the
- * image, so a broken one is ignored with a warning. */
+/* The COFF symbol table and its string table (coff_symtab.c). It is not
+ * needed to run the image, so a broken one is ignored: records outside the
+ * file with a warning, a bad string table by going without long names. */
 static void hp_pe_find_symtab(hp_image *img, hp_pe *e)
 {
-    const uint8_t *c = img->data + e->coff_off;
-    uint32_t off = hp_rd32(c + 8), n = hp_rd32(c + 12);
-    if (!off || !n)
-        return;
-    uint64_t bytes = (uint64_t)n * HP_PE_SYM_SIZE;
-    if (!hp_in_bounds(off, bytes, img->size)) {
-        hp_pe_note(img, HP_DIAG_WARNING, "COFF symbol table (%u symbols at 0x%x) lies outside "
-                                         "the file; ignored", n, off);
+    hp_coff_symtab *t = &e->symtab;
+    hp_coff_symtab_st st = hp_coff_symtab_open(img->data, img->size, img->data + e->coff_off, t);
+    if (st == HP_COFF_SYMTAB_OUTSIDE)
+        hp_image_warn(img, "COFF symbol table (%u symbols at 0x%x) lies outside "
+                           "the file; ignored", t->nsyms, t->off);
+    if (st == HP_COFF_SYMTAB_NONE || st == HP_COFF_SYMTAB_OUTSIDE) {
+        *t = (hp_coff_symtab){0};
         return;
     }
-    e->sym_off = off;
-    e->nsyms = n;
     e->symtab_ok = true;
-    uint64_t str = off + bytes;
-    if (hp_in_bounds(str, 4, img->size)) {
-        uint32_t sz = hp_rd32(img->data + str);
-        if (sz >= 4 && hp_in_bounds(str, sz, img->size))
-            e->str_size = sz;
-    }
-    e->data_end = str + e->str_size;
+    e->data_end = t->off + (uint64_t)t->nsyms * HP_COFF_SYM_SIZE + t->strsize;
 }
 
-/* A NUL-terminated string at offset off of the COFF string table, or NULL. */
-static const char *hp_pe_strtab(const hp_image *img, const hp_pe *e, uint32_t off, size_t *len)
-{
-    if (off < 4 || off >= e->str_size)
-        return NULL;
-    const char *p = (const char *)img->data + e->sym_off + (uint64_t)e->nsyms * HP_PE_SYM_SIZE +
-                    off;
-    const char *end = memchr(p, 0, e->str_size - off);
-    if (!end)
-        return NULL;
-    *len = (size_t)(end - p);
-    return p;
-}
-
-static void hp_pe_sect_name(const hp_image *img, const hp_pe *e, hp_pe_sect *s)
+/* "/4" names a string-table entry; a name that does not resolve stays as
+ * written. */
+static void hp_pe_sect_name(const hp_pe *e, hp_pe_sect *s)
 {
     memcpy(s->name, s->hdr, 8);
     s->name[8] = 0;
-    if (s->name[0] != '/' || !s->name[1])
-        return;
-    uint32_t off = 0;
-    for (const char *p = s->name + 1; *p; p++) {
-        if (*p < '0' || *p > '9' || off > 9999999)
-            return;
-        off = off * 10 + (uint32_t)(*p - '0');
-    }
+    uint32_t off;
     size_t len;
-    const char *n = hp_pe_strtab(img, e, off, &len);
+    const char *n = hp_coff_long_name(s->hdr, &off) ? hp_coff_strtab_at(&e->symtab, off, &len)
+                                                    : NULL;
     if (n && len < sizeof s->name) {
         memcpy(s->name, n, len);
         s->name[len] = 0;
@@ -268,22 +221,22 @@ static hp_status hp_pe_check_sect(hp_image *img, hp_pe *e, unsigned i, uint64_t 
 {
     const hp_pe_sect *s = &e->sects[i];
     if (s->raw_size && !hp_in_bounds(hp_pe_raw_off(e, s), s->raw_size, img->size))
-        return hp_pe_fail(img, "section %u (%s): raw data (offset 0x%x, size 0x%x) lies beyond "
-                               "the end of the file (%zu bytes)", i + 1, s->name, s->raw_off,
-                          s->raw_size, img->size);
+        return hp_image_bad(img, "section %u (%s): raw data (offset 0x%x, size 0x%x) lies beyond "
+                                 "the end of the file (%zu bytes)", i + 1, s->name, s->raw_off,
+                            s->raw_size, img->size);
     if (s->raw_size && hp_pe_raw_off(e, s) < e->size_headers)
-        return hp_pe_fail(img, "section %u (%s): raw data at offset 0x%x overlaps the headers "
-                               "(0x%x bytes)", i + 1, s->name, s->raw_off, e->size_headers);
+        return hp_image_bad(img, "section %u (%s): raw data at offset 0x%x overlaps the headers "
+                                 "(0x%x bytes)", i + 1, s->name, s->raw_off, e->size_headers);
     if ((uint64_t)s->rva + s->vsize > 0x80000000ull)
-        return hp_pe_fail(img, "section %u (%s) at RVA 0x%x, size 0x%x, ends beyond 2 GiB", i + 1,
-                          s->name, s->rva, s->vsize);
+        return hp_image_bad(img, "section %u (%s) at RVA 0x%x, size 0x%x, ends beyond 2 GiB", i + 1,
+                            s->name, s->rva, s->vsize);
     if (s->rva < e->size_headers)
-        return hp_pe_fail(img, "section %u (%s) at RVA 0x%x overlaps the headers (0x%x bytes)",
-                          i + 1, s->name, s->rva, e->size_headers);
+        return hp_image_bad(img, "section %u (%s) at RVA 0x%x overlaps the headers (0x%x bytes)",
+                            i + 1, s->name, s->rva, e->size_headers);
     if (s->rva < prev_end)
-        return hp_pe_fail(img, "section %u (%s) at RVA 0x%x overlaps the previous section, "
-                               "which ends at 0x%llx", i + 1, s->name, s->rva,
-                          (unsigned long long)prev_end);
+        return hp_image_bad(img, "section %u (%s) at RVA 0x%x overlaps the previous section, "
+                                 "which ends at 0x%llx", i + 1, s->name, s->rva,
+                            (unsigned long long)prev_end);
     return HP_OK;
 }
 
@@ -296,8 +249,8 @@ static hp_status hp_pe_load_sections(hp_image *img, hp_pe *e)
     e->first_raw = img->size;
     for (unsigned i = 0; i < e->nsects; i++) {
         hp_pe_sect *s = &e->sects[i];
-        memcpy(s->hdr, img->data + e->sect_off + (uint64_t)i * HP_PE_SHDR_SIZE, sizeof s->hdr);
-        hp_pe_sect_name(img, e, s);
+        memcpy(s->hdr, img->data + e->sect_off + (uint64_t)i * HP_COFF_SHDR_SIZE, sizeof s->hdr);
+        hp_pe_sect_name(e, s);
         s->raw_size = hp_rd32(s->hdr + 16);
         s->vsize = hp_rd32(s->hdr + 8) ? hp_rd32(s->hdr + 8) : s->raw_size;
         s->rva = hp_rd32(s->hdr + 12);
@@ -317,7 +270,7 @@ static hp_status hp_pe_load_sections(hp_image *img, hp_pe *e)
         HP_CHECK(hp_image_add_segment(img, &seg));
     }
     if (!img->nsegs)
-        return hp_pe_fail(img, "no section has a size");
+        return hp_image_bad(img, "no section has a size");
     if (e->raw_end > e->data_end)
         e->data_end = e->raw_end;
     e->end_rva = (uint32_t)hp_align_up(prev_end, e->sect_align);
@@ -366,9 +319,9 @@ static hp_status hp_pe_dir(hp_image *img, const hp_pe *e, unsigned idx, const ch
     uint64_t avail = 0;
     const uint8_t *p = hp_pe_rva_bytes(img, e, e->dir_rva[idx], &avail);
     if (!p || avail < e->dir_size[idx] || e->dir_size[idx] < min_size)
-        return hp_pe_fail(img, "the %s directory (RVA 0x%x, size 0x%x) lies outside the "
-                               "file-backed part of the sections", what, e->dir_rva[idx],
-                          e->dir_size[idx]);
+        return hp_image_bad(img, "the %s directory (RVA 0x%x, size 0x%x) lies outside the "
+                                 "file-backed part of the sections", what, e->dir_rva[idx],
+                            e->dir_size[idx]);
     *out = p;
     return HP_OK;
 }
@@ -436,19 +389,19 @@ static hp_status hp_pe_load_exports(hp_image *img, hp_pe *e)
     const uint8_t *names = hp_pe_rva_bytes(img, e, hp_rd32(d + 32), &a2);
     const uint8_t *ords = hp_pe_rva_bytes(img, e, hp_rd32(d + 36), &a3);
     if (!funcs || !names || !ords || a1 / 4 < nfuncs || a2 / 4 < nnames || a3 / 2 < nnames)
-        return hp_pe_fail(img, "export table (%u functions, %u names) lies outside the file",
-                          nfuncs, nnames);
+        return hp_image_bad(img, "export table (%u functions, %u names) lies outside the file",
+                            nfuncs, nnames);
     uint32_t dir_lo = e->dir_rva[HP_PE_DIR_EXPORT], dir_len = e->dir_size[HP_PE_DIR_EXPORT];
     for (uint32_t i = 0; i < nnames; i++) {
         uint64_t avail = 0;
         const char *name = (const char *)hp_pe_rva_bytes(img, e, hp_rd32(names + 4 * i), &avail);
         const char *end = name ? memchr(name, 0, avail) : NULL;
         if (!end)
-            return hp_pe_fail(img, "export %u has a name outside the file or unterminated", i);
+            return hp_image_bad(img, "export %u has a name outside the file or unterminated", i);
         uint16_t ord = hp_rd16(ords + 2 * i);
         if (ord >= nfuncs)
-            return hp_pe_fail(img, "export '%.*s' has ordinal index %u beyond the %u functions",
-                              (int)(end - name), name, ord, nfuncs);
+            return hp_image_bad(img, "export '%.*s' has ordinal index %u beyond the %u functions",
+                                (int)(end - name), name, ord, nfuncs);
         uint32_t rva = hp_rd32(funcs + 4 * ord);
         if (!rva || end == name || rva - dir_lo < dir_len) /* forwarders point into the dir */
             continue;
@@ -466,18 +419,6 @@ typedef struct hp_pe_go {
     uint64_t pcln_va, epcln_va, text_va;
 } hp_pe_go;
 
-static bool hp_pe_sym_name(const hp_image *img, const hp_pe *e, const uint8_t *rec,
-                           const char **name, size_t *len)
-{
-    if (hp_rd32(rec) == 0) {
-        *name = hp_pe_strtab(img, e, hp_rd32(rec + 4), len);
-        return *name != NULL;
-    }
-    *name = (const char *)rec;
-    *len = strnlen(*name, 8);
-    return true;
-}
-
 static void hp_pe_note_go(hp_pe_go *go, const char *name, size_t len, uint64_t va)
 {
     if (len == 15 && !memcmp(name, "runtime.pclntab", 15))
@@ -489,10 +430,12 @@ static void hp_pe_note_go(hp_pe_go *go, const char *name, size_t len, uint64_t v
 }
 
 /* True when some symbol carries a function type (GNU tools do, Go does not). */
-static bool hp_pe_typed_symtab(const hp_image *img, const hp_pe *e)
+static bool hp_pe_typed_symtab(const hp_pe *e)
 {
-    for (uint64_t i = 0; i < e->nsyms; i += 1u + img->data[e->sym_off + i * HP_PE_SYM_SIZE + 17])
-        if (((hp_rd16(img->data + e->sym_off + i * HP_PE_SYM_SIZE + 14) >> 4) & 3) == 2)
+    hp_coff_sym c;
+    for (uint32_t i = 0; i < e->symtab.nsyms && hp_coff_sym_get(&e->symtab, i, &c);
+         i += 1u + c.naux)
+        if (hp_coff_type_is_func(c.type))
             return true;
     return false;
 }
@@ -502,29 +445,27 @@ static hp_status hp_pe_load_coff_syms(hp_image *img, hp_pe *e, hp_pe_go *go)
     if (!e->symtab_ok)
         return HP_OK;
     img->has_symtab = true;
-    bool typed = hp_pe_typed_symtab(img, e);
-    for (uint64_t i = 0; i < e->nsyms;) {
-        const uint8_t *rec = img->data + e->sym_off + i * HP_PE_SYM_SIZE;
-        uint8_t cls = rec[16], naux = rec[17];
-        uint16_t type = hp_rd16(rec + 14);
-        int16_t sec = (int16_t)hp_rd16(rec + 12);
-        i += 1u + naux; /* aux records (section, file, function) are skipped whole */
-        /* 2 EXTERNAL, 3 STATIC; a STATIC untyped symbol with aux records
-         * defines a section, it does not name code. */
-        if ((cls != 2 && cls != 3) || sec < 1 || sec > e->nsects || (cls == 3 && !type && naux))
+    bool typed = hp_pe_typed_symtab(e);
+    hp_coff_sym c;
+    for (uint32_t i = 0; i < e->symtab.nsyms && hp_coff_sym_get(&e->symtab, i, &c);
+         i += 1u + c.naux) { /* aux records (section, file, function) are skipped whole */
+        int16_t sec = (int16_t)c.secnum;
+        /* A STATIC untyped symbol with aux records defines a section, it
+         * does not name code. */
+        if ((c.cls != HP_COFF_EXTERNAL && c.cls != HP_COFF_STATIC) || sec < 1 ||
+            sec > e->nsects || (c.cls == HP_COFF_STATIC && !c.type && c.naux))
             continue;
-        const char *name;
-        size_t len;
-        if (!hp_pe_sym_name(img, e, rec, &name, &len) || !len)
+        if (!c.name || !c.len)
             continue;
         const hp_pe_sect *s = &e->sects[sec - 1];
-        uint64_t va = e->image_base + s->rva + hp_rd32(rec + 8);
-        hp_pe_note_go(go, name, len, va);
+        uint64_t va = e->image_base + s->rva + c.value;
+        hp_pe_note_go(go, c.name, c.len, va);
         if (!hp_image_segment_at(img, va))
             continue;
-        bool func = typed ? ((type >> 4) & 3) == 2
+        bool func = typed ? hp_coff_type_is_func(c.type)
                           : (s->chars & (HP_PE_SCN_EXECUTE | HP_PE_SCN_CNT_CODE)) != 0;
-        HP_CHECK(hp_pe_add_sym(img, e, name, len, va, func, HP_SRC_SYMTAB, cls == 2));
+        HP_CHECK(hp_pe_add_sym(img, e, c.name, c.len, va, func, HP_SRC_SYMTAB,
+                               c.cls == HP_COFF_EXTERNAL));
     }
     return HP_OK;
 }
@@ -638,8 +579,6 @@ static hp_status hp_pe_load(hp_image *img)
     HP_CHECK(hp_pe_load_coff_syms(img, e, &go));
     hp_pe_find_prior(img, e);
     hp_pe_find_go(img, e, &go);
-    if (img->pclntab)
-        HP_CHECK(hp_go_load(img));
     return HP_OK;
 }
 
@@ -658,8 +597,8 @@ static void hp_pe_unload(hp_image *img)
  * space, or move every section's data forward (see the essay). */
 static hp_status hp_pe_plan_headers(hp_image *img, hp_pe *e, uint32_t nnew)
 {
-    uint64_t table_end = e->sect_off + (uint64_t)e->nsects * HP_PE_SHDR_SIZE;
-    uint64_t need = table_end + (uint64_t)nnew * HP_PE_SHDR_SIZE;
+    uint64_t table_end = e->sect_off + (uint64_t)e->nsects * HP_COFF_SHDR_SIZE;
+    uint64_t need = table_end + (uint64_t)nnew * HP_COFF_SHDR_SIZE;
     e->shift = 0;
     e->new_size_headers = e->size_headers;
     if (need > e->size_headers)
@@ -668,10 +607,9 @@ static hp_status hp_pe_plan_headers(hp_image *img, hp_pe *e, uint32_t nnew)
     if (e->new_size_headers > e->first_raw)
         e->shift = (uint32_t)hp_align_up(e->new_size_headers - e->first_raw, e->file_align);
     if (e->new_size_headers > e->sects[0].rva) {
-        hp_pe_note(img, HP_DIAG_ERROR, "no room for %u more section headers: the headers "
-                                       "would overlap the first section at RVA 0x%x", nnew,
-                   e->sects[0].rva);
-        return HP_ERR_UNSUPPORTED;
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED, "no room for %u more section headers: "
+                               "the headers would overlap the first section at RVA 0x%x", nnew,
+                               e->sects[0].rva);
     }
     e->drop_bound = false;
     for (unsigned i = 0; i < e->ndirs; i++) {
@@ -679,9 +617,9 @@ static hp_status hp_pe_plan_headers(hp_image *img, hp_pe *e, uint32_t nnew)
         if (i == HP_PE_DIR_SECURITY || !e->dir_size[i] || lo >= need || hi <= table_end)
             continue;
         if (i != HP_PE_DIR_BOUND_IMPORT) {
-            hp_pe_note(img, HP_DIAG_ERROR, "data directory %u sits right after the section "
-                                           "table, where the new section headers must go", i);
-            return HP_ERR_UNSUPPORTED;
+            return hp_image_refuse(img, HP_ERR_UNSUPPORTED, "data directory %u sits right after "
+                                   "the section table, where the new section headers must go",
+                                   i);
         }
         e->drop_bound = true;
     }
@@ -709,17 +647,16 @@ static hp_status hp_pe_place(hp_image *img, hp_layout *lay)
     }
     e->next_rva = (uint32_t)(rva < 0x7fff0000ull ? rva : 0x7fff0000ull);
     if (rva >= 0x7fff0000ull) {
-        hp_pe_note(img, HP_DIAG_ERROR, "the image would exceed 2 GiB, beyond the reach of "
-                                       "rel32 jumps");
-        return HP_ERR_RANGE;
+        return hp_image_refuse(img, HP_ERR_RANGE, "the image would exceed 2 GiB, beyond the "
+                                                  "reach of rel32 jumps");
     }
     if (lay->nabs_ptrs && img->has_dynreloc)
         nnew++; /* .hookrel */
     e->nreserve = nnew;
     HP_CHECK(hp_pe_plan_headers(img, e, nnew));
     if (e->cert_size)
-        hp_pe_note(img, HP_DIAG_WARNING, "the input is Authenticode-signed; the output's "
-                                         "signature is removed (sign it again)");
+        hp_image_warn(img, "the input is Authenticode-signed; the output's "
+                           "signature is removed (sign it again)");
     e->placed = true;
     return HP_OK;
 }

@@ -1,64 +1,19 @@
-/* pe_priv: state shared by the PE32+ reader (pe.c) and writer (pe_write.c).
- * Private to sections/. Field offsets follow the Microsoft "PE Format"
- * specification; every value here was bounds-checked by the reader. */
+/* pe_priv: state shared by the PE32+ reader (pe.c), writer (pe_write.c) and
+ * code map (pe_code.c). Private to sections/pe/; the format's constants are
+ * in pe_defs.h. Every value here was bounds-checked by the reader. */
 #ifndef HP_PE_PRIV_H
 #define HP_PE_PRIV_H
 
 #include "../format.h"
+#include "pe_defs.h"
 
-enum {
-    HP_PE_COFF_SIZE = 20,  /* COFF file header */
-    HP_PE_OPT64_MIN = 112, /* PE32+ optional header up to the data directories */
-    HP_PE_SHDR_SIZE = 40,  /* one section header */
-    HP_PE_SYM_SIZE = 18,   /* one COFF symbol record */
-    HP_PE_NDIRS = 16,
-    HP_PE_MAX_NEW = 5,     /* .hookp .hookr .hookd .hookrel .hookinf */
-};
-
-/* Offsets inside the PE32+ optional header. */
-enum {
-    HP_PE_OPT_SIZE_CODE = 4,
-    HP_PE_OPT_SIZE_IDATA = 8,
-    HP_PE_OPT_SIZE_UDATA = 12,
-    HP_PE_OPT_IMAGE_BASE = 24,
-    HP_PE_OPT_SECT_ALIGN = 32,
-    HP_PE_OPT_FILE_ALIGN = 36,
-    HP_PE_OPT_SIZE_IMAGE = 56,
-    HP_PE_OPT_SIZE_HEADERS = 60,
-    HP_PE_OPT_CHECKSUM = 64,
-    HP_PE_OPT_DLL_CHARS = 70,
-    HP_PE_OPT_NDIRS = 108,
-    HP_PE_OPT_DIRS = 112,
-};
-
-/* Data directory indexes. */
-enum {
-    HP_PE_DIR_EXPORT = 0,
-    HP_PE_DIR_EXCEPTION = 3,
-    HP_PE_DIR_SECURITY = 4, /* the only one holding a file offset, not an RVA */
-    HP_PE_DIR_BASERELOC = 5,
-    HP_PE_DIR_DEBUG = 6,
-    HP_PE_DIR_BOUND_IMPORT = 11,
-};
-
-#define HP_PE_FILE_RELOCS_STRIPPED 0x0001u
-#define HP_PE_FILE_EXECUTABLE 0x0002u
-#define HP_PE_FILE_DLL 0x2000u
-#define HP_PE_DLL_DYNAMIC_BASE 0x0040u
-
-#define HP_PE_SCN_CNT_CODE 0x00000020u
-#define HP_PE_SCN_CNT_IDATA 0x00000040u
-#define HP_PE_SCN_CNT_UDATA 0x00000080u
-#define HP_PE_SCN_DISCARDABLE 0x02000000u
-#define HP_PE_SCN_EXECUTE 0x20000000u
-#define HP_PE_SCN_READ 0x40000000u
-#define HP_PE_SCN_WRITE 0x80000000u
+#define HP_PE_MAX_NEW 5 /* new sections: .hookp .hookr .hookd .hookrel .hookinf */
 
 typedef struct hp_pe_sect {
-    uint8_t hdr[HP_PE_SHDR_SIZE]; /* the header as read; the writer fixes offsets */
-    char name[64];                /* resolved name ("/4" looked up in the string table) */
-    uint32_t rva, vsize;          /* vsize: VirtualSize, or SizeOfRawData when that is 0 */
-    uint32_t raw_off, raw_size;   /* as in the header */
+    uint8_t hdr[HP_COFF_SHDR_SIZE]; /* the header as read; the writer fixes offsets */
+    char name[64];                  /* resolved name ("/4" looked up in the string table) */
+    uint32_t rva, vsize;            /* vsize: VirtualSize, or SizeOfRawData when that is 0 */
+    uint32_t raw_off, raw_size;     /* as in the header */
     uint32_t chars;
 } hp_pe_sect;
 
@@ -79,9 +34,8 @@ typedef struct hp_pe {
     uint64_t first_raw; /* lowest file offset of section data: headers end here */
     uint64_t raw_end;   /* end of the last section data in the file */
     uint64_t data_end;  /* end of the last section data or symbol table in the file */
-    /* COFF symbol table, when present and inside the file */
-    uint32_t sym_off, nsyms, str_size;
-    bool symtab_ok;
+    hp_coff_symtab symtab; /* the COFF symbol table; all zero unless symtab_ok */
+    bool symtab_ok;        /* present and inside the file */
     hp_pe_rtf *pdata; /* sorted by begin */
     size_t npdata;
     uint64_t dbg_off; /* file offset of the debug directory entries */

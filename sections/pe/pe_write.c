@@ -49,10 +49,11 @@ static uint64_t hp_pe_input_end(const hp_pe_out *o)
     uint64_t end = img->size, cert_end = e->cert_off + e->cert_size;
     if (e->cert_size && e->cert_off >= e->data_end && cert_end <= end && end - cert_end < 8)
         end = e->cert_off;
-    uint64_t sym_end = e->sym_off + (uint64_t)e->nsyms * HP_PE_SYM_SIZE + e->str_size;
-    if (o->new_symtab && e->sym_off >= e->raw_end && e->sym_off >= e->first_raw &&
-        sym_end <= end && end - sym_end < 8 && !hp_pe_debug_past(img, e, e->sym_off))
-        end = e->sym_off;
+    const hp_coff_symtab *t = &e->symtab;
+    uint64_t sym_end = t->off + (uint64_t)t->nsyms * HP_COFF_SYM_SIZE + t->strsize;
+    if (o->new_symtab && t->off >= e->raw_end && t->off >= e->first_raw && sym_end <= end &&
+        end - sym_end < 8 && !hp_pe_debug_past(img, e, t->off))
+        end = t->off;
     return end;
 }
 
@@ -65,7 +66,7 @@ static hp_status hp_pe_copy_input(hp_pe_out *o)
     HP_CHECK(hp_buf_append_zeros(&o->f, e->shift));
     HP_CHECK(hp_buf_append(&o->f, o->img->data + split, end - split));
     for (unsigned i = 0; i < e->nsects; i++) {
-        uint8_t h[HP_PE_SHDR_SIZE];
+        uint8_t h[HP_COFF_SHDR_SIZE];
         memcpy(h, e->sects[i].hdr, sizeof h);
         if (e->sects[i].raw_size)
             hp_wr32(h + 20, (uint32_t)hp_pe_moved(e, hp_rd32(h + 20)));
@@ -113,7 +114,7 @@ static hp_status hp_pe_add_sect(hp_pe_out *o, const char *name, uint32_t vsize, 
         if (o->f.len > UINT32_MAX)
             return HP_ERR_RANGE;
     }
-    uint8_t h[HP_PE_SHDR_SIZE] = {0};
+    uint8_t h[HP_COFF_SHDR_SIZE] = {0};
     memcpy(h, name, strnlen(name, 8));
     hp_wr32(h + 8, vsize);
     hp_wr32(h + 12, o->next_rva);
@@ -245,7 +246,7 @@ static hp_status hp_pe_write_relocs(hp_pe_out *o)
 static int16_t hp_pe_new_sect_of(const hp_pe_out *o, uint64_t va, uint32_t *sect_rva)
 {
     for (uint32_t i = o->e->nsects; i < o->nshdrs; i++) {
-        const uint8_t *h = o->shdrs.data + (size_t)i * HP_PE_SHDR_SIZE;
+        const uint8_t *h = o->shdrs.data + (size_t)i * HP_COFF_SHDR_SIZE;
         uint64_t lo = o->e->image_base + hp_rd32(h + 12);
         if (va >= lo && va - lo < hp_rd32(h + 8)) {
             *sect_rva = hp_rd32(h + 12);
@@ -265,19 +266,20 @@ static hp_status hp_pe_write_symbols(hp_pe_out *o)
     if (!o->new_symtab)
         return HP_OK;
     hp_buf sym = {0}, str = {0};
-    const uint8_t *old = o->img->data + e->sym_off;
-    uint64_t old_bytes = (uint64_t)e->nsyms * HP_PE_SYM_SIZE;
+    const hp_coff_symtab *t = &e->symtab;
+    const uint8_t *old = o->img->data + t->off;
+    uint64_t old_bytes = (uint64_t)t->nsyms * HP_COFF_SYM_SIZE;
     hp_status s = hp_buf_append(&sym, old, old_bytes);
     if (s == HP_OK)
-        s = e->str_size ? hp_buf_append(&str, old + old_bytes, e->str_size)
-                        : hp_buf_append_zeros(&str, 4);
+        s = t->strsize ? hp_buf_append(&str, old + old_bytes, t->strsize)
+                       : hp_buf_append_zeros(&str, 4);
     for (size_t i = 0; s == HP_OK && i < ed->nsyms; i++) {
         const hp_newsym *ns = &ed->syms[i];
         uint32_t rva = 0;
         int16_t sec = hp_pe_new_sect_of(o, ns->va, &rva);
         if (!sec)
             continue;
-        uint8_t rec[HP_PE_SYM_SIZE] = {0};
+        uint8_t rec[HP_COFF_SYM_SIZE] = {0};
         size_t len = strlen(ns->name);
         if (len <= 8) {
             memcpy(rec, ns->name, len);
@@ -287,17 +289,17 @@ static hp_status hp_pe_write_symbols(hp_pe_out *o)
         }
         hp_wr32(rec + 8, (uint32_t)(ns->va - e->image_base - rva));
         hp_wr16(rec + 12, (uint16_t)sec);
-        hp_wr16(rec + 14, ns->func ? 0x20 : 0);
-        rec[16] = 3; /* STATIC: ours are not for linking against */
+        hp_wr16(rec + 14, ns->func ? HP_COFF_TYPE_FUNC : 0);
+        rec[16] = HP_COFF_STATIC; /* ours are not for linking against */
         if (s == HP_OK)
             s = hp_buf_append(&sym, rec, sizeof rec);
     }
-    if (s == HP_OK && (str.len > UINT32_MAX || sym.len / HP_PE_SYM_SIZE > UINT32_MAX))
+    if (s == HP_OK && (str.len > UINT32_MAX || sym.len / HP_COFF_SYM_SIZE > UINT32_MAX))
         s = HP_ERR_RANGE;
     if (s == HP_OK) {
         hp_wr32(str.data, (uint32_t)str.len);
         o->sym_off = (uint32_t)o->f.len;
-        o->nsyms = (uint32_t)(sym.len / HP_PE_SYM_SIZE);
+        o->nsyms = (uint32_t)(sym.len / HP_COFF_SYM_SIZE);
         s = hp_buf_append(&o->f, sym.data, sym.len);
         if (s == HP_OK)
             s = hp_buf_append(&o->f, str.data, str.len);

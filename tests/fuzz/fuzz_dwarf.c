@@ -18,10 +18,8 @@
  * binary --only-section=NAME), and synth.hpdw is the synthetic corpus of the
  * unit test: HP_DWARF_SEED_OUT=synth.hpdw tests/test_dwarf.
  *
- * Build by hand (the lead wires CMake):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
- *     tests/fuzz/fuzz_dwarf.c sections/[a-z]*.c base/[a-z]*.c -o /tmp/fuzz_dwarf
- *   /tmp/fuzz_dwarf -max_len=65536 tests/fuzz/corpus/dwarf */
+ * Built by tests/fuzz/CMakeLists.txt (HP_FUZZ=ON) against hp_sections;
+ * tests/fuzz/run.sh runs it from the corpus. */
 #include "sections/debug/dwarf.h"
 #include "sections/format.h"
 

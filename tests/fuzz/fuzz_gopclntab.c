@@ -10,31 +10,13 @@
  *  3. the same image without the symbol, through hp_go_load and
  *     hp_go_table, so the moduledata scan runs over the input too.
  *
- * Build by hand (the lead wires CMake):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DHP_FUZZ_STANDALONE \
- *     -I. tests/fuzz/fuzz_gopclntab.c sections/debug/gopclntab.c sections/image.c \
- *     base/hp_base.c base/hp_diag.c -o /tmp/fuzz_gopclntab
- *   /tmp/fuzz_gopclntab tests/fuzz/corpus/gopclntab */
+ * Built by tests/fuzz/CMakeLists.txt (HP_FUZZ=ON) against hp_sections;
+ * tests/fuzz/run.sh runs it from the corpus. */
 #include "sections/format.h"
 #include "sections/debug/gopclntab.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef HP_FUZZ_STANDALONE
-/* image.c lists every backend; this harness needs none of them. */
-static bool hp_fuzz_no_probe(const uint8_t *d, size_t n)
-{
-    (void)d, (void)n;
-    return false;
-}
-__attribute__((weak)) const hp_format hp_format_elf = {.name = "elf", .kind = HP_FMT_ELF,
-                                                     .probe = hp_fuzz_no_probe};
-__attribute__((weak)) const hp_format hp_format_pe = {.name = "pe", .kind = HP_FMT_PE,
-                                                     .probe = hp_fuzz_no_probe};
-__attribute__((weak)) const hp_format hp_format_macho = {.name = "macho", .kind = HP_FMT_MACHO,
-                                                     .probe = hp_fuzz_no_probe};
-#endif
 
 #define FUZZ_TEXT_VA 0x401000u
 #define FUZZ_VA 0x600000u

@@ -3,10 +3,8 @@
  * (rebase opcodes), a new symbol (rebuilt symbol tables), the info record
  * and, when the input has them, grown chained fixups and a new code
  * signature, all into an in-memory file.
- * Seeds: tests/fuzz/corpus/macho. Build by hand, from the source root:
- *   clang -g -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I. \
- *         tests/fuzz/fuzz_macho.c sections/ *.c base/ *.c -o /tmp/fuzz_macho
- * (without the spaces before the stars). */
+ * Seeds: tests/fuzz/corpus/macho. Built by tests/fuzz/CMakeLists.txt
+ * (HP_FUZZ=ON) against hp_sections. */
 #include "sections/format.h"
 
 #include <string.h>

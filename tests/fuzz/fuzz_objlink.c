@@ -2,10 +2,7 @@
  * object. It is loaded, measured and linked into a scratch edit (regions
  * set up exactly as objlink.h asks), once as a PIC and once as a fixed
  * output, with every external name resolving to one fixed address.
- * Build by hand:
- *   clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
- *     tests/fuzz/fuzz_objlink.c relocs/objlink*.c sections/[a-z]*.c base/[a-z]*.c \
- *     -lZydis -o /tmp/fuzz_objlink
+ * Built by tests/fuzz/CMakeLists.txt (HP_FUZZ=ON) against hp_relocs.
  * Seeds: tests/fuzz/corpus/objlink/. */
 #include "relocs/objlink.h"
 

@@ -1,14 +1,12 @@
-/* libFuzzer harness for objlink's COFF and Mach-O readers: the input is one
+/* libFuzzer harness for the COFF and Mach-O object readers (sections/pe/
+ * coff_obj.c, sections/macho/macho_obj.c) and the linker: the input is one
  * relocatable object (seeds: mingw-w64 and clang COFF, clang Mach-O). It is
  * loaded twice under two names (COMDAT discarding, duplicate and weak
  * definitions across objects), queried in both C and Mach-O spellings,
  * measured and linked into scratch edits set up as objlink.h asks, as a PIC
  * and as a fixed output, with external names resolving to a fixed address.
  * ELF input reaches the ELF reader too; fuzz_objlink covers that better.
- * Build by hand:
- *   clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
- *     tests/fuzz/fuzz_objlink_formats.c relocs/objlink*.c sections/[a-z]*.c \
- *     base/[a-z]*.c -lZydis -o /tmp/fuzz_objlink_formats
+ * Built by tests/fuzz/CMakeLists.txt (HP_FUZZ=ON) against hp_relocs.
  * Seeds: tests/fuzz/corpus/objlink_formats/. */
 #include "relocs/objlink.h"
 

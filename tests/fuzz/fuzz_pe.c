@@ -1,11 +1,8 @@
 /* libFuzzer harness for the PE32+ reader and writer (sections/pe/pe.c,
  * pe_write.c): load the input; when it loads, place small regions and emit
  * a synthetic edit to /dev/null (a jump patched over the first functions,
- * an absolute pointer to rebase, new symbols, the record). Uses only
- * sections/ and base/, so besides the CMake target (HP_FUZZ) it builds by
- * hand from this file plus every .c file of those two folders:
- *   clang -g -fsanitize=fuzzer,address,undefined -I. tests/fuzz/fuzz_pe.c
- *         sections/(all .c) base/(all .c) -o /tmp/fuzz_pe */
+ * an absolute pointer to rebase, new symbols, the record). Built by
+ * tests/fuzz/CMakeLists.txt (HP_FUZZ=ON) against hp_sections. */
 #include "sections/format.h"
 
 #include <fcntl.h>

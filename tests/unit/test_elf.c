@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "sections/elf/elf_priv.h"
 #include "sections/format.h"
 
@@ -40,29 +42,7 @@
 /* Files                                                                  */
 /* ===================================================================== */
 
-typedef struct blob {
-    uint8_t *data;
-    size_t size;
-} blob;
-
 static char g_dir[512]; /* mkdtemp directory for compiled programs and outputs */
-
-static blob read_all(const char *path)
-{
-    blob b = {0};
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    b.data = malloc((size_t)n);
-    assert_non_null(b.data);
-    assert_int_equal(fread(b.data, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    b.size = (size_t)n;
-    return b;
-}
 
 static void path_in_dir(char *out, size_t len, const char *name)
 {
@@ -100,7 +80,7 @@ typedef struct rd {
 static rd rd_open(const char *path)
 {
     rd r = {0};
-    r.b = read_all(path);
+    r.b = read_file(path);
     assert_true(r.b.size >= sizeof r.eh);
     memcpy(&r.eh, r.b.data, sizeof r.eh);
     assert_memory_equal(r.eh.e_ident, ELFMAG, SELFMAG);
@@ -1275,7 +1255,7 @@ static void test_compiled_truncations(void **state)
     /* Every prefix at a coarse stride, and around the tables: no crash. */
     char p[600];
     path_in_dir(p, sizeof p, "pie");
-    blob b = read_all(p);
+    blob b = read_file(p);
     Elf64_Ehdr eh;
     memcpy(&eh, b.data, sizeof eh);
     size_t marks[] = {eh.e_phoff, eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr), eh.e_shoff,

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,28 +43,6 @@
 /* ===================================================================== */
 /* Files and ELF                                                         */
 /* ===================================================================== */
-
-typedef struct blob {
-    uint8_t *data;
-    size_t size;
-} blob;
-
-static blob read_file(const char *path)
-{
-    blob b = {0};
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    b.data = malloc((size_t)n);
-    assert_non_null(b.data);
-    assert_int_equal(fread(b.data, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    b.size = (size_t)n;
-    return b;
-}
 
 typedef struct elf_sec {
     uint64_t va, off, size;

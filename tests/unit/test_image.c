@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "sections/image.h"
+#include "sections/format.h"
 
 #include <string.h>
 
@@ -359,13 +359,14 @@ static void test_symbol_matches_alias(void **state)
 {
     (void)state;
     /* Mach-O spells C names with a leading underscore; users write the
-     * source name. The image makes the alias for Mach-O only. */
+     * source name. The image makes the alias where the format table says
+     * C names carry one (Mach-O only). */
     hp_image *img = it_std();
-    img->kind = HP_FMT_MACHO;
+    img->fmt = &hp_format_macho;
     it_sym(img, "_add", 0x401000, 0x10, HP_SYM_FUNC, HP_SRC_SYMTAB);
     it_sym(img, "_", 0x401010, 0x10, HP_SYM_FUNC, HP_SRC_SYMTAB);
     it_sym(img, "__x", 0x401020, 0x10, HP_SYM_FUNC, HP_SRC_SYMTAB);
-    img->kind = HP_FMT_ELF;
+    img->fmt = &hp_format_elf;
     it_sym(img, "_elf", 0x401030, 0x10, HP_SYM_FUNC, HP_SRC_SYMTAB);
     assert_int_equal(hp_image_finish_syms(img), HP_OK);
 
@@ -437,7 +438,7 @@ static void test_symbol_ref(void **state)
 
     /* Mach-O's alias is derived from a borrowed name too. */
     img = it_std();
-    img->kind = HP_FMT_MACHO;
+    img->fmt = &hp_format_macho;
     assert_int_equal(hp_image_add_symbol_ref(img, table + 1, 0x401000, 4, HP_SYM_FUNC,
                                              HP_SRC_SYMTAB, true),
                      HP_OK);

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,27 +41,6 @@
 #define LD_X86 "ld64.lld-14 -arch x86_64 -platform_version macos 11.0 11.0 -undefined dynamic_lookup"
 
 static bool have_c, have_fat, have_go[TGO_MAX];
-
-typedef struct blob {
-    uint8_t *data;
-    size_t size;
-} blob;
-
-static blob slurp(const char *path)
-{
-    blob b = {0};
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    b.data = malloc((size_t)n);
-    assert_non_null(b.data);
-    assert_int_equal(fread(b.data, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    b.size = (size_t)n;
-    return b;
-}
 
 static int sh(const char *cmd) { return system(cmd); }
 
@@ -447,7 +428,7 @@ static void test_roundtrip_fat(void **state)
     roundtrip(WORK "/fat", WORK "/fat.out");
     check_signature(WORK "/fat.out");
     /* the arm64 slice is unchanged */
-    blob in = slurp(WORK "/fat"), out = slurp(WORK "/fat.out");
+    blob in = read_file(WORK "/fat"), out = read_file(WORK "/fat.out");
     assert_int_equal(hp_rd32be(out.data + 4), 2);
     for (int i = 0; i < 2; i++) {
         const uint8_t *a = in.data + 8 + 20 * i, *b = out.data + 8 + 20 * i;
@@ -507,7 +488,7 @@ static void test_prior_info(void **state)
  * (empty) entry per segment, appended to __LINKEDIT. */
 static blob with_chained_fixups(void)
 {
-    blob b = slurp(WORK "/exe_unsigned");
+    blob b = read_file(WORK "/exe_unsigned");
     uint8_t *h = b.data;
     uint32_t ncmds = hp_rd32(h + 16), sizeofcmds = hp_rd32(h + 20), nsegs = 0, le = 0;
     for (uint32_t i = 0, off = 32; i < ncmds; i++, off += hp_rd32(h + off + 4))
@@ -651,7 +632,7 @@ static void test_malformed(void **state)
     expect_format(fat, sizeof fat, "fat slice outside the file");
     if (!have_c)
         skip();
-    blob good = slurp(WORK "/exe_unsigned");
+    blob good = read_file(WORK "/exe_unsigned");
     blob b = {malloc(good.size), good.size};
 #define MUTATE(desc, stmt)                                                                     \
     do {                                                                                       \
@@ -695,7 +676,7 @@ static void test_truncations(void **state)
     (void)state;
     if (!have_c)
         skip();
-    blob good = slurp(WORK "/exe");
+    blob good = read_file(WORK "/exe");
     for (size_t n = 0; n < good.size; n += n < 4096 ? 7 : 509) {
         uint8_t *copy = malloc(n ? n : 1);
         memcpy(copy, good.data, n);

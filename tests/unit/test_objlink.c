@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -52,19 +54,6 @@ static const char *build(const char *cc, const char *flags, const char *src, con
     snprintf(cmd, sizeof cmd, "%s -c -g0 %s %s%s -o %s", cc, flags, FIX, src, path);
     assert_true(run(cmd));
     return path;
-}
-
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*n ? *n : 1);
-    assert_int_equal(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
 }
 
 static int setup(void **state)
@@ -853,8 +842,9 @@ static void test_refusals(void **state)
 static const char *patched(const char *src, const char *name, void (*patch)(uint8_t *, size_t))
 {
     static char path[512];
-    size_t n;
-    uint8_t *b = slurp(src, &n);
+    blob in = read_file(src);
+    uint8_t *b = in.data;
+    size_t n = in.size;
     patch(b, n);
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
     FILE *f = fopen(path, "wb");
@@ -1035,8 +1025,9 @@ static void test_truncated(void **state)
                           build("gcc", "", "mock_asm.S", "t2.o"),
                           build("gcc", "-DCOMDAT_VALUE=1 -DCALLER=c", "comdat_a.S", "t3.o")};
     for (size_t i = 0; i < 3; i++) {
-        size_t n;
-        uint8_t *b = slurp(objs[i], &n);
+        blob f = read_file(objs[i]);
+        uint8_t *b = f.data;
+        size_t n = f.size;
         assert_int_equal(pipeline(b, n, true), HP_OK);
         for (size_t len = 0; len < n; len++) {
             uint8_t *copy = malloc(len ? len : 1); /* exact size: ASan sees overreads */
@@ -1054,8 +1045,9 @@ static void test_mutations(void **state)
                           build("gcc", "", "mock_asm.S", "m2.o")};
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     for (size_t i = 0; i < 2; i++) {
-        size_t n;
-        uint8_t *b = slurp(objs[i], &n);
+        blob f = read_file(objs[i]);
+        uint8_t *b = f.data;
+        size_t n = f.size;
         for (int iter = 0; iter < 3000; iter++) {
             uint8_t *copy = malloc(n);
             memcpy(copy, b, n);

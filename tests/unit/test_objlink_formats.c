@@ -1,5 +1,5 @@
-/* Unit tests for objlink's COFF and Mach-O object readers (relocs/
- * objlink_coff.c, relocs/objlink_macho.c). Fixtures are compiled at test
+/* Unit tests for the COFF and Mach-O object readers (sections/pe/coff_obj.c,
+ * sections/macho/macho_obj.c), through the object linker. Fixtures are compiled at test
  * time from tests/fixtures/objlink_formats with x86_64-w64-mingw32-gcc,
  * clang --target=x86_64-w64-windows-gnu and clang -target
  * x86_64-apple-macos11 (-O0 ... -O2). Each link is placed at realistic
@@ -16,6 +16,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "test_util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -88,19 +90,6 @@ static const char *build_text(const char *cc, const char *flags, const char *nam
     char out[128];
     snprintf(out, sizeof out, "%s.o", name);
     return build_at(cc, flags, tmpdir, name, out);
-}
-
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*n ? *n : 1);
-    assert_int_equal(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
 }
 
 static int setup(void **state)
@@ -1113,8 +1102,9 @@ static void test_macho_malformed(void **state)
 {
     if (!have_clang_macho)
         skip();
-    size_t n;
-    uint8_t *obj = slurp(build(CLANG_MACHO, "-O2", "mock.c", "mock_mal.o"), &n);
+    blob f = read_file(build(CLANG_MACHO, "-O2", "mock.c", "mock_mal.o"));
+    uint8_t *obj = f.data;
+    size_t n = f.size;
     uint8_t *bad = malloc(n);
     for (size_t len = 0; len < n; len++)
         load_bad(obj, len, NULL);

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,26 +255,6 @@ static void tp_basic(tp_pe *t, uint16_t type)
 /* Helpers                                                               */
 /* ===================================================================== */
 
-typedef struct blob {
-    uint8_t *data;
-    size_t size;
-} blob;
-
-static blob slurp(const char *path)
-{
-    blob b = {0};
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    b.size = (size_t)ftell(f);
-    rewind(f);
-    b.data = malloc(b.size + 1);
-    assert_non_null(b.data);
-    assert_int_equal(fread(b.data, 1, b.size, f), b.size);
-    fclose(f);
-    return b;
-}
-
 /* The standard image checksum, written independently of pe_write.c: the
  * CheckSum field's two words are skipped rather than zeroed. */
 static uint32_t tp_checksum(const uint8_t *p, size_t n)
@@ -496,7 +478,7 @@ static hp_status place_emit(hp_image *img, hp_edit *ed, const char *out, hp_diag
 
 static void check_output_common(const char *path, const blob *in, hp_diags *d)
 {
-    blob b = slurp(path);
+    blob b = read_file(path);
     assert_int_equal(tp_stored_checksum(b.data), tp_checksum(b.data, b.size));
     assert_int_equal(hp_rd16(b.data + 0x46), 9); /* 4 + text rodata data reloc info */
     assert_int_equal(opt32(&b, 56), 0xa000);      /* SizeOfImage */
@@ -567,7 +549,7 @@ static void test_emit_roundtrip(void **state)
     hp_edit ed;
     assert_int_equal(place_emit(img, &ed, WORK "/rt-out.exe", &d), HP_OK);
     check_output_common(WORK "/rt-out.exe", &in, &d);
-    blob b = slurp(WORK "/rt-out.exe");
+    blob b = read_file(WORK "/rt-out.exe");
     assert_int_equal(opt32(&b, 60), t.soh); /* room was there: nothing moved */
     /* the symbol table ended the input: rewritten, not duplicated */
     size_t copies = 0;
@@ -607,7 +589,7 @@ static void test_header_growth(void **state)
     hp_edit ed;
     assert_int_equal(place_emit(img, &ed, WORK "/grow-out.exe", &d), HP_OK);
     check_output_common(WORK "/grow-out.exe", &in, &d);
-    blob b = slurp(WORK "/grow-out.exe");
+    blob b = read_file(WORK "/grow-out.exe");
     assert_int_equal(opt32(&b, 60), 0x400);
     for (int i = 0; i < t.ns; i++)
         assert_int_equal(hp_rd32(b.data + SECT_TABLE + 40 * i + 20), t.s[i].raw_off + 0x200);
@@ -673,7 +655,7 @@ static void test_authenticode_removed(void **state)
     hp_edit ed;
     assert_int_equal(place_emit(img, &ed, WORK "/signed-out.exe", &d), HP_OK);
     assert_true(has_diag(&d, HP_DIAG_WARNING, "Authenticode"));
-    blob b = slurp(WORK "/signed-out.exe");
+    blob b = read_file(WORK "/signed-out.exe");
     assert_int_equal(opt32(&b, 112 + 4 * 8), 0);
     assert_int_equal(opt32(&b, 116 + 4 * 8), 0);
     for (size_t i = 0; i + 32 <= b.size; i++)
@@ -707,7 +689,7 @@ static void test_plan_and_write(void **state)
         hp_diags_print(&d, stderr);
     assert_int_equal(s, HP_OK);
     assert_int_equal(write_out(img, &plan.ed, WORK "/plan-out.exe"), HP_OK);
-    blob b = slurp(WORK "/plan-out.exe");
+    blob b = read_file(WORK "/plan-out.exe");
     assert_int_equal(tp_stored_checksum(b.data), tp_checksum(b.data, b.size));
     hp_image *out;
     assert_int_equal(hp_image_open(WORK "/plan-out.exe", &d, &out), HP_OK);
@@ -907,7 +889,7 @@ static void test_mingw(void **state)
              "x86_64-w64-mingw32-gcc -O2 -shared -s %s/dll/hooklib.c -o %s/hooklib.dll",
              fix, fix, fix, WORK, fix, WORK);
     assert_int_equal(system(cmd), 0);
-    blob in = slurp(WORK "/c.exe");
+    blob in = read_file(WORK "/c.exe");
     assert_int_equal(tp_stored_checksum(in.data), tp_checksum(in.data, in.size));
     hp_diags d = {0};
     hp_image *img;
@@ -930,7 +912,7 @@ static void test_mingw(void **state)
     hp_plan plan;
     assert_int_equal(hp_plan_build(img, &reqs, &opt, &d, &plan), HP_OK);
     assert_int_equal(write_out(img, &plan.ed, WORK "/c-out.exe"), HP_OK);
-    blob b = slurp(WORK "/c-out.exe");
+    blob b = read_file(WORK "/c-out.exe");
     assert_int_equal(tp_stored_checksum(b.data), tp_checksum(b.data, b.size));
     free(b.data);
     hp_plan_free(&plan);

@@ -1,5 +1,7 @@
 /* Reading COFF x86-64 relocatable objects (x86_64-w64-mingw32-gcc -c,
- * clang --target=x86_64-w64-windows-gnu -c) into objlink's ELF-shaped model.
+ * clang --target=x86_64-w64-windows-gnu -c) into the object model's ELF
+ * terms (object.h), for the object linker (relocs/objlink). The symbol and
+ * string tables are read by coff_symtab.c, as for PE images.
  *
  * Objects are untrusted: headers, tables, names and relocations are
  * bounds-checked here once, so the linker can trust the model. COFF quirks
@@ -38,7 +40,7 @@
  *    (the weak symbol takes its default, the tag symbol, when that is
  *    defined here; otherwise it is an undefined weak reference). Type 0x20
  *    marks functions. Sizes are not recorded in COFF: a symbol extends to the
- *    next one of its section (hp_ol_infer_sizes).
+ *    next one of its section (hp_obj_infer_sizes).
  *  - Relocations are REL: the addend is in the bytes being patched, and
  *    every IMAGE_REL_AMD64_* type becomes an ELF one (the emitter stays
  *    ELF-only): ADDR64 -> R_X86_64_64, ADDR32 -> R_X86_64_32, REL32_N ->
@@ -49,42 +51,13 @@
  *    image base, and only unwind/SEH tables, dropped here, use it. SECTION,
  *    SECREL, SECREL7, TOKEN, SREL32, PAIR and SSPAN32 are refused by name.
  */
-#include "objlink_priv.h"
+#include "../object.h"
+#include "pe_defs.h"
+#include "../format.h"
 
 #include <elf.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define HP_COFF_MAX_ERRORS 32 /* per object; hostile inputs stay readable */
-
-#define HP_COFF_AMD64 0x8664u
-#define HP_COFF_HDR 20u
-#define HP_COFF_SHDR 40u
-#define HP_COFF_SYM 18u
-#define HP_COFF_REL 10u
-
-#define HP_COFF_CNT_CODE 0x00000020u
-#define HP_COFF_CNT_IDATA 0x00000040u
-#define HP_COFF_CNT_UDATA 0x00000080u
-#define HP_COFF_LNK_INFO 0x00000200u
-#define HP_COFF_LNK_REMOVE 0x00000800u
-#define HP_COFF_LNK_COMDAT 0x00001000u
-#define HP_COFF_NRELOC_OVFL 0x01000000u
-#define HP_COFF_DISCARDABLE 0x02000000u
-#define HP_COFF_EXECUTE 0x20000000u
-#define HP_COFF_WRITE 0x80000000u
-
-#define HP_COFF_SYM_ABS 0xffffu   /* section number -1 */
-#define HP_COFF_SYM_DEBUG 0xfffeu /* section number -2 */
-
-enum {
-    HP_COFF_EXTERNAL = 2,
-    HP_COFF_STATIC = 3,
-    HP_COFF_LABEL = 6,
-    HP_COFF_WEAK_EXTERNAL = 105,
-};
-
-#define HP_COFF_ASSOCIATIVE 5
 
 /* ---- the reader ----------------------------------------------------- */
 
@@ -97,58 +70,27 @@ typedef struct hp_coff_shdr {
     uint16_t assoc;
 } hp_coff_shdr;
 
-typedef struct hp_coff_sym {
+typedef struct hp_coff_rec {
     const char *name;
     uint32_t value;
     uint16_t secnum, type;
     uint8_t cls, naux;
     bool aux;    /* an auxiliary record, not a symbol */
     bool secdef; /* STATIC section-definition record */
-} hp_coff_sym;
+} hp_coff_rec;
 
 typedef struct hp_coff_rd {
-    hp_ol_obj *o;
-    hp_diags *d;
-    uint32_t nsecs, nsyms; /* native counts */
-    uint64_t shoff, symoff;
-    const uint8_t *strtab;
-    uint32_t strsize;
+    hp_obj *o;
+    uint32_t nsecs; /* native count */
+    uint64_t shoff;
+    hp_coff_symtab tab; /* nsyms: the native count */
     hp_coff_shdr *sh; /* [nsecs + 1] */
-    hp_coff_sym *sy;  /* [nsyms] */
+    hp_coff_rec *sy;  /* [nsyms] */
     size_t strs_used, strs_cap;
-    unsigned nerr;
-    hp_status st;
+    hp_obj_errs err;
 } hp_coff_rd;
 
-static void hp_coff_vreport(hp_coff_rd *rd, hp_status s, const char *fmt, va_list ap)
-{
-    hp_ol_report_v(rd->d, rd->o, HP_COFF_MAX_ERRORS, &rd->nerr, &rd->st, s, fmt, ap);
-}
 
-/* Well-formed, but refused (HP_ERR_LINK). */
-__attribute__((format(printf, 2, 3))) static hp_status hp_coff_refuse(hp_coff_rd *rd,
-                                                                      const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_coff_vreport(rd, HP_ERR_LINK, fmt, ap);
-    va_end(ap);
-    return HP_ERR_LINK;
-}
-
-/* Malformed or truncated (HP_ERR_FORMAT). */
-__attribute__((format(printf, 2, 3))) static hp_status hp_coff_bad(hp_coff_rd *rd,
-                                                                   const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_coff_vreport(rd, HP_ERR_FORMAT, fmt, ap);
-    va_end(ap);
-    return HP_ERR_FORMAT;
-}
-
-/* Keep going after an error unless the input cannot be trusted further. */
-static bool hp_coff_fatal(hp_status s) { return s == HP_ERR_FORMAT || s == HP_ERR_NOMEM; }
 
 /* A NUL-terminated copy of n <= 8 bytes in o->strs (sized up front). */
 static const char *hp_coff_short(hp_coff_rd *rd, const uint8_t *p, size_t n)
@@ -161,18 +103,11 @@ static const char *hp_coff_short(hp_coff_rd *rd, const uint8_t *p, size_t n)
     return dst;
 }
 
-static const char *hp_coff_long(const hp_coff_rd *rd, uint64_t off)
+bool hp_coff_obj_probe(const uint8_t *data, size_t size)
 {
-    if (off < 4 || off >= rd->strsize || !memchr(rd->strtab + off, 0, rd->strsize - off))
-        return NULL;
-    return (const char *)rd->strtab + off;
-}
-
-bool hp_ol_coff_probe(const uint8_t *data, size_t size)
-{
-    static const uint16_t machines[] = {HP_COFF_AMD64, 0x14c /* i386 */, 0xaa64 /* arm64 */,
-                                        0x1c4 /* armnt */, 0xa641 /* arm64ec */,
-                                        0x200 /* ia64 */};
+    static const uint16_t machines[] = {HP_COFF_MACHINE_AMD64, HP_COFF_MACHINE_I386,
+                                        HP_COFF_MACHINE_ARM64, HP_COFF_MACHINE_ARMNT,
+                                        HP_COFF_MACHINE_ARM64EC, HP_COFF_MACHINE_IA64};
     if (size < 4)
         return false;
     uint16_t m = hp_rd16(data);
@@ -189,10 +124,10 @@ bool hp_ol_coff_probe(const uint8_t *data, size_t size)
 static const char *hp_coff_machine(uint16_t m)
 {
     switch (m) {
-    case 0x14c: return " (i386: build the mock with x86_64-w64-mingw32-gcc)";
-    case 0xaa64: return " (arm64)";
-    case 0x1c4: return " (armnt)";
-    case 0xa641: return " (arm64ec)";
+    case HP_COFF_MACHINE_I386: return " (i386: build the mock with x86_64-w64-mingw32-gcc)";
+    case HP_COFF_MACHINE_ARM64: return " (arm64)";
+    case HP_COFF_MACHINE_ARMNT: return " (armnt)";
+    case HP_COFF_MACHINE_ARM64EC: return " (arm64ec)";
     default: return "";
     }
 }
@@ -202,37 +137,32 @@ static hp_status hp_coff_header(hp_coff_rd *rd)
     const uint8_t *p = rd->o->data;
     size_t size = rd->o->size;
     if (hp_rd16(p) == 0x5a4d)
-        return hp_coff_refuse(rd, "a PE image (EXE or DLL), not an object file; compile the "
-                                  "mock with -c");
+        return hp_obj_refuse(&rd->err, "a PE image (EXE or DLL), not an object file; compile the "
+                                       "mock with -c");
     if (hp_rd16(p) == 0 && hp_rd16(p + 2) == 0xffff)
-        return hp_coff_refuse(rd, "big COFF objects (-Wa,-mbig-obj) are not supported");
-    if (size < HP_COFF_HDR)
-        return hp_coff_bad(rd, "truncated COFF header");
-    if (hp_rd16(p) != HP_COFF_AMD64)
-        return hp_coff_refuse(rd, "COFF machine 0x%x is not x86-64%s", hp_rd16(p),
-                              hp_coff_machine(hp_rd16(p)));
+        return hp_obj_refuse(&rd->err, "big COFF objects (-Wa,-mbig-obj) are not supported");
+    if (size < HP_COFF_HDR_SIZE)
+        return hp_obj_bad(&rd->err, "truncated COFF header");
+    if (hp_rd16(p) != HP_COFF_MACHINE_AMD64)
+        return hp_obj_refuse(&rd->err, "COFF machine 0x%x is not x86-64%s", hp_rd16(p),
+                             hp_coff_machine(hp_rd16(p)));
     if (hp_rd16(p + 16) != 0)
-        return hp_coff_refuse(rd, "not a relocatable COFF object (it has an optional "
-                                  "header); compile with -c");
+        return hp_obj_refuse(&rd->err, "not a relocatable COFF object (it has an optional "
+                                       "header); compile with -c");
     rd->nsecs = hp_rd16(p + 2);
-    rd->shoff = HP_COFF_HDR;
-    rd->symoff = hp_rd32(p + 8);
-    rd->nsyms = hp_rd32(p + 12);
-    if (!hp_in_bounds(rd->shoff, (uint64_t)rd->nsecs * HP_COFF_SHDR, size))
-        return hp_coff_bad(rd, "truncated or malformed: section table out of bounds");
-    if (!rd->nsyms)
+    rd->shoff = HP_COFF_HDR_SIZE;
+    if (!hp_in_bounds(rd->shoff, (uint64_t)rd->nsecs * HP_COFF_SHDR_SIZE, size))
+        return hp_obj_bad(&rd->err, "truncated or malformed: section table out of bounds");
+    switch (hp_coff_symtab_open(p, size, p, &rd->tab)) {
+    case HP_COFF_SYMTAB_NONE:
+        rd->tab = (hp_coff_symtab){0};
         return HP_OK;
-    uint64_t symsz = (uint64_t)rd->nsyms * HP_COFF_SYM;
-    if (!hp_in_bounds(rd->symoff, symsz, size))
-        return hp_coff_bad(rd, "truncated or malformed: symbol table out of bounds");
-    uint64_t stroff = rd->symoff + symsz;
-    if (hp_in_bounds(stroff, 4, size)) { /* the size includes its own 4 bytes */
-        rd->strsize = hp_rd32(p + stroff);
-        if (rd->strsize < 4 || !hp_in_bounds(stroff, rd->strsize, size))
-            return hp_coff_bad(rd, "truncated or malformed: string table out of bounds");
-        rd->strtab = p + stroff;
+    case HP_COFF_SYMTAB_OUTSIDE:
+        return hp_obj_bad(&rd->err, "truncated or malformed: symbol table out of bounds");
+    case HP_COFF_STRTAB_BAD:
+        return hp_obj_bad(&rd->err, "truncated or malformed: string table out of bounds");
+    default: return HP_OK;
     }
-    return HP_OK;
 }
 
 /* ---- sections ------------------------------------------------------- */
@@ -246,47 +176,45 @@ static bool hp_coff_group(const char *s, const char *p)
     return !strncmp(s, p, n) && (s[n] == 0 || s[n] == '$' || s[n] == '.');
 }
 
-static hp_status hp_coff_secname(hp_coff_rd *rd, const uint8_t *h, hp_ol_sec *sec, size_t i)
+static hp_status hp_coff_secname(hp_coff_rd *rd, const uint8_t *h, hp_obj_sec *sec, size_t i)
 {
     if (h[0] != '/') {
         sec->name = hp_coff_short(rd, h, 8);
         return HP_OK;
     }
-    uint64_t off = 0;
-    size_t k = 1;
-    for (; k < 8 && h[k] >= '0' && h[k] <= '9'; k++)
-        off = off * 10 + (uint64_t)(h[k] - '0');
-    sec->name = k > 1 && (k == 8 || h[k] == 0) ? hp_coff_long(rd, off) : NULL;
-    return sec->name ? HP_OK : hp_coff_bad(rd, "section %zu: name out of bounds", i);
+    uint32_t off;
+    size_t len;
+    sec->name = hp_coff_long_name(h, &off) ? hp_coff_strtab_at(&rd->tab, off, &len) : NULL;
+    return sec->name ? HP_OK : hp_obj_bad(&rd->err, "section %zu: name out of bounds", i);
 }
 
 static hp_status hp_coff_read_shdrs(hp_coff_rd *rd)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     o->nsecs = (size_t)rd->nsecs + 1;
     o->secs = hp_calloc(o->nsecs, sizeof *o->secs);
     rd->sh = hp_calloc(o->nsecs, sizeof *rd->sh);
     if (!o->secs || !rd->sh)
         return HP_ERR_NOMEM;
-    o->secs[0] = (hp_ol_sec){.name = "", .align = 1, .region = HP_OL_DROP};
+    o->secs[0] = (hp_obj_sec){.name = "", .align = 1, .region = HP_OBJ_DROP};
     for (size_t i = 1; i < o->nsecs; i++) {
-        const uint8_t *h = o->data + rd->shoff + (i - 1) * HP_COFF_SHDR;
+        const uint8_t *h = o->data + rd->shoff + (i - 1) * HP_COFF_SHDR_SIZE;
         hp_coff_shdr *s = &rd->sh[i];
-        hp_ol_sec *sec = &o->secs[i];
+        hp_obj_sec *sec = &o->secs[i];
         *s = (hp_coff_shdr){.va = hp_rd32(h + 12), .size = hp_rd32(h + 16),
                             .raw_off = hp_rd32(h + 20), .rel_off = hp_rd32(h + 24),
                             .nrel = hp_rd16(h + 32), .flags = hp_rd32(h + 36)};
-        sec->region = HP_OL_DROP;
+        sec->region = HP_OBJ_DROP;
         HP_CHECK(hp_coff_secname(rd, h, sec, i));
-        sec->nobits = (s->flags & HP_COFF_CNT_UDATA) &&
-                      !(s->flags & (HP_COFF_CNT_CODE | HP_COFF_CNT_IDATA));
+        sec->nobits = (s->flags & HP_PE_SCN_CNT_UDATA) &&
+                      !(s->flags & (HP_PE_SCN_CNT_CODE | HP_PE_SCN_CNT_IDATA));
         sec->size = s->size;
         if (!sec->nobits && s->size && !hp_in_bounds(s->raw_off, s->size, o->size))
-            return hp_coff_bad(rd, "section '%s': contents out of bounds", sec->name);
+            return hp_obj_bad(&rd->err, "section '%s': contents out of bounds", sec->name);
         sec->data = sec->nobits || !s->size ? NULL : o->data + s->raw_off;
         unsigned a = (s->flags >> 20) & 0xf;
         if (a == 15)
-            return hp_coff_bad(rd, "section '%s': invalid alignment field", sec->name);
+            return hp_obj_bad(&rd->err, "section '%s': invalid alignment field", sec->name);
         sec->align = a ? 1ull << (a - 1) : 16;
     }
     return HP_OK;
@@ -294,7 +222,7 @@ static hp_status hp_coff_read_shdrs(hp_coff_rd *rd)
 
 /* Linker directives: none needs honouring (see the top); say what is
  * ignored, printable characters only. */
-static void hp_coff_drectve(hp_coff_rd *rd, const hp_ol_sec *sec)
+static void hp_coff_drectve(hp_coff_rd *rd, const hp_obj_sec *sec)
 {
     char text[121];
     size_t n = 0;
@@ -308,9 +236,8 @@ static void hp_coff_drectve(hp_coff_rd *rd, const hp_ol_sec *sec)
         n--;
     text[n] = 0;
     if (n)
-        hp_diag_add(rd->d, HP_DIAG_WARNING, &rd->o->loc, NULL,
-                    "object '%s': section '%s': linker directives ignored: %s%s", rd->o->path,
-                    sec->name, text, n == sizeof text - 1 ? "..." : "");
+        hp_obj_warn(&rd->err, "section '%s': linker directives ignored: %s%s", sec->name, text,
+                    n == sizeof text - 1 ? "..." : "");
 }
 
 static bool hp_coff_dropped(const char *name, uint32_t flags)
@@ -318,7 +245,7 @@ static bool hp_coff_dropped(const char *name, uint32_t flags)
     static const char *const drop[] = {".pdata", ".xdata", ".debug", ".eh_frame",
                                        ".gcc_except_table", ".gfids", ".giats", ".gljmp",
                                        ".gehcont", ".sxdata"};
-    if (flags & (HP_COFF_LNK_REMOVE | HP_COFF_LNK_INFO | HP_COFF_DISCARDABLE) ||
+    if (flags & (HP_PE_SCN_LNK_REMOVE | HP_PE_SCN_LNK_INFO | HP_PE_SCN_DISCARDABLE) ||
         !strcmp(name, ".rdata$zzz"))
         return true;
     for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++)
@@ -329,7 +256,7 @@ static bool hp_coff_dropped(const char *name, uint32_t flags)
 
 static hp_status hp_coff_classify(hp_coff_rd *rd, size_t i)
 {
-    hp_ol_sec *sec = &rd->o->secs[i];
+    hp_obj_sec *sec = &rd->o->secs[i];
     uint32_t f = rd->sh[i].flags;
     if (!strcmp(sec->name, ".drectve"))
         hp_coff_drectve(rd, sec);
@@ -338,28 +265,28 @@ static hp_status hp_coff_classify(hp_coff_rd *rd, size_t i)
     if (hp_coff_group(sec->name, ".ctors") || hp_coff_group(sec->name, ".dtors") ||
         hp_coff_prefix(sec->name, ".CRT$X") || hp_coff_group(sec->name, ".init_array") ||
         hp_coff_group(sec->name, ".fini_array"))
-        return hp_coff_refuse(rd, "section '%s': constructors and destructors are not "
-                                  "supported (nothing would run them)", sec->name);
+        return hp_obj_refuse(&rd->err, "section '%s': constructors and destructors are not "
+                                       "supported (nothing would run them)", sec->name);
     if (hp_coff_group(sec->name, ".tls"))
-        return hp_coff_refuse(rd, "section '%s': thread-local storage is not supported",
-                              sec->name);
+        return hp_obj_refuse(&rd->err, "section '%s': thread-local storage is not supported",
+                             sec->name);
     if (hp_coff_group(sec->name, ".idata"))
-        return hp_coff_refuse(rd, "section '%s': import tables are not supported (an import "
-                                  "library member is not a mock)", sec->name);
-    if (sec->align > HP_OL_MAX_ALIGN)
-        return hp_coff_refuse(rd, "section '%s': alignment %llu is larger than a page",
-                              sec->name, (unsigned long long)sec->align);
-    if (sec->size > HP_OL_MAX_REGION)
-        return hp_coff_refuse(rd, "section '%s': too large (%llu bytes)", sec->name,
-                              (unsigned long long)sec->size);
-    if (f & (HP_COFF_CNT_CODE | HP_COFF_EXECUTE))
+        return hp_obj_refuse(&rd->err, "section '%s': import tables are not supported (an import "
+                                       "library member is not a mock)", sec->name);
+    if (sec->align > HP_OBJ_MAX_ALIGN)
+        return hp_obj_refuse(&rd->err, "section '%s': alignment %llu is larger than a page",
+                             sec->name, (unsigned long long)sec->align);
+    if (sec->size > HP_OBJ_MAX_REGION)
+        return hp_obj_refuse(&rd->err, "section '%s': too large (%llu bytes)", sec->name,
+                             (unsigned long long)sec->size);
+    if (f & (HP_PE_SCN_CNT_CODE | HP_PE_SCN_EXECUTE))
         sec->region = HP_REGION_TEXT;
-    else if (sec->nobits || (f & HP_COFF_WRITE))
+    else if (sec->nobits || (f & HP_PE_SCN_WRITE))
         sec->region = HP_REGION_DATA;
     else
         sec->region = HP_REGION_RODATA;
     if (sec->nobits && sec->region == HP_REGION_TEXT)
-        return hp_coff_bad(rd, "section '%s': uninitialized code", sec->name);
+        return hp_obj_bad(&rd->err, "section '%s': uninitialized code", sec->name);
     return HP_OK;
 }
 
@@ -367,7 +294,7 @@ static hp_status hp_coff_sections(hp_coff_rd *rd)
 {
     for (size_t i = 1; i < rd->o->nsecs; i++) {
         hp_status st = hp_coff_classify(rd, i);
-        if (hp_coff_fatal(st))
+        if (hp_obj_fatal(st))
             return st;
     }
     return HP_OK;
@@ -377,20 +304,21 @@ static hp_status hp_coff_sections(hp_coff_rd *rd)
 
 static hp_status hp_coff_record(hp_coff_rd *rd, uint32_t i)
 {
-    const uint8_t *p = rd->o->data + rd->symoff + (uint64_t)i * HP_COFF_SYM;
-    hp_coff_sym *s = &rd->sy[i];
-    s->name = hp_rd32(p) ? hp_coff_short(rd, p, 8) : hp_coff_long(rd, hp_rd32(p + 4));
+    hp_coff_sym c;
+    bool aux_fits = hp_coff_sym_get(&rd->tab, i, &c);
+    hp_coff_rec *s = &rd->sy[i];
+    s->name = c.short_name ? hp_coff_short(rd, (const uint8_t *)c.name, c.len) : c.name;
     if (!s->name)
-        return hp_coff_bad(rd, "symbol %u: name out of bounds", i);
-    s->value = hp_rd32(p + 8);
-    s->secnum = hp_rd16(p + 12);
-    s->type = hp_rd16(p + 14);
-    s->cls = p[16];
-    s->naux = p[17];
-    if (s->naux > rd->nsyms - i - 1)
-        return hp_coff_bad(rd, "symbol '%s': auxiliary records run past the table", s->name);
+        return hp_obj_bad(&rd->err, "symbol %u: name out of bounds", i);
+    s->value = c.value;
+    s->secnum = c.secnum;
+    s->type = c.type;
+    s->cls = c.cls;
+    s->naux = c.naux;
+    if (!aux_fits)
+        return hp_obj_bad(&rd->err, "symbol '%s': auxiliary records run past the table", s->name);
     for (uint32_t k = 1; k <= s->naux; k++)
-        rd->sy[i + k] = (hp_coff_sym){.name = "", .aux = true};
+        rd->sy[i + k] = (hp_coff_rec){.name = "", .aux = true};
     return HP_OK;
 }
 
@@ -398,7 +326,7 @@ static hp_status hp_coff_record(hp_coff_rd *rd, uint32_t i)
  * its aux record holds the COMDAT selection and associated section. */
 static hp_status hp_coff_secdef(hp_coff_rd *rd, uint32_t i)
 {
-    hp_coff_sym *s = &rd->sy[i];
+    hp_coff_rec *s = &rd->sy[i];
     if (s->cls != HP_COFF_STATIC || !s->naux || s->value || !s->secnum ||
         s->secnum > rd->nsecs || strcmp(s->name, rd->o->secs[s->secnum].name))
         return HP_OK;
@@ -406,7 +334,7 @@ static hp_status hp_coff_secdef(hp_coff_rd *rd, uint32_t i)
     s->secdef = true;
     if (sh->def)
         return HP_OK;
-    const uint8_t *a = rd->o->data + rd->symoff + (uint64_t)(i + 1) * HP_COFF_SYM;
+    const uint8_t *a = rd->tab.syms + (uint64_t)(i + 1) * HP_COFF_SYM_SIZE;
     sh->def = i + 1;
     sh->assoc = hp_rd16(a + 12);
     sh->select = a[14];
@@ -415,16 +343,16 @@ static hp_status hp_coff_secdef(hp_coff_rd *rd, uint32_t i)
 
 static hp_status hp_coff_records(hp_coff_rd *rd)
 {
-    rd->sy = hp_calloc(rd->nsyms ? rd->nsyms : 1, sizeof *rd->sy);
+    rd->sy = hp_calloc(rd->tab.nsyms ? rd->tab.nsyms : 1, sizeof *rd->sy);
     if (!rd->sy)
         return HP_ERR_NOMEM;
-    for (uint32_t i = 0; i < rd->nsyms; i += 1u + rd->sy[i].naux) {
+    for (uint32_t i = 0; i < rd->tab.nsyms; i += 1u + rd->sy[i].naux) {
         HP_CHECK(hp_coff_record(rd, i));
         HP_CHECK(hp_coff_secdef(rd, i));
     }
     /* The COMDAT symbol: the first symbol of the section after its definition. */
-    for (uint32_t i = 0; i < rd->nsyms; i++) {
-        const hp_coff_sym *s = &rd->sy[i];
+    for (uint32_t i = 0; i < rd->tab.nsyms; i++) {
+        const hp_coff_rec *s = &rd->sy[i];
         if (s->aux || s->secdef || !s->secnum || s->secnum > rd->nsecs)
             continue;
         hp_coff_shdr *sh = &rd->sh[s->secnum];
@@ -436,18 +364,18 @@ static hp_status hp_coff_records(hp_coff_rd *rd)
 
 /* ---- COMDAT --------------------------------------------------------- */
 
-static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_ol_map *comdats)
+static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_map *comdats)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     for (size_t i = 1; i < o->nsecs; i++) {
         const hp_coff_shdr *sh = &rd->sh[i];
-        if (!(sh->flags & HP_COFF_LNK_COMDAT) || sh->select == HP_COFF_ASSOCIATIVE)
+        if (!(sh->flags & HP_PE_SCN_LNK_COMDAT) || sh->select == HP_COFF_ASSOCIATIVE)
             continue;
         if (!sh->key)
-            return hp_coff_bad(rd, "section '%s': COMDAT section without its symbol",
-                               o->secs[i].name);
+            return hp_obj_bad(&rd->err, "section '%s': COMDAT section without its symbol",
+                              o->secs[i].name);
         const char *sig = rd->sy[sh->key - 1].name;
-        if (hp_ol_map_find(comdats, sig)) {
+        if (hp_map_find(comdats, sig)) {
             o->secs[i].discarded = true;
             continue;
         }
@@ -458,7 +386,7 @@ static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_ol_map *comdats)
     for (int pass = 0; pass < 8; pass++)
         for (size_t i = 1; i < o->nsecs; i++) {
             const hp_coff_shdr *sh = &rd->sh[i];
-            if ((sh->flags & HP_COFF_LNK_COMDAT) && sh->select == HP_COFF_ASSOCIATIVE &&
+            if ((sh->flags & HP_PE_SCN_LNK_COMDAT) && sh->select == HP_COFF_ASSOCIATIVE &&
                 sh->assoc && sh->assoc < o->nsecs && o->secs[sh->assoc].discarded)
                 o->secs[i].discarded = true;
         }
@@ -467,29 +395,29 @@ static hp_status hp_coff_comdats(hp_coff_rd *rd, const hp_ol_map *comdats)
 
 /* ---- symbols -------------------------------------------------------- */
 
-static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_sym *c, hp_ol_sym *s)
+static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_rec *c, hp_obj_sym *s)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     if (c->secnum == HP_COFF_SYM_ABS) {
         s->shndx = SHN_ABS;
         s->defined = s->absolute = true;
     } else if (c->secnum == 0) {
         if (c->cls == HP_COFF_EXTERNAL && c->value)
-            return hp_coff_refuse(rd, "symbol '%s' is a COMMON symbol; compile with "
-                                      "-fno-common", c->name);
+            return hp_obj_refuse(&rd->err, "symbol '%s' is a COMMON symbol; compile with "
+                                           "-fno-common", c->name);
     } else if (c->secnum > rd->nsecs) {
-        return hp_coff_bad(rd, "symbol '%s': section number %u out of range", c->name,
-                           c->secnum);
+        return hp_obj_bad(&rd->err, "symbol '%s': section number %u out of range", c->name,
+                          c->secnum);
     } else {
-        const hp_ol_sec *sec = &o->secs[c->secnum];
+        const hp_obj_sec *sec = &o->secs[c->secnum];
         /* The linker trusts a symbol to lie in its section (its end may be
          * the section's end: a label after the last byte). */
         if (c->value > sec->size)
-            return hp_coff_bad(rd, "symbol '%s': value 0x%x outside its section '%s' (0x%llx "
-                                   "bytes)", c->name, c->value, sec->name,
-                               (unsigned long long)sec->size);
+            return hp_obj_bad(&rd->err, "symbol '%s': value 0x%x outside its section '%s' (0x%llx "
+                                        "bytes)", c->name, c->value, sec->name,
+                              (unsigned long long)sec->size);
         s->shndx = c->secnum;
-        if (hp_ol_kept(&o->secs[s->shndx])) {
+        if (hp_obj_kept(&o->secs[s->shndx])) {
             s->defined = true;
         } else if (o->secs[s->shndx].discarded && s->bind != STB_LOCAL) {
             s->shndx = SHN_UNDEF; /* the kept COMDAT copy defines it */
@@ -501,9 +429,9 @@ static hp_status hp_coff_place_sym(hp_coff_rd *rd, const hp_coff_sym *c, hp_ol_s
 
 static hp_status hp_coff_symbol(hp_coff_rd *rd, uint32_t i)
 {
-    const hp_coff_sym *c = &rd->sy[i];
-    hp_ol_sym *s = &rd->o->syms[i + 1];
-    *s = (hp_ol_sym){.name = c->name, .got = HP_OL_NO_GOT, .bind = STB_LOCAL};
+    const hp_coff_rec *c = &rd->sy[i];
+    hp_obj_sym *s = &rd->o->syms[i + 1];
+    *s = (hp_obj_sym){.name = c->name, .got = HP_OBJ_NO_GOT, .bind = STB_LOCAL};
     if (c->aux || c->secnum == HP_COFF_SYM_DEBUG)
         return HP_OK;
     switch (c->cls) {
@@ -513,7 +441,7 @@ static hp_status hp_coff_symbol(hp_coff_rd *rd, uint32_t i)
     case HP_COFF_WEAK_EXTERNAL: return HP_OK; /* hp_coff_weak */
     default: return HP_OK;                    /* FILE, FUNCTION, ...: never defined */
     }
-    s->type = c->secdef ? STT_SECTION : ((c->type >> 4) & 3) == 2 ? STT_FUNC : STT_NOTYPE;
+    s->type = c->secdef ? STT_SECTION : hp_coff_type_is_func(c->type) ? STT_FUNC : STT_NOTYPE;
     s->value = c->value;
     return hp_coff_place_sym(rd, c, s);
 }
@@ -524,19 +452,19 @@ static hp_status hp_coff_symbol(hp_coff_rd *rd, uint32_t i)
  * definition, no symbol of that name in the output). */
 static hp_status hp_coff_weak(hp_coff_rd *rd, uint32_t i)
 {
-    const hp_coff_sym *c = &rd->sy[i];
-    hp_ol_sym *s = &rd->o->syms[i + 1];
+    const hp_coff_rec *c = &rd->sy[i];
+    hp_obj_sym *s = &rd->o->syms[i + 1];
     if (c->cls != HP_COFF_WEAK_EXTERNAL || c->aux)
         return HP_OK;
     s->bind = STB_WEAK;
-    s->type = ((c->type >> 4) & 3) == 2 ? STT_FUNC : STT_NOTYPE;
+    s->type = hp_coff_type_is_func(c->type) ? STT_FUNC : STT_NOTYPE;
     if (!c->naux)
-        return hp_coff_bad(rd, "weak external '%s' without its auxiliary record", c->name);
-    uint32_t tag = hp_rd32(rd->o->data + rd->symoff + (uint64_t)(i + 1) * HP_COFF_SYM);
-    if (tag >= rd->nsyms || rd->sy[tag].aux)
-        return hp_coff_bad(rd, "weak external '%s': default symbol %u out of range", c->name,
-                           tag);
-    hp_ol_sym *t = &rd->o->syms[tag + 1];
+        return hp_obj_bad(&rd->err, "weak external '%s' without its auxiliary record", c->name);
+    uint32_t tag = hp_rd32(rd->tab.syms + (uint64_t)(i + 1) * HP_COFF_SYM_SIZE);
+    if (tag >= rd->tab.nsyms || rd->sy[tag].aux)
+        return hp_obj_bad(&rd->err, "weak external '%s': default symbol %u out of range", c->name,
+                          tag);
+    hp_obj_sym *t = &rd->o->syms[tag + 1];
     if (!strncmp(t->name, ".weak.", 6) && t->type != STT_SECTION) {
         t->bind = STB_LOCAL;
         t->type = STT_OBJECT;
@@ -552,22 +480,22 @@ static hp_status hp_coff_weak(hp_coff_rd *rd, uint32_t i)
 
 static hp_status hp_coff_symbols(hp_coff_rd *rd)
 {
-    hp_ol_obj *o = rd->o;
-    o->nsyms = (size_t)rd->nsyms + 1;
+    hp_obj *o = rd->o;
+    o->nsyms = (size_t)rd->tab.nsyms + 1;
     o->syms = hp_calloc(o->nsyms, sizeof *o->syms);
     if (!o->syms)
         return HP_ERR_NOMEM;
-    o->syms[0] = (hp_ol_sym){.name = "", .got = HP_OL_NO_GOT, .defined = true, .absolute = true};
-    for (uint32_t i = 0; i < rd->nsyms; i++) {
+    o->syms[0] = (hp_obj_sym){.name = "", .got = HP_OBJ_NO_GOT, .defined = true, .absolute = true};
+    for (uint32_t i = 0; i < rd->tab.nsyms; i++) {
         hp_status st = hp_coff_symbol(rd, i);
-        if (hp_coff_fatal(st))
+        if (hp_obj_fatal(st))
             return st;
     }
-    for (uint32_t i = 0; i < rd->nsyms; i++)
+    for (uint32_t i = 0; i < rd->tab.nsyms; i++)
         HP_CHECK(hp_coff_weak(rd, i));
     for (size_t i = 1; i < o->nsyms; i++)
         o->syms[i].sized = o->syms[i].defined;
-    return hp_ol_infer_sizes(o);
+    return hp_obj_infer_sizes(o);
 }
 
 /* ---- relocations ---------------------------------------------------- */
@@ -594,55 +522,56 @@ static bool hp_coff_map(uint16_t type, const uint8_t *p, uint64_t off, uint32_t 
     }
 }
 
-static hp_status hp_coff_rel_refuse(hp_coff_rd *rd, const hp_ol_sec *sec, uint64_t off,
+static hp_status hp_coff_rel_refuse(hp_coff_rd *rd, const hp_obj_sec *sec, uint64_t off,
                                     uint16_t type)
 {
     const char *name = type < sizeof hp_coff_rel_names / sizeof hp_coff_rel_names[0]
                            ? hp_coff_rel_names[type] : NULL;
     if (type == 3)
-        return hp_coff_refuse(rd, "section '%s' offset 0x%llx: relocation IMAGE_REL_AMD64_"
-                                  "ADDR32NB (an image-relative address, as in unwind and SEH "
-                                  "tables) is not supported in a mock", sec->name,
-                              (unsigned long long)off);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation IMAGE_REL_AMD64_"
+                                       "ADDR32NB (an image-relative address, as in unwind and SEH "
+                                       "tables) is not supported in a mock", sec->name,
+                             (unsigned long long)off);
     if (name)
-        return hp_coff_refuse(rd, "section '%s' offset 0x%llx: relocation IMAGE_REL_AMD64_%s "
-                                  "is not supported", sec->name, (unsigned long long)off, name);
-    return hp_coff_refuse(rd, "section '%s' offset 0x%llx: unknown relocation type 0x%x",
-                          sec->name, (unsigned long long)off, type);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation "
+                                       "IMAGE_REL_AMD64_%s is not supported", sec->name,
+                             (unsigned long long)off, name);
+    return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: unknown relocation type 0x%x",
+                         sec->name, (unsigned long long)off, type);
 }
 
 /* The symbol a relocation names must be one the model can resolve. */
-static hp_status hp_coff_rel_sym(hp_coff_rd *rd, const hp_ol_sec *sec, uint64_t off,
+static hp_status hp_coff_rel_sym(hp_coff_rd *rd, const hp_obj_sec *sec, uint64_t off,
                                  uint32_t idx)
 {
     unsigned long long o = (unsigned long long)off;
-    if (idx >= rd->nsyms)
-        return hp_coff_bad(rd, "section '%s' offset 0x%llx: symbol index %u out of range",
-                           sec->name, o, idx);
-    const hp_coff_sym *c = &rd->sy[idx];
-    const hp_ol_sym *s = &rd->o->syms[idx + 1];
+    if (idx >= rd->tab.nsyms)
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: symbol index %u out of range",
+                          sec->name, o, idx);
+    const hp_coff_rec *c = &rd->sy[idx];
+    const hp_obj_sym *s = &rd->o->syms[idx + 1];
     if (c->aux)
-        return hp_coff_bad(rd, "section '%s' offset 0x%llx: relocation names an auxiliary "
-                               "symbol record", sec->name, o);
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: relocation names an auxiliary "
+                                    "symbol record", sec->name, o);
     if (c->cls != HP_COFF_EXTERNAL && c->cls != HP_COFF_STATIC && c->cls != HP_COFF_LABEL &&
         c->cls != HP_COFF_WEAK_EXTERNAL)
-        return hp_coff_refuse(rd, "section '%s' offset 0x%llx: relocation against '%s', whose "
-                                  "storage class %u is not supported", sec->name, o, c->name,
-                              c->cls);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation against '%s', whose "
+                                       "storage class %u is not supported", sec->name, o, c->name,
+                             c->cls);
     if (!s->defined && !s->dup && c->secnum && c->secnum <= rd->nsecs)
-        return hp_coff_refuse(rd, "section '%s' offset 0x%llx: relocation against '%s' in "
-                                  "section '%s', which is not loaded", sec->name, o, s->name,
-                              rd->o->secs[c->secnum].name);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation against '%s' in "
+                                       "section '%s', which is not loaded", sec->name, o, s->name,
+                             rd->o->secs[c->secnum].name);
     if (!s->defined && !s->dup && c->secnum)
-        return hp_coff_refuse(rd, "section '%s' offset 0x%llx: relocation against debug "
-                                  "symbol '%s'", sec->name, o, s->name);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation against debug "
+                                       "symbol '%s'", sec->name, o, s->name);
     return HP_OK;
 }
 
 static hp_status hp_coff_rel_one(hp_coff_rd *rd, uint32_t si, const uint8_t *r)
 {
-    hp_ol_obj *o = rd->o;
-    hp_ol_sec *sec = &o->secs[si];
+    hp_obj *o = rd->o;
+    hp_obj_sec *sec = &o->secs[si];
     uint32_t va = hp_rd32(r), idx = hp_rd32(r + 4);
     uint16_t type = hp_rd16(r + 8);
     if (type == 0) /* IMAGE_REL_AMD64_ABSOLUTE: nothing to do */
@@ -650,9 +579,9 @@ static hp_status hp_coff_rel_one(hp_coff_rd *rd, uint32_t si, const uint8_t *r)
     uint64_t off = (uint64_t)va - rd->sh[si].va;
     unsigned width = type == 1 ? 8 : 4;
     if (va < rd->sh[si].va || sec->nobits || !hp_in_bounds(off, width, sec->size))
-        return hp_coff_bad(rd, "section '%s' offset 0x%llx: relocation outside the section",
-                           sec->name, (unsigned long long)off);
-    hp_ol_rela rel = {.off = off, .sec = si, .sym = idx + 1};
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: relocation outside the section",
+                          sec->name, (unsigned long long)off);
+    hp_obj_rela rel = {.off = off, .sec = si, .sym = idx + 1};
     if (!hp_coff_map(type, sec->data + off, off, &rel.type, &rel.addend))
         return hp_coff_rel_refuse(rd, sec, off, type);
     HP_CHECK(hp_coff_rel_sym(rd, sec, off, idx));
@@ -669,17 +598,17 @@ static hp_status hp_coff_rel_one(hp_coff_rd *rd, uint32_t si, const uint8_t *r)
 static hp_status hp_coff_relsec(hp_coff_rd *rd, uint32_t si)
 {
     const hp_coff_shdr *sh = &rd->sh[si];
-    const hp_ol_sec *sec = &rd->o->secs[si];
-    if (!hp_ol_kept(sec) || !sh->nrel)
+    const hp_obj_sec *sec = &rd->o->secs[si];
+    if (!hp_obj_kept(sec) || !sh->nrel)
         return HP_OK;
-    if (sh->flags & HP_COFF_NRELOC_OVFL)
-        return hp_coff_refuse(rd, "section '%s': more than 65535 relocations are not "
-                                  "supported", sec->name);
-    if (!hp_in_bounds(sh->rel_off, (uint64_t)sh->nrel * HP_COFF_REL, rd->o->size))
-        return hp_coff_bad(rd, "section '%s': relocations out of bounds", sec->name);
+    if (sh->flags & HP_PE_SCN_LNK_NRELOC_OVFL)
+        return hp_obj_refuse(&rd->err, "section '%s': more than 65535 relocations are not "
+                                       "supported", sec->name);
+    if (!hp_in_bounds(sh->rel_off, (uint64_t)sh->nrel * HP_COFF_REL_SIZE, rd->o->size))
+        return hp_obj_bad(&rd->err, "section '%s': relocations out of bounds", sec->name);
     for (uint32_t k = 0; k < sh->nrel; k++) {
-        hp_status st = hp_coff_rel_one(rd, si, rd->o->data + sh->rel_off + k * HP_COFF_REL);
-        if (hp_coff_fatal(st))
+        hp_status st = hp_coff_rel_one(rd, si, rd->o->data + sh->rel_off + k * HP_COFF_REL_SIZE);
+        if (hp_obj_fatal(st))
             return st;
     }
     return HP_OK;
@@ -692,56 +621,13 @@ static hp_status hp_coff_relocs(hp_coff_rd *rd)
     return HP_OK;
 }
 
-/* ---- sizes (shared with the Mach-O reader) -------------------------- */
-
-typedef struct hp_ol_pos {
-    uint64_t value;
-    uint32_t shndx, idx;
-} hp_ol_pos;
-
-static int hp_ol_pos_cmp(const void *a, const void *b)
-{
-    const hp_ol_pos *x = a, *y = b;
-    if (x->shndx != y->shndx)
-        return x->shndx < y->shndx ? -1 : 1;
-    if (x->value != y->value)
-        return x->value < y->value ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-hp_status hp_ol_infer_sizes(hp_ol_obj *o)
-{
-    hp_ol_pos *v = hp_calloc(o->nsyms ? o->nsyms : 1, sizeof *v);
-    if (!v)
-        return HP_ERR_NOMEM;
-    size_t n = 0;
-    for (size_t i = 1; i < o->nsyms; i++) {
-        const hp_ol_sym *s = &o->syms[i];
-        if (s->defined && !s->absolute && s->type != STT_SECTION && s->shndx < o->nsecs)
-            v[n++] = (hp_ol_pos){s->value, s->shndx, (uint32_t)i};
-    }
-    qsort(v, n, sizeof *v, hp_ol_pos_cmp);
-    for (size_t i = 0, next = 0; i < n; i++) {
-        if (next <= i)
-            for (next = i + 1; next < n && v[next].shndx == v[i].shndx &&
-                               v[next].value == v[i].value; next++)
-                ;
-        uint64_t end = o->secs[v[i].shndx].size;
-        if (next < n && v[next].shndx == v[i].shndx)
-            end = v[next].value;
-        o->syms[v[i].idx].size = end > v[i].value ? end - v[i].value : 0;
-    }
-    hp_free(v);
-    return HP_OK;
-}
-
 /* ---- entry ---------------------------------------------------------- */
 
-static hp_status hp_coff_passes(hp_coff_rd *rd, const hp_ol_map *comdats)
+static hp_status hp_coff_passes(hp_coff_rd *rd, const hp_map *comdats)
 {
     HP_CHECK(hp_coff_header(rd));
     /* Every copied short name fits in 9 bytes. */
-    rd->strs_cap = ((size_t)rd->nsecs + rd->nsyms) * 9 + 1;
+    rd->strs_cap = ((size_t)rd->nsecs + rd->tab.nsyms) * 9 + 1;
     rd->o->strs = hp_malloc(rd->strs_cap);
     if (!rd->o->strs)
         return HP_ERR_NOMEM;
@@ -753,13 +639,12 @@ static hp_status hp_coff_passes(hp_coff_rd *rd, const hp_ol_map *comdats)
     return hp_coff_relocs(rd);
 }
 
-hp_status hp_ol_coff_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d)
+hp_status hp_coff_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
-    hp_coff_rd rd = {.o = o, .d = d};
+    hp_coff_rd rd = {.o = o, .err = {.d = d, .o = o}};
+    o->c_underscore = hp_format_pe.c_underscore;
     hp_status st = hp_coff_passes(&rd, comdats);
     hp_free(rd.sh);
     hp_free(rd.sy);
-    if (st == HP_ERR_NOMEM)
-        return st;
-    return rd.st != HP_OK ? rd.st : st;
+    return hp_obj_result(&rd.err, st);
 }

@@ -1,5 +1,7 @@
 /* Reading Mach-O x86-64 relocatable objects (clang -target
- * x86_64-apple-macos11 -c) into objlink's ELF-shaped model.
+ * x86_64-apple-macos11 -c) into the object model's ELF terms (object.h),
+ * for the object linker (relocs/objlink). The symbol table is read by
+ * macho_symtab.c, as for Mach-O images.
  *
  * Objects are untrusted: the header, every load command, section, symbol,
  * name and relocation is bounds-checked here once. Mach-O quirks and how
@@ -21,11 +23,12 @@
  *    -framework X) is ignored with a warning: the binary brings its libraries.
  *  - Symbols (nlist_64): model symbol i + 1 is nlist i; then one section
  *    symbol per section for section-relative relocations. Names keep their
- *    leading underscore (C's f is _f); o->c_underscore lets the rules' C
- *    names find them (objlink.c). N_EXT makes a global (N_WEAK_DEF weak),
- *    N_UNDF|N_EXT an undefined one (N_WEAK_REF weak; a non-zero value is a
- *    COMMON symbol, refused). Debug (N_STAB) entries are never defined.
- *    There are no sizes: a symbol extends to the next one (hp_ol_infer_sizes).
+ *    leading underscore (C's f is _f): the format table says so
+ *    (c_underscore), and the linker lets the rules' C names find them.
+ *    N_EXT makes a global (N_WEAK_DEF weak), N_UNDF|N_EXT an undefined one
+ *    (N_WEAK_REF weak; a non-zero value is a COMMON symbol, refused).
+ *    Debug (N_STAB) entries are never defined. There are no sizes: a
+ *    symbol extends to the next one (hp_obj_infer_sizes).
  *    Mach-O has no COMDAT groups; C++ inline functions are weak definitions,
  *    so the first loaded copy wins.
  *  - Relocations carry their addend in the bytes being patched. Extern ones
@@ -48,62 +51,12 @@
  *                                     refused.
  *      TLV                         -> refused (thread-local storage)
  */
-#include "objlink_priv.h"
+#include "../object.h"
+#include "macho_defs.h"
+#include "../format.h"
 
 #include <elf.h>
 #include <string.h>
-
-#define HP_MACHO_MAX_ERRORS 32 /* per object; hostile inputs stay readable */
-
-#define HP_MH_MAGIC_64 0xfeedfacfu
-#define HP_MH_MAGIC 0xfeedfaceu
-#define HP_MH_CIGAM_64 0xcffaedfeu
-#define HP_MH_CIGAM 0xcefaedfeu
-#define HP_FAT_MAGIC 0xcafebabeu
-#define HP_FAT_MAGIC_64 0xcafebabfu
-#define HP_CPU_X86_64 0x01000007u
-#define HP_CPU_ARM64 0x0100000cu
-#define HP_MH_OBJECT 1u
-#define HP_MH_HDR 32u
-
-#define HP_LC_SEGMENT 0x1u
-#define HP_LC_SYMTAB 0x2u
-#define HP_LC_SEGMENT_64 0x19u
-#define HP_LC_LINKER_OPTION 0x2du
-#define HP_SEG_HDR 72u
-#define HP_SECT 80u
-#define HP_NLIST 16u
-#define HP_RELINFO 8u
-
-/* Section types and attributes. */
-enum {
-    HP_S_REGULAR = 0x0, HP_S_ZEROFILL = 0x1, HP_S_CSTRING = 0x2, HP_S_4BYTE = 0x3,
-    HP_S_8BYTE = 0x4, HP_S_LITERAL_POINTERS = 0x5, HP_S_MOD_INIT = 0x9, HP_S_MOD_TERM = 0xa,
-    HP_S_COALESCED = 0xb, HP_S_GB_ZEROFILL = 0xc, HP_S_16BYTE = 0xe,
-    HP_S_THREAD_FIRST = 0x11, HP_S_THREAD_LAST = 0x15, HP_S_INIT_OFFSETS = 0x16,
-};
-#define HP_S_ATTR_PURE_INSTRUCTIONS 0x80000000u
-#define HP_S_ATTR_DEBUG 0x02000000u
-#define HP_S_ATTR_SOME_INSTRUCTIONS 0x00000400u
-
-/* nlist n_type and n_desc bits. */
-#define HP_N_STAB 0xe0u
-#define HP_N_TYPE 0x0eu
-#define HP_N_EXT 0x01u
-#define HP_N_UNDF 0x0u
-#define HP_N_ABS 0x2u
-#define HP_N_INDR 0xau
-#define HP_N_PBUD 0xcu
-#define HP_N_SECT 0xeu
-#define HP_N_WEAK_REF 0x0040u
-#define HP_N_WEAK_DEF 0x0080u
-
-enum {
-    HP_X86_64_RELOC_UNSIGNED, HP_X86_64_RELOC_SIGNED, HP_X86_64_RELOC_BRANCH,
-    HP_X86_64_RELOC_GOT_LOAD, HP_X86_64_RELOC_GOT, HP_X86_64_RELOC_SUBTRACTOR,
-    HP_X86_64_RELOC_SIGNED_1, HP_X86_64_RELOC_SIGNED_2, HP_X86_64_RELOC_SIGNED_4,
-    HP_X86_64_RELOC_TLV,
-};
 
 static const char *const hp_macho_rel_names[] = {
     "UNSIGNED", "SIGNED", "BRANCH", "GOT_LOAD", "GOT", "SUBTRACTOR",
@@ -111,66 +64,30 @@ static const char *const hp_macho_rel_names[] = {
 
 /* ---- the reader ----------------------------------------------------- */
 
-typedef struct hp_macho_sect {
+typedef struct hp_macho_obj_sect {
     const uint8_t *hdr; /* the section_64 record */
     uint64_t addr;
     uint32_t reloff, nreloc, flags;
-} hp_macho_sect;
+} hp_macho_obj_sect;
 
 typedef struct hp_macho_rd {
-    hp_ol_obj *o;
-    hp_diags *d;
-    uint32_t ncmds, nsects, nsyms;
-    uint64_t symoff;
-    const uint8_t *strtab;
-    uint32_t strsize;
+    hp_obj *o;
+    uint32_t ncmds, nsects;
+    hp_macho_symtab tab; /* zero without LC_SYMTAB */
     bool has_symtab;
-    hp_macho_sect *sect; /* [nsects + 1] */
+    hp_macho_obj_sect *sect; /* [nsects + 1] */
     bool *real;          /* per model symbol: a symbol a relocation may name */
     size_t strs_used, strs_cap;
-    unsigned nerr;
-    hp_status st;
+    hp_obj_errs err;
 } hp_macho_rd;
 
-static void hp_macho_vreport(hp_macho_rd *rd, hp_status s, const char *fmt, va_list ap)
-{
-    hp_ol_report_v(rd->d, rd->o, HP_MACHO_MAX_ERRORS, &rd->nerr, &rd->st, s, fmt, ap);
-}
 
-/* Well-formed, but refused (HP_ERR_LINK). */
-__attribute__((format(printf, 2, 3))) static hp_status hp_macho_refuse(hp_macho_rd *rd,
-                                                                       const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_macho_vreport(rd, HP_ERR_LINK, fmt, ap);
-    va_end(ap);
-    return HP_ERR_LINK;
-}
 
-/* Malformed or truncated (HP_ERR_FORMAT). */
-__attribute__((format(printf, 2, 3))) static hp_status hp_macho_bad(hp_macho_rd *rd,
-                                                                    const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_macho_vreport(rd, HP_ERR_FORMAT, fmt, ap);
-    va_end(ap);
-    return HP_ERR_FORMAT;
-}
-
-static bool hp_macho_fatal(hp_status s) { return s == HP_ERR_FORMAT || s == HP_ERR_NOMEM; }
-
-static uint32_t hp_macho_rd32be(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-bool hp_ol_macho_probe(const uint8_t *data, size_t size)
+bool hp_macho_obj_probe(const uint8_t *data, size_t size)
 {
     if (size < 4)
         return false;
-    uint32_t m = hp_rd32(data), be = hp_macho_rd32be(data);
+    uint32_t m = hp_rd32(data), be = hp_rd32be(data);
     return m == HP_MH_MAGIC_64 || m == HP_MH_MAGIC || m == HP_MH_CIGAM_64 ||
            m == HP_MH_CIGAM || be == HP_FAT_MAGIC || be == HP_FAT_MAGIC_64;
 }
@@ -180,24 +97,24 @@ bool hp_ol_macho_probe(const uint8_t *data, size_t size)
 static hp_status hp_macho_header(hp_macho_rd *rd)
 {
     const uint8_t *p = rd->o->data;
-    uint32_t m = hp_rd32(p), be = hp_macho_rd32be(p);
+    uint32_t m = hp_rd32(p), be = hp_rd32be(p);
     if (be == HP_FAT_MAGIC || be == HP_FAT_MAGIC_64)
-        return hp_macho_refuse(rd, "a universal (fat) file; extract the x86-64 object with "
-                                   "`lipo -thin x86_64`");
+        return hp_obj_refuse(&rd->err, "a universal (fat) file; extract the x86-64 object with "
+                                       "`lipo -thin x86_64`");
     if (m != HP_MH_MAGIC_64)
-        return hp_macho_refuse(rd, "not a 64-bit little-endian Mach-O object");
-    if (rd->o->size < HP_MH_HDR)
-        return hp_macho_bad(rd, "truncated Mach-O header");
+        return hp_obj_refuse(&rd->err, "not a 64-bit little-endian Mach-O object");
+    if (rd->o->size < HP_MACHO_HDR)
+        return hp_obj_bad(&rd->err, "truncated Mach-O header");
     uint32_t cpu = hp_rd32(p + 4), type = hp_rd32(p + 12);
     if (cpu != HP_CPU_X86_64)
-        return hp_macho_refuse(rd, "CPU type 0x%x%s is not x86-64", cpu,
-                               cpu == HP_CPU_ARM64 ? " (arm64)" : "");
+        return hp_obj_refuse(&rd->err, "CPU type 0x%x%s is not x86-64", cpu,
+                             cpu == HP_CPU_ARM64 ? " (arm64)" : "");
     if (type != HP_MH_OBJECT)
-        return hp_macho_refuse(rd, "not a relocatable object (Mach-O file type %u); compile "
-                                   "with -c", type);
+        return hp_obj_refuse(&rd->err, "not a relocatable object (Mach-O file type %u); compile "
+                                       "with -c", type);
     rd->ncmds = hp_rd32(p + 16);
-    if (!hp_in_bounds(HP_MH_HDR, hp_rd32(p + 20), rd->o->size))
-        return hp_macho_bad(rd, "truncated or malformed: load commands out of bounds");
+    if (!hp_in_bounds(HP_MACHO_HDR, hp_rd32(p + 20), rd->o->size))
+        return hp_obj_bad(&rd->err, "truncated or malformed: load commands out of bounds");
     return HP_OK;
 }
 
@@ -216,26 +133,19 @@ static void hp_macho_linker_option(hp_macho_rd *rd, const uint8_t *c, uint32_t s
         n--;
     text[n] = 0;
     if (n)
-        hp_diag_add(rd->d, HP_DIAG_WARNING, &rd->o->loc, NULL,
-                    "object '%s': linker options ignored: %s%s", rd->o->path, text,
+        hp_obj_warn(&rd->err, "linker options ignored: %s%s", text,
                     n == sizeof text - 1 ? "..." : "");
 }
 
 static hp_status hp_macho_symtab_cmd(hp_macho_rd *rd, const uint8_t *c, uint32_t size)
 {
     if (rd->has_symtab)
-        return hp_macho_bad(rd, "more than one LC_SYMTAB");
+        return hp_obj_bad(&rd->err, "more than one LC_SYMTAB");
     if (size < 24)
-        return hp_macho_bad(rd, "malformed LC_SYMTAB");
+        return hp_obj_bad(&rd->err, "malformed LC_SYMTAB");
     rd->has_symtab = true;
-    rd->symoff = hp_rd32(c + 8);
-    rd->nsyms = hp_rd32(c + 12);
-    uint32_t stroff = hp_rd32(c + 16);
-    rd->strsize = hp_rd32(c + 20);
-    if (!hp_in_bounds(rd->symoff, (uint64_t)rd->nsyms * HP_NLIST, rd->o->size) ||
-        !hp_in_bounds(stroff, rd->strsize, rd->o->size))
-        return hp_macho_bad(rd, "truncated or malformed: symbol table out of bounds");
-    rd->strtab = rd->o->data + stroff;
+    if (hp_macho_symtab_open(rd->o->data, rd->o->size, c, &rd->tab) != HP_MACHO_SYMTAB_OK)
+        return hp_obj_bad(&rd->err, "truncated or malformed: symbol table out of bounds");
     return HP_OK;
 }
 
@@ -243,23 +153,23 @@ static hp_status hp_macho_symtab_cmd(hp_macho_rd *rd, const uint8_t *c, uint32_t
 static hp_status hp_macho_commands(hp_macho_rd *rd, bool fill)
 {
     const uint8_t *p = rd->o->data;
-    uint64_t end = HP_MH_HDR + (uint64_t)hp_rd32(p + 20), off = HP_MH_HDR;
+    uint64_t end = HP_MACHO_HDR + (uint64_t)hp_rd32(p + 20), off = HP_MACHO_HDR;
     uint32_t n = 0;
     for (uint32_t i = 0; i < rd->ncmds; i++) {
         if (!hp_in_bounds(off, 8, end))
-            return hp_macho_bad(rd, "load command %u out of bounds", i);
+            return hp_obj_bad(&rd->err, "load command %u out of bounds", i);
         const uint8_t *c = p + off;
         uint32_t cmd = hp_rd32(c), size = hp_rd32(c + 4);
         if (size < 8 || size % 8 || !hp_in_bounds(off, size, end))
-            return hp_macho_bad(rd, "load command %u: bad size %u", i, size);
+            return hp_obj_bad(&rd->err, "load command %u: bad size %u", i, size);
         if (cmd == HP_LC_SEGMENT)
-            return hp_macho_refuse(rd, "32-bit segment in a 64-bit object");
+            return hp_obj_refuse(&rd->err, "32-bit segment in a 64-bit object");
         if (cmd == HP_LC_SEGMENT_64) {
-            uint32_t ns = size >= HP_SEG_HDR ? hp_rd32(c + 64) : 0;
-            if (size < HP_SEG_HDR || ns > (size - HP_SEG_HDR) / HP_SECT)
-                return hp_macho_bad(rd, "load command %u: malformed LC_SEGMENT_64", i);
+            uint32_t ns = size >= HP_MACHO_SEG_CMD ? hp_rd32(c + 64) : 0;
+            if (size < HP_MACHO_SEG_CMD || ns > (size - HP_MACHO_SEG_CMD) / HP_MACHO_SECT)
+                return hp_obj_bad(&rd->err, "load command %u: malformed LC_SEGMENT_64", i);
             for (uint32_t k = 0; fill && k < ns; k++)
-                rd->sect[n + 1 + k].hdr = c + HP_SEG_HDR + (uint64_t)k * HP_SECT;
+                rd->sect[n + 1 + k].hdr = c + HP_MACHO_SEG_CMD + (uint64_t)k * HP_MACHO_SECT;
             n += ns;
         }
         if (!fill && cmd == HP_LC_SYMTAB)
@@ -287,7 +197,7 @@ static const char *hp_macho_secname(hp_macho_rd *rd, const uint8_t *h)
     return dst;
 }
 
-static bool hp_macho_is(const hp_ol_sec *sec, const char *seg, const char *sect)
+static bool hp_macho_is(const hp_obj_sec *sec, const char *seg, const char *sect)
 {
     size_t n = strlen(seg);
     return (!seg[0] || (!strncmp(sec->name, seg, n) && sec->name[n] == ',')) &&
@@ -296,12 +206,12 @@ static bool hp_macho_is(const hp_ol_sec *sec, const char *seg, const char *sect)
 
 static hp_status hp_macho_read_sect(hp_macho_rd *rd, size_t i)
 {
-    hp_ol_obj *o = rd->o;
-    hp_macho_sect *ms = &rd->sect[i];
-    hp_ol_sec *sec = &o->secs[i];
+    hp_obj *o = rd->o;
+    hp_macho_obj_sect *ms = &rd->sect[i];
+    hp_obj_sec *sec = &o->secs[i];
     const uint8_t *h = ms->hdr;
     sec->name = hp_macho_secname(rd, h);
-    sec->region = HP_OL_DROP;
+    sec->region = HP_OBJ_DROP;
     ms->addr = hp_rd64(h + 32);
     sec->size = hp_rd64(h + 40);
     uint32_t offset = hp_rd32(h + 48), align = hp_rd32(h + 52);
@@ -310,71 +220,73 @@ static hp_status hp_macho_read_sect(hp_macho_rd *rd, size_t i)
     ms->flags = hp_rd32(h + 64);
     uint8_t type = (uint8_t)ms->flags;
     sec->nobits = type == HP_S_ZEROFILL || type == HP_S_GB_ZEROFILL ||
-                  type == HP_S_THREAD_FIRST + 1 /* S_THREAD_LOCAL_ZEROFILL */;
+                  type == HP_S_THREAD_LOCAL_ZEROFILL;
     if (sec->size > UINT64_MAX - ms->addr)
-        return hp_macho_bad(rd, "section '%s': address range overflows", sec->name);
+        return hp_obj_bad(&rd->err, "section '%s': address range overflows", sec->name);
     if (!sec->nobits && sec->size && !hp_in_bounds(offset, sec->size, o->size))
-        return hp_macho_bad(rd, "section '%s': contents out of bounds", sec->name);
+        return hp_obj_bad(&rd->err, "section '%s': contents out of bounds", sec->name);
     sec->data = sec->nobits || !sec->size ? NULL : o->data + offset;
     if (align >= 64)
-        return hp_macho_bad(rd, "section '%s': alignment 2^%u", sec->name, align);
+        return hp_obj_bad(&rd->err, "section '%s': alignment 2^%u", sec->name, align);
     sec->align = 1ull << align;
     return HP_OK;
 }
 
-static bool hp_macho_dropped(const hp_ol_sec *sec, uint32_t flags)
+static bool hp_macho_dropped(const hp_obj_sec *sec, uint32_t flags)
 {
     return (flags & HP_S_ATTR_DEBUG) || hp_macho_is(sec, "__DWARF", NULL) ||
            hp_macho_is(sec, "__LD", "__compact_unwind") || hp_macho_is(sec, "", "__eh_frame") ||
            hp_macho_is(sec, "", "__gcc_except_tab") || hp_macho_is(sec, "__LLVM", NULL);
 }
 
-static hp_status hp_macho_refused(hp_macho_rd *rd, const hp_ol_sec *sec, uint8_t type)
+static hp_status hp_macho_refused(hp_macho_rd *rd, const hp_obj_sec *sec, uint8_t type)
 {
-    if (type == HP_S_MOD_INIT || type == HP_S_MOD_TERM || type == HP_S_INIT_OFFSETS)
-        return hp_macho_refuse(rd, "section '%s': constructors and destructors are not "
-                                   "supported (nothing would run them)", sec->name);
-    if (type >= HP_S_THREAD_FIRST && type <= HP_S_THREAD_LAST)
-        return hp_macho_refuse(rd, "section '%s': thread-local storage is not supported",
-                               sec->name);
+    if (type == HP_S_MOD_INIT_FUNC_POINTERS || type == HP_S_MOD_TERM_FUNC_POINTERS ||
+        type == HP_S_INIT_FUNC_OFFSETS)
+        return hp_obj_refuse(&rd->err, "section '%s': constructors and destructors are not "
+                                       "supported (nothing would run them)", sec->name);
+    if (type >= HP_S_THREAD_LOCAL_REGULAR && type <= HP_S_THREAD_LOCAL_INIT_FUNCTION_POINTERS)
+        return hp_obj_refuse(&rd->err, "section '%s': thread-local storage is not supported",
+                             sec->name);
     if (hp_macho_is(sec, "__OBJC", NULL) || strstr(sec->name, ",__objc_"))
-        return hp_macho_refuse(rd, "section '%s': Objective-C metadata is not supported "
-                                   "(nothing would register it)", sec->name);
-    if (type != HP_S_REGULAR && type != HP_S_ZEROFILL && type != HP_S_CSTRING &&
-        type != HP_S_4BYTE && type != HP_S_8BYTE && type != HP_S_16BYTE &&
-        type != HP_S_LITERAL_POINTERS && type != HP_S_COALESCED && type != HP_S_GB_ZEROFILL)
-        return hp_macho_refuse(rd, "section '%s': section type 0x%x (stubs, indirect "
-                                   "pointers, ...) is not supported", sec->name, type);
+        return hp_obj_refuse(&rd->err, "section '%s': Objective-C metadata is not supported "
+                                       "(nothing would register it)", sec->name);
+    if (type != HP_S_REGULAR && type != HP_S_ZEROFILL && type != HP_S_CSTRING_LITERALS &&
+        type != HP_S_4BYTE_LITERALS && type != HP_S_8BYTE_LITERALS &&
+        type != HP_S_16BYTE_LITERALS && type != HP_S_LITERAL_POINTERS && type != HP_S_COALESCED &&
+        type != HP_S_GB_ZEROFILL)
+        return hp_obj_refuse(&rd->err, "section '%s': section type 0x%x (stubs, indirect "
+                                       "pointers, ...) is not supported", sec->name, type);
     return HP_OK;
 }
 
 static hp_status hp_macho_classify(hp_macho_rd *rd, size_t i)
 {
-    hp_ol_sec *sec = &rd->o->secs[i];
+    hp_obj_sec *sec = &rd->o->secs[i];
     uint32_t f = rd->sect[i].flags;
     if (hp_macho_dropped(sec, f))
         return HP_OK;
     HP_CHECK(hp_macho_refused(rd, sec, (uint8_t)f));
-    if (sec->align > HP_OL_MAX_ALIGN)
-        return hp_macho_refuse(rd, "section '%s': alignment %llu is larger than a page",
-                               sec->name, (unsigned long long)sec->align);
-    if (sec->size > HP_OL_MAX_REGION)
-        return hp_macho_refuse(rd, "section '%s': too large (%llu bytes)", sec->name,
-                               (unsigned long long)sec->size);
+    if (sec->align > HP_OBJ_MAX_ALIGN)
+        return hp_obj_refuse(&rd->err, "section '%s': alignment %llu is larger than a page",
+                             sec->name, (unsigned long long)sec->align);
+    if (sec->size > HP_OBJ_MAX_REGION)
+        return hp_obj_refuse(&rd->err, "section '%s': too large (%llu bytes)", sec->name,
+                             (unsigned long long)sec->size);
     if (f & (HP_S_ATTR_PURE_INSTRUCTIONS | HP_S_ATTR_SOME_INSTRUCTIONS))
-        sec->region = sec->nobits ? HP_OL_DROP : HP_REGION_TEXT;
+        sec->region = sec->nobits ? HP_OBJ_DROP : HP_REGION_TEXT;
     else if (sec->nobits || !hp_macho_is(sec, "__TEXT", NULL))
         sec->region = HP_REGION_DATA;
     else
         sec->region = HP_REGION_RODATA;
-    if (sec->region == HP_OL_DROP)
-        return hp_macho_bad(rd, "section '%s': zerofill code", sec->name);
+    if (sec->region == HP_OBJ_DROP)
+        return hp_obj_bad(&rd->err, "section '%s': zerofill code", sec->name);
     return HP_OK;
 }
 
 static hp_status hp_macho_sections(hp_macho_rd *rd)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     HP_CHECK(hp_macho_commands(rd, false));
     o->nsecs = (size_t)rd->nsects + 1;
     o->secs = hp_calloc(o->nsecs, sizeof *o->secs);
@@ -383,13 +295,13 @@ static hp_status hp_macho_sections(hp_macho_rd *rd)
     o->strs = hp_malloc(rd->strs_cap);
     if (!o->secs || !rd->sect || !o->strs)
         return HP_ERR_NOMEM;
-    o->secs[0] = (hp_ol_sec){.name = "", .align = 1, .region = HP_OL_DROP};
+    o->secs[0] = (hp_obj_sec){.name = "", .align = 1, .region = HP_OBJ_DROP};
     HP_CHECK(hp_macho_commands(rd, true));
     for (size_t i = 1; i < o->nsecs; i++)
         HP_CHECK(hp_macho_read_sect(rd, i));
     for (size_t i = 1; i < o->nsecs; i++) {
         hp_status st = hp_macho_classify(rd, i);
-        if (hp_macho_fatal(st))
+        if (hp_obj_fatal(st))
             return st;
     }
     return HP_OK;
@@ -397,36 +309,37 @@ static hp_status hp_macho_sections(hp_macho_rd *rd)
 
 /* ---- symbols -------------------------------------------------------- */
 
-static hp_status hp_macho_in_sect(hp_macho_rd *rd, hp_ol_sym *s, uint8_t nsect,
+static hp_status hp_macho_in_sect(hp_macho_rd *rd, hp_obj_sym *s, uint8_t nsect,
                                   uint64_t value)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     if (nsect == 0 || nsect > rd->nsects)
-        return hp_macho_bad(rd, "symbol '%s': section %u out of range", s->name, nsect);
-    const hp_macho_sect *ms = &rd->sect[nsect];
+        return hp_obj_bad(&rd->err, "symbol '%s': section %u out of range", s->name, nsect);
+    const hp_macho_obj_sect *ms = &rd->sect[nsect];
     if (value < ms->addr || value - ms->addr > o->secs[nsect].size)
-        return hp_macho_bad(rd, "symbol '%s': address 0x%llx outside its section '%s'",
-                            s->name, (unsigned long long)value, o->secs[nsect].name);
+        return hp_obj_bad(&rd->err, "symbol '%s': address 0x%llx outside its section '%s'",
+                          s->name, (unsigned long long)value, o->secs[nsect].name);
     s->shndx = nsect;
     s->value = value - ms->addr;
-    if (hp_ol_kept(&o->secs[nsect]))
+    if (hp_obj_kept(&o->secs[nsect]))
         s->defined = true;
     return HP_OK;
 }
 
 static hp_status hp_macho_symbol(hp_macho_rd *rd, uint32_t i)
 {
-    hp_ol_obj *o = rd->o;
-    const uint8_t *n = o->data + rd->symoff + (uint64_t)i * HP_NLIST;
-    hp_ol_sym *s = &o->syms[i + 1];
-    uint32_t strx = hp_rd32(n);
-    uint8_t type = n[4], nsect = n[5];
-    uint16_t desc = hp_rd16(n + 6);
-    uint64_t value = hp_rd64(n + 8);
-    *s = (hp_ol_sym){.name = "", .got = HP_OL_NO_GOT, .bind = STB_LOCAL};
-    if (strx >= rd->strsize || !memchr(rd->strtab + strx, 0, rd->strsize - strx))
-        return hp_macho_bad(rd, "symbol %u: name out of bounds", i);
-    s->name = (const char *)rd->strtab + strx;
+    hp_obj_sym *s = &rd->o->syms[i + 1];
+    hp_macho_nlist n;
+    hp_macho_nlist_get(&rd->tab, i, &n);
+    uint8_t type = n.type, nsect = n.sect;
+    uint16_t desc = n.desc;
+    uint64_t value = n.value;
+    *s = (hp_obj_sym){.name = "", .got = HP_OBJ_NO_GOT, .bind = STB_LOCAL};
+    size_t len;
+    const char *name = hp_macho_nlist_name(&rd->tab, n.strx, &len, NULL);
+    if (!name)
+        return hp_obj_bad(&rd->err, "symbol %u: name out of bounds", i);
+    s->name = name;
     if (type & HP_N_STAB)
         return HP_OK; /* debug entries: never defined, never named by relocations */
     bool ext = type & HP_N_EXT;
@@ -435,8 +348,8 @@ static hp_status hp_macho_symbol(hp_macho_rd *rd, uint32_t i)
     switch (type & HP_N_TYPE) {
     case HP_N_UNDF:
         if (ext && value)
-            return hp_macho_refuse(rd, "symbol '%s' is a COMMON symbol; compile with "
-                                       "-fno-common", s->name);
+            return hp_obj_refuse(&rd->err, "symbol '%s' is a COMMON symbol; compile with "
+                                           "-fno-common", s->name);
         return HP_OK;
     case HP_N_ABS:
         s->shndx = SHN_ABS;
@@ -446,36 +359,36 @@ static hp_status hp_macho_symbol(hp_macho_rd *rd, uint32_t i)
     case HP_N_SECT: return hp_macho_in_sect(rd, s, nsect, value);
     case HP_N_INDR:
     case HP_N_PBUD:
-        return hp_macho_refuse(rd, "symbol '%s': indirect and prebound symbols are not "
-                                   "supported", s->name);
-    default: return hp_macho_bad(rd, "symbol '%s': bad type 0x%x", s->name, type);
+        return hp_obj_refuse(&rd->err, "symbol '%s': indirect and prebound symbols are not "
+                                       "supported", s->name);
+    default: return hp_obj_bad(&rd->err, "symbol '%s': bad type 0x%x", s->name, type);
     }
 }
 
 static hp_status hp_macho_symbols(hp_macho_rd *rd)
 {
-    hp_ol_obj *o = rd->o;
-    o->nsyms = 1 + (size_t)rd->nsyms + rd->nsects;
+    hp_obj *o = rd->o;
+    o->nsyms = 1 + (size_t)rd->tab.nsyms + rd->nsects;
     o->syms = hp_calloc(o->nsyms, sizeof *o->syms);
     rd->real = hp_calloc(o->nsyms, sizeof *rd->real);
     if (!o->syms || !rd->real)
         return HP_ERR_NOMEM;
-    o->syms[0] = (hp_ol_sym){.name = "", .got = HP_OL_NO_GOT, .defined = true, .absolute = true};
-    for (uint32_t i = 0; i < rd->nsyms; i++) {
+    o->syms[0] = (hp_obj_sym){.name = "", .got = HP_OBJ_NO_GOT, .defined = true, .absolute = true};
+    for (uint32_t i = 0; i < rd->tab.nsyms; i++) {
         hp_status st = hp_macho_symbol(rd, i);
-        if (hp_macho_fatal(st))
+        if (hp_obj_fatal(st))
             return st;
     }
     for (uint32_t k = 1; k <= rd->nsects; k++) { /* section symbols */
-        hp_ol_sym *s = &o->syms[rd->nsyms + k];
-        *s = (hp_ol_sym){.name = o->secs[k].name, .got = HP_OL_NO_GOT, .shndx = k,
-                         .bind = STB_LOCAL, .type = STT_SECTION,
-                         .defined = hp_ol_kept(&o->secs[k])};
-        rd->real[rd->nsyms + k] = true;
+        hp_obj_sym *s = &o->syms[rd->tab.nsyms + k];
+        *s = (hp_obj_sym){.name = o->secs[k].name, .got = HP_OBJ_NO_GOT, .shndx = k,
+                          .bind = STB_LOCAL, .type = STT_SECTION,
+                          .defined = hp_obj_kept(&o->secs[k])};
+        rd->real[rd->tab.nsyms + k] = true;
     }
     for (size_t i = 1; i < o->nsyms; i++)
         o->syms[i].sized = o->syms[i].defined;
-    return hp_ol_infer_sizes(o);
+    return hp_obj_infer_sizes(o);
 }
 
 /* ---- relocations ---------------------------------------------------- */
@@ -507,42 +420,42 @@ static const char *hp_macho_rname(uint8_t type)
                ? hp_macho_rel_names[type] : "?";
 }
 
-static hp_status hp_macho_target(hp_macho_rd *rd, const hp_ol_sec *sec, const hp_macho_ri *r,
+static hp_status hp_macho_target(hp_macho_rd *rd, const hp_obj_sec *sec, const hp_macho_ri *r,
                                  hp_macho_tgt *t)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     unsigned long long off = (unsigned long long)r->off;
     if (!r->ext) {
         if (r->symnum == 0 || r->symnum > rd->nsects)
-            return hp_macho_bad(rd, "section '%s' offset 0x%llx: section ordinal %u out of "
-                                    "range", sec->name, off, r->symnum);
-        *t = (hp_macho_tgt){rd->nsyms + r->symnum, rd->sect[r->symnum].addr};
+            return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: section ordinal %u out of "
+                                        "range", sec->name, off, r->symnum);
+        *t = (hp_macho_tgt){rd->tab.nsyms + r->symnum, rd->sect[r->symnum].addr};
     } else {
-        if (r->symnum >= rd->nsyms || !rd->real[r->symnum + 1])
-            return hp_macho_bad(rd, "section '%s' offset 0x%llx: symbol index %u out of range "
-                                    "or a debug entry", sec->name, off, r->symnum);
+        if (r->symnum >= rd->tab.nsyms || !rd->real[r->symnum + 1])
+            return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: symbol index %u out of range "
+                                        "or a debug entry", sec->name, off, r->symnum);
         *t = (hp_macho_tgt){r->symnum + 1, 0};
     }
-    const hp_ol_sym *s = &o->syms[t->sym];
+    const hp_obj_sym *s = &o->syms[t->sym];
     if (!s->defined && s->shndx != SHN_UNDEF)
-        return hp_macho_refuse(rd, "section '%s' offset 0x%llx: relocation against '%s' in "
-                                   "section '%s', which is not loaded", sec->name, off,
-                               s->name, o->secs[s->shndx].name);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation against '%s' in "
+                                       "section '%s', which is not loaded", sec->name, off,
+                             s->name, o->secs[s->shndx].name);
     return HP_OK;
 }
 
 /* The bytes' implicit addend (4 or 8 bytes, sign-extended). */
-static int64_t hp_macho_implicit(const hp_ol_sec *sec, const hp_macho_ri *r)
+static int64_t hp_macho_implicit(const hp_obj_sec *sec, const hp_macho_ri *r)
 {
     const uint8_t *p = sec->data + r->off;
     return r->len == 3 ? (int64_t)hp_rd64(p) : (int64_t)(int32_t)hp_rd32(p);
 }
 
-static hp_status hp_macho_push(hp_macho_rd *rd, hp_ol_rela *rel)
+static hp_status hp_macho_push(hp_macho_rd *rd, hp_obj_rela *rel)
 {
-    hp_ol_obj *o = rd->o;
+    hp_obj *o = rd->o;
     o->syms[rel->sym].used = true;
-    if (hp_ol_rel_needs_got(rel->type))
+    if (hp_obj_rel_needs_got(rel->type))
         o->needs_got = true;
     /* A PIC output rebases absolute pointers: the section must be writable. */
     if (rel->type == R_X86_64_64 && o->secs[rel->sec].region == HP_REGION_RODATA)
@@ -555,43 +468,43 @@ static hp_status hp_macho_push(hp_macho_rd *rd, hp_ol_rela *rel)
 /* SUBTRACTOR r + UNSIGNED u (same field): M + A - T with T in the patched
  * section becomes PC-relative (see the top). Returns via *rel. */
 static hp_status hp_macho_pair(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *r,
-                               const hp_macho_ri *u, hp_ol_rela *rel)
+                               const hp_macho_ri *u, hp_obj_rela *rel)
 {
-    hp_ol_obj *o = rd->o;
-    const hp_ol_sec *sec = &o->secs[si];
+    hp_obj *o = rd->o;
+    const hp_obj_sec *sec = &o->secs[si];
     unsigned long long off = (unsigned long long)r->off;
     if (!u || u->type != HP_X86_64_RELOC_UNSIGNED || u->off != r->off || u->len != r->len ||
         u->pcrel)
-        return hp_macho_bad(rd, "section '%s' offset 0x%llx: X86_64_RELOC_SUBTRACTOR without "
-                                "its UNSIGNED pair", sec->name, off);
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: X86_64_RELOC_SUBTRACTOR without "
+                                    "its UNSIGNED pair", sec->name, off);
     hp_macho_tgt t, m;
     HP_CHECK(hp_macho_target(rd, sec, r, &t));
     HP_CHECK(hp_macho_target(rd, sec, u, &m));
-    const hp_ol_sym *ts = &o->syms[t.sym];
+    const hp_obj_sym *ts = &o->syms[t.sym];
     if (!ts->defined || ts->absolute || ts->shndx != si)
-        return hp_macho_refuse(rd, "section '%s' offset 0x%llx: X86_64_RELOC_SUBTRACTOR "
-                                   "whose subtrahend '%s' is not in this section is not "
-                                   "supported", sec->name, off, ts->name);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: X86_64_RELOC_SUBTRACTOR "
+                                       "whose subtrahend '%s' is not in this section is not "
+                                       "supported", sec->name, off, ts->name);
     /* T = P - off + T's section offset; a section-relative T is already
      * folded into the bytes as minus its object address. */
     uint64_t a = (uint64_t)hp_macho_implicit(sec, r) + r->off - m.base;
     a = r->ext ? a - ts->value : a + rd->sect[si].addr;
-    *rel = (hp_ol_rela){r->off, (int64_t)a, si, m.sym,
-                        r->len == 3 ? R_X86_64_PC64 : R_X86_64_PC32};
+    *rel = (hp_obj_rela){r->off, (int64_t)a, si, m.sym,
+                         r->len == 3 ? R_X86_64_PC64 : R_X86_64_PC32};
     return HP_OK;
 }
 
 /* Everything but SUBTRACTOR pairs. */
 static hp_status hp_macho_single(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *r,
-                                 hp_ol_rela *rel)
+                                 hp_obj_rela *rel)
 {
-    hp_ol_obj *o = rd->o;
-    const hp_ol_sec *sec = &o->secs[si];
+    hp_obj *o = rd->o;
+    const hp_obj_sec *sec = &o->secs[si];
     unsigned long long off = (unsigned long long)r->off;
     hp_macho_tgt t;
     HP_CHECK(hp_macho_target(rd, sec, r, &t));
     uint64_t b = (uint64_t)hp_macho_implicit(sec, r);
-    *rel = (hp_ol_rela){.off = r->off, .sec = si, .sym = t.sym};
+    *rel = (hp_obj_rela){.off = r->off, .sec = si, .sym = t.sym};
     if (r->type == HP_X86_64_RELOC_UNSIGNED) {
         rel->type = r->len == 3 ? R_X86_64_64 : R_X86_64_32;
         rel->addend = (int64_t)(b - t.base);
@@ -609,8 +522,8 @@ static hp_status hp_macho_single(hp_macho_rd *rd, uint32_t si, const hp_macho_ri
     case HP_X86_64_RELOC_SIGNED_4: rel->type = R_X86_64_PC32; return HP_OK;
     }
     if (!r->ext)
-        return hp_macho_bad(rd, "section '%s' offset 0x%llx: X86_64_RELOC_%s against a "
-                                "section", sec->name, off, hp_macho_rname(r->type));
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: X86_64_RELOC_%s against a "
+                                    "section", sec->name, off, hp_macho_rname(r->type));
     rel->type = r->type == HP_X86_64_RELOC_GOT_LOAD ? R_X86_64_REX_GOTPCRELX : R_X86_64_GOTPCREL;
     return HP_OK;
 }
@@ -619,46 +532,46 @@ static hp_status hp_macho_single(hp_macho_rd *rd, uint32_t si, const hp_macho_ri
  * field inside the section. */
 static hp_status hp_macho_shape(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *r)
 {
-    const hp_ol_sec *sec = &rd->o->secs[si];
+    const hp_obj_sec *sec = &rd->o->secs[si];
     unsigned long long off = (unsigned long long)r->off;
     if (r->type == HP_X86_64_RELOC_TLV)
-        return hp_macho_refuse(rd, "section '%s' offset 0x%llx: relocation X86_64_RELOC_TLV "
-                                   "(thread-local storage) is not supported", sec->name, off);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation X86_64_RELOC_TLV "
+                                       "(thread-local storage) is not supported", sec->name, off);
     if (r->type > HP_X86_64_RELOC_TLV)
-        return hp_macho_refuse(rd, "section '%s' offset 0x%llx: unknown relocation type %u",
-                               sec->name, off, r->type);
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: unknown relocation type %u",
+                             sec->name, off, r->type);
     bool absolute = r->type == HP_X86_64_RELOC_UNSIGNED || r->type == HP_X86_64_RELOC_SUBTRACTOR;
     bool ok = absolute ? !r->pcrel && (r->len == 2 || r->len == 3) : r->pcrel && r->len == 2;
     if (!ok)
-        return hp_macho_bad(rd, "section '%s' offset 0x%llx: X86_64_RELOC_%s with length %u%s",
-                            sec->name, off, hp_macho_rname(r->type), 1u << r->len,
-                            r->pcrel ? ", pc-relative" : "");
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: X86_64_RELOC_%s with length %u%s",
+                          sec->name, off, hp_macho_rname(r->type), 1u << r->len,
+                          r->pcrel ? ", pc-relative" : "");
     if (sec->nobits || !hp_in_bounds(r->off, 1u << r->len, sec->size))
-        return hp_macho_bad(rd, "section '%s' offset 0x%llx: relocation outside the section",
-                            sec->name, off);
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: relocation outside the section",
+                          sec->name, off);
     return HP_OK;
 }
 
 /* Relocation k of section si (k + 1 too for a pair); *used says how many. */
 static hp_status hp_macho_rel_at(hp_macho_rd *rd, uint32_t si, uint32_t k, uint32_t *used)
 {
-    const hp_macho_sect *ms = &rd->sect[si];
-    const uint8_t *p = rd->o->data + ms->reloff + (uint64_t)k * HP_RELINFO;
+    const hp_macho_obj_sect *ms = &rd->sect[si];
+    const uint8_t *p = rd->o->data + ms->reloff + (uint64_t)k * HP_MACHO_RELINFO;
     hp_macho_ri r, u;
     *used = 1;
     if (hp_rd32(p) & 0x80000000u)
-        return hp_macho_bad(rd, "section '%s': scattered relocation on x86-64",
-                            rd->o->secs[si].name);
+        return hp_obj_bad(&rd->err, "section '%s': scattered relocation on x86-64",
+                          rd->o->secs[si].name);
     hp_macho_ri_read(p, &r);
     HP_CHECK(hp_macho_shape(rd, si, &r));
-    hp_ol_rela rel;
+    hp_obj_rela rel;
     if (r.type != HP_X86_64_RELOC_SUBTRACTOR) {
         HP_CHECK(hp_macho_single(rd, si, &r, &rel));
         return hp_macho_push(rd, &rel);
     }
-    bool more = k + 1 < ms->nreloc && !(hp_rd32(p + HP_RELINFO) & 0x80000000u);
+    bool more = k + 1 < ms->nreloc && !(hp_rd32(p + HP_MACHO_RELINFO) & 0x80000000u);
     if (more)
-        hp_macho_ri_read(p + HP_RELINFO, &u);
+        hp_macho_ri_read(p + HP_MACHO_RELINFO, &u);
     *used = more ? 2 : 1;
     HP_CHECK(hp_macho_pair(rd, si, &r, more ? &u : NULL, &rel));
     return hp_macho_push(rd, &rel);
@@ -666,14 +579,15 @@ static hp_status hp_macho_rel_at(hp_macho_rd *rd, uint32_t si, uint32_t k, uint3
 
 static hp_status hp_macho_relsec(hp_macho_rd *rd, uint32_t si)
 {
-    const hp_macho_sect *ms = &rd->sect[si];
-    if (!hp_ol_kept(&rd->o->secs[si]) || !ms->nreloc)
+    const hp_macho_obj_sect *ms = &rd->sect[si];
+    if (!hp_obj_kept(&rd->o->secs[si]) || !ms->nreloc)
         return HP_OK;
-    if (!hp_in_bounds(ms->reloff, (uint64_t)ms->nreloc * HP_RELINFO, rd->o->size))
-        return hp_macho_bad(rd, "section '%s': relocations out of bounds", rd->o->secs[si].name);
+    if (!hp_in_bounds(ms->reloff, (uint64_t)ms->nreloc * HP_MACHO_RELINFO, rd->o->size))
+        return hp_obj_bad(&rd->err, "section '%s': relocations out of bounds",
+                          rd->o->secs[si].name);
     for (uint32_t k = 0, used = 1; k < ms->nreloc; k += used) {
         hp_status st = hp_macho_rel_at(rd, si, k, &used);
-        if (hp_macho_fatal(st))
+        if (hp_obj_fatal(st))
             return st;
     }
     return HP_OK;
@@ -696,15 +610,13 @@ static hp_status hp_macho_passes(hp_macho_rd *rd)
     return hp_macho_relocs(rd);
 }
 
-hp_status hp_ol_macho_read(hp_ol_obj *o, const hp_ol_map *comdats, hp_diags *d)
+hp_status hp_macho_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d)
 {
     (void)comdats; /* Mach-O has no COMDAT groups */
-    hp_macho_rd rd = {.o = o, .d = d};
-    o->c_underscore = true;
+    hp_macho_rd rd = {.o = o, .err = {.d = d, .o = o}};
+    o->c_underscore = hp_format_macho.c_underscore;
     hp_status st = hp_macho_passes(&rd);
     hp_free(rd.sect);
     hp_free(rd.real);
-    if (st == HP_ERR_NOMEM)
-        return st;
-    return rd.st != HP_OK ? rd.st : st;
+    return hp_obj_result(&rd.err, st);
 }
