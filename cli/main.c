@@ -116,7 +116,7 @@ static int hp_cmd_patch(const hp_args *a)
     if (s == HP_OK && j.d.errors)
         s = HP_ERR_INTERNAL; /* an error was reported: write nothing */
     if (s == HP_OK && (a->dry_run || a->verbose) && !a->json)
-        hp_report_plan(&j.plan, stdout);
+        hp_report_plan(&j.plan, &j.d, stdout);
     if (s == HP_OK && !a->dry_run) {
         s = hp_cmd_write(&j, in, out, !a->no_fsync);
         hp_timing_mark("write");
@@ -127,7 +127,7 @@ static int hp_cmd_patch(const hp_args *a)
         hp_report_json(&rc, p, &j.d, stdout);
     hp_job_print_diags(&j, a->quiet ? HP_DIAG_ERROR : HP_DIAG_NOTE);
     if (s == HP_OK && p)
-        hp_report_summary(&rc, p, stderr);
+        hp_report_summary(&rc, p, &j.d, stderr);
     hp_job_free(&j);
     hp_timing_mark("free");
     hp_timing_print(stderr);
