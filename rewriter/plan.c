@@ -1,7 +1,7 @@
 /* The planner: runs the passes in order with an error checkpoint after
- * each, mold-style. Analysis decides per hook whether it goes ahead; an
- * exact target that cannot be hooked is an error, a glob's match is skipped
- * with the reason. */
+ * each, mold-style. Analysis decides per hook whether it goes ahead; a
+ * refused hook is skipped with the analysis's reason (an HP_DIAG_REASON it
+ * indexes), and an exact target that cannot be hooked is an error too. */
 #include "rewriter.h"
 #include "inline.h"
 #include "objects.h"

@@ -27,7 +27,7 @@ typedef struct hp_hook {
     const hp_hook_req *req;   /* borrowed from the requests */
     const hp_symbol *target;  /* borrowed from the image */
     hp_hook_state state;
-    size_t skip; /* skipped: its reason, d->v[skip] of the run's list (hp_hook_skip) */
+    size_t skip;              /* when skipped: its reason is d->v[skip] (hp_hook_skip) */
     hp_site site;             /* the target's entry */
     const hp_symbol *replace; /* HP_ACT_REPLACE: the replacement */
     const hp_symbol *orig;    /* `original =`: redirected to the trampoline */
