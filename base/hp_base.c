@@ -9,17 +9,39 @@
 
 /* Allocations left before they start failing; -1: never. Atomic because the
  * parallel passes allocate from worker threads: each allocation takes one
- * count, so exactly one of them is "allocation number n". */
+ * count, so exactly one of them is "allocation number n". With
+ * hp_fail_one, the allocation that finds 0 sets -1: only it fails. */
 static _Atomic long hp_fail_countdown = -1;
+static _Atomic bool hp_fail_one;
 
-void hp_mem_fail_after(long n) { atomic_store(&hp_fail_countdown, n); }
+void hp_mem_fail_after(long n)
+{
+    atomic_store(&hp_fail_one, false);
+    atomic_store(&hp_fail_countdown, n);
+}
+
+void hp_mem_fail_one(long n)
+{
+    atomic_store(&hp_fail_countdown, -1);
+    atomic_store(&hp_fail_one, true);
+    atomic_store(&hp_fail_countdown, n);
+}
+
+bool hp_mem_fail_pending(void)
+{
+    return atomic_load(&hp_fail_one) && atomic_load(&hp_fail_countdown) >= 0;
+}
 
 static bool hp_mem_should_fail(void)
 {
     long n = atomic_load_explicit(&hp_fail_countdown, memory_order_relaxed);
     while (n > 0 && !atomic_compare_exchange_weak(&hp_fail_countdown, &n, n - 1))
         ;
-    return n == 0;
+    if (n != 0)
+        return false;
+    long zero = 0;
+    return !atomic_load(&hp_fail_one) ||
+           atomic_compare_exchange_strong(&hp_fail_countdown, &zero, -1);
 }
 
 void *hp_malloc(size_t n) { return hp_mem_should_fail() ? NULL : malloc(n ? n : 1); }

@@ -52,6 +52,13 @@ char *hp_vasprintf(const char *fmt, va_list ap);
 /* Test hook: allocation number n (0-based, counted from now) and every later
  * one fail. Pass -1 to disable. Safe to race with allocating threads. */
 void hp_mem_fail_after(long n);
+/* Test hook: allocation number n alone fails; the later ones work. Every
+ * later one failing too would end a run in an error anyway, which hides a
+ * failure handled silently; one alone does not. hp_mem_fail_pending says
+ * whether that allocation is still to come (the run made fewer than n+1).
+ * hp_mem_fail_after(-1) disables it. */
+void hp_mem_fail_one(long n);
+bool hp_mem_fail_pending(void);
 
 /* Grow an array *v of *cap elements of size elem so it holds at least need.
  * Returns HP_ERR_NOMEM (leaving *v intact) on overflow or allocation failure. */

@@ -7,50 +7,88 @@
 
 static const char *hp_level_str(hp_diag_level l)
 {
-    return l == HP_DIAG_ERROR ? "error" : l == HP_DIAG_WARNING ? "warning" : "note";
+    static const char *const names[] = {"error", "warning", "note", "reason"};
+    return names[l];
 }
 
-static void hp_diag_vadd_flags(hp_diags *d, hp_diag_level lvl, unsigned flags,
-                               const hp_loc *loc, const char *target, const char *fmt,
-                               va_list ap)
+/* See hp_diag_add: a diagnostic that cannot be recorded whole counts as an
+ * error, whatever its level. */
+static hp_status hp_diag_lost(hp_diags *d, hp_diag *g)
 {
-    if (lvl == HP_DIAG_ERROR)
-        d->errors++;
-    else if (lvl == HP_DIAG_WARNING)
-        d->warnings++;
-    if (HP_GROW(d->v, d->cap, d->n + 1) != HP_OK)
-        return;
-    hp_diag *g = &d->v[d->n];
-    memset(g, 0, sizeof *g);
-    g->level = lvl;
-    g->flags = flags;
-    g->msg = hp_vasprintf(fmt, ap);
-    if (!g->msg)
-        return;
-    if (loc && loc->file)
-        g->file = hp_strdup(loc->file);
+    hp_free(g->file);
+    hp_free(g->target);
+    hp_free(g->msg);
+    d->errors++;
+    return HP_ERR_NOMEM;
+}
+
+/* Add g (its strings still borrowed, in loc and target) with the formatted
+ * message. */
+static hp_status hp_diag_push(hp_diags *d, hp_diag g, const hp_loc *loc, const char *target,
+                              const char *fmt, va_list ap)
+{
+    const char *file = loc ? loc->file : NULL;
+    g.file = file ? hp_strdup(file) : NULL;
+    g.target = target ? hp_strdup(target) : NULL;
+    g.msg = hp_vasprintf(fmt, ap);
+    if (!g.msg || (file && !g.file) || (target && !g.target) ||
+        HP_GROW(d->v, d->cap, d->n + 1) != HP_OK)
+        return hp_diag_lost(d, &g);
     if (loc) {
-        g->line = loc->line;
-        g->col = loc->col;
+        g.line = loc->line;
+        g.col = loc->col;
     }
-    if (target)
-        g->target = hp_strdup(target);
-    d->n++;
+    d->v[d->n++] = g;
+    if (g.level == HP_DIAG_ERROR)
+        d->errors++;
+    else if (g.level == HP_DIAG_WARNING)
+        d->warnings++;
+    return HP_OK;
 }
 
-void hp_diag_vadd(hp_diags *d, hp_diag_level lvl, const hp_loc *loc, const char *target,
-                  const char *fmt, va_list ap)
+hp_status hp_diag_vadd(hp_diags *d, hp_diag_level lvl, const hp_loc *loc, const char *target,
+                       const char *fmt, va_list ap)
 {
-    hp_diag_vadd_flags(d, lvl, 0, loc, target, fmt, ap);
+    return hp_diag_push(d, (hp_diag){.level = lvl}, loc, target, fmt, ap);
 }
 
-void hp_diag_add_flagged(hp_diags *d, unsigned flags, const hp_loc *loc, const char *target,
+hp_status hp_diag_add(hp_diags *d, hp_diag_level lvl, const hp_loc *loc, const char *target,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_status s = hp_diag_vadd(d, lvl, loc, target, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+hp_status hp_diag_add_flagged(hp_diags *d, unsigned flags, const hp_loc *loc, const char *target,
+                              const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_status s = hp_diag_push(d, (hp_diag){.level = HP_DIAG_WARNING, .flags = flags}, loc,
+                               target, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+hp_status hp_diag_vreason(hp_diags *d, const hp_loc *loc, const char *target, uint64_t va,
+                          const char *fmt, va_list ap)
+{
+    if (!d)
+        return HP_OK;
+    return hp_diag_push(d, (hp_diag){.level = HP_DIAG_REASON, .va = va}, loc, target, fmt, ap);
+}
+
+hp_status hp_diag_reason(hp_diags *d, const hp_loc *loc, const char *target, uint64_t va,
                          const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    hp_diag_vadd_flags(d, HP_DIAG_WARNING, flags, loc, target, fmt, ap);
+    hp_status s = hp_diag_vreason(d, loc, target, va, fmt, ap);
     va_end(ap);
+    return s;
 }
 
 size_t hp_diags_promote(hp_diags *d, unsigned flags)
@@ -66,15 +104,6 @@ size_t hp_diags_promote(hp_diags *d, unsigned flags)
         n++;
     }
     return n;
-}
-
-void hp_diag_add(hp_diags *d, hp_diag_level lvl, const hp_loc *loc, const char *target,
-                 const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_diag_vadd(d, lvl, loc, target, fmt, ap);
-    va_end(ap);
 }
 
 void hp_diag_print_one(const hp_diag *g, FILE *out)
@@ -97,7 +126,8 @@ void hp_diag_print_one(const hp_diag *g, FILE *out)
 void hp_diags_print(const hp_diags *d, FILE *out)
 {
     for (size_t i = 0; i < d->n; i++)
-        hp_diag_print_one(&d->v[i], out);
+        if (d->v[i].level != HP_DIAG_REASON)
+            hp_diag_print_one(&d->v[i], out);
 }
 
 void hp_diags_free(hp_diags *d)

@@ -25,7 +25,8 @@ void hp_job_close_image(hp_image *img);
 hp_status hp_job_write(hp_job *j, hp_output *o);
 void hp_job_free(hp_job *j);
 /* Print diagnostics up to level `upto` (HP_DIAG_ERROR: errors only;
- * HP_DIAG_NOTE: everything) to stderr. */
+ * HP_DIAG_NOTE: all but the reasons, which the report prints beside their
+ * hooks) to stderr. */
 void hp_job_print_diags(const hp_job *j, hp_diag_level upto);
 /* Belt and braces for every subcommand: a failing status s always comes
  * with an error diagnostic in d, so stderr, --json and the exit code agree.

@@ -141,7 +141,7 @@ static int hp_cmd_patch(const hp_args *a)
     if (s == HP_OK && j.d.errors)
         s = HP_ERR_INTERNAL; /* an error was reported: write nothing */
     if (s == HP_OK && (a->dry_run || a->verbose) && !a->json)
-        hp_report_plan(&j.plan, stdout);
+        hp_report_plan(&j.plan, &j.d, stdout);
     /* The depfile goes first: should writing OUT fail, a build still
      * patches again, since OUT is missing or older than what changed. */
     if (s == HP_OK && a->depfile)
@@ -156,7 +156,7 @@ static int hp_cmd_patch(const hp_args *a)
         hp_report_json(&rc, p, &j.d, stdout);
     hp_job_print_diags(&j, a->quiet ? HP_DIAG_ERROR : HP_DIAG_NOTE);
     if (s == HP_OK && p)
-        hp_report_summary(&rc, p, stderr);
+        hp_report_summary(&rc, p, &j.d, stderr);
     hp_job_free(&j);
     hp_timing_mark("free");
     hp_timing_print(stderr);

@@ -26,7 +26,7 @@ static void hp_report_unpatched(const hp_image *img, FILE *out)
                         (unsigned long long)img->unpatched[i].file_off);
 }
 
-void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, FILE *out)
+void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, const hp_diags *d, FILE *out)
 {
     fprintf(out, "hookpatch: hooked %zu function%s, skipped %zu", p->nplanned,
             p->nplanned == 1 ? "" : "s", p->nskipped);
@@ -39,7 +39,7 @@ void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, FILE *out)
         if (h->state != HP_HOOK_SKIPPED)
             continue;
         hp_text_fprintf(out, "  skipped %s (0x%llx): %s", h->target->name,
-                        (unsigned long long)h->target->va, h->skip_reason ? h->skip_reason : "");
+                        (unsigned long long)h->target->va, hp_hook_skip_reason(h, d));
         fputc('\n', out);
     }
     if (p->ed.removed_landing_pad)
@@ -60,7 +60,7 @@ static const char *hp_dest_name(const hp_hook *h)
     }
 }
 
-void hp_report_plan(const hp_plan *p, FILE *out)
+void hp_report_plan(const hp_plan *p, const hp_diags *d, FILE *out)
 {
     char desc[64];
     hp_text_fprintf(out, "# %s: %s", p->img->path, hp_format_desc(p->img, desc, sizeof desc));
@@ -69,7 +69,7 @@ void hp_report_plan(const hp_plan *p, FILE *out)
         const hp_hook *h = &p->v[i];
         if (h->state == HP_HOOK_SKIPPED) {
             hp_text_fprintf(out, "skip %s 0x%llx: %s", h->target->name,
-                            (unsigned long long)h->target->va, h->skip_reason);
+                            (unsigned long long)h->target->va, hp_hook_skip_reason(h, d));
             fputc('\n', out);
             continue;
         }
@@ -99,7 +99,7 @@ static void hp_json_str(cJSON *o, const char *key, const char *val)
     hp_free(safe);
 }
 
-static cJSON *hp_json_hook(const hp_hook *h)
+static cJSON *hp_json_hook(const hp_hook *h, const hp_diags *d)
 {
     cJSON *o = cJSON_CreateObject();
     hp_json_str(o, "target", h->target->name);
@@ -107,7 +107,7 @@ static cJSON *hp_json_hook(const hp_hook *h)
     hp_json_str(o, "action", hp_action_name(h->req->action));
     cJSON_AddNumberToObject(o, "rule_line", h->req->loc.line);
     if (h->state == HP_HOOK_SKIPPED) {
-        hp_json_str(o, "reason", h->skip_reason ? h->skip_reason : "");
+        hp_json_str(o, "reason", hp_hook_skip_reason(h, d));
         return o;
     }
     cJSON_AddNumberToObject(o, "patch_address", (double)h->site.patch_va);
@@ -128,6 +128,8 @@ static cJSON *hp_json_diags(const hp_diags *d)
     cJSON *a = cJSON_CreateArray();
     for (size_t i = 0; d && i < d->n; i++) {
         const hp_diag *g = &d->v[i];
+        if (g->level == HP_DIAG_REASON)
+            continue; /* printed with its hook */
         cJSON *o = cJSON_CreateObject();
         hp_json_str(o, "level", lvl[g->level]);
         if (g->file) {
@@ -195,21 +197,29 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
         cJSON *skipped = cJSON_AddArrayToObject(root, "skipped_hooks");
         for (size_t i = 0; i < p->n; i++)
             cJSON_AddItemToArray(p->v[i].state == HP_HOOK_PLANNED ? hooks : skipped,
-                                 hp_json_hook(&p->v[i]));
+                                 hp_json_hook(&p->v[i], d));
     }
     cJSON_AddItemToObject(root, "diagnostics", hp_json_diags(d));
     return hp_json_print(root, out);
 }
 
 /* One analysis: can the entry take the jump, then can its stolen bytes be
- * copied into a trampoline. */
+ * copied into a trampoline. "yes", "replace-only" or "no", with the reason
+ * for the last two the last one in why; NULL when a reason could not be
+ * recorded. */
 static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const hp_symbol *s,
-                                  char *why, size_t why_len)
+                                  hp_diags *why)
 {
     hp_site site;
-    if (hp_site_analyze(img, s, 0, x, &site, why, why_len) != HP_OK)
+    hp_status st = hp_site_analyze(img, s, 0, x, &site, why);
+    if (st == HP_ERR_NOMEM)
+        return NULL;
+    if (st != HP_OK)
         return "no";
-    return hp_site_check_copy(img, &site, why, why_len) == HP_OK ? "yes" : "replace-only";
+    st = hp_site_check_copy(&site, why);
+    if (st == HP_ERR_NOMEM)
+        return NULL;
+    return st == HP_OK ? "yes" : "replace-only";
 }
 
 /* The record of the earlier run, line by line: it comes from the file too. */
@@ -226,31 +236,20 @@ static void hp_list_prior(const hp_image *img, FILE *out)
     }
 }
 
-hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
+/* One function's line, or its object in arr. */
+static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_symbol *s,
+                             cJSON *arr, FILE *out)
 {
-    hp_xrefs xrefs = {0};
-    HP_CHECK(hp_xrefs_build(img, NULL, 0, &xrefs));
-    cJSON *arr = json ? cJSON_CreateArray() : NULL;
-    if (json && !arr) {
-        hp_xrefs_free(&xrefs);
-        return HP_ERR_NOMEM;
-    }
-    if (!json && img->prior_info && img->prior_info_size)
-        hp_list_prior(img, out);
-    for (size_t i = 0; i < img->nsyms; i++) {
-        const hp_symbol *s = &img->syms[i];
-        if (!hp_resolve_matches(s, glob))
-            continue;
-        char why[256] = "";
-        const char *st = hp_list_status(img, &xrefs, s, why, sizeof why);
-        const char *name = s->alias ? s->alias : s->name;
-        if (!json) {
-            hp_text_fprintf(out, "0x%016llx %8llu %-12s %s%s%s", (unsigned long long)s->va,
-                            (unsigned long long)s->size, st, name, *st == 'y' ? "" : "  # ",
-                            *st == 'y' ? "" : why);
-            fputc('\n', out);
-            continue;
-        }
+    hp_diags whys = {0};
+    const char *st = hp_list_status(img, x, s, &whys);
+    const char *name = s->alias ? s->alias : s->name;
+    const char *why = whys.n ? whys.v[whys.n - 1].msg : "";
+    if (st && !arr) {
+        hp_text_fprintf(out, "0x%016llx %8llu %-12s %s%s%s", (unsigned long long)s->va,
+                        (unsigned long long)s->size, st, name, *st == 'y' ? "" : "  # ",
+                        *st == 'y' ? "" : why);
+        fputc('\n', out);
+    } else if (st) {
         cJSON *o = cJSON_CreateObject();
         hp_json_str(o, "name", name);
         cJSON_AddNumberToObject(o, "address", (double)s->va);
@@ -260,6 +259,28 @@ hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
             hp_json_str(o, "reason", why);
         cJSON_AddItemToArray(arr, o);
     }
+    hp_diags_free(&whys);
+    return st ? HP_OK : HP_ERR_NOMEM;
+}
+
+hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
+{
+    hp_xrefs xrefs = {0};
+    HP_CHECK(hp_xrefs_build(img, NULL, 0, &xrefs));
+    cJSON *arr = json ? cJSON_CreateArray() : NULL;
+    hp_status st = json && !arr ? HP_ERR_NOMEM : HP_OK;
+    if (!json && img->prior_info && img->prior_info_size)
+        hp_list_prior(img, out);
+    for (size_t i = 0; st == HP_OK && i < img->nsyms; i++) {
+        const hp_symbol *s = &img->syms[i];
+        if (!hp_resolve_matches(s, glob))
+            continue;
+        st = hp_list_one(img, &xrefs, s, arr, out);
+    }
     hp_xrefs_free(&xrefs);
+    if (st != HP_OK) {
+        cJSON_Delete(arr);
+        return st;
+    }
     return json ? hp_json_print(arr, out) : HP_OK;
 }

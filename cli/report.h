@@ -13,10 +13,11 @@ typedef struct hp_report_ctx {
     bool dry_run, quiet, verbose;
 } hp_report_ctx;
 
-/* "hookpatch: hooked N functions, skipped K" and the skipped reasons. */
-void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, FILE *out);
+/* "hookpatch: hooked N functions, skipped K" and the skipped reasons. d is
+ * the run's diagnostics, which hold the reasons (hp_hook_skip). */
+void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, const hp_diags *d, FILE *out);
 /* One line per hook: what would be patched (dry run, -v). */
-void hp_report_plan(const hp_plan *p, FILE *out);
+void hp_report_plan(const hp_plan *p, const hp_diags *d, FILE *out);
 /* The whole result as JSON; p may be NULL when planning failed early. */
 hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diags *d, FILE *out);
 

@@ -6,6 +6,7 @@
 #ifndef HP_ARM64_H
 #define HP_ARM64_H
 
+#include "../base/hp_diag.h"
 #include "insn.h"
 
 /* Every A64 instruction is one little-endian 32-bit word at a 4-aligned
@@ -110,13 +111,15 @@ hp_status hp_a64_branch_candidates(const uint8_t *p, uint64_t size, uint64_t va,
  * through x16 or x17 when the scratch set has one (so the branch type BTI
  * sees stays call-compatible), otherwise through the same register; a BLR
  * that reads x30 needs a scratch register for the copy.
- * Refusals (HP_ERR_UNHOOKABLE) and range errors put a one-line reason in why
- * (which may be NULL), e.g. "cannot relocate 'bl 0x1234' at 0x1000: ...".
  * HP_ERR_FORMAT when fewer than 4 bytes or src_va is misaligned;
- * HP_ERR_INTERNAL for a misaligned dst_va. */
+ * HP_ERR_INTERNAL for a misaligned dst_va. Refusals (HP_ERR_UNHOOKABLE),
+ * range errors and HP_ERR_FORMAT add one HP_DIAG_REASON to why (NULL: none
+ * wanted), no target, va = src_va, naming the instruction: "cannot relocate
+ * 'bl #0x1234' at 0x1000: ..."; or return HP_ERR_NOMEM when that reason
+ * cannot be recorded (why counts it). */
 hp_status hp_a64_relocate(const uint8_t *p, size_t n, uint64_t src_va, uint64_t dst_va,
                           uint64_t ret_va, uint32_t scratch, uint8_t *out, size_t *len,
-                          char *why, size_t why_len);
+                          hp_diags *why);
 
 /* One instruction as text for messages, in the syntax capstone/LLVM print
  * (branch and literal targets as "#0x..." absolute addresses): the classes

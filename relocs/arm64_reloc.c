@@ -204,8 +204,7 @@ typedef struct a64_reloc {
     uint32_t free;   /* scratch registers not yet excluded */
     uint8_t *out;    /* borrowed; NULL when measuring */
     size_t len;
-    char *why;
-    size_t why_len;
+    hp_diags *why;   /* borrowed; NULL: no reason wanted */
 } a64_reloc;
 
 static hp_status refuse(a64_reloc *r, hp_status s, const char *fmt, ...)
@@ -213,21 +212,21 @@ static hp_status refuse(a64_reloc *r, hp_status s, const char *fmt, ...)
 
 static hp_status refuse(a64_reloc *r, hp_status s, const char *fmt, ...)
 {
-    if (!r->why || r->why_len == 0)
+    if (!r->why)
         return s;
-    char text[64];
+    /* The phrases are short constants with a few numbers. */
+    char text[64], phrase[160];
     uint8_t b[4];
     hp_wr32(b, r->w);
     hp_a64_format(b, 4, r->src_va, text, sizeof text);
-    int at = snprintf(r->why, r->why_len, "cannot relocate '%s' at 0x%llx: ", text,
-                      (unsigned long long)r->src_va);
-    if (at >= 0 && (size_t)at < r->why_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(r->why + at, r->why_len - (size_t)at, fmt, ap);
-        va_end(ap);
-    }
-    return s;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(phrase, sizeof phrase, fmt, ap);
+    va_end(ap);
+    hp_status st = hp_diag_reason(r->why, NULL, NULL, r->src_va,
+                                  "cannot relocate '%s' at 0x%llx: %s", text,
+                                  (unsigned long long)r->src_va, phrase);
+    return st == HP_OK ? s : st;
 }
 
 static hp_status out_of_reach(a64_reloc *r, uint64_t to, const char *need)
@@ -519,25 +518,22 @@ static hp_status reloc_dispatch(a64_reloc *r)
 
 hp_status hp_a64_relocate(const uint8_t *p, size_t n, uint64_t src_va, uint64_t dst_va,
                           uint64_t ret_va, uint32_t scratch, uint8_t *out, size_t *len,
-                          char *why, size_t why_len)
+                          hp_diags *why)
 {
-    if (why && why_len)
-        why[0] = 0;
     if (!len)
         return HP_ERR_INTERNAL;
     *len = 0;
     if (!p || n < HP_A64_INSN_LEN || (src_va & 3)) {
-        if (why && why_len)
-            snprintf(why, why_len, "no whole aligned instruction at 0x%llx",
-                     (unsigned long long)src_va);
-        return HP_ERR_FORMAT;
+        hp_status st = hp_diag_reason(why, NULL, NULL, src_va,
+                                      "no whole aligned instruction at 0x%llx",
+                                      (unsigned long long)src_va);
+        return st == HP_OK ? HP_ERR_FORMAT : st;
     }
     if (dst_va & 3)
         return HP_ERR_INTERNAL;
     uint32_t w = hp_rd32(p);
     a64_reloc r = {.w = w, .c = hp_a64_classify(w), .src_va = src_va, .dst_va = dst_va,
-                   .ret_va = ret_va, .free = scratch & 0x7fffffffu, .why = why,
-                   .why_len = why_len};
+                   .ret_va = ret_va, .free = scratch & 0x7fffffffu, .why = why};
     HP_CHECK(reloc_dispatch(&r));
     size_t size = r.len;
     if (out) {

@@ -547,8 +547,7 @@ typedef struct hp_reloc {
     hp_zdec z;
     uint8_t *out; /* borrowed; NULL when measuring */
     size_t len;
-    char *why;
-    size_t why_len;
+    hp_diags *why; /* borrowed; NULL: no reason wanted */
 } hp_reloc;
 
 static hp_status refuse(hp_reloc *r, hp_status s, const char *fmt, ...)
@@ -556,19 +555,19 @@ static hp_status refuse(hp_reloc *r, hp_status s, const char *fmt, ...)
 
 static hp_status refuse(hp_reloc *r, hp_status s, const char *fmt, ...)
 {
-    if (!r->why || r->why_len == 0)
+    if (!r->why)
         return s;
-    char text[96];
+    /* The phrases are short constants with a few numbers. */
+    char text[96], phrase[160];
     hp_x86_format(r->p, r->z.in.length, r->src_va, text, sizeof text);
-    int at = snprintf(r->why, r->why_len, "cannot relocate '%s' at 0x%llx: ", text,
-                      (unsigned long long)r->src_va);
-    if (at >= 0 && (size_t)at < r->why_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(r->why + at, r->why_len - (size_t)at, fmt, ap);
-        va_end(ap);
-    }
-    return s;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(phrase, sizeof phrase, fmt, ap);
+    va_end(ap);
+    hp_status st = hp_diag_reason(r->why, NULL, NULL, r->src_va,
+                                  "cannot relocate '%s' at 0x%llx: %s", text,
+                                  (unsigned long long)r->src_va, phrase);
+    return st == HP_OK ? s : st;
 }
 
 static void put(hp_reloc *r, const void *b, size_t n)
@@ -780,22 +779,19 @@ static hp_status reloc_dispatch(hp_reloc *r)
 }
 
 hp_status hp_x86_relocate(const uint8_t *p, size_t n, uint64_t src_va, uint64_t dst_va,
-                          uint64_t ret_va, uint8_t *out, size_t *len, char *why, size_t why_len)
+                          uint64_t ret_va, uint8_t *out, size_t *len, hp_diags *why)
 {
-    if (why && why_len)
-        why[0] = 0;
     if (!len)
         return HP_ERR_INTERNAL;
     *len = 0;
     hp_reloc r = {.p = p, .src_va = src_va, .dst_va = dst_va, .ret_va = ret_va, .out = out,
-                  .why = why, .why_len = why_len};
+                  .why = why};
     if (!zdecode(p, n, &r.z)) {
         char text[64];
         format_bad(p, n, text, sizeof text);
-        if (why && why_len)
-            snprintf(why, why_len, "invalid instruction at 0x%llx: %s",
-                     (unsigned long long)src_va, text);
-        return HP_ERR_FORMAT;
+        hp_status st = hp_diag_reason(why, NULL, NULL, src_va, "invalid instruction at 0x%llx: %s",
+                                      (unsigned long long)src_va, text);
+        return st == HP_OK ? HP_ERR_FORMAT : st;
     }
     hp_status s = reloc_dispatch(&r);
     if (s == HP_OK)

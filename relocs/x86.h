@@ -7,6 +7,7 @@
 #ifndef HP_X86_H
 #define HP_X86_H
 
+#include "../base/hp_diag.h"
 #include "insn.h"
 
 /* Decode one instruction of at most n bytes at p, which lives at va.
@@ -62,13 +63,15 @@ hp_status hp_x86_branch_candidates(const uint8_t *p, uint64_t size, uint64_t va,
  * with ret_va == 0 a relative call is refused. Near indirect calls get the
  * same treatment ("push ret_va; jmp <same operand>"); one whose operand
  * depends on rsp, and every far call, is refused.
- * Refusals return HP_ERR_UNHOOKABLE and a one-line reason in why (which may
- * be NULL), e.g. "cannot relocate 'jmp [rip+0x10]': target out of rel32 reach".
- * A target out of rel32 reach of dst_va is HP_ERR_RANGE; it is only checked
- * when emitting, so measuring succeeds at any dummy dst_va. Bytes that do not
- * decode are HP_ERR_FORMAT. */
+ * Refusals return HP_ERR_UNHOOKABLE. A target out of rel32 reach of dst_va
+ * is HP_ERR_RANGE; it is only checked when emitting, so measuring succeeds at
+ * any dummy dst_va. Bytes that do not decode are HP_ERR_FORMAT. Each of the
+ * three adds one HP_DIAG_REASON to why (NULL: none wanted), no target, va =
+ * src_va, naming the instruction: "cannot relocate 'call 0x1234' at 0x1000:
+ * a stolen call would leave ...", "invalid instruction at 0x1000: 06"; or
+ * returns HP_ERR_NOMEM when that reason cannot be recorded (why counts it). */
 hp_status hp_x86_relocate(const uint8_t *p, size_t n, uint64_t src_va, uint64_t dst_va,
-                          uint64_t ret_va, uint8_t *out, size_t *len, char *why, size_t why_len);
+                          uint64_t ret_va, uint8_t *out, size_t *len, hp_diags *why);
 
 /* Disassemble one instruction to text (Intel syntax) for messages. */
 void hp_x86_format(const uint8_t *p, size_t n, uint64_t va, char *buf, size_t buf_len);

@@ -30,8 +30,7 @@ static hp_status hp_copy_insns(const hp_site *s, uint64_t dst, uint8_t *out, siz
         uint64_t ret = va + in.len == s->patch_va + s->copy_len ? va + in.len : 0;
         if (out && (in.kind == HP_INSN_CALL || in.kind == HP_INSN_CALL_IND))
             *pushed_return = true;
-        HP_CHECK(hp_x86_relocate(p, n, va, dst + total, ret, out ? out + total : NULL, &l, NULL,
-                                 0));
+        HP_CHECK(hp_x86_relocate(p, n, va, dst + total, ret, out ? out + total : NULL, &l, NULL));
         total += l;
         va += in.len;
     }

@@ -1,9 +1,11 @@
 /* Hook requests (ownership lives in hp_hook_reqs; only freeing is needed
- * here) and what a resolved hook needs, which the planner (plan.c) and the
- * emitter (emit.c) both ask. */
+ * here), what a resolved hook needs, which the planner (plan.c) and the
+ * emitter (emit.c) both ask, and how a hook is skipped with its reason,
+ * which the resolver (resolve.c) and the planner both do. */
 #include "hook.h"
 #include "rewriter.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 static void hp_hook_req_free(hp_hook_req *h)
@@ -35,4 +37,31 @@ bool hp_hook_needs_tramp(const hp_hook *h)
 bool hp_hook_needs_redirect(const hp_hook *h)
 {
     return h->orig || (h->req->action == HP_ACT_OBJECT && h->req->original);
+}
+
+hp_status hp_hook_vskip(hp_hook *h, hp_diags *d, const char *fmt, va_list ap)
+{
+    h->state = HP_HOOK_SKIPPED;
+    h->skip = d->n;
+    hp_status s = hp_diag_vreason(d, &h->req->target_loc, h->target->name, h->target->va, fmt,
+                                  ap);
+    if (s != HP_OK)
+        h->skip = HP_HOOK_NO_REASON;
+    return s;
+}
+
+hp_status hp_hook_skip(hp_hook *h, hp_diags *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    hp_status s = hp_hook_vskip(h, d, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+const char *hp_hook_skip_reason(const hp_hook *h, const hp_diags *d)
+{
+    bool ok = d && h->state == HP_HOOK_SKIPPED && h->skip < d->n &&
+              d->v[h->skip].level == HP_DIAG_REASON;
+    return ok ? d->v[h->skip].msg : "";
 }

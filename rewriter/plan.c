@@ -1,7 +1,7 @@
 /* The planner: runs the passes in order with an error checkpoint after
- * each, mold-style. Analysis decides per hook whether it goes ahead; an
- * exact target that cannot be hooked is an error, a glob's match is skipped
- * with the reason. */
+ * each, mold-style. Analysis decides per hook whether it goes ahead; a
+ * refused hook is skipped with the analysis's reason (an HP_DIAG_REASON it
+ * indexes), and an exact target that cannot be hooked is an error too. */
 #include "rewriter.h"
 #include "inline.h"
 #include "objects.h"
@@ -51,39 +51,45 @@ static uint64_t hp_find_island(const hp_image *img, const hp_site *s)
     return UINT64_MAX;
 }
 
-static void hp_refuse(hp_hook *h, hp_diags *d, const char *fmt, ...)
+/* Skip h for a reason (its HP_DIAG_REASON); an exact target that cannot be
+ * hooked is an error too, quoting the reason. */
+static hp_status hp_refuse(hp_hook *h, hp_diags *d, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void hp_refuse(hp_hook *h, hp_diags *d, const char *fmt, ...)
+static hp_status hp_refuse(hp_hook *h, hp_diags *d, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    hp_status s = hp_hook_vskip(h, d, fmt, ap);
     va_end(ap);
-    hp_free(h->skip_reason);
-    h->skip_reason = hp_strdup(msg);
-    h->state = HP_HOOK_SKIPPED;
-    if (h->req->target_kind != HP_TGT_GLOB)
-        hp_diag_add(d, HP_DIAG_ERROR, &h->req->target_loc, h->target->name,
-                    "cannot hook at 0x%llx: %s", (unsigned long long)h->target->va, msg);
+    if (s != HP_OK || h->req->target_kind == HP_TGT_GLOB)
+        return s;
+    return hp_diag_add(d, HP_DIAG_ERROR, &h->req->target_loc, h->target->name,
+                       "cannot hook at 0x%llx: %s", (unsigned long long)h->target->va,
+                       hp_hook_skip_reason(h, d));
 }
 
-static void hp_refuse_orig(hp_hook *h, hp_diags *d, const char *why)
+static hp_status hp_refuse_orig(hp_hook *h, hp_diags *d, const char *why)
 {
-    hp_diag_add(d, HP_DIAG_ERROR, &h->req->original_loc, h->target->name,
-                "original '%s' cannot be redirected: %s", h->orig->name, why);
-    h->state = HP_HOOK_SKIPPED;
-    hp_free(h->skip_reason);
-    h->skip_reason = hp_asprintf("original '%s' cannot be redirected", h->orig->name);
+    HP_CHECK(hp_diag_add(d, HP_DIAG_ERROR, &h->req->original_loc, h->target->name,
+                         "original '%s' cannot be redirected: %s", h->orig->name, why));
+    return hp_hook_skip(h, d, "original '%s' cannot be redirected", h->orig->name);
+}
+
+/* The reason an analysis gave (it gives one per refusal; "" for a status
+ * that comes without one). */
+static const char *hp_reason_of(const hp_diags *why)
+{
+    return why->n ? why->v[why->n - 1].msg : "";
 }
 
 /* The entries of all planned hooks, decoded on every core (site analysis
- * only reads the image); a refusal's reason is kept for the serial pass,
- * which reports in hook order. */
+ * only reads the image). Each hook's refusal goes to a list of its own; the
+ * serial pass takes them in hook order into the run's list, so what is
+ * reported does not depend on the number of threads. */
 typedef struct hp_site_job {
     hp_plan *p;
     hp_status *st; /* per hook */
-    char **why;    /* per hook, owned, on refusal */
+    hp_diags *why; /* per hook */
 } hp_site_job;
 
 static void hp_site_one(void *vj, size_t i)
@@ -92,48 +98,44 @@ static void hp_site_one(void *vj, size_t i)
     hp_hook *h = &j->p->v[i];
     if (h->state != HP_HOOK_PLANNED)
         return;
-    char why[256] = "";
     unsigned flags = HP_SITE_XREFS_LATER | (hp_hook_needs_tramp(h) ? HP_SITE_COPY : 0) |
                      (hp_hook_needs_redirect(h) ? HP_SITE_REDIRECTS : 0);
-    j->st[i] = hp_site_analyze(j->p->img, h->target, flags, NULL, &h->site, why, sizeof why);
-    if (j->st[i] != HP_OK && j->st[i] != HP_ERR_NOMEM && !(j->why[i] = hp_strdup(why)))
-        j->st[i] = HP_ERR_NOMEM;
+    j->st[i] = hp_site_analyze(j->p->img, h->target, flags, NULL, &h->site, &j->why[i]);
 }
 
-static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st, const char *site_why,
-                                hp_diags *d)
+/* The `original =` function's entry, analysed serially (one per hook). */
+static hp_status hp_analyze_orig(hp_plan *p, hp_hook *h, hp_diags *d)
 {
-    char why[256] = "";
-    bool tramp = hp_hook_needs_tramp(h);
+    h->orig_site = hp_malloc(sizeof *h->orig_site);
+    if (!h->orig_site)
+        return HP_ERR_NOMEM;
+    hp_diags why = {0};
+    hp_status s = hp_site_analyze(p->img, h->orig, HP_SITE_XREFS_LATER, NULL, h->orig_site, &why);
+    if (s != HP_OK && s != HP_ERR_NOMEM)
+        s = hp_refuse_orig(h, d, hp_reason_of(&why));
+    hp_diags_free(&why);
+    return s;
+}
+
+static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st,
+                                const hp_diags *site_why, hp_diags *d)
+{
     if (site_st == HP_ERR_NOMEM)
         return site_st;
-    if (site_st != HP_OK) {
-        hp_refuse(h, d, "%s", site_why);
-        return HP_OK;
-    }
-    if (tramp && h->site.copy_len < h->site.steal_len && h->site.nredirects) {
-        hp_refuse(h, d, "the whole function fits in the jump and it branches back to its entry");
-        return HP_OK;
-    }
+    if (site_st != HP_OK)
+        return hp_refuse(h, d, "%s", hp_reason_of(site_why));
+    if (hp_hook_needs_tramp(h) && h->site.copy_len < h->site.steal_len && h->site.nredirects)
+        return hp_refuse(h, d, "the whole function fits in the jump and it branches back to "
+                               "its entry");
     if (hp_hook_needs_redirect(h)) {
         h->island_va = hp_find_island(p->img, &h->site);
-        if (h->island_va == UINT64_MAX) {
-            hp_refuse(h, d, "a short branch at 0x%llx returns to the entry (Go's morestack "
-                            "trailer or a loop) and there is no room for a jump island to "
-                            "send it to the trampoline",
-                      (unsigned long long)hp_site_redirect_va(&h->site, 0));
-            return HP_OK;
-        }
+        if (h->island_va == UINT64_MAX)
+            return hp_refuse(h, d, "a short branch at 0x%llx returns to the entry (Go's "
+                                   "morestack trailer or a loop) and there is no room for a "
+                                   "jump island to send it to the trampoline",
+                             (unsigned long long)hp_site_redirect_va(&h->site, 0));
     }
-    if (h->orig) {
-        h->orig_site = hp_malloc(sizeof *h->orig_site);
-        if (!h->orig_site)
-            return HP_ERR_NOMEM;
-        if (hp_site_analyze(p->img, h->orig, HP_SITE_XREFS_LATER, NULL, h->orig_site, why,
-                            sizeof why) != HP_OK)
-            hp_refuse_orig(h, d, why);
-    }
-    return HP_OK;
+    return h->orig ? hp_analyze_orig(p, h, d) : HP_OK;
 }
 
 /* Build the branch-target table for exactly the bytes the planned hooks
@@ -159,19 +161,56 @@ static hp_status hp_watch_stolen(hp_plan *p)
 }
 
 /* The checks hp_analyze_one left for the table. */
-static void hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
+static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
 {
-    char why[256] = "";
-    if (hp_site_check_xrefs(&h->site, &p->xrefs, why, sizeof why) != HP_OK) {
-        hp_refuse(h, d, "%s", why);
-        return;
+    hp_diags why = {0};
+    bool orig = false;
+    hp_status s = hp_site_check_xrefs(&h->site, &p->xrefs, &why);
+    if (s == HP_OK && h->orig) {
+        orig = true;
+        s = hp_site_check_xrefs(h->orig_site, &p->xrefs, &why);
     }
-    if (h->orig && hp_site_check_xrefs(h->orig_site, &p->xrefs, why, sizeof why) != HP_OK) {
-        hp_refuse_orig(h, d, why);
-        return;
-    }
-    if (h->site.over_endbr || (h->orig && h->orig_site->over_endbr))
+    if (s == HP_ERR_UNHOOKABLE)
+        s = orig ? hp_refuse_orig(h, d, hp_reason_of(&why))
+                 : hp_refuse(h, d, "%s", hp_reason_of(&why));
+    else if (s == HP_OK && (h->site.over_endbr || (h->orig && h->orig_site->over_endbr)))
         p->ed.removed_landing_pad = true;
+    hp_diags_free(&why);
+    return s;
+}
+
+/* Decode every planned entry in parallel, then judge each in hook order. */
+static hp_status hp_analyze_entries(hp_plan *p, hp_diags *d)
+{
+    hp_site_job j = {p, hp_calloc(p->n, sizeof *j.st), hp_calloc(p->n, sizeof *j.why)};
+    hp_status s = j.st && j.why ? HP_OK : HP_ERR_NOMEM;
+    if (s == HP_OK)
+        hp_par_for(p->n, 256, 4096, hp_site_one, &j);
+    for (size_t i = 0; s == HP_OK && i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED)
+            s = hp_analyze_one(p, &p->v[i], j.st[i], &j.why[i], d);
+    for (size_t i = 0; j.why && i < p->n; i++)
+        hp_diags_free(&j.why[i]);
+    hp_free(j.st);
+    hp_free(j.why);
+    return s;
+}
+
+/* The branches into the stolen bytes, from anywhere in the image. */
+static hp_status hp_analyze_xrefs(hp_plan *p, hp_diags *d)
+{
+    hp_status s = p->n ? hp_watch_stolen(p) : HP_OK;
+    if (s != HP_OK) {
+        if (s != HP_ERR_NOMEM)
+            hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){p->img->path, 0, 0}, NULL,
+                        "cannot scan the code for branches into the hooked entries: %s",
+                        hp_status_str(s));
+        return s;
+    }
+    for (size_t i = 0; s == HP_OK && i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED)
+            s = hp_check_stolen(p, &p->v[i], d);
+    return s;
 }
 
 static hp_status hp_analyze(hp_plan *p, hp_diags *d)
@@ -182,29 +221,9 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
                     "patch the original binary instead");
         return HP_ERR_UNSUPPORTED;
     }
-    hp_site_job j = {p, hp_calloc(p->n, sizeof *j.st), hp_calloc(p->n, sizeof *j.why)};
-    hp_status s = j.st && j.why ? HP_OK : HP_ERR_NOMEM;
-    if (s == HP_OK)
-        hp_par_for(p->n, 256, 4096, hp_site_one, &j);
-    for (size_t i = 0; s == HP_OK && i < p->n; i++)
-        if (p->v[i].state == HP_HOOK_PLANNED)
-            s = hp_analyze_one(p, &p->v[i], j.st[i], j.why[i], d);
-    for (size_t i = 0; j.why && i < p->n; i++)
-        hp_free(j.why[i]);
-    hp_free(j.st);
-    hp_free(j.why);
-    HP_CHECK(s);
+    HP_CHECK(hp_analyze_entries(p, d));
     hp_timing_mark("analyze");
-    if (p->n && (s = hp_watch_stolen(p)) != HP_OK) {
-        if (s != HP_ERR_NOMEM)
-            hp_diag_add(d, HP_DIAG_ERROR, &(hp_loc){p->img->path, 0, 0}, NULL,
-                        "cannot scan the code for branches into the hooked entries: %s",
-                        hp_status_str(s));
-        return s;
-    }
-    for (size_t i = 0; i < p->n; i++)
-        if (p->v[i].state == HP_HOOK_PLANNED)
-            hp_check_stolen(p, &p->v[i], d);
+    HP_CHECK(hp_analyze_xrefs(p, d));
     hp_timing_mark("xrefs");
     p->nplanned = p->nskipped = 0;
     for (size_t i = 0; i < p->n; i++)
@@ -260,10 +279,8 @@ hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_option
 
 void hp_plan_free(hp_plan *p)
 {
-    for (size_t i = 0; i < p->n; i++) {
-        hp_free(p->v[i].skip_reason);
+    for (size_t i = 0; i < p->n; i++)
         hp_free(p->v[i].orig_site);
-    }
     hp_free(p->v);
     hp_edit_free(&p->ed);
     hp_xrefs_free(&p->xrefs);

@@ -130,17 +130,6 @@ static hp_hook *hp_plan_add(hp_plan *p, const hp_hook_req *req, const hp_symbol 
     return h;
 }
 
-static void hp_skip(hp_hook *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hp_skip(hp_hook *h, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    hp_free(h->skip_reason);
-    h->skip_reason = hp_vasprintf(fmt, ap);
-    va_end(ap);
-    h->state = HP_HOOK_SKIPPED;
-}
-
 /* The rules file of a request's locations (they all borrow the same path). */
 static const char *hp_req_file(const hp_hook_req *req)
 {
@@ -173,9 +162,8 @@ static hp_status hp_claim(hp_resolver *r, const hp_hook_req *req, const hp_symbo
     hp_hook *h = hp_plan_add(r->p, req, s);
     if (!h)
         return HP_ERR_NOMEM;
-    hp_skip(h, "already hooked by the rule at %s:%u:%u", hp_req_file(first),
-            first->target_loc.line, first->target_loc.col);
-    return h->skip_reason ? HP_OK : HP_ERR_NOMEM;
+    return hp_hook_skip(h, r->d, "already hooked by the rule at %s:%u:%u", hp_req_file(first),
+                        first->target_loc.line, first->target_loc.col);
 }
 
 void hp_suggest(const hp_image *img, const char *name, char *buf, size_t buf_len)

@@ -31,7 +31,7 @@ typedef struct hp_hook {
     const hp_hook_req *req;   /* borrowed from the requests */
     const hp_symbol *target;  /* borrowed from the image */
     hp_hook_state state;
-    char *skip_reason;        /* owned; set when skipped */
+    size_t skip;              /* when skipped: its reason is d->v[skip] (hp_hook_skip) */
     hp_site site;             /* the target's entry */
     const hp_symbol *replace; /* HP_ACT_REPLACE: the replacement */
     const hp_symbol *orig;    /* `original =`: redirected to the trampoline */
@@ -44,6 +44,19 @@ typedef struct hp_hook {
     uint64_t island_va;
     size_t obj; /* HP_ACT_OBJECT: the object's index in the linker */
 } hp_hook;
+
+/* Skip h: its reason becomes an HP_DIAG_REASON in d, at the rule's
+ * `target =` with the target's name and address, and h->skip indexes it
+ * (HP_HOOK_NO_REASON, with HP_ERR_NOMEM, when it cannot be recorded).
+ * The report prints it beside the hook; an index, not a copy, so the run's
+ * list stays the one record of what was said. */
+#define HP_HOOK_NO_REASON SIZE_MAX
+hp_status hp_hook_skip(hp_hook *h, hp_diags *d, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+hp_status hp_hook_vskip(hp_hook *h, hp_diags *d, const char *fmt, va_list ap);
+/* The reason a skipped hook's d->v[skip] holds; "" when there is none (or
+ * d is NULL). */
+const char *hp_hook_skip_reason(const hp_hook *h, const hp_diags *d);
 
 /* True when the hook reaches the original code through a trampoline. */
 bool hp_hook_needs_tramp(const hp_hook *h);

@@ -18,15 +18,16 @@ _Static_assert(4 + HP_SITE_MAX_STEAL <= HP_XREF_WINDOW,
 
 #define HP_JMP_LEN 5
 
-static hp_status hp_site_refuse(char *why, size_t why_len, const char *fmt, ...)
+/* Refuse the entry of the function at fn_va, with the reason in why. */
+static hp_status hp_site_refuse(hp_diags *why, uint64_t fn_va, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static hp_status hp_site_refuse(char *why, size_t why_len, const char *fmt, ...)
+static hp_status hp_site_refuse(hp_diags *why, uint64_t fn_va, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(why, why_len, fmt, ap);
+    hp_status s = hp_diag_vreason(why, NULL, NULL, fn_va, fmt, ap);
     va_end(ap);
-    return HP_ERR_UNHOOKABLE;
+    return s == HP_OK ? HP_ERR_UNHOOKABLE : s;
 }
 
 /* Padding after the function may be overwritten only if nothing owns it and
@@ -79,13 +80,12 @@ static bool hp_site_steal(const hp_image *img, const hp_func_scan *sc, hp_site *
     return va == end && hp_site_padding_ok(img, end, s->patch_va + HP_JMP_LEN);
 }
 
-static hp_status hp_site_check_targets(const hp_func_scan *sc, hp_site *s, char *why,
-                                       size_t why_len)
+static hp_status hp_site_check_targets(const hp_func_scan *sc, hp_site *s, hp_diags *why)
 {
     for (size_t i = 0; i < sc->ntargets; i++) {
         uint64_t t = sc->targets[i];
         if (t > s->patch_va && t < s->patch_va + s->steal_len)
-            return hp_site_refuse(why, why_len,
+            return hp_site_refuse(why, s->fn_va,
                                   "a branch inside the function lands at 0x%llx, within the "
                                   "%u bytes the jump would overwrite",
                                   (unsigned long long)t, s->steal_len);
@@ -97,10 +97,10 @@ static hp_status hp_site_check_targets(const hp_func_scan *sc, hp_site *s, char 
         if (!rel || in->target_va != s->patch_va || in->va < s->patch_va + s->steal_len)
             continue;
         if (s->nredirects == HP_SITE_MAX_REDIRECTS)
-            return hp_site_refuse(why, why_len, "more than %d branches back to the entry",
+            return hp_site_refuse(why, s->fn_va, "more than %d branches back to the entry",
                                   HP_SITE_MAX_REDIRECTS);
         if (in->va - s->fn_va > UINT32_MAX)
-            return hp_site_refuse(why, why_len, "function too large");
+            return hp_site_refuse(why, s->fn_va, "function too large");
         s->redirect_off[s->nredirects] = (uint32_t)(in->va - s->fn_va);
         s->redirect_len[s->nredirects++] = in->len;
     }
@@ -121,7 +121,7 @@ static void hp_site_plain_prefix(const hp_func_scan *sc, hp_site *s)
     s->plain_len = (uint8_t)(va - s->patch_va);
 }
 
-hp_status hp_site_check_copy(const hp_image *img, hp_site *s, char *why, size_t why_len)
+hp_status hp_site_check_copy(hp_site *s, hp_diags *why)
 {
     uint64_t va = s->patch_va + s->plain_len;
     while (va < s->patch_va + s->copy_len) {
@@ -132,8 +132,7 @@ hp_status hp_site_check_copy(const hp_image *img, hp_site *s, char *why, size_t 
         bool last = va + in.len == s->patch_va + s->copy_len;
         size_t len;
         /* Measure only; the final address is not known yet. */
-        hp_status st = hp_x86_relocate(p, n, va, va, last ? va + in.len : 0, NULL, &len, why,
-                                       why_len);
+        hp_status st = hp_x86_relocate(p, n, va, va, last ? va + in.len : 0, NULL, &len, why);
         if (st == HP_ERR_NOMEM)
             return st;
         if (st != HP_OK)
@@ -170,12 +169,11 @@ static hp_status hp_site_scan_entry(const uint8_t *p, uint64_t size, uint64_t va
 }
 
 static hp_status hp_site_scan(const hp_image *img, const hp_symbol *fn, unsigned flags,
-                              const hp_xrefs *xrefs, hp_func_scan *sc, char *why,
-                              size_t why_len)
+                              const hp_xrefs *xrefs, hp_func_scan *sc, hp_diags *why)
 {
     const uint8_t *p = hp_image_bytes(img, fn->va, fn->size);
     if (!p)
-        return hp_site_refuse(why, why_len, "function bytes are not in the file");
+        return hp_site_refuse(why, fn->va, "function bytes are not in the file");
     /* The image-wide table already knows every direct branch into the
      * entry, from this function or any other: decode only the entry. */
     if ((xrefs || (flags & HP_SITE_XREFS_LATER)) && !(flags & HP_SITE_REDIRECTS))
@@ -187,7 +185,7 @@ static hp_status hp_site_scan(const hp_image *img, const hp_symbol *fn, unsigned
     if (st == HP_ERR_NOMEM)
         return st;
     if (bad || st != HP_OK)
-        return hp_site_refuse(why, why_len,
+        return hp_site_refuse(why, fn->va,
                               "cannot decode the instruction at 0x%llx (data in code?), so "
                               "branches into the entry cannot be ruled out",
                               (unsigned long long)bad);
@@ -216,50 +214,64 @@ static bool hp_site_is_go_goexit(const hp_image *img, const hp_symbol *s)
            (!strcmp(s->name, "runtime.goexit") || !strcmp(s->name, "runtime.goexit.abi0"));
 }
 
-hp_status hp_site_check_xrefs(const hp_site *s, const hp_xrefs *xrefs, char *why,
-                              size_t why_len)
+hp_status hp_site_check_xrefs(const hp_site *s, const hp_xrefs *xrefs, hp_diags *why)
 {
     if (!hp_xrefs_any_in(xrefs, s->patch_va, s->patch_va + s->steal_len))
         return HP_OK;
-    return hp_site_refuse(why, why_len,
+    return hp_site_refuse(why, s->fn_va,
                           "a branch lands inside the %u bytes the jump would overwrite "
                           "(a loop to the top, or a second entry point)", s->steal_len);
 }
 
-hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned flags,
-                          const hp_xrefs *xrefs, hp_site *out, char *why, size_t why_len)
+/* The checks that need no decoding. */
+static hp_status hp_site_check_fn(const hp_image *img, const hp_symbol *fn, hp_diags *why)
 {
-    memset(out, 0, sizeof *out);
-    out->fn_va = fn->va;
-    out->fn_size = fn->size;
     if (!fn->size)
-        return hp_site_refuse(why, why_len, "function size unknown");
+        return hp_site_refuse(why, fn->va, "function size unknown");
     /* A FUNC symbol says nothing about what the loader maps executable: a
      * jump written there would land in data (or nowhere). */
-    if (!hp_image_executable(img, fn->va, why, why_len))
-        return HP_ERR_UNHOOKABLE;
+    char what[160];
+    if (!hp_image_executable(img, fn->va, what, sizeof what))
+        return hp_site_refuse(why, fn->va, "%s", what);
     if (hp_site_is_go_goexit(img, fn))
-        return hp_site_refuse(why, why_len, "every goroutine returns into runtime.goexit+1, "
-                                            "inside the bytes the jump would overwrite");
+        return hp_site_refuse(why, fn->va, "every goroutine returns into runtime.goexit+1, "
+                                           "inside the bytes the jump would overwrite");
+    return HP_OK;
+}
+
+/* Decode the entry and choose the stolen bytes. */
+static hp_status hp_site_decode(const hp_image *img, const hp_symbol *fn, unsigned flags,
+                                const hp_xrefs *xrefs, hp_site *out, hp_diags *why)
+{
     hp_func_scan sc = {0};
-    hp_status st = hp_site_scan(img, fn, flags, xrefs, &sc, why, why_len);
+    hp_status st = hp_site_scan(img, fn, flags, xrefs, &sc, why);
     if (st == HP_OK && !hp_site_choose(img, &sc, out))
-        st = hp_site_refuse(why, why_len,
+        st = hp_site_refuse(why, fn->va,
                             "too short: %llu bytes and no free padding after it; the jump "
                             "needs 5", (unsigned long long)fn->size);
     if (st == HP_OK)
         hp_site_plain_prefix(&sc, out);
     bool table = xrefs || (flags & HP_SITE_XREFS_LATER);
     if (st == HP_OK && (!table || (flags & HP_SITE_REDIRECTS)))
-        st = hp_site_check_targets(&sc, out, why, why_len);
+        st = hp_site_check_targets(&sc, out, why);
     hp_x86_scan_free(&sc);
-    HP_CHECK(st);
+    return st;
+}
+
+hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned flags,
+                          const hp_xrefs *xrefs, hp_site *out, hp_diags *why)
+{
+    memset(out, 0, sizeof *out);
+    out->fn_va = fn->va;
+    out->fn_size = fn->size;
+    HP_CHECK(hp_site_check_fn(img, fn, why));
+    HP_CHECK(hp_site_decode(img, fn, flags, xrefs, out, why));
     if (xrefs)
-        HP_CHECK(hp_site_check_xrefs(out, xrefs, why, why_len));
+        HP_CHECK(hp_site_check_xrefs(out, xrefs, why));
     const uint8_t *bytes = hp_image_bytes(img, out->patch_va, out->steal_len);
     if (!bytes || out->steal_len > HP_SITE_MAX_STEAL)
-        return hp_site_refuse(why, why_len, "entry bytes are not in the file");
+        return hp_site_refuse(why, fn->va, "entry bytes are not in the file");
     memcpy(out->bytes, bytes, out->steal_len);
     out->go_stack_check = hp_site_is_go_check(out->bytes, out->copy_len);
-    return (flags & HP_SITE_COPY) ? hp_site_check_copy(img, out, why, why_len) : HP_OK;
+    return (flags & HP_SITE_COPY) ? hp_site_check_copy(out, why) : HP_OK;
 }

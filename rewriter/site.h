@@ -45,17 +45,23 @@ enum {
 /* Analyse fn. flags: HP_SITE_*. xrefs is the image's branch-target table
  * (hp_xrefs_build), which must watch fn; with it only the entry is decoded,
  * unless redirects are asked for. With xrefs NULL the whole function is
- * decoded and only its own branches are checked. On refusal returns HP_ERR_UNHOOKABLE with the
- * reason in why. */
+ * decoded and only its own branches are checked. On refusal returns
+ * HP_ERR_UNHOOKABLE and adds one HP_DIAG_REASON to why (NULL: none wanted)
+ * with no target and va = fn's address (a relocator's refusal keeps the
+ * instruction's); the caller, which knows the rule, makes it a skip reason
+ * (rewriter/plan.c). HP_ERR_NOMEM when that reason cannot be recorded. Only
+ * reads the image and writes out and why: safe on worker threads, each with
+ * its own why. */
 hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned flags,
-                          const hp_xrefs *xrefs, hp_site *out, char *why, size_t why_len);
+                          const hp_xrefs *xrefs, hp_site *out, hp_diags *why);
 /* The check HP_SITE_COPY adds, for a site analysed without it: refuses
- * (HP_ERR_UNHOOKABLE, why) when a stolen instruction cannot be relocated
- * into a trampoline (such a target can still be replaced). */
-hp_status hp_site_check_copy(const hp_image *img, hp_site *s, char *why, size_t why_len);
-/* The check HP_SITE_XREFS_LATER defers: refuses (HP_ERR_UNHOOKABLE, why)
- * when a branch of the image lands inside the stolen bytes. */
-hp_status hp_site_check_xrefs(const hp_site *s, const hp_xrefs *xrefs, char *why,
-                              size_t why_len);
+ * (HP_ERR_UNHOOKABLE, a reason in why as above) when a stolen instruction
+ * cannot be relocated into a trampoline (such a target can still be
+ * replaced). */
+hp_status hp_site_check_copy(hp_site *s, hp_diags *why);
+/* The check HP_SITE_XREFS_LATER defers: refuses (HP_ERR_UNHOOKABLE, a
+ * reason in why as above) when a branch of the image lands inside the
+ * stolen bytes. */
+hp_status hp_site_check_xrefs(const hp_site *s, const hp_xrefs *xrefs, hp_diags *why);
 
 #endif

@@ -54,24 +54,35 @@ static uint64_t pick_ret(uint64_t ctl, uint64_t va)
     }
 }
 
+/* One reason, as the relocator promises: about the instruction, naming it. */
+static bool has_reason(const hp_diags *why, uint64_t va)
+{
+    return why->n == 1 && why->v[0].level == HP_DIAG_REASON && why->v[0].va == va &&
+           !strncmp(why->v[0].msg, "cannot relocate '", 17);
+}
+
 static void fuzz_one(const uint8_t *p, uint64_t src, uint64_t dst, uint64_t ret, uint32_t scratch)
 {
     size_t m = 0, m2 = 0, m3 = 0, e = 0;
-    char why[256] = "", err[160];
-    hp_status s = hp_a64_relocate(p, 4, src, dst, ret, scratch, NULL, &m, why, sizeof why);
-    hp_status s2 = hp_a64_relocate(p, 4, src, ~dst & ~3ull, ret, scratch, NULL, &m2, NULL, 0);
-    hp_status s3 = hp_a64_relocate(p, 4, src ^ 0x12345000, 0, ret, scratch, NULL, &m3, NULL, 0);
+    char err[160];
+    hp_diags why = {0};
+    hp_status s = hp_a64_relocate(p, 4, src, dst, ret, scratch, NULL, &m, &why);
+    hp_status s2 = hp_a64_relocate(p, 4, src, ~dst & ~3ull, ret, scratch, NULL, &m2, NULL);
+    hp_status s3 = hp_a64_relocate(p, 4, src ^ 0x12345000, 0, ret, scratch, NULL, &m3, NULL);
     check(s == s2 && s == s3 && m == m2 && m == m3, "measure depends on the addresses", src);
     if (s != HP_OK) {
-        check(s == HP_ERR_UNHOOKABLE && why[0] && m == 0, "refusal without reason", src);
+        check(s == HP_ERR_UNHOOKABLE && has_reason(&why, src) && m == 0,
+              "refusal without reason", src);
+        hp_diags_free(&why);
         return;
     }
+    check(why.n == 0, "a reason without a refusal", src);
     check(m >= 4 && m <= HP_A64_RELOC_MAX && m % 4 == 0, "measured size", src);
     uint8_t *out = malloc(m);
     check(out != NULL, "malloc", src);
-    s = hp_a64_relocate(p, 4, src, dst, ret, scratch, out, &e, why, sizeof why);
+    s = hp_a64_relocate(p, 4, src, dst, ret, scratch, out, &e, &why);
     if (s == HP_ERR_RANGE) {
-        check(e == 0 && why[0], "range error without reason", src);
+        check(e == 0 && has_reason(&why, src), "range error without reason", src);
     } else {
         check(s == HP_OK && e == m, "emit length != measured length", src);
         hp_insn in;
@@ -89,6 +100,7 @@ static void fuzz_one(const uint8_t *p, uint64_t src, uint64_t dst, uint64_t ret,
         }
     }
     free(out);
+    hp_diags_free(&why);
 }
 
 typedef struct brs {

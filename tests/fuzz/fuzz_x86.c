@@ -135,29 +135,41 @@ static void verify(const hp_insn *a, const uint8_t *p, const uint8_t *out, size_
         verify_same_insn(a, p, out, len, &d, dst);
 }
 
+/* One reason, as the relocator promises: about the instruction, naming it. */
+static bool has_reason(const hp_diags *why, uint64_t va)
+{
+    return why->n == 1 && why->v[0].level == HP_DIAG_REASON && why->v[0].va == va &&
+           !strncmp(why->v[0].msg, "cannot relocate '", 17);
+}
+
 static void fuzz_one(const hp_insn *a, const uint8_t *p, size_t n, uint64_t dst, uint64_t ret_va)
 {
     size_t m = 0, m2 = 0, e = 0;
-    char why[256] = "", fmt[160];
+    char fmt[160];
+    hp_diags why = {0};
     hp_x86_format(p, n, a->va, fmt, sizeof fmt);
-    hp_status s = hp_x86_relocate(p, n, a->va, dst, ret_va, NULL, &m, why, sizeof why);
-    hp_status s2 = hp_x86_relocate(p, n, a->va, ~dst, ret_va, NULL, &m2, NULL, 0);
+    hp_status s = hp_x86_relocate(p, n, a->va, dst, ret_va, NULL, &m, &why);
+    hp_status s2 = hp_x86_relocate(p, n, a->va, ~dst, ret_va, NULL, &m2, NULL);
     check(s == s2 && m == m2, "measure depends on dst", a->va);
     if (s != HP_OK) {
-        check(s == HP_ERR_UNHOOKABLE && why[0] && m == 0, "refusal without reason", a->va);
+        check(s == HP_ERR_UNHOOKABLE && has_reason(&why, a->va) && m == 0,
+              "refusal without reason", a->va);
+        hp_diags_free(&why);
         return;
     }
+    check(why.n == 0, "a reason without a refusal", a->va);
     check(m > 0 && m <= HP_X86_RELOC_MAX, "measured size", a->va);
     uint8_t *out = malloc(m);
     check(out != NULL, "malloc", a->va);
-    s = hp_x86_relocate(p, n, a->va, dst, ret_va, out, &e, why, sizeof why);
+    s = hp_x86_relocate(p, n, a->va, dst, ret_va, out, &e, &why);
     if (s == HP_ERR_RANGE)
-        check(e == 0 && why[0], "range error without reason", a->va);
+        check(e == 0 && has_reason(&why, a->va), "range error without reason", a->va);
     else
         check(s == HP_OK && e == m, "emit length != measured length", a->va);
     if (s == HP_OK)
         verify(a, p, out, e, dst, ret_va);
     free(out);
+    hp_diags_free(&why);
 }
 
 static uint64_t pick_ret(uint64_t ctl, const hp_insn *a)

@@ -231,8 +231,21 @@ typedef struct rcase {
 typedef struct relo {
     uint8_t b[HP_A64_RELOC_MAX + 16];
     size_t len;
-    char why[256];
+    char why[256]; /* the message of the reason a refusal left */
 } relo;
+
+/* A refusal's reason: one HP_DIAG_REASON about the instruction at src,
+ * with no target; its message kept in o->why. */
+static void take_reason(hp_diags *why, uint64_t src, relo *o)
+{
+    assert_int_equal(why->n, 1);
+    assert_int_equal(why->errors + why->warnings, 0);
+    assert_int_equal(why->v[0].level, HP_DIAG_REASON);
+    assert_null(why->v[0].target);
+    assert_true(why->v[0].va == src);
+    snprintf(o->why, sizeof o->why, "%s", why->v[0].msg);
+    hp_diags_free(why);
+}
 
 /* Measure at dst and at two unrelated addresses, emit at dst; sizes agree,
  * nothing past the measured size is written. */
@@ -241,21 +254,21 @@ static hp_status relocate(const rcase *c, relo *o)
     uint8_t w[4];
     hp_wr32(w, c->w);
     size_t m0 = 99, m1 = 99, m2 = 99;
-    hp_status s0 = hp_a64_relocate(w, 4, c->src, c->dst, c->ret, c->scratch, NULL, &m0, NULL, 0);
-    hp_status s1 = hp_a64_relocate(w, 4, c->src, 0, c->ret, c->scratch, NULL, &m1, NULL, 0);
+    hp_status s0 = hp_a64_relocate(w, 4, c->src, c->dst, c->ret, c->scratch, NULL, &m0, NULL);
+    hp_status s1 = hp_a64_relocate(w, 4, c->src, 0, c->ret, c->scratch, NULL, &m1, NULL);
     hp_status s2 = hp_a64_relocate(w, 4, c->src ^ 0x7ffff000, 0xfffffffffff00000ull, c->ret,
-                                   c->scratch, NULL, &m2, NULL, 0);
+                                   c->scratch, NULL, &m2, NULL);
     assert_int_equal(s0, s1);
     assert_int_equal(s0, s2);
     memset(o->b, 0xa5, sizeof o->b);
     o->len = 77;
     o->why[0] = 0;
-    hp_status s = hp_a64_relocate(w, 4, c->src, c->dst, c->ret, c->scratch, o->b, &o->len, o->why,
-                                  sizeof o->why);
+    hp_diags why = {0};
+    hp_status s = hp_a64_relocate(w, 4, c->src, c->dst, c->ret, c->scratch, o->b, &o->len, &why);
     if (s0 != HP_OK) {
         assert_int_equal(s, s0);
         assert_int_equal(o->len, 0);
-        assert_true(o->why[0] != 0);
+        take_reason(&why, c->src, o);
         return s;
     }
     assert_int_equal(m0, m1);
@@ -263,9 +276,10 @@ static hp_status relocate(const rcase *c, relo *o)
     assert_true(m0 >= 4 && m0 <= HP_A64_RELOC_MAX && m0 % 4 == 0);
     if (s != HP_OK) {
         assert_int_equal(o->len, 0);
-        assert_true(o->why[0] != 0);
+        take_reason(&why, c->src, o);
         return s;
     }
+    assert_int_equal(why.n, 0);
     assert_int_equal(o->len, m0);
     for (size_t i = o->len; i < sizeof o->b; i++)
         assert_int_equal(o->b[i], 0xa5);
@@ -726,6 +740,15 @@ static void expect(uint32_t w, uint64_t dst_off, uint64_t ret, uint32_t scratch,
 
 static void test_refusals(void **state)
 {
+    /* the reason names the instruction as the disassembler prints it */
+    char want[200];
+    snprintf(want, sizeof want, "cannot relocate 'bl #0x%llx' at 0x%llx: a stolen call would "
+             "leave a return address in the new code (no return address given)",
+             (unsigned long long)SRC + 0x40, (unsigned long long)SRC);
+    rcase c = {.w = 0x94000010, .src = SRC, .dst = SRC + 0x100, .scratch = HP_A64_X16_X17};
+    relo o;
+    assert_int_equal(relocate(&c, &o), HP_ERR_UNHOOKABLE);
+    assert_string_equal(o.why, want);
     expect(0x94000010, 0x100, 0, HP_A64_X16_X17, HP_ERR_UNHOOKABLE, "return address");
     expect(0xd63f0200, 0x100, 0, HP_A64_X16_X17, HP_ERR_UNHOOKABLE, "return address");
     expect(0xd63f03c0, 0x100, SRC + 4, 0, HP_ERR_UNHOOKABLE, "x30"); /* blr x30 */
@@ -743,16 +766,17 @@ static void test_refusals(void **state)
     /* malformed input */
     uint8_t w[4] = {0x1f, 0x20, 0x03, 0xd5};
     size_t len = 9;
-    char why[128];
-    assert_int_equal(hp_a64_relocate(w, 3, SRC, SRC, 0, 0, NULL, &len, why, sizeof why),
-                     HP_ERR_FORMAT);
+    hp_diags why = {0};
+    assert_int_equal(hp_a64_relocate(w, 3, SRC, SRC, 0, 0, NULL, &len, &why), HP_ERR_FORMAT);
     assert_int_equal(len, 0);
-    assert_true(why[0]);
-    assert_int_equal(hp_a64_relocate(w, 4, SRC + 2, SRC, 0, 0, NULL, &len, NULL, 0),
-                     HP_ERR_FORMAT);
-    assert_int_equal(hp_a64_relocate(w, 4, SRC, SRC + 2, 0, 0, NULL, &len, NULL, 0),
+    take_reason(&why, SRC, &o);
+    snprintf(want, sizeof want, "no whole aligned instruction at 0x%llx", (unsigned long long)SRC);
+    assert_string_equal(o.why, want);
+    assert_int_equal(hp_a64_relocate(w, 4, SRC + 2, SRC, 0, 0, NULL, &len, NULL), HP_ERR_FORMAT);
+    assert_int_equal(hp_a64_relocate(w, 4, SRC, SRC + 2, 0, 0, NULL, &len, &why),
                      HP_ERR_INTERNAL);
-    assert_int_equal(hp_a64_relocate(w, 4, SRC, SRC, 0, 0, NULL, NULL, NULL, 0), HP_ERR_INTERNAL);
+    assert_int_equal(why.n, 0);
+    assert_int_equal(hp_a64_relocate(w, 4, SRC, SRC, 0, 0, NULL, NULL, NULL), HP_ERR_INTERNAL);
 }
 
 /* Sizes: the worst case by scratch set, independent of the addresses, and
@@ -786,7 +810,7 @@ static void test_sizes(void **state)
         hp_wr32(w, cases[i].w);
         size_t len = 0;
         assert_int_equal(hp_a64_relocate(w, 4, SRC, SRC + 8, cases[i].ret ? SRC + 4 : 0,
-                                         cases[i].scratch, NULL, &len, NULL, 0),
+                                         cases[i].scratch, NULL, &len, NULL),
                          HP_OK);
         if (len != cases[i].size)
             fail_msg("case %zu (0x%08x): %zu bytes, want %zu", i, cases[i].w, len, cases[i].size);

@@ -1,8 +1,9 @@
-/* Unit tests for base/hp_base.c's fault injection (hp_mem_fail_after),
- * which the parallel passes reach from several threads at once: with the
- * countdown at n, exactly n allocations succeed however the threads
- * interleave, and every later one fails. A plain `long` countdown loses
- * decrements under contention and lets more than n through. */
+/* Unit tests for base/hp_base.c's fault injection, which the parallel
+ * passes reach from several threads at once: with hp_mem_fail_after(n),
+ * exactly n allocations succeed however the threads interleave, and every
+ * later one fails (a plain `long` countdown loses decrements under
+ * contention and lets more than n through); with hp_mem_fail_one(n), only
+ * allocation n fails. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,11 +76,39 @@ static void test_disabled_and_zero(void **state)
     hp_free(p);
 }
 
+/* hp_mem_fail_one: allocation n alone fails, however the threads race for
+ * it; pending until it has happened. */
+static void test_fail_one_across_threads(void **state)
+{
+    (void)state;
+    worker w[THREADS] = {0};
+    const long n = (long)THREADS * PER_THREAD / 3;
+    hp_mem_fail_one(n);
+    assert_true(hp_mem_fail_pending());
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&w[i].tid, NULL, alloc_many, &w[i]), 0);
+    long ok = 0, failed = 0;
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(w[i].tid, NULL), 0);
+        ok += w[i].ok;
+        failed += w[i].failed;
+    }
+    assert_int_equal(failed, 1);
+    assert_int_equal(ok, (long)THREADS * PER_THREAD - 1);
+    assert_false(hp_mem_fail_pending());
+    hp_mem_fail_one(2); /* not reached: still pending */
+    hp_free(hp_malloc(1));
+    assert_true(hp_mem_fail_pending());
+    hp_mem_fail_after(-1);
+    assert_false(hp_mem_fail_pending());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_countdown_across_threads),
         cmocka_unit_test(test_disabled_and_zero),
+        cmocka_unit_test(test_fail_one_across_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,7 +149,7 @@ static void test_two_globs(void **state)
     rs_run run;
     rs_resolve(&run, &r);
     assert_int_equal(run.st, HP_OK);
-    assert_int_equal(run.d.n, 0);
+    assert_int_equal(run.d.errors + run.d.warnings, 0);
     /* datafn is a FUNC symbol: claimed too (the site analysis refuses it) */
     assert_int_equal(run.plan.n, 2 * (RS_NFUNCS + 1));
     assert_non_null(rs_hook(&run, "datafn", a));
@@ -162,8 +162,20 @@ static void test_two_globs(void **state)
         assert_non_null(hb);
         assert_int_equal(ha->state, HP_HOOK_PLANNED);
         assert_int_equal(hb->state, HP_HOOK_SKIPPED);
-        assert_string_equal(hb->skip_reason, "already hooked by the rule at " RULES ":2:10");
+        assert_string_equal(hp_hook_skip_reason(hb, &run.d),
+                            "already hooked by the rule at " RULES ":2:10");
+        /* the reason is a diagnostic at the skipped rule's target =, about
+         * the function */
+        const hp_diag *g = &run.d.v[hb->skip];
+        assert_int_equal(g->level, HP_DIAG_REASON);
+        assert_string_equal(g->file, RULES);
+        assert_int_equal(g->line, 7);
+        assert_int_equal(g->col, 10);
+        assert_string_equal(g->target, hb->target->name);
+        assert_true(g->va == hb->target->va);
     }
+    /* one reason per skipped hook, and nothing else */
+    assert_int_equal(run.d.n, RS_NFUNCS + 1);
     rs_done(&run);
 }
 
@@ -301,17 +313,21 @@ static void test_refs_not_code(void **state)
     rs_assert_error(&run, 1, 9, 12,
                     "the original 'datafn' at 0x2010 is not executable code: it lies in a "
                     "non-executable segment (rw-) at 0x2000");
-    char why[256];
+    hp_diags why = {0};
     hp_site site;
     const hp_symbol *s = NULL;
     for (size_t i = 0; i < run.img->nsyms; i++)
         if (!strcmp(run.img->syms[i].name, "datafn"))
             s = &run.img->syms[i];
     assert_non_null(s);
-    assert_int_equal(hp_site_analyze(run.img, s, HP_SITE_COPY, NULL, &site, why, sizeof why),
+    assert_int_equal(hp_site_analyze(run.img, s, HP_SITE_COPY, NULL, &site, &why),
                      HP_ERR_UNHOOKABLE);
-    assert_string_equal(why, "not executable code: it lies in a non-executable segment (rw-) at "
-                             "0x2000");
+    assert_int_equal(why.n, 1);
+    assert_int_equal(why.v[0].level, HP_DIAG_REASON);
+    assert_true(why.v[0].va == 0x2010);
+    assert_string_equal(why.v[0].msg, "not executable code: it lies in a non-executable segment "
+                                      "(rw-) at 0x2000");
+    hp_diags_free(&why);
     rs_done(&run);
 }
 

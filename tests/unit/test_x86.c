@@ -30,17 +30,17 @@ typedef struct relo {
 /* Measure at two unrelated dummy addresses and at dst, emit at dst, and
  * insist all agree and nothing past the measured length was written. */
 static hp_status relocate(const uint8_t *p, size_t n, uint64_t src, uint64_t dst, uint64_t ret,
-                          relo *o, char *why, size_t why_len)
+                          relo *o, hp_diags *why)
 {
     size_t m0 = 99, m1 = 99, m2 = 99;
-    hp_status s0 = hp_x86_relocate(p, n, src, 0, ret, NULL, &m0, NULL, 0);
-    hp_status s1 = hp_x86_relocate(p, n, src, UINT64_MAX - 4096, ret, NULL, &m1, NULL, 0);
-    hp_status s2 = hp_x86_relocate(p, n, src, dst, ret, NULL, &m2, NULL, 0);
+    hp_status s0 = hp_x86_relocate(p, n, src, 0, ret, NULL, &m0, NULL);
+    hp_status s1 = hp_x86_relocate(p, n, src, UINT64_MAX - 4096, ret, NULL, &m1, NULL);
+    hp_status s2 = hp_x86_relocate(p, n, src, dst, ret, NULL, &m2, NULL);
     assert_int_equal(s0, s1);
     assert_int_equal(s0, s2);
     memset(o->b, 0xa5, sizeof o->b);
     o->len = 77;
-    hp_status s = hp_x86_relocate(p, n, src, dst, ret, o->b, &o->len, why, why_len);
+    hp_status s = hp_x86_relocate(p, n, src, dst, ret, o->b, &o->len, why);
     if (s0 != HP_OK) {
         assert_int_equal(s, s0);
         assert_int_equal(o->len, 0);
@@ -62,10 +62,24 @@ static hp_status relocate(const uint8_t *p, size_t n, uint64_t src, uint64_t dst
 static void relocate_ok(const uint8_t *p, size_t n, uint64_t src, uint64_t dst, uint64_t ret,
                         relo *o)
 {
-    char why[256] = "";
-    hp_status s = relocate(p, n, src, dst, ret, o, why, sizeof why);
+    hp_diags why = {0};
+    hp_status s = relocate(p, n, src, dst, ret, o, &why);
     if (s != HP_OK)
-        fail_msg("relocate failed: %s: %s", hp_status_str(s), why);
+        fail_msg("relocate failed: %s: %s", hp_status_str(s), why.n ? why.v[0].msg : "");
+    assert_int_equal(why.n, 0);
+}
+
+/* The one reason a refusal left in why: an HP_DIAG_REASON about src, with
+ * no target; its message, to be freed with why. */
+static const char *one_reason(const hp_diags *why, uint64_t src)
+{
+    assert_int_equal(why->n, 1);
+    assert_int_equal(why->errors + why->warnings, 0);
+    assert_int_equal(why->v[0].level, HP_DIAG_REASON);
+    assert_null(why->v[0].target);
+    assert_null(why->v[0].file);
+    assert_true(why->v[0].va == src);
+    return why->v[0].msg;
 }
 
 /* Decode every instruction of o into v; the output must decode exactly. */
@@ -94,12 +108,13 @@ static void expect_refusal(const uint8_t *p, size_t n, uint64_t ret, hp_status w
                            const char *needle)
 {
     relo o;
-    char why[256] = "";
+    hp_diags why = {0};
     /* 2.25 GiB away: out of reach of everything these tests reference */
-    assert_int_equal(relocate(p, n, SRC, SRC + 0x90000000ull, ret, &o, why, sizeof why), want);
-    assert_true(strlen(why) > 0);
-    if (needle && !strstr(why, needle))
-        fail_msg("reason '%s' lacks '%s'", why, needle);
+    assert_int_equal(relocate(p, n, SRC, SRC + 0x90000000ull, ret, &o, &why), want);
+    const char *msg = one_reason(&why, SRC);
+    if (needle && !strstr(msg, needle))
+        fail_msg("reason '%s' lacks '%s'", msg, needle);
+    hp_diags_free(&why);
 }
 
 /* ---- decoding */
@@ -246,16 +261,17 @@ static void test_reloc_riprel_reach_edges(void **state)
 {
     static const uint8_t lea[] = {0x48, 0x8d, 0x05, 0, 0, 0, 0};
     relo o;
-    char why[256];
+    hp_diags why = {0};
     relocate_ok(lea, 7, SRC, SRC + 0x80000000ull, 0, &o); /* disp = INT32_MIN */
     assert_int_equal(hp_rd32(o.b + 3), 0x80000000u);
     relocate_ok(lea, 7, SRC, SRC - 0x7fffffffull, 0, &o); /* disp = INT32_MAX */
     assert_int_equal(hp_rd32(o.b + 3), 0x7fffffffu);
-    assert_int_equal(relocate(lea, 7, SRC, SRC + 0x80000001ull, 0, &o, why, sizeof why),
-                     HP_ERR_RANGE);
-    assert_int_equal(relocate(lea, 7, SRC, SRC - 0x80000000ull, 0, &o, why, sizeof why),
-                     HP_ERR_RANGE);
-    assert_non_null(strstr(why, "lea rax"));
+    assert_int_equal(relocate(lea, 7, SRC, SRC + 0x80000001ull, 0, &o, &why), HP_ERR_RANGE);
+    assert_non_null(strstr(one_reason(&why, SRC), "lea rax"));
+    hp_diags_free(&why);
+    assert_int_equal(relocate(lea, 7, SRC, SRC - 0x80000000ull, 0, &o, &why), HP_ERR_RANGE);
+    assert_non_null(strstr(one_reason(&why, SRC), "lea rax"));
+    hp_diags_free(&why);
 }
 
 /* ---- relocation: relative branches */
@@ -462,7 +478,7 @@ static void test_reloc_xbegin(void **state)
 static void test_reloc_refusals(void **state)
 {
     size_t len = 5;
-    char why[256];
+    hp_diags why = {0};
     expect_refusal((const uint8_t *)"\x66\xe9\x00\x01\x00\x00", 6, 0, HP_ERR_UNHOOKABLE,
                    "operand-size");
     expect_refusal((const uint8_t *)"\x66\xe8\x00\x01\x00\x00", 6, SRC + 6, HP_ERR_UNHOOKABLE,
@@ -472,18 +488,70 @@ static void test_reloc_refusals(void **state)
     expect_refusal((const uint8_t *)"\x06\x90", 2, 0, HP_ERR_FORMAT, "invalid instruction");
     expect_refusal((const uint8_t *)"\xe9\x00\x00", 3, 0, HP_ERR_FORMAT, "(bad) e9 00 00");
     /* why may be NULL; len is reset even on failure */
-    assert_int_equal(hp_x86_relocate((const uint8_t *)"\x06", 1, SRC, SRC, 0, NULL, &len, NULL, 0),
+    assert_int_equal(hp_x86_relocate((const uint8_t *)"\x06", 1, SRC, SRC, 0, NULL, &len, NULL),
                      HP_ERR_FORMAT);
     assert_int_equal(len, 0);
-    assert_int_equal(hp_x86_relocate((const uint8_t *)"\x90", 1, SRC, SRC, 0, NULL, NULL, why,
-                                     sizeof why),
+    assert_int_equal(hp_x86_relocate((const uint8_t *)"\x90", 1, SRC, SRC, 0, NULL, NULL, &why),
                      HP_ERR_INTERNAL);
-    /* a tiny why buffer is truncated, not overrun */
-    char tiny[8];
-    assert_int_equal(hp_x86_relocate((const uint8_t *)"\xe8\0\0\0\0", 5, SRC, SRC, 0, NULL, &len,
-                                     tiny, sizeof tiny),
-                     HP_ERR_UNHOOKABLE);
-    assert_int_equal(strlen(tiny), sizeof tiny - 1);
+    assert_int_equal(why.n, 0);
+}
+
+/* A refusal's reason is a diagnostic naming the instruction as the
+ * disassembler prints it, its address and why, word for word. */
+static void test_reloc_reason_text(void **state)
+{
+    static const struct {
+        const char *bytes;
+        size_t n;
+        hp_status st;
+        const char *msg;
+    } cases[] = {
+        {"\xe8\x00\x01\x00\x00", 5, HP_ERR_UNHOOKABLE,
+         "cannot relocate 'call 0x100000105' at 0x100000000: a stolen call would leave a "
+         "return address in the new section (no return address given)"},
+        {"\xff\x54\x24\x08", 4, HP_ERR_UNHOOKABLE,
+         "cannot relocate 'call [rsp+0x08]' at 0x100000000: its operand depends on rsp, "
+         "which the pushed return address would shift"},
+        /* eip+0x100 after a 7-byte instruction at 4 GiB: 0x107, as it wraps */
+        {"\x67\x8b\x05\x00\x01\x00\x00", 7, HP_ERR_UNHOOKABLE,
+         "cannot relocate 'mov eax, [0x107]' at 0x100000000: eip-relative addressing "
+         "wraps at 4 GiB"},
+        {"\xe9\x00\x00", 3, HP_ERR_FORMAT, "invalid instruction at 0x100000000: (bad) e9 00 00"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hp_diags why = {0};
+        size_t len;
+        uint64_t ret = i == 1 ? SRC + 4 : 0;
+        assert_int_equal(hp_x86_relocate((const uint8_t *)cases[i].bytes, cases[i].n, SRC, SRC,
+                                         ret, NULL, &len, &why),
+                         cases[i].st);
+        assert_string_equal(one_reason(&why, SRC), cases[i].msg);
+        hp_diags_free(&why);
+    }
+}
+
+/* The reason cannot be allocated: HP_ERR_NOMEM, counted as an error in
+ * why, nothing half-recorded; the next allocation works again. */
+static void test_reloc_reason_nomem(void **state)
+{
+    static const uint8_t call[] = {0xe8, 0x00, 0x01, 0x00, 0x00};
+    for (long n = 0;; n++) {
+        hp_diags why = {0};
+        size_t len;
+        hp_mem_fail_after(n);
+        hp_status s = hp_x86_relocate(call, sizeof call, SRC, SRC, 0, NULL, &len, &why);
+        hp_mem_fail_after(-1);
+        if (s == HP_ERR_UNHOOKABLE) {
+            assert_true(n > 0);
+            one_reason(&why, SRC);
+            hp_diags_free(&why);
+            return;
+        }
+        assert_int_equal(s, HP_ERR_NOMEM);
+        assert_int_equal(why.n, 0);
+        assert_int_equal(why.errors, 1);
+        hp_diags_free(&why);
+    }
 }
 
 /* ---- scanning */
@@ -731,11 +799,11 @@ static void put_riprel(asmc *a, const char *op, size_t oplen, uint64_t va, const
 static void put_reloc(asmc *a, size_t from, size_t n, uint64_t ret_va)
 {
     size_t len = 0;
-    char why[256];
+    hp_diags why = {0};
     hp_status s = hp_x86_relocate(xpage + from, n, xva(from), xva(a->off), ret_va,
-                                  xpage + a->off, &len, why, sizeof why);
+                                  xpage + a->off, &len, &why);
     if (s != HP_OK)
-        fail_msg("relocate: %s", why);
+        fail_msg("relocate: %s", why.n ? why.v[0].msg : hp_status_str(s));
     a->off += len;
 }
 
@@ -958,6 +1026,8 @@ int main(void)
         cmocka_unit_test(test_reloc_plain_copies),
         cmocka_unit_test(test_reloc_xbegin),
         cmocka_unit_test(test_reloc_refusals),
+        cmocka_unit_test(test_reloc_reason_text),
+        cmocka_unit_test(test_reloc_reason_nomem),
         cmocka_unit_test(test_scan_loop_function),
         cmocka_unit_test(test_scan_stops_at_garbage),
         cmocka_unit_test(test_scan_random),
