@@ -10,6 +10,11 @@
 
 typedef enum hp_format_kind { HP_FMT_ELF, HP_FMT_PE, HP_FMT_MACHO } hp_format_kind;
 
+/* The instruction set of the image's code. The format reader sets it (zero,
+ * x86-64, is what a zero-filled image holds); the rewriter picks the
+ * architecture table from it (relocs/arch.h) and never branches on it. */
+typedef enum hp_machine { HP_MACH_X86_64, HP_MACH_ARM64 } hp_machine;
+
 enum { HP_PROT_R = 1, HP_PROT_W = 2, HP_PROT_X = 4 };
 
 /* A loaded region (ELF PT_LOAD, PE section, Mach-O segment). */
@@ -107,11 +112,13 @@ typedef struct hp_image {
     const uint8_t *data; /* the whole input, mapped read-only */
     size_t size;
     hp_format_kind kind;
+    hp_machine machine;
     const struct hp_format *fmt;
     bool pic;          /* loads at any address: PIE, .so, relocatable DLL */
     bool shared;       /* a library (.so, .dll, .dylib) */
     bool has_dynreloc; /* the loader applies relocations (PIC outputs can rebase) */
-    bool ibt;          /* CET IBT marked: entries start with endbr64 */
+    bool ibt;          /* landing pads enforced (x86-64 CET IBT, arm64 BTI):
+                          entries start with endbr64 / BTI c */
     bool has_symtab;   /* a full symbol table was present */
     uint64_t base_va;  /* lowest mapped VA */
     hp_segment *segs;  /* sorted by va */
