@@ -132,12 +132,16 @@ static void hp_a64_branch26(hp_ol_rel *x)
     hp_a64_pcrel(x, x->V - x->P, 0, 26, HP_A64_B26_REACH " to its veneer");
 }
 
-/* S + A (or S + A - P) in 2 or 4 bytes: fits signed or unsigned. */
-static void hp_a64_data(hp_ol_rel *x, uint64_t v, unsigned bytes)
+/* S + A in 2 or 4 bytes, which fits signed or unsigned (AAELF64); a
+ * PC-relative S + A - P only signed: readers sign-extend offsets, and GNU
+ * ld checks it so too. */
+static void hp_a64_data(hp_ol_rel *x, uint64_t v, unsigned bytes, bool pcrel)
 {
     unsigned bits = bytes * 8;
-    if (!hp_ol_fits_s(v, bits) && v >= 1ull << bits)
-        return hp_ol_overflow(x, v, bytes == 4 ? "32 bits" : "16 bits");
+    if (!hp_ol_fits_s(v, bits) && (pcrel || v >= 1ull << bits))
+        return hp_ol_overflow(x, v, pcrel ? (bytes == 4 ? "a signed 32-bit field"
+                                                        : "a signed 16-bit field")
+                                          : (bytes == 4 ? "32 bits" : "16 bits"));
     if (bytes == 4)
         hp_wr32(x->p, (uint32_t)v);
     else
@@ -151,19 +155,16 @@ static void hp_a64_apply_data(hp_ol_rel *x)
     case R_AARCH64_ABS64: return hp_ol_abs64(x, "take the address with adrp and add");
     case R_AARCH64_ABS32:
         if (hp_ol_abs_narrow_ok(x))
-            hp_a64_data(x, SA, 4);
+            hp_a64_data(x, SA, 4, false);
         return;
     case R_AARCH64_ABS16:
         if (hp_ol_abs_narrow_ok(x))
-            hp_a64_data(x, SA, 2);
+            hp_a64_data(x, SA, 2, false);
         return;
     case R_AARCH64_PREL64: return hp_wr64(x->p, SA - P);
-    case R_AARCH64_PREL32: return hp_a64_data(x, SA - P, 4);
-    case HP_R_AARCH64_PLT32:
-        if (!hp_ol_fits_s(SA - P, 32))
-            return hp_ol_overflow(x, SA - P, "a signed 32-bit field");
-        return hp_wr32(x->p, (uint32_t)(SA - P));
-    case R_AARCH64_PREL16: return hp_a64_data(x, SA - P, 2);
+    case R_AARCH64_PREL32:
+    case HP_R_AARCH64_PLT32: return hp_a64_data(x, SA - P, 4, true);
+    case R_AARCH64_PREL16: return hp_a64_data(x, SA - P, 2, true);
     }
 }
 
