@@ -2,9 +2,10 @@
  * set, as one table per architecture (objlink_x86.c, objlink_arm64.c).
  * The linker's core (objlink.c, objlink_emit.c) lays out, resolves and
  * commits without knowing the architecture; it asks the table how to fill
- * gaps in code, which relocations may need a branch veneer, how to apply
- * one relocation and how to write a veneer. The architecture table
- * (relocs/arch.h) points at it; hp_ol_arch_for picks it by machine. */
+ * gaps in code, which relocations may need a branch veneer and how big
+ * one is, and how to apply one relocation. The architecture table
+ * (relocs/arch.h) is meant to point at it; hp_ol_arch_for picks it by
+ * machine. */
 #ifndef HP_OBJLINK_ARCH_H
 #define HP_OBJLINK_ARCH_H
 
@@ -33,12 +34,9 @@ typedef struct hp_ol_arch {
      * problems through hp_ol_rel_err / hp_ol_overflow (objlink_priv.h),
      * which name the object, the section and offset, the relocation and
      * the symbol; HP_ERR_NOMEM is left in x->st. When x->veneer is not NULL
-     * the branch may use that veneer (x->V) through write_veneer. */
+     * (veneer_size bytes at address x->V, zero until written) an out-of-
+     * reach branch writes its veneer there and branches to it. */
     void (*apply)(struct hp_ol_rel *x);
-    /* Write a veneer at buf (veneer_size bytes, at address va) that jumps
-     * to target, or return false when target is out of the veneer's own
-     * reach. May be NULL when veneer_size is 0. */
-    bool (*write_veneer)(uint8_t *buf, uint64_t va, uint64_t target);
 } hp_ol_arch;
 
 extern const hp_ol_arch hp_ol_arch_x86_64;

@@ -219,5 +219,4 @@ const hp_ol_arch hp_ol_arch_arm64 = {
     .veneer_size = HP_A64_VENEER,
     .needs_veneer = hp_a64_needs_veneer,
     .apply = hp_a64_apply,
-    .write_veneer = hp_a64_write_veneer,
 };
