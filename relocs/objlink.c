@@ -22,18 +22,28 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- lifetime ------------------------------------------------------- */
 
-hp_status hp_objlink_new(hp_objlink **out)
+const hp_ol_arch *hp_ol_arch_for(hp_machine m)
 {
-    if (!out)
+    return m == HP_MACH_ARM64 ? &hp_ol_arch_arm64 : &hp_ol_arch_x86_64;
+}
+
+hp_status hp_objlink_new(hp_machine machine, hp_objlink **out)
+{
+    if (!out || (machine != HP_MACH_X86_64 && machine != HP_MACH_ARM64))
         return HP_ERR_INTERNAL;
     *out = hp_calloc(1, sizeof **out);
-    return *out ? HP_OK : HP_ERR_NOMEM;
+    if (!*out)
+        return HP_ERR_NOMEM;
+    (*out)->machine = machine;
+    (*out)->arch = hp_ol_arch_for(machine);
+    return HP_OK;
 }
 
 void hp_objlink_free(hp_objlink *l)
@@ -46,6 +56,7 @@ void hp_objlink_free(hp_objlink *l)
         hp_free(l->binds[i].name);
     hp_free(l->objs);
     hp_free(l->binds);
+    hp_free(l->ven);
     hp_map_free(&l->globals);
     hp_map_free(&l->comdats);
     hp_map_free(&l->bindmap);
@@ -159,6 +170,17 @@ bool hp_objlink_find(const hp_objlink *l, const char *path, size_t *obj)
     return false;
 }
 
+/* Code for one instruction set cannot run in a binary of another. */
+static hp_status hp_ol_check_machine(const hp_objlink *l, const hp_obj *o, hp_diags *d)
+{
+    if (o->machine == l->machine)
+        return HP_OK;
+    hp_diag_add(d, HP_DIAG_ERROR, &o->loc, NULL,
+                "object '%s': its code is %s, but the binary's is %s", o->path,
+                hp_obj_machine_name(o->machine), hp_obj_machine_name(l->machine));
+    return HP_ERR_LINK;
+}
+
 /* Takes ownership of data. */
 static hp_status hp_ol_load(hp_objlink *l, hp_obj *o, hp_diags *d, size_t *obj)
 {
@@ -166,6 +188,7 @@ static hp_status hp_ol_load(hp_objlink *l, hp_obj *o, hp_diags *d, size_t *obj)
     if (l->nobjs >= UINT32_MAX)
         return HP_ERR_LINK;
     HP_CHECK(hp_obj_read(o, &l->comdats, d));
+    HP_CHECK(hp_ol_check_machine(l, o, d));
     HP_CHECK(hp_ol_check_dups(l, o, d));
     l->objs[l->nobjs] = *o;
     memset(o, 0, sizeof *o);
@@ -321,7 +344,7 @@ static void hp_ol_assign_got(hp_objlink *l)
         hp_obj *o = &l->objs[i];
         for (size_t k = 0; k < o->nrelas; k++) {
             hp_obj_sym *s = &o->syms[o->relas[k].sym];
-            if (hp_obj_rel_needs_got(o->relas[k].type) && s->got == HP_OBJ_NO_GOT)
+            if (hp_obj_rel_needs_got(o->machine, o->relas[k].type) && s->got == HP_OBJ_NO_GOT)
                 s->got = l->ngot++;
         }
     }
@@ -392,6 +415,69 @@ static hp_status hp_ol_place_data(hp_objlink *l, hp_diags *d)
     return HP_OK;
 }
 
+/* ---- measure: branch veneers ------------------------------------------ */
+
+static int hp_ol_ven_cmp(const void *a, const void *b)
+{
+    const hp_ol_veneer *x = a, *y = b;
+    if (x->obj != y->obj)
+        return x->obj < y->obj ? -1 : 1;
+    if (x->sym != y->sym)
+        return x->sym < y->sym ? -1 : 1;
+    return x->addend < y->addend ? -1 : x->addend > y->addend;
+}
+
+/* One veneer per (object, symbol, addend) some branch relocation of a kept
+ * section refers to: whether a branch reaches depends on addresses, sizes
+ * must not, so every such branch gets room for one. */
+static hp_status hp_ol_collect_veneers(hp_objlink *l)
+{
+    l->nven = 0;
+    if (!l->arch->veneer_size)
+        return HP_OK;
+    for (size_t i = 0; i < l->nobjs; i++) {
+        const hp_obj *o = &l->objs[i];
+        for (size_t k = 0; k < o->nrelas; k++) {
+            const hp_obj_rela *r = &o->relas[k];
+            if (!l->arch->needs_veneer(r->type) || !hp_obj_kept(&o->secs[r->sec]))
+                continue;
+            HP_CHECK(HP_GROW(l->ven, l->ven_cap, l->nven + 1));
+            l->ven[l->nven++] = (hp_ol_veneer){(uint32_t)i, r->sym, r->addend};
+        }
+    }
+    if (l->nven)
+        qsort(l->ven, l->nven, sizeof *l->ven, hp_ol_ven_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < l->nven; i++)
+        if (!n || hp_ol_ven_cmp(&l->ven[n - 1], &l->ven[i]))
+            l->ven[n++] = l->ven[i];
+    l->nven = n;
+    return HP_OK;
+}
+
+size_t hp_ol_veneer_find(const hp_objlink *l, uint32_t obj, uint32_t sym, int64_t addend)
+{
+    hp_ol_veneer key = {obj, sym, addend};
+    const hp_ol_veneer *v = l->nven ? bsearch(&key, l->ven, l->nven, sizeof key, hp_ol_ven_cmp)
+                                    : NULL;
+    return v ? (size_t)(v - l->ven) : SIZE_MAX;
+}
+
+/* The veneers follow the objects' code, 4-aligned. */
+static hp_status hp_ol_place_veneers(hp_objlink *l, uint64_t *text, hp_diags *d)
+{
+    HP_CHECK(hp_ol_collect_veneers(l));
+    if (!l->nven)
+        return HP_OK;
+    l->ven_off = hp_align_up(*text, 4);
+    *text = l->ven_off + (uint64_t)l->nven * l->arch->veneer_size;
+    if (l->maxalign[HP_REGION_TEXT] < 4)
+        l->maxalign[HP_REGION_TEXT] = 4;
+    if (*text > HP_OBJ_MAX_REGION)
+        return hp_ol_too_big(&l->objs[l->ven[0].obj], NULL, HP_REGION_TEXT, d);
+    return HP_OK;
+}
+
 /* Worst-case bytes before the anchor for a 16-aligned region VA. */
 static uint64_t hp_ol_slack(const hp_objlink *l, int r)
 {
@@ -412,11 +498,13 @@ hp_status hp_objlink_measure(hp_objlink *l, uint64_t text_used, uint64_t size[HP
     l->measured = false;
     memset(l->maxalign, 0, sizeof l->maxalign);
     l->got_off = 0;
+    l->ven_off = 0;
     l->text_used = text_used;
     l->start[HP_REGION_TEXT] = hp_align_up(text_used, HP_OL_VA_ALIGN);
     hp_ol_assign_got(l);
     uint64_t text = 0, ro = 0;
     HP_CHECK(hp_ol_place(l, HP_REGION_TEXT, false, &text, d));
+    HP_CHECK(hp_ol_place_veneers(l, &text, d));
     HP_CHECK(hp_ol_place(l, HP_REGION_RODATA, false, &ro, d));
     HP_CHECK(hp_ol_place_data(l, d));
     l->span[HP_REGION_TEXT] = text;

@@ -3,8 +3,9 @@
  * loads the objects named by the rules, asks for their sizes before the
  * backend places the regions, binds `original` names to trampolines, then
  * has the linker write the bytes and report absolute pointers that a
- * position-independent output must rebase. ELF, COFF (mingw, clang for
- * Windows) and Mach-O x86-64 objects are read by sections/ into one model
+ * position-independent output must rebase. ELF (x86-64 and AArch64), COFF
+ * (mingw, clang for Windows) and Mach-O x86-64 objects are read by
+ * sections/ into one model
  * (sections/object.h); names written at source level (`add_hook`) also
  * find Mach-O's `_add_hook`. */
 #ifndef HP_OBJLINK_H
@@ -20,7 +21,9 @@ typedef struct hp_objlink hp_objlink;
  * Returns HP_OK and *va, or HP_ERR_RESOLVE. */
 typedef hp_status (*hp_obj_lookup_fn)(void *ctx, const char *name, uint64_t *va);
 
-hp_status hp_objlink_new(hp_objlink **out);
+/* A linker for code of one machine (the image's): objects of another are
+ * refused by hp_objlink_add, naming both machines. */
+hp_status hp_objlink_new(hp_machine machine, hp_objlink **out);
 void hp_objlink_free(hp_objlink *l);
 
 /* Load an object once per path (later calls with the same path return the
@@ -62,6 +65,9 @@ hp_status hp_objlink_bind(hp_objlink *l, const char *name, uint64_t va);
  *   size[HP_REGION_DATA]   mem_size of the data region, zero-filled tail
  *                          (bss) included; hp_objlink_data_filesz() of it
  *                          must be file-backed.
+ * On AArch64 the text size includes a branch veneer for every
+ * (object, symbol, addend) a CALL26/JUMP26 refers to, used when the branch
+ * is out of its +-128 MiB reach.
  * Sizes are upper bounds valid for any region VA that is a multiple of 16,
  * and never depend on VAs. Call again after adding objects. A region over
  * 1 GiB is HP_ERR_RANGE, reported in d (which may be NULL) at the object
@@ -85,7 +91,8 @@ uint64_t hp_objlink_data_filesz(const hp_objlink *l);
  * What emit expects of each region r with size[r] > 0 (others untouched):
  *   va        final, a multiple of 16;
  *   TEXT      bytes.len >= text_used + size[TEXT]; emit writes only
- *             [text_used, text_used + size[TEXT]) (padding is int3);
+ *             [text_used, text_used + size[TEXT]) (padding is int3 on
+ *             x86-64, zero words, UDF #0, on AArch64);
  *   RODATA    bytes.len >= size[RODATA];
  *   DATA      bytes.len >= hp_objlink_data_filesz(), mem_size >= size[DATA];
  *             emit also zeroes the bytes it owns past the file-backed part.

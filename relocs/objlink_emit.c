@@ -1,14 +1,7 @@
-/* objlink emit: resolving symbols, copying sections, applying x86-64
- * relocations and committing the result into the edit, all or nothing.
- *
- * x86-64 notes: every relocation is RELA (explicit addend). PC-relative
- * fields are S + A - P and must fit in a signed 32 bits. R_X86_64_32 is
- * zero-extended and R_X86_64_32S sign-extended; neither can follow a PIC
- * image, so both are refused in a PIC output unless the symbol is
- * absolute. GOTPCRELX/REX_GOTPCRELX are relaxed the way GNU ld does (mov ->
- * lea, call * -> addr32 call, jmp * -> jmp; nop) when the target is in
- * reach and moves with the image; otherwise the load goes through a GOT
- * slot, which a PIC output rebases. */
+/* objlink emit: resolving symbols, copying sections, applying relocations
+ * and committing the result into the edit, all or nothing. Applying one
+ * relocation is the architecture's (objlink_arch.h: objlink_x86.c,
+ * objlink_arm64.c); the helpers they report through are here. */
 #include "objlink_priv.h"
 
 #include <elf.h>
@@ -133,7 +126,7 @@ static hp_status hp_ol_build(hp_ol_out *out)
         out->buf[r] = hp_malloc(out->len[r]);
         if (!out->buf[r])
             return HP_ERR_NOMEM;
-        memset(out->buf[r], r == HP_REGION_TEXT ? 0xcc : 0, out->len[r]);
+        memset(out->buf[r], r == HP_REGION_TEXT ? l->arch->text_pad : 0, out->len[r]);
     }
     for (size_t i = 0; i < l->nobjs; i++)
         for (size_t k = 0; k < l->objs[i].nsecs; k++) {
@@ -154,200 +147,77 @@ static hp_status hp_ol_add_abs(hp_ol_out *out, uint64_t va)
 
 /* ---- emit: relocations ---------------------------------------------- */
 
-/* One relocation being applied. */
-typedef struct hp_ol_rel {
-    hp_ol_out *out;
-    const hp_obj *o;
-    const hp_obj_rela *r;
-    const hp_obj_sym *sym;
-    int region;
-    uint8_t *p; /* the bytes being patched */
-    uint64_t P, S, G; /* place, symbol, GOT slot address */
-    int64_t A;
-    hp_status st;
-} hp_ol_rel;
-
-static void hp_ol_overflow(hp_ol_rel *x, uint64_t v, const char *what)
+void hp_ol_rel_err(hp_ol_rel *x, const char *fmt, ...)
 {
-    hp_ol_err(x->out, x->o, &x->st,
-              "section '%s' offset 0x%llx: relocation %s against '%s' overflows: value 0x%llx "
-              "does not fit in %s", x->o->secs[x->r->sec].name, (unsigned long long)x->r->off,
-              hp_obj_rel_name(x->r->type), x->sym->name, (unsigned long long)v, what);
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = hp_vasprintf(fmt, ap);
+    va_end(ap);
+    hp_ol_err(x->out, x->o, &x->st, "section '%s' offset 0x%llx: %s", x->o->secs[x->r->sec].name,
+              (unsigned long long)x->r->off, msg ? msg : "(out of memory)");
+    hp_free(msg);
 }
 
-static bool hp_ol_fits_s(uint64_t v, unsigned bits)
+const char *hp_ol_rel_name(const hp_ol_rel *x) { return hp_obj_rel_name(x->o->machine, x->r->type); }
+
+void hp_ol_overflow(hp_ol_rel *x, uint64_t v, const char *what)
 {
-    int64_t s = (int64_t)v, lim = (int64_t)1 << (bits - 1);
-    return s >= -lim && s < lim;
+    hp_ol_rel_err(x, "relocation %s against '%s' overflows: value 0x%llx does not fit in %s",
+                  hp_ol_rel_name(x), x->sym->name, (unsigned long long)v, what);
 }
 
-static void hp_ol_put_s32(hp_ol_rel *x, uint64_t v)
+bool hp_ol_abs_narrow_ok(hp_ol_rel *x)
 {
-    if (!hp_ol_fits_s(v, 32))
-        return hp_ol_overflow(x, v, "a signed 32-bit field (out of +-2 GiB reach)");
-    hp_wr32(x->p, (uint32_t)v);
-}
-
-/* R_X86_64_16/8 are bitfields: either signed or unsigned interpretation. */
-static void hp_ol_put_small(hp_ol_rel *x, uint64_t v, unsigned bytes, bool pcrel)
-{
-    unsigned bits = bytes * 8;
-    bool ok = hp_ol_fits_s(v, bits) || (!pcrel && v < (1ull << bits));
-    if (!ok)
-        return hp_ol_overflow(x, v, bytes == 2 ? "16 bits" : "8 bits");
-    if (bytes == 2)
-        hp_wr16(x->p, (uint16_t)v);
-    else
-        x->p[0] = (uint8_t)v;
-}
-
-/* Absolute 32-bit values cannot follow a position-independent image. */
-static bool hp_ol_abs32_ok(hp_ol_rel *x)
-{
-    if (!x->out->pic || x->sym->absolute)
+    if (!x->pic || x->sym->absolute)
         return true;
-    hp_ol_err(x->out, x->o, &x->st,
-              "section '%s' offset 0x%llx: relocation %s against '%s' cannot be used in a "
-              "position-independent output; recompile the mock with -fPIC",
-              x->o->secs[x->r->sec].name, (unsigned long long)x->r->off,
-              hp_obj_rel_name(x->r->type), x->sym->name);
+    hp_ol_rel_err(x, "relocation %s against '%s' cannot be used in a position-independent "
+                     "output; recompile the mock with -fPIC", hp_ol_rel_name(x), x->sym->name);
     return false;
 }
 
-static void hp_ol_abs64(hp_ol_rel *x)
+void hp_ol_abs64(hp_ol_rel *x, const char *hint)
 {
     hp_wr64(x->p, x->S + (uint64_t)x->A);
-    if (!x->out->pic || x->sym->absolute)
+    if (!x->pic || x->sym->absolute)
         return;
     if (x->region == HP_REGION_TEXT)
-        return hp_ol_err(x->out, x->o, &x->st,
-                         "section '%s' offset 0x%llx: R_X86_64_64 against '%s' in code needs a "
-                         "text relocation in a position-independent output; use a "
-                         "RIP-relative lea", x->o->secs[x->r->sec].name,
-                         (unsigned long long)x->r->off, x->sym->name);
+        return hp_ol_rel_err(x, "%s against '%s' in code needs a text relocation in a "
+                                "position-independent output; %s", hp_ol_rel_name(x),
+                             x->sym->name, hint);
     if (hp_ol_add_abs(x->out, x->P) != HP_OK)
         x->st = HP_ERR_NOMEM;
 }
 
-/* GOTPCRELX: mov foo@GOTPCREL(%rip),%reg -> lea foo(%rip),%reg;
- * call *foo@GOTPCREL(%rip) -> addr32 call foo; jmp * -> jmp foo; nop.
- * Only when the target is in reach and moves with the image. */
-static bool hp_ol_relax(hp_ol_rel *x)
+/* The veneer reserved for this relocation, if the architecture has any. */
+static void hp_ol_find_veneer(hp_ol_out *out, hp_ol_rel *x, size_t oi)
 {
-    uint64_t v = x->S + (uint64_t)x->A - x->P;
-    if (x->sym->absolute || x->r->off < 2 || !hp_ol_fits_s(v, 32) || !hp_ol_fits_s(v + 1, 32))
-        return false;
-    uint8_t *op = x->p - 2, modrm = x->p[-1];
-    if (x->r->type == R_X86_64_REX_GOTPCRELX &&
-        (x->r->off < 3 || (x->p[-3] & 0xf0) != 0x40))
-        return false;
-    if (*op == 0x8b && (modrm & 0xc7) == 0x05) {
-        *op = 0x8d;
-        hp_wr32(x->p, (uint32_t)v);
-        return true;
-    }
-    if (x->r->type != R_X86_64_GOTPCRELX || *op != 0xff || (modrm != 0x15 && modrm != 0x25))
-        return false;
-    if (modrm == 0x15) {
-        op[0] = 0x67; /* addr32 prefix keeps the length */
-        op[1] = 0xe8;
-        hp_wr32(x->p, (uint32_t)v);
-    } else { /* the jmp is one byte earlier, so its displacement is one larger */
-        op[0] = 0xe9;
-        hp_wr32(x->p - 1, (uint32_t)(v + 1));
-        x->p[3] = 0x90;
-    }
-    return true;
-}
-
-static void hp_ol_apply_got(hp_ol_rel *x, uint64_t got_base)
-{
-    uint64_t A = (uint64_t)x->A;
-    switch (x->r->type) {
-    case R_X86_64_GOTPCRELX:
-    case R_X86_64_REX_GOTPCRELX:
-        if (hp_ol_relax(x))
-            return;
-        /* fall through */
-    case R_X86_64_GOTPCREL: return hp_ol_put_s32(x, x->G + A - x->P);
-    case R_X86_64_GOT32: return hp_ol_put_s32(x, x->G - got_base + A);
-    case R_X86_64_GOT64:
-    case R_X86_64_GOTPLT64: return hp_wr64(x->p, x->G - got_base + A);
-    case R_X86_64_GOTPCREL64: return hp_wr64(x->p, x->G + A - x->P);
-    case R_X86_64_GOTOFF64:
-    case R_X86_64_PLTOFF64: return hp_wr64(x->p, x->S + A - got_base);
-    case R_X86_64_GOTPC32: return hp_ol_put_s32(x, got_base + A - x->P);
-    case R_X86_64_GOTPC64: return hp_wr64(x->p, got_base + A - x->P);
-    }
-}
-
-static void hp_ol_apply_size(hp_ol_rel *x)
-{
-    uint64_t v = x->sym->size + (uint64_t)x->A;
-    if (!x->sym->sized)
-        return hp_ol_err(x->out, x->o, &x->st,
-                         "section '%s' offset 0x%llx: %s against '%s', whose size is unknown",
-                         x->o->secs[x->r->sec].name, (unsigned long long)x->r->off,
-                         hp_obj_rel_name(x->r->type), x->sym->name);
-    if (x->r->type == R_X86_64_SIZE64)
-        return hp_wr64(x->p, v);
-    if (v > UINT32_MAX)
-        return hp_ol_overflow(x, v, "32 bits");
-    hp_wr32(x->p, (uint32_t)v);
-}
-
-static void hp_ol_apply_one(hp_ol_rel *x)
-{
-    uint64_t S = x->S, A = (uint64_t)x->A, P = x->P;
-    switch (x->r->type) {
-    case R_X86_64_64: return hp_ol_abs64(x);
-    case R_X86_64_PC64: return hp_wr64(x->p, S + A - P);
-    case R_X86_64_PLT32:
-    case 40: /* R_X86_64_PLT32_BND */
-        /* `if (weak_fn) weak_fn();` with weak_fn missing: the call never
-         * runs, and address 0 may be out of reach. Branch to the next
-         * instruction instead of failing the link. */
-        if (x->sym->absolute && !S && !hp_ol_fits_s(A - P, 32))
-            return hp_wr32(x->p, 0);
-        /* fall through */
-    case R_X86_64_PC32:
-    case 39: /* R_X86_64_PC32_BND */ return hp_ol_put_s32(x, S + A - P);
-    case R_X86_64_32:
-        if (!hp_ol_abs32_ok(x))
-            return;
-        if (S + A > UINT32_MAX)
-            return hp_ol_overflow(x, S + A, "an unsigned 32-bit field");
-        return hp_wr32(x->p, (uint32_t)(S + A));
-    case R_X86_64_32S:
-        if (hp_ol_abs32_ok(x))
-            hp_ol_put_s32(x, S + A);
+    const hp_objlink *l = out->l;
+    if (!l->arch->veneer_size || !l->arch->needs_veneer(x->r->type))
         return;
-    case R_X86_64_16:
-    case R_X86_64_8:
-        if (hp_ol_abs32_ok(x))
-            hp_ol_put_small(x, S + A, hp_obj_rel_width(x->r->type), false);
+    size_t v = hp_ol_veneer_find(l, (uint32_t)oi, x->r->sym, x->A);
+    if (v == SIZE_MAX)
         return;
-    case R_X86_64_PC16:
-    case R_X86_64_PC8: return hp_ol_put_small(x, S + A - P, hp_obj_rel_width(x->r->type), true);
-    case R_X86_64_SIZE32:
-    case R_X86_64_SIZE64: return hp_ol_apply_size(x);
-    default: return hp_ol_apply_got(x, x->out->got_va);
-    }
+    uint64_t off = out->anchor[HP_REGION_TEXT] + l->ven_off + v * l->arch->veneer_size;
+    x->veneer = hp_ol_at(out, HP_REGION_TEXT, off);
+    x->V = out->va[HP_REGION_TEXT] + off;
 }
 
-static hp_status hp_ol_apply_obj(hp_ol_out *out, const hp_obj *o)
+static hp_status hp_ol_apply_obj(hp_ol_out *out, size_t oi)
 {
+    const hp_obj *o = &out->l->objs[oi];
     hp_status st = HP_OK;
     for (size_t k = 0; k < o->nrelas; k++) {
         const hp_obj_rela *r = &o->relas[k];
         const hp_obj_sec *sec = &o->secs[r->sec];
         const hp_obj_sym *sym = &o->syms[r->sym];
         uint64_t off = out->anchor[sec->region] + sec->out_off + r->off;
-        hp_ol_rel x = {out, o, r, sym, sec->region, hp_ol_at(out, sec->region, off),
-                       out->va[sec->region] + off, sym->va, 0, r->addend, HP_OK};
+        hp_ol_rel x = {.out = out, .o = o, .r = r, .sym = sym, .region = sec->region,
+                       .p = hp_ol_at(out, sec->region, off), .P = out->va[sec->region] + off,
+                       .S = sym->va, .A = r->addend, .pic = out->pic, .got_base = out->got_va};
         if (sym->got != HP_OBJ_NO_GOT)
             x.G = out->got_va + (uint64_t)sym->got * 8;
-        hp_ol_apply_one(&x);
+        hp_ol_find_veneer(out, &x, oi);
+        out->l->arch->apply(&x);
         if (x.st == HP_ERR_NOMEM)
             return x.st;
         if (x.st != HP_OK)
@@ -378,7 +248,7 @@ static hp_status hp_ol_apply_all(hp_ol_out *out)
 {
     hp_status st = HP_OK;
     for (size_t i = 0; i < out->l->nobjs; i++) {
-        hp_status s = hp_ol_apply_obj(out, &out->l->objs[i]);
+        hp_status s = hp_ol_apply_obj(out, i);
         if (s == HP_ERR_NOMEM)
             return s;
         if (s != HP_OK)

@@ -14,7 +14,7 @@ hp_status hp_objects_load(hp_plan *p, const hp_hook_reqs *reqs, hp_diags *d)
         if (r->action != HP_ACT_OBJECT)
             continue;
         if (!p->objs)
-            HP_CHECK(hp_objlink_new(&p->objs));
+            HP_CHECK(hp_objlink_new(p->img->machine, &p->objs));
         size_t obj;
         hp_status s = hp_objlink_add(p->objs, r->object_path, &r->action_loc, d, &obj);
         if (s == HP_ERR_NOMEM)

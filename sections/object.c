@@ -1,5 +1,5 @@
 /* The object model's shared code (object.h): picking the reader, the
- * x86-64 relocation types the model speaks, the readers' error reporter,
+ * relocation types the model speaks (x86-64, AArch64), the readers' error reporter,
  * and symbol sizes for the formats that record none. */
 #include "object.h"
 
@@ -34,7 +34,7 @@ void hp_obj_free(hp_obj *o)
 /* ---- relocation types ---------------------------------------------- */
 
 #define R(n, w, k) [R_X86_64_##n] = {"R_X86_64_" #n, w, HP_RK_##k}
-static const hp_obj_rel_info hp_rels[] = {
+static const hp_obj_rel_info hp_rels_x86[] = {
     R(NONE, 0, OK),        R(64, 8, OK),          R(PC32, 4, OK),
     R(GOT32, 4, GOT),      R(PLT32, 4, OK),       R(COPY, 0, DYN),
     R(GLOB_DAT, 0, DYN),   R(JUMP_SLOT, 0, DYN),  R(RELATIVE, 0, DYN),
@@ -56,29 +56,92 @@ static const hp_obj_rel_info hp_rels[] = {
 };
 #undef R
 
-const hp_obj_rel_info *hp_obj_rel_lookup(uint32_t type)
+/* AArch64 (AAELF64 numbering). Instruction fields are 4 bytes. What
+ * compilers emit for ordinary C (gcc and clang, -O0 to -O2, PIC or not) is
+ * applied; the MOVW groups (-mcmodel=large) and GOT-relative offsets are
+ * known by name and refused. TLS types are the 512..571 range. */
+#define A(n, w, k) [R_AARCH64_##n - 256] = {"R_AARCH64_" #n, w, HP_RK_##k}
+static const hp_obj_rel_info hp_rels_a64[] = {
+    A(ABS64, 8, OK),            A(ABS32, 4, OK),               A(ABS16, 2, OK),
+    A(PREL64, 8, OK),           A(PREL32, 4, OK),              A(PREL16, 2, OK),
+    A(MOVW_UABS_G0, 4, UNSUP),  A(MOVW_UABS_G0_NC, 4, UNSUP),  A(MOVW_UABS_G1, 4, UNSUP),
+    A(MOVW_UABS_G1_NC, 4, UNSUP), A(MOVW_UABS_G2, 4, UNSUP),   A(MOVW_UABS_G2_NC, 4, UNSUP),
+    A(MOVW_UABS_G3, 4, UNSUP),  A(MOVW_SABS_G0, 4, UNSUP),     A(MOVW_SABS_G1, 4, UNSUP),
+    A(MOVW_SABS_G2, 4, UNSUP),  A(LD_PREL_LO19, 4, OK),        A(ADR_PREL_LO21, 4, OK),
+    A(ADR_PREL_PG_HI21, 4, OK), A(ADR_PREL_PG_HI21_NC, 4, OK), A(ADD_ABS_LO12_NC, 4, OK),
+    A(LDST8_ABS_LO12_NC, 4, OK), A(TSTBR14, 4, OK),            A(CONDBR19, 4, OK),
+    A(JUMP26, 4, OK),           A(CALL26, 4, OK),              A(LDST16_ABS_LO12_NC, 4, OK),
+    A(LDST32_ABS_LO12_NC, 4, OK), A(LDST64_ABS_LO12_NC, 4, OK),
+    A(MOVW_PREL_G0, 4, UNSUP),  A(MOVW_PREL_G0_NC, 4, UNSUP),  A(MOVW_PREL_G1, 4, UNSUP),
+    A(MOVW_PREL_G1_NC, 4, UNSUP), A(MOVW_PREL_G2, 4, UNSUP),   A(MOVW_PREL_G2_NC, 4, UNSUP),
+    A(MOVW_PREL_G3, 4, UNSUP),  A(LDST128_ABS_LO12_NC, 4, OK),
+    A(MOVW_GOTOFF_G0, 4, UNSUP), A(MOVW_GOTOFF_G0_NC, 4, UNSUP), A(MOVW_GOTOFF_G1, 4, UNSUP),
+    A(MOVW_GOTOFF_G1_NC, 4, UNSUP), A(MOVW_GOTOFF_G2, 4, UNSUP), A(MOVW_GOTOFF_G2_NC, 4, UNSUP),
+    A(MOVW_GOTOFF_G3, 4, UNSUP), A(GOTREL64, 8, UNSUP),        A(GOTREL32, 4, UNSUP),
+    A(GOT_LD_PREL19, 4, GOT),   A(LD64_GOTOFF_LO15, 4, UNSUP), A(ADR_GOT_PAGE, 4, GOT),
+    A(LD64_GOT_LO12_NC, 4, GOT), A(LD64_GOTPAGE_LO15, 4, UNSUP),
+    [HP_R_AARCH64_PLT32 - 256] = {"R_AARCH64_PLT32", 4, HP_RK_OK},
+    A(COPY, 0, DYN),            A(GLOB_DAT, 0, DYN),           A(JUMP_SLOT, 0, DYN),
+    A(RELATIVE, 0, DYN),        A(TLS_DTPMOD, 0, DYN),         A(TLS_DTPREL, 0, DYN),
+    A(TLS_TPREL, 0, DYN),       A(TLSDESC, 0, DYN),            A(IRELATIVE, 0, DYN),
+};
+#undef A
+
+static const hp_obj_rel_info hp_rel_a64_none = {"R_AARCH64_NONE", 0, HP_RK_OK};
+
+/* The TLS types (512..570), one name each for the refusal. */
+static const hp_obj_rel_info *hp_rel_a64_tls(uint32_t type)
 {
-    if (type >= sizeof hp_rels / sizeof hp_rels[0] || !hp_rels[type].name)
-        return NULL;
-    return &hp_rels[type];
+    static const hp_obj_rel_info tls = {"R_AARCH64_TLS*", 0, HP_RK_TLS};
+    return type >= R_AARCH64_TLSGD_ADR_PREL21 && type <= R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC
+               ? &tls : NULL;
 }
 
-const char *hp_obj_rel_name(uint32_t type)
+static const hp_obj_rel_info *hp_rel_a64(uint32_t type)
 {
-    const hp_obj_rel_info *r = hp_obj_rel_lookup(type);
+    if (type == R_AARCH64_NONE)
+        return &hp_rel_a64_none;
+    uint32_t i = type - 256;
+    if (type >= 256 && i < sizeof hp_rels_a64 / sizeof hp_rels_a64[0] && hp_rels_a64[i].name)
+        return &hp_rels_a64[i];
+    return hp_rel_a64_tls(type);
+}
+
+const hp_obj_rel_info *hp_obj_rel_lookup(hp_machine m, uint32_t type)
+{
+    if (m == HP_MACH_ARM64)
+        return hp_rel_a64(type);
+    if (type >= sizeof hp_rels_x86 / sizeof hp_rels_x86[0] || !hp_rels_x86[type].name)
+        return NULL;
+    return &hp_rels_x86[type];
+}
+
+const char *hp_obj_rel_name(hp_machine m, uint32_t type)
+{
+    const hp_obj_rel_info *r = hp_obj_rel_lookup(m, type);
     return r ? r->name : NULL;
 }
 
-unsigned hp_obj_rel_width(uint32_t type)
+unsigned hp_obj_rel_width(hp_machine m, uint32_t type)
 {
-    const hp_obj_rel_info *r = hp_obj_rel_lookup(type);
+    const hp_obj_rel_info *r = hp_obj_rel_lookup(m, type);
     return r ? r->width : 0;
 }
 
-bool hp_obj_rel_needs_got(uint32_t type)
+bool hp_obj_rel_needs_got(hp_machine m, uint32_t type)
 {
-    const hp_obj_rel_info *r = hp_obj_rel_lookup(type);
+    const hp_obj_rel_info *r = hp_obj_rel_lookup(m, type);
     return r && r->kind == HP_RK_GOT;
+}
+
+uint32_t hp_obj_rel_abs64(hp_machine m)
+{
+    return m == HP_MACH_ARM64 ? R_AARCH64_ABS64 : R_X86_64_64;
+}
+
+const char *hp_obj_machine_name(hp_machine m)
+{
+    return m == HP_MACH_ARM64 ? "arm64" : "x86-64";
 }
 
 /* ---- reader errors ------------------------------------------------- */

@@ -65,6 +65,7 @@ typedef struct hp_obj {
     char *strs;     /* owned: names a reader had to copy (COFF short names) */
     bool needs_got; /* refers to the GOT base (_GLOBAL_OFFSET_TABLE_, GOTOFF) */
     bool c_underscore; /* its format's hp_format.c_underscore (Mach-O) */
+    hp_machine machine; /* the instruction set; relocation types are its ELF types */
 } hp_obj;
 
 static inline bool hp_obj_kept(const hp_obj_sec *s)
@@ -128,7 +129,8 @@ hp_status hp_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d);
 void hp_obj_free(hp_obj *o);
 
 /* The readers hp_obj_read picks from, one per format, each with the
- * contract above: ELF64 x86-64 ET_REL (elf/elf_obj.c), COFF AMD64 objects
+ * contract above: ELF64 x86-64 and AArch64 ET_REL (elf/elf_obj.c; the
+ * only reader that sets o->machine to anything but x86-64), COFF AMD64 objects
  * (x86_64-w64-mingw32-gcc -c; pe/coff_obj.c) and Mach-O x86-64 MH_OBJECT
  * files (clang -target x86_64-apple-macos11 -c; macho/macho_obj.c). The
  * probes say whether the bytes look like that format, including the
@@ -141,8 +143,9 @@ hp_status hp_macho_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d);
 /* For formats without symbol sizes (COFF, Mach-O): each defined symbol
  * extends to the next symbol of its section, or to the section's end. */
 hp_status hp_obj_infer_sizes(hp_obj *o);
-/* What the model knows of an x86-64 relocation type: its name, the bytes
- * it writes, and what it asks of the linker. */
+/* What the model knows of a relocation type of machine m (ELF numbering:
+ * R_X86_64_*, R_AARCH64_*): its name, the bytes it writes, and what it
+ * asks of the linker. */
 enum {
     HP_RK_NO,      /* known, never in an object the linker takes */
     HP_RK_OK,      /* applied as is */
@@ -150,18 +153,25 @@ enum {
     HP_RK_GOTBASE, /* relative to the GOT's base */
     HP_RK_TLS,     /* thread-local storage: refused */
     HP_RK_DYN,     /* a dynamic relocation: refused in an object */
+    HP_RK_UNSUP,   /* a static relocation the linker does not apply: refused */
 };
+#define HP_R_AARCH64_PLT32 314 /* S + A - P, 32 bits (AAELF64 2022); not in glibc's elf.h */
 typedef struct hp_obj_rel_info {
     const char *name;
     uint8_t width, kind;
 } hp_obj_rel_info;
 /* The entry for type, or NULL for an unknown type. */
-const hp_obj_rel_info *hp_obj_rel_lookup(uint32_t type);
+const hp_obj_rel_info *hp_obj_rel_lookup(hp_machine m, uint32_t type);
 /* "R_X86_64_PC32", or NULL for an unknown type. */
-const char *hp_obj_rel_name(uint32_t type);
+const char *hp_obj_rel_name(hp_machine m, uint32_t type);
 /* Bytes a relocation type writes, or 0 when the linker does not apply it. */
-unsigned hp_obj_rel_width(uint32_t type);
+unsigned hp_obj_rel_width(hp_machine m, uint32_t type);
 /* True for relocation types that take a GOT slot (unless relaxed). */
-bool hp_obj_rel_needs_got(uint32_t type);
+bool hp_obj_rel_needs_got(hp_machine m, uint32_t type);
+/* The 8-byte absolute pointer type (R_X86_64_64, R_AARCH64_ABS64): a PIC
+ * output asks the loader to rebase it, so its section must be writable. */
+uint32_t hp_obj_rel_abs64(hp_machine m);
+/* "x86-64", "arm64": for messages. */
+const char *hp_obj_machine_name(hp_machine m);
 
 #endif

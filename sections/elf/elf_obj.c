@@ -1,12 +1,13 @@
-/* Reading ELF64 x86-64 relocatable objects into the object model
- * (object.h), for the object linker (relocs/objlink).
+/* Reading ELF64 x86-64 and AArch64 relocatable objects into the object
+ * model (object.h), for the object linker (relocs/objlink).
  *
  * Objects are untrusted: every header, table, string and relocation is
  * bounds-checked here once, so the linker can trust the model.
  * Quirks worth knowing:
  *  - Sections are sorted into three regions by flags: executable -> text,
  *    writable (and .data.rel.ro*, and read-only sections carrying
- *    R_X86_64_64, which a PIC output must rebase) -> data, the rest of the
+ *    R_X86_64_64 or R_AARCH64_ABS64, which a PIC output must rebase) ->
+ *    data, the rest of the
  *    allocated ones -> rodata. NOBITS goes to the data region's zero tail.
  *  - .eh_frame is dropped: exceptions cannot unwind through mocks anyway
  *    (the patched binary's unwinder never learns about the new regions),
@@ -19,7 +20,11 @@
  *    object that provides a signature wins; later copies are discarded and
  *    their global symbols become references to the first copy.
  *  - Extended section numbering (SHN_XINDEX) is refused: objects with more
- *    than 65280 sections are not mocks. */
+ *    than 65280 sections are not mocks.
+ *  - AArch64: the machine is recorded (o->machine) and relocation types are
+ *    AAELF64's. Mapping symbols ($x, $d, $x.42: where code and literal data
+ *    start, for disassemblers) name nothing a rule or the output's symbol
+ *    table could use, so they become nameless. */
 #include "../object.h"
 #include "elf_defs.h"
 #include "../format.h"
@@ -43,15 +48,16 @@ typedef struct hp_elf_obj_rd {
 
 static hp_status hp_elf_obj_ehdr(hp_elf_obj_rd *rd)
 {
-    const hp_obj *o = rd->o;
+    hp_obj *o = rd->o;
     if (o->size < sizeof(Elf64_Ehdr) || memcmp(o->data, ELFMAG, SELFMAG) != 0)
         return hp_obj_refuse(&rd->err, "not an ELF object file");
     memcpy(&rd->eh, o->data, sizeof rd->eh);
     const Elf64_Ehdr *eh = &rd->eh;
     if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB)
         return hp_obj_refuse(&rd->err, "not a 64-bit little-endian ELF object");
-    if (eh->e_machine != EM_X86_64)
-        return hp_obj_refuse(&rd->err, "machine %u is not x86-64", eh->e_machine);
+    if (eh->e_machine != EM_X86_64 && eh->e_machine != EM_AARCH64)
+        return hp_obj_refuse(&rd->err, "machine %u is not x86-64 or AArch64", eh->e_machine);
+    rd->o->machine = eh->e_machine == EM_AARCH64 ? HP_MACH_ARM64 : HP_MACH_X86_64;
     if (eh->e_type != ET_REL)
         return hp_obj_refuse(&rd->err, "not a relocatable object (ELF type %u); compile with -c",
                              eh->e_type);
@@ -203,12 +209,21 @@ static void hp_elf_obj_elfsym(const hp_elf_obj_rd *rd, size_t i, Elf64_Sym *out)
     memcpy(out, rd->o->data + st->sh_offset + i * sizeof *out, sizeof *out);
 }
 
+/* An AArch64 mapping symbol: local, typeless, "$x"/"$d" or "$x.<any>". */
+static bool hp_elf_obj_mapping(const char *n, const Elf64_Sym *es)
+{
+    return n[0] == '$' && (n[1] == 'x' || n[1] == 'd') && (n[2] == 0 || n[2] == '.') &&
+           ELF64_ST_BIND(es->st_info) == STB_LOCAL && ELF64_ST_TYPE(es->st_info) == STT_NOTYPE;
+}
+
 /* A symbol's name; a nameless section symbol takes its section's name. */
 static const char *hp_elf_obj_symname(hp_elf_obj_rd *rd, const Elf64_Sym *es)
 {
     const char *n = hp_elf_str((const uint8_t *)rd->strtab, rd->strtab_size, es->st_name);
     if (n && !*n && ELF64_ST_TYPE(es->st_info) == STT_SECTION && es->st_shndx < rd->o->nsecs)
         n = rd->o->secs[es->st_shndx].name;
+    if (n && rd->o->machine == HP_MACH_ARM64 && hp_elf_obj_mapping(n, es))
+        n = "";
     return n;
 }
 
@@ -347,7 +362,7 @@ static hp_status hp_elf_obj_rel_check(hp_elf_obj_rd *rd, const hp_obj_rela *r)
 {
     hp_obj *o = rd->o;
     const hp_obj_sec *sec = &o->secs[r->sec];
-    const hp_obj_rel_info *ri = hp_obj_rel_lookup(r->type);
+    const hp_obj_rel_info *ri = hp_obj_rel_lookup(o->machine, r->type);
     unsigned long long off = (unsigned long long)r->off;
     if (!ri)
         return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: unknown relocation type %u",
@@ -358,6 +373,10 @@ static hp_status hp_elf_obj_rel_check(hp_elf_obj_rd *rd, const hp_obj_rela *r)
     if (ri->kind == HP_RK_DYN || ri->kind == HP_RK_NO)
         return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation %s is not supported "
                                        "in a relocatable object", sec->name, off, ri->name);
+    if (ri->kind == HP_RK_UNSUP)
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation %s is not "
+                                       "supported by hookpatch's linker (use the default code "
+                                       "model, -mcmodel=small)", sec->name, off, ri->name);
     if (r->sym >= o->nsyms)
         return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: symbol index %u out of range",
                           sec->name, off, r->sym);
@@ -365,7 +384,7 @@ static hp_status hp_elf_obj_rel_check(hp_elf_obj_rd *rd, const hp_obj_rela *r)
         return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: relocation %s outside the section",
                           sec->name, off, ri->name);
     const hp_obj_sym *s = &o->syms[r->sym];
-    if (!s->defined && s->shndx != SHN_UNDEF && r->type != R_X86_64_NONE)
+    if (!s->defined && s->shndx != SHN_UNDEF && r->type != 0 /* R_*_NONE */)
         return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: relocation %s refers to "
                                        "'%s' in section '%s', which is not loaded", sec->name,
                              off, ri->name, s->name, o->secs[s->shndx].name);
@@ -381,16 +400,16 @@ static hp_status hp_elf_obj_rela_one(hp_elf_obj_rd *rd, const Elf64_Rela *er, ui
     hp_status st = hp_elf_obj_rel_check(rd, &r);
     if (st != HP_OK)
         return st;
-    if (r.type == R_X86_64_NONE)
+    if (r.type == 0) /* R_X86_64_NONE, R_AARCH64_NONE */
         return HP_OK;
     hp_obj_sym *s = &o->syms[r.sym];
     s->used = true;
-    uint8_t kind = hp_obj_rel_lookup(r.type)->kind;
+    uint8_t kind = hp_obj_rel_lookup(o->machine, r.type)->kind;
     if (kind == HP_RK_GOTBASE || kind == HP_RK_GOT)
         o->needs_got = true;
     /* A PIC output rebases absolute pointers, so the loader writes them:
      * such sections cannot stay read-only. */
-    if (r.type == R_X86_64_64 && o->secs[target].region == HP_REGION_RODATA)
+    if (r.type == hp_obj_rel_abs64(o->machine) && o->secs[target].region == HP_REGION_RODATA)
         o->secs[target].region = HP_REGION_DATA;
     HP_CHECK(HP_GROW(o->relas, o->relas_cap, o->nrelas + 1));
     o->relas[o->nrelas++] = r;
@@ -409,7 +428,7 @@ static hp_status hp_elf_obj_relsec(hp_elf_obj_rd *rd, size_t i)
         return HP_OK;
     if (s->sh_type == SHT_REL)
         return hp_obj_refuse(&rd->err, "section '%s': SHT_REL relocations are not supported on "
-                                       "x86-64", o->secs[i].name);
+                                       "%s", o->secs[i].name, hp_obj_machine_name(o->machine));
     if (!rd->symtab || s->sh_link != rd->symtab || s->sh_entsize != sizeof(Elf64_Rela) ||
         s->sh_size % sizeof(Elf64_Rela))
         return hp_obj_bad(&rd->err, "section '%s': malformed relocation table", o->secs[i].name);

@@ -455,7 +455,7 @@ static hp_status hp_macho_push(hp_macho_rd *rd, hp_obj_rela *rel)
 {
     hp_obj *o = rd->o;
     o->syms[rel->sym].used = true;
-    if (hp_obj_rel_needs_got(rel->type))
+    if (hp_obj_rel_needs_got(o->machine, rel->type))
         o->needs_got = true;
     /* A PIC output rebases absolute pointers: the section must be writable. */
     if (rel->type == R_X86_64_64 && o->secs[rel->sec].region == HP_REGION_RODATA)

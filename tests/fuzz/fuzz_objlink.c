@@ -2,8 +2,11 @@
  * object. It is loaded, measured and linked into a scratch edit (regions
  * set up exactly as objlink.h asks), once as a PIC and once as a fixed
  * output, with every external name resolving to one fixed address.
+ * The linker's machine is the object's when it says AArch64 (e_machine
+ * 183), else x86-64; the fixed link is ~2 GiB from the binary, so AArch64
+ * branches take their veneers there.
  * Built by tests/fuzz/CMakeLists.txt (HP_FUZZ=ON) against hp_relocs.
- * Seeds: tests/fuzz/corpus/objlink/. */
+ * Seeds: tests/fuzz/corpus/objlink/ (a64-* are AArch64). */
 #include "relocs/objlink.h"
 
 #include <string.h>
@@ -51,7 +54,8 @@ static void fz_link(hp_objlink *l, bool pic, uint64_t text_va, uint64_t text_use
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     hp_objlink *l;
-    if (hp_objlink_new(&l) != HP_OK)
+    bool a64 = size >= 20 && data[18] == 183 && data[19] == 0;
+    if (hp_objlink_new(a64 ? HP_MACH_ARM64 : HP_MACH_X86_64, &l) != HP_OK)
         return 0;
     hp_diags d = {0};
     size_t obj;

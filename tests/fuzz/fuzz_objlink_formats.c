@@ -57,7 +57,7 @@ static void fz_link(hp_objlink *l, size_t obj, bool pic, uint64_t text_va, uint6
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     hp_objlink *l;
-    if (hp_objlink_new(&l) != HP_OK)
+    if (hp_objlink_new(HP_MACH_X86_64, &l) != HP_OK)
         return 0;
     hp_diags d = {0};
     size_t a, b;

@@ -123,7 +123,7 @@ typedef struct lk {
 static void lk_init(lk *k)
 {
     memset(k, 0, sizeof *k);
-    assert_int_equal(hp_objlink_new(&k->l), HP_OK);
+    assert_int_equal(hp_objlink_new(HP_MACH_X86_64, &k->l), HP_OK);
 }
 
 static void lk_free(lk *k)
@@ -855,7 +855,7 @@ static const char *patched(const char *src, const char *name, void (*patch)(uint
     return path;
 }
 
-static void patch_machine(uint8_t *b, size_t n) { hp_wr16(b + 18, 183); }
+static void patch_machine(uint8_t *b, size_t n) { hp_wr16(b + 18, 40); }
 static void patch_class(uint8_t *b, size_t n) { b[EI_CLASS] = ELFCLASS32; }
 
 /* First relocation of .rela.text gets type 200. */
@@ -880,7 +880,7 @@ static void patch_reloc(uint8_t *b, size_t n)
 static void test_bad_objects(void **state)
 {
     const char *obj = build("gcc", "-O2 -fno-pic", "unresolved.c", "bad_src.o");
-    expect_refused(patched(obj, "machine.o", patch_machine), "machine 183", NULL);
+    expect_refused(patched(obj, "machine.o", patch_machine), "machine 40 is not x86-64 or AArch64", NULL);
     expect_refused(patched(obj, "class.o", patch_class), "64-bit", NULL);
     expect_refused(patched(obj, "reloc.o", patch_reloc), "unknown relocation type 200",
                    "section '.text' offset 0x");

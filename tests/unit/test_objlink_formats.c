@@ -167,7 +167,7 @@ typedef struct lk {
 static void lk_init(lk *k)
 {
     memset(k, 0, sizeof *k);
-    assert_int_equal(hp_objlink_new(&k->l), HP_OK);
+    assert_int_equal(hp_objlink_new(HP_MACH_X86_64, &k->l), HP_OK);
 }
 
 static void lk_free(lk *k)
