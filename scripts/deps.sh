@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install everything hookpatch needs to build and to run its whole test
-# suite, from Debian packages. Needs root (or sudo).
+# suite, from Debian packages. Needs root (or sudo). The AArch64 tests run
+# cross-built programs under qemu-user (qemu-user-static, the aarch64 gcc
+# and libc; clang and lld cross-compile too); CI sets CI, so there a
+# missing one fails those tests instead of skipping them.
 set -euo pipefail
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -12,6 +15,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   clang lld llvm libclang-rt-14-dev \
   liblief-dev libzydis-dev libcmocka-dev libtomlplusplus-dev libcjson-dev \
   libcapstone-dev libunicorn-dev \
+  qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
   golang-go gcc-mingw-w64-x86-64 wine64 \
   libsqlite3-dev zlib1g-dev liblua5.4-dev \
   python3 python3-unicorn gnuplot-nox hyperfine valgrind >/dev/null

@@ -91,7 +91,21 @@ typedef struct hp_edit {
 } hp_edit;
 
 /* Layout request/answer for the backend's place(). Sizes in, VAs out.
- * The text region always exists; rodata/data only when their size > 0. */
+ * The text region always exists; rodata/data only when their size > 0.
+ *
+ * Where the text lands (what a prologue branch can count on): above every
+ * existing segment, as low as the format allows. ELF: the new segments are
+ * aligned to the image's page size (4 KiB on x86-64; on AArch64 the
+ * largest p_align of the input's PT_LOADs, often 64 KiB), and va[TEXT]
+ * is at most one such page plus the new program header table (56 bytes
+ * per entry) above hp_image_end_va(), unless the file is longer than its
+ * loaded image
+ * (debug info or symbols after the last segment): then the text follows
+ * the file's end mirrored into the address space, so the distance grows by
+ * that excess. The whole image, new regions included, stays under 2 GiB
+ * (else place() fails), so any original byte is within rel32 / ADRP reach
+ * of any new one, but not always within an AArch64 B's +-128 MiB: the
+ * rewriter checks the distance per site. */
 typedef struct hp_layout {
     uint64_t size[HP_REGION_COUNT]; /* mem_size of each region */
     uint64_t nabs_ptrs;             /* absolute pointers the loader must rebase */

@@ -48,15 +48,58 @@ static bool hp_elf_probe(const uint8_t *data, size_t size)
     return size >= 4 && !memcmp(data, ELFMAG, SELFMAG);
 }
 
+/* A name for an e_machine users may meet, for the refusal message. */
+static const char *hp_elf_machine_name(unsigned m)
+{
+    switch (m) {
+    case EM_386: return "i386";
+    case EM_ARM: return "32-bit Arm";
+    case EM_X86_64: return "x86-64";
+    case EM_AARCH64: return "AArch64";
+    case EM_PPC: return "PowerPC";
+    case EM_PPC64: return "PowerPC64";
+    case EM_S390: return "s390x";
+    case EM_MIPS: return "MIPS";
+    case EM_SPARCV9: return "SPARC V9";
+    case EM_RISCV: return "RISC-V";
+    case EM_LOONGARCH: return "LoongArch";
+    case EM_BPF: return "eBPF";
+    default: return "unknown";
+    }
+}
+
+/* Which ELF files hookpatch patches: ELF64, little-endian, x86-64 or
+ * AArch64. Anything else is refused naming what it is. e_machine sits at
+ * the same offset in ELF32 and is read in the file's own byte order, so
+ * a big-endian AArch64 file is called that, not "machine 46848". */
+static hp_status hp_elf_check_machine(hp_image *img, const Elf64_Ehdr *eh)
+{
+    bool be = eh->e_ident[EI_DATA] == ELFDATA2MSB;
+    unsigned m = be ? (unsigned)(img->data[18] << 8 | img->data[19]) : eh->e_machine;
+    const char *name = hp_elf_machine_name(m);
+    if (eh->e_ident[EI_CLASS] != ELFCLASS64)
+        return hp_image_bad(img, "a 32-bit ELF file (machine %u, %s): only 64-bit "
+                                 "little-endian ELF is supported (x86-64, AArch64)", m, name);
+    if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
+        return hp_image_bad(img, "a big-endian ELF file (machine %u, %s%s): only 64-bit "
+                                 "little-endian ELF is supported (x86-64, AArch64)", m, name,
+                            m == EM_AARCH64 ? ", aarch64_be" : "");
+    if (m == EM_X86_64)
+        img->machine = HP_MACH_X86_64;
+    else if (m == EM_AARCH64)
+        img->machine = HP_MACH_ARM64;
+    else
+        return hp_image_bad(img, "ELF machine %u (%s) is not supported: hookpatch patches "
+                                 "x86-64 and AArch64", m, name);
+    return HP_OK;
+}
+
 static hp_status hp_elf_check_header(hp_image *img, Elf64_Ehdr *eh)
 {
     if (img->size < sizeof *eh)
         return hp_image_bad(img, "truncated ELF header (%zu bytes)", img->size);
     memcpy(eh, img->data, sizeof *eh);
-    if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB)
-        return hp_image_bad(img, "only 64-bit little-endian ELF is supported");
-    if (eh->e_machine != EM_X86_64)
-        return hp_image_bad(img, "ELF machine %u is not x86-64", eh->e_machine);
+    HP_CHECK(hp_elf_check_machine(img, eh));
     if (eh->e_type == ET_REL)
         return hp_image_bad(img, "a relocatable object (.o): link it first, or use it as "
                                  "'object =' in a rules file");
@@ -105,6 +148,9 @@ static hp_status hp_elf_load_phdrs(hp_image *img, hp_elf *e)
             return hp_image_bad(img, "PT_LOAD segments overlap or are not sorted (segment %zu)",
                                 i);
         prev_end = p->p_vaddr + p->p_memsz;
+        if (img->machine == HP_MACH_ARM64 && p->p_align > e->page &&
+            p->p_align <= HP_ELF_MAX_ALIGN && !(p->p_align & (p->p_align - 1)))
+            e->page = p->p_align;
         if (e->first_load < 0)
             e->first_load = (int)i;
         e->last_load = (int)i;
@@ -210,24 +256,25 @@ static hp_status hp_elf_load_symtab(hp_image *img, hp_elf *e, size_t idx, hp_sym
     return HP_OK;
 }
 
-/* GNU_PROPERTY_X86_FEATURE_1_AND inside one NT_GNU_PROPERTY_TYPE_0 note's
- * descriptor: an array of 8-aligned (type, size, data) properties. */
+/* The machine's FEATURE_1_AND property (GNU_PROPERTY_X86_FEATURE_1_AND,
+ * GNU_PROPERTY_AARCH64_FEATURE_1_AND) inside one NT_GNU_PROPERTY_TYPE_0
+ * note's descriptor: an array of 8-aligned (type, size, data) properties. */
 static void hp_elf_find_ibt_prop(hp_image *img, hp_elf *e, const uint8_t *desc, uint32_t descsz)
 {
     for (uint64_t off = 0; descsz - off >= 8 && off <= descsz;) {
         uint32_t pr_type = hp_rd32(desc + off), pr_size = hp_rd32(desc + off + 4);
         if (pr_size > descsz - off - 8)
             return;
-        if (pr_type == GNU_PROPERTY_X86_FEATURE_1_AND && pr_size == 4) {
+        if (pr_type == hp_elf_feature_prop(img->machine) && pr_size == 4) {
             e->ibt_off = (uint64_t)(desc + off + 8 - img->data);
-            img->ibt = hp_rd32(desc + off + 8) & GNU_PROPERTY_X86_FEATURE_1_IBT;
+            img->ibt = hp_rd32(desc + off + 8) & hp_elf_landing_bit(img->machine);
             return;
         }
         off += 8 + hp_align_up(pr_size, 8);
     }
 }
 
-/* Locate GNU_PROPERTY_X86_FEATURE_1_AND so IBT can be cleared later. In
+/* Locate the FEATURE_1_AND property so IBT / BTI can be cleared later. In
  * ELF64 this note is 8-aligned: the descriptor starts at the first 8-byte
  * boundary after the 12-byte header and the name, measured from the note. */
 static void hp_elf_find_ibt(hp_image *img, hp_elf *e)
@@ -332,6 +379,7 @@ static hp_status hp_elf_load(hp_image *img)
     if (!e)
         return HP_ERR_NOMEM;
     e->first_load = e->last_load = e->dynamic_idx = e->phdr_idx = e->symtab_idx = -1;
+    e->page = HP_ELF_PAGE;
     img->priv = e;
     HP_CHECK(hp_elf_check_header(img, &e->eh));
     HP_CHECK(hp_elf_load_phdrs(img, e));
@@ -377,11 +425,15 @@ static hp_status hp_elf_plan_rela(hp_image *img, hp_elf *e, uint64_t nabs)
 }
 
 /* New segments: [phdrs + text] (R+X), [rodata] (R), [data + bss] (RW),
- * [moved DT_RELA table] (R). */
+ * [moved DT_RELA table] (R), each aligned to e->page in the file and in
+ * memory. The text segment starts at the first page boundary above both the
+ * image's end and the file's end (mirrored by delta): see image.h,
+ * hp_format.place, for the distance this gives. */
 static hp_status hp_elf_place(hp_image *img, hp_layout *lay)
 {
     hp_elf *e = hp_elf_of(img);
     const Elf64_Phdr *first = &e->phdrs[e->first_load];
+    uint64_t page = e->page;
     int64_t delta = (int64_t)(first->p_vaddr - first->p_offset);
     if (first->p_vaddr < first->p_offset)
         delta = 0;
@@ -390,27 +442,29 @@ static hp_status hp_elf_place(hp_image *img, hp_layout *lay)
                   (e->rela_bytes > 0);
     e->new_phnum = e->eh.e_phnum + nnew;
     uint64_t phdr_bytes = hp_align_up(e->new_phnum * sizeof(Elf64_Phdr), 16);
-    uint64_t va = hp_align_up(hp_image_end_va(img), HP_ELF_PAGE);
-    uint64_t min_off = hp_align_up(img->size, HP_ELF_PAGE);
+    uint64_t va = hp_align_up(hp_image_end_va(img), page);
+    uint64_t min_off = hp_align_up(img->size, page);
     if (va - (uint64_t)delta < min_off)
         va = min_off + (uint64_t)delta;
     e->seg_va[HP_REGION_TEXT] = va;
     lay->va[HP_REGION_TEXT] = va + phdr_bytes;
-    uint64_t next = hp_align_up(lay->va[HP_REGION_TEXT] + lay->size[HP_REGION_TEXT], HP_ELF_PAGE);
+    uint64_t next = hp_align_up(lay->va[HP_REGION_TEXT] + lay->size[HP_REGION_TEXT], page);
     for (int r = HP_REGION_RODATA; r < HP_REGION_COUNT; r++) {
         if (!lay->size[r])
             continue;
         e->seg_va[r] = lay->va[r] = next;
-        next = hp_align_up(next + lay->size[r], HP_ELF_PAGE);
+        next = hp_align_up(next + lay->size[r], page);
     }
     if (e->rela_bytes) {
         e->rela_va = next;
-        next = hp_align_up(next + e->rela_bytes, HP_ELF_PAGE);
+        next = hp_align_up(next + e->rela_bytes, page);
     }
     e->delta = delta;
     e->phdr_bytes = phdr_bytes;
     if (next - img->base_va > 0x7fff0000ull)
-        return hp_image_bad(img, "the image would exceed 2 GiB, beyond the reach of rel32 jumps");
+        return hp_image_bad(img, "the image would exceed 2 GiB, beyond the reach of %s",
+                            img->machine == HP_MACH_ARM64 ? "the trampolines' ADRP"
+                                                          : "rel32 jumps");
     return HP_OK;
 }
 

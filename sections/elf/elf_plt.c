@@ -1,9 +1,12 @@
 /* PLT entries as symbols ("printf@plt"), so object-file mocks can call the
- * library functions the binary already imports. Each entry of .plt,
- * .plt.sec and .plt.got holds `jmp *slot(%rip)` (ff 25, possibly after
- * endbr64 or a bnd prefix); the slot's JUMP_SLOT or GLOB_DAT relocation
- * names the function. Decoding the entries, rather than assuming the
- * lazy-binding layout, covers -z now, IBT's split .plt.sec and .plt.got. */
+ * library functions the binary already imports. On x86-64 each entry of
+ * .plt, .plt.sec and .plt.got holds `jmp *slot(%rip)` (ff 25, possibly after
+ * endbr64 or a bnd prefix); on AArch64 each .plt entry loads its slot with
+ * `adrp x16, slot; ldr x17, [x16, #lo12]` (possibly after `bti c`) and
+ * branches to x17. The slot's JUMP_SLOT or GLOB_DAT relocation names the
+ * function. Decoding the entries, rather than assuming the lazy-binding
+ * layout, covers -z now, IBT's split .plt.sec, .plt.got and BTI's longer
+ * AArch64 entries; the PLT header, which loads GOT[2], matches no slot. */
 #include "elf_priv.h"
 
 #include <string.h>
@@ -30,7 +33,9 @@ static hp_status hp_plt_collect(hp_plt_ctx *c, const Elf64_Shdr *rela)
         Elf64_Rela r;
         memcpy(&r, c->img->data + rela->sh_offset + i * sizeof r, sizeof r);
         uint32_t type = ELF64_R_TYPE(r.r_info);
-        if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
+        bool a64 = c->img->machine == HP_MACH_ARM64;
+        if (a64 ? type != R_AARCH64_JUMP_SLOT && type != R_AARCH64_GLOB_DAT
+                : type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
             continue;
         HP_CHECK(HP_GROW(c->slots, c->cap, c->nslots + 1));
         c->slots[c->nslots++] = (hp_plt_slot){r.r_offset, ELF64_R_SYM(r.r_info)};
@@ -63,28 +68,72 @@ static uint64_t hp_plt_entry_slot(const uint8_t *p, size_t len, uint64_t va)
     return 0;
 }
 
+/* Name the entry [va, va+size) after the function whose slot it jumps
+ * through, if a relocation names that slot. */
+static hp_status hp_plt_add(hp_plt_ctx *c, uint64_t slot, uint64_t va, uint64_t size)
+{
+    for (size_t i = 0; slot && i < c->nslots; i++) {
+        size_t len;
+        const char *name = c->slots[i].slot_va == slot ? hp_plt_name(c, c->slots[i].sym, &len)
+                                                      : NULL;
+        if (!name)
+            continue;
+        char buf[512];
+        if (len > sizeof buf - 5)
+            break;
+        memcpy(buf, name, len);
+        memcpy(buf + len, "@plt", 5);
+        return hp_image_add_symbol(c->img, buf, len + 4, va, size, HP_SYM_FUNC, HP_SRC_PLT,
+                                   false);
+    }
+    return HP_OK;
+}
+
 static hp_status hp_plt_section(hp_plt_ctx *c, const Elf64_Shdr *sh)
 {
     uint64_t ent = sh->sh_entsize >= 8 && sh->sh_entsize <= 32 ? sh->sh_entsize : 16;
     const uint8_t *base = c->img->data + sh->sh_offset;
-    for (uint64_t off = 0; off + ent <= sh->sh_size; off += ent) {
-        uint64_t slot = hp_plt_entry_slot(base + off, ent, sh->sh_addr + off);
-        for (size_t i = 0; slot && i < c->nslots; i++) {
-            size_t len;
-            const char *name = c->slots[i].slot_va == slot ? hp_plt_name(c, c->slots[i].sym, &len)
-                                                          : NULL;
-            if (!name)
-                continue;
-            char buf[512];
-            if (len > sizeof buf - 5)
-                break;
-            memcpy(buf, name, len);
-            memcpy(buf + len, "@plt", 5);
-            HP_CHECK(hp_image_add_symbol(c->img, buf, len + 4, sh->sh_addr + off, ent,
-                                         HP_SYM_FUNC, HP_SRC_PLT, false));
-            break;
-        }
+    for (uint64_t off = 0; off + ent <= sh->sh_size; off += ent)
+        HP_CHECK(hp_plt_add(c, hp_plt_entry_slot(base + off, ent, sh->sh_addr + off),
+                            sh->sh_addr + off, ent));
+    return HP_OK;
+}
+
+enum { HP_A64_BTI_C = 0xd503245f };
+
+/* The slot `adrp x16, page; ldr x17, [x16, #lo12]` at p (word pc) loads,
+ * or 0 when the two words are not that pair. */
+static uint64_t hp_plt_a64_slot(const uint8_t *p, uint64_t pc)
+{
+    uint32_t adrp = hp_rd32(p), ldr = hp_rd32(p + 4);
+    if ((adrp & 0x9f00001f) != 0x90000010 || (ldr & 0xffc003ff) != 0xf9400211)
+        return 0;
+    uint64_t imm = ((adrp >> 29) & 3) | ((uint64_t)((adrp >> 5) & 0x7ffff) << 2);
+    int64_t pages = (int64_t)(imm << 43) >> 43; /* sign-extend 21 bits */
+    uint64_t page = (pc & ~(uint64_t)0xfff) + (uint64_t)(pages * 4096);
+    return page + ((ldr >> 10) & 0xfff) * 8;
+}
+
+/* AArch64 .plt: every aligned adrp/ldr pair is an entry, starting at its
+ * `bti c` when there is one; it ends where the next entry starts (the
+ * section's end for the last one). */
+static hp_status hp_plt_section_a64(hp_plt_ctx *c, const Elf64_Shdr *sh)
+{
+    const uint8_t *base = c->img->data + sh->sh_offset;
+    uint64_t prev_va = 0, prev_slot = 0;
+    for (uint64_t off = 0; off + 8 <= sh->sh_size; off += 4) {
+        uint64_t slot = hp_plt_a64_slot(base + off, sh->sh_addr + off);
+        if (!slot)
+            continue;
+        uint64_t start = off >= 4 && hp_rd32(base + off - 4) == HP_A64_BTI_C ? off - 4 : off;
+        if (prev_slot)
+            HP_CHECK(hp_plt_add(c, prev_slot, prev_va, sh->sh_addr + start - prev_va));
+        prev_va = sh->sh_addr + start;
+        prev_slot = slot;
+        off += 4;
     }
+    if (prev_slot)
+        HP_CHECK(hp_plt_add(c, prev_slot, prev_va, sh->sh_addr + sh->sh_size - prev_va));
     return HP_OK;
 }
 
@@ -105,8 +154,10 @@ hp_status hp_elf_load_plt(hp_image *img, hp_elf *e)
     static const char *const plts[] = {".plt", ".plt.sec", ".plt.got"};
     for (size_t k = 0; s == HP_OK && c.nslots && k < 3; k++) {
         int idx = hp_elf_find_section(img, e, plts[k]);
-        if (idx > 0 && e->shdrs[idx].sh_type == SHT_PROGBITS)
-            s = hp_plt_section(&c, &e->shdrs[idx]);
+        if (idx <= 0 || e->shdrs[idx].sh_type != SHT_PROGBITS)
+            continue;
+        s = img->machine == HP_MACH_ARM64 ? hp_plt_section_a64(&c, &e->shdrs[idx])
+                                          : hp_plt_section(&c, &e->shdrs[idx]);
     }
     hp_free(c.slots);
     return s;

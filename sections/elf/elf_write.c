@@ -196,11 +196,15 @@ static hp_status hp_elf_write_input(hp_elf_out *o)
     return s;
 }
 
-/* Clear the CET bits the patches broke; on top of the patched bytes. */
+/* Clear the CET / BTI bits the patches broke; on top of the patched bytes.
+ * AArch64's PAC bit only records how the code was built: nothing enforces
+ * it, so it stays. */
 static hp_status hp_elf_write_cet(hp_elf_out *o)
 {
-    uint32_t clear = (o->ed->removed_landing_pad ? GNU_PROPERTY_X86_FEATURE_1_IBT : 0) |
-                     (o->ed->pushed_return ? GNU_PROPERTY_X86_FEATURE_1_SHSTK : 0);
+    hp_machine m = o->img->machine;
+    uint32_t clear = (o->ed->removed_landing_pad ? hp_elf_landing_bit(m) : 0);
+    if (m == HP_MACH_X86_64 && o->ed->pushed_return)
+        clear |= GNU_PROPERTY_X86_FEATURE_1_SHSTK;
     if (clear && o->e->ibt_off) {
         uint32_t bits = hp_rd32(o->img->data + o->e->ibt_off) & ~clear;
         uint8_t w[4];
@@ -220,7 +224,7 @@ static Elf64_Phdr hp_elf_load_phdr(const hp_elf_out *o, int r, uint64_t filesz, 
     p.p_vaddr = p.p_paddr = o->e->seg_va[r];
     p.p_filesz = filesz;
     p.p_memsz = memsz;
-    p.p_align = HP_ELF_PAGE;
+    p.p_align = o->e->page;
     return p;
 }
 
@@ -290,8 +294,10 @@ static hp_status hp_elf_write_rela(hp_elf_out *o)
     const hp_edit *ed = o->ed;
     hp_buf b = {0};
     hp_status s = HP_OK;
+    uint32_t rel_type =
+        o->img->machine == HP_MACH_ARM64 ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE;
     for (size_t i = 0; s == HP_OK && i < ed->nabs_ptrs; i++) {
-        Elf64_Rela r = {ed->abs_ptrs[i], ELF64_R_INFO(0, R_X86_64_RELATIVE),
+        Elf64_Rela r = {ed->abs_ptrs[i], ELF64_R_INFO(0, rel_type),
                         (int64_t)hp_elf_ptr_value(ed, ed->abs_ptrs[i])};
         s = hp_buf_append(&b, &r, sizeof r);
     }

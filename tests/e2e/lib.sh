@@ -266,6 +266,73 @@ go_use()
     export GOCACHE="${HP_GOCACHE:-${HP_GOCACHE_DEFAULT:-$HP_WORK/gocache}}/$1"
 }
 
+# ---- AArch64 (issue 15). Programs are cross-built (gcc-aarch64-linux-gnu
+# and libc6-dev-arm64-cross, or clang --target=aarch64-linux-gnu with lld)
+# and run under qemu-user: binfmt_misc is not assumed. `-cpu max` enforces
+# BTI (in programs that carry the property) and authenticates PAC.
+#
+#   a64_have NAME || { e2e_finish; exit; }   # the tools, or skip (CI: fail)
+#   a64_cc -O2 -o prog prog.c                # gcc cross compiler
+#   a64_clang -O2 -o prog prog.c             # clang cross, linked with lld
+#   a64_run prog ARGS...                     # RUN_RC/RUN_OUT/RUN_ERR, as run_prog
+#   hookpatch exec --runner "$A64_RUNNER" RULES -- prog ARGS...
+A64_QEMU=qemu-aarch64-static
+A64_SYSROOT=/usr/aarch64-linux-gnu
+# The command that runs an AArch64 program here (hookpatch exec --runner).
+A64_RUNNER="$A64_QEMU -cpu max -L $A64_SYSROOT"
+
+# a64_have NAME: true when the cross compiler, its libc and qemu-user are
+# installed. Otherwise records NAME as skipped with what is missing, or,
+# when CI or HP_REQUIRE_A64 is set (scripts/deps.sh installs them, so CI
+# must have them), as failed; and returns 1.
+a64_have()
+{
+    local missing=() t
+    for t in aarch64-linux-gnu-gcc "$A64_QEMU"; do
+        command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+    done
+    [[ -e $A64_SYSROOT/lib/ld-linux-aarch64.so.1 ]] || missing+=("$A64_SYSROOT (libc6-dev-arm64-cross)")
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    if [[ -n ${CI:-} || -n ${HP_REQUIRE_A64:-} ]]; then
+        fail "$1" "missing: ${missing[*]} (scripts/deps.sh installs them)"
+    else
+        skip "$1" "missing: ${missing[*]} (scripts/deps.sh installs them)"
+    fi
+    return 1
+}
+
+a64_cc() { aarch64-linux-gnu-gcc "$@"; }
+a64_clang() { clang --target=aarch64-linux-gnu -fuse-ld=lld "$@"; }
+
+# a64_run PROG ARGS...: run_prog under qemu-user.
+a64_run()
+{
+    # shellcheck disable=SC2086 # A64_RUNNER is a command line
+    run_prog $A64_RUNNER "$@"
+}
+
+# a64_bti_build OUT [marked|plain] [gcc|clang]: the -nostdlib BTI fixture
+# (tests/fixtures/a64_bti). marked: every object carries BTI|PAC and the
+# link forces BTI, so qemu enforces it; plain: no property, no enforcement.
+a64_bti_build()
+{
+    local out=$1 kind=${2:-marked} cc=a64_cc fix=$HP_SRC/tests/fixtures/a64_bti
+    [[ ${3:-gcc} == clang ]] && cc=a64_clang
+    local flags=(-O2 -ffreestanding -nostdlib -static -fno-stack-protector -fno-builtin)
+    if [[ $kind == marked ]]; then
+        flags+=(-mbranch-protection=standard -Wl,-z,force-bti)
+    else
+        flags+=(-DHP_NO_PROPERTY)
+    fi
+    "$cc" "${flags[@]}" "$fix/start.S" "$fix/main.c" -o "$out"
+}
+
+# AArch64 feature bits in the GNU property note ("BTI, PAC"), or empty.
+a64_features()
+{
+    readelf -n "$1" 2>/dev/null | awk '/AArch64 feature: / && !done { sub(/.*AArch64 feature: /, ""); print; done = 1 }'
+}
+
 # Run directly (ctest registers every tests/e2e/*.sh, this file included),
 # it checks its own helpers, so that file is not an empty pass.
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
@@ -285,6 +352,20 @@ if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     printf '{"a": ' >"$HP_WORK/bad.json"
     check_true "json_valid: rejects a truncated document" "" eval '! json_valid "$HP_WORK/bad.json"'
     check_true "readelf_clean: hookpatch itself reads cleanly" "" readelf_clean "$HOOKPATCH"
+    if a64_have "a64 helpers"; then
+        printf 'int main(int c, char **v) { (void)v; return c + 40; }\n' >"$HP_WORK/a.c"
+        a64_cc -o "$HP_WORK/a" "$HP_WORK/a.c" && a64_run "$HP_WORK/a" x
+        check_eq "a64_cc + a64_run: an AArch64 program runs under qemu" 42 "$RUN_RC"
+    fi
+    check_eq "a64_have: a missing tool skips outside CI" \
+        "SKIP    x: missing: /nonexistent/qemu (scripts/deps.sh installs them)
+rc=1" \
+        "$(A64_QEMU=/nonexistent/qemu CI= HP_REQUIRE_A64= a64_have x; echo "rc=$?")"
+    check_eq "a64_have: a missing tool fails under CI" \
+        "FAIL    x
+        | missing: /nonexistent/qemu (scripts/deps.sh installs them)
+rc=1" \
+        "$(A64_QEMU=/nonexistent/qemu CI=true a64_have x; echo "rc=$?")"
     check_eq "go_toolchains: HP_GO_LIST of missing paths lists none" "" \
         "$(HP_GO_LIST=/nonexistent/go:/also/missing go_toolchains)"
     if g=$(command -v go); then

@@ -460,13 +460,16 @@ static void test_bad_header(void **state)
 
     mini_build(&m);
     m.d[EI_CLASS] = ELFCLASS32;
-    expect_format_error(&m, sizeof m.d, "64-bit");
+    expect_format_error(&m, sizeof m.d, "a 32-bit ELF file (machine 62, x86-64)");
     mini_build(&m);
     m.d[EI_DATA] = ELFDATA2MSB;
     expect_format_error(&m, sizeof m.d, "little-endian");
     mini_build(&m);
-    mini_eh(&m)->e_machine = EM_AARCH64;
-    expect_format_error(&m, sizeof m.d, "not x86-64");
+    mini_eh(&m)->e_machine = EM_RISCV;
+    expect_format_error(&m, sizeof m.d, "ELF machine 243 (RISC-V) is not supported");
+    mini_build(&m);
+    mini_eh(&m)->e_machine = 0x7777;
+    expect_format_error(&m, sizeof m.d, "ELF machine 30583 (unknown)");
     mini_build(&m);
     mini_eh(&m)->e_type = ET_REL;
     expect_format_error(&m, sizeof m.d, "relocatable");
