@@ -27,6 +27,8 @@ typedef struct hp_arch {
     hp_machine machine;
     const char *landing_name; /* the landing pad, for messages: "endbr64" */
     const char *ibt_name;     /* its enforcement: "CET IBT", "BTI" */
+    const char *ibt_note;     /* the report's note when the output's
+                                 landing-pad marking is cleared */
     const char *reach_text;   /* the near jump's reach: "rel32 reach (+-2 GiB)" */
     uint8_t insn_align;       /* instructions start at multiples of this */
     /* Whether a trampoline that replays a stolen call leaves a return

@@ -192,6 +192,10 @@ static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
                  : hp_refuse(h, d, "%s", hp_reason_of(&why));
     else if (s == HP_OK && (h->site.over_endbr || (h->orig && h->orig_site->over_endbr)))
         p->ed.removed_landing_pad = true;
+    /* A far jump back from a trampoline is an indirect branch into the
+     * middle of the function, where there is no landing pad. */
+    else if (s == HP_OK && p->far && p->img->ibt && hp_hook_needs_tramp(h))
+        p->ed.removed_landing_pad = true;
     hp_diags_free(&why);
     return s;
 }
@@ -282,16 +286,20 @@ static hp_status hp_plan_passes(hp_image *img, const hp_hook_reqs *reqs, hp_diag
 }
 
 /* Whether the prologue jumps take the far form. Decided before analysis,
- * since it sets how many bytes each entry gives up: an image whose span,
+ * since it sets how many bytes each entry gives up. The layout puts the new
+ * code above the image's end or its file's end mirrored into the address
+ * space, whichever is higher (hp_layout), so an image whose span or file,
  * plus room for the new regions, exceeds the near jump's reach might get
- * them out of reach. The layout puts the new code right after the image,
- * so for every ordinary image the near form reaches. */
+ * it out of reach; for every ordinary image the near form reaches. */
 #define HP_FAR_MARGIN ((uint64_t)32 << 20)
 static bool hp_plan_far(const hp_image *img, const hp_arch *a, const hp_options *opt)
 {
     if (!a->has_far)
         return false;
-    return opt->test_far || hp_image_end_va(img) - img->base_va + HP_FAR_MARGIN > a->near_reach;
+    uint64_t span = hp_image_end_va(img) - img->base_va;
+    if (img->size > span)
+        span = img->size;
+    return opt->test_far || span + HP_FAR_MARGIN > a->near_reach;
 }
 
 hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_options *opt,
