@@ -96,6 +96,12 @@ static void test_a64_jump(void **state)
     assert_int_equal(A64->jump(b, 0x1000, 0x10002040, true, HP_A64_REG(17)), 12);
     assert_int_equal(hp_rd32(b + 8), 0xd61f0000u | 17u << 5); /* br x17 */
     assert_int_equal(A64->jump(NULL, 0, 0, true, 0), 0);       /* no free register */
+    le32(b, 0xd503245f); /* bti c */
+    assert_true(A64->landing_at(b, 4));
+    le32(b, 0xd503233f); /* paciasp: an implicit bti c */
+    assert_true(A64->landing_at(b, 4));
+    le32(b, 0x52800120); /* mov w0, #9 */
+    assert_false(A64->landing_at(b, 4));
     assert_int_equal(A64->regs_written((const uint8_t *)"\xf0\x00\x80\xd2", 4),
                      HP_A64_REG(16)); /* mov x16, #7 */
 }
