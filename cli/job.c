@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -37,7 +38,13 @@ hp_status hp_job_plan(hp_job *j, const char *rules, const char *in, const hp_opt
     hp_timing_mark("rules");
     HP_CHECK(hp_job_open_image(in, &j->d, &j->img));
     hp_timing_mark("load");
-    return hp_plan_build(j->img, &j->reqs, opt, &j->d, &j->plan);
+    /* Test only: HOOKPATCH_TEST_FAR=1 forces the far prologue and places
+     * the new code out of its near reach (arm64), so e2e tests run the far
+     * forms. Documented in README (testing) as not for users. */
+    hp_options o = *opt;
+    const char *far = getenv("HOOKPATCH_TEST_FAR");
+    o.test_far = far && !strcmp(far, "1");
+    return hp_plan_build(j->img, &j->reqs, &o, &j->d, &j->plan);
 }
 
 /* pwrite from a mapping whose file was cut short fails with EFAULT where

@@ -43,7 +43,7 @@ void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, const hp_diags 
         fputc('\n', out);
     }
     if (p->ed.removed_landing_pad)
-        fprintf(out, "  note: an endbr64 was overwritten; CET IBT is disabled in the output\n");
+        fprintf(out, "  note: %s\n", p->arch->ibt_note);
     if (p->ed.pushed_return)
         fprintf(out, "  note: a trampoline replays a stolen call; CET shadow stacks are disabled "
                      "in the output\n");
@@ -77,9 +77,11 @@ void hp_report_plan(const hp_plan *p, const hp_diags *d, FILE *out)
                         (unsigned long long)h->target->va, hp_action_name(h->req->action));
         if (h->req->action == HP_ACT_RETURN)
             fprintf(out, " %lld", (long long)h->req->value);
-        hp_text_fprintf(out, " -> %s 0x%llx; patch 0x%llx (%u bytes%s)", hp_dest_name(h),
+        hp_text_fprintf(out, " -> %s 0x%llx; patch 0x%llx (%u bytes%s%s%s)", hp_dest_name(h),
                         (unsigned long long)h->dest_va, (unsigned long long)h->site.patch_va,
-                        h->site.steal_len, h->site.over_endbr ? ", endbr64 overwritten" : "");
+                        h->site.steal_len, h->site.over_endbr ? ", " : "",
+                        h->site.over_endbr ? p->arch->landing_name : "",
+                        h->site.over_endbr ? " overwritten" : "");
         if (h->orig)
             hp_text_fprintf(out, "; original %s -> trampoline", h->orig->name);
         fputc('\n', out);
@@ -187,6 +189,7 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
     if (p && p->img) {
         char desc[64];
         hp_json_str(root, "format", hp_format_desc(p->img, desc, sizeof desc));
+        hp_json_str(root, "architecture", hp_arch_for(p->img)->name);
         cJSON_AddNumberToObject(root, "hooked", (double)p->nplanned);
         cJSON_AddNumberToObject(root, "skipped", (double)p->nskipped);
         cJSON_AddBoolToObject(root, "ibt_disabled", p->ed.removed_landing_pad);
@@ -271,6 +274,8 @@ hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
     hp_status st = json && !arr ? HP_ERR_NOMEM : HP_OK;
     if (!json && img->prior_info && img->prior_info_size)
         hp_list_prior(img, out);
+    if (!json)
+        fprintf(out, "# architecture: %s\n", hp_arch_for(img)->name);
     for (size_t i = 0; st == HP_OK && i < img->nsyms; i++) {
         const hp_symbol *s = &img->syms[i];
         if (!hp_resolve_matches(s, glob))

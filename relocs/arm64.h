@@ -121,6 +121,15 @@ hp_status hp_a64_relocate(const uint8_t *p, size_t n, uint64_t src_va, uint64_t 
                           uint64_t ret_va, uint32_t scratch, uint8_t *out, size_t *len,
                           hp_diags *why);
 
+/* Re-aim the direct branch (B, BL, B.cond, CB(N)Z, TB(N)Z, CB<cc>) in the
+ * word at p, which lives at at_va, at to_va, in place. False, and p
+ * unchanged, when the word is no such branch or to_va is out of its reach
+ * (B +-128 MiB, B.cond/CB +-1 MiB, TB +-32 KiB, CB<cc> +-1 KiB). */
+bool hp_a64_retarget_branch(uint8_t *p, uint64_t at_va, uint64_t to_va);
+
+/* Whether the word is B (the one direct branch with +-128 MiB reach). */
+bool hp_a64_is_b(uint32_t word);
+
 /* One instruction as text for messages, in the syntax capstone/LLVM print
  * (branch and literal targets as "#0x..." absolute addresses): the classes
  * this module knows, ".word 0x..." for everything else. */

@@ -93,6 +93,18 @@ bool hp_a64_retarget(uint32_t w, a64_class c, uint64_t at, uint64_t to, uint32_t
     return true;
 }
 
+bool hp_a64_retarget_branch(uint8_t *p, uint64_t at_va, uint64_t to_va)
+{
+    uint32_t w = hp_rd32(p), nw;
+    a64_class c = hp_a64_classify(w);
+    if (!a64_is_branch(c) || !hp_a64_retarget(w, c, at_va, to_va, &nw))
+        return false;
+    hp_wr32(p, nw);
+    return true;
+}
+
+bool hp_a64_is_b(uint32_t word) { return hp_a64_classify(word) == A_B; }
+
 /* ---- materialising a 64-bit constant */
 
 /* N:immr:imms (bits 22:10) of the bitmask immediate equal to v, for a

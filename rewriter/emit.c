@@ -7,61 +7,49 @@
 #include "objects.h"
 
 #include "../base/hp_par.h"
-#include "../relocs/x86.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define HP_ALIGN 16
 
-/* Relocate the copied instructions of a site to dst (out NULL: measure).
- * A call that ends the copy returns into the original function. */
-static hp_status hp_copy_insns(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len,
-                               bool *pushed_return)
+/* Stubs and trampolines start with the architecture's landing pad when the
+ * image enforces them (they may be reached by an indirect branch: a far
+ * prologue, a function pointer to a trampoline); x86 needs none. */
+static size_t hp_pad(const hp_plan *p, uint8_t *out)
 {
-    size_t total = s->plain_len;
-    if (out)
-        memcpy(out, s->bytes, s->plain_len);
-    for (uint64_t va = s->patch_va + s->plain_len; va < s->patch_va + s->copy_len;) {
-        const uint8_t *p = s->bytes + (va - s->patch_va);
-        size_t n = s->copy_len - (size_t)(va - s->patch_va), l;
-        hp_insn in;
-        HP_CHECK(hp_x86_decode(p, n, va, &in));
-        uint64_t ret = va + in.len == s->patch_va + s->copy_len ? va + in.len : 0;
-        if (out && (in.kind == HP_INSN_CALL || in.kind == HP_INSN_CALL_IND))
-            *pushed_return = true;
-        HP_CHECK(hp_x86_relocate(p, n, va, dst + total, ret, out ? out + total : NULL, &l, NULL));
-        total += l;
-        va += in.len;
-    }
-    *len = total;
-    return HP_OK;
+    return p->img->ibt ? p->arch->landing(out) : 0;
 }
 
-/* trampoline = copied instructions + jump back (or ud2 when the copy took
- * the whole function and there is nothing to go back to). */
-static hp_status hp_tramp(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len,
-                          bool *pushed_return)
+/* trampoline = [landing pad] copied instructions + jump back (or a trap
+ * when the copy took the whole function and there is nothing to go back
+ * to). */
+static hp_status hp_tramp(const hp_plan *p, const hp_site *s, uint64_t dst, uint8_t *out,
+                          size_t *len, bool *called)
 {
-    size_t n;
-    HP_CHECK(hp_copy_insns(s, dst, out, &n, pushed_return));
+    const hp_arch *a = p->arch;
+    size_t n = hp_pad(p, out), c;
+    HP_CHECK(hp_site_relocate(s, dst + n, out ? out + n : NULL, &c, called, NULL));
+    n += c;
     if (s->copy_len == s->steal_len) {
-        size_t j = hp_x86_jmp32(out ? out + n : NULL, dst + n, s->patch_va + s->steal_len);
+        size_t j = a->jump(out ? out + n : NULL, dst + n, s->patch_va + s->steal_len, s->far,
+                           s->scratch);
         if (!j)
-            return HP_ERR_RANGE; /* layout keeps everything within rel32 reach */
+            return HP_ERR_RANGE; /* the layout keeps everything within reach */
         n += j;
     } else {
-        n += hp_x86_ud2(out ? out + n : NULL);
+        n += a->trap(out ? out + n : NULL);
     }
     *len = n;
     return HP_OK;
 }
 
-static size_t hp_stub(const hp_hook *h, uint8_t *out)
+static size_t hp_stub(const hp_plan *p, const hp_hook *h, uint8_t *out)
 {
+    size_t n = hp_pad(p, out);
     if (h->req->action == HP_ACT_RETURN)
-        return hp_x86_ret_imm(out, h->req->value);
-    return hp_x86_ud2(out);
+        return n + p->arch->ret_imm(out ? out + n : NULL, h->req->value);
+    return n + p->arch->trap(out ? out + n : NULL);
 }
 
 static bool hp_has_stub(const hp_hook *h)
@@ -78,12 +66,13 @@ hp_status hp_measure(hp_plan *p, hp_diags *d)
             continue;
         if (hp_has_stub(h)) {
             h->stub_off = off;
-            h->stub_size = hp_stub(h, NULL);
+            h->stub_size = hp_stub(p, h, NULL);
             off = hp_align_up(off + h->stub_size, HP_ALIGN);
         }
         if (hp_hook_needs_tramp(h)) {
             size_t n;
-            HP_CHECK(hp_tramp(&h->site, 0, NULL, &n, NULL));
+            bool called = false;
+            HP_CHECK(hp_tramp(p, &h->site, 0, NULL, &n, &called));
             h->tramp_off = off;
             h->tramp_size = n;
             off = hp_align_up(off + n, HP_ALIGN);
@@ -93,15 +82,20 @@ hp_status hp_measure(hp_plan *p, hp_diags *d)
     return hp_objects_measure(p, off, d);
 }
 
-/* A jump at a site's patch point to dest, the rest of the stolen bytes
- * filled with int3 so a stray branch traps instead of running garbage. */
+/* A jump at a site's patch point to dest (after the landing pad that
+ * stands in for a moved signing instruction), the rest of the stolen bytes
+ * filled so a stray branch traps instead of running garbage. The prologue
+ * runs at the entry, where the architecture's scratch registers are free. */
 static hp_status hp_patch_site(hp_plan *p, const hp_site *s, uint64_t dest)
 {
+    const hp_arch *a = p->arch;
     hp_patch pt = {.va = s->patch_va, .len = s->steal_len};
-    if (!hp_x86_rel32_reach(s->patch_va + 5, dest))
+    a->fill(pt.bytes, sizeof pt.bytes);
+    if (s->head_len && a->landing(pt.bytes) != s->head_len)
+        return HP_ERR_INTERNAL;
+    uint64_t at = s->patch_va + s->head_len;
+    if (!a->jump(pt.bytes + s->head_len, at, dest, s->far, a->entry_scratch))
         return HP_ERR_RANGE;
-    memset(pt.bytes, 0xcc, sizeof pt.bytes);
-    hp_x86_jmp32(pt.bytes, s->patch_va, dest);
     memcpy(pt.orig, s->bytes, s->steal_len);
     return hp_edit_add_patch(&p->ed, &pt);
 }
@@ -111,17 +105,17 @@ static hp_status hp_patch_redirects(hp_plan *p, const hp_hook *h, uint64_t tramp
 {
     const hp_site *s = &h->site;
     if (h->island_va) {
-        hp_patch isl = {.va = h->island_va, .len = 5};
-        const uint8_t *old = hp_image_bytes(p->img, h->island_va, 5);
-        if (!old || !hp_x86_rel32_reach(h->island_va + 5, tramp))
+        size_t il = p->arch->jump(NULL, 0, 0, false, 0);
+        hp_patch isl = {.va = h->island_va, .len = (uint32_t)il};
+        const uint8_t *old = hp_image_bytes(p->img, h->island_va, il);
+        if (!old || !p->arch->jump(isl.bytes, h->island_va, tramp, false, 0))
             return HP_ERR_RANGE;
-        memcpy(isl.orig, old, 5);
-        hp_x86_jmp32(isl.bytes, h->island_va, tramp);
+        memcpy(isl.orig, old, il);
         /* An island inside the stolen bytes is already covered by the entry
          * patch; patches must not overlap, so merge it there. */
         if (h->island_va >= s->patch_va && h->island_va < s->patch_va + s->steal_len) {
             hp_patch *entry = &p->ed.patches[p->ed.npatches - 1];
-            memcpy(entry->bytes + (h->island_va - s->patch_va), isl.bytes, 5);
+            memcpy(entry->bytes + (h->island_va - s->patch_va), isl.bytes, il);
         } else {
             HP_CHECK(hp_edit_add_patch(&p->ed, &isl));
         }
@@ -135,13 +129,8 @@ static hp_status hp_patch_redirects(hp_plan *p, const hp_hook *h, uint64_t tramp
         hp_patch pt = {.va = va, .len = len};
         memcpy(pt.orig, old, len);
         memcpy(pt.bytes, old, len);
-        uint64_t to = len == 2 ? h->island_va : tramp;
-        int64_t rel = (int64_t)(to - (va + len));
-        if (len == 2)
-            pt.bytes[1] = (uint8_t)(int8_t)rel;
-        else if (hp_x86_rel32_reach(va + len, to))
-            hp_wr32(pt.bytes + len - 4, (uint32_t)(int32_t)rel);
-        else
+        uint64_t to = p->arch->short_branch(old, len) ? h->island_va : tramp;
+        if (!p->arch->retarget(pt.bytes, len, va, to))
             return HP_ERR_RANGE;
         HP_CHECK(hp_edit_add_patch(&p->ed, &pt));
     }
@@ -179,15 +168,15 @@ static void hp_code_one(void *vj, size_t i)
         return;
     hp_region *text = &j->p->ed.regions[HP_REGION_TEXT];
     if (hp_has_stub(h))
-        hp_stub(h, text->bytes.data + h->stub_off);
+        hp_stub(j->p, h, text->bytes.data + h->stub_off);
     if (hp_hook_needs_tramp(h)) {
         size_t n = 0;
-        bool pushed = false;
-        j->st[i] = hp_tramp(&h->site, text->va + h->tramp_off, text->bytes.data + h->tramp_off,
-                            &n, &pushed);
+        bool called = false;
+        j->st[i] = hp_tramp(j->p, &h->site, text->va + h->tramp_off,
+                            text->bytes.data + h->tramp_off, &n, &called);
         if (j->st[i] == HP_OK && n != h->tramp_size)
             j->st[i] = HP_ERR_INTERNAL; /* measure and emit disagree */
-        j->pushed[i] = pushed;
+        j->pushed[i] = called && j->p->arch->call_pushes_return;
     }
 }
 
@@ -221,6 +210,14 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
     default: h->dest_va = stub; break;
     }
     HP_CHECK(hp_patch_site(p, &h->site, h->dest_va));
+    /* A far prologue reaches a replacement by an indirect branch: under
+     * landing-pad enforcement it must start with one (stubs and
+     * trampolines do). */
+    if (h->site.far && p->img->ibt && h->req->action == HP_ACT_REPLACE) {
+        const uint8_t *dest = hp_image_bytes(p->img, h->dest_va, 4);
+        if (!dest || !p->arch->landing_at(dest, 4))
+            p->ed.removed_landing_pad = true;
+    }
     if (hp_hook_needs_redirect(h))
         HP_CHECK(hp_patch_redirects(p, h, tramp));
     if (h->orig)
@@ -228,7 +225,7 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
     return HP_OK;
 }
 
-/* Give each region its address and zeroed bytes (text: int3) for the
+/* Give each region its address and zeroed bytes (text: filler) for the
  * sizes measured; the data region's bss tail has no file bytes. */
 static hp_status hp_setup_regions(hp_plan *p)
 {
@@ -242,12 +239,12 @@ static hp_status hp_setup_regions(hp_plan *p)
         uint64_t file = r == HP_REGION_DATA ? p->data_filesz : rg->mem_size;
         HP_CHECK(hp_buf_append_zeros(&rg->bytes, (size_t)file));
         if (r == HP_REGION_TEXT && file)
-            memset(rg->bytes.data, 0xcc, (size_t)file);
+            p->arch->fill(rg->bytes.data, (size_t)file);
     }
     return HP_OK;
 }
 
-/* The layout keeps every jump within rel32 reach, so these failures mean
+/* The layout keeps every jump within reach, so these failures mean
  * an input the earlier passes misjudged: still say which hook, and why. */
 static hp_status hp_emit_failed(const hp_plan *p, const hp_hook *h, hp_status s, hp_diags *d)
 {
@@ -255,9 +252,9 @@ static hp_status hp_emit_failed(const hp_plan *p, const hp_hook *h, hp_status s,
         return s;
     hp_loc where = {p->img->path, 0, 0};
     hp_diag_add(d, HP_DIAG_ERROR, h ? &h->req->target_loc : &where, h ? h->target->name : NULL,
-                "cannot write the %s: %s", h ? "hook" : "stubs and trampolines",
-                s == HP_ERR_RANGE ? "a jump would be out of rel32 reach (+-2 GiB)"
-                                  : hp_status_str(s));
+                "cannot write the %s: %s%s", h ? "hook" : "stubs and trampolines",
+                s == HP_ERR_RANGE ? "a jump would be out of " : "",
+                s == HP_ERR_RANGE ? p->arch->reach_text : hp_status_str(s));
     return s;
 }
 

@@ -15,39 +15,50 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Room for a 5-byte jump within rel8 reach of every short branch back to
- * the entry: dead stolen bytes after the entry jump, or free padding after
- * the function. Returns 0 when there is none. */
+/* Whether every short branch back to the entry reaches an island at va
+ * (retargeted on a copy: nothing is written). */
+static bool hp_island_reaches(const hp_image *img, const hp_site *s, uint64_t va)
+{
+    for (uint32_t i = 0; i < s->nredirects; i++) {
+        uint64_t at = hp_site_redirect_va(s, i);
+        uint8_t len = s->redirect_len[i], copy[16];
+        const uint8_t *old = hp_image_bytes(img, at, len);
+        if (!old || len > sizeof copy)
+            return false;
+        memcpy(copy, old, len);
+        if (s->arch->short_branch(old, len) && !s->arch->retarget(copy, len, at, va))
+            return false;
+    }
+    return true;
+}
+
+/* Room for a near jump within reach of every short branch back to the
+ * entry: dead stolen bytes after the entry jump, or free padding after the
+ * function. Returns 0 when there is none needed, UINT64_MAX when there is
+ * no room. */
 static uint64_t hp_find_island(const hp_image *img, const hp_site *s)
 {
+    const hp_arch *a = s->arch;
     bool need = false;
-    for (uint32_t i = 0; i < s->nredirects; i++)
-        need |= s->redirect_len[i] == 2;
+    for (uint32_t i = 0; i < s->nredirects; i++) {
+        const uint8_t *old = hp_image_bytes(img, hp_site_redirect_va(s, i), s->redirect_len[i]);
+        need |= !old || a->short_branch(old, s->redirect_len[i]);
+    }
     if (!need)
         return 0;
-    uint64_t cand[2] = {s->patch_va + 5, 0};
-    size_t ncand = s->steal_len >= 10 ? 1 : 0;
+    uint64_t il = a->jump(NULL, 0, 0, false, 0), used = s->head_len + il;
+    uint64_t cand[2] = {s->patch_va + used, 0};
+    size_t ncand = s->steal_len >= used + il && !s->far ? 1 : 0;
     uint64_t end = s->fn_va + s->fn_size, from = end;
     if (s->patch_va + s->steal_len > from)
         from = s->patch_va + s->steal_len;
-    const uint8_t *pad = hp_image_bytes(img, from, 5);
-    if (pad && hp_image_next_sym_va(img, end - 1) >= from + 5) {
-        bool free_pad = true;
-        for (int k = 0; k < 5; k++)
-            free_pad &= pad[k] == 0xcc || pad[k] == 0x90;
-        if (free_pad)
-            cand[ncand++] = from;
-    }
-    for (size_t c = 0; c < ncand; c++) {
-        bool reach = true;
-        for (uint32_t i = 0; i < s->nredirects; i++) {
-            int64_t rel = (int64_t)(cand[c] - (hp_site_redirect_va(s, i) + 2));
-            if (s->redirect_len[i] == 2 && (rel < -128 || rel > 127))
-                reach = false;
-        }
-        if (reach)
+    const uint8_t *pad = hp_image_bytes(img, from, il);
+    if (pad && hp_image_next_sym_va(img, end - 1) >= from + il && a->free_pad(pad, il) &&
+        from % a->insn_align == 0)
+        cand[ncand++] = from;
+    for (size_t c = 0; c < ncand; c++)
+        if (hp_island_reaches(img, s, cand[c]))
             return cand[c];
-    }
     return UINT64_MAX;
 }
 
@@ -99,7 +110,8 @@ static void hp_site_one(void *vj, size_t i)
     if (h->state != HP_HOOK_PLANNED)
         return;
     unsigned flags = HP_SITE_XREFS_LATER | (hp_hook_needs_tramp(h) ? HP_SITE_COPY : 0) |
-                     (hp_hook_needs_redirect(h) ? HP_SITE_REDIRECTS : 0);
+                     (hp_hook_needs_redirect(h) ? HP_SITE_REDIRECTS : 0) |
+                     (j->p->far ? HP_SITE_FAR : 0);
     j->st[i] = hp_site_analyze(j->p->img, h->target, flags, NULL, &h->site, &j->why[i]);
 }
 
@@ -110,7 +122,8 @@ static hp_status hp_analyze_orig(hp_plan *p, hp_hook *h, hp_diags *d)
     if (!h->orig_site)
         return HP_ERR_NOMEM;
     hp_diags why = {0};
-    hp_status s = hp_site_analyze(p->img, h->orig, HP_SITE_XREFS_LATER, NULL, h->orig_site, &why);
+    unsigned flags = HP_SITE_XREFS_LATER | (p->far ? HP_SITE_FAR : 0);
+    hp_status s = hp_site_analyze(p->img, h->orig, flags, NULL, h->orig_site, &why);
     if (s != HP_OK && s != HP_ERR_NOMEM)
         s = hp_refuse_orig(h, d, hp_reason_of(&why));
     hp_diags_free(&why);
@@ -127,6 +140,10 @@ static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st,
     if (hp_hook_needs_tramp(h) && h->site.copy_len < h->site.steal_len && h->site.nredirects)
         return hp_refuse(h, d, "the whole function fits in the jump and it branches back to "
                                "its entry");
+    if (hp_hook_needs_redirect(h) && h->site.far && h->site.nredirects)
+        return hp_refuse(h, d, "a branch at 0x%llx returns to the entry, and the trampoline "
+                               "is out of its reach (far layout)",
+                         (unsigned long long)hp_site_redirect_va(&h->site, 0));
     if (hp_hook_needs_redirect(h)) {
         h->island_va = hp_find_island(p->img, &h->site);
         if (h->island_va == UINT64_MAX)
@@ -174,6 +191,10 @@ static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
         s = orig ? hp_refuse_orig(h, d, hp_reason_of(&why))
                  : hp_refuse(h, d, "%s", hp_reason_of(&why));
     else if (s == HP_OK && (h->site.over_endbr || (h->orig && h->orig_site->over_endbr)))
+        p->ed.removed_landing_pad = true;
+    /* A far jump back from a trampoline is an indirect branch into the
+     * middle of the function, where there is no landing pad. */
+    else if (s == HP_OK && p->far && p->img->ibt && hp_hook_needs_tramp(h))
         p->ed.removed_landing_pad = true;
     hp_diags_free(&why);
     return s;
@@ -234,16 +255,16 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
 
 /* Each slice of a universal file that is copied unpatched: on a machine
  * that runs that slice, no hook takes effect. */
-static void hp_warn_unpatched(const hp_image *img, hp_diags *d)
+static void hp_warn_unpatched(const hp_image *img, const hp_arch *a, hp_diags *d)
 {
     for (size_t i = 0; i < img->nunpatched; i++) {
         const hp_unpatched *u = &img->unpatched[i];
         hp_diag_add_flagged(d, HP_DIAG_MAY_NOT_TAKE_EFFECT, &(hp_loc){img->path, 0, 0}, NULL,
                             "universal binary: the %s slice (offset 0x%llx, %llu bytes) is "
-                            "left unpatched: only x86-64 code is patched, so the hooks do "
+                            "left unpatched: only %s code is patched, so the hooks do "
                             "not take effect where the file runs as %s",
                             u->arch, (unsigned long long)u->file_off,
-                            (unsigned long long)u->size, u->arch);
+                            (unsigned long long)u->size, a->name, u->arch);
     }
 }
 
@@ -265,12 +286,32 @@ static hp_status hp_plan_passes(hp_image *img, const hp_hook_reqs *reqs, hp_diag
     return s;
 }
 
+/* Whether the prologue jumps take the far form. Decided before analysis,
+ * since it sets how many bytes each entry gives up. The layout puts the new
+ * code above the image's end or its file's end mirrored into the address
+ * space, whichever is higher (hp_layout), so an image whose span or file,
+ * plus room for the new regions, exceeds the near jump's reach might get
+ * it out of reach; for every ordinary image the near form reaches. */
+#define HP_FAR_MARGIN ((uint64_t)32 << 20)
+static bool hp_plan_far(const hp_image *img, const hp_arch *a, const hp_options *opt)
+{
+    if (!a->has_far)
+        return false;
+    uint64_t span = hp_image_end_va(img) - img->base_va;
+    if (img->size > span)
+        span = img->size;
+    return opt->test_far || span + HP_FAR_MARGIN > a->near_reach;
+}
+
 hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_options *opt,
                         hp_diags *d, hp_plan *out)
 {
     memset(out, 0, sizeof *out);
     out->img = img;
-    hp_warn_unpatched(img, d);
+    out->arch = hp_arch_for(img);
+    out->far = hp_plan_far(img, out->arch, opt);
+    out->lay.far = out->far && opt->test_far;
+    hp_warn_unpatched(img, out->arch, d);
     hp_status s = hp_plan_passes(img, reqs, d, out);
     /* --strict: the one place where "may not take effect" becomes an error. */
     if (opt->strict && hp_diags_promote(d, HP_DIAG_MAY_NOT_TAKE_EFFECT) && s == HP_OK)

@@ -22,6 +22,10 @@ typedef struct hp_options {
     /* Every warning that a hook may not take effect (HP_DIAG_MAY_NOT_TAKE_EFFECT:
      * an inlined target, a universal slice left unpatched) is an error. */
     bool strict;
+    /* Test only (HOOKPATCH_TEST_FAR): take the far prologue jumps and ask
+     * the backend to place the new code out of the near jump's reach, so
+     * the tests run the far forms end to end. No effect on x86-64. */
+    bool test_far;
 } hp_options;
 
 typedef enum hp_hook_state { HP_HOOK_PLANNED, HP_HOOK_SKIPPED } hp_hook_state;
@@ -66,6 +70,8 @@ bool hp_hook_needs_redirect(const hp_hook *h);
 
 typedef struct hp_plan {
     hp_image *img; /* borrowed */
+    const hp_arch *arch; /* the image's (static); the passes call only it */
+    bool far;      /* prologue jumps take the far form (hp_site.far) */
     hp_hook *v;
     size_t n, cap;
     size_t nplanned, nskipped;

@@ -2,21 +2,19 @@
  * - it lies in an executable segment;
  * - its bytes decode (so branch targets inside it are known);
  * - no branch inside it lands strictly inside the overwritten bytes;
- * - it has 5 bytes from the patch point, counting dead padding after its
- *   end only when that padding is int3/nop and owned by no symbol.
- * endbr64 is kept when the jump fits after it; otherwise it is overwritten
- * and the caller must clear the IBT marking. */
+ * - it has the jump's bytes from the patch point (the architecture table's
+ *   entry_options say where and how many), counting dead padding after its
+ *   end only when that padding is filler (int3/nop, udf/nop) owned by no
+ *   symbol.
+ * A landing pad is kept when the jump fits after it; otherwise it is
+ * overwritten and the caller must clear the IBT/BTI marking. */
 #include "site.h"
-
-#include "../relocs/x86.h"
 
 #include <stdio.h>
 #include <string.h>
 
 _Static_assert(4 + HP_SITE_MAX_STEAL <= HP_XREF_WINDOW,
                "the branch-target table must watch every byte a steal can cover");
-
-#define HP_JMP_LEN 5
 
 /* Refuse the entry of the function at fn_va, with the reason in why. */
 static hp_status hp_site_refuse(hp_diags *why, uint64_t fn_va, const char *fmt, ...)
@@ -32,7 +30,8 @@ static hp_status hp_site_refuse(hp_diags *why, uint64_t fn_va, const char *fmt, 
 
 /* Padding after the function may be overwritten only if nothing owns it and
  * nothing runs it: int3 or nop bytes up to the next symbol. */
-static bool hp_site_padding_ok(const hp_image *img, uint64_t from, uint64_t to)
+static bool hp_site_padding_ok(const hp_arch *a, const hp_image *img, uint64_t from,
+                               uint64_t to)
 {
     if (to <= from)
         return true;
@@ -45,9 +44,9 @@ static bool hp_site_padding_ok(const hp_image *img, uint64_t from, uint64_t to)
     /* Decode up to the next symbol: a multi-byte nop may run past `to`. */
     for (uint64_t va = from; va < to;) {
         hp_insn in;
-        if (hp_x86_decode(p + (va - from), (size_t)(limit - va), va, &in) != HP_OK)
+        if (a->decode(p + (va - from), (size_t)(limit - va), va, &in) != HP_OK)
             return false;
-        if (in.kind != HP_INSN_INT3 && in.kind != HP_INSN_NOP)
+        if (!a->pad_insn(&in))
             return false;
         va += in.len;
     }
@@ -63,21 +62,21 @@ static size_t hp_site_insn_at(const hp_func_scan *sc, uint64_t va)
     return i;
 }
 
-/* Choose the stolen instructions from patch_va. Returns false when the
- * function (plus usable padding) is too short. */
-static bool hp_site_steal(const hp_image *img, const hp_func_scan *sc, hp_site *s)
+/* Choose the stolen instructions from patch_va, at least need bytes.
+ * Returns false when the function (plus usable padding) is too short. */
+static bool hp_site_steal(const hp_image *img, const hp_func_scan *sc, uint32_t need,
+                          hp_site *s)
 {
     uint64_t end = s->fn_va + s->fn_size, va = s->patch_va;
-    for (size_t i = hp_site_insn_at(sc, va); i < sc->ninsns && va - s->patch_va < HP_JMP_LEN;
-         i++)
+    for (size_t i = hp_site_insn_at(sc, va); i < sc->ninsns && va - s->patch_va < need; i++)
         va = sc->insns[i].va + sc->insns[i].len;
     s->copy_len = (uint32_t)(va - s->patch_va);
-    if (s->copy_len >= HP_JMP_LEN) {
+    if (s->copy_len >= need) {
         s->steal_len = s->copy_len;
         return true;
     }
-    s->steal_len = HP_JMP_LEN;
-    return va == end && hp_site_padding_ok(img, end, s->patch_va + HP_JMP_LEN);
+    s->steal_len = need;
+    return va == end && hp_site_padding_ok(s->arch, img, end, s->patch_va + need);
 }
 
 static hp_status hp_site_check_targets(const hp_func_scan *sc, hp_site *s, hp_diags *why)
@@ -121,45 +120,63 @@ static void hp_site_plain_prefix(const hp_func_scan *sc, hp_site *s)
     s->plain_len = (uint8_t)(va - s->patch_va);
 }
 
-hp_status hp_site_check_copy(hp_site *s, hp_diags *why)
+hp_status hp_site_relocate(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len,
+                           bool *called, hp_diags *why)
 {
-    uint64_t va = s->patch_va + s->plain_len;
-    while (va < s->patch_va + s->copy_len) {
+    const hp_arch *a = s->arch;
+    size_t total = s->plain_len;
+    uint32_t scratch = a->entry_scratch;
+    if (out)
+        memcpy(out, s->bytes, s->plain_len);
+    for (uint64_t va = s->patch_va; a->regs_written && va < s->patch_va + s->plain_len;
+         va += a->insn_align)
+        scratch &= ~a->regs_written(s->bytes + (va - s->patch_va), a->insn_align);
+    for (uint64_t va = s->patch_va + s->plain_len; va < s->patch_va + s->copy_len;) {
         const uint8_t *p = s->bytes + (va - s->patch_va);
-        size_t n = s->copy_len - (size_t)(va - s->patch_va);
+        size_t n = s->copy_len - (size_t)(va - s->patch_va), l;
         hp_insn in;
-        HP_CHECK(hp_x86_decode(p, n, va, &in));
-        bool last = va + in.len == s->patch_va + s->copy_len;
-        size_t len;
-        /* Measure only; the final address is not known yet. */
-        hp_status st = hp_x86_relocate(p, n, va, va, last ? va + in.len : 0, NULL, &len, why);
-        if (st == HP_ERR_NOMEM)
-            return st;
-        if (st != HP_OK)
-            return HP_ERR_UNHOOKABLE;
+        HP_CHECK(a->decode(p, n, va, &in));
+        uint64_t ret = va + in.len == s->patch_va + s->copy_len ? va + in.len : 0;
+        if (in.kind == HP_INSN_CALL || in.kind == HP_INSN_CALL_IND)
+            *called = true;
+        HP_CHECK(a->relocate(p, n, va, dst + total, ret, scratch, out ? out + total : NULL, &l,
+                             why));
+        if (a->regs_written)
+            scratch &= ~a->regs_written(p, n);
+        total += l;
         va += in.len;
     }
+    *len = total;
     return HP_OK;
 }
 
-/* Go's stack check: cmp rsp,[r14+0x10] or a lea/mov of r12 from rsp. */
-static bool hp_site_is_go_check(const uint8_t *p, size_t n)
+hp_status hp_site_check_copy(hp_site *s, hp_diags *why)
 {
-    static const uint8_t cmp[] = {0x49, 0x3b, 0x66, 0x10};
-    static const uint8_t lea[] = {0x4c, 0x8d};
-    return (n >= 4 && !memcmp(p, cmp, 4)) || (n >= 2 && !memcmp(p, lea, 2));
+    size_t len;
+    bool called = false;
+    /* Measure only; the final address is not known yet. */
+    hp_status st = hp_site_relocate(s, s->patch_va, NULL, &len, &called, why);
+    if (st == HP_ERR_NOMEM || st == HP_ERR_FORMAT)
+        return st;
+    if (st != HP_OK)
+        return HP_ERR_UNHOOKABLE;
+    if (s->copy_len == s->steal_len && !s->arch->jump(NULL, 0, 0, s->far, s->scratch))
+        return hp_site_refuse(why, s->fn_va,
+                              "the stolen instructions write every register the far jump "
+                              "back could use");
+    return HP_OK;
 }
 
 /* Decode just the entry: enough instructions for the jump, or the whole
  * function when it is short (the padding check needs to know it ended). */
-static hp_status hp_site_scan_entry(const uint8_t *p, uint64_t size, uint64_t va,
-                                    hp_func_scan *sc)
+static hp_status hp_site_scan_entry(const hp_arch *a, const uint8_t *p, uint64_t size,
+                                    uint64_t va, hp_func_scan *sc)
 {
     uint64_t off = 0;
-    while (off < size && off < 4 + 5) { /* endbr64 + the jump */
+    while (off < size && off < a->entry_window) {
         HP_CHECK(HP_GROW(sc->insns, sc->insns_cap, sc->ninsns + 1));
         hp_insn *in = &sc->insns[sc->ninsns];
-        if (hp_x86_decode(p + off, (size_t)(size - off), va + off, in) != HP_OK)
+        if (a->decode(p + off, (size_t)(size - off), va + off, in) != HP_OK)
             break;
         sc->ninsns++;
         off += in->len;
@@ -168,8 +185,9 @@ static hp_status hp_site_scan_entry(const uint8_t *p, uint64_t size, uint64_t va
     return HP_OK;
 }
 
-static hp_status hp_site_scan(const hp_image *img, const hp_symbol *fn, unsigned flags,
-                              const hp_xrefs *xrefs, hp_func_scan *sc, hp_diags *why)
+static hp_status hp_site_scan(const hp_arch *a, const hp_image *img, const hp_symbol *fn,
+                              unsigned flags, const hp_xrefs *xrefs, hp_func_scan *sc,
+                              hp_diags *why)
 {
     const uint8_t *p = hp_image_bytes(img, fn->va, fn->size);
     if (!p)
@@ -177,9 +195,9 @@ static hp_status hp_site_scan(const hp_image *img, const hp_symbol *fn, unsigned
     /* The image-wide table already knows every direct branch into the
      * entry, from this function or any other: decode only the entry. */
     if ((xrefs || (flags & HP_SITE_XREFS_LATER)) && !(flags & HP_SITE_REDIRECTS))
-        return hp_site_scan_entry(p, fn->size, fn->va, sc);
+        return hp_site_scan_entry(a, p, fn->size, fn->va, sc);
     uint64_t bad = 0;
-    hp_status st = hp_x86_scan(p, fn->size, fn->va, sc);
+    hp_status st = a->scan(p, fn->size, fn->va, sc);
     if (st == HP_OK && sc->ok_size < fn->size)
         bad = fn->va + sc->ok_size;
     if (st == HP_ERR_NOMEM)
@@ -192,17 +210,55 @@ static hp_status hp_site_scan(const hp_image *img, const hp_symbol *fn, unsigned
     return HP_OK;
 }
 
-static bool hp_site_choose(const hp_image *img, const hp_func_scan *sc, hp_site *out)
+/* The first of the architecture's ways to patch the entry that fits; *need
+ * is the last one's size, for the refusal. */
+static bool hp_site_choose(const hp_image *img, const hp_func_scan *sc, hp_site *out,
+                           uint32_t *need)
 {
-    out->patch_va = out->fn_va;
-    if (sc->ninsns && sc->insns[0].kind == HP_INSN_ENDBR64) {
-        out->patch_va = out->fn_va + 4;
-        if (hp_site_steal(img, sc, out))
+    hp_arch_entry e[HP_ARCH_MAX_ENTRY];
+    size_t n = out->arch->entry_options(sc->ninsns && sc->insns[0].va == out->fn_va
+                                            ? &sc->insns[0] : NULL,
+                                        out->far, e);
+    for (size_t i = 0; i < n; i++) {
+        out->patch_va = out->fn_va + e[i].patch_off;
+        out->over_endbr = e[i].over_landing;
+        out->head_len = e[i].head_len;
+        *need = e[i].min_steal;
+        if (hp_site_steal(img, sc, e[i].min_steal, out))
             return true;
-        out->patch_va = out->fn_va;
-        out->over_endbr = true;
     }
-    return hp_site_steal(img, sc, out);
+    return false;
+}
+
+/* Refuse words that are most likely data among the stolen instructions. */
+static hp_status hp_site_check_stealable(const hp_image *img, const hp_func_scan *sc,
+                                         const hp_site *s, hp_diags *why)
+{
+    if (!s->arch->stealable)
+        return HP_OK;
+    for (size_t i = hp_site_insn_at(sc, s->patch_va); i < sc->ninsns; i++) {
+        const hp_insn *in = &sc->insns[i];
+        if (in->va >= s->patch_va + s->copy_len)
+            break;
+        const uint8_t *p = hp_image_bytes(img, in->va, in->len);
+        if (!p || !s->arch->stealable(p, in->len))
+            return hp_site_refuse(why, s->fn_va,
+                                  "the word at 0x%llx the jump would overwrite is not an "
+                                  "allocated instruction (data in code?)",
+                                  (unsigned long long)in->va);
+    }
+    return HP_OK;
+}
+
+/* The entry's free registers minus those the copied instructions write. */
+static uint32_t hp_site_scratch_after(const hp_site *s)
+{
+    const hp_arch *a = s->arch;
+    uint32_t scratch = a->entry_scratch;
+    for (uint32_t off = 0; a->regs_written && off + a->insn_align <= s->copy_len;
+         off += a->insn_align)
+        scratch &= ~a->regs_written(s->bytes + off, s->copy_len - off);
+    return scratch;
 }
 
 /* Go starts every goroutine with goexit+1 as its first return address
@@ -224,7 +280,8 @@ hp_status hp_site_check_xrefs(const hp_site *s, const hp_xrefs *xrefs, hp_diags 
 }
 
 /* The checks that need no decoding. */
-static hp_status hp_site_check_fn(const hp_image *img, const hp_symbol *fn, hp_diags *why)
+static hp_status hp_site_check_fn(const hp_image *img, const hp_symbol *fn, const hp_site *s,
+                                  hp_diags *why)
 {
     if (!fn->size)
         return hp_site_refuse(why, fn->va, "function size unknown");
@@ -233,9 +290,13 @@ static hp_status hp_site_check_fn(const hp_image *img, const hp_symbol *fn, hp_d
     char what[160];
     if (!hp_image_executable(img, fn->va, what, sizeof what))
         return hp_site_refuse(why, fn->va, "%s", what);
-    if (hp_site_is_go_goexit(img, fn))
-        return hp_site_refuse(why, fn->va, "every goroutine returns into runtime.goexit+1, "
-                                           "inside the bytes the jump would overwrite");
+    hp_arch_entry e[HP_ARCH_MAX_ENTRY];
+    s->arch->entry_options(NULL, s->far, e);
+    uint32_t ret = s->arch->go_goexit_ret_off;
+    if (hp_site_is_go_goexit(img, fn) && ret < e[0].min_steal)
+        return hp_site_refuse(why, fn->va,
+                              "every goroutine returns into runtime.goexit+%u, inside the "
+                              "bytes the jump would overwrite", ret);
     return HP_OK;
 }
 
@@ -244,17 +305,20 @@ static hp_status hp_site_decode(const hp_image *img, const hp_symbol *fn, unsign
                                 const hp_xrefs *xrefs, hp_site *out, hp_diags *why)
 {
     hp_func_scan sc = {0};
-    hp_status st = hp_site_scan(img, fn, flags, xrefs, &sc, why);
-    if (st == HP_OK && !hp_site_choose(img, &sc, out))
+    uint32_t need = 0;
+    hp_status st = hp_site_scan(out->arch, img, fn, flags, xrefs, &sc, why);
+    if (st == HP_OK && !hp_site_choose(img, &sc, out, &need))
         st = hp_site_refuse(why, fn->va,
                             "too short: %llu bytes and no free padding after it; the jump "
-                            "needs 5", (unsigned long long)fn->size);
+                            "needs %u", (unsigned long long)fn->size, need);
+    if (st == HP_OK)
+        st = hp_site_check_stealable(img, &sc, out, why);
     if (st == HP_OK)
         hp_site_plain_prefix(&sc, out);
     bool table = xrefs || (flags & HP_SITE_XREFS_LATER);
     if (st == HP_OK && (!table || (flags & HP_SITE_REDIRECTS)))
         st = hp_site_check_targets(&sc, out, why);
-    hp_x86_scan_free(&sc);
+    out->arch->scan_free(&sc);
     return st;
 }
 
@@ -262,9 +326,11 @@ hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned fla
                           const hp_xrefs *xrefs, hp_site *out, hp_diags *why)
 {
     memset(out, 0, sizeof *out);
+    out->arch = hp_arch_for(img);
     out->fn_va = fn->va;
     out->fn_size = fn->size;
-    HP_CHECK(hp_site_check_fn(img, fn, why));
+    out->far = (flags & HP_SITE_FAR) && out->arch->has_far;
+    HP_CHECK(hp_site_check_fn(img, fn, out, why));
     HP_CHECK(hp_site_decode(img, fn, flags, xrefs, out, why));
     if (xrefs)
         HP_CHECK(hp_site_check_xrefs(out, xrefs, why));
@@ -272,6 +338,7 @@ hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned fla
     if (!bytes || out->steal_len > HP_SITE_MAX_STEAL)
         return hp_site_refuse(why, fn->va, "entry bytes are not in the file");
     memcpy(out->bytes, bytes, out->steal_len);
-    out->go_stack_check = hp_site_is_go_check(out->bytes, out->copy_len);
+    out->go_stack_check = out->arch->go_stack_check(out->bytes, out->copy_len, out->patch_va);
+    out->scratch = hp_site_scratch_after(out);
     return (flags & HP_SITE_COPY) ? hp_site_check_copy(out, why) : HP_OK;
 }

@@ -1,9 +1,11 @@
-/* site: decide whether a function's entry can take a 5-byte jump, and which
- * bytes that steals. Used by the planner for targets and for `original =`
+/* site: decide whether a function's entry can take the prologue jump, and
+ * which bytes that steals (the architecture table says how many and where:
+ * relocs/arch.h). Used by the planner for targets and for `original =`
  * functions, and by `hookpatch list`. Pure analysis: nothing is written. */
 #ifndef HP_SITE_H
 #define HP_SITE_H
 
+#include "../relocs/arch.h"
 #include "../sections/image.h"
 #include "xref.h"
 
@@ -11,12 +13,22 @@
 #define HP_SITE_MAX_REDIRECTS 8
 
 typedef struct hp_site {
+    const hp_arch *arch; /* the image's (static) */
     uint64_t fn_va, fn_size;
-    uint64_t patch_va;   /* where the jump goes: the entry, or after endbr64 */
-    uint32_t steal_len;  /* bytes overwritten: whole instructions, >= 5 */
+    uint64_t patch_va;   /* where the patch goes: the entry, or after a kept
+                            landing pad (endbr64, BTI) */
+    uint32_t steal_len;  /* bytes overwritten: whole instructions, at least
+                            the jump (and head) */
     uint32_t copy_len;   /* of those, bytes that are instructions of the
                             function (the rest is padding after its end) */
-    bool over_endbr;     /* the endbr64 at the entry is overwritten */
+    bool over_endbr;     /* the landing pad at the entry (endbr64, BTI) is
+                            overwritten */
+    bool far;            /* the prologue jump and the jump back are far forms */
+    uint8_t head_len;    /* landing pad bytes the patch writes before its jump,
+                            for a signing instruction moved into the
+                            trampoline (arm64 PACIASP) */
+    uint32_t scratch;    /* registers free after the stolen instructions, for
+                            the trampoline's far jump back */
     bool go_stack_check; /* the stolen bytes are Go's stack-check prologue */
     uint8_t plain_len;   /* leading stolen bytes of position-independent
                             instructions: a trampoline copies them as is */
@@ -40,6 +52,8 @@ enum {
     HP_SITE_XREFS_LATER = 4, /* the caller checks the stolen bytes against an
                                 image-wide table built afterwards (for just
                                 those bytes): decode only the entry */
+    HP_SITE_FAR = 8,       /* the new code may be out of the near jump's
+                              reach: steal room for the far form */
 };
 
 /* Analyse fn. flags: HP_SITE_*. xrefs is the image's branch-target table
@@ -59,6 +73,12 @@ hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned fla
  * cannot be relocated into a trampoline (such a target can still be
  * replaced). */
 hp_status hp_site_check_copy(hp_site *s, hp_diags *why);
+/* The copied instructions of s relocated to run at dst (out NULL:
+ * measure). A call that ends the copy returns into
+ * the original function; *called says whether one was copied. Refusals add
+ * a reason to why (NULL: none wanted). */
+hp_status hp_site_relocate(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len,
+                           bool *called, hp_diags *why);
 /* The check HP_SITE_XREFS_LATER defers: refuses (HP_ERR_UNHOOKABLE, a
  * reason in why as above) when a branch of the image lands inside the
  * stolen bytes. */

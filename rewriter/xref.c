@@ -2,7 +2,7 @@
 #include "xref.h"
 
 #include "../base/hp_par.h"
-#include "../relocs/x86.h"
+#include "../relocs/arch.h"
 #include "../sections/code.h"
 
 #include <stdlib.h>
@@ -16,6 +16,7 @@ typedef struct hp_cand {
 /* What every worker reads; nothing here changes once the scan starts. */
 typedef struct hp_xbuild {
     const hp_image *img;
+    const hp_arch *arch; /* the image's */
     hp_xrefs *out;
     uint64_t lo, span; /* the bitmaps cover [lo, lo + span) */
     uint8_t *bits;     /* watched bytes */
@@ -195,18 +196,18 @@ static hp_status hp_starts_init(hp_xbuild *b)
 /* Decode the code that holds candidates c[0..n) (all between two known
  * function starts, from `from` to `end`): record the real branches into
  * watched ranges, and count as real the candidates the decode could not
- * reach. Decoding stops 16 bytes past the last candidate: a later real
- * branch would itself have been a candidate. */
+ * reach. Decoding stops an instruction's length past the last candidate
+ * (decode_past): a later real branch would itself have been a candidate. */
 static hp_status hp_decode_region(hp_xpart *x, uint64_t from, uint64_t end, const hp_cand *c,
                                   size_t n)
 {
-    uint64_t stop = c[n - 1].at + 16;
+    uint64_t stop = c[n - 1].at + x->b->arch->decode_past;
     if (stop < end)
         end = stop;
     const uint8_t *p = hp_image_bytes(x->b->img, from, end - from);
     uint64_t ok = 0;
     if (p)
-        HP_CHECK(hp_x86_branches(p, end - from, from, hp_on_branch, x, &ok));
+        HP_CHECK(x->b->arch->branches(p, end - from, from, hp_on_branch, x, &ok));
     for (size_t i = 0; i < n; i++)
         if (c[i].at >= from + ok)
             HP_CHECK(hp_add_target(x, c[i].target));
@@ -221,13 +222,14 @@ static hp_status hp_scan_part(hp_xpart *x)
     const uint8_t *base = hp_image_bytes(b->img, r->va, r->size);
     if (!base)
         return HP_OK; /* hp_image_code keeps only file-backed ranges */
-    /* One byte before the part (a 0x66 prefix) and an immediate after it. */
-    uint64_t from = x->va > r->va ? x->va - 1 : r->va;
+    /* A prefix before the part and an immediate after it (x86: 1 and 6). */
+    uint64_t before = b->arch->cand_before, after = b->arch->cand_after;
+    uint64_t from = x->va - r->va > before ? x->va - before : r->va;
     uint64_t r_end = r->va + r->size;
-    uint64_t to = r_end - x->end > 6 ? x->end + 6 : r_end;
-    hp_x86_target_filter f = {b->lo, b->span, b->coarse};
-    HP_CHECK(hp_x86_branch_candidates(base + (from - r->va), to - from, from, &f,
-                                      hp_on_candidate, x));
+    uint64_t to = r_end - x->end > after ? x->end + after : r_end;
+    hp_target_filter f = {b->lo, b->span, b->coarse};
+    HP_CHECK(b->arch->branch_candidates(base + (from - r->va), to - from, from, &f,
+                                        hp_on_candidate, x));
     const uint64_t *st = b->code.starts;
     size_t nst = b->code.nstarts;
     for (size_t i = 0; i < x->ncand;) {
@@ -356,7 +358,7 @@ hp_status hp_xrefs_build(const hp_image *img, const hp_xref_range *ranges, size_
                          hp_xrefs *out)
 {
     memset(out, 0, sizeof *out);
-    hp_xbuild b = {.img = img, .out = out};
+    hp_xbuild b = {.img = img, .arch = hp_arch_for(img), .out = out};
     hp_xpool pool = {0};
     hp_status s = hp_xrefs_run(&b, ranges, n, &pool);
     for (size_t i = 0; i < pool.nparts; i++) {

@@ -7,8 +7,9 @@
  * Built once per run: by the planner for the bytes each hook steals (known
  * once the entries are decoded), and by `list` for every function's first
  * bytes. Finding them costs one pass over the executable bytes
- * that decodes nothing (hp_x86_branch_candidates: every byte that could be
- * a branch opcode, with its would-be target) and then a Zydis decode of only
+ * that decodes nothing (the architecture's branch_candidates: on x86 every
+ * byte that could be a branch opcode, with its would-be target; on arm64
+ * every branch word) and then a decode of only
  * the code around the candidates whose target falls in a watched range, so
  * the cost follows the code size at memcpy-like speed plus the hooks, not a
  * full disassembly of the image. The code around a candidate is decoded

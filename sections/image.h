@@ -110,6 +110,10 @@ typedef struct hp_layout {
     uint64_t size[HP_REGION_COUNT]; /* mem_size of each region */
     uint64_t nabs_ptrs;             /* absolute pointers the loader must rebase */
     uint64_t va[HP_REGION_COUNT];   /* chosen by place() */
+    /* Test only: put the text region out of the near jump's reach (arm64 B,
+     * +-128 MiB) of the image's code, so the far forms run in tests.
+     * Backends that cannot may ignore it. */
+    bool far;
 } hp_layout;
 
 /* A part of the input that is copied to the output unpatched: a Mach-O

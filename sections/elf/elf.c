@@ -436,6 +436,7 @@ static hp_status hp_elf_plan_rela(hp_image *img, hp_elf *e, uint64_t nabs)
  * memory. The text segment starts at the first page boundary above both the
  * image's end and the file's end (mirrored by delta): see image.h,
  * hp_format.place, for the distance this gives. */
+#define HP_ELF_FAR_SHIFT ((uint64_t)256 << 20) /* hp_layout.far: past B's +-128 MiB */
 static hp_status hp_elf_place(hp_image *img, hp_layout *lay)
 {
     hp_elf *e = hp_elf_of(img);
@@ -453,6 +454,10 @@ static hp_status hp_elf_place(hp_image *img, hp_layout *lay)
     uint64_t min_off = hp_align_up(img->size, page);
     if (va - (uint64_t)delta < min_off)
         va = min_off + (uint64_t)delta;
+    /* Test only: out of B reach. The file offset moves too (a sparse
+     * hole): loaders find the program headers at load base + e_phoff. */
+    if (lay->far)
+        va += HP_ELF_FAR_SHIFT;
     e->seg_va[HP_REGION_TEXT] = va;
     lay->va[HP_REGION_TEXT] = va + phdr_bytes;
     uint64_t next = hp_align_up(lay->va[HP_REGION_TEXT] + lay->size[HP_REGION_TEXT], page);

@@ -319,7 +319,8 @@ check_true "list: only functions (no data symbols)" "" bash -c '! grep -qE " (co
 
 hp list "$IN" 'get_*'
 check_eq "list GLOB: only the matches" "0 get_answer get_e get_pi" \
-    "$HP_RC $(awk '{ print $4 }' <<<"$HP_OUT" | sort | tr '\n' ' ' | sed 's/ $//')"
+    "$HP_RC $(awk '/^0x/ { print $4 }' <<<"$HP_OUT" | sort | tr '\n' ' ' | sed 's/ $//')"
+check_eq "list: the architecture in the header" "# architecture: x86-64" "$(grep '^# arch' <<<"$HP_OUT")"
 
 hp list --json "$IN" 'get_answer'
 printf '%s\n' "$HP_OUT" >"$W/list.json"

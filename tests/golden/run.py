@@ -83,8 +83,16 @@ def directives(path):
     return d
 
 
+A64_PREFIX = "aarch64-linux-gnu-"
+A64_RUNNER = ["qemu-aarch64-static", "-cpu", "max", "-L", "/usr/aarch64-linux-gnu"]
+
+
 def assemble(kind, src, obj, w):
-    if kind.startswith("elf"):
+    if kind.startswith("a64"):
+        if not have(A64_PREFIX + "as") or not have(A64_RUNNER[0]):
+            raise Skip("needs %sas and %s" % (A64_PREFIX, A64_RUNNER[0]))
+        run([A64_PREFIX + "as", "-o", obj, src], w)
+    elif kind.startswith("elf"):
         run(["as", "--64", "-o", obj, src], w)
     elif kind.startswith("pe"):
         if not have("x86_64-w64-mingw32-as"):
@@ -98,8 +106,10 @@ def assemble(kind, src, obj, w):
         raise Broken("unknown build kind '%s'" % kind)
 
 
-def link(kind, obj, out, w):
-    if kind == "elf-exec":
+def link(kind, obj, out, w, ldflags=()):
+    if kind == "a64-elf-exec":
+        run([A64_PREFIX + "ld"] + list(ldflags) + ["-o", out, obj], w)
+    elif kind == "elf-exec":
         run(["ld", "-o", out, obj], w)
     elif kind == "elf-so":
         run(["ld", "-shared", "-o", out, obj], w)
@@ -128,10 +138,10 @@ def build(case_dir, w, hp):
     if os.path.exists(os.path.join(case_dir, "prepatch.toml")):
         # The input is itself a hookpatch output.
         shutil.copy(os.path.join(case_dir, "prepatch.toml"), w)
-        link(kind, "in.o", "in.0", w)
+        link(kind, "in.o", "in.0", w, d.get("ldflags", "").split())
         run([hp, "-q", "in.0", "in", "prepatch.toml"], w)
     else:
-        link(kind, "in.o", "in", w)
+        link(kind, "in.o", "in", w, d.get("ldflags", "").split())
     d["build"] = kind
     return d
 
@@ -139,6 +149,8 @@ def build(case_dir, w, hp):
 # ---------------------------------------------------------------- disassembly
 
 INSN = re.compile(r"^\s*([0-9a-f]+):\s+((?:[0-9a-f]{2} )+)\s*(?:\t(.*))?$")
+# AArch64 objdump prints each instruction as one word: "  4000a0:\t11000400 \tadd ..."
+INSN_WORD = re.compile(r"^\s*([0-9a-f]+):\s+([0-9a-f]{8})\s*(?:\t(.*))?$")
 SYM = re.compile(r"^([0-9a-f]+) <(.*)>:$")
 SECTION = re.compile(r"^Disassembly of section (.*):$")
 
@@ -153,6 +165,8 @@ def objdump(kind):
     tenth of the time llvm-objdump takes; llvm-objdump for Mach-O."""
     if kind.startswith("macho"):
         return [OBJDUMP_LLVM, "-d", "-z", "--x86-asm-syntax=intel"]
+    if kind.startswith("a64"):
+        return [A64_PREFIX + "objdump", "-d", "-z"]
     return ["objdump", "-d", "-z", "-M", "intel", "--insn-width=16"]
 
 
@@ -176,6 +190,11 @@ def disassemble(kind, path, w, start=None, stop=None):
         m = INSN.match(line)
         if m and cur is not None:
             raw = bytes(int(x, 16) for x in m.group(2).split())
+            cur["insns"].append((int(m.group(1), 16), raw, m.group(3) or ""))
+            continue
+        m = INSN_WORD.match(line)
+        if m and cur is not None:
+            raw = int(m.group(2), 16).to_bytes(4, "little")
             cur["insns"].append((int(m.group(1), 16), raw, m.group(3) or ""))
     return secs
 
@@ -246,8 +265,9 @@ def info_record(kind, out_path, w):
 def gnu_property(path, w):
     p = run(["readelf", "-nW", path], w, check=False)
     for line in p.stdout.splitlines():
-        if "x86 feature:" in line:
-            return line[line.index("x86 feature:"):].strip()
+        for key in ("x86 feature:", "AArch64 feature:"):
+            if key in line:
+                return line[line.index(key):].strip()
     return None
 
 
@@ -281,7 +301,7 @@ def dis_report(d, w):
     if rec is not None:
         lines.append("== record")
         lines += ["  " + l for l in rec.rstrip("\n").split("\n")]
-    if d["build"].startswith("elf"):
+    if d["build"].startswith(("elf", "a64")):
         pin, pout = gnu_property("in", w), gnu_property("out", w)
         if pin or pout:
             lines.append("== GNU property: in: %s; out: %s" % (pin, pout))
@@ -290,8 +310,9 @@ def dis_report(d, w):
 
 # ---------------------------------------------------------------- one case
 
-def program_run(path, w):
-    p = subprocess.run([os.path.join(w, path)], cwd=w, capture_output=True, timeout=10)
+def program_run(path, w, runner=()):
+    p = subprocess.run(list(runner) + [os.path.join(w, path)], cwd=w, capture_output=True,
+                       timeout=20)
     s = "%s: exit %d\n" % (path, p.returncode)
     for line in p.stdout.decode("utf-8", "replace").splitlines():
         s += "%s: | %s\n" % (path, line)
@@ -308,6 +329,10 @@ def run_case(case, w, hp):
     d = build(case_dir, w, hp)
     broken = []
     sha_in = sha(os.path.join(w, "in"))
+    # `far = yes`: the test-only far layout (arm64 far prologue and jumps back).
+    ENV.pop("HOOKPATCH_TEST_FAR", None)
+    if d.get("far") == "yes":
+        ENV["HOOKPATCH_TEST_FAR"] = "1"
     dry = run([hp, "--dry-run", "--json", "in", "out", "rules.toml"], w, check=False)
     if os.path.exists(os.path.join(w, "out")):
         broken.append("the dry run wrote OUT")
@@ -329,6 +354,9 @@ def run_case(case, w, hp):
             got["expected.dis"] = dis_report(d, w)
             if d["build"] == "elf-exec" and d.get("run", "yes") == "yes":
                 got["expected.run"] = program_run("in", w) + program_run("out", w)
+            if d["build"] == "a64-elf-exec" and d.get("run", "yes") == "yes":
+                got["expected.run"] = (program_run("in", w, A64_RUNNER) +
+                                       program_run("out", w, A64_RUNNER))
     elif os.path.exists(out):
         broken.append("exit %d but OUT was written" % real.returncode)
     if temporaries(w):
