@@ -261,9 +261,9 @@ static uint32_t hp_site_scratch_after(const hp_site *s)
     return scratch;
 }
 
-/* Go starts every goroutine with goexit+1 as its first return address
- * (runtime.newproc1 sets sched.pc = goexit + PCQuantum): an entry point no
- * branch shows. */
+/* Go starts every goroutine with goexit+PCQuantum (x86-64 1, arm64 4) as
+ * its first return address (runtime.newproc1 sets sched.pc): an entry point
+ * no branch shows. */
 static bool hp_site_is_go_goexit(const hp_image *img, const hp_symbol *s)
 {
     return img->pclntab &&
@@ -297,6 +297,14 @@ static hp_status hp_site_check_fn(const hp_image *img, const hp_symbol *fn, cons
         return hp_site_refuse(why, fn->va,
                               "every goroutine returns into runtime.goexit+%u, inside the "
                               "bytes the jump would overwrite", ret);
+    /* Past the jump (arm64's 4-byte B) the patch would be harmless but
+     * useless: nothing calls goexit, so a hook there would silently never
+     * run. */
+    if (hp_site_is_go_goexit(img, fn))
+        return hp_site_refuse(why, fn->va,
+                              "every goroutine returns into runtime.goexit+%u, past the "
+                              "patched entry, and nothing calls the entry: the hook would "
+                              "never run", ret);
     return HP_OK;
 }
 
