@@ -3,7 +3,14 @@
  * binary that re-executes itself through os.Args[0] runs patched code too),
  * run it, forward signals, remove the file, and exit as the child did.
  * BINARY is found as a shell would find it: a name without a slash is
- * looked up in PATH; not found is exit 127, found but not executable 126. */
+ * looked up in PATH; not found is exit 127, found but not executable 126.
+ *
+ * A runner (`--runner CMD`, else $HOOKPATCH_RUNNER) prefixes the command:
+ * CMD's words, then the patched file and ARGS. It is how an AArch64 test
+ * binary runs on an x86-64 machine without binfmt_misc (CMD = "qemu-aarch64
+ * -L SYSROOT"). CMD is split on blanks, with no quoting, because go test
+ * -exec has already spent the one level of quoting a user can type; its
+ * first word is found like BINARY, before anything is patched. */
 #include "exec.h"
 #include "job.h"
 #include "signals.h"
@@ -63,7 +70,7 @@ static int hp_run(const char *path, char **argv)
 
 /* 0 when path is a file we could execute, else the shell's exit code after
  * saying why. */
-static int hp_exec_check(const char *path)
+static int hp_exec_check(const char *path, const char *role)
 {
     struct stat st;
     int err = 0;
@@ -75,19 +82,20 @@ static int hp_exec_check(const char *path)
         err = EACCES;
     if (!err)
         return 0;
-    fprintf(stderr, "hookpatch: error: %s: cannot run it: %s\n", path, strerror(err));
+    fprintf(stderr, "hookpatch: error: %s: cannot run it: %s%s\n", path, strerror(err), role);
     return err == ENOENT || err == ENOTDIR ? HP_EXEC_NOT_FOUND : HP_EXEC_NOT_RUNNABLE;
 }
 
 /* The file execvp would run for `name`: name itself when it has a slash;
  * else the first PATH entry (empty: the current directory) holding an
  * executable regular file of that name. Returns 0 with *path (owned), or
- * the shell's exit code after saying why. */
-static int hp_exec_find(const char *name, char **path)
+ * the shell's exit code after saying why; role ("", or " (the runner,
+ * from --runner)") is appended to that message. */
+static int hp_exec_find(const char *name, const char *role, char **path)
 {
     if (strchr(name, '/')) {
         *path = hp_strdup(name);
-        return *path ? hp_exec_check(name) : 1;
+        return *path ? hp_exec_check(name, role) : 1;
     }
     const char *dirs = getenv("PATH");
     if (!dirs)
@@ -112,18 +120,126 @@ static int hp_exec_find(const char *name, char **path)
             break;
     }
     if (seen) {
-        fprintf(stderr, "hookpatch: error: %s: cannot run it: %s\n", name, strerror(EACCES));
+        fprintf(stderr, "hookpatch: error: %s: cannot run it: %s%s\n", name, strerror(EACCES),
+                role);
         return HP_EXEC_NOT_RUNNABLE;
     }
-    fprintf(stderr, "hookpatch: error: %s: not found in PATH\n", name);
+    fprintf(stderr, "hookpatch: error: %s: not found in PATH%s\n", name, role);
     return HP_EXEC_NOT_FOUND;
 }
 
 static int hp_exec_usage(void)
 {
-    fputs("hookpatch: error: usage: hookpatch exec RULES [-v] [--strict] -- BINARY "
-          "[ARGS...]\n", stderr);
+    fputs("hookpatch: error: usage: hookpatch exec [--runner CMD] RULES [-v] [--strict] -- "
+          "BINARY [ARGS...]\n", stderr);
     return 2;
+}
+
+/* The runner's words: cmd split on blanks, in place (cmd is owned). */
+typedef struct hp_runner {
+    char *cmd;
+    char **words;
+    size_t n;
+    const char *from; /* "--runner" or "HOOKPATCH_RUNNER" */
+    char *path;       /* words[0] as found in PATH */
+} hp_runner;
+
+static hp_status hp_runner_split(hp_runner *r, const char *cmd)
+{
+    r->cmd = hp_strdup(cmd);
+    r->words = hp_calloc(strlen(cmd) / 2 + 2, sizeof *r->words);
+    if (!r->cmd || !r->words)
+        return HP_ERR_NOMEM;
+    for (char *p = r->cmd; *p;) {
+        p += strspn(p, " \t\n");
+        if (!*p)
+            break;
+        r->words[r->n++] = p;
+        p += strcspn(p, " \t\n");
+        if (*p)
+            *p++ = 0;
+    }
+    return HP_OK;
+}
+
+static void hp_runner_free(hp_runner *r)
+{
+    hp_free(r->cmd);
+    hp_free(r->words);
+    hp_free(r->path);
+}
+
+/* argv for the child: the runner's words, the patched file, the args. */
+static char **hp_runner_argv(const hp_runner *r, char *file, char **args)
+{
+    size_t nargs = 0;
+    while (args[nargs])
+        nargs++;
+    char **v = hp_calloc(r->n + nargs + 2, sizeof *v);
+    if (!v)
+        return NULL;
+    memcpy(v, r->words, r->n * sizeof *v);
+    v[r->n] = file;
+    memcpy(v + r->n + 1, args, nargs * sizeof *v);
+    return v;
+}
+
+/* Parsed command line: RULES, options, the child's argv after "--". */
+typedef struct hp_exec_args {
+    const char *rules;
+    const char *runner; /* NULL: none given */
+    bool verbose;
+    hp_options opt;
+    char **child_argv;
+} hp_exec_args;
+
+/* Options before or after RULES (--runner CMD, --runner=CMD, -v,
+ * --strict); the first other word is RULES. Returns false on a usage
+ * error. */
+static bool hp_exec_parse(int argc, char **argv, hp_exec_args *a)
+{
+    int i = 2;
+    for (; i < argc && strcmp(argv[i], "--"); i++) {
+        if (!strcmp(argv[i], "-v"))
+            a->verbose = true;
+        else if (!strcmp(argv[i], "--strict") || !strcmp(argv[i], "--strict-inlining"))
+            a->opt.strict = true;
+        else if (!strcmp(argv[i], "--runner") && i + 1 < argc)
+            a->runner = argv[++i];
+        else if (!strncmp(argv[i], "--runner=", 9))
+            a->runner = argv[i] + 9;
+        else if (!a->rules)
+            a->rules = argv[i]; /* the first other word, as before options existed */
+        else
+            return false;
+    }
+    if (!a->rules || i + 1 >= argc)
+        return false;
+    a->child_argv = &argv[i + 1];
+    return true;
+}
+
+/* The runner from the command line, else from the environment; blank is
+ * none. Finds its program. 0, or the shell's exit code after saying why. */
+static int hp_exec_runner(const hp_exec_args *a, hp_runner *r)
+{
+    const char *cmd = a->runner;
+    r->from = "--runner";
+    if (!cmd) {
+        cmd = getenv("HOOKPATCH_RUNNER");
+        r->from = "HOOKPATCH_RUNNER";
+    }
+    if (!cmd)
+        return 0;
+    if (hp_runner_split(r, cmd) != HP_OK) {
+        fputs("hookpatch: error: out of memory\n", stderr);
+        return 1;
+    }
+    if (!r->n)
+        return 0;
+    char role[64];
+    snprintf(role, sizeof role, " (the runner, from %s)", r->from);
+    return hp_exec_find(r->words[0], role, &r->path);
 }
 
 /* Patch bin into a finished temporary beside it (o). The temporary lives
@@ -143,43 +259,43 @@ static hp_status hp_exec_patch(hp_job *j, const char *rules, const char *bin,
 
 int hp_cmd_exec(int argc, char **argv)
 {
-    hp_options opt = {0};
-    bool verbose = getenv("HOOKPATCH_VERBOSE") != NULL;
-    int i = 3;
-    if (argc < 3)
+    hp_exec_args a = {.verbose = getenv("HOOKPATCH_VERBOSE") != NULL};
+    if (!hp_exec_parse(argc, argv, &a))
         return hp_exec_usage();
-    for (; i < argc && strcmp(argv[i], "--"); i++) {
-        if (!strcmp(argv[i], "-v"))
-            verbose = true;
-        else if (!strcmp(argv[i], "--strict") || !strcmp(argv[i], "--strict-inlining"))
-            opt.strict = true;
-        else
-            return hp_exec_usage();
-    }
-    if (i + 1 >= argc)
-        return hp_exec_usage();
-    char **child_argv = &argv[i + 1];
+    char **child_argv = a.child_argv;
     char *bin = NULL;
-    int rc = hp_exec_find(child_argv[0], &bin);
+    hp_runner r = {0};
+    int rc = hp_exec_find(child_argv[0], "", &bin);
+    if (!rc)
+        rc = hp_exec_runner(&a, &r);
     if (rc) {
         hp_free(bin);
+        hp_runner_free(&r);
         return rc;
     }
     hp_job j = {0};
     hp_output o = {.fd = -1};
-    hp_status s = hp_exec_patch(&j, argv[2], bin, &opt, &o);
+    hp_status s = hp_exec_patch(&j, a.rules, bin, &a.opt, &o);
     hp_job_exit_code(&j.d, s, bin);
-    hp_job_print_diags(&j, verbose ? HP_DIAG_NOTE : HP_DIAG_WARNING);
-    if (s == HP_OK && verbose)
+    hp_job_print_diags(&j, a.verbose ? HP_DIAG_NOTE : HP_DIAG_WARNING);
+    if (s == HP_OK && a.verbose)
         fprintf(stderr, "hookpatch: hooked %zu functions, skipped %zu\n", j.plan.nplanned,
                 j.plan.nskipped);
     hp_job_free(&j);
     hp_free(bin);
     int status = -1;
-    if (s == HP_OK) {
+    if (s == HP_OK && r.n) {
+        char **v = hp_runner_argv(&r, o.tmp, child_argv + 1);
+        if (v)
+            status = hp_run(r.path, v);
+        else
+            fputs("hookpatch: error: out of memory\n", stderr);
+        hp_free(v);
+    } else if (s == HP_OK) {
         child_argv[0] = o.tmp;
         status = hp_run(o.tmp, child_argv);
     }
     hp_output_discard(&o);
+    hp_runner_free(&r);
     return status < 0 ? 1 : hp_exit_like(status);
 }

@@ -1,4 +1,4 @@
-/* exec: `hookpatch exec RULES -- BINARY [ARGS...]`, the `go test -exec`
+/* exec: `hookpatch exec [--runner CMD] RULES -- BINARY [ARGS...]`, the `go test -exec`
  * workflow: patch BINARY into a temporary file next to it, run it with the
  * arguments, pass through stdio, exit status and signals, remove it. */
 #ifndef HP_EXEC_H

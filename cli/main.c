@@ -1,7 +1,7 @@
 /* hookpatch command line: the only place that prints diagnostics and exits.
  *   hookpatch [options] IN OUT RULES
  *   hookpatch list [--json] IN [GLOB]
- *   hookpatch exec RULES -- BINARY [ARGS...]
+ *   hookpatch exec [--runner CMD] RULES -- BINARY [ARGS...]
  *   hookpatch --print-deps RULES
  * Exit codes: 0 success, 1 any error, 2 usage error. */
 #include "deps.h"
@@ -25,7 +25,7 @@
 static const char hp_usage[] =
     "usage: hookpatch [options] IN OUT RULES    patch IN into OUT as RULES say\n"
     "       hookpatch list [--json] IN [GLOB]    list functions and whether they can be hooked\n"
-    "       hookpatch exec RULES [-v] [--strict] -- BINARY [ARGS...]\n"
+    "       hookpatch exec [--runner CMD] RULES [-v] [--strict] -- BINARY [ARGS...]\n"
     "                                            patch BINARY to a temporary file and run it\n"
     "       hookpatch --print-deps RULES         list the object files RULES names\n"
     "options:\n"

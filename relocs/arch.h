@@ -95,6 +95,9 @@ typedef struct hp_arch {
     /* The landing pad a stub, a trampoline or a moved signing instruction's
      * entry starts with (0 bytes: the architecture needs none there). */
     size_t (*landing)(uint8_t *out);
+    /* Whether an indirect branch may land on the instruction at p (n bytes
+     * available): a landing pad, or no enforcement to satisfy. */
+    bool (*landing_at)(const uint8_t *p, size_t n);
     /* Stubs: return value; trap. */
     size_t (*ret_imm)(uint8_t *out, int64_t value);
     size_t (*trap)(uint8_t *out);

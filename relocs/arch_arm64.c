@@ -95,6 +95,12 @@ static size_t a64_jump(uint8_t *out, uint64_t at_va, uint64_t to_va, bool far, u
     return r < 0 ? 0 : hp_a64_jmp_far(out, at_va, to_va, (unsigned)r);
 }
 
+/* BR through x16 (the far prologue) is accepted by every call pad. */
+static bool a64_landing_at(const uint8_t *p, size_t n)
+{
+    return n >= 4 && (hp_a64_bti_accepts(hp_rd32(p)) & HP_A64_BTI_C);
+}
+
 static void a64_fill(uint8_t *p, size_t n)
 {
     memset(p, 0, n); /* udf #0 */
@@ -147,6 +153,7 @@ const hp_arch hp_arch_arm64 = {
     .has_far = true,
     .near_reach = (uint64_t)128 << 20,
     .landing = hp_a64_bti_c,
+    .landing_at = a64_landing_at,
     .ret_imm = hp_a64_ret_imm,
     .trap = hp_a64_trap,
     .fill = a64_fill,

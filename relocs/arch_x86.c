@@ -82,6 +82,14 @@ static size_t x86_landing(uint8_t *out)
     return 0;
 }
 
+/* x86 jumps are all direct (rel32): nothing lands indirectly. */
+static bool x86_landing_at(const uint8_t *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    return true;
+}
+
 static void x86_fill(uint8_t *p, size_t n)
 {
     memset(p, 0xcc, n); /* int3 */
@@ -148,6 +156,7 @@ const hp_arch hp_arch_x86 = {
     .has_far = false,
     .near_reach = (uint64_t)1 << 31,
     .landing = x86_landing,
+    .landing_at = x86_landing_at,
     .ret_imm = hp_x86_ret_imm,
     .trap = hp_x86_ud2,
     .fill = x86_fill,

@@ -210,6 +210,14 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
     default: h->dest_va = stub; break;
     }
     HP_CHECK(hp_patch_site(p, &h->site, h->dest_va));
+    /* A far prologue reaches a replacement by an indirect branch: under
+     * landing-pad enforcement it must start with one (stubs and
+     * trampolines do). */
+    if (h->site.far && p->img->ibt && h->req->action == HP_ACT_REPLACE) {
+        const uint8_t *dest = hp_image_bytes(p->img, h->dest_va, 4);
+        if (!dest || !p->arch->landing_at(dest, 4))
+            p->ed.removed_landing_pad = true;
+    }
     if (hp_hook_needs_redirect(h))
         HP_CHECK(hp_patch_redirects(p, h, tramp));
     if (h->orig)

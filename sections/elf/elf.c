@@ -1,6 +1,10 @@
-/* ELF64 x86-64 backend: reader and place(). The writer is elf_write.c,
- * the PLT entry names elf_plt.c, the code map elf_code.c; the object
- * reader elf_obj.c.
+/* ELF64 little-endian backend, x86-64 and AArch64: reader and place().
+ * The writer is elf_write.c, the PLT entry names elf_plt.c, the code map
+ * elf_code.c; the object reader elf_obj.c. What differs by machine is
+ * small and stays here: the GNU property that enforces landing pads (IBT,
+ * BTI), the PLT entry form, the RELATIVE relocation type, and the page
+ * size new segments are aligned to (AArch64 files are often linked for
+ * 64 KiB pages: their largest p_align is used).
  *
  * Quirks this file and elf_write.c deal with, and why:
  *
@@ -33,7 +37,10 @@
  *
  * - CET: when an endbr64 had to be overwritten, the IBT bit of
  *   GNU_PROPERTY_X86_FEATURE_1_AND is cleared so the kernel and ld.so do not
- *   enable indirect branch tracking for the output.
+ *   enable indirect branch tracking for the output. AArch64 likewise: a
+ *   `BTI c` overwritten clears the BTI bit of
+ *   GNU_PROPERTY_AARCH64_FEATURE_1_AND (the kernel and ld.so map the code
+ *   with PROT_BTI only when it is set).
  */
 #include "elf_priv.h"
 #include "../format.h"

@@ -6,7 +6,8 @@
 #   -O2/-Os with -mbranch-protection=standard: replace, return, trap; the
 #   output runs as hooked; readelf -a is clean; two runs give the same
 #   bytes; IN is untouched; --dry-run writes nothing; the report names the
-#   architecture; patching the output again is refused.
+#   architecture; patching the output again is refused; `hookpatch exec
+#   --runner` (qemu) runs the hooked program.
 # - the far layout (HOOKPATCH_TEST_FAR=1: new code 256 MiB away, out of B
 #   reach): far prologues and far jumps back run end to end.
 # - `original =` with PAC: a PACIASP function hooked and called back.
@@ -115,6 +116,11 @@ variant() # CC MODE OPT BP(no|yes)
         fail "$v: deterministic output" "rc $HP_RC; $(cmp "$out" "$dir/again" 2>&1 | head -1)"
     fi
     check_eq "$v: input unchanged" "$in_sha" "$(sha "$in")"
+    if [[ $mode == pie && $bp == no ]]; then
+        # exec: patch to a temporary file and run it through qemu.
+        hp exec --runner "$A64_RUNNER" "$rules" -- "$in"
+        check_eq "$v: hookpatch exec --runner" "$EXPECT_HOOKED (rc 0)" "$HP_OUT (rc $HP_RC)"
+    fi
     hp -q "$out" "$dir/twice" "$rules"
     check_eq "$v: patching the output again is refused" "1 no" \
         "$HP_RC $([[ -e $dir/twice ]] && echo yes || echo no)"

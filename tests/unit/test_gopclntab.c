@@ -2,9 +2,12 @@
  *
  * Two sources of tables:
  *  - real Go binaries, built at test time from tests/fixtures/go/gotab in
- *    four variants (default, stripped, PIE, PIE stripped) with every Go
- *    toolchain go_toolchains.h lists (Go 1.19 and the current release), and
- *    checked against that toolchain's `go tool nm -size`. What differs
+ *    four variants (default, stripped, PIE, PIE stripped), for amd64 and
+ *    for arm64 (GOARCH=arm64: pc quantum 4), with every Go toolchain
+ *    go_toolchains.h lists (Go 1.19 and the current release), and checked
+ *    against that toolchain's `go tool nm -size`. Each real-binary test
+ *    runs once per architecture ("x86_..." and "a64_..."), and the arm64
+ *    builds are also loaded through the ELF backend (hp_image_open). What differs
  *    between versions (how the table spells generic shapes, which section
  *    holds it) is read from the toolchain's own output, not assumed. The
  *    ELF backend is written elsewhere, so a small bounds-checked
@@ -115,6 +118,11 @@ static const char *const variant_flags[V_COUNT] = {"", "-ldflags='-s -w'", "-bui
                                                    "-buildmode=pie -ldflags='-s -w'"};
 static bool g_go_ok[TGO_MAX]; /* the fixture built with tgo_all[i] */
 static const tgo *g_go;       /* the toolchain of the running test */
+/* The architecture of the running test's binaries: the same four variants
+ * are built for amd64 and, in a directory of their own, for arm64. */
+static bool g_a64;
+static const char *const arch_dir[2] = {"", "a64-"};
+static const char *const arch_env[2] = {"GOARCH=amd64 ", "GOARCH=arm64 "};
 
 /* Environment for every go command after the toolchain's own (go_toolchains.h:
  * PATH, GOTOOLCHAIN=local, the version's cache): no network, internal
@@ -123,14 +131,15 @@ static const tgo *g_go;       /* the toolchain of the running test */
     "GOPATH=" GO_WORK "/gopath GOFLAGS=-mod=mod GO111MODULE=on GOPROXY=off GOWORK=off "          \
     "CGO_ENABLED=0 "
 
-static char *variant_path_of(const tgo *g, int v)
+static char *variant_path_of(const tgo *g, bool a64, int v)
 {
     static char buf[V_COUNT][512];
-    snprintf(buf[v], sizeof buf[v], GO_WORK "/%.15s/gotab-%s", g->label, variant_name[v]);
+    snprintf(buf[v], sizeof buf[v], GO_WORK "/%.15s/%sgotab-%s", g->label, arch_dir[a64],
+             variant_name[v]);
     return buf[v];
 }
 
-static char *variant_path(int v) { return variant_path_of(g_go, v); }
+static char *variant_path(int v) { return variant_path_of(g_go, g_a64, v); }
 
 static int go_build_all(void **state)
 {
@@ -143,9 +152,12 @@ static int go_build_all(void **state)
         if (system(cmd) != 0)
             continue;
         bool ok = true;
-        for (int v = 0; v < V_COUNT && ok; v++) {
-            int n = snprintf(cmd, sizeof cmd, "cd '%s' && %s" GO_ENV "go build %s -o '%s' .",
-                             GO_FIXTURE, g->env, variant_flags[v], variant_path_of(g, v));
+        for (int k = 0; k < 2 * V_COUNT && ok; k++) {
+            int v = k % V_COUNT;
+            bool a64 = k >= V_COUNT;
+            int n = snprintf(cmd, sizeof cmd, "cd '%s' && %s%s" GO_ENV "go build %s -o '%s' .",
+                             GO_FIXTURE, g->env, arch_env[a64], variant_flags[v],
+                             variant_path_of(g, a64, v));
             ok = n > 0 && (size_t)n < sizeof cmd && system(cmd) == 0;
             if (!ok) /* g_go_ok stays false: this toolchain's tests fail */
                 fprintf(stderr, "%s: go build failed: %s\n", g->label, cmd);
@@ -264,7 +276,7 @@ static void real_open(int v, real_tab *r)
         fail_msg("%s: %s", variant_name[v], why);
     assert_true(r->t.layout == HP_GO_118 || r->t.layout == HP_GO_120);
     assert_int_equal(r->t.ptr_size, 8);
-    assert_int_equal(r->t.pc_quantum, 1);
+    assert_int_equal(r->t.pc_quantum, g_a64 ? 4 : 1);
     assert_true(r->t.nfuncs > 1000);
     assert_int_equal(r->t.text_va, r->text.va); /* internal linking: runtime.text */
 }
@@ -272,7 +284,8 @@ static void real_open(int v, real_tab *r)
 static void real_close(real_tab *r) { free(r->file.data); }
 
 /* The padding after a function of `size` bytes at `va` whose table bounds
- * end at `end` is only alignment: Go aligns functions to 32 bytes on amd64,
+ * end at `end` is only alignment: Go aligns functions to 32 bytes on amd64
+ * (16 on arm64, which this bound covers),
  * and an assembly function with PCALIGN $64 (Go 1.26's AVX-512 code in
  * internal/runtime/gc/scan) to 64, so the next one may start up to 63 bytes
  * later. The alignment is read off `end`, the next function's entry. */
@@ -632,6 +645,90 @@ static void test_real_symtab_no_duplicates(void **state)
     hp_diags_free(&d);
     real_close(&r);
 }
+
+/* The binary through the ELF backend, as hookpatch loads it: the machine,
+ * and every function nm lists as T is a function symbol at the same
+ * address, under the same name, with nm's size up to alignment; the
+ * stripped twin gets the same functions from the table alone. */
+static void check_elf_image(int v, int stripped)
+{
+    hp_diags d = {0};
+    hp_image *img = NULL, *st = NULL;
+    if (hp_image_open(variant_path(v), &d, &img) != HP_OK)
+        fail_msg("%s: %s", variant_path(v), d.n ? d.v[0].msg : "?");
+    assert_int_equal(img->machine, g_a64 ? HP_MACH_ARM64 : HP_MACH_X86_64);
+    assert_int_equal(img->pic, v == V_PIE);
+    nm_list nm = go_nm(v);
+    size_t checked = 0;
+    for (size_t k = 0; k < nm.n; k++) {
+        const nm_sym *s = &nm.v[k];
+        if (s->type != 'T')
+            continue;
+        const hp_symbol *f = hp_image_sym_at(img, s->va);
+        if (!f || !go_name_eq(s->name, f->name))
+            fail_msg("nm %s at 0x%llx: image has %s", s->name, (unsigned long long)s->va,
+                     f ? f->name : "nothing");
+        if (!only_padding(s->va, s->size, s->va + f->size))
+            fail_msg("%s: nm size %llu, image size %llu", s->name, (unsigned long long)s->size,
+                     (unsigned long long)f->size);
+        checked++;
+    }
+    assert_true(checked > 1000);
+    assert_int_equal(hp_image_open(variant_path(stripped), &d, &st), HP_OK);
+    assert_false(st->has_symtab);
+    size_t funcs = 0;
+    for (size_t i = 0; i < st->nsyms; i++)
+        funcs += st->syms[i].kind == HP_SYM_FUNC && st->syms[i].source == HP_SRC_PCLNTAB;
+    real_tab r;
+    real_open(stripped, &r);
+    assert_int_equal(funcs, r.t.nfuncs);
+    real_close(&r);
+    static const char *const want[] = {"main.main", "main.(*T).M", "main.F.func1", "main.apply"};
+    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+        const hp_symbol *a = NULL, *b = NULL;
+        for (size_t i = 0; i < img->nsyms; i++)
+            a = !a && !strcmp(img->syms[i].name, want[w]) ? &img->syms[i] : a;
+        for (size_t i = 0; i < st->nsyms; i++)
+            b = !b && !strcmp(st->syms[i].name, want[w]) ? &st->syms[i] : b;
+        if (!a || !b)
+            fail_msg("%s missing (%s build)", want[w], a ? "stripped" : "full");
+        if (!only_padding(0, a->size, b->size)) /* symtab size vs the table's span */
+            fail_msg("%s: size %llu, stripped %llu", want[w], (unsigned long long)a->size,
+                     (unsigned long long)b->size);
+    }
+    nm_free(&nm);
+    hp_image_close(st);
+    hp_image_close(img);
+    hp_diags_free(&d);
+}
+
+static void test_real_elf_image(void **state)
+{
+    need_go(state);
+    check_elf_image(V_DEFAULT, V_STRIP);
+    check_elf_image(V_PIE, V_PIE_STRIP);
+}
+
+/* Every real-binary test, once for amd64 and once for arm64 builds. */
+#define HP_PER_ARCH(name)                                                                         \
+    static void x86_##name(void **state)                                                          \
+    {                                                                                             \
+        g_a64 = false;                                                                            \
+        name(state);                                                                              \
+    }                                                                                             \
+    static void a64_##name(void **state)                                                          \
+    {                                                                                             \
+        g_a64 = true;                                                                             \
+        name(state);                                                                              \
+    }
+HP_PER_ARCH(test_real_default_matches_nm)
+HP_PER_ARCH(test_real_generic_names)
+HP_PER_ARCH(test_real_stripped_same_as_default)
+HP_PER_ARCH(test_real_pie_matches_nm)
+HP_PER_ARCH(test_real_stripped_inline_via_moduledata)
+HP_PER_ARCH(test_real_pie_stripped_inline_via_moduledata)
+HP_PER_ARCH(test_real_symtab_no_duplicates)
+HP_PER_ARCH(test_real_elf_image)
 
 /* ===================================================================== */
 /* A writer for synthetic tables                                           */
@@ -1595,14 +1692,16 @@ int main(void)
         cmocka_unit_test(test_go_load_skips_bad_records),
         cmocka_unit_test(test_go_load_nomem),
     };
+#define HP_BOTH(name) cmocka_unit_test(x86_##name), cmocka_unit_test(a64_##name)
     const struct CMUnitTest per_go[] = {
-        cmocka_unit_test(test_real_default_matches_nm),
-        cmocka_unit_test(test_real_generic_names),
-        cmocka_unit_test(test_real_stripped_same_as_default),
-        cmocka_unit_test(test_real_pie_matches_nm),
-        cmocka_unit_test(test_real_stripped_inline_via_moduledata),
-        cmocka_unit_test(test_real_pie_stripped_inline_via_moduledata),
-        cmocka_unit_test(test_real_symtab_no_duplicates),
+        HP_BOTH(test_real_default_matches_nm),
+        HP_BOTH(test_real_generic_names),
+        HP_BOTH(test_real_stripped_same_as_default),
+        HP_BOTH(test_real_pie_matches_nm),
+        HP_BOTH(test_real_stripped_inline_via_moduledata),
+        HP_BOTH(test_real_pie_stripped_inline_via_moduledata),
+        HP_BOTH(test_real_symtab_no_duplicates),
+        HP_BOTH(test_real_elf_image),
     };
     return tgo_run("test_gopclntab", tests, sizeof tests / sizeof tests[0], per_go,
                    sizeof per_go / sizeof per_go[0], go_build_all, NULL);
