@@ -118,6 +118,11 @@ typedef struct hp_arch {
      * NULL when the generic scan for branches to the entry finds it. */
     bool (*go_morestack_return)(const uint8_t *p, size_t n, uint64_t va, uint64_t entry_va,
                                 uint64_t *b_va);
+    /* Registers free after the first off bytes of Go's stack check at p (n
+     * bytes from the patch point, va): false when p does not start with
+     * the check (the rewriter then uses entry_scratch and regs_written).
+     * NULL: the jumps need no register. See hp_a64_go_scratch. */
+    bool (*go_scratch)(const uint8_t *p, size_t n, uint64_t va, uint32_t off, uint32_t *free);
     /* Goroutines return into runtime.goexit at this offset. */
     uint32_t go_goexit_ret_off;
 
