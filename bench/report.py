@@ -65,6 +65,8 @@ for wl in meta:
 
 NAMES = {
     "go-http": "Go test binary `net/http` (`-gcflags=all=-l`), `target = \"*\"`",
+    "go-http-arm64": "**arm64**: Go test binary `net/http` (`GOARCH=arm64`, `-gcflags=all=-l`), "
+                     "`target = \"*\"`",
     "llvm-all": "libLLVM-14.so.1, every exported function (`*`)",
     "llvm-1": "libLLVM-14.so.1, 1 hook",
     "llvm-1000": "libLLVM-14.so.1, 1,000 hooks",

@@ -49,6 +49,7 @@ need go golang-go
 need clang-14 clang-14
 need llc-14 llvm-14
 need cmake cmake
+need qemu-aarch64-static qemu-user-static
 [ -x /usr/bin/time ] || need_pkgs+=(time)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     say "installing ${need_pkgs[*]}"
@@ -111,6 +112,13 @@ say "inputs: Go test binary (net/http)"
 if [ ! -x "$W/http.test" ]; then
     (cd "$W" && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$OUT/gocache" GO111MODULE=on \
         go test -c -gcflags=all=-l -o http.test net/http) >>"$LOG" 2>&1
+fi
+
+# The same package for arm64 (issue 15): the AArch64 row, run under qemu.
+say "inputs: Go test binary (net/http, GOARCH=arm64)"
+if [ ! -x "$W/http-arm64.test" ]; then
+    (cd "$W" && GOFLAGS=-mod=mod GOPROXY=off GOCACHE="$OUT/gocache" GO111MODULE=on \
+        GOARCH=arm64 CGO_ENABLED=0 go test -c -gcflags=all=-l -o http-arm64.test net/http) >>"$LOG" 2>&1
 fi
 
 say "inputs: libLLVM rules (1 and 1000 hooks)"
@@ -198,6 +206,8 @@ wait_quiet
 say "1. patch time and peak memory (median of $REPS; input files hot in the page cache)"
 sync
 measure go-http named 0 "$W/http.test" "$W/all.toml"
+measure go-http-arm64 named 0 "$W/http-arm64.test" "$W/all.toml"
+cp "$OUT/tmp/go-http-arm64.hp" "$W/http-arm64.patched"
 measure llvm-all named 0 "$LIBLLVM" "$W/all.toml"
 cp "$OUT/tmp/llvm-all.hp" "$W/libLLVM.patched" # for the checks below
 measure llvm-1 named 0 "$LIBLLVM" "$W/llvm1.toml"
@@ -261,10 +271,11 @@ with open(f"{w}/http.nogoexit.toml", "w") as out:
 EOF
 "$HP" -q --no-fsync "$W/http.test" "$W/http.nogoexit" "$W/http.nogoexit.toml" 2>/dev/null
 GOSRC=$(go env GOROOT)/src/net/http
-gotest() { # BINARY ARGS... -> "exit N, verdict"
+gotest() { # [RUNNER] BINARY ARGS... -> "exit N, verdict"
     local b=$1; shift
     set +e
-    (cd "$GOSRC" && timeout 600 "$b" "$@" >"$OUT/tmp/gotest.txt" 2>&1)
+    # shellcheck disable=SC2086 # b is "RUNNER BINARY" for arm64
+    (cd "$GOSRC" && timeout 600 $b "$@" >"$OUT/tmp/gotest.txt" 2>&1)
     local rc=$?
     set -e
     local fails
@@ -279,6 +290,10 @@ T1='^TestParseFormUnknownContentType$'
 echo "go net/http $T1, unpatched: $(gotest "$W/http.test" -test.run "$T1")" >>"$CORR"
 echo "go net/http $T1, passthrough on all (target = \"*\"): $(gotest "$W/http.patched" -test.run "$T1")" >>"$CORR"
 echo "go net/http $T1, passthrough on all but runtime.goexit: $(gotest "$W/http.nogoexit" -test.run "$T1")" >>"$CORR"
+# arm64: the runtime's own functions included (runtime.goexit is refused).
+Q="qemu-aarch64-static -cpu max"
+echo "go net/http arm64 (qemu) $T1, unpatched: $(gotest "$Q" "$W/http-arm64.test" -test.run "$T1")" >>"$CORR"
+echo "go net/http arm64 (qemu) $T1, passthrough on all (target = \"*\"): $(gotest "$Q" "$W/http-arm64.patched" -test.run "$T1")" >>"$CORR"
 if [ "${GO_SUITE:-0}" = 1 ]; then
     echo "go net/http -test.short, unpatched: $(gotest "$W/http.test" -test.short)" >>"$CORR"
     echo "go net/http -test.short, all but runtime.goexit: $(gotest "$W/http.nogoexit" -test.short)" >>"$CORR"

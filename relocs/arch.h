@@ -115,10 +115,17 @@ typedef struct hp_arch {
     bool (*go_stack_check)(const uint8_t *p, size_t n, uint64_t va);
     /* The morestack trailer at va ends in a branch back to entry_va (*b_va):
      * NULL when the generic scan for branches to the entry finds it. Not
-     * called yet: the hook for Go on arm64 (issue 15, part 2), whose
-     * trailer's B back to the entry needs an island like x86's. */
+     * called: on arm64 that scan (HP_SITE_REDIRECTS) finds the trailer's
+     * "b entry" too, and a B reaches the trampoline (+-128 MiB), so it is
+     * retargeted in place with no island (tests/e2e/a64_go.sh checks the
+     * disassembly); in the far layout such a hook is refused. */
     bool (*go_morestack_return)(const uint8_t *p, size_t n, uint64_t va, uint64_t entry_va,
                                 uint64_t *b_va);
+    /* Registers free after the first off bytes of Go's stack check at p (n
+     * bytes from the patch point, va): false when p does not start with
+     * the check (the rewriter then uses entry_scratch and regs_written).
+     * NULL: the jumps need no register. See hp_a64_go_scratch. */
+    bool (*go_scratch)(const uint8_t *p, size_t n, uint64_t va, uint32_t off, uint32_t *free);
     /* Goroutines return into runtime.goexit at this offset. */
     uint32_t go_goexit_ret_off;
 

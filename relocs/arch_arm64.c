@@ -8,7 +8,9 @@
  *   every function entry (AAPCS64's IP0/IP1, clobbered by veneers and PLT
  *   stubs; Go's ABI treats them the same), so the prologue may use them.
  *   A trampoline's far jump back runs after the stolen instructions: it
- *   uses x16 or x17 only if they did not write it.
+ *   uses x16 or x17 only if they did not write it, or, in Go's stack
+ *   check (which writes both), a register the rest of the check no longer
+ *   reads, x27 included (hp_a64_go_scratch).
  * - BTI: a leading BTI is kept and the patch goes after it. PACIASP or
  *   PACIBSP at the entry (an implicit BTI c) moves into the trampoline and
  *   the entry gets a BTI c, so a replacement never sees a signed x30 and an
@@ -160,5 +162,6 @@ const hp_arch hp_arch_arm64 = {
     .retarget = a64_retarget,
     .go_stack_check = a64_go_stack_check,
     .go_morestack_return = hp_a64_go_morestack_return,
+    .go_scratch = hp_a64_go_scratch,
     .go_goexit_ret_off = 4,
 };

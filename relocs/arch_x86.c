@@ -163,6 +163,7 @@ const hp_arch hp_arch_x86 = {
     .retarget = x86_retarget,
     .go_stack_check = x86_go_stack_check,
     .go_morestack_return = NULL,
+    .go_scratch = NULL,
     .go_goexit_ret_off = 1,
 };
 

@@ -756,6 +756,36 @@ bool hp_a64_go_stack_check(const uint8_t *p, size_t n, uint64_t va, hp_a64_go_ch
     return true;
 }
 
+/* The registers a word of the check reads, among Go's scratch registers
+ * (ldr reads x28, the sub(s) forms sp, b.cond the flags). */
+static uint32_t go_check_reads(uint32_t w)
+{
+    if (w == GO_CMP_SP)
+        return HP_A64_REG(16);
+    if (w == GO_CMP_X17)
+        return HP_A64_X16_X17;
+    if (w == GO_SUBS_X27 || (w & 0xff80001f) == 0xf280001b) /* movk x27 */
+        return HP_A64_REG(27);
+    return 0;
+}
+
+bool hp_a64_go_scratch(const uint8_t *p, size_t n, uint64_t va, uint32_t off, uint32_t *free)
+{
+    hp_a64_go_check c;
+    if (!free || (off & 3) || off > n || !hp_a64_go_stack_check(p, n, va, &c))
+        return false;
+    uint32_t stop = off < c.len ? off : c.len, written = 0, read = 0;
+    for (uint32_t k = 0; k < stop; k += 4)
+        written |= hp_a64_regs_written(hp_rd32(p + k));
+    for (uint32_t k = stop; k < c.len; k += 4)
+        read |= go_check_reads(hp_rd32(p + k));
+    uint32_t f = HP_A64_GO_SCRATCH & ~(written & read);
+    for (uint32_t k = c.len; k < off; k += 4)
+        f &= ~hp_a64_regs_written(hp_rd32(p + k));
+    *free = f;
+    return true;
+}
+
 bool hp_a64_go_morestack_return(const uint8_t *p, size_t n, uint64_t va, uint64_t entry_va,
                                 uint64_t *b_va)
 {

@@ -181,6 +181,18 @@ bool hp_a64_go_stack_check(const uint8_t *p, size_t n, uint64_t va, hp_a64_go_ch
 /* The morestack trailer at va (n bytes available) of the function entered at
  * entry_va: spills, "mov x3, x30", "bl runtime.morestack*", reloads, then
  * "b entry_va". Returns true and *b_va = the address of that final B. */
+/* Registers free after the first off bytes of the stack check at p (n
+ * bytes of the function from the check on; off a multiple of 4): Go's
+ * scratch registers at a function entry, x16, x17 and x27 (REGTMP, the
+ * assembler's temporary, which carries nothing across an entry), minus
+ * those the first off bytes wrote and the rest of the check still reads
+ * (x16 by the cmp, x17 by "cmp x17, x16", x27 by movk and "subs x17, sp,
+ * x27"). Past the check's last b.ls none of them is read again, so only
+ * what the words after it wrote is taken out. False, and *free unchanged,
+ * when p does not start with the check or off is past n. */
+#define HP_A64_GO_SCRATCH (HP_A64_X16_X17 | HP_A64_REG(27))
+bool hp_a64_go_scratch(const uint8_t *p, size_t n, uint64_t va, uint32_t off, uint32_t *free);
+
 bool hp_a64_go_morestack_return(const uint8_t *p, size_t n, uint64_t va, uint64_t entry_va,
                                 uint64_t *b_va);
 

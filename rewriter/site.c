@@ -120,17 +120,26 @@ static void hp_site_plain_prefix(const hp_func_scan *sc, hp_site *s)
     s->plain_len = (uint8_t)(va - s->patch_va);
 }
 
+/* Registers free before copied byte off: Go's answer for its stack check,
+ * else the entry's free registers minus those the bytes before off write. */
+static uint32_t hp_site_scratch_at(const hp_site *s, uint32_t off)
+{
+    const hp_arch *a = s->arch;
+    if (s->go_regs && off % 4 == 0 && off / 4 < sizeof s->go_free / sizeof s->go_free[0])
+        return s->go_free[off / 4];
+    uint32_t scratch = a->entry_scratch;
+    for (uint32_t k = 0; a->regs_written && k + a->insn_align <= off; k += a->insn_align)
+        scratch &= ~a->regs_written(s->bytes + k, s->copy_len - k);
+    return scratch;
+}
+
 hp_status hp_site_relocate(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len,
                            bool *called, hp_diags *why)
 {
     const hp_arch *a = s->arch;
     size_t total = s->plain_len;
-    uint32_t scratch = a->entry_scratch;
     if (out)
         memcpy(out, s->bytes, s->plain_len);
-    for (uint64_t va = s->patch_va; a->regs_written && va < s->patch_va + s->plain_len;
-         va += a->insn_align)
-        scratch &= ~a->regs_written(s->bytes + (va - s->patch_va), a->insn_align);
     for (uint64_t va = s->patch_va + s->plain_len; va < s->patch_va + s->copy_len;) {
         const uint8_t *p = s->bytes + (va - s->patch_va);
         size_t n = s->copy_len - (size_t)(va - s->patch_va), l;
@@ -139,10 +148,9 @@ hp_status hp_site_relocate(const hp_site *s, uint64_t dst, uint8_t *out, size_t 
         uint64_t ret = va + in.len == s->patch_va + s->copy_len ? va + in.len : 0;
         if (in.kind == HP_INSN_CALL || in.kind == HP_INSN_CALL_IND)
             *called = true;
+        uint32_t scratch = hp_site_scratch_at(s, (uint32_t)(va - s->patch_va));
         HP_CHECK(a->relocate(p, n, va, dst + total, ret, scratch, out ? out + total : NULL, &l,
                              why));
-        if (a->regs_written)
-            scratch &= ~a->regs_written(p, n);
         total += l;
         va += in.len;
     }
@@ -250,20 +258,27 @@ static hp_status hp_site_check_stealable(const hp_image *img, const hp_func_scan
     return HP_OK;
 }
 
-/* The entry's free registers minus those the copied instructions write. */
-static uint32_t hp_site_scratch_after(const hp_site *s)
+/* Go's stack check writes the entry's scratch registers: the table says
+ * which ones stay free, from the whole check (the stolen bytes may end
+ * inside it). */
+static void hp_site_go_regs(const hp_image *img, hp_site *s)
 {
     const hp_arch *a = s->arch;
-    uint32_t scratch = a->entry_scratch;
-    for (uint32_t off = 0; a->regs_written && off + a->insn_align <= s->copy_len;
-         off += a->insn_align)
-        scratch &= ~a->regs_written(s->bytes + off, s->copy_len - off);
-    return scratch;
+    uint64_t end = s->fn_va + s->fn_size, n = end - s->patch_va;
+    if (!a->go_scratch || !img->pclntab || s->copy_len > HP_SITE_MAX_STEAL)
+        return;
+    if (n > 64) /* the longest check is 10 words */
+        n = 64;
+    const uint8_t *p = hp_image_bytes(img, s->patch_va, n);
+    for (uint32_t off = 0; p && off <= s->copy_len; off += 4)
+        if (!a->go_scratch(p, (size_t)n, s->patch_va, off, &s->go_free[off / 4]))
+            return;
+    s->go_regs = p != NULL;
 }
 
-/* Go starts every goroutine with goexit+1 as its first return address
- * (runtime.newproc1 sets sched.pc = goexit + PCQuantum): an entry point no
- * branch shows. */
+/* Go starts every goroutine with goexit+PCQuantum (x86-64 1, arm64 4) as
+ * its first return address (runtime.newproc1 sets sched.pc): an entry point
+ * no branch shows. */
 static bool hp_site_is_go_goexit(const hp_image *img, const hp_symbol *s)
 {
     return img->pclntab &&
@@ -297,6 +312,14 @@ static hp_status hp_site_check_fn(const hp_image *img, const hp_symbol *fn, cons
         return hp_site_refuse(why, fn->va,
                               "every goroutine returns into runtime.goexit+%u, inside the "
                               "bytes the jump would overwrite", ret);
+    /* Past the jump (arm64's 4-byte B) the patch would be harmless but
+     * useless: nothing calls goexit, so a hook there would silently never
+     * run. */
+    if (hp_site_is_go_goexit(img, fn))
+        return hp_site_refuse(why, fn->va,
+                              "every goroutine returns into runtime.goexit+%u, past the "
+                              "patched entry, and nothing calls the entry: the hook would "
+                              "never run", ret);
     return HP_OK;
 }
 
@@ -339,6 +362,7 @@ hp_status hp_site_analyze(const hp_image *img, const hp_symbol *fn, unsigned fla
         return hp_site_refuse(why, fn->va, "entry bytes are not in the file");
     memcpy(out->bytes, bytes, out->steal_len);
     out->go_stack_check = out->arch->go_stack_check(out->bytes, out->copy_len, out->patch_va);
-    out->scratch = hp_site_scratch_after(out);
+    hp_site_go_regs(img, out);
+    out->scratch = hp_site_scratch_at(out, out->copy_len);
     return (flags & HP_SITE_COPY) ? hp_site_check_copy(out, why) : HP_OK;
 }

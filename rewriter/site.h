@@ -30,6 +30,11 @@ typedef struct hp_site {
     uint32_t scratch;    /* registers free after the stolen instructions, for
                             the trampoline's far jump back */
     bool go_stack_check; /* the stolen bytes are Go's stack-check prologue */
+    /* The entry is Go's stack check and go_free[k] holds the registers free
+     * before copied byte 4k (the architecture's go_scratch), in place of
+     * entry_scratch minus what the copied bytes wrote. */
+    bool go_regs;
+    uint32_t go_free[HP_SITE_MAX_STEAL / 4 + 1];
     uint8_t plain_len;   /* leading stolen bytes of position-independent
                             instructions: a trampoline copies them as is */
     /* Branches elsewhere in the function back to patch_va (Go's morestack

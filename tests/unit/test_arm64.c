@@ -655,6 +655,56 @@ static void test_go_forms(void **state)
     assert_false(hp_a64_go_morestack_return(t, 16, SRC + 0xc0 - 16, SRC, &bva));
 }
 
+/* The registers free after each prefix of every stack-check form: x16,
+ * x17 and x27 minus those written and read again later in the check; after
+ * the check, minus what the next words write. */
+static void test_go_scratch(void **state)
+{
+    (void)state;
+    enum { X16 = 1u << 16, X17 = 1u << 17, X27 = 1u << 27, ALL = X16 | X17 | X27 };
+    static const struct {
+        uint32_t w[10];
+        unsigned nw;
+        uint32_t free[10]; /* before word k, k = 0..nw */
+    } cases[] = {
+        /* ldr x16; cmp sp, x16; b.ls; then "mov x17, x0" (orr) */
+        {{0xf9400b90, 0xeb3063ff, 0x54000529, 0xaa0003f1}, 4,
+         {ALL, X17 | X27, ALL, ALL, X16 | X27}},
+        /* ldr x16; sub x17, sp, #N; cmp x17, x16; b.ls */
+        {{0xf9400b90, 0xd10183f1, 0xeb10023f, 0x54000529}, 4,
+         {ALL, X17 | X27, X27, ALL, ALL}},
+        /* ldr x16; subs x17, sp, #N; b.lo; cmp x17, x16; b.ls */
+        {{0xf9400b90, 0xf10403f1, 0x540000a3, 0xeb10023f, 0x54000069}, 5,
+         {ALL, X17 | X27, X27, X27, ALL, ALL}},
+        /* ldr x16; mov x27, #N; movk x27; subs x17, sp, x27; b.lo; cmp; b.ls */
+        {{0xf9400b90, 0xd290c61b, 0xf2a0003b, 0xeb3b63f1, 0x540000a3, 0xeb10023f, 0x54000069},
+         7, {ALL, X17 | X27, X17, X17, X27, X27, ALL, ALL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t b[40];
+        for (unsigned k = 0; k < cases[i].nw; k++)
+            hp_wr32(b + 4 * k, cases[i].w[k]);
+        for (unsigned k = 0; k <= cases[i].nw; k++) {
+            uint32_t f = 0xdead;
+            if (!hp_a64_go_scratch(b, 4 * cases[i].nw, SRC, 4 * k, &f))
+                fail_msg("case %zu: not recognised at word %u", i, k);
+            if (f != cases[i].free[k])
+                fail_msg("case %zu, before word %u: free 0x%x, want 0x%x", i, k, f,
+                         cases[i].free[k]);
+        }
+    }
+    uint8_t b[12];
+    hp_wr32(b, 0xf9400b91); /* ldr x17: no stack check */
+    hp_wr32(b + 4, 0xeb3063ff);
+    hp_wr32(b + 8, 0x54000529);
+    uint32_t f = 7;
+    assert_false(hp_a64_go_scratch(b, 12, SRC, 4, &f));
+    assert_int_equal(f, 7);
+    hp_wr32(b, 0xf9400b90);
+    assert_false(hp_a64_go_scratch(b, 12, SRC, 16, &f)); /* past n */
+    assert_false(hp_a64_go_scratch(b, 12, SRC, 2, &f));  /* misaligned */
+}
+
 /* A minimal ELF64 reader for the Go binaries: .text and its functions. */
 typedef struct gobin {
     uint8_t *data;
@@ -851,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_branch_callback_stops),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_go_forms),
+        cmocka_unit_test(test_go_scratch),
         cmocka_unit_test(test_go_126),
         cmocka_unit_test(test_go_119),
     };
