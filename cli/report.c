@@ -52,7 +52,7 @@ void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, const hp_diags 
 static const char *hp_dest_name(const hp_hook *h)
 {
     switch (h->req->action) {
-    case HP_ACT_REPLACE: return h->replace->name;
+    case HP_ACT_REPLACE: return h->replace ? h->replace->name : "";
     case HP_ACT_PASSTHROUGH: return "trampoline";
     case HP_ACT_RETURN: return "return stub";
     case HP_ACT_TRAP: return "trap stub";
@@ -198,7 +198,7 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
             cJSON_AddItemToObject(root, "unpatched_slices", hp_json_slices(p->img));
         cJSON *hooks = cJSON_AddArrayToObject(root, "hooks");
         cJSON *skipped = cJSON_AddArrayToObject(root, "skipped_hooks");
-        for (size_t i = 0; i < p->n; i++)
+        for (size_t i = 0; p->analysed && i < p->n; i++)
             cJSON_AddItemToArray(p->v[i].state == HP_HOOK_PLANNED ? hooks : skipped,
                                  hp_json_hook(&p->v[i], d));
     }

@@ -249,6 +249,7 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
     p->nplanned = p->nskipped = 0;
     for (size_t i = 0; i < p->n; i++)
         p->v[i].state == HP_HOOK_PLANNED ? p->nplanned++ : p->nskipped++;
+    p->analysed = true;
     return d->errors ? HP_ERR_UNHOOKABLE : HP_OK;
 }
 

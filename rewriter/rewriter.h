@@ -80,6 +80,10 @@ typedef struct hp_plan {
     hp_xrefs xrefs; /* cross-function branch targets */
     struct hp_objlink *objs; /* objects named by `object =`, or NULL */
     uint64_t data_filesz;    /* file-backed part of the data region */
+    /* Every hook's entry was analysed: a hook still HP_HOOK_PLANNED is
+     * planned. False when an earlier pass failed: the hooks claimed so far
+     * were never analysed, and a report lists none of them. */
+    bool analysed;
 } hp_plan;
 
 /* Run resolve..emit. Problems go to d (with rules locations); returns the

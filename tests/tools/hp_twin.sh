@@ -23,10 +23,14 @@ esac
 args=("$@")
 out_idx=-1
 if [[ ${1:-} != list ]]; then
-    npos=0 opts_done=0
+    npos=0 opts_done=0 skip=0
     for i in "${!args[@]}"; do
         a=${args[$i]}
-        if [[ $opts_done == 0 && $a == -- ]]; then
+        if [[ $skip == 1 ]]; then
+            skip=0 # the value of an option that takes one (--depfile FILE)
+        elif [[ $opts_done == 0 && $a == --depfile ]]; then
+            skip=1
+        elif [[ $opts_done == 0 && $a == -- ]]; then
             opts_done=1
         elif [[ $opts_done == 1 || $a != -* || $a == - ]]; then
             npos=$((npos + 1))

@@ -4,8 +4,8 @@
 # original bytes.
 # Expected: one error at the input file, "in: already patched by hookpatch
 # (it has hookpatch's section or segment); patch the original binary
-# instead"; exit 1, no output. (--json lists the hook of g with patch and
-# destination 0: see known-bugs/json-unanalysed-hooks.)
+# instead"; exit 1, no output. --json lists no hooks: nothing was
+# analysed (see json-unanalysed-hooks).
 # golden: run = no
         .text
         .globl  _start

@@ -10,10 +10,8 @@
 # "target 'f_alias': 'f_alias' is already hooked by the rule at
 # rules.toml:2:10" and "target '0x401010': 'f' is already hooked by the
 # rule at rules.toml:2:10" (an address names the first function symbol
-# there); exit 1, no output. Resolving stops the run before analysis;
-# --json still lists the one hook claimed, with patch and destination 0
-# (today's output, kept here for the diagnostics it guards; it should
-# not: see known-bugs/json-unanalysed-hooks).
+# there); exit 1, no output. Resolving stops the run before analysis, so
+# --json lists no hooks (see json-unanalysed-hooks).
 # golden: run = no
         .text
         .globl  _start

@@ -20,10 +20,8 @@
 #                            executable code: it lies in a non-executable
 #                            segment (r--) at 0x402000"
 #  7 original "rodatafn" -> the same for "the original 'rodatafn'"
-# (An unknown `replace` name belongs here too, but --json crashes on it:
-# see known-bugs/json-unknown-replacement.) --json lists the hooks rules
-# 5-7 claimed with patch and destination 0: today's output, kept for the
-# diagnostics; see known-bugs/json-unanalysed-hooks.
+# (An unknown `replace` name: json-unknown-replacement.) --json lists no
+# hooks: nothing was analysed (see json-unanalysed-hooks).
 # exit 1, no output.
 # golden: run = no
         .text

@@ -1,17 +1,18 @@
-# KNOWN BUG: `--json` crashes (SIGSEGV, exit 139) when a rule's `replace`
-# names no function. Without --json the same run exits 1 with the error.
+# Case (a fixed crash): `--json` crashed (SIGSEGV, exit 139) when a rule's
+# `replace` named no function. Without --json the same run exits 1 with
+# the error.
 #
 # fn_one (`mov eax,1; ret`) and mock.
 # Rules: fn_one replace "mocc" (a typo for mock).
-# Why it breaks: the JSON report lists the hooks resolved so far even when
+# Why it broke: the JSON report lists the hooks resolved so far even when
 # resolving failed, and names each replace hook's destination through its
 # replacement symbol (cli/report.c, hp_dest_name: h->replace->name), which
 # is NULL when the name did not resolve. The contract: never crash.
 # Expected (hand-written): --json prints the report with ok false and the
 # error "no function named 'mocc'; did you mean 'mock'?" at
 # rules.toml:3:11, and no hooks (nothing was analysed: see
-# known-bugs/json-unanalysed-hooks; a fix of that bug alone removes this
-# crash); exit 1. stderr as without --json.
+# json-unanalysed-hooks; the fix of that bug alone removes this crash,
+# and hp_dest_name no longer trusts the replacement to be resolved); exit 1. stderr as without --json.
 # golden: run = no
         .text
         .globl  _start
