@@ -79,6 +79,14 @@ static bool hp_site_steal(const hp_image *img, const hp_func_scan *sc, uint32_t 
     return va == end && hp_site_padding_ok(s->arch, img, end, s->patch_va + need);
 }
 
+/* Whether a branch to t goes back to the entry: to the patch point, or to
+ * the function's start when a landing pad (endbr64, BTI) is kept before
+ * the patch point: it runs into the patch just the same. */
+static bool hp_site_to_entry(const hp_site *s, uint64_t t)
+{
+    return t >= s->fn_va && t <= s->patch_va;
+}
+
 static hp_status hp_site_check_targets(const hp_func_scan *sc, hp_site *s, hp_diags *why)
 {
     for (size_t i = 0; i < sc->ntargets; i++) {
@@ -93,7 +101,8 @@ static hp_status hp_site_check_targets(const hp_func_scan *sc, hp_site *s, hp_di
         const hp_insn *in = &sc->insns[i];
         bool rel = in->kind == HP_INSN_JMP || in->kind == HP_INSN_JCC ||
                    in->kind == HP_INSN_LOOP;
-        if (!rel || in->target_va != s->patch_va || in->va < s->patch_va + s->steal_len)
+        if (!rel || !hp_site_to_entry(s, in->target_va) ||
+            in->va < s->patch_va + s->steal_len)
             continue;
         if (s->nredirects == HP_SITE_MAX_REDIRECTS)
             return hp_site_refuse(why, s->fn_va, "more than %d branches back to the entry",
