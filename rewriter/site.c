@@ -129,6 +129,20 @@ static void hp_site_plain_prefix(const hp_func_scan *sc, hp_site *s)
     s->plain_len = (uint8_t)(va - s->patch_va);
 }
 
+/* The address to relocate the stolen instruction in from. A branch back to
+ * the entry among the stolen bytes must aim at the copy of the entry, dst
+ * (the entry itself now jumps to the hook): it is relocated as if it sat
+ * where its displacement leads there. A branch has no other address-
+ * dependent part, and while the analysis measures (dst = patch_va) the
+ * address is the real one, so refusals name it. */
+static uint64_t hp_site_reloc_src(const hp_site *s, const hp_insn *in, uint64_t dst)
+{
+    bool rel = in->kind == HP_INSN_JMP || in->kind == HP_INSN_JCC || in->kind == HP_INSN_LOOP;
+    if (!rel || !hp_site_to_entry(s, in->target_va))
+        return in->va;
+    return in->va + (dst - in->target_va);
+}
+
 hp_status hp_site_relocate(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len,
                            bool *called, hp_diags *why)
 {
@@ -148,8 +162,8 @@ hp_status hp_site_relocate(const hp_site *s, uint64_t dst, uint8_t *out, size_t 
         uint64_t ret = va + in.len == s->patch_va + s->copy_len ? va + in.len : 0;
         if (in.kind == HP_INSN_CALL || in.kind == HP_INSN_CALL_IND)
             *called = true;
-        HP_CHECK(a->relocate(p, n, va, dst + total, ret, scratch, out ? out + total : NULL, &l,
-                             why));
+        HP_CHECK(a->relocate(p, n, hp_site_reloc_src(s, &in, dst), dst + total, ret, scratch,
+                             out ? out + total : NULL, &l, why));
         if (a->regs_written)
             scratch &= ~a->regs_written(p, n);
         total += l;
