@@ -513,6 +513,7 @@ refused "two targets in executable segments 320 GiB apart" "$W/far" "$R" \
     "hookpatch: error: $W/far: the image would exceed 2 GiB, beyond the reach of rel32 jumps"
 hp list "$W/far" farf
 check_eq "list: the far function, hookable, no 40 GiB bitmap" \
-    "0|0x0000005000000000        5 yes          farf|" "$HP_RC|$HP_OUT|$HP_ERR"
+    "0|# architecture: x86-64
+0x0000005000000000        5 yes          farf|" "$HP_RC|$HP_OUT|$HP_ERR"
 
 e2e_finish
