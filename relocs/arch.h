@@ -26,7 +26,6 @@ typedef struct hp_arch {
     const char *name;         /* "x86-64", "arm64": `list` and --json show it */
     hp_machine machine;
     const char *landing_name; /* the landing pad, for messages: "endbr64" */
-    const char *ibt_name;     /* its enforcement: "CET IBT", "BTI" */
     const char *ibt_note;     /* the report's note when the output's
                                  landing-pad marking is cleared */
     const char *reach_text;   /* the near jump's reach: "rel32 reach (+-2 GiB)" */
@@ -115,7 +114,9 @@ typedef struct hp_arch {
     /* The stolen bytes start with Go's stack check. */
     bool (*go_stack_check)(const uint8_t *p, size_t n, uint64_t va);
     /* The morestack trailer at va ends in a branch back to entry_va (*b_va):
-     * NULL when the generic scan for branches to the entry finds it. */
+     * NULL when the generic scan for branches to the entry finds it. Not
+     * called yet: the hook for Go on arm64 (issue 15, part 2), whose
+     * trailer's B back to the entry needs an island like x86's. */
     bool (*go_morestack_return)(const uint8_t *p, size_t n, uint64_t va, uint64_t entry_va,
                                 uint64_t *b_va);
     /* Goroutines return into runtime.goexit at this offset. */

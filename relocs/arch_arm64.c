@@ -127,7 +127,6 @@ const hp_arch hp_arch_arm64 = {
     .name = "arm64",
     .machine = HP_MACH_ARM64,
     .landing_name = "BTI landing pad",
-    .ibt_name = "BTI",
     .ibt_note = "a BTI landing pad was overwritten, or a far jump lands outside one; BTI is "
                 "disabled in the output",
     .reach_text = "B reach (+-128 MiB)",

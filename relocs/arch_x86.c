@@ -154,7 +154,6 @@ const hp_arch hp_arch_x86 = {
     .name = "x86-64",
     .machine = HP_MACH_X86_64,
     .landing_name = "endbr64",
-    .ibt_name = "CET IBT",
     .ibt_note = "an endbr64 was overwritten; CET IBT is disabled in the output",
     .reach_text = "rel32 reach (+-2 GiB)",
     .insn_align = 1,
