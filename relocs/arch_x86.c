@@ -95,24 +95,47 @@ static void x86_fill(uint8_t *p, size_t n)
     memset(p, 0xcc, n); /* int3 */
 }
 
-/* rel8 forms (jmp/jcc short, loop family) are 2 bytes. */
+/* Bytes of displacement a direct branch ends with, from its opcode after
+ * any prefixes (a branch hint 2e/3e, a REX or 66 the assembler kept): 1
+ * for jmp/jcc rel8 and the loop family, 4 for jmp/jcc rel32, 0 for
+ * anything else. The length alone cannot tell: `3e 75 xx` is 3 bytes. */
+static size_t x86_disp_size(const uint8_t *insn, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (insn[i] == 0x26 || insn[i] == 0x2e || insn[i] == 0x36 ||
+                       insn[i] == 0x3e || insn[i] == 0x64 || insn[i] == 0x65 ||
+                       insn[i] == 0x66 || insn[i] == 0x67 || insn[i] == 0xf2 ||
+                       insn[i] == 0xf3 || (insn[i] & 0xf0) == 0x40))
+        i++;
+    if (i >= len)
+        return 0;
+    uint8_t op = insn[i];
+    size_t d = 0;
+    if (op == 0xeb || (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3))
+        d = 1;
+    else if (op == 0xe9 || (op == 0x0f && i + 1 < len && (insn[i + 1] & 0xf0) == 0x80))
+        d = 4;
+    return i + (op == 0x0f) + 1 + d == len ? d : 0;
+}
+
+/* rel8 forms (jmp/jcc short, loop family), prefixed or not. */
 static bool x86_short_branch(const uint8_t *insn, size_t len)
 {
-    (void)insn;
-    return len == 2;
+    return x86_disp_size(insn, len) == 1;
 }
 
 /* The displacement is the last 1 or 4 bytes of a direct branch. */
 static bool x86_retarget(uint8_t *insn, size_t len, uint64_t at_va, uint64_t to_va)
 {
     int64_t rel = (int64_t)(to_va - (at_va + len));
-    if (len == 2) {
+    size_t d = x86_disp_size(insn, len);
+    if (d == 1) {
         if (rel < -128 || rel > 127)
             return false;
-        insn[1] = (uint8_t)(int8_t)rel;
+        insn[len - 1] = (uint8_t)(int8_t)rel;
         return true;
     }
-    if (!hp_x86_rel32_reach(at_va + len, to_va))
+    if (d != 4 || !hp_x86_rel32_reach(at_va + len, to_va))
         return false;
     hp_wr32(insn + len - 4, (uint32_t)(int32_t)rel);
     return true;

@@ -137,9 +137,6 @@ static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st,
         return site_st;
     if (site_st != HP_OK)
         return hp_refuse(h, d, "%s", hp_reason_of(site_why));
-    if (hp_hook_needs_tramp(h) && h->site.copy_len < h->site.steal_len && h->site.nredirects)
-        return hp_refuse(h, d, "the whole function fits in the jump and it branches back to "
-                               "its entry");
     if (hp_hook_needs_redirect(h) && h->site.far && h->site.nredirects)
         return hp_refuse(h, d, "a branch at 0x%llx returns to the entry, and the trampoline "
                                "is out of its reach (far layout)",

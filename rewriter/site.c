@@ -79,6 +79,14 @@ static bool hp_site_steal(const hp_image *img, const hp_func_scan *sc, uint32_t 
     return va == end && hp_site_padding_ok(s->arch, img, end, s->patch_va + need);
 }
 
+/* Whether a branch to t goes back to the entry: to the patch point, or to
+ * the function's start when a landing pad (endbr64, BTI) is kept before
+ * the patch point: it runs into the patch just the same. */
+static bool hp_site_to_entry(const hp_site *s, uint64_t t)
+{
+    return t >= s->fn_va && t <= s->patch_va;
+}
+
 static hp_status hp_site_check_targets(const hp_func_scan *sc, hp_site *s, hp_diags *why)
 {
     for (size_t i = 0; i < sc->ntargets; i++) {
@@ -93,7 +101,8 @@ static hp_status hp_site_check_targets(const hp_func_scan *sc, hp_site *s, hp_di
         const hp_insn *in = &sc->insns[i];
         bool rel = in->kind == HP_INSN_JMP || in->kind == HP_INSN_JCC ||
                    in->kind == HP_INSN_LOOP;
-        if (!rel || in->target_va != s->patch_va || in->va < s->patch_va + s->steal_len)
+        if (!rel || !hp_site_to_entry(s, in->target_va) ||
+            in->va < s->patch_va + s->steal_len)
             continue;
         if (s->nredirects == HP_SITE_MAX_REDIRECTS)
             return hp_site_refuse(why, s->fn_va, "more than %d branches back to the entry",
@@ -133,6 +142,20 @@ static uint32_t hp_site_scratch_at(const hp_site *s, uint32_t off)
     return scratch;
 }
 
+/* The address to relocate the stolen instruction in from. A branch back to
+ * the entry among the stolen bytes must aim at the copy of the entry, dst
+ * (the entry itself now jumps to the hook): it is relocated as if it sat
+ * where its displacement leads there. A branch has no other address-
+ * dependent part, and while the analysis measures (dst = patch_va) the
+ * address is the real one, so refusals name it. */
+static uint64_t hp_site_reloc_src(const hp_site *s, const hp_insn *in, uint64_t dst)
+{
+    bool rel = in->kind == HP_INSN_JMP || in->kind == HP_INSN_JCC || in->kind == HP_INSN_LOOP;
+    if (!rel || !hp_site_to_entry(s, in->target_va))
+        return in->va;
+    return in->va + (dst - in->target_va);
+}
+
 hp_status hp_site_relocate(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len,
                            bool *called, hp_diags *why)
 {
@@ -149,8 +172,8 @@ hp_status hp_site_relocate(const hp_site *s, uint64_t dst, uint8_t *out, size_t 
         if (in.kind == HP_INSN_CALL || in.kind == HP_INSN_CALL_IND)
             *called = true;
         uint32_t scratch = hp_site_scratch_at(s, (uint32_t)(va - s->patch_va));
-        HP_CHECK(a->relocate(p, n, va, dst + total, ret, scratch, out ? out + total : NULL, &l,
-                             why));
+        HP_CHECK(a->relocate(p, n, hp_site_reloc_src(s, &in, dst), dst + total, ret, scratch,
+                             out ? out + total : NULL, &l, why));
         total += l;
         va += in.len;
     }
@@ -176,16 +199,21 @@ hp_status hp_site_check_copy(hp_site *s, hp_diags *why)
 }
 
 /* Decode just the entry: enough instructions for the jump, or the whole
- * function when it is short (the padding check needs to know it ended). */
+ * function when it is short (the padding check needs to know it ended).
+ * *bad is the address of an instruction that does not decode, 0 if none:
+ * the decode stops there, and a steal that needs bytes past it is refused
+ * for that reason, not as "too short" (the function does not end there). */
 static hp_status hp_site_scan_entry(const hp_arch *a, const uint8_t *p, uint64_t size,
-                                    uint64_t va, hp_func_scan *sc)
+                                    uint64_t va, hp_func_scan *sc, uint64_t *bad)
 {
     uint64_t off = 0;
     while (off < size && off < a->entry_window) {
         HP_CHECK(HP_GROW(sc->insns, sc->insns_cap, sc->ninsns + 1));
         hp_insn *in = &sc->insns[sc->ninsns];
-        if (a->decode(p + off, (size_t)(size - off), va + off, in) != HP_OK)
+        if (a->decode(p + off, (size_t)(size - off), va + off, in) != HP_OK) {
+            *bad = va + off;
             break;
+        }
         sc->ninsns++;
         off += in->len;
     }
@@ -193,9 +221,17 @@ static hp_status hp_site_scan_entry(const hp_arch *a, const uint8_t *p, uint64_t
     return HP_OK;
 }
 
+static hp_status hp_site_refuse_decode(hp_diags *why, uint64_t fn_va, uint64_t bad)
+{
+    return hp_site_refuse(why, fn_va,
+                          "cannot decode the instruction at 0x%llx (data in code?), so "
+                          "branches into the entry cannot be ruled out",
+                          (unsigned long long)bad);
+}
+
 static hp_status hp_site_scan(const hp_arch *a, const hp_image *img, const hp_symbol *fn,
                               unsigned flags, const hp_xrefs *xrefs, hp_func_scan *sc,
-                              hp_diags *why)
+                              uint64_t *bad, hp_diags *why)
 {
     const uint8_t *p = hp_image_bytes(img, fn->va, fn->size);
     if (!p)
@@ -203,18 +239,14 @@ static hp_status hp_site_scan(const hp_arch *a, const hp_image *img, const hp_sy
     /* The image-wide table already knows every direct branch into the
      * entry, from this function or any other: decode only the entry. */
     if ((xrefs || (flags & HP_SITE_XREFS_LATER)) && !(flags & HP_SITE_REDIRECTS))
-        return hp_site_scan_entry(a, p, fn->size, fn->va, sc);
-    uint64_t bad = 0;
+        return hp_site_scan_entry(a, p, fn->size, fn->va, sc, bad);
     hp_status st = a->scan(p, fn->size, fn->va, sc);
     if (st == HP_OK && sc->ok_size < fn->size)
-        bad = fn->va + sc->ok_size;
+        *bad = fn->va + sc->ok_size;
     if (st == HP_ERR_NOMEM)
         return st;
-    if (bad || st != HP_OK)
-        return hp_site_refuse(why, fn->va,
-                              "cannot decode the instruction at 0x%llx (data in code?), so "
-                              "branches into the entry cannot be ruled out",
-                              (unsigned long long)bad);
+    if (*bad || st != HP_OK)
+        return hp_site_refuse_decode(why, fn->va, *bad);
     return HP_OK;
 }
 
@@ -329,11 +361,13 @@ static hp_status hp_site_decode(const hp_image *img, const hp_symbol *fn, unsign
 {
     hp_func_scan sc = {0};
     uint32_t need = 0;
-    hp_status st = hp_site_scan(out->arch, img, fn, flags, xrefs, &sc, why);
+    uint64_t bad = 0;
+    hp_status st = hp_site_scan(out->arch, img, fn, flags, xrefs, &sc, &bad, why);
     if (st == HP_OK && !hp_site_choose(img, &sc, out, &need))
-        st = hp_site_refuse(why, fn->va,
-                            "too short: %llu bytes and no free padding after it; the jump "
-                            "needs %u", (unsigned long long)fn->size, need);
+        st = bad ? hp_site_refuse_decode(why, fn->va, bad)
+                 : hp_site_refuse(why, fn->va,
+                                  "too short: %llu bytes and no free padding after it; the "
+                                  "jump needs %u", (unsigned long long)fn->size, need);
     if (st == HP_OK)
         st = hp_site_check_stealable(img, &sc, out, why);
     if (st == HP_OK)

@@ -37,7 +37,8 @@ typedef struct hp_site {
     uint32_t go_free[HP_SITE_MAX_STEAL / 4 + 1];
     uint8_t plain_len;   /* leading stolen bytes of position-independent
                             instructions: a trampoline copies them as is */
-    /* Branches elsewhere in the function back to patch_va (Go's morestack
+    /* Branches elsewhere in the function back to patch_va, or to fn_va past
+     * a kept landing pad (Go's morestack
      * trailer `jmp entry`, C tail-recursion loops): with a trampoline they
      * must go to the trampoline, not re-enter the hook. */
     uint32_t redirect_off[HP_SITE_MAX_REDIRECTS]; /* from fn_va (one per hook: kept small) */

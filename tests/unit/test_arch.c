@@ -162,13 +162,37 @@ static void test_x86_jump_retarget(void **state)
     assert_int_equal(hp_rd32(jmp32 + 1), 0x500000 - 0x1005);
 }
 
+/* Short and near are told by the opcode after any prefixes, not by
+ * length: a hinted rel8 jcc is 3 bytes, a jcc rel32 is 6. */
+static void test_x86_prefixed_retarget(void **state)
+{
+    (void)state;
+    uint8_t hinted[3] = {0x3e, 0x75, 0xf5}; /* ds jnz rel8 */
+    assert_true(X86->short_branch(hinted, 3));
+    assert_true(X86->retarget(hinted, 3, 0x1007, 0x100b));
+    assert_memory_equal(hinted, ((uint8_t[]){0x3e, 0x75, 0x01}), 3);
+    assert_false(X86->retarget(hinted, 3, 0x1007, 0x100a + 128));
+    uint8_t jcc32[6] = {0x0f, 0x85, 0, 0, 0, 0};
+    assert_false(X86->short_branch(jcc32, 6));
+    assert_true(X86->retarget(jcc32, 6, 0x1000, 0x2000));
+    assert_int_equal(hp_rd32(jcc32 + 2), 0x2000 - 0x1006);
+    uint8_t hinted32[7] = {0x2e, 0x0f, 0x84, 0, 0, 0, 0}; /* cs jz rel32 */
+    assert_false(X86->short_branch(hinted32, 7));
+    assert_true(X86->retarget(hinted32, 7, 0x1000, 0x2000));
+    assert_int_equal(hp_rd32(hinted32 + 3), 0x2000 - 0x1007);
+    uint8_t loop[3] = {0x67, 0xe2, 0x00}; /* addr32 loop rel8 */
+    assert_true(X86->short_branch(loop, 3));
+    uint8_t call[5] = {0xe8, 0, 0, 0, 0}; /* not a jump: never retargeted */
+    assert_false(X86->retarget(call, 5, 0x1000, 0x2000));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pick),          cmocka_unit_test(test_x86_entry),
         cmocka_unit_test(test_a64_entry),     cmocka_unit_test(test_a64_jump),
         cmocka_unit_test(test_a64_retarget),  cmocka_unit_test(test_fill_and_pad),
-        cmocka_unit_test(test_x86_jump_retarget),
+        cmocka_unit_test(test_x86_jump_retarget), cmocka_unit_test(test_x86_prefixed_retarget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,9 +11,8 @@
 #     fd cannot be searched for branches back to it: "cannot decode the
 #     instruction at 0x401055 (data in code?), so branches into the entry
 #     cannot be ruled out".
-# (The planner's third refusal of this kind, "the whole function fits in
-# the jump and it branches back to its entry", is never given today: see
-# known-bugs/whole-fn-loop-original.)
+# (A branch back to the entry among the stolen bytes is no refusal: its
+# copy in the trampoline aims at the trampoline, see stolen-loop-to-entry.)
 # Expected: two errors in rule order, each "cannot hook at ADDR: REASON";
 # exit 1, no output.
         .text

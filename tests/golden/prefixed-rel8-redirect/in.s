@@ -1,7 +1,7 @@
-# KNOWN BUG: a short branch back to the entry that carries a prefix (here
-# the branch-taken hint 3e, `jne,pt`) is patched as if it were a rel32
-# branch: the run fails with "writing failed: internal error" after the
-# dry run reported success.
+# A short branch back to the entry that carries a prefix (here the
+# branch-taken hint 3e, `jne,pt`) is redirected through a jump island like
+# any rel8 branch: short and near branches are told apart by their
+# encoding (the table's short_branch/retarget), not by their length.
 #
 # f (0x401020) = `.Lf: inc eax (ff c0); dec edi (ff cf); nop (90);
 #     test edi,edi; ds jnz .Lf (3e 75 f5); ret`, then int3 padding: it
@@ -9,13 +9,11 @@
 #     dec + nop = 5 bytes; the jnz at f+7 is a branch back to the entry.
 # mock counts its calls and returns f_orig(n) + 10 (eax = 0 on entry).
 # Rules: f replace mock, original f_orig.
-# Why it breaks: the redirect code tells rel8 from rel32 by length (2 is
-# rel8, anything else rel32). The prefixed jnz is 3 bytes, so no island is
-# planned (plan.c, hp_find_island counts only 2-byte branches) and
-# emit.c (hp_patch_redirects) writes a 4-byte displacement at byte
-# len - 4 = -1 of the patch: over the patch's own length field. The writer
-# then meets a patch of absurd length: "internal error", exit 1.
-# Expected (written with a fixed build, checked by hand):
+# Told by length (2 bytes is rel8, anything else rel32), the prefixed jnz
+# got no island and a 4-byte displacement written at byte len - 4 = -1 of
+# its patch: "writing failed: internal error" after a dry run that
+# reported success.
+# Expected:
 # - plan: patch 0x401020, 5 bytes, destination mock, original f_orig;
 # - island: 5 int3 at f's end (0x40102b) become `jmp <f.hookpatch_orig>`;
 # - the jnz keeps its 3e prefix and opcode, its rel8 re-aimed at the

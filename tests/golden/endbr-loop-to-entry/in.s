@@ -1,6 +1,8 @@
-# KNOWN BUG: when the endbr64 at the entry is kept, a branch back to the
-# function's start (the endbr64) is not redirected to the trampoline, so
-# with `original =` the loop re-enters the replacement on every pass.
+# With the endbr64 at the entry kept and `original =`, a branch back to
+# the function's start (the endbr64, before the patch point) is redirected
+# to the trampoline like a branch to the patch point, so the loop runs in
+# the original and the replacement once per call. (arm64 sibling, a kept
+# BTI c: a64-bti-loop-to-entry.)
 #
 # f (0x401020) = `endbr64; test edi,edi; jz .Ldone; inc eax; dec edi;
 #     jmp f (eb xx); .Ldone: ret`: counts edi down to 0, adding 1 to eax
@@ -8,13 +10,13 @@
 # The jump goes after the endbr64 (patch f+4, 6 bytes: test, jz, inc).
 # mock counts its calls and returns f_orig(n) + 10 (eax = 0 on entry).
 # Rules: f replace mock, original f_orig.
-# Why it breaks: site.c (hp_site_check_targets) collects branches to the
-# patch point, f+4; the `jmp f` aims at f+0, the endbr64, which then runs
-# into the hook's jump to mock. Without an endbr64 the same loop is
-# redirected (see emit-order, redirect-eight). Today f(3) runs mock four
-# times: exit status 40 instead of 77. (Compilers loop to a label after
-# the endbr64; this takes hand-written code or a self tail call.)
-# Expected (written with a fixed build, checked by hand):
+# Branches to the patch point, f+4, were once the only ones redirected
+# (site.c, hp_site_check_targets): the `jmp f` aims at f+0, the endbr64,
+# which runs into the hook's jump to mock, so f(3) ran mock four times
+# (exit status 40). Without an endbr64 the same loop is redirected (see
+# emit-order, redirect-eight). (Compilers loop to a label after the
+# endbr64; this takes hand-written code or a self tail call.)
+# Expected:
 # - plan: patch 0x401024, 6 bytes, endbr64 kept;
 # - the `jmp f` (rel8) at f+0xc goes through an island at f's end, in
 #   the int3 padding after it (0x40102f), to <f.hookpatch_orig>;
