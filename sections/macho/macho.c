@@ -1,4 +1,4 @@
-/* Mach-O x86-64 backend: reader and place(). The writer is macho_write.c,
+/* Mach-O backend (x86-64 and arm64): reader and place(). The writer is macho_write.c,
  * the ad hoc signer macho_sign.c, the code map macho_code.c;
  * macho_symtab.c reads LC_SYMTAB (shared with the object reader
  * macho_obj.c).
@@ -48,6 +48,10 @@
  *
  * - Code signature: a signed input is re-signed ad hoc (macho_sign.c); an
  *   unsigned one stays unsigned, which x86-64 macOS runs (arm64 would not).
+ *
+ * - arm64 (thin files only, so far): img->machine selects the arm64
+ *   architecture table; new segments are aligned to 16 KiB, the page size
+ *   of arm64 macOS (x86-64: 4 KiB). arm64e is refused (hp_macho_check_cpu).
  *
  * - IBT: Mach-O has no landing-pad marking to clear, so
  *   ed->removed_landing_pad needs nothing here.
@@ -192,6 +196,35 @@ static hp_status hp_macho_pick_slice(hp_image *img, hp_macho *m)
 
 /* ---- the header and load commands ---- */
 
+/* x86-64, and arm64 with the plain ABI (subtype ALL or V8). arm64e signs
+ * its pointers (PAC) with keys only the kernel knows for the process, so
+ * stubs written here could not produce the signatures its code checks. */
+static hp_status hp_macho_check_cpu(hp_image *img, hp_macho *m, uint32_t cpu)
+{
+    uint32_t sub = m->cpusubtype & 0x00ffffffu;
+    m->page = HP_MACHO_PAGE;
+    if (cpu == HP_CPU_X86_64) {
+        img->machine = HP_MACH_X86_64;
+        return HP_OK;
+    }
+    if (cpu == HP_CPU_ARM64 && sub == HP_CPU_SUBTYPE_ARM64E)
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                               "arm64e Mach-O (pointer-authenticated ABI, cpusubtype 0x%x) is not "
+                               "supported: its pointers are signed with keys hookpatch cannot use; "
+                               "build for arm64", m->cpusubtype);
+    if (cpu == HP_CPU_ARM64 && (sub == HP_CPU_SUBTYPE_ARM64_ALL || sub == HP_CPU_SUBTYPE_ARM64_V8)) {
+        img->machine = HP_MACH_ARM64;
+        m->page = HP_MACHO_PAGE_ARM64;
+        return HP_OK;
+    }
+    if (cpu == HP_CPU_ARM64)
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED, "Mach-O arm64 cpusubtype 0x%x is not "
+                               "supported (only arm64: ALL or V8)", m->cpusubtype);
+    return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                           "Mach-O CPU type %s (0x%x) is not supported (x86-64 and arm64 are)",
+                           hp_macho_cpu_name(cpu), cpu);
+}
+
 static hp_status hp_macho_check_header(hp_image *img, hp_macho *m)
 {
     const uint8_t *p = hp_macho_slice(img, m);
@@ -202,11 +235,8 @@ static hp_status hp_macho_check_header(hp_image *img, hp_macho *m)
         return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
                                "only 64-bit little-endian Mach-O is supported (magic 0x%08x)",
                                hp_rd32(p));
-    uint32_t cpu = hp_rd32(p + 4);
-    if (cpu != HP_CPU_X86_64)
-        return hp_image_refuse(img, HP_ERR_UNSUPPORTED, "Mach-O CPU type %s (0x%x) is not x86-64",
-                               hp_macho_cpu_name(cpu), cpu);
     m->cpusubtype = hp_rd32(p + 8);
+    HP_CHECK(hp_macho_check_cpu(img, m, hp_rd32(p + 4)));
     m->filetype = hp_rd32(p + 12);
     m->ncmds = hp_rd32(p + 16);
     m->sizeofcmds = hp_rd32(p + 20);
@@ -718,7 +748,7 @@ static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
     for (size_t i = 0; i < m->nsegs; i++)
         if ((int)i != m->linkedit && m->segs[i].vmsize && m->segs[i].vmaddr + m->segs[i].vmsize > va)
             va = m->segs[i].vmaddr + m->segs[i].vmsize;
-    va = hp_align_up(va, HP_MACHO_PAGE);
+    va = hp_align_up(va, m->page);
     hp_macho_plan *pl = &m->plan;
     uint64_t ro = lay->size[HP_REGION_RODATA], data = lay->size[HP_REGION_DATA];
     pl->has_data = ro || data;
@@ -726,14 +756,15 @@ static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
         pl->data_seg_va = va;
         lay->va[HP_REGION_RODATA] = va;
         lay->va[HP_REGION_DATA] = hp_align_up(va + ro, 16);
-        va = hp_align_up(lay->va[HP_REGION_DATA] + data, HP_MACHO_PAGE);
+        va = hp_align_up(lay->va[HP_REGION_DATA] + data, m->page);
     }
     pl->text_seg_va = lay->va[HP_REGION_TEXT] = va;
     pl->new_off = m->segs[m->linkedit].fileoff;
     pl->placed = true;
     if (va + lay->size[HP_REGION_TEXT] - img->base_va > HP_MACHO_REACH)
-        return hp_image_refuse(img, HP_ERR_RANGE,
-                               "the image would exceed 2 GiB, beyond the reach of rel32 jumps");
+        return hp_image_refuse(img, HP_ERR_RANGE, "the image would exceed 2 GiB, beyond the "
+                               "reach of %s", img->machine == HP_MACH_ARM64
+                                                  ? "the trampolines' ADRP" : "rel32 jumps");
     return HP_OK;
 }
 

@@ -23,7 +23,11 @@
 #define HP_MH_DYLIB 6u
 #define HP_MH_BUNDLE 8u
 #define HP_MH_PIE 0x200000u
-#define HP_MACHO_PAGE 0x1000u
+#define HP_CPU_SUBTYPE_ARM64_ALL 0u
+#define HP_CPU_SUBTYPE_ARM64_V8 1u
+#define HP_CPU_SUBTYPE_ARM64E 2u
+#define HP_MACHO_PAGE 0x1000u       /* x86-64 pages */
+#define HP_MACHO_PAGE_ARM64 0x4000u /* arm64 macOS maps 16 KiB pages */
 
 /* Load commands. */
 #define HP_LC_REQ_DYLD 0x80000000u
@@ -96,6 +100,7 @@ enum {
 #define HP_CSSLOT_CODEDIRECTORY 0u
 #define HP_CSSLOT_REQUIREMENTS 2u
 #define HP_CS_ADHOC 0x2u
+#define HP_CS_LINKER_SIGNED 0x20000u
 #define HP_CS_EXECSEG_MAIN_BINARY 0x1u
 #define HP_CD_VERSION 0x20400u
 #define HP_CD_HEADER 88u /* CodeDirectory through execSegFlags (0x20400) */

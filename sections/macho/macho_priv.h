@@ -47,6 +47,7 @@ typedef struct hp_macho {
     uint32_t narchs, arch_idx;
     /* mach_header_64 */
     uint32_t cpusubtype, filetype, ncmds, sizeofcmds, flags;
+    uint64_t page; /* segment alignment: HP_MACHO_PAGE or HP_MACHO_PAGE_ARM64 */
     hp_macho_seg *segs; /* every LC_SEGMENT_64, in load-command order */
     size_t nsegs;
     hp_macho_sect *sects; /* every section_64, in order (n_sect = index + 1) */
@@ -82,15 +83,25 @@ hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, hp_sink *out);
 
 /* macho_sign.c: SHA-256 and the ad hoc code signature. */
 void hp_sha256(const uint8_t *p, size_t n, uint8_t out[32]);
+/* What the new signature says besides the page hashes. */
+typedef struct hp_macho_sig {
+    const char *ident;           /* the signing identifier */
+    uint64_t exec_off, exec_size; /* the __TEXT segment's file range */
+    bool main_binary;            /* an executable (CS_EXECSEG_MAIN_BINARY) */
+    bool linker_signed;          /* CodeDirectory alone, with CS_LINKER_SIGNED */
+} hp_macho_sig;
 /* Bytes of the signature for a slice whose signed part is code_limit bytes
- * long (the signature starts there). ident: the signing identifier. */
-size_t hp_macho_sig_size(uint64_t code_limit, const char *ident);
+ * long (the signature starts there). */
+size_t hp_macho_sig_size(uint64_t code_limit, const hp_macho_sig *sg);
 /* Write the SuperBlob into out (hp_macho_sig_size bytes), hashing
- * slice[0, code_limit). exec_*: the __TEXT segment's file range. */
-void hp_macho_sig_build(const uint8_t *slice, uint64_t code_limit, const char *ident,
-                        uint64_t exec_off, uint64_t exec_size, bool main_binary, uint8_t *out);
+ * slice[0, code_limit). */
+void hp_macho_sig_build(const uint8_t *slice, uint64_t code_limit, const hp_macho_sig *sg,
+                        uint8_t *out);
 /* The identifier of an existing signature blob, copied into buf (NUL
- * terminated); false if the blob has none or is malformed. */
-bool hp_macho_sig_ident(const uint8_t *blob, size_t size, char *buf, size_t buf_len);
+ * terminated), and whether the linker signed it (a CodeDirectory alone,
+ * flagged CS_LINKER_SIGNED); false if the blob has no identifier or is
+ * malformed. */
+bool hp_macho_sig_read(const uint8_t *blob, size_t size, char *buf, size_t buf_len,
+                       bool *linker_signed);
 
 #endif

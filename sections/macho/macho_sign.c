@@ -10,6 +10,11 @@
  *     signature (or the file name), exec segment = __TEXT;
  *   - an empty Requirements blob, whose hash is special slot -2 (slot -1,
  *     Info.plist, is zero: a bare binary has none).
+ * An input the linker signed (lld, ld64 and Go's linker sign every arm64
+ * output) has a SuperBlob with the CodeDirectory alone, flagged
+ * CS_ADHOC | CS_LINKER_SIGNED; the output keeps that form: the flag says
+ * "no one signed this on purpose", so tools may re-sign it freely. Any other
+ * signature becomes the codesign form above, without CS_LINKER_SIGNED.
  * Code signatures are big-endian, unlike the rest of the file. SHA-256 is
  * implemented here (FIPS 180-4) so hookpatch needs no crypto library.
  */
@@ -94,32 +99,46 @@ static uint64_t hp_cs_npages(uint64_t code_limit)
     return (code_limit + (1u << HP_CS_PAGE_SHIFT) - 1) >> HP_CS_PAGE_SHIFT;
 }
 
-static size_t hp_cs_cd_size(uint64_t code_limit, const char *ident)
+/* Special slots: Requirements and Info.plist; none when linker-signed. */
+static uint32_t hp_cs_nspecial(const hp_macho_sig *sg)
 {
-    return HP_CD_HEADER + strlen(ident) + 1 +
-           (HP_CS_NSPECIAL + hp_cs_npages(code_limit)) * HP_CS_HASH;
+    return sg->linker_signed ? 0 : HP_CS_NSPECIAL;
 }
 
-size_t hp_macho_sig_size(uint64_t code_limit, const char *ident)
+static size_t hp_cs_cd_size(uint64_t code_limit, const hp_macho_sig *sg)
 {
-    return hp_align_up(HP_CS_SUPER_HDR + hp_cs_cd_size(code_limit, ident) + HP_CS_REQS, 16);
+    return HP_CD_HEADER + strlen(sg->ident) + 1 +
+           (hp_cs_nspecial(sg) + hp_cs_npages(code_limit)) * HP_CS_HASH;
 }
 
-static void hp_cs_code_directory(const uint8_t *slice, uint64_t code_limit, const char *ident,
-                                 uint64_t exec_off, uint64_t exec_size, bool main_binary,
-                                 const uint8_t *reqs, uint8_t *cd)
+/* SuperBlob header: 12 bytes and one index entry per blob. */
+static uint32_t hp_cs_super_hdr(const hp_macho_sig *sg)
 {
+    return sg->linker_signed ? 12u + 8u : HP_CS_SUPER_HDR;
+}
+
+size_t hp_macho_sig_size(uint64_t code_limit, const hp_macho_sig *sg)
+{
+    return hp_align_up(hp_cs_super_hdr(sg) + hp_cs_cd_size(code_limit, sg) +
+                           (sg->linker_signed ? 0 : HP_CS_REQS), 16);
+}
+
+static void hp_cs_code_directory(const uint8_t *slice, uint64_t code_limit,
+                                 const hp_macho_sig *sg, const uint8_t *reqs, uint8_t *cd)
+{
+    const char *ident = sg->ident;
     size_t ident_len = strlen(ident) + 1;
+    uint32_t nspecial = hp_cs_nspecial(sg);
     uint32_t ident_off = HP_CD_HEADER;
-    uint32_t hash_off = ident_off + (uint32_t)ident_len + HP_CS_NSPECIAL * HP_CS_HASH;
+    uint32_t hash_off = ident_off + (uint32_t)ident_len + nspecial * HP_CS_HASH;
     uint64_t npages = hp_cs_npages(code_limit);
     hp_wr32be(cd + 0, HP_CSMAGIC_CODEDIRECTORY);
-    hp_wr32be(cd + 4, (uint32_t)hp_cs_cd_size(code_limit, ident));
+    hp_wr32be(cd + 4, (uint32_t)hp_cs_cd_size(code_limit, sg));
     hp_wr32be(cd + 8, HP_CD_VERSION);
-    hp_wr32be(cd + 12, HP_CS_ADHOC);
+    hp_wr32be(cd + 12, HP_CS_ADHOC | (sg->linker_signed ? HP_CS_LINKER_SIGNED : 0));
     hp_wr32be(cd + 16, hash_off);
     hp_wr32be(cd + 20, ident_off);
-    hp_wr32be(cd + 24, HP_CS_NSPECIAL);
+    hp_wr32be(cd + 24, nspecial);
     hp_wr32be(cd + 28, (uint32_t)npages);
     hp_wr32be(cd + 32, (uint32_t)code_limit);
     cd[36] = HP_CS_HASH;      /* hashSize */
@@ -129,13 +148,14 @@ static void hp_cs_code_directory(const uint8_t *slice, uint64_t code_limit, cons
     /* 40: spare2, 44: scatterOffset, 48: teamOffset, 52: spare3,
      * 56: codeLimit64 (0: the 32-bit field holds it) */
     memset(cd + 40, 0, 24);
-    hp_wr64be(cd + 64, exec_off);
-    hp_wr64be(cd + 72, exec_size);
-    hp_wr64be(cd + 80, main_binary ? HP_CS_EXECSEG_MAIN_BINARY : 0);
+    hp_wr64be(cd + 64, sg->exec_off);
+    hp_wr64be(cd + 72, sg->exec_size);
+    hp_wr64be(cd + 80, sg->main_binary ? HP_CS_EXECSEG_MAIN_BINARY : 0);
     memcpy(cd + ident_off, ident, ident_len);
     uint8_t *slot0 = cd + hash_off;
-    memset(slot0 - HP_CS_NSPECIAL * HP_CS_HASH, 0, HP_CS_NSPECIAL * HP_CS_HASH);
-    hp_sha256(reqs, HP_CS_REQS, slot0 - HP_CSSLOT_REQUIREMENTS * HP_CS_HASH);
+    memset(slot0 - nspecial * HP_CS_HASH, 0, nspecial * HP_CS_HASH);
+    if (reqs)
+        hp_sha256(reqs, HP_CS_REQS, slot0 - HP_CSSLOT_REQUIREMENTS * HP_CS_HASH);
     for (uint64_t i = 0; i < npages; i++) {
         uint64_t off = i << HP_CS_PAGE_SHIFT, n = code_limit - off;
         if (n > (1u << HP_CS_PAGE_SHIFT))
@@ -144,30 +164,37 @@ static void hp_cs_code_directory(const uint8_t *slice, uint64_t code_limit, cons
     }
 }
 
-void hp_macho_sig_build(const uint8_t *slice, uint64_t code_limit, const char *ident,
-                        uint64_t exec_off, uint64_t exec_size, bool main_binary, uint8_t *out)
+void hp_macho_sig_build(const uint8_t *slice, uint64_t code_limit, const hp_macho_sig *sg,
+                        uint8_t *out)
 {
-    size_t total = hp_macho_sig_size(code_limit, ident);
-    size_t cd_len = hp_cs_cd_size(code_limit, ident);
-    uint32_t cd_off = HP_CS_SUPER_HDR, reqs_off = HP_CS_SUPER_HDR + (uint32_t)cd_len;
+    size_t total = hp_macho_sig_size(code_limit, sg);
+    size_t cd_len = hp_cs_cd_size(code_limit, sg);
+    uint32_t cd_off = hp_cs_super_hdr(sg), reqs_off = cd_off + (uint32_t)cd_len;
     memset(out, 0, total);
     hp_wr32be(out + 0, HP_CSMAGIC_EMBEDDED_SIGNATURE);
-    hp_wr32be(out + 4, (uint32_t)(reqs_off + HP_CS_REQS));
-    hp_wr32be(out + 8, 2);
     hp_wr32be(out + 12, HP_CSSLOT_CODEDIRECTORY);
     hp_wr32be(out + 16, cd_off);
+    if (sg->linker_signed) {
+        hp_wr32be(out + 4, reqs_off);
+        hp_wr32be(out + 8, 1);
+        hp_cs_code_directory(slice, code_limit, sg, NULL, out + cd_off);
+        return;
+    }
+    hp_wr32be(out + 4, (uint32_t)(reqs_off + HP_CS_REQS));
+    hp_wr32be(out + 8, 2);
     hp_wr32be(out + 20, HP_CSSLOT_REQUIREMENTS);
     hp_wr32be(out + 24, reqs_off);
     uint8_t *reqs = out + reqs_off;
     hp_wr32be(reqs + 0, HP_CSMAGIC_REQUIREMENTS);
     hp_wr32be(reqs + 4, HP_CS_REQS);
     hp_wr32be(reqs + 8, 0);
-    hp_cs_code_directory(slice, code_limit, ident, exec_off, exec_size, main_binary, reqs,
-                         out + cd_off);
+    hp_cs_code_directory(slice, code_limit, sg, reqs, out + cd_off);
 }
 
-bool hp_macho_sig_ident(const uint8_t *blob, size_t size, char *buf, size_t buf_len)
+bool hp_macho_sig_read(const uint8_t *blob, size_t size, char *buf, size_t buf_len,
+                       bool *linker_signed)
 {
+    *linker_signed = false;
     if (size < 12 || hp_rd32be(blob) != HP_CSMAGIC_EMBEDDED_SIGNATURE)
         return false;
     uint32_t count = hp_rd32be(blob + 8);
@@ -185,6 +212,7 @@ bool hp_macho_sig_ident(const uint8_t *blob, size_t size, char *buf, size_t buf_
         if (!end || n == 0 || n >= buf_len)
             return false;
         memcpy(buf, s, n + 1);
+        *linker_signed = count == 1 && (hp_rd32be(cd + 12) & HP_CS_LINKER_SIGNED);
         return true;
     }
     return false;

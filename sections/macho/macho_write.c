@@ -48,6 +48,7 @@ typedef struct hp_macho_out {
     uint32_t sym_ins;    /* their index: after the old local symbols */
     uint32_t sect[5];    /* n_sect of __const, __data, __bss, __text, __info (0: none) */
     char ident[256];
+    hp_macho_sig sig;
     hp_buf lc;  /* new load commands */
     hp_buf out; /* the output slice */
 } hp_macho_out;
@@ -79,10 +80,10 @@ static hp_status hp_macho_layout_new(hp_macho_out *o)
             o->data_filesize = dt->va + dt->bytes.len - pl->data_seg_va;
             end = dt->va + dt->mem_size;
         }
-        o->data_vmsize = hp_align_up(end - pl->data_seg_va, HP_MACHO_PAGE);
+        o->data_vmsize = hp_align_up(end - pl->data_seg_va, o->m->page);
         if (pl->data_seg_va + o->data_vmsize > pl->text_seg_va)
             return HP_ERR_INTERNAL; /* larger than place() was told */
-        off += hp_align_up(o->data_filesize, HP_MACHO_PAGE);
+        off += hp_align_up(o->data_filesize, o->m->page);
         o->nnew++;
     }
     uint32_t next = (uint32_t)o->m->nsects + 1;
@@ -96,9 +97,9 @@ static hp_status hp_macho_layout_new(hp_macho_out *o)
     o->text_off = off;
     o->info_va = hp_align_up(tx->va + tx->mem_size, 16);
     o->text_filesize = o->ed->info.len ? o->info_va + o->ed->info.len - tx->va : tx->mem_size;
-    o->text_vmsize = hp_align_up(o->text_filesize ? o->text_filesize : 1, HP_MACHO_PAGE);
+    o->text_vmsize = hp_align_up(o->text_filesize ? o->text_filesize : 1, o->m->page);
     o->nnew++;
-    o->le_off = off + hp_align_up(o->text_filesize, HP_MACHO_PAGE);
+    o->le_off = off + hp_align_up(o->text_filesize, o->m->page);
     o->delta = o->le_off - o->old_le_off;
     o->le_va = pl->text_seg_va + o->text_vmsize;
     if (o->le_va < o->old_le_va)
@@ -254,8 +255,8 @@ static hp_status hp_macho_layout_linkedit(hp_macho_out *o)
     if (m->sig_lc) {
         const uint8_t *lc = o->in + m->sig_lc;
         o->body_end = hp_rd32(lc + 8);
-        if (!hp_macho_sig_ident(o->in + o->body_end, hp_rd32(lc + 12), o->ident,
-                                sizeof o->ident))
+        if (!hp_macho_sig_read(o->in + o->body_end, hp_rd32(lc + 12), o->ident,
+                               sizeof o->ident, &o->sig.linker_signed))
             hp_macho_basename(o->img->path, o->ident, sizeof o->ident);
     }
     HP_CHECK(hp_macho_rebase(o));
@@ -280,7 +281,8 @@ static hp_status hp_macho_layout_linkedit(hp_macho_out *o)
         o->end = tail;
         if (m->sig_lc) {
             o->sig_off = hp_align_up(tail, 16);
-            o->sig_size = hp_macho_sig_size(o->sig_off, o->ident);
+            o->sig.ident = o->ident;
+            o->sig_size = hp_macho_sig_size(o->sig_off, &o->sig);
             o->end = o->sig_off + o->sig_size;
         }
         o->le_filesize = o->end - o->le_off;
@@ -497,7 +499,7 @@ static void hp_macho_fix_segment(const hp_macho_out *o, uint8_t *c)
     name[16] = 0;
     if (!strcmp(name, "__LINKEDIT")) {
         hp_wr64(c + 24, o->le_va);
-        hp_wr64(c + 32, hp_align_up(o->le_filesize, HP_MACHO_PAGE));
+        hp_wr64(c + 32, hp_align_up(o->le_filesize, o->m->page));
         hp_wr64(c + 40, o->le_off);
         hp_wr64(c + 48, o->le_filesize);
         return;
@@ -630,9 +632,10 @@ static hp_status hp_macho_build(hp_macho_out *o)
         for (size_t i = 0; i < m->nsegs; i++)
             if (!strcmp(m->segs[i].name, "__TEXT"))
                 text = &m->segs[i];
-        hp_macho_sig_build(d, o->sig_off, o->ident, text ? text->fileoff : 0,
-                           text ? text->filesize : 0, m->filetype == HP_MH_EXECUTE,
-                           d + o->sig_off);
+        o->sig.exec_off = text ? text->fileoff : 0;
+        o->sig.exec_size = text ? text->filesize : 0;
+        o->sig.main_binary = m->filetype == HP_MH_EXECUTE;
+        hp_macho_sig_build(d, o->sig_off, &o->sig, d + o->sig_off);
     }
     return HP_OK;
 }

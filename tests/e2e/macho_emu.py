@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Check and run x86-64 Mach-O files without a Mac (driver for macho_emu.sh).
+"""Check and run x86-64 and arm64 Mach-O files without a Mac (driver for
+macho_emu.sh and macho_a64.sh).
 
   macho_emu.py call FILE SYMBOL c|go ARG...   call a function under unicorn;
                                              prints the result (rax, signed)
@@ -18,10 +19,12 @@
 
 The Mach-O reader here is independent of hookpatch's (a second opinion):
 segments are mapped at their link-time addresses, so no rebasing is
-needed. C functions get their arguments in rdi, rsi; Go functions
+needed. x86-64: C functions get their arguments in rdi, rsi; Go functions
 (ABIInternal) in rax, rbx, rcx, rdi, rsi, with r14 pointing at a fake g
 whose stackguard0 is 0 so the prologue's stack check never calls
-morestack. A call ends when it returns to a sentinel address.
+morestack. arm64 (C only so far): arguments in x0, x1, the result in w0,
+the return address in x30; UDF and BRK count as "trap". A call ends when
+it returns to a sentinel address.
 """
 import hashlib
 import struct
@@ -64,9 +67,13 @@ def slices(data):
     return [(cpu, 0, len(data))]
 
 
-def thin(data, cpu=CPU_X86_64):
-    for c, off, size in slices(data):
-        if c == cpu:
+def thin(data, cpu=None):
+    """The slice for cpu; None: a thin file's only slice, else x86-64's."""
+    sl = slices(data)
+    if cpu is None and len(sl) == 1 and struct.unpack_from(">I", data, 0)[0] not in (0xCAFEBABE, 0xCAFEBABF):
+        return data
+    for c, off, size in sl:
+        if c == (cpu or CPU_X86_64):
             return data[off:off + size]
     fail("no slice for CPU 0x%x" % cpu)
 
@@ -75,9 +82,9 @@ class MachO:
     def __init__(self, data):
         self.data = data
         magic, cpu, _, ftype, ncmds, sizeofcmds, flags, _ = struct.unpack_from("<IIIIIIII", data, 0)
-        if magic != 0xFEEDFACF or cpu != CPU_X86_64:
-            fail("not an x86-64 Mach-O slice")
-        self.filetype, self.flags = ftype, flags
+        if magic != 0xFEEDFACF or cpu not in (CPU_X86_64, CPU_ARM64):
+            fail("not an x86-64 or arm64 Mach-O slice")
+        self.cpu, self.filetype, self.flags = cpu, ftype, flags
         self.segs, self.sects, self.cmds = [], [], []
         off = 32
         for _ in range(ncmds):
@@ -130,8 +137,11 @@ def cmd_layout(path):
     for a, b in zip(files, files[1:]):
         if a[1] > b[0]:
             fail("segments %s and %s overlap in the file" % (a[2], b[2]))
+    page = 0x4000 if m.cpu == CPU_ARM64 else PAGE
     for s in m.segs:
-        if s["name"] != "__PAGEZERO" and s["vmsize"] and (s["va"] % PAGE or s["off"] % PAGE):
+        # __LINKEDIT's file offset needs only 4 KiB alignment on either
+        align = PAGE if s["name"] == "__LINKEDIT" else page
+        if s["name"] != "__PAGEZERO" and s["vmsize"] and (s["va"] % align or s["off"] % align):
             fail("segment %s is not page-aligned" % s["name"])
     first = min((so for _, _, _, sz, so in m.sects if so and sz), default=len(m.data))
     if m.lc_end > first:
@@ -189,6 +199,8 @@ def cmd_call(path, sym, abi, args):
     if path not in _parsed:
         _parsed[path] = MachO(thin(open(path, "rb").read()))
     m = _parsed[path]
+    if m.cpu == CPU_ARM64:
+        return call_arm64(m, sym, abi, args)
     syms = m.symbols()
     if sym not in syms:
         fail("no symbol %s" % sym)
@@ -227,6 +239,41 @@ def cmd_call(path, sym, abi, args):
         print(rax - (1 << 32) if rax >> 31 else rax)
     else:
         print(rax - (1 << 64) if rax >> 63 else rax)
+
+
+def call_arm64(m, sym, abi, args):
+    from unicorn import Uc, UcError, UC_ARCH_ARM64, UC_MODE_ARM, UC_ERR_INSN_INVALID, UC_ERR_EXCEPTION
+    from unicorn import arm64_const as A
+
+    if abi != "c":
+        fail("arm64: only the C ABI is emulated")
+    syms = m.symbols()
+    if sym not in syms:
+        fail("no symbol %s" % sym)
+    uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+    for s in m.segs:
+        if not s["vmsize"] or not s["prot"]:
+            continue
+        size = (s["vmsize"] + PAGE - 1) & ~(PAGE - 1)
+        uc.mem_map(s["va"], size)
+        uc.mem_write(s["va"], m.data[s["off"]:s["off"] + min(s["filesize"], s["vmsize"])])
+    uc.mem_map(STACK, STACK_SIZE)
+    uc.mem_map(SENTINEL, PAGE)
+    uc.reg_write(A.UC_ARM64_REG_SP, STACK + STACK_SIZE - 0x1000)
+    uc.reg_write(A.UC_ARM64_REG_X30, SENTINEL)
+    for r, v in zip([A.UC_ARM64_REG_X0, A.UC_ARM64_REG_X1, A.UC_ARM64_REG_X2], args):
+        uc.reg_write(r, v & 0xFFFFFFFFFFFFFFFF)
+    try:
+        uc.emu_start(syms[sym], SENTINEL, count=1_000_000)
+    except UcError as e:
+        if e.errno in (UC_ERR_INSN_INVALID, UC_ERR_EXCEPTION):
+            print("trap")
+            return
+        fail("emulation: %s at 0x%x" % (e, uc.reg_read(A.UC_ARM64_REG_PC)))
+    if uc.reg_read(A.UC_ARM64_REG_PC) != SENTINEL:
+        fail("did not return (pc 0x%x)" % uc.reg_read(A.UC_ARM64_REG_PC))
+    w0 = uc.reg_read(A.UC_ARM64_REG_X0) & 0xFFFFFFFF
+    print(w0 - (1 << 32) if w0 >> 31 else w0)
 
 
 def cmd_batch():
