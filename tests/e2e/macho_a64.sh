@@ -155,7 +155,8 @@ fi
 $PY -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[8] = 2
 open(sys.argv[2], "wb").write(d)' "$W/exe" "$W/exe_arm64e"
 hp "$W/exe_arm64e" "$W/arm64e.out" "$FIX/rules.toml"
-if [[ $HP_RC != 0 && $HP_ERR == *"hookpatch: error:"*arm64e* && ! -e $W/arm64e.out ]]; then
+if [[ $HP_RC != 0 && $HP_ERR == *"hookpatch: error:"*"arm64e Mach-O (pointer-authenticated ABI"* &&
+    ! -e $W/arm64e.out ]]; then
     pass "arm64e: refused, named"
 else
     fail "arm64e" "rc=$HP_RC" "$HP_ERR"

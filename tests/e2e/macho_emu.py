@@ -139,9 +139,7 @@ def cmd_layout(path):
             fail("segments %s and %s overlap in the file" % (a[2], b[2]))
     page = 0x4000 if m.cpu == CPU_ARM64 else PAGE
     for s in m.segs:
-        # __LINKEDIT's file offset needs only 4 KiB alignment on either
-        align = PAGE if s["name"] == "__LINKEDIT" else page
-        if s["name"] != "__PAGEZERO" and s["vmsize"] and (s["va"] % align or s["off"] % align):
+        if s["name"] != "__PAGEZERO" and s["vmsize"] and (s["va"] % page or s["off"] % page):
             fail("segment %s is not page-aligned" % s["name"])
     first = min((so for _, _, _, sz, so in m.sects if so and sz), default=len(m.data))
     if m.lc_end > first:
