@@ -83,12 +83,21 @@ hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, hp_sink *out);
 
 /* macho_sign.c: SHA-256 and the ad hoc code signature. */
 void hp_sha256(const uint8_t *p, size_t n, uint8_t out[32]);
+/* A blob of the input signature the new one keeps (entitlements). */
+typedef struct hp_macho_sig_blob {
+    uint32_t type; /* its special slot */
+    const uint8_t *data;
+    uint32_t len;
+} hp_macho_sig_blob;
+
 /* What the new signature says besides the page hashes. */
 typedef struct hp_macho_sig {
     const char *ident;           /* the signing identifier */
     uint64_t exec_off, exec_size; /* the __TEXT segment's file range */
     bool main_binary;            /* an executable (CS_EXECSEG_MAIN_BINARY) */
     bool linker_signed;          /* CodeDirectory alone, with CS_LINKER_SIGNED */
+    hp_macho_sig_blob keep[2];   /* entitlements (XML, DER), in slot order */
+    size_t nkeep;
 } hp_macho_sig;
 /* Bytes of the signature for a slice whose signed part is code_limit bytes
  * long (the signature starts there). */
@@ -98,10 +107,10 @@ size_t hp_macho_sig_size(uint64_t code_limit, const hp_macho_sig *sg);
 void hp_macho_sig_build(const uint8_t *slice, uint64_t code_limit, const hp_macho_sig *sg,
                         uint8_t *out);
 /* The identifier of an existing signature blob, copied into buf (NUL
- * terminated), and whether the linker signed it (a CodeDirectory alone,
- * flagged CS_LINKER_SIGNED); false if the blob has no identifier or is
- * malformed. */
+ * terminated); false if the blob has no identifier or is malformed. Also
+ * fills sg->linker_signed (a CodeDirectory alone, flagged CS_LINKER_SIGNED)
+ * and sg->keep (its entitlements blobs, pointing into blob). */
 bool hp_macho_sig_read(const uint8_t *blob, size_t size, char *buf, size_t buf_len,
-                       bool *linker_signed);
+                       hp_macho_sig *sg);
 
 #endif

@@ -10,6 +10,9 @@
  *     signature (or the file name), exec segment = __TEXT;
  *   - an empty Requirements blob, whose hash is special slot -2 (slot -1,
  *     Info.plist, is zero: a bare binary has none).
+ * Entitlements blobs of the input (XML, slot 5; DER, slot 7: test binaries
+ * carry get-task-allow) are kept byte for byte after the Requirements, and
+ * the special slots grow to cover them, their hashes recomputed.
  * An input the linker signed (lld, ld64 and Go's linker sign every arm64
  * output) has a SuperBlob with the CodeDirectory alone, flagged
  * CS_ADHOC | CS_LINKER_SIGNED; the output keeps that form: the flag says
@@ -99,10 +102,23 @@ static uint64_t hp_cs_npages(uint64_t code_limit)
     return (code_limit + (1u << HP_CS_PAGE_SHIFT) - 1) >> HP_CS_PAGE_SHIFT;
 }
 
-/* Special slots: Requirements and Info.plist; none when linker-signed. */
+/* Special slots: up to the highest kept blob's type, at least
+ * Requirements (2; Info.plist, 1, stays zero); none when linker-signed. */
 static uint32_t hp_cs_nspecial(const hp_macho_sig *sg)
 {
-    return sg->linker_signed ? 0 : HP_CS_NSPECIAL;
+    uint32_t n = HP_CS_NSPECIAL;
+    for (size_t i = 0; i < sg->nkeep; i++)
+        if (sg->keep[i].type > n)
+            n = sg->keep[i].type;
+    return sg->linker_signed ? 0 : n;
+}
+
+static size_t hp_cs_kept_bytes(const hp_macho_sig *sg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sg->nkeep; i++)
+        n += sg->keep[i].len;
+    return n;
 }
 
 static size_t hp_cs_cd_size(uint64_t code_limit, const hp_macho_sig *sg)
@@ -114,13 +130,13 @@ static size_t hp_cs_cd_size(uint64_t code_limit, const hp_macho_sig *sg)
 /* SuperBlob header: 12 bytes and one index entry per blob. */
 static uint32_t hp_cs_super_hdr(const hp_macho_sig *sg)
 {
-    return sg->linker_signed ? 12u + 8u : HP_CS_SUPER_HDR;
+    return sg->linker_signed ? 12u + 8u : HP_CS_SUPER_HDR + 8u * (uint32_t)sg->nkeep;
 }
 
 size_t hp_macho_sig_size(uint64_t code_limit, const hp_macho_sig *sg)
 {
     return hp_align_up(hp_cs_super_hdr(sg) + hp_cs_cd_size(code_limit, sg) +
-                           (sg->linker_signed ? 0 : HP_CS_REQS), 16);
+                           (sg->linker_signed ? 0 : HP_CS_REQS + hp_cs_kept_bytes(sg)), 16);
 }
 
 static void hp_cs_code_directory(const uint8_t *slice, uint64_t code_limit,
@@ -156,6 +172,8 @@ static void hp_cs_code_directory(const uint8_t *slice, uint64_t code_limit,
     memset(slot0 - nspecial * HP_CS_HASH, 0, nspecial * HP_CS_HASH);
     if (reqs)
         hp_sha256(reqs, HP_CS_REQS, slot0 - HP_CSSLOT_REQUIREMENTS * HP_CS_HASH);
+    for (size_t i = 0; i < sg->nkeep && reqs; i++)
+        hp_sha256(sg->keep[i].data, sg->keep[i].len, slot0 - sg->keep[i].type * HP_CS_HASH);
     for (uint64_t i = 0; i < npages; i++) {
         uint64_t off = i << HP_CS_PAGE_SHIFT, n = code_limit - off;
         if (n > (1u << HP_CS_PAGE_SHIFT))
@@ -180,10 +198,17 @@ void hp_macho_sig_build(const uint8_t *slice, uint64_t code_limit, const hp_mach
         hp_cs_code_directory(slice, code_limit, sg, NULL, out + cd_off);
         return;
     }
-    hp_wr32be(out + 4, (uint32_t)(reqs_off + HP_CS_REQS));
-    hp_wr32be(out + 8, 2);
+    hp_wr32be(out + 8, 2 + (uint32_t)sg->nkeep);
     hp_wr32be(out + 20, HP_CSSLOT_REQUIREMENTS);
     hp_wr32be(out + 24, reqs_off);
+    uint32_t at = reqs_off + HP_CS_REQS;
+    for (size_t i = 0; i < sg->nkeep; i++) {
+        hp_wr32be(out + 28 + 8 * i, sg->keep[i].type);
+        hp_wr32be(out + 32 + 8 * i, at);
+        memcpy(out + at, sg->keep[i].data, sg->keep[i].len);
+        at += sg->keep[i].len;
+    }
+    hp_wr32be(out + 4, at);
     uint8_t *reqs = out + reqs_off;
     hp_wr32be(reqs + 0, HP_CSMAGIC_REQUIREMENTS);
     hp_wr32be(reqs + 4, HP_CS_REQS);
@@ -191,13 +216,33 @@ void hp_macho_sig_build(const uint8_t *slice, uint64_t code_limit, const hp_mach
     hp_cs_code_directory(slice, code_limit, sg, reqs, out + cd_off);
 }
 
-bool hp_macho_sig_read(const uint8_t *blob, size_t size, char *buf, size_t buf_len,
-                       bool *linker_signed)
+/* The entitlements blobs (slots 5 and 7) of the SuperBlob, in slot order. */
+static void hp_cs_read_kept(const uint8_t *blob, size_t size, hp_macho_sig *sg)
 {
-    *linker_signed = false;
+    static const uint32_t types[] = {HP_CSSLOT_ENTITLEMENTS, HP_CSSLOT_DER_ENTITLEMENTS};
+    uint32_t count = hp_rd32be(blob + 8);
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
+        for (uint64_t i = 0; i < count && 12 + (i + 1) * 8 <= size; i++) {
+            uint32_t type = hp_rd32be(blob + 12 + i * 8), off = hp_rd32be(blob + 16 + i * 8);
+            if (type != types[t] || !hp_in_bounds(off, 8, size))
+                continue;
+            uint32_t len = hp_rd32be(blob + off + 4);
+            if (len < 8 || !hp_in_bounds(off, len, size))
+                continue; /* malformed: dropped, as a signer would not write it */
+            sg->keep[sg->nkeep++] = (hp_macho_sig_blob){type, blob + off, len};
+            break;
+        }
+}
+
+bool hp_macho_sig_read(const uint8_t *blob, size_t size, char *buf, size_t buf_len,
+                       hp_macho_sig *sg)
+{
+    sg->linker_signed = false;
+    sg->nkeep = 0;
     if (size < 12 || hp_rd32be(blob) != HP_CSMAGIC_EMBEDDED_SIGNATURE)
         return false;
     uint32_t count = hp_rd32be(blob + 8);
+    hp_cs_read_kept(blob, size, sg);
     for (uint64_t i = 0; i < count && 12 + (i + 1) * 8 <= size; i++) {
         uint32_t type = hp_rd32be(blob + 12 + i * 8), off = hp_rd32be(blob + 16 + i * 8);
         if (type != HP_CSSLOT_CODEDIRECTORY || !hp_in_bounds(off, 24, size))
@@ -212,7 +257,7 @@ bool hp_macho_sig_read(const uint8_t *blob, size_t size, char *buf, size_t buf_l
         if (!end || n == 0 || n >= buf_len)
             return false;
         memcpy(buf, s, n + 1);
-        *linker_signed = count == 1 && (hp_rd32be(cd + 12) & HP_CS_LINKER_SIGNED);
+        sg->linker_signed = count == 1 && (hp_rd32be(cd + 12) & HP_CS_LINKER_SIGNED);
         return true;
     }
     return false;

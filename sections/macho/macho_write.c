@@ -256,7 +256,7 @@ static hp_status hp_macho_layout_linkedit(hp_macho_out *o)
         const uint8_t *lc = o->in + m->sig_lc;
         o->body_end = hp_rd32(lc + 8);
         if (!hp_macho_sig_read(o->in + o->body_end, hp_rd32(lc + 12), o->ident,
-                               sizeof o->ident, &o->sig.linker_signed))
+                               sizeof o->ident, &o->sig))
             hp_macho_basename(o->img->path, o->ident, sizeof o->ident);
     }
     HP_CHECK(hp_macho_rebase(o));

@@ -141,6 +141,35 @@ for n in "${INPUTS[@]}"; do
     patch_and_check "$n"
 done
 
+# ---- an input signed with entitlements (macho_sign_ent.py, codesign's
+# form, not linker-signed): the blob survives byte for byte, its special
+# slot is recomputed, CS_LINKER_SIGNED stays off ----
+cat >"$W/ents.plist" <<'EOF'
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0"><dict><key>com.apple.security.get-task-allow</key><true/></dict></plist>
+EOF
+$PY "$HP_SRC/tests/e2e/macho_sign_ent.py" "$W/exe" "$W/exe_ent" "$W/ents.plist"
+ent_sha=$($PY -c 'import hashlib, struct, sys; b = open(sys.argv[1], "rb").read()
+print(hashlib.sha256(struct.pack(">II", 0xFADE7171, 8 + len(b)) + b).hexdigest())' "$W/ents.plist")
+reqs_sha=$(printf '\xfa\xde\x0c\x01\0\0\0\x0c\0\0\0\0' | sha256sum | cut -d' ' -f1)
+want="ok ident=exe flags=0x2 special=5 blobs=0,2,5 sha2=$reqs_sha sha5=$ent_sha"
+got=$($PY "$SIGCHECK" "$W/exe_ent" 2>&1) || true
+check_eq "entitlements: the test's signer makes a valid input" "$want" \
+    "$(sed 's/ pages=[0-9]*//' <<<"$got")"
+hp "$W/exe_ent" "$W/exe_ent.out" "$FIX/rules.toml"
+if [[ $HP_RC == 0 ]]; then
+    got=$($PY "$SIGCHECK" "$W/exe_ent.out" 2>&1) || true
+    check_eq "entitlements: kept byte for byte, special slots recomputed" "$want" \
+        "$(sed 's/ pages=[0-9]*//' <<<"$got")"
+    objdump_clean exe_ent "$W/exe_ent.out"
+    emu "entitlements: add returns 42" "$W/exe_ent.out" _add 42 7 3
+    emu "entitlements: twice passes through" "$W/exe_ent.out" _twice 10 5
+    emu_flush
+else
+    fail "entitlements: hookpatch" "rc=$HP_RC" "$HP_ERR"
+fi
+
 # ---- the verifier catches a changed page ----
 if [[ -f $W/exe.out ]]; then
     # a byte inside __TEXT,__text (page 4 of the 16 KiB-aligned __TEXT)

@@ -5,8 +5,9 @@ the tests (not hookpatch's signer, not macho_emu.py's quick page check).
   macho_sigcheck.py FILE [CPU]   CPU: x86_64 or arm64 (a universal file's
                                  slice; a thin file needs none)
 
-Prints "ok ident=... flags=0x... special=N pages=N blobs=T,T,..." or
-"unsigned", exit 0; or "error: REASON", exit 1.
+Prints "ok ident=... flags=0x... special=N pages=N blobs=T,T,..." and
+" shaT=HEX" (SHA-256) for each blob but the CodeDirectory, or "unsigned",
+exit 0; or "error: REASON", exit 1.
 
 What it checks, from the file alone:
   - LC_CODE_SIGNATURE: 16-aligned, the last bytes of __LINKEDIT and of the
@@ -145,8 +146,9 @@ def check(path, cpu):
     blobs = blobs_of(d[sigoff:sigoff + sigsize], sigsize)
     need(0 in blobs, "no CodeDirectory")
     ident, flags, nspecial, ncode = check_cd(d, blobs[0], sigoff, blobs, ftype, segs)
-    return "ok ident=%s flags=0x%x special=%d pages=%d blobs=%s" % (
-        ident, flags, nspecial, ncode, ",".join("%x" % t for t in sorted(blobs)))
+    return "ok ident=%s flags=0x%x special=%d pages=%d blobs=%s%s" % (
+        ident, flags, nspecial, ncode, ",".join("%x" % t for t in sorted(blobs)),
+        "".join(" sha%x=%s" % (t, hashlib.sha256(blobs[t]).hexdigest()) for t in sorted(blobs) if t))
 
 
 def main(argv):
