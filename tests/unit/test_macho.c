@@ -9,7 +9,8 @@
  * aliases, sizes from LC_FUNCTION_STARTS), place + emit a hand-made edit
  * and re-open the output, the header-room refusal, chained fixups grown by
  * one entry per new segment, SHA-256 vectors, and malformed inputs that
- * must fail with HP_ERR_FORMAT and a reason, never crash. */
+ * must fail with HP_ERR_FORMAT and a reason, never crash. arm64: a thin
+ * executable loads as arm64 with 16 KiB placement; arm64e is refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,6 +64,9 @@ static int build_fixtures(void **state)
                   "clang -target arm64-apple-macos11 -O1 -c " FIX "/targets.c -o targets_a.o && "
                   "ld64.lld-14 -arch arm64 -platform_version macos 11.0 11.0 "
                   "-undefined dynamic_lookup -o exe_arm64 main_a.o targets_a.o && "
+                  "ld64.lld-14 -arch arm64 -platform_version macos 11.0 11.0 "
+                  "-undefined dynamic_lookup -headerpad 0x1000 -o exe_arm64_pad main_a.o "
+                  "targets_a.o && "
                   "llvm-lipo-14 -create exe exe_arm64 -output fat") == 0;
     for (size_t i = 0; i < tgo_count; i++) {
         char cmd[4096];
@@ -211,6 +215,65 @@ static void test_load_fat(void **state)
     assert_int_equal(code[0], 0x55); /* push rbp */
     hp_image_close(img);
     hp_diags_free(&d);
+}
+
+/* A thin arm64 file: the arm64 machine, 16 KiB pages, symbols with sizes
+ * from LC_FUNCTION_STARTS (arm64 code: 4-byte instructions), and place()
+ * aligns the new segments to 16 KiB. */
+static void test_load_arm64(void **state)
+{
+    (void)state;
+    if (!have_fat)
+        skip();
+    hp_diags d = {0};
+    hp_image *img = open_ok(WORK "/exe_arm64_pad", &d);
+    const hp_macho *m = img->priv;
+    assert_int_equal(img->machine, HP_MACH_ARM64);
+    assert_int_equal(m->page, 0x4000);
+    assert_false(m->fat);
+    const hp_symbol *add = find_sym(img, "add");
+    assert_non_null(add);
+    assert_int_equal(add->kind, HP_SYM_FUNC);
+    assert_int_equal(add->size % 4, 0);
+    assert_true(add->size >= 4 && add->size <= 16);
+    /* add(a, b) at -O1: add w0, w1, w0; ret */
+    assert_int_equal(hp_rd32(hp_image_bytes(img, add->va + add->size - 4, 4)), 0xd65f03c0u);
+    hp_layout lay = {.size = {64, 16, 48}};
+    assert_int_equal(img->fmt->place(img, &lay), HP_OK);
+    assert_int_equal(lay.va[HP_REGION_RODATA] % 0x4000, 0);
+    assert_int_equal(lay.va[HP_REGION_TEXT] % 0x4000, 0);
+    assert_true(lay.va[HP_REGION_TEXT] >= lay.va[HP_REGION_DATA] + 48);
+    hp_image_close(img);
+    hp_diags_free(&d);
+}
+
+/* arm64e (cpusubtype 2, with or without capability bits) is refused with
+ * the reason; so is an arm64 subtype other than ALL and V8. */
+static void test_arm64e_refused(void **state)
+{
+    (void)state;
+    if (!have_fat)
+        skip();
+    static const struct {
+        uint32_t sub;
+        const char *want;
+    } cases[] = {{0x80000002u, "arm64e Mach-O (pointer-authenticated ABI"},
+                 {2, "arm64e Mach-O"},
+                 {3, "arm64 cpusubtype 0x3 is not supported"}};
+    blob in = read_file(WORK "/exe_arm64");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hp_wr32(in.data + 8, cases[i].sub);
+        FILE *f = fopen(WORK "/exe_arm64e", "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(in.data, 1, in.size, f), in.size);
+        assert_int_equal(fclose(f), 0);
+        hp_diags d = {0};
+        hp_image *img = NULL;
+        assert_int_equal(hp_image_open(WORK "/exe_arm64e", &d, &img), HP_ERR_UNSUPPORTED);
+        assert_true(diag_has(&d, cases[i].want));
+        hp_diags_free(&d);
+    }
+    free(in.data);
 }
 
 /* `go tool nm -size` of FILE: SYM's address and size; false if absent. */
@@ -696,6 +759,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_exe), cmocka_unit_test(test_code_map),        cmocka_unit_test(test_load_dylib),
         cmocka_unit_test(test_load_fat),        cmocka_unit_test(test_roundtrip_exe),
+        cmocka_unit_test(test_load_arm64),      cmocka_unit_test(test_arm64e_refused),
         cmocka_unit_test(test_roundtrip_dylib),
         cmocka_unit_test(test_roundtrip_fat),   cmocka_unit_test(test_no_header_room),
         cmocka_unit_test(test_prior_info),      cmocka_unit_test(test_chained_fixups),
