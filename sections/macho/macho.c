@@ -47,7 +47,9 @@
  *   new segment, as dyld wants seg_count to equal the number of segments.
  *
  * - Code signature: a signed input is re-signed ad hoc (macho_sign.c); an
- *   unsigned one stays unsigned, which x86-64 macOS runs (arm64 would not).
+ *   unsigned x86-64 one stays unsigned, which x86-64 macOS runs; an
+ *   unsigned arm64 one gets a signature (and an LC_CODE_SIGNATURE after the
+ *   other load commands), as arm64 macOS runs no unsigned code.
  *
  * - arm64 (thin files only, so far): img->machine selects the arm64
  *   architecture table; new segments are aligned to 16 KiB, the page size
@@ -738,6 +740,8 @@ static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
         HP_CHECK(hp_macho_can_rebase(img, m));
     uint64_t room = m->content_off - (HP_MACHO_HDR + (uint64_t)m->sizeofcmds);
     uint64_t need = hp_macho_lc_need(lay);
+    if (!m->sig_lc && img->machine == HP_MACH_ARM64)
+        need += 16; /* LC_CODE_SIGNATURE: an unsigned arm64 input gets signed */
     if (need > room)
         return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
                                "no room for hookpatch's load commands in the Mach-O header: they "

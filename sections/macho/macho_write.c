@@ -49,6 +49,8 @@ typedef struct hp_macho_out {
     uint32_t sect[5];    /* n_sect of __const, __data, __bss, __text, __info (0: none) */
     char ident[256];
     hp_macho_sig sig;
+    bool signing; /* the output is signed: the input was, or is arm64 */
+    bool add_sig; /* ... and needs a new LC_CODE_SIGNATURE (unsigned arm64) */
     hp_buf lc;  /* new load commands */
     hp_buf out; /* the output slice */
 } hp_macho_out;
@@ -252,6 +254,11 @@ static hp_status hp_macho_layout_linkedit(hp_macho_out *o)
 {
     const hp_macho *m = o->m;
     o->body_end = m->slice_size;
+    /* arm64 macOS runs no unsigned code: an unsigned arm64 input is signed */
+    o->add_sig = !m->sig_lc && o->img->machine == HP_MACH_ARM64;
+    o->signing = m->sig_lc || o->add_sig;
+    if (o->add_sig)
+        hp_macho_basename(o->img->path, o->ident, sizeof o->ident);
     if (m->sig_lc) {
         const uint8_t *lc = o->in + m->sig_lc;
         o->body_end = hp_rd32(lc + 8);
@@ -265,7 +272,7 @@ static hp_status hp_macho_layout_linkedit(hp_macho_out *o)
     uint64_t tail = hp_macho_shift(o, o->body_end);
     o->end = tail;
     o->le_filesize = m->segs[m->linkedit].filesize;
-    if (o->rebase.len || o->fixups.len || o->symtab.len || m->sig_lc) {
+    if (o->rebase.len || o->fixups.len || o->symtab.len || o->signing) {
         /* every grown blob is a multiple of 8 bytes long */
         tail = hp_align_up(tail, 8);
         o->rebase_off = tail;
@@ -279,7 +286,7 @@ static hp_status hp_macho_layout_linkedit(hp_macho_out *o)
         o->strtab_off = tail;
         tail += o->strtab.len;
         o->end = tail;
-        if (m->sig_lc) {
+        if (o->signing) {
             o->sig_off = hp_align_up(tail, 16);
             o->sig.ident = o->ident;
             o->sig_size = hp_macho_sig_size(o->sig_off, &o->sig);
@@ -566,8 +573,18 @@ static hp_status hp_macho_commands_out(hp_macho_out *o)
         return HP_ERR_INTERNAL; /* place() checked the room */
     uint8_t *h = o->out.data;
     memset(h + HP_MACHO_HDR, 0, m->content_off - HP_MACHO_HDR);
+    if (o->add_sig) {
+        uint8_t c[16];
+        hp_wr32(c, HP_LC_CODE_SIGNATURE);
+        hp_wr32(c + 4, sizeof c);
+        hp_wr32(c + 8, (uint32_t)o->sig_off);
+        hp_wr32(c + 12, (uint32_t)o->sig_size);
+        HP_CHECK(hp_buf_append(&o->lc, c, sizeof c));
+        if (HP_MACHO_HDR + o->lc.len > m->content_off)
+            return HP_ERR_INTERNAL; /* place() counted it */
+    }
     memcpy(h + HP_MACHO_HDR, o->lc.data, o->lc.len);
-    hp_wr32(h + 16, m->ncmds + o->nnew);
+    hp_wr32(h + 16, m->ncmds + o->nnew + o->add_sig);
     hp_wr32(h + 20, (uint32_t)o->lc.len);
     return HP_OK;
 }
@@ -627,7 +644,7 @@ static hp_status hp_macho_build(hp_macho_out *o)
             memcpy(d + o->indirect_off, o->indirect.data, o->indirect.len);
     }
     HP_CHECK(hp_macho_commands_out(o));
-    if (m->sig_lc) {
+    if (o->signing) {
         const hp_macho_seg *text = NULL;
         for (size_t i = 0; i < m->nsegs; i++)
             if (!strcmp(m->segs[i].name, "__TEXT"))

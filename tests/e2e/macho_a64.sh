@@ -11,7 +11,8 @@
 #     the identifier and the linker-signed form are kept;
 #   - each hooked function is called under unicorn arm64 and compared with
 #     the unpatched input: return 42, replace, trap, passthrough, untouched.
-# Plus: flipping one byte of a signed page makes the verifier fail; arm64e
+# Plus: an input with entitlements and an unsigned input are signed right;
+# flipping one byte of a signed page makes the verifier fail; arm64e
 # is refused; the output is deterministic.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -168,6 +169,28 @@ if [[ $HP_RC == 0 ]]; then
     emu_flush
 else
     fail "entitlements: hookpatch" "rc=$HP_RC" "$HP_ERR"
+fi
+
+# ---- an unsigned arm64 input (-no_adhoc_codesign) is signed: arm64 macOS
+# runs no unsigned code. A new LC_CODE_SIGNATURE, codesign's form (not
+# linker-signed: no linker signed it), the file name as identifier ----
+ld64.lld-14 "${LD_ARGS[@]}" -no_adhoc_codesign -o "$W/exe_unsigned" "$W/main.o" "$W/targets.o"
+check_eq "unsigned: the input is unsigned" "unsigned" "$($PY "$SIGCHECK" "$W/exe_unsigned" 2>&1)"
+hp "$W/exe_unsigned" "$W/exe_unsigned.out" "$FIX/rules.toml"
+if [[ $HP_RC == 0 ]]; then
+    got=$($PY "$SIGCHECK" "$W/exe_unsigned.out" 2>&1) || true
+    check_eq "unsigned: output signed ad hoc" \
+        "ok ident=exe_unsigned flags=0x2 special=2 blobs=0,2 sha2=$reqs_sha" \
+        "$(sed 's/ pages=[0-9]*//' <<<"$got")"
+    objdump_clean exe_unsigned "$W/exe_unsigned.out"
+    got=$($PY "$EMU" layout "$W/exe_unsigned.out" 2>&1) || true
+    check_eq "unsigned: layout" "__PAGEZERO __TEXT __DATA_CONST __DATA __HOOKPATCH __LINKEDIT" "$got"
+    emu "unsigned: add returns 42" "$W/exe_unsigned.out" _add 42 7 3
+    emu "unsigned: checked traps" "$W/exe_unsigned.out" _checked trap 5
+    emu "unsigned: sub untouched" "$W/exe_unsigned.out" _sub 4 7 3
+    emu_flush
+else
+    fail "unsigned: hookpatch" "rc=$HP_RC" "$HP_ERR"
 fi
 
 # ---- the verifier catches a changed page ----
