@@ -226,19 +226,15 @@ static hp_status refuse(a64_reloc *r, hp_status s, const char *fmt, ...)
 {
     if (!r->why)
         return s;
-    /* The phrases are short constants with a few numbers. */
-    char text[64], phrase[160];
+    char text[64];
     uint8_t b[4];
     hp_wr32(b, r->w);
     hp_a64_format(b, 4, r->src_va, text, sizeof text);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(phrase, sizeof phrase, fmt, ap);
+    hp_status st = hp_insn_refuse(r->why, s, r->src_va, text, fmt, ap);
     va_end(ap);
-    hp_status st = hp_diag_reason(r->why, NULL, NULL, r->src_va,
-                                  "cannot relocate '%s' at 0x%llx: %s", text,
-                                  (unsigned long long)r->src_va, phrase);
-    return st == HP_OK ? s : st;
+    return st;
 }
 
 static hp_status out_of_reach(a64_reloc *r, uint64_t to, const char *need)

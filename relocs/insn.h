@@ -6,6 +6,9 @@
 #define HP_INSN_H
 
 #include "../base/hp_base.h"
+#include "../base/hp_diag.h"
+
+#include <stdarg.h>
 
 /* What an instruction does to control flow, as far as the rewriter cares.
  * The first twelve values keep the numbers they had when x86 was the only
@@ -68,5 +71,13 @@ typedef struct hp_target_filter {
     uint64_t lo, span;
     const uint8_t *blocks;
 } hp_target_filter;
+
+/* A relocator's refusal of the instruction spelled text at va: adds
+ * "cannot relocate 'TEXT' at 0xVA: PHRASE" (PHRASE from fmt, a short
+ * constant with a few numbers) as one HP_DIAG_REASON to why, with no
+ * target. Returns s, or HP_ERR_NOMEM when the reason cannot be recorded.
+ * One wording for every architecture's relocator. */
+hp_status hp_insn_refuse(hp_diags *why, hp_status s, uint64_t va, const char *text,
+                         const char *fmt, va_list ap);
 
 #endif

@@ -557,17 +557,13 @@ static hp_status refuse(hp_reloc *r, hp_status s, const char *fmt, ...)
 {
     if (!r->why)
         return s;
-    /* The phrases are short constants with a few numbers. */
-    char text[96], phrase[160];
+    char text[96];
     hp_x86_format(r->p, r->z.in.length, r->src_va, text, sizeof text);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(phrase, sizeof phrase, fmt, ap);
+    hp_status st = hp_insn_refuse(r->why, s, r->src_va, text, fmt, ap);
     va_end(ap);
-    hp_status st = hp_diag_reason(r->why, NULL, NULL, r->src_va,
-                                  "cannot relocate '%s' at 0x%llx: %s", text,
-                                  (unsigned long long)r->src_va, phrase);
-    return st == HP_OK ? s : st;
+    return st;
 }
 
 static void put(hp_reloc *r, const void *b, size_t n)

@@ -182,6 +182,17 @@ hp_status hp_obj_refuse(hp_obj_errs *e, const char *fmt, ...)
     return HP_ERR_LINK;
 }
 
+hp_status hp_obj_check_limits(hp_obj_errs *e, const hp_obj_sec *sec)
+{
+    if (sec->align > HP_OBJ_MAX_ALIGN)
+        return hp_obj_refuse(e, "section '%s': alignment %llu is larger than a page", sec->name,
+                             (unsigned long long)sec->align);
+    if (sec->size > HP_OBJ_MAX_REGION)
+        return hp_obj_refuse(e, "section '%s': too large (%llu bytes)", sec->name,
+                             (unsigned long long)sec->size);
+    return HP_OK;
+}
+
 hp_status hp_obj_bad(hp_obj_errs *e, const char *fmt, ...)
 {
     va_list ap;

@@ -107,6 +107,10 @@ hp_status hp_obj_refuse(hp_obj_errs *e, const char *fmt, ...)
 /* Malformed or truncated: report, and return HP_ERR_FORMAT. */
 hp_status hp_obj_bad(hp_obj_errs *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The limits every reader checks a kept section against: alignment up to
+ * HP_OBJ_MAX_ALIGN, size up to HP_OBJ_MAX_REGION. Refuses (hp_obj_refuse)
+ * naming the section, else HP_OK. */
+hp_status hp_obj_check_limits(hp_obj_errs *e, const hp_obj_sec *sec);
 /* A warning about the object: named as errors are, not counted. */
 void hp_obj_warn(const hp_obj_errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A reader keeps going after an error, to report them all, unless the input

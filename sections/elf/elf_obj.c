@@ -148,12 +148,7 @@ static hp_status hp_elf_obj_classify(hp_elf_obj_rd *rd, size_t i)
     if (sec->align & (sec->align - 1))
         return hp_obj_bad(&rd->err, "section '%s': alignment %llu is not a power of two", sec->name,
                           (unsigned long long)sec->align);
-    if (sec->align > HP_OBJ_MAX_ALIGN)
-        return hp_obj_refuse(&rd->err, "section '%s': alignment %llu is larger than a page",
-                             sec->name, (unsigned long long)sec->align);
-    if (sec->size > HP_OBJ_MAX_REGION)
-        return hp_obj_refuse(&rd->err, "section '%s': too large (%llu bytes)", sec->name,
-                             (unsigned long long)sec->size);
+    HP_CHECK(hp_obj_check_limits(&rd->err, sec));
     if (sec->nobits || (s->sh_flags & SHF_WRITE) || hp_elf_obj_prefix(sec->name, ".data.rel.ro"))
         sec->region = HP_REGION_DATA;
     else if (s->sh_flags & SHF_EXECINSTR)

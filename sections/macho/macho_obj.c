@@ -267,12 +267,7 @@ static hp_status hp_macho_classify(hp_macho_rd *rd, size_t i)
     if (hp_macho_dropped(sec, f))
         return HP_OK;
     HP_CHECK(hp_macho_refused(rd, sec, (uint8_t)f));
-    if (sec->align > HP_OBJ_MAX_ALIGN)
-        return hp_obj_refuse(&rd->err, "section '%s': alignment %llu is larger than a page",
-                             sec->name, (unsigned long long)sec->align);
-    if (sec->size > HP_OBJ_MAX_REGION)
-        return hp_obj_refuse(&rd->err, "section '%s': too large (%llu bytes)", sec->name,
-                             (unsigned long long)sec->size);
+    HP_CHECK(hp_obj_check_limits(&rd->err, sec));
     if (f & (HP_S_ATTR_PURE_INSTRUCTIONS | HP_S_ATTR_SOME_INSTRUCTIONS))
         sec->region = sec->nobits ? HP_OBJ_DROP : HP_REGION_TEXT;
     else if (sec->nobits || !hp_macho_is(sec, "__TEXT", NULL))

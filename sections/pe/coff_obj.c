@@ -273,12 +273,7 @@ static hp_status hp_coff_classify(hp_coff_rd *rd, size_t i)
     if (hp_coff_group(sec->name, ".idata"))
         return hp_obj_refuse(&rd->err, "section '%s': import tables are not supported (an import "
                                        "library member is not a mock)", sec->name);
-    if (sec->align > HP_OBJ_MAX_ALIGN)
-        return hp_obj_refuse(&rd->err, "section '%s': alignment %llu is larger than a page",
-                             sec->name, (unsigned long long)sec->align);
-    if (sec->size > HP_OBJ_MAX_REGION)
-        return hp_obj_refuse(&rd->err, "section '%s': too large (%llu bytes)", sec->name,
-                             (unsigned long long)sec->size);
+    HP_CHECK(hp_obj_check_limits(&rd->err, sec));
     if (f & (HP_PE_SCN_CNT_CODE | HP_PE_SCN_EXECUTE))
         sec->region = HP_REGION_TEXT;
     else if (sec->nobits || (f & HP_PE_SCN_WRITE))
