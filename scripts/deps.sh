@@ -2,7 +2,8 @@
 # Install everything hookpatch needs to build and to run its whole test
 # suite, from Debian packages. Needs root (or sudo). The AArch64 tests run
 # cross-built programs under qemu-user (qemu-user-static, the aarch64 gcc
-# and libc; clang and lld cross-compile too); CI sets CI, so there a
+# and libc; clang and lld cross-compile too; lld-16/lld-19 link chained-fixup
+# Mach-O files); CI sets CI, so there a
 # missing one fails those tests instead of skipping them.
 set -euo pipefail
 SUDO=
@@ -12,7 +13,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   ca-certificates cmake make ninja-build meson pkg-config gcc g++ binutils file xxd \
   groff-base dpkg-dev \
-  clang lld llvm libclang-rt-14-dev \
+  clang lld lld-16 lld-19 llvm libclang-rt-14-dev \
   liblief-dev libzydis-dev libcmocka-dev libtomlplusplus-dev libcjson-dev \
   libcapstone-dev libunicorn-dev \
   qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross \

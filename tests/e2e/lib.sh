@@ -40,6 +40,13 @@ e2e_init()
     # The python3 on PATH may be a slow version-manager shim (seconds per
     # call): resolve the interpreter once.
     PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3 || true)
+    # python3-unicorn is a Debian package: when the python3 on PATH is
+    # another interpreter that lacks it, use Debian's own.
+    if [[ -x /usr/bin/python3 && $PY != /usr/bin/python3* ]] &&
+        ! "$PY" -c 'import unicorn' 2>/dev/null &&
+        /usr/bin/python3 -c 'import unicorn' 2>/dev/null; then
+        PY=/usr/bin/python3
+    fi
     export PY
     E2E_T0=$SECONDS
 }
