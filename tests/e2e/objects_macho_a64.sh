@@ -193,7 +193,8 @@ refused "an x86-64 object in an arm64 binary: both machines named" exe x86_rules
 ld64.lld-14 -arch x86_64 "${LD_ARGS[@]}" -o xexe xmain.o xtargets.o
 "${A64[@]}" -O2 -c mock_a64.c -o mock_a64.o
 refused "an arm64 object in an x86-64 binary: both machines named" xexe mock_a64_rules.toml \
-    "mock_a64_rules.toml:4:12: object '$W/mock_a64.o': its code is arm64, but the binary's is x86-64"
+    "mock_a64_rules.toml:4:12: object '$W/mock_a64.o': " \
+    "its code is arm64, but the binary's is x86-64"
 # arm64e (cpusubtype 2)
 "$PY" -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[8] = 2
 open(sys.argv[2], "wb").write(d)' mock_a64.o mock_a64e.o
