@@ -133,10 +133,10 @@ hp_status hp_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d);
 void hp_obj_free(hp_obj *o);
 
 /* The readers hp_obj_read picks from, one per format, each with the
- * contract above: ELF64 x86-64 and AArch64 ET_REL (elf/elf_obj.c; the
- * only reader that sets o->machine to anything but x86-64), COFF AMD64 objects
- * (x86_64-w64-mingw32-gcc -c; pe/coff_obj.c) and Mach-O x86-64 MH_OBJECT
- * files (clang -target x86_64-apple-macos11 -c; macho/macho_obj.c). The
+ * contract above: ELF64 x86-64 and AArch64 ET_REL (elf/elf_obj.c), COFF
+ * AMD64 objects (x86_64-w64-mingw32-gcc -c; pe/coff_obj.c) and Mach-O
+ * x86-64 and arm64 MH_OBJECT files (clang -target x86_64-apple-macos11 -c,
+ * -target arm64-apple-macos11 -c; macho/macho_obj.c, macho_obj_a64.c). The
  * probes say whether the bytes look like that format, including the
  * variants the reader refuses by name (PE images, i386, fat files, ...). */
 hp_status hp_elf_obj_read(hp_obj *o, const hp_map *comdats, hp_diags *d);

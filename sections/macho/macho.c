@@ -732,6 +732,7 @@ static uint64_t hp_macho_lc_need(const hp_layout *lay)
     return n + (nd ? HP_MACHO_SEG_CMD + nd * HP_MACHO_SECT : 0);
 }
 
+#define HP_MACHO_FAR_SHIFT ((uint64_t)256 << 20) /* hp_layout.far, as ELF's */
 static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
 {
     hp_macho *m = hp_macho_of(img);
@@ -753,6 +754,8 @@ static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
         if ((int)i != m->linkedit && m->segs[i].vmsize && m->segs[i].vmaddr + m->segs[i].vmsize > va)
             va = m->segs[i].vmaddr + m->segs[i].vmsize;
     va = hp_align_up(va, m->page);
+    if (lay->far) /* test only: out of B's +-128 MiB; the gap stays unmapped */
+        va += HP_MACHO_FAR_SHIFT;
     hp_macho_plan *pl = &m->plan;
     uint64_t ro = lay->size[HP_REGION_RODATA], data = lay->size[HP_REGION_DATA];
     pl->has_data = ro || data;

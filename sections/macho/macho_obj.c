@@ -1,7 +1,10 @@
-/* Reading Mach-O x86-64 relocatable objects (clang -target
- * x86_64-apple-macos11 -c) into the object model's ELF terms (object.h),
- * for the object linker (relocs/objlink). The symbol table is read by
- * macho_symtab.c, as for Mach-O images.
+/* Reading Mach-O x86-64 and arm64 relocatable objects (clang -target
+ * x86_64-apple-macos11 -c, -target arm64-apple-macos11 -c) into the object
+ * model's ELF terms (object.h), for the object linker (relocs/objlink). The
+ * symbol table is read by macho_symtab.c, as for Mach-O images; arm64
+ * relocations by macho_obj_a64.c (its own essay), the rest here.
+ *  - The CPU type sets o->machine. arm64e (pointer authentication) is
+ *    refused by name.
  *
  * Objects are untrusted: the header, every load command, section, symbol,
  * name and relocation is bounds-checked here once. Mach-O quirks and how
@@ -31,7 +34,7 @@
  *    symbol extends to the next one (hp_obj_infer_sizes).
  *    Mach-O has no COMDAT groups; C++ inline functions are weak definitions,
  *    so the first loaded copy wins.
- *  - Relocations carry their addend in the bytes being patched. Extern ones
+ *  - x86-64 relocations carry their addend in the bytes being patched. Extern ones
  *    name a symbol; the others name a section, and the bytes hold an address
  *    in the object's address space (UNSIGNED: the target; pc-relative: the
  *    displacement from the field's end). Each becomes an ELF type:
@@ -51,8 +54,7 @@
  *                                     refused.
  *      TLV                         -> refused (thread-local storage)
  */
-#include "../object.h"
-#include "macho_defs.h"
+#include "macho_obj_priv.h"
 #include "../format.h"
 
 #include <elf.h>
@@ -63,25 +65,6 @@ static const char *const hp_macho_rel_names[] = {
     "SIGNED_1", "SIGNED_2", "SIGNED_4", "TLV"};
 
 /* ---- the reader ----------------------------------------------------- */
-
-typedef struct hp_macho_obj_sect {
-    const uint8_t *hdr; /* the section_64 record */
-    uint64_t addr;
-    uint32_t reloff, nreloc, flags;
-} hp_macho_obj_sect;
-
-typedef struct hp_macho_rd {
-    hp_obj *o;
-    uint32_t ncmds, nsects;
-    hp_macho_symtab tab; /* zero without LC_SYMTAB */
-    bool has_symtab;
-    hp_macho_obj_sect *sect; /* [nsects + 1] */
-    bool *real;          /* per model symbol: a symbol a relocation may name */
-    size_t strs_used, strs_cap;
-    hp_obj_errs err;
-} hp_macho_rd;
-
-
 
 bool hp_macho_obj_probe(const uint8_t *data, size_t size)
 {
@@ -99,16 +82,23 @@ static hp_status hp_macho_header(hp_macho_rd *rd)
     const uint8_t *p = rd->o->data;
     uint32_t m = hp_rd32(p), be = hp_rd32be(p);
     if (be == HP_FAT_MAGIC || be == HP_FAT_MAGIC_64)
-        return hp_obj_refuse(&rd->err, "a universal (fat) file; extract the x86-64 object with "
-                                       "`lipo -thin x86_64`");
+        return hp_obj_refuse(&rd->err, "a universal (fat) file; extract the object of the binary's "
+                                       "architecture with `lipo -thin x86_64` or `lipo -thin "
+                                       "arm64`");
     if (m != HP_MH_MAGIC_64)
         return hp_obj_refuse(&rd->err, "not a 64-bit little-endian Mach-O object");
     if (rd->o->size < HP_MACHO_HDR)
         return hp_obj_bad(&rd->err, "truncated Mach-O header");
-    uint32_t cpu = hp_rd32(p + 4), type = hp_rd32(p + 12);
-    if (cpu != HP_CPU_X86_64)
-        return hp_obj_refuse(&rd->err, "CPU type 0x%x%s is not x86-64", cpu,
-                             cpu == HP_CPU_ARM64 ? " (arm64)" : "");
+    /* the subtype's high byte holds capability bits */
+    uint32_t cpu = hp_rd32(p + 4), sub = hp_rd32(p + 8) & 0x00ffffffu, type = hp_rd32(p + 12);
+    if (cpu == HP_CPU_ARM64 && sub == HP_CPU_SUBTYPE_ARM64E)
+        return hp_obj_refuse(&rd->err, "an arm64e object (pointer-authenticated ABI) is not "
+                                       "supported; compile with -target arm64-apple-macos11");
+    if (cpu == HP_CPU_ARM64 && sub != HP_CPU_SUBTYPE_ARM64_ALL && sub != HP_CPU_SUBTYPE_ARM64_V8)
+        return hp_obj_refuse(&rd->err, "arm64 CPU subtype %u is not supported", sub);
+    if (cpu != HP_CPU_X86_64 && cpu != HP_CPU_ARM64)
+        return hp_obj_refuse(&rd->err, "CPU type 0x%x is neither x86-64 nor arm64", cpu);
+    rd->o->machine = cpu == HP_CPU_ARM64 ? HP_MACH_ARM64 : HP_MACH_X86_64;
     if (type != HP_MH_OBJECT)
         return hp_obj_refuse(&rd->err, "not a relocatable object (Mach-O file type %u); compile "
                                        "with -c", type);
@@ -388,21 +378,7 @@ static hp_status hp_macho_symbols(hp_macho_rd *rd)
 
 /* ---- relocations ---------------------------------------------------- */
 
-/* One relocation_info record. */
-typedef struct hp_macho_ri {
-    uint64_t off;
-    uint32_t symnum;
-    uint8_t pcrel, len, ext, type;
-} hp_macho_ri;
-
-/* A relocation's target: a model symbol and, for a section-relative one,
- * the section's address in the object (subtracted from the addend). */
-typedef struct hp_macho_tgt {
-    uint32_t sym;
-    uint64_t base;
-} hp_macho_tgt;
-
-static void hp_macho_ri_read(const uint8_t *p, hp_macho_ri *r)
+void hp_macho_ri_read(const uint8_t *p, hp_macho_ri *r)
 {
     uint32_t w = hp_rd32(p + 4);
     *r = (hp_macho_ri){hp_rd32(p), w & 0xffffff, (w >> 24) & 1, (w >> 25) & 3, (w >> 27) & 1,
@@ -415,8 +391,8 @@ static const char *hp_macho_rname(uint8_t type)
                ? hp_macho_rel_names[type] : "?";
 }
 
-static hp_status hp_macho_target(hp_macho_rd *rd, const hp_obj_sec *sec, const hp_macho_ri *r,
-                                 hp_macho_tgt *t)
+hp_status hp_macho_target(hp_macho_rd *rd, const hp_obj_sec *sec, const hp_macho_ri *r,
+                          hp_macho_tgt *t)
 {
     hp_obj *o = rd->o;
     unsigned long long off = (unsigned long long)r->off;
@@ -440,20 +416,20 @@ static hp_status hp_macho_target(hp_macho_rd *rd, const hp_obj_sec *sec, const h
 }
 
 /* The bytes' implicit addend (4 or 8 bytes, sign-extended). */
-static int64_t hp_macho_implicit(const hp_obj_sec *sec, const hp_macho_ri *r)
+int64_t hp_macho_implicit(const hp_obj_sec *sec, const hp_macho_ri *r)
 {
     const uint8_t *p = sec->data + r->off;
     return r->len == 3 ? (int64_t)hp_rd64(p) : (int64_t)(int32_t)hp_rd32(p);
 }
 
-static hp_status hp_macho_push(hp_macho_rd *rd, hp_obj_rela *rel)
+hp_status hp_macho_push(hp_macho_rd *rd, hp_obj_rela *rel)
 {
     hp_obj *o = rd->o;
     o->syms[rel->sym].used = true;
     if (hp_obj_rel_needs_got(o->machine, rel->type))
         o->needs_got = true;
     /* A PIC output rebases absolute pointers: the section must be writable. */
-    if (rel->type == R_X86_64_64 && o->secs[rel->sec].region == HP_REGION_RODATA)
+    if (rel->type == hp_obj_rel_abs64(o->machine) && o->secs[rel->sec].region == HP_REGION_RODATA)
         o->secs[rel->sec].region = HP_REGION_DATA;
     HP_CHECK(HP_GROW(o->relas, o->relas_cap, o->nrelas + 1));
     o->relas[o->nrelas++] = *rel;
@@ -462,30 +438,34 @@ static hp_status hp_macho_push(hp_macho_rd *rd, hp_obj_rela *rel)
 
 /* SUBTRACTOR r + UNSIGNED u (same field): M + A - T with T in the patched
  * section becomes PC-relative (see the top). Returns via *rel. */
-static hp_status hp_macho_pair(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *r,
-                               const hp_macho_ri *u, hp_obj_rela *rel)
+hp_status hp_macho_pair(hp_macho_rd *rd, uint32_t si, const hp_macho_ri *r, const hp_macho_ri *u,
+                        hp_obj_rela *rel)
 {
     hp_obj *o = rd->o;
     const hp_obj_sec *sec = &o->secs[si];
     unsigned long long off = (unsigned long long)r->off;
+    bool a64 = o->machine == HP_MACH_ARM64;
+    const char *arch = a64 ? "ARM64" : "X86_64";
+    /* UNSIGNED is 0 and SUBTRACTOR's meaning the same on both */
     if (!u || u->type != HP_X86_64_RELOC_UNSIGNED || u->off != r->off || u->len != r->len ||
         u->pcrel)
-        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: X86_64_RELOC_SUBTRACTOR without "
-                                    "its UNSIGNED pair", sec->name, off);
+        return hp_obj_bad(&rd->err, "section '%s' offset 0x%llx: %s_RELOC_SUBTRACTOR without "
+                                    "its UNSIGNED pair", sec->name, off, arch);
     hp_macho_tgt t, m;
     HP_CHECK(hp_macho_target(rd, sec, r, &t));
     HP_CHECK(hp_macho_target(rd, sec, u, &m));
     const hp_obj_sym *ts = &o->syms[t.sym];
     if (!ts->defined || ts->absolute || ts->shndx != si)
-        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: X86_64_RELOC_SUBTRACTOR "
+        return hp_obj_refuse(&rd->err, "section '%s' offset 0x%llx: %s_RELOC_SUBTRACTOR "
                                        "whose subtrahend '%s' is not in this section is not "
-                                       "supported", sec->name, off, ts->name);
+                                       "supported", sec->name, off, arch, ts->name);
     /* T = P - off + T's section offset; a section-relative T is already
      * folded into the bytes as minus its object address. */
     uint64_t a = (uint64_t)hp_macho_implicit(sec, r) + r->off - m.base;
     a = r->ext ? a - ts->value : a + rd->sect[si].addr;
-    *rel = (hp_obj_rela){r->off, (int64_t)a, si, m.sym,
-                         r->len == 3 ? R_X86_64_PC64 : R_X86_64_PC32};
+    uint32_t type = a64 ? (r->len == 3 ? R_AARCH64_PREL64 : R_AARCH64_PREL32)
+                        : (r->len == 3 ? R_X86_64_PC64 : R_X86_64_PC32);
+    *rel = (hp_obj_rela){r->off, (int64_t)a, si, m.sym, type};
     return HP_OK;
 }
 
@@ -550,6 +530,8 @@ static hp_status hp_macho_shape(hp_macho_rd *rd, uint32_t si, const hp_macho_ri 
 /* Relocation k of section si (k + 1 too for a pair); *used says how many. */
 static hp_status hp_macho_rel_at(hp_macho_rd *rd, uint32_t si, uint32_t k, uint32_t *used)
 {
+    if (rd->o->machine == HP_MACH_ARM64)
+        return hp_macho_a64_rel_at(rd, si, k, used);
     const hp_macho_obj_sect *ms = &rd->sect[si];
     const uint8_t *p = rd->o->data + ms->reloff + (uint64_t)k * HP_MACHO_RELINFO;
     hp_macho_ri r, u;

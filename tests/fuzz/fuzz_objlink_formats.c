@@ -6,8 +6,10 @@
  * measured and linked into scratch edits set up as objlink.h asks, as a PIC
  * and as a fixed output, with external names resolving to a fixed address.
  * ELF input reaches the ELF reader too; fuzz_objlink covers that better.
+ * The linker's machine is arm64 when the input's Mach-O CPU type is arm64
+ * (0x0100000c at offset 4), else x86-64.
  * Built by tests/fuzz/CMakeLists.txt (HP_FUZZ=ON) against hp_relocs.
- * Seeds: tests/fuzz/corpus/objlink_formats/. */
+ * Seeds: tests/fuzz/corpus/objlink_formats/ (macho-a64-* are arm64). */
 #include "relocs/objlink.h"
 
 #include <string.h>
@@ -57,7 +59,8 @@ static void fz_link(hp_objlink *l, size_t obj, bool pic, uint64_t text_va, uint6
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     hp_objlink *l;
-    if (hp_objlink_new(HP_MACH_X86_64, &l) != HP_OK)
+    bool a64 = size >= 8 && data[4] == 0x0c && data[5] == 0 && data[6] == 0 && data[7] == 0x01;
+    if (hp_objlink_new(a64 ? HP_MACH_ARM64 : HP_MACH_X86_64, &l) != HP_OK)
         return 0;
     hp_diags d = {0};
     size_t a, b;
