@@ -16,6 +16,11 @@ macho_emu.sh and macho_a64.sh).
                                              "unsigned"
   macho_emu.py slice FILE CPU OUT            write one slice of a universal
                                              file (CPU: x86_64 or arm64)
+  macho_emu.py funcs FILE                    the number of functions in Go's
+                                             pclntab (nfunc)
+  macho_emu.py entry FILE SYMBOL             where an arm64 function's first
+                                             instruction goes: "b SEGMENT" for
+                                             a B, else "insn 0xWORD"
 
 The Mach-O reader here is independent of hookpatch's (a second opinion):
 segments are mapped at their link-time addresses, so no rebasing is
@@ -38,9 +43,12 @@ newstack does when it restarts the function. The result line then reads
 "RESULT morestack=N resume=NAME", NAME the symbol (or pclntab function)
 the first resume branch goes to, "+0xOFF" appended when not its start.
 
+abi "go8" / "gomore8": the same, the result's low byte only (a Go bool).
+
 SYMBOL: the symbol table's name ("_main.Add"), else a Go function's
 pclntab name ("main.Add", for stripped binaries), else "0xADDRESS". An
-argument "@buf" is a pointer to 4 KiB of zeroed memory (a receiver).
+argument "@buf" is a pointer to 2 KiB of zeroed memory (a receiver);
+"@s:TEXT" a pointer to the bytes of TEXT (pass its length separately).
 """
 import hashlib
 import struct
@@ -320,8 +328,17 @@ GUARD_HIGH = 0xFFFF_FFFF_FFFF_FFF0  # above sp: the check branches to morestack
 BUF = 0x7FFC_0000_0000
 
 
+STRINGS = []  # (va, bytes) of the current call's "@s:" arguments
+
+
 def arg_value(a):
-    return BUF if a == "@buf" else int(a, 0)
+    if a == "@buf":
+        return BUF
+    if a.startswith("@s:"):
+        va = BUF + 0x800 + sum(len(b) + 8 for _, b in STRINGS)
+        STRINGS.append((va, a[3:].encode()))
+        return va
+    return int(a, 0)
 
 
 def call_arm64(m, sym, abi, args):
@@ -329,6 +346,8 @@ def call_arm64(m, sym, abi, args):
     from unicorn import UC_HOOK_CODE
     from unicorn import arm64_const as A
 
+    byte = abi.endswith("8")
+    abi = abi.rstrip("8")
     if abi not in ("c", "go", "gomore"):
         fail("arm64: abi %s?" % abi)
     entry = m.resolve(sym)
@@ -342,6 +361,8 @@ def call_arm64(m, sym, abi, args):
     uc.mem_map(STACK, STACK_SIZE)
     uc.mem_map(SENTINEL, PAGE)
     uc.mem_map(BUF, PAGE)
+    for va, b in STRINGS:
+        uc.mem_write(va, b)
     sp = STACK + STACK_SIZE - 0x1000
     uc.reg_write(A.UC_ARM64_REG_SP, sp)
     uc.reg_write(A.UC_ARM64_REG_X30, SENTINEL)
@@ -407,11 +428,24 @@ def call_arm64(m, sym, abi, args):
         x0 &= 0xFFFFFFFF
         print(x0 - (1 << 32) if x0 >> 31 else x0)
         return
-    res = x0 - (1 << 64) if x0 >> 63 else x0
+    res = x0 & 0xFF if byte else x0 - (1 << 64) if x0 >> 63 else x0
     if abi == "gomore":
         print("%d morestack=%d resume=%s" % (res, state["n"], state["resume"]))
     else:
         print(res)
+
+
+def cmd_entry(path, sym):
+    m = MachO(thin(open(path, "rb").read()))
+    va = m.resolve(sym)
+    seg = next((s for s in m.segs if s["va"] <= va < s["va"] + s["vmsize"]), None) or fail("0x%x unmapped" % va)
+    insn = struct.unpack_from("<I", m.data, seg["off"] + va - seg["va"])[0]
+    if insn >> 26 != 0b000101:
+        print("insn 0x%08x" % insn)
+        return
+    off = (insn & 0x3FFFFFF) << 2
+    to = va + off - ((1 << 28) if off >> 27 else 0)
+    print("b " + next((s["name"] for s in m.segs if s["va"] <= to < s["va"] + s["vmsize"]), "unmapped"))
 
 
 def cmd_batch():
@@ -419,6 +453,7 @@ def cmd_batch():
         f = line.split()
         if not f:
             continue
+        STRINGS.clear()
         try:
             cmd_call(f[0], f[1], f[2], [arg_value(a) for a in f[3:]])
         except Failure as e:
@@ -437,6 +472,12 @@ def main(argv):
         cmd_sig(argv[2])
     elif len(argv) >= 5 and argv[1] == "call":
         cmd_call(argv[2], argv[3], argv[4], [arg_value(a) for a in argv[5:]])
+    elif len(argv) == 3 and argv[1] == "funcs":
+        m = MachO(thin(open(argv[2], "rb").read()))
+        sec = m.sect(None, "__gopclntab") or fail("no __gopclntab")
+        print(struct.unpack_from("<Q", m.data, sec[2] + 8)[0])
+    elif len(argv) == 4 and argv[1] == "entry":
+        cmd_entry(argv[2], argv[3])
     elif len(argv) == 5 and argv[1] == "slice":
         cpu = {"x86_64": CPU_X86_64, "arm64": CPU_ARM64}[argv[3]]
         open(argv[4], "wb").write(thin(open(argv[2], "rb").read(), cpu))
