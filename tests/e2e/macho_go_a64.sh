@@ -10,8 +10,9 @@
 #   - with target = "*" passthrough: every function, the runtime included.
 # Each output is checked
 #   - structurally: llvm-objdump-14 --macho --private-headers prints no
-#     warning, macho_emu.py's reader finds the segments page-aligned
-#     (16 KiB), hookpatch list reads the hooks back;
+#     warning, -d no warning the input does not draw too, the rebase, bind
+#     and export tables are unchanged, macho_emu.py's reader finds the
+#     segments page-aligned (16 KiB), hookpatch list reads the hooks back;
 #   - signature: macho_sigcheck.py (independent of the signer) accepts it,
 #     and it keeps the form Go's linker wrote (ad hoc + linker-signed,
 #     CodeDirectory only, same identifier);
@@ -26,7 +27,9 @@
 #     entry, as in the input. A copy of the output with Sum's trailer put
 #     back to "b entry" must give the wrong result (the check can fail).
 # Plus: deterministic output, IN unchanged, runtime.goexit skipped with its
-# reason under "*", at most 0.5% of the functions skipped.
+# reason under "*" (with symbols too: Mach-O spells it _runtime.goexit.abi0),
+# at most 0.5% of the functions skipped. The four builds run as parallel
+# jobs (par_start).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -78,13 +81,30 @@ emu_flush()
 objdump_clean()
 {
     local name=$1 f=$2 err
-    if ! err=$($OBJDUMP --macho --private-headers "$f" 2>&1 >"$W/hdr.txt") || [[ -n $err ]]; then
+    if ! err=$($OBJDUMP --macho --private-headers "$f" 2>&1 >"$f.hdr") || [[ -n $err ]]; then
         fail "$name: llvm-objdump --private-headers" "$err"
-    elif ! grep -q 'segname __HOOKPATCH$' "$W/hdr.txt"; then
+    elif ! grep -q 'segname __HOOKPATCH$' "$f.hdr"; then
         fail "$name: llvm-objdump --private-headers" "no __HOOKPATCH segment"
     else
         pass "$name: llvm-objdump --private-headers: no warning, __HOOKPATCH present"
     fi
+}
+
+# disasm_same NAME IN OUT: llvm-objdump -d warns no more on OUT than on IN
+# (a stripped Go binary's data in __text already draws warnings), and what
+# dyld reads (rebase, bind, lazy bind, exports) is unchanged.
+disasm_same()
+{
+    local name=$1 in=$2 out=$3 a b opt
+    a=$($OBJDUMP --macho -d "$in" 2>&1 >/dev/null | sort | uniq -c)
+    b=$($OBJDUMP --macho -d "$out" 2>&1 >/dev/null | sort | uniq -c)
+    check_eq "$name: llvm-objdump -d: the input's warnings, no new one" "$a" "$b"
+    for opt in --rebase --bind --lazy-bind --weak-bind --exports-trie; do
+        a=$($OBJDUMP --macho $opt "$in" 2>&1 | tail -n +2)
+        b=$($OBJDUMP --macho $opt "$out" 2>&1 | tail -n +2)
+        [[ $a == "$b" ]] || { fail "$name: dyld tables ($opt)" "$(diff <(echo "$a") <(echo "$b") | head -5)"; return; }
+    done
+    pass "$name: rebase/bind/lazy bind/exports unchanged"
 }
 
 layout_ok()
@@ -174,6 +194,7 @@ one_build()
         return
     fi
     objdump_clean "$v" "$out"
+    disasm_same "$v" "$in" "$out"
     layout_ok "$v" "$out"
     sig_same "$v" "$in" "$out"
     hp list "$out"
@@ -202,6 +223,7 @@ one_build()
         $HP_ERR == *"skipped runtime.goexit "*"every goroutine returns into runtime.goexit+4"* ]] &&
         pass "$v: runtime.goexit skipped with its reason" || fail "$v: goexit" "$HP_ERR"
     objdump_clean "$v all" "$all"
+    disasm_same "$v all" "$in" "$all"
     layout_ok "$v all" "$all"
     sig_same "$v all" "$in" "$all"
 
@@ -240,7 +262,8 @@ printf '[[hook]]\ntarget = "*"\naction = "passthrough"\n' >"$W/all.toml"
 for tc in "${TOOLCHAINS[@]}"; do
     go_use $tc
     echo "# $(go version)"
-    one_build symbols
-    one_build stripped
+    par_start one_build symbols
+    par_start one_build stripped
 done
+par_wait
 e2e_finish
