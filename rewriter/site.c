@@ -313,8 +313,9 @@ static void hp_site_go_regs(const hp_image *img, hp_site *s)
  * no branch shows. */
 static bool hp_site_is_go_goexit(const hp_image *img, const hp_symbol *s)
 {
-    return img->pclntab &&
-           (!strcmp(s->name, "runtime.goexit") || !strcmp(s->name, "runtime.goexit.abi0"));
+    /* Mach-O spells it "_runtime.goexit.abi0": the alias drops the '_'. */
+    const char *n = s->alias ? s->alias : s->name;
+    return img->pclntab && (!strcmp(n, "runtime.goexit") || !strcmp(n, "runtime.goexit.abi0"));
 }
 
 hp_status hp_site_check_xrefs(const hp_site *s, const hp_xrefs *xrefs, hp_diags *why)

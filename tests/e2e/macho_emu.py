@@ -16,15 +16,39 @@ macho_emu.sh and macho_a64.sh).
                                              "unsigned"
   macho_emu.py slice FILE CPU OUT            write one slice of a universal
                                              file (CPU: x86_64 or arm64)
+  macho_emu.py funcs FILE                    the number of functions in Go's
+                                             pclntab (nfunc)
+  macho_emu.py entry FILE SYMBOL             where an arm64 function's first
+                                             instruction goes: "b SEGMENT" for
+                                             a B, else "insn 0xWORD"
 
 The Mach-O reader here is independent of hookpatch's (a second opinion):
 segments are mapped at their link-time addresses, so no rebasing is
 needed. x86-64: C functions get their arguments in rdi, rsi; Go functions
 (ABIInternal) in rax, rbx, rcx, rdi, rsi, with r14 pointing at a fake g
 whose stackguard0 is 0 so the prologue's stack check never calls
-morestack. arm64 (C only so far): arguments in x0, x1, the result in w0,
-the return address in x30; UDF and BRK count as "trap". A call ends when
-it returns to a sentinel address.
+morestack. arm64: C arguments in x0, x1, the result in w0; Go
+(ABIInternal, abi "go") arguments in x0..x15, the result in x0, with x28
+pointing at a fake g whose stackguard0 (g+0x10) is below sp; the return
+address in x30; UDF and BRK count as "trap". A call ends when it returns
+to a sentinel address.
+
+abi "gomore" (Go arm64): the fake g's stackguard0 starts ABOVE sp, so the
+first stack check taken branches to the function's morestack trailer
+("mov x3, x30; bl runtime.morestack_noctxt; b entry"). runtime.morestack
+and morestack_noctxt are emulated: record the return address the trailer
+left in x30 and the target of the B found there, lower the guard (the
+stack "grew"), and resume at that return address with x30 = x3, as
+newstack does when it restarts the function. The result line then reads
+"RESULT morestack=N resume=NAME", NAME the symbol (or pclntab function)
+the first resume branch goes to, "+0xOFF" appended when not its start.
+
+abi "go8" / "gomore8": the same, the result's low byte only (a Go bool).
+
+SYMBOL: the symbol table's name ("_main.Add"), else a Go function's
+pclntab name ("main.Add", for stripped binaries), else "0xADDRESS". An
+argument "@buf" is a pointer to 2 KiB of zeroed memory (a receiver);
+"@s:TEXT" a pointer to the bytes of TEXT (pass its length separately).
 """
 import hashlib
 import struct
@@ -107,6 +131,11 @@ class MachO:
         return None
 
     def symbols(self):
+        if not hasattr(self, "_syms"):
+            self._syms = self.read_symbols()
+        return self._syms
+
+    def read_symbols(self):
         off = self.cmd(LC_SYMTAB)
         if off is None:
             return {}
@@ -119,6 +148,59 @@ class MachO:
             end = self.data.index(b"\0", stroff + strx)
             out[self.data[stroff + strx:end].decode()] = value
         return out
+
+
+    def sect(self, seg, name):
+        for sg, sn, addr, size, off in self.sects:
+            if sn == name and (seg is None or sg == seg):
+                return addr, size, off
+        return None
+
+    def pclntab(self):
+        """{name: entry} of Go's function table (Go 1.18+ layout), read
+        here independently of hookpatch's reader."""
+        if hasattr(self, "_pcln"):
+            return self._pcln
+        self._pcln = {}
+        sec = self.sect(None, "__gopclntab")
+        if not sec:
+            return self._pcln
+        base = sec[2]
+        magic = struct.unpack_from("<I", self.data, base)[0]
+        if magic not in (0xFFFFFFF0, 0xFFFFFFF1):
+            fail("pclntab magic 0x%x: not Go 1.18+" % magic)
+        nfunc, _, text, nameoff, _, _, _, pclnoff = struct.unpack_from("<8Q", self.data, base + 8)
+        if not text:  # newer Go leaves textStart to the loader: runtime.text, __text's start
+            text = self.sect("__TEXT", "__text")[0]
+        ftab = base + pclnoff
+        for i in range(nfunc):
+            entry, funcoff = struct.unpack_from("<II", self.data, ftab + 8 * i)
+            nameo = struct.unpack_from("<i", self.data, ftab + funcoff + 4)[0]
+            n0 = base + nameoff + nameo
+            name = self.data[n0:self.data.index(b"\0", n0)].decode()
+            self._pcln.setdefault(name, text + entry)
+        return self._pcln
+
+    def resolve(self, sym):
+        syms = self.symbols()
+        for n in (sym, "_" + sym):
+            if n in syms:
+                return syms[n]
+        if sym.startswith("0x"):
+            return int(sym, 16)
+        pcln = self.pclntab()
+        if sym in pcln:
+            return pcln[sym]
+        fail("no symbol %s" % sym)
+
+    def name_at(self, va):
+        """The function containing va: "name" or "name+0xOFF"."""
+        cands = [(v, 1, n) for n, v in self.symbols().items() if v <= va]
+        cands += [(v, 0, n) for n, v in self.pclntab().items() if v <= va]
+        if not cands:
+            return "0x%x" % va
+        v, _, n = max(cands)
+        return n if v == va else "%s+0x%x" % (n, va - v)
 
 
 def cmd_layout(path):
@@ -239,15 +321,36 @@ def cmd_call(path, sym, abi, args):
         print(rax - (1 << 64) if rax >> 63 else rax)
 
 
+MORESTACK = ("runtime.morestack", "runtime.morestack_noctxt", "runtime.morestack.abi0",
+             "runtime.morestack_noctxt.abi0")
+GUARD_LOW = STACK  # below every sp of a call: the stack check passes
+GUARD_HIGH = 0xFFFF_FFFF_FFFF_FFF0  # above sp: the check branches to morestack
+BUF = 0x7FFC_0000_0000
+
+
+STRINGS = []  # (va, bytes) of the current call's "@s:" arguments
+
+
+def arg_value(a):
+    if a == "@buf":
+        return BUF
+    if a.startswith("@s:"):
+        va = BUF + 0x800 + sum(len(b) + 8 for _, b in STRINGS)
+        STRINGS.append((va, a[3:].encode()))
+        return va
+    return int(a, 0)
+
+
 def call_arm64(m, sym, abi, args):
     from unicorn import Uc, UcError, UC_ARCH_ARM64, UC_MODE_ARM, UC_ERR_INSN_INVALID, UC_ERR_EXCEPTION
+    from unicorn import UC_HOOK_CODE
     from unicorn import arm64_const as A
 
-    if abi != "c":
-        fail("arm64: only the C ABI is emulated")
-    syms = m.symbols()
-    if sym not in syms:
-        fail("no symbol %s" % sym)
+    byte = abi.endswith("8")
+    abi = abi.rstrip("8")
+    if abi not in ("c", "go", "gomore"):
+        fail("arm64: abi %s?" % abi)
+    entry = m.resolve(sym)
     uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
     for s in m.segs:
         if not s["vmsize"] or not s["prot"]:
@@ -257,12 +360,60 @@ def call_arm64(m, sym, abi, args):
         uc.mem_write(s["va"], m.data[s["off"]:s["off"] + min(s["filesize"], s["vmsize"])])
     uc.mem_map(STACK, STACK_SIZE)
     uc.mem_map(SENTINEL, PAGE)
-    uc.reg_write(A.UC_ARM64_REG_SP, STACK + STACK_SIZE - 0x1000)
+    uc.mem_map(BUF, PAGE)
+    for va, b in STRINGS:
+        uc.mem_write(va, b)
+    sp = STACK + STACK_SIZE - 0x1000
+    uc.reg_write(A.UC_ARM64_REG_SP, sp)
     uc.reg_write(A.UC_ARM64_REG_X30, SENTINEL)
-    for r, v in zip([A.UC_ARM64_REG_X0, A.UC_ARM64_REG_X1, A.UC_ARM64_REG_X2], args):
+    nregs = 3 if abi == "c" else 16
+    regs = [getattr(A, "UC_ARM64_REG_X%d" % i) for i in range(nregs)]
+    if len(args) > nregs:
+        fail("too many arguments")
+    for r, v in zip(regs, args):
         uc.reg_write(r, v & 0xFFFFFFFFFFFFFFFF)
+    state = {"n": 0, "resume": None}
+    if abi != "c":
+        uc.mem_map(FAKE_G, PAGE)
+        # g: stack.lo, stack.hi, stackguard0, stackguard1
+        guard = GUARD_HIGH if abi == "gomore" else GUARD_LOW
+        uc.mem_write(FAKE_G, struct.pack("<QQQQ", STACK, STACK + STACK_SIZE, guard, guard))
+        uc.reg_write(A.UC_ARM64_REG_X28, FAKE_G)
+        hooks = set()
+        for name in MORESTACK:
+            for n in (name, "_" + name):
+                if n in m.symbols():
+                    hooks.add(m.symbols()[n])
+            if name in m.pclntab():
+                hooks.add(m.pclntab()[name])
+        if not hooks:
+            fail("no runtime.morestack")
+
+        def on_code(uc, addr, size, _):
+            if addr not in hooks:
+                return
+            lr = uc.reg_read(A.UC_ARM64_REG_X30)
+            b = lr  # the trailer reloads the spilled arguments, then B
+            for b in range(lr, lr + 4 * 20, 4):
+                insn = struct.unpack("<I", uc.mem_read(b, 4))[0]
+                if insn >> 26 == 0b000101:
+                    break
+            else:
+                fail("no B within 20 instructions of morestack's return address 0x%x" % lr)
+            off = (insn & 0x3FFFFFF) << 2
+            off -= (1 << 28) if off >> 27 else 0
+            state["n"] += 1
+            if state["n"] > 8:
+                fail("morestack entered %d times: the guard never passes" % state["n"])
+            if state["resume"] is None:
+                state["resume"] = m.name_at(b + off)
+            uc.mem_write(FAKE_G + 0x10, struct.pack("<Q", GUARD_LOW))
+            uc.reg_write(A.UC_ARM64_REG_X30, uc.reg_read(A.UC_ARM64_REG_X3))
+            uc.reg_write(A.UC_ARM64_REG_PC, lr)
+
+        uc.hook_add(UC_HOOK_CODE, on_code, begin=min(hooks), end=max(hooks) + 4)
     try:
-        uc.emu_start(syms[sym], SENTINEL, count=1_000_000)
+        uc.emu_start(entry, SENTINEL, count=5_000_000)
     except UcError as e:
         if e.errno in (UC_ERR_INSN_INVALID, UC_ERR_EXCEPTION):
             print("trap")
@@ -270,8 +421,31 @@ def call_arm64(m, sym, abi, args):
         fail("emulation: %s at 0x%x" % (e, uc.reg_read(A.UC_ARM64_REG_PC)))
     if uc.reg_read(A.UC_ARM64_REG_PC) != SENTINEL:
         fail("did not return (pc 0x%x)" % uc.reg_read(A.UC_ARM64_REG_PC))
-    w0 = uc.reg_read(A.UC_ARM64_REG_X0) & 0xFFFFFFFF
-    print(w0 - (1 << 32) if w0 >> 31 else w0)
+    if uc.reg_read(A.UC_ARM64_REG_SP) != sp:
+        fail("sp 0x%x after the return, not 0x%x" % (uc.reg_read(A.UC_ARM64_REG_SP), sp))
+    x0 = uc.reg_read(A.UC_ARM64_REG_X0)
+    if abi == "c":
+        x0 &= 0xFFFFFFFF
+        print(x0 - (1 << 32) if x0 >> 31 else x0)
+        return
+    res = x0 & 0xFF if byte else x0 - (1 << 64) if x0 >> 63 else x0
+    if abi == "gomore":
+        print("%d morestack=%d resume=%s" % (res, state["n"], state["resume"]))
+    else:
+        print(res)
+
+
+def cmd_entry(path, sym):
+    m = MachO(thin(open(path, "rb").read()))
+    va = m.resolve(sym)
+    seg = next((s for s in m.segs if s["va"] <= va < s["va"] + s["vmsize"]), None) or fail("0x%x unmapped" % va)
+    insn = struct.unpack_from("<I", m.data, seg["off"] + va - seg["va"])[0]
+    if insn >> 26 != 0b000101:
+        print("insn 0x%08x" % insn)
+        return
+    off = (insn & 0x3FFFFFF) << 2
+    to = va + off - ((1 << 28) if off >> 27 else 0)
+    print("b " + next((s["name"] for s in m.segs if s["va"] <= to < s["va"] + s["vmsize"]), "unmapped"))
 
 
 def cmd_batch():
@@ -279,8 +453,9 @@ def cmd_batch():
         f = line.split()
         if not f:
             continue
+        STRINGS.clear()
         try:
-            cmd_call(f[0], f[1], f[2], [int(a, 0) for a in f[3:]])
+            cmd_call(f[0], f[1], f[2], [arg_value(a) for a in f[3:]])
         except Failure as e:
             print("error: %s" % e)
         except Exception as e:  # a broken file must not end the batch
@@ -296,7 +471,13 @@ def main(argv):
     elif len(argv) >= 3 and argv[1] == "sig":
         cmd_sig(argv[2])
     elif len(argv) >= 5 and argv[1] == "call":
-        cmd_call(argv[2], argv[3], argv[4], [int(a, 0) for a in argv[5:]])
+        cmd_call(argv[2], argv[3], argv[4], [arg_value(a) for a in argv[5:]])
+    elif len(argv) == 3 and argv[1] == "funcs":
+        m = MachO(thin(open(argv[2], "rb").read()))
+        sec = m.sect(None, "__gopclntab") or fail("no __gopclntab")
+        print(struct.unpack_from("<Q", m.data, sec[2] + 8)[0])
+    elif len(argv) == 4 and argv[1] == "entry":
+        cmd_entry(argv[2], argv[3])
     elif len(argv) == 5 and argv[1] == "slice":
         cpu = {"x86_64": CPU_X86_64, "arm64": CPU_ARM64}[argv[3]]
         open(argv[4], "wb").write(thin(open(argv[2], "rb").read(), cpu))
