@@ -42,9 +42,11 @@
  *
  * - Absolute pointers in new code of a PIE or dylib get rebase opcodes
  *   appended to LC_DYLD_INFO's stream. With chained fixups
- *   (LC_DYLD_CHAINED_FIXUPS, ld64 for macOS 12+) new pointers are refused
- *   (HP_ERR_UNSUPPORTED); the starts table still gets one empty entry per
- *   new segment, as dyld wants seg_count to equal the number of segments.
+ *   (LC_DYLD_CHAINED_FIXUPS, ld64 for macOS 12+, lld -fixup_chains) the
+ *   new data segment gets a starts entry and its pointer slots become
+ *   chained rebases (macho_chained.c); the starts table gets one entry per
+ *   new segment either way, as dyld wants seg_count to equal the number
+ *   of segments.
  *
  * - Code signature: a signed input is re-signed ad hoc (macho_sign.c); an
  *   unsigned x86-64 one stays unsigned, which x86-64 macOS runs; an
@@ -710,16 +712,10 @@ static hp_status hp_macho_check_linkedit(hp_image *img, const hp_macho *m)
 
 hp_status hp_macho_can_rebase(const hp_image *img, const hp_macho *m)
 {
-    if (m->chained_lc)
+    if (!m->dyld_info_lc && !m->chained_lc)
         return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
-                               "the linked code has absolute pointers and the binary uses chained "
-                               "fixups (LC_DYLD_CHAINED_FIXUPS), which hookpatch cannot extend; "
-                               "relink with -Wl,-no_fixup_chains or avoid absolute pointers in "
-                               "the mock");
-    if (!m->dyld_info_lc)
-        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
-                               "the linked code has absolute pointers but the binary has no "
-                               "LC_DYLD_INFO rebase opcodes to extend");
+                               "the linked code has absolute pointers but the binary has neither "
+                               "LC_DYLD_INFO rebase opcodes nor chained fixups to extend");
     return HP_OK;
 }
 

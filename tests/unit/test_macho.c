@@ -8,7 +8,8 @@
  * missing is skipped with the reason. Then: load (segments, symbols,
  * aliases, sizes from LC_FUNCTION_STARTS), place + emit a hand-made edit
  * and re-open the output, the header-room refusal, chained fixups grown by
- * one entry per new segment, SHA-256 vectors, and malformed inputs that
+ * one entry per new segment and new pointers written as chained rebases
+ * (two pages, a misaligned slot refused), SHA-256 vectors, and malformed inputs that
  * must fail with HP_ERR_FORMAT and a reason, never crash. arm64: a thin
  * executable loads as arm64 with 16 KiB placement; arm64e is refused. */
 #include <setjmp.h>
@@ -584,41 +585,127 @@ static blob with_chained_fixups(void)
     return b;
 }
 
+/* place() + emit with a hand-made edit on the chained-fixups input. */
+static hp_image *chained_open(blob *b, hp_diags *d)
+{
+    *b = with_chained_fixups();
+    hp_image *img = NULL;
+    hp_status st = hp_image_open_mem(b->data, b->size, "chained", d, &img);
+    if (st != HP_OK)
+        hp_diags_print(d, stderr);
+    assert_int_equal(st, HP_OK);
+    return img;
+}
+
+static void chained_edit(hp_image *img, hp_layout *lay, hp_edit *ed)
+{
+    assert_int_equal(img->fmt->place(img, lay), HP_OK);
+    for (int r = 0; r < HP_REGION_COUNT; r++) {
+        ed->regions[r].va = lay->va[r];
+        ed->regions[r].mem_size = lay->size[r];
+        assert_int_equal(hp_buf_append_zeros(&ed->regions[r].bytes, lay->size[r]), HP_OK);
+    }
+}
+
+/* Without new pointers: seg_count grows by one empty entry per new
+ * segment, the imports move behind the grown table. */
 static void test_chained_fixups(void **state)
 {
     (void)state;
     if (!have_c)
         skip();
-    blob b = with_chained_fixups();
-    hp_diags d = {0};
-    hp_image *img = NULL;
-    hp_status st = hp_image_open_mem(b.data, b.size, "chained", &d, &img);
-    if (st != HP_OK)
-        hp_diags_print(&d, stderr);
-    assert_int_equal(st, HP_OK);
+    blob b;
+    hp_diags d = {0}, d2 = {0};
+    hp_image *img = chained_open(&b, &d);
     const hp_macho *m = img->priv;
-    hp_layout lay = {.size = {64, 0, 32}, .nabs_ptrs = 1};
-    assert_int_equal(img->fmt->place(img, &lay), HP_ERR_UNSUPPORTED); /* cannot rebase */
-    assert_true(diag_has(&d, "chained fixups"));
-    lay.nabs_ptrs = 0;
-    assert_int_equal(img->fmt->place(img, &lay), HP_OK);
+    hp_layout lay = {.size = {64, 0, 32}};
     hp_edit ed = {0};
-    for (int r = 0; r < HP_REGION_COUNT; r++) {
-        ed.regions[r].va = lay.va[r];
-        ed.regions[r].mem_size = lay.size[r];
-        assert_int_equal(hp_buf_append_zeros(&ed.regions[r].bytes, lay.size[r]), HP_OK);
-    }
+    chained_edit(img, &lay, &ed);
     emit_to(img, &ed, WORK "/chained.out");
-    hp_diags d2 = {0};
     hp_image *o = open_ok(WORK "/chained.out", &d2);
     const hp_macho *om = o->priv;
     assert_true(om->chained_lc != 0);
     const uint8_t *lc = o->data + om->chained_lc, *f = o->data + hp_rd32(lc + 8);
     assert_int_equal(hp_rd32(f + hp_rd32(f + 4)), om->nsegs); /* seg_count grew by 2 */
     assert_int_equal(om->nsegs, m->nsegs + 2);
+    for (size_t i = 0; i < om->nsegs; i++)
+        assert_int_equal(hp_rd32(f + 32 + 4 + 4 * i), 0); /* no fixups anywhere */
     assert_int_equal(hp_rd32(f + 8), hp_rd32(f + 4) + 4 + 4 * om->nsegs); /* imports moved */
     hp_edit_free(&ed);
     hp_image_close(o);
+    hp_image_close(img);
+    hp_diags_free(&d);
+    hp_diags_free(&d2);
+    free(b.data);
+}
+
+/* New pointers: the new data segment (two 4 KiB pages) gets a
+ * dyld_chained_starts_in_segment and each slot a DYLD_CHAINED_PTR_64
+ * rebase; the chain links slots of one page, the next page starts anew.
+ * The expected words are spelled out from fixup-chains.h's layout:
+ * target (36 bits) | high8 << 36 | next (4-byte strides) << 51. */
+static void test_chained_pointers(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    blob b;
+    hp_diags d = {0}, d2 = {0};
+    hp_image *img = chained_open(&b, &d);
+    const hp_macho *m = img->priv;
+    hp_layout lay = {.size = {64, 0x40, 0x1800}, .nabs_ptrs = 3};
+    hp_edit ed = {0};
+    chained_edit(img, &lay, &ed);
+    uint64_t seg = lay.va[HP_REGION_RODATA], dva = lay.va[HP_REGION_DATA];
+    assert_int_equal(dva, seg + 0x40);
+    uint64_t slots[3] = {seg + 0x58, seg + 0x40, seg + 0x1008}; /* any order */
+    uint64_t vals[3] = {lay.va[HP_REGION_TEXT], seg + 0x10, 0xab00000100000123ull};
+    for (int i = 0; i < 3; i++) {
+        hp_wr64(ed.regions[HP_REGION_DATA].bytes.data + (slots[i] - dva), vals[i]);
+        assert_int_equal(hp_edit_add_abs_ptr(&ed, slots[i]), HP_OK);
+    }
+    emit_to(img, &ed, WORK "/chained_ptrs.out");
+    hp_image *o = open_ok(WORK "/chained_ptrs.out", &d2);
+    const hp_macho *om = o->priv;
+    const uint8_t *f = o->data + hp_rd32(o->data + om->chained_lc + 8);
+    uint32_t starts = hp_rd32(f + 4), n = (uint32_t)om->nsegs;
+    assert_int_equal(hp_rd32(f + starts), n);
+    uint32_t di = (uint32_t)m->linkedit; /* the new data segment's index */
+    assert_string_equal(om->segs[di].name, HP_MACHO_SEG_DATA);
+    assert_int_equal(hp_rd32(f + starts + 4 + 4 * (di + 1)), 0); /* __HOOKPATCH: none */
+    uint32_t so = hp_rd32(f + starts + 4 + 4 * di);
+    assert_int_equal(starts + so, hp_align_up(starts + 4 + 4 * n, 8));
+    const uint8_t *s = f + starts + so;
+    assert_int_equal(hp_rd32(s), 22 + 2 * 2);      /* size */
+    assert_int_equal(hp_rd16(s + 4), 0x1000);      /* page_size */
+    assert_int_equal(hp_rd16(s + 6), 2);           /* DYLD_CHAINED_PTR_64 */
+    assert_int_equal(hp_rd64(s + 8), seg - 0x100000000ull); /* segment_offset */
+    assert_int_equal(hp_rd16(s + 20), 2);          /* page_count */
+    assert_int_equal(hp_rd16(s + 22), 0x40);       /* page 0 starts at the first slot */
+    assert_int_equal(hp_rd16(s + 24), 0x8);        /* page 1 */
+    /* the imports follow the struct, 8-aligned */
+    assert_int_equal(hp_rd32(f + 8), hp_align_up(starts + so + 26, 8));
+    const uint8_t *p0 = hp_image_bytes(o, seg + 0x40, 8), *p1 = hp_image_bytes(o, seg + 0x58, 8);
+    const uint8_t *p2 = hp_image_bytes(o, seg + 0x1008, 8);
+    assert_non_null(p0);
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_int_equal(hp_rd64(p0), (seg + 0x10) | 6ull << 51);       /* next: 0x18 / 4 */
+    assert_int_equal(hp_rd64(p1), lay.va[HP_REGION_TEXT]);          /* last of page 0 */
+    assert_int_equal(hp_rd64(p2), 0x100000123ull | 0xabull << 36);  /* high8 kept */
+    hp_edit_free(&ed);
+    hp_image_close(o);
+
+    /* a slot that is not 8-byte aligned: refused, named */
+    hp_edit e2 = {0};
+    chained_edit(img, &lay, &e2);
+    assert_int_equal(hp_edit_add_abs_ptr(&e2, dva + 4), HP_OK);
+    int fd = open(WORK "/chained_bad.out", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(hp_image_emit(img, &e2, fd, NULL), HP_ERR_UNSUPPORTED);
+    close(fd);
+    assert_true(diag_has(&d, "is not 8-byte aligned"));
+    hp_edit_free(&e2);
     hp_image_close(img);
     hp_diags_free(&d);
     hp_diags_free(&d2);
@@ -763,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_dylib),
         cmocka_unit_test(test_roundtrip_fat),   cmocka_unit_test(test_no_header_room),
         cmocka_unit_test(test_prior_info),      cmocka_unit_test(test_chained_fixups),
+        cmocka_unit_test(test_chained_pointers),
         cmocka_unit_test(test_sha256),          cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_truncations),
     };
