@@ -636,6 +636,8 @@ static void hp_macho_find_extras(hp_image *img, hp_macho *m)
     }
 }
 
+static void hp_macho_note_room(hp_image *img, const hp_macho *m);
+
 static hp_status hp_macho_load(hp_image *img)
 {
     hp_macho *m = hp_calloc(1, sizeof *m);
@@ -654,6 +656,7 @@ static hp_status hp_macho_load(hp_image *img)
     img->pic = (m->flags & HP_MH_PIE) || m->filetype != HP_MH_EXECUTE;
     img->shared = m->filetype != HP_MH_EXECUTE;
     img->has_dynreloc = m->dyld_info_lc || m->chained_lc;
+    hp_macho_note_room(img, m);
     return HP_OK;
 }
 
@@ -720,12 +723,25 @@ hp_status hp_macho_can_rebase(const hp_image *img, const hp_macho *m)
 }
 
 /* Bytes of load commands place() may add: __HOOKPATCH with __text and
- * __info, and __HOOKPATCH_D with up to __const, __data and __bss. */
-static uint64_t hp_macho_lc_need(const hp_layout *lay)
+ * __info, and __HOOKPATCH_D with up to __const, __data and __bss; and
+ * LC_CODE_SIGNATURE when an unsigned arm64 input gets signed. */
+static uint64_t hp_macho_lc_need(const hp_image *img, const hp_macho *m, const hp_layout *lay)
 {
     uint64_t n = HP_MACHO_SEG_CMD + 2 * HP_MACHO_SECT;
     uint64_t nd = (lay->size[HP_REGION_RODATA] > 0) + 2 * (lay->size[HP_REGION_DATA] > 0);
+    if (!m->sig_lc && img->machine == HP_MACH_ARM64)
+        n += 16;
     return n + (nd ? HP_MACHO_SEG_CMD + nd * HP_MACHO_SECT : 0);
+}
+
+/* The header padding place() checks, for `hookpatch list`. */
+static void hp_macho_note_room(hp_image *img, const hp_macho *m)
+{
+    hp_layout code = {.size = {1}}, all = {.size = {1, 1, 1}};
+    img->hdr_room.what = "load commands";
+    img->hdr_room.free = m->content_off - (HP_MACHO_HDR + (uint64_t)m->sizeofcmds);
+    img->hdr_room.need_min = hp_macho_lc_need(img, m, &code);
+    img->hdr_room.need_max = hp_macho_lc_need(img, m, &all);
 }
 
 static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
@@ -735,9 +751,7 @@ static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
     if (lay->nabs_ptrs && img->pic)
         HP_CHECK(hp_macho_can_rebase(img, m));
     uint64_t room = m->content_off - (HP_MACHO_HDR + (uint64_t)m->sizeofcmds);
-    uint64_t need = hp_macho_lc_need(lay);
-    if (!m->sig_lc && img->machine == HP_MACH_ARM64)
-        need += 16; /* LC_CODE_SIGNATURE: an unsigned arm64 input gets signed */
+    uint64_t need = hp_macho_lc_need(img, m, lay);
     if (need > room)
         return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
                                "no room for hookpatch's load commands in the Mach-O header: they "
