@@ -750,6 +750,10 @@ static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
     HP_CHECK(hp_macho_check_linkedit(img, m));
     if (lay->nabs_ptrs && img->pic)
         HP_CHECK(hp_macho_can_rebase(img, m));
+    if (m->sig_lc) { /* in the slice: hp_macho_check_linkedit checked it */
+        const uint8_t *lc = hp_macho_slice(img, m) + m->sig_lc;
+        hp_macho_warn_signer(img, hp_macho_slice(img, m) + hp_rd32(lc + 8), hp_rd32(lc + 12));
+    }
     uint64_t room = m->content_off - (HP_MACHO_HDR + (uint64_t)m->sizeofcmds);
     uint64_t need = hp_macho_lc_need(img, m, lay);
     if (need > room)

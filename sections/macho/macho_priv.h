@@ -107,6 +107,17 @@ hp_status hp_macho_chain_build(const hp_image *img, const hp_macho *m, const uin
 hp_status hp_macho_chain_encode(const hp_image *img, const hp_macho_chain *c, uint8_t *seg);
 void hp_macho_chain_free(hp_macho_chain *c);
 
+/* macho_cms.c: a real signature's identity. Warn (on img) that the
+ * signature blob (a SuperBlob of size bytes) is a real one re-signing ad
+ * hoc drops, naming the signer's certificate (subject CN) and the
+ * CodeDirectory's team identifier as far as they can be read; nothing for
+ * an ad hoc signature (no CMS blob). */
+void hp_macho_warn_signer(const hp_image *img, const uint8_t *blob, size_t size);
+/* The subject common name of the certificate that signed a CMS
+ * SignedData (DER/BER, n bytes), into out (NUL-terminated, control bytes
+ * replaced); false when it cannot be read. */
+bool hp_macho_cms_signer(const uint8_t *p, size_t n, char *out, size_t out_len);
+
 /* macho_write.c */
 hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, hp_sink *out);
 
