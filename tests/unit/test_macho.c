@@ -42,7 +42,7 @@
 #define WORK HP_BINARY_DIR "/macho-fixtures"
 #define LD_X86 "ld64.lld-14 -arch x86_64 -platform_version macos 11.0 11.0 -undefined dynamic_lookup"
 
-static bool have_c, have_fat, have_go[TGO_MAX];
+static bool have_c, have_fat, have_a64_chained, have_go[TGO_MAX];
 
 static int sh(const char *cmd) { return system(cmd); }
 
@@ -69,6 +69,17 @@ static int build_fixtures(void **state)
                   "-undefined dynamic_lookup -headerpad 0x1000 -o exe_arm64_pad main_a.o "
                   "targets_a.o && "
                   "llvm-lipo-14 -create exe exe_arm64 -output fat") == 0;
+    /* arm64, chained fixups (lld 19), with pointers of its own in __DATA */
+    have_a64_chained =
+        have_fat &&
+        sh("cd " WORK " && command -v ld64.lld-19 >/dev/null && "
+           "printf 'int add(int, int);\\nint (*hp_fn)(int, int) = add;\\n"
+           "const char *hp_s = \"s\";\\n' >ptrs.c && "
+           "clang -target arm64-apple-macos11 -O1 -c ptrs.c -o ptrs_a.o && "
+           "ld64.lld-19 -arch arm64 -platform_version macos 11.0 11.0 -undefined dynamic_lookup "
+           "-headerpad 0x1000 -fixup_chains -o exe_a64_chained main_a.o targets_a.o ptrs_a.o && "
+           "python3 " HP_SOURCE_DIR "/tests/e2e/macho_emu.py chains exe_a64_chained "
+           ">a64_chains.txt") == 0;
     for (size_t i = 0; i < tgo_count; i++) {
         char cmd[4096];
         int n = snprintf(cmd, sizeof cmd,
@@ -712,6 +723,65 @@ static void test_chained_pointers(void **state)
     free(b.data);
 }
 
+/* arm64, lld 19 -fixup_chains, __DATA holding two pointers already: the
+ * new data segment (two 16 KiB pages) inherits page size 0x4000 and
+ * DYLD_CHAINED_PTR_64 from __DATA's starts, which move behind the grown
+ * table unchanged. The chains are then walked by macho_emu.py (the tests'
+ * independent reader): the input's fixups, then exactly the new ones. */
+static void test_chained_pointers_arm64(void **state)
+{
+    (void)state;
+    if (!have_a64_chained)
+        skip();
+    hp_diags d = {0}, d2 = {0};
+    hp_image *img = open_ok(WORK "/exe_a64_chained", &d);
+    const hp_macho *m = img->priv;
+    assert_int_equal(img->machine, HP_MACH_ARM64);
+    hp_layout lay = {.size = {64, 0x40, 0x4100}, .nabs_ptrs = 3};
+    hp_edit ed = {0};
+    chained_edit(img, &lay, &ed);
+    uint64_t seg = lay.va[HP_REGION_RODATA], dva = lay.va[HP_REGION_DATA];
+    uint64_t slots[3] = {seg + 0x40, seg + 0x48, seg + 0x4010};
+    uint64_t vals[3] = {lay.va[HP_REGION_TEXT], seg + 0x10, lay.va[HP_REGION_TEXT] + 8};
+    for (int i = 0; i < 3; i++) {
+        hp_wr64(ed.regions[HP_REGION_DATA].bytes.data + (slots[i] - dva), vals[i]);
+        assert_int_equal(hp_edit_add_abs_ptr(&ed, slots[i]), HP_OK);
+    }
+    emit_to(img, &ed, WORK "/a64_chained.out");
+    check_signature(WORK "/a64_chained.out");
+    hp_image *o = open_ok(WORK "/a64_chained.out", &d2);
+    const hp_macho *om = o->priv;
+    const uint8_t *f = o->data + hp_rd32(o->data + om->chained_lc + 8);
+    uint32_t starts = hp_rd32(f + 4), di = (uint32_t)m->linkedit;
+    const uint8_t *s = f + starts + hp_rd32(f + starts + 4 + 4 * di);
+    assert_int_equal(hp_rd16(s + 4), 0x4000);
+    assert_int_equal(hp_rd16(s + 6), 2);
+    assert_int_equal(hp_rd16(s + 20), 2);    /* page_count */
+    assert_int_equal(hp_rd16(s + 22), 0x40); /* page 0 */
+    assert_int_equal(hp_rd16(s + 24), 0x10); /* page 1 */
+    assert_int_equal(hp_rd64(hp_image_bytes(o, seg + 0x40, 8)), vals[0] | 2ull << 51);
+    /* the independent walk */
+    assert_int_equal(sh("cd " WORK " && python3 " HP_SOURCE_DIR "/tests/e2e/macho_emu.py chains "
+                        "a64_chained.out >a64_chains_out.txt"), 0);
+    blob in = read_file(WORK "/a64_chains.txt"), out = read_file(WORK "/a64_chains_out.txt");
+    char want[8192];
+    int n = snprintf(want, sizeof want,
+                     "%s" HP_MACHO_SEG_DATA "+0x40 rebase 0x%llx\n" HP_MACHO_SEG_DATA
+                     "+0x48 rebase 0x%llx\n" HP_MACHO_SEG_DATA "+0x4010 rebase 0x%llx\n",
+                     (const char *)in.data, (unsigned long long)vals[0],
+                     (unsigned long long)vals[1], (unsigned long long)vals[2]);
+    assert_true(n > 0 && (size_t)n < sizeof want);
+    assert_true(strstr((const char *)in.data, "__DATA+0x0 rebase") != NULL);
+    assert_string_equal((const char *)out.data, want);
+    free(in.data);
+    free(out.data);
+    hp_edit_free(&ed);
+    hp_image_close(o);
+    hp_image_close(img);
+    hp_diags_free(&d);
+    hp_diags_free(&d2);
+}
+
 /* ---- the identity of a real signature (macho_cms.c) ---- */
 
 /* A CMS SignedData laid out as Apple's encoder does (BER, indefinite
@@ -924,6 +994,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_fat),   cmocka_unit_test(test_no_header_room),
         cmocka_unit_test(test_prior_info),      cmocka_unit_test(test_chained_fixups),
         cmocka_unit_test(test_chained_pointers),
+        cmocka_unit_test(test_chained_pointers_arm64),
         cmocka_unit_test(test_cms_signer),
         cmocka_unit_test(test_sha256),          cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_truncations),
