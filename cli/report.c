@@ -162,6 +162,17 @@ static cJSON *hp_json_slices(const hp_image *img)
     return a;
 }
 
+/* {"what", "free", "need_min", "need_max"}: see hp_image.hdr_room. */
+static cJSON *hp_json_room(const hp_image *img)
+{
+    cJSON *o = cJSON_CreateObject();
+    hp_json_str(o, "what", img->hdr_room.what);
+    cJSON_AddNumberToObject(o, "free", (double)img->hdr_room.free);
+    cJSON_AddNumberToObject(o, "need_min", (double)img->hdr_room.need_min);
+    cJSON_AddNumberToObject(o, "need_max", (double)img->hdr_room.need_max);
+    return o;
+}
+
 static hp_status hp_json_print(cJSON *root, FILE *out)
 {
     char *s = cJSON_Print(root);
@@ -196,6 +207,8 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
         cJSON_AddBoolToObject(root, "shstk_disabled", p->ed.pushed_return);
         if (p->img->nunpatched)
             cJSON_AddItemToObject(root, "unpatched_slices", hp_json_slices(p->img));
+        if (p->img->hdr_room.what)
+            cJSON_AddItemToObject(root, "header_room", hp_json_room(p->img));
         cJSON *hooks = cJSON_AddArrayToObject(root, "hooks");
         cJSON *skipped = cJSON_AddArrayToObject(root, "skipped_hooks");
         for (size_t i = 0; p->analysed && i < p->n; i++)
@@ -239,6 +252,18 @@ static void hp_list_prior(const hp_image *img, FILE *out)
     }
 }
 
+/* The header room line: what place() will check. */
+static void hp_list_room(const hp_image *img, FILE *out)
+{
+    if (!img->hdr_room.what)
+        return;
+    unsigned long long room = img->hdr_room.free, lo = img->hdr_room.need_min,
+                       hi = img->hdr_room.need_max;
+    fprintf(out, "# header room: %llu bytes free for %s; hookpatch needs %llu (%llu with object "
+                 "mocks' data)%s\n", room, img->hdr_room.what, lo, hi,
+            room < lo ? ": too little" : room < hi ? ": too little for object mocks' data" : "");
+}
+
 /* One function's line, or its object in arr. */
 static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_symbol *s,
                              cJSON *arr, FILE *out)
@@ -274,8 +299,10 @@ hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
     hp_status st = json && !arr ? HP_ERR_NOMEM : HP_OK;
     if (!json && img->prior_info && img->prior_info_size)
         hp_list_prior(img, out);
-    if (!json)
+    if (!json) {
         fprintf(out, "# architecture: %s\n", hp_arch_for(img)->name);
+        hp_list_room(img, out);
+    }
     for (size_t i = 0; st == HP_OK && i < img->nsyms; i++) {
         const hp_symbol *s = &img->syms[i];
         if (!hp_resolve_matches(s, glob))

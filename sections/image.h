@@ -138,6 +138,16 @@ typedef struct hp_image {
     bool ibt;          /* landing pads enforced (x86-64 CET IBT, arm64 BTI):
                           entries start with endbr64 / BTI c */
     bool has_symtab;   /* a full symbol table was present */
+    /* Room in the headers for the commands hookpatch adds, where the
+     * format limits it (Mach-O: load commands, up to the first section's
+     * content; PE: section headers, up to the first section's RVA); filled
+     * by the backend at load. ELF has no such limit (the program header
+     * table moves): hdr_room.what is NULL. need_min: code only; need_max:
+     * code and the data of object mocks (what place() checks, in bytes). */
+    struct {
+        const char *what; /* "load commands", "section headers"; NULL: no limit */
+        uint64_t free, need_min, need_max;
+    } hdr_room;
     uint64_t base_va;  /* lowest mapped VA */
     hp_segment *segs;  /* sorted by va */
     size_t nsegs, segs_cap;

@@ -42,9 +42,11 @@
  *
  * - Absolute pointers in new code of a PIE or dylib get rebase opcodes
  *   appended to LC_DYLD_INFO's stream. With chained fixups
- *   (LC_DYLD_CHAINED_FIXUPS, ld64 for macOS 12+) new pointers are refused
- *   (HP_ERR_UNSUPPORTED); the starts table still gets one empty entry per
- *   new segment, as dyld wants seg_count to equal the number of segments.
+ *   (LC_DYLD_CHAINED_FIXUPS, ld64 for macOS 12+, lld -fixup_chains) the
+ *   new data segment gets a starts entry and its pointer slots become
+ *   chained rebases (macho_chained.c); the starts table gets one entry per
+ *   new segment either way, as dyld wants seg_count to equal the number
+ *   of segments.
  *
  * - Code signature: a signed input is re-signed ad hoc (macho_sign.c); an
  *   unsigned x86-64 one stays unsigned, which x86-64 macOS runs; an
@@ -634,6 +636,8 @@ static void hp_macho_find_extras(hp_image *img, hp_macho *m)
     }
 }
 
+static void hp_macho_note_room(hp_image *img, const hp_macho *m);
+
 static hp_status hp_macho_load(hp_image *img)
 {
     hp_macho *m = hp_calloc(1, sizeof *m);
@@ -652,6 +656,7 @@ static hp_status hp_macho_load(hp_image *img)
     img->pic = (m->flags & HP_MH_PIE) || m->filetype != HP_MH_EXECUTE;
     img->shared = m->filetype != HP_MH_EXECUTE;
     img->has_dynreloc = m->dyld_info_lc || m->chained_lc;
+    hp_macho_note_room(img, m);
     return HP_OK;
 }
 
@@ -710,39 +715,48 @@ static hp_status hp_macho_check_linkedit(hp_image *img, const hp_macho *m)
 
 hp_status hp_macho_can_rebase(const hp_image *img, const hp_macho *m)
 {
-    if (m->chained_lc)
+    if (!m->dyld_info_lc && !m->chained_lc)
         return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
-                               "the linked code has absolute pointers and the binary uses chained "
-                               "fixups (LC_DYLD_CHAINED_FIXUPS), which hookpatch cannot extend; "
-                               "relink with -Wl,-no_fixup_chains or avoid absolute pointers in "
-                               "the mock");
-    if (!m->dyld_info_lc)
-        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
-                               "the linked code has absolute pointers but the binary has no "
-                               "LC_DYLD_INFO rebase opcodes to extend");
+                               "the linked code has absolute pointers but the binary has neither "
+                               "LC_DYLD_INFO rebase opcodes nor chained fixups to extend");
     return HP_OK;
 }
 
 /* Bytes of load commands place() may add: __HOOKPATCH with __text and
- * __info, and __HOOKPATCH_D with up to __const, __data and __bss. */
-static uint64_t hp_macho_lc_need(const hp_layout *lay)
+ * __info, and __HOOKPATCH_D with up to __const, __data and __bss; and
+ * LC_CODE_SIGNATURE when an unsigned arm64 input gets signed. */
+static uint64_t hp_macho_lc_need(const hp_image *img, const hp_macho *m, const hp_layout *lay)
 {
     uint64_t n = HP_MACHO_SEG_CMD + 2 * HP_MACHO_SECT;
     uint64_t nd = (lay->size[HP_REGION_RODATA] > 0) + 2 * (lay->size[HP_REGION_DATA] > 0);
+    if (!m->sig_lc && img->machine == HP_MACH_ARM64)
+        n += 16;
     return n + (nd ? HP_MACHO_SEG_CMD + nd * HP_MACHO_SECT : 0);
 }
 
 #define HP_MACHO_FAR_SHIFT ((uint64_t)256 << 20) /* hp_layout.far, as ELF's */
+/* The header padding place() checks, for `hookpatch list`. */
+static void hp_macho_note_room(hp_image *img, const hp_macho *m)
+{
+    hp_layout code = {.size = {1}}, all = {.size = {1, 1, 1}};
+    img->hdr_room.what = "load commands";
+    img->hdr_room.free = m->content_off - (HP_MACHO_HDR + (uint64_t)m->sizeofcmds);
+    img->hdr_room.need_min = hp_macho_lc_need(img, m, &code);
+    img->hdr_room.need_max = hp_macho_lc_need(img, m, &all);
+}
+
 static hp_status hp_macho_place(hp_image *img, hp_layout *lay)
 {
     hp_macho *m = hp_macho_of(img);
     HP_CHECK(hp_macho_check_linkedit(img, m));
     if (lay->nabs_ptrs && img->pic)
         HP_CHECK(hp_macho_can_rebase(img, m));
+    if (m->sig_lc) { /* in the slice: hp_macho_check_linkedit checked it */
+        const uint8_t *lc = hp_macho_slice(img, m) + m->sig_lc;
+        hp_macho_warn_signer(img, hp_macho_slice(img, m) + hp_rd32(lc + 8), hp_rd32(lc + 12));
+    }
     uint64_t room = m->content_off - (HP_MACHO_HDR + (uint64_t)m->sizeofcmds);
-    uint64_t need = hp_macho_lc_need(lay);
-    if (!m->sig_lc && img->machine == HP_MACH_ARM64)
-        need += 16; /* LC_CODE_SIGNATURE: an unsigned arm64 input gets signed */
+    uint64_t need = hp_macho_lc_need(img, m, lay);
     if (need > room)
         return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
                                "no room for hookpatch's load commands in the Mach-O header: they "

@@ -69,7 +69,8 @@ static inline const uint8_t *hp_macho_slice(const hp_image *img, const hp_macho 
 bool hp_macho_is_linkedit_data(uint32_t cmd);
 
 /* HP_OK when absolute pointers in the new segments can be rebased (PIC
- * images): LC_DYLD_INFO rebase opcodes can be extended, chained fixups not. */
+ * images): the binary has LC_DYLD_INFO rebase opcodes or chained fixups
+ * to extend. */
 hp_status hp_macho_can_rebase(const hp_image *img, const hp_macho *m);
 
 /* LC_FUNCTION_STARTS decoded into VAs (*out owned, NULL and 0 without it). */
@@ -77,6 +78,45 @@ hp_status hp_macho_fstarts(const hp_image *img, const hp_macho *m, uint64_t **ou
 
 /* macho_code.c: the instruction sections and LC_FUNCTION_STARTS (code.h). */
 hp_status hp_macho_code(const hp_image *img, hp_code_map *out);
+
+/* macho_chained.c: the output's LC_DYLD_CHAINED_FIXUPS payload. */
+typedef struct hp_macho_chain {
+    /* in */
+    uint32_t nnew;  /* new segments, inserted before __LINKEDIT's entry */
+    uint64_t data_va, data_vmsize, data_filesize; /* the new data segment */
+    uint64_t hdr_va; /* vmaddr of the mach header (base of format 6 targets) */
+    const uint64_t *ptrs; /* absolute pointer slots in the new data segment */
+    size_t nptrs;         /* 0: the segment gets no fixups */
+    /* out */
+    hp_buf blob;        /* the grown payload, a multiple of 8 bytes */
+    uint16_t format;    /* DYLD_CHAINED_PTR_64 or _64_OFFSET, as the input's segments */
+    uint16_t page_size; /* as the input's segments (else the machine's page) */
+    uint64_t *sorted;   /* the slots, sorted, duplicates dropped (owned) */
+    size_t nsorted;
+} hp_macho_chain;
+/* Build c->blob from the input's payload (m->chained_lc must be set):
+ * seg_count grown by c->nnew, and, when c->nptrs, a starts entry for the
+ * new data segment (its index: m->linkedit) with the page starts of the
+ * slots. Refuses (reported on img) slots that are misaligned or outside
+ * the segment's file bytes, and pointer formats other than 2 and 6. */
+hp_status hp_macho_chain_build(const hp_image *img, const hp_macho *m, const uint8_t *slice,
+                               hp_macho_chain *c);
+/* Rewrite each slot of the new data segment's bytes (seg: its first byte
+ * in the output; the slots hold the unslid pointer values) as a chained
+ * rebase linked to the next slot of its page. */
+hp_status hp_macho_chain_encode(const hp_image *img, const hp_macho_chain *c, uint8_t *seg);
+void hp_macho_chain_free(hp_macho_chain *c);
+
+/* macho_cms.c: a real signature's identity. Warn (on img) that the
+ * signature blob (a SuperBlob of size bytes) is a real one re-signing ad
+ * hoc drops, naming the signer's certificate (subject CN) and the
+ * CodeDirectory's team identifier as far as they can be read; nothing for
+ * an ad hoc signature (no CMS blob). */
+void hp_macho_warn_signer(const hp_image *img, const uint8_t *blob, size_t size);
+/* The subject common name of the certificate that signed a CMS
+ * SignedData (DER/BER, n bytes), into out (NUL-terminated, control bytes
+ * replaced); false when it cannot be read. */
+bool hp_macho_cms_signer(const uint8_t *p, size_t n, char *out, size_t out_len);
 
 /* macho_write.c */
 hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, hp_sink *out);

@@ -9,7 +9,8 @@
  *   [__HOOKPATCH]    __text, __info
  *   [__LINKEDIT]     the old contents up to the old signature, shifted;
  *                    then blobs that had to grow (rebase opcodes with the
- *                    new pointers, chained fixups with the new segments),
+ *                    new pointers, chained fixups with the new segments
+ *                    and the new pointers' page starts: macho_chained.c),
  *                    their old copies left as dead bytes; then the new
  *                    code signature.
  *
@@ -39,7 +40,8 @@ typedef struct hp_macho_out {
     uint64_t text_off, text_filesize, text_vmsize, info_va;
     uint64_t le_off, le_va, le_filesize, delta;
     uint64_t body_end; /* end of the copied __LINKEDIT bytes, input offsets */
-    hp_buf rebase, fixups; /* grown blobs (empty: unchanged) */
+    hp_buf rebase;         /* grown rebase opcodes (empty: unchanged) */
+    hp_macho_chain chain;  /* grown chained fixups (blob empty: unchanged) */
     hp_buf symtab, strtab, indirect; /* rebuilt with ed->syms (empty: unchanged) */
     uint64_t rebase_off, fixups_off, symtab_off, strtab_off, indirect_off;
     uint64_t sig_off, sig_size, end;
@@ -178,6 +180,8 @@ static hp_status hp_macho_rebase(hp_macho_out *o)
     if (!ed->nabs_ptrs || !o->img->pic)
         return HP_OK; /* a fixed-address image needs no rebasing */
     HP_CHECK(hp_macho_can_rebase(o->img, o->m));
+    if (o->m->chained_lc)
+        return HP_OK; /* hp_macho_fixups chains them */
     const uint8_t *lc = o->in + o->m->dyld_info_lc;
     uint32_t off = hp_rd32(lc + 8), size = hp_rd32(lc + 12);
     size_t keep;
@@ -203,42 +207,32 @@ static hp_status hp_macho_rebase(hp_macho_out *o)
     return hp_buf_align(&o->rebase, 8, 0);
 }
 
-/* ---- chained fixups: one (empty) starts entry per new segment ---- */
+/* ---- chained fixups: a starts entry per new segment (macho_chained.c) ---- */
 
-/* dyld insists that dyld_chained_starts_in_image.seg_count equals the
- * number of segments, so the table grows by one zero entry (no fixups) per
- * new segment, inserted at __LINKEDIT's old index. Offsets into the blob
- * behind the table move by the inserted (8-aligned) amount. */
+/* The mach header's vmaddr: the segment mapping file offset 0. */
+static uint64_t hp_macho_hdr_va(const hp_macho *m)
+{
+    for (size_t i = 0; i < m->nsegs; i++)
+        if (m->segs[i].fileoff == 0 && m->segs[i].filesize)
+            return m->segs[i].vmaddr;
+    return 0;
+}
+
 static hp_status hp_macho_fixups(hp_macho_out *o)
 {
     if (!o->m->chained_lc)
         return HP_OK;
-    const uint8_t *lc = o->in + o->m->chained_lc;
-    uint32_t off = hp_rd32(lc + 8), size = hp_rd32(lc + 12);
-    const uint8_t *b = o->in + off;
-    if (size < 28 || hp_rd32(b + 4) > size - 4)
-        return hp_macho_fail(o, HP_ERR_FORMAT, "malformed chained fixups header");
-    uint32_t starts = hp_rd32(b + 4), nseg = hp_rd32(b + starts);
-    if (nseg > (size - starts - 4) / 4)
-        return hp_macho_fail(o, HP_ERR_FORMAT, "chained fixups: seg_count overruns the blob");
-    uint32_t at = (uint32_t)o->m->linkedit < nseg ? (uint32_t)o->m->linkedit : nseg;
-    uint32_t table_end = starts + 4 + 4 * nseg, ins = (uint32_t)hp_align_up(4 * o->nnew, 8);
-    HP_CHECK(hp_buf_append(&o->fixups, b, starts + 4 + 4 * at));
-    HP_CHECK(hp_buf_append_zeros(&o->fixups, 4 * o->nnew));
-    HP_CHECK(hp_buf_append(&o->fixups, b + starts + 4 + 4 * at, 4 * (nseg - at)));
-    HP_CHECK(hp_buf_append_zeros(&o->fixups, ins - 4 * o->nnew));
-    HP_CHECK(hp_buf_append(&o->fixups, b + table_end, size - table_end));
-    uint8_t *n = o->fixups.data;
-    hp_wr32(n + starts, nseg + o->nnew);
-    for (uint32_t i = 0; i < nseg + o->nnew; i++) {
-        uint32_t v = hp_rd32(n + starts + 4 + 4 * i);
-        if (v)
-            hp_wr32(n + starts + 4 + 4 * i, v + ins);
+    hp_macho_chain *c = &o->chain;
+    c->nnew = o->nnew;
+    if (o->ed->nabs_ptrs && o->img->pic) {
+        c->data_va = o->m->plan.data_seg_va;
+        c->data_vmsize = o->data_vmsize;
+        c->data_filesize = o->m->plan.has_data ? o->data_filesize : 0;
+        c->hdr_va = hp_macho_hdr_va(o->m);
+        c->ptrs = o->ed->abs_ptrs;
+        c->nptrs = o->ed->nabs_ptrs;
     }
-    for (int f = 8; f <= 12; f += 4) /* imports_offset, symbols_offset */
-        if (hp_rd32(n + f) >= table_end)
-            hp_wr32(n + f, hp_rd32(n + f) + ins);
-    return hp_buf_align(&o->fixups, 8, 0);
+    return hp_macho_chain_build(o->img, o->m, o->in, c);
 }
 
 static void hp_macho_basename(const char *path, char *out, size_t len)
@@ -272,13 +266,13 @@ static hp_status hp_macho_layout_linkedit(hp_macho_out *o)
     uint64_t tail = hp_macho_shift(o, o->body_end);
     o->end = tail;
     o->le_filesize = m->segs[m->linkedit].filesize;
-    if (o->rebase.len || o->fixups.len || o->symtab.len || o->signing) {
+    if (o->rebase.len || o->chain.blob.len || o->symtab.len || o->signing) {
         /* every grown blob is a multiple of 8 bytes long */
         tail = hp_align_up(tail, 8);
         o->rebase_off = tail;
         tail += o->rebase.len;
         o->fixups_off = tail;
-        tail += o->fixups.len;
+        tail += o->chain.blob.len;
         o->symtab_off = tail;
         tail += o->symtab.len;
         o->indirect_off = tail;
@@ -543,9 +537,9 @@ static void hp_macho_fix_command(const hp_macho_out *o, uint8_t *c)
     } else if (cmd == HP_LC_CODE_SIGNATURE) {
         hp_wr32(c + 8, (uint32_t)o->sig_off);
         hp_wr32(c + 12, (uint32_t)o->sig_size);
-    } else if (cmd == HP_LC_DYLD_CHAINED_FIXUPS && o->fixups.len) {
+    } else if (cmd == HP_LC_DYLD_CHAINED_FIXUPS && o->chain.blob.len) {
         hp_wr32(c + 8, (uint32_t)o->fixups_off);
-        hp_wr32(c + 12, (uint32_t)o->fixups.len);
+        hp_wr32(c + 12, (uint32_t)o->chain.blob.len);
     } else if (hp_macho_is_linkedit_data(cmd) || cmd == HP_LC_TWOLEVEL_HINTS ||
                cmd == HP_LC_SYMSEG) {
         hp_shift32(o, c + 8);
@@ -635,8 +629,10 @@ static hp_status hp_macho_build(hp_macho_out *o)
     memcpy(d + o->le_off, o->in + o->old_le_off, o->body_end - o->old_le_off);
     if (o->rebase.len)
         memcpy(d + o->rebase_off, o->rebase.data, o->rebase.len);
-    if (o->fixups.len)
-        memcpy(d + o->fixups_off, o->fixups.data, o->fixups.len);
+    if (o->chain.blob.len)
+        memcpy(d + o->fixups_off, o->chain.blob.data, o->chain.blob.len);
+    if (o->chain.nsorted)
+        HP_CHECK(hp_macho_chain_encode(o->img, &o->chain, d + o->data_off));
     if (o->symtab.len) {
         memcpy(d + o->symtab_off, o->symtab.data, o->symtab.len);
         memcpy(d + o->strtab_off, o->strtab.data, o->strtab.len);
@@ -726,7 +722,7 @@ hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, hp_sink *out)
         s = m->fat ? hp_macho_write_fat(img, m, &o.out, out)
                    : hp_write_at(out, o.out.data, o.out.len, 0);
     hp_buf_free(&o.rebase);
-    hp_buf_free(&o.fixups);
+    hp_macho_chain_free(&o.chain);
     hp_buf_free(&o.symtab);
     hp_buf_free(&o.strtab);
     hp_buf_free(&o.indirect);

@@ -562,6 +562,19 @@ static void hp_pe_find_prior(hp_image *img, const hp_pe *e)
     }
 }
 
+/* The room place() checks (hp_pe_plan_headers), for `hookpatch list`: the
+ * headers may grow up to the first section's RVA; the new section headers
+ * are .hookp and .hookinf, and with object mocks up to .hookr, .hookd and
+ * .hookrel. */
+static void hp_pe_note_room(hp_image *img, const hp_pe *e)
+{
+    uint64_t table_end = e->sect_off + (uint64_t)e->nsects * HP_COFF_SHDR_SIZE;
+    img->hdr_room.what = "section headers";
+    img->hdr_room.free = e->sects[0].rva > table_end ? e->sects[0].rva - table_end : 0;
+    img->hdr_room.need_min = 2 * HP_COFF_SHDR_SIZE;
+    img->hdr_room.need_max = 5 * HP_COFF_SHDR_SIZE;
+}
+
 static hp_status hp_pe_load(hp_image *img)
 {
     hp_pe *e = hp_calloc(1, sizeof *e);
@@ -579,6 +592,7 @@ static hp_status hp_pe_load(hp_image *img)
     HP_CHECK(hp_pe_load_coff_syms(img, e, &go));
     hp_pe_find_prior(img, e);
     hp_pe_find_go(img, e, &go);
+    hp_pe_note_room(img, e);
     return HP_OK;
 }
 

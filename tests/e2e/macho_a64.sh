@@ -12,6 +12,7 @@
 #   - each hooked function is called under unicorn arm64 and compared with
 #     the unpatched input: return 42, replace, trap, passthrough, untouched.
 # Plus: an input with entitlements and an unsigned input are signed right;
+# an input with a real signature (CMS blob, team ID) warns naming them;
 # flipping one byte of a signed page makes the verifier fail; arm64e
 # is refused; the output is deterministic.
 set -euo pipefail
@@ -170,6 +171,45 @@ if [[ $HP_RC == 0 ]]; then
 else
     fail "entitlements: hookpatch" "rc=$HP_RC" "$HP_ERR"
 fi
+
+# ---- a real (non-ad hoc) signature: macho_sign_ent.py writes a team ID in
+# the CodeDirectory and a CMS blob (slot 0x10000) whose leaf certificate
+# names the identity. Re-signing ad hoc drops it: the warning names the
+# identity and the team (or what could be read of them: a CMS blob cut
+# short still gets the warning, with the team); the output has no CMS blob
+# and verifies. An ad hoc input gets no such warning. ----
+ID="Developer ID Application: Foo (ABCDE12345)"
+TAIL="the output is signed ad hoc: that signature is dropped, re-sign the output with codesign to keep it"
+real_sig()
+{
+    local name=$1 want_warn=$2
+    shift 2
+    $PY "$HP_SRC/tests/e2e/macho_sign_ent.py" "$W/exe" "$W/$name" - "$@"
+    hp "$W/$name" "$W/$name.out" "$FIX/rules.toml"
+    if [[ $HP_RC != 0 ]]; then
+        fail "$name: hookpatch" "rc=$HP_RC" "$HP_ERR"
+        return
+    fi
+    check_eq "$name: the warning names the identity it had" \
+        "hookpatch: warning: $W/$name: the input $want_warn; $TAIL" \
+        "$(grep 'warning:.*signed' <<<"$HP_ERR")"
+    got=$($PY "$SIGCHECK" "$W/$name.out" 2>&1) || true
+    check_eq "$name: output signed ad hoc, the CMS blob gone, verifies" \
+        "ok ident=exe flags=0x2 special=2 blobs=0,2 sha2=$reqs_sha" \
+        "$(sed 's/ pages=[0-9]*//' <<<"$got")"
+}
+real_sig exe_real "was signed by '$ID' (team ABCDE12345)" --team ABCDE12345 --cms "$ID"
+real_sig exe_real_noteam "was signed by '$ID' (no team identifier)" --cms "$ID"
+real_sig exe_real_badcms "was signed by team ABCDE12345 (the signer's certificate could not be read)" \
+    --team ABCDE12345 --cms-bad
+real_sig exe_real_nothing \
+    "had a real signature (its signer's certificate could not be read, no team identifier)" --cms-bad
+if [[ -f $W/exe_real.out ]]; then
+    emu "real signature: add returns 42" "$W/exe_real.out" _add 42 7 3
+    emu_flush
+fi
+hp "$W/exe" "$W/exe.out3" "$FIX/rules.toml"
+check_eq "ad hoc input: no signer warning" "0|" "$HP_RC|$(grep 'signed by\|real signature' <<<"$HP_ERR" || true)"
 
 # ---- an unsigned arm64 input (-no_adhoc_codesign) is signed: arm64 macOS
 # runs no unsigned code. A new LC_CODE_SIGNATURE, codesign's form (not

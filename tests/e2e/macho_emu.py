@@ -21,10 +21,18 @@ macho_emu.sh and macho_a64.sh).
   macho_emu.py entry FILE SYMBOL             where an arm64 function's first
                                              instruction goes: "b SEGMENT" for
                                              a B, else "insn 0xWORD"
+  macho_emu.py chains FILE                   walk LC_DYLD_CHAINED_FIXUPS like
+                                             dyld; one line per fixup:
+                                             "SEG+0xOFF rebase 0xTARGET" or
+                                             "SEG+0xOFF bind ORDINAL"
+  macho_emu.py cstr FILE VA                  print the C string at VA
 
 The Mach-O reader here is independent of hookpatch's (a second opinion):
-segments are mapped at their link-time addresses, so no rebasing is
-needed. x86-64: C functions get their arguments in rdi, rsi; Go functions
+segments are mapped at their link-time addresses, so rebasing adds
+nothing; but with chained fixups a pointer slot holds its chain entry, not
+the pointer, so the chains are walked (following <mach-o/fixup-chains.h>,
+formats DYLD_CHAINED_PTR_64 and _64_OFFSET) and each rebase's target is
+written into its slot before a call, as dyld does. x86-64: C functions get their arguments in rdi, rsi; Go functions
 (ABIInternal) in rax, rbx, rcx, rdi, rsi, with r14 pointing at a fake g
 whose stackguard0 is 0 so the prologue's stack check never calls
 morestack. arm64: C arguments in x0, x1, the result in w0; Go
@@ -59,6 +67,7 @@ CPU_ARM64 = 0x0100000C
 LC_SEGMENT_64 = 0x19
 LC_SYMTAB = 0x2
 LC_CODE_SIGNATURE = 0x1D
+LC_DYLD_CHAINED_FIXUPS = 0x80000034
 PAGE = 0x1000
 SENTINEL = 0x7FFF_0000_0000
 STACK = 0x7FFE_0000_0000
@@ -201,6 +210,91 @@ class MachO:
             return "0x%x" % va
         v, _, n = max(cands)
         return n if v == va else "%s+0x%x" % (n, va - v)
+def chained_fixups(m):
+    """[(segment, offset in it, "rebase" or "bind", target or ordinal)]."""
+    off = m.cmd(LC_DYLD_CHAINED_FIXUPS)
+    if off is None:
+        return []
+    d = m.data
+    doff, dsize = struct.unpack_from("<II", d, off + 8)
+    if doff + dsize > len(d) or dsize < 28:
+        fail("chained fixups blob outside the file")
+    blob = d[doff:doff + dsize]
+    version, starts = struct.unpack_from("<II", blob, 0)
+    if version != 0 or starts + 4 > dsize:
+        fail("bad chained fixups header")
+    nseg = struct.unpack_from("<I", blob, starts)[0]
+    if nseg != len(m.segs):
+        fail("seg_count %d, but %d segments" % (nseg, len(m.segs)))
+    hdr_va = next(s["va"] for s in m.segs if s["off"] == 0 and s["filesize"])
+    out = []
+    for i in range(nseg):
+        info = struct.unpack_from("<I", blob, starts + 4 + 4 * i)[0]
+        if not info:
+            continue
+        p = starts + info
+        if p % 8:
+            fail("starts of segment %d not 8-aligned" % i)
+        size, psize, fmt, segoff, _, npages = struct.unpack_from("<IHHQIH", blob, p)
+        if size != 22 + 2 * npages or p + size > dsize:
+            fail("starts of segment %d: size %d for %d pages" % (i, size, npages))
+        if fmt not in (2, 6):
+            fail("pointer format %d not handled" % fmt)
+        seg = m.segs[i]
+        if hdr_va + segoff != seg["va"]:
+            fail("segment_offset 0x%x does not match %s" % (segoff, seg["name"]))
+        if npages * psize < seg["filesize"] or (npages - 1) * psize >= max(seg["vmsize"], 1):
+            fail("%d pages of 0x%x for %s" % (npages, psize, seg["name"]))
+        for pg in range(npages):
+            start = struct.unpack_from("<H", blob, p + 22 + 2 * pg)[0]
+            if start == 0xFFFF:
+                continue
+            if start & 0x8000 or start % 4:
+                fail("page start 0x%x" % start)
+            at = pg * psize + start
+            while True:
+                if at + 8 > min(seg["filesize"], (pg + 1) * psize):
+                    fail("fixup at %s+0x%x outside the page or file" % (seg["name"], at))
+                v = struct.unpack_from("<Q", d, seg["off"] + at)[0]
+                nxt = (v >> 51) & 0xFFF
+                if v >> 63:
+                    out.append((seg["name"], at, "bind", v & 0xFFFFFF))
+                else:
+                    if (v >> 44) & 0x7F:
+                        fail("reserved bits set at %s+0x%x" % (seg["name"], at))
+                    target = (v & ((1 << 36) - 1)) | ((v >> 36) & 0xFF) << 56
+                    if fmt == 6:
+                        target += hdr_va
+                    out.append((seg["name"], at, "rebase", target))
+                if not nxt:
+                    break
+                at += 4 * nxt
+    return out
+
+
+def apply_rebases(m, uc):
+    """Write each chained rebase's target into its slot (slide 0)."""
+    va = {s["name"]: s["va"] for s in m.segs}
+    for seg, off, kind, target in chained_fixups(m):
+        if kind == "rebase":
+            uc.mem_write(va[seg] + off, struct.pack("<Q", target))
+
+
+def cmd_chains(path):
+    m = MachO(thin(open(path, "rb").read()))
+    for seg, off, kind, target in chained_fixups(m):
+        print("%s+0x%x %s 0x%x" % (seg, off, kind, target) if kind == "rebase"
+              else "%s+0x%x bind %d" % (seg, off, target))
+
+
+def cmd_cstr(path, va):
+    m = MachO(thin(open(path, "rb").read()))
+    for s in m.segs:
+        if s["va"] <= va < s["va"] + s["filesize"]:
+            at = s["off"] + va - s["va"]
+            print(m.data[at:m.data.index(b"\0", at)].decode())
+            return
+    fail("0x%x is not in the file" % va)
 
 
 def cmd_layout(path):
@@ -291,6 +385,7 @@ def cmd_call(path, sym, abi, args):
         size = (s["vmsize"] + PAGE - 1) & ~(PAGE - 1)
         uc.mem_map(s["va"], size)
         uc.mem_write(s["va"], m.data[s["off"]:s["off"] + min(s["filesize"], s["vmsize"])])
+    apply_rebases(m, uc)
     uc.mem_map(STACK, STACK_SIZE)
     uc.mem_map(FAKE_G, PAGE)
     uc.mem_map(SENTINEL, PAGE)
@@ -358,6 +453,7 @@ def call_arm64(m, sym, abi, args):
         size = (s["vmsize"] + PAGE - 1) & ~(PAGE - 1)
         uc.mem_map(s["va"], size)
         uc.mem_write(s["va"], m.data[s["off"]:s["off"] + min(s["filesize"], s["vmsize"])])
+    apply_rebases(m, uc)
     uc.mem_map(STACK, STACK_SIZE)
     uc.mem_map(SENTINEL, PAGE)
     uc.mem_map(BUF, PAGE)
@@ -468,6 +564,10 @@ def main(argv):
         cmd_batch()
     elif len(argv) >= 3 and argv[1] == "layout":
         cmd_layout(argv[2])
+    elif len(argv) == 4 and argv[1] == "cstr":
+        cmd_cstr(argv[2], int(argv[3], 0))
+    elif len(argv) >= 3 and argv[1] == "chains":
+        cmd_chains(argv[2])
     elif len(argv) >= 3 and argv[1] == "sig":
         cmd_sig(argv[2])
     elif len(argv) >= 5 and argv[1] == "call":

@@ -8,7 +8,8 @@
  * missing is skipped with the reason. Then: load (segments, symbols,
  * aliases, sizes from LC_FUNCTION_STARTS), place + emit a hand-made edit
  * and re-open the output, the header-room refusal, chained fixups grown by
- * one entry per new segment, SHA-256 vectors, and malformed inputs that
+ * one entry per new segment and new pointers written as chained rebases
+ * (two pages, a misaligned slot refused), SHA-256 vectors, and malformed inputs that
  * must fail with HP_ERR_FORMAT and a reason, never crash. arm64: a thin
  * executable loads as arm64 with 16 KiB placement; arm64e is refused. */
 #include <setjmp.h>
@@ -41,7 +42,7 @@
 #define WORK HP_BINARY_DIR "/macho-fixtures"
 #define LD_X86 "ld64.lld-14 -arch x86_64 -platform_version macos 11.0 11.0 -undefined dynamic_lookup"
 
-static bool have_c, have_fat, have_go[TGO_MAX];
+static bool have_c, have_fat, have_a64_chained, have_go[TGO_MAX];
 
 static int sh(const char *cmd) { return system(cmd); }
 
@@ -68,6 +69,17 @@ static int build_fixtures(void **state)
                   "-undefined dynamic_lookup -headerpad 0x1000 -o exe_arm64_pad main_a.o "
                   "targets_a.o && "
                   "llvm-lipo-14 -create exe exe_arm64 -output fat") == 0;
+    /* arm64, chained fixups (lld 19), with pointers of its own in __DATA */
+    have_a64_chained =
+        have_fat &&
+        sh("cd " WORK " && command -v ld64.lld-19 >/dev/null && "
+           "printf 'int add(int, int);\\nint (*hp_fn)(int, int) = add;\\n"
+           "const char *hp_s = \"s\";\\n' >ptrs.c && "
+           "clang -target arm64-apple-macos11 -O1 -c ptrs.c -o ptrs_a.o && "
+           "ld64.lld-19 -arch arm64 -platform_version macos 11.0 11.0 -undefined dynamic_lookup "
+           "-headerpad 0x1000 -fixup_chains -o exe_a64_chained main_a.o targets_a.o ptrs_a.o && "
+           "python3 " HP_SOURCE_DIR "/tests/e2e/macho_emu.py chains exe_a64_chained "
+           ">a64_chains.txt") == 0;
     for (size_t i = 0; i < tgo_count; i++) {
         char cmd[4096];
         int n = snprintf(cmd, sizeof cmd,
@@ -584,38 +596,51 @@ static blob with_chained_fixups(void)
     return b;
 }
 
+/* place() + emit with a hand-made edit on the chained-fixups input. */
+static hp_image *chained_open(blob *b, hp_diags *d)
+{
+    *b = with_chained_fixups();
+    hp_image *img = NULL;
+    hp_status st = hp_image_open_mem(b->data, b->size, "chained", d, &img);
+    if (st != HP_OK)
+        hp_diags_print(d, stderr);
+    assert_int_equal(st, HP_OK);
+    return img;
+}
+
+static void chained_edit(hp_image *img, hp_layout *lay, hp_edit *ed)
+{
+    assert_int_equal(img->fmt->place(img, lay), HP_OK);
+    for (int r = 0; r < HP_REGION_COUNT; r++) {
+        ed->regions[r].va = lay->va[r];
+        ed->regions[r].mem_size = lay->size[r];
+        assert_int_equal(hp_buf_append_zeros(&ed->regions[r].bytes, lay->size[r]), HP_OK);
+    }
+}
+
+/* Without new pointers: seg_count grows by one empty entry per new
+ * segment, the imports move behind the grown table. */
 static void test_chained_fixups(void **state)
 {
     (void)state;
     if (!have_c)
         skip();
-    blob b = with_chained_fixups();
-    hp_diags d = {0};
-    hp_image *img = NULL;
-    hp_status st = hp_image_open_mem(b.data, b.size, "chained", &d, &img);
-    if (st != HP_OK)
-        hp_diags_print(&d, stderr);
-    assert_int_equal(st, HP_OK);
+    blob b;
+    hp_diags d = {0}, d2 = {0};
+    hp_image *img = chained_open(&b, &d);
     const hp_macho *m = img->priv;
-    hp_layout lay = {.size = {64, 0, 32}, .nabs_ptrs = 1};
-    assert_int_equal(img->fmt->place(img, &lay), HP_ERR_UNSUPPORTED); /* cannot rebase */
-    assert_true(diag_has(&d, "chained fixups"));
-    lay.nabs_ptrs = 0;
-    assert_int_equal(img->fmt->place(img, &lay), HP_OK);
+    hp_layout lay = {.size = {64, 0, 32}};
     hp_edit ed = {0};
-    for (int r = 0; r < HP_REGION_COUNT; r++) {
-        ed.regions[r].va = lay.va[r];
-        ed.regions[r].mem_size = lay.size[r];
-        assert_int_equal(hp_buf_append_zeros(&ed.regions[r].bytes, lay.size[r]), HP_OK);
-    }
+    chained_edit(img, &lay, &ed);
     emit_to(img, &ed, WORK "/chained.out");
-    hp_diags d2 = {0};
     hp_image *o = open_ok(WORK "/chained.out", &d2);
     const hp_macho *om = o->priv;
     assert_true(om->chained_lc != 0);
     const uint8_t *lc = o->data + om->chained_lc, *f = o->data + hp_rd32(lc + 8);
     assert_int_equal(hp_rd32(f + hp_rd32(f + 4)), om->nsegs); /* seg_count grew by 2 */
     assert_int_equal(om->nsegs, m->nsegs + 2);
+    for (size_t i = 0; i < om->nsegs; i++)
+        assert_int_equal(hp_rd32(f + 32 + 4 + 4 * i), 0); /* no fixups anywhere */
     assert_int_equal(hp_rd32(f + 8), hp_rd32(f + 4) + 4 + 4 * om->nsegs); /* imports moved */
     hp_edit_free(&ed);
     hp_image_close(o);
@@ -623,6 +648,211 @@ static void test_chained_fixups(void **state)
     hp_diags_free(&d);
     hp_diags_free(&d2);
     free(b.data);
+}
+
+/* New pointers: the new data segment (two 4 KiB pages) gets a
+ * dyld_chained_starts_in_segment and each slot a DYLD_CHAINED_PTR_64
+ * rebase; the chain links slots of one page, the next page starts anew.
+ * The expected words are spelled out from fixup-chains.h's layout:
+ * target (36 bits) | high8 << 36 | next (4-byte strides) << 51. */
+static void test_chained_pointers(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    blob b;
+    hp_diags d = {0}, d2 = {0};
+    hp_image *img = chained_open(&b, &d);
+    const hp_macho *m = img->priv;
+    hp_layout lay = {.size = {64, 0x40, 0x1800}, .nabs_ptrs = 3};
+    hp_edit ed = {0};
+    chained_edit(img, &lay, &ed);
+    uint64_t seg = lay.va[HP_REGION_RODATA], dva = lay.va[HP_REGION_DATA];
+    assert_int_equal(dva, seg + 0x40);
+    uint64_t slots[3] = {seg + 0x58, seg + 0x40, seg + 0x1008}; /* any order */
+    uint64_t vals[3] = {lay.va[HP_REGION_TEXT], seg + 0x10, 0xab00000100000123ull};
+    for (int i = 0; i < 3; i++) {
+        hp_wr64(ed.regions[HP_REGION_DATA].bytes.data + (slots[i] - dva), vals[i]);
+        assert_int_equal(hp_edit_add_abs_ptr(&ed, slots[i]), HP_OK);
+    }
+    emit_to(img, &ed, WORK "/chained_ptrs.out");
+    hp_image *o = open_ok(WORK "/chained_ptrs.out", &d2);
+    const hp_macho *om = o->priv;
+    const uint8_t *f = o->data + hp_rd32(o->data + om->chained_lc + 8);
+    uint32_t starts = hp_rd32(f + 4), n = (uint32_t)om->nsegs;
+    assert_int_equal(hp_rd32(f + starts), n);
+    uint32_t di = (uint32_t)m->linkedit; /* the new data segment's index */
+    assert_string_equal(om->segs[di].name, HP_MACHO_SEG_DATA);
+    assert_int_equal(hp_rd32(f + starts + 4 + 4 * (di + 1)), 0); /* __HOOKPATCH: none */
+    uint32_t so = hp_rd32(f + starts + 4 + 4 * di);
+    assert_int_equal(starts + so, hp_align_up(starts + 4 + 4 * n, 8));
+    const uint8_t *s = f + starts + so;
+    assert_int_equal(hp_rd32(s), 22 + 2 * 2);      /* size */
+    assert_int_equal(hp_rd16(s + 4), 0x1000);      /* page_size */
+    assert_int_equal(hp_rd16(s + 6), 2);           /* DYLD_CHAINED_PTR_64 */
+    assert_int_equal(hp_rd64(s + 8), seg - 0x100000000ull); /* segment_offset */
+    assert_int_equal(hp_rd16(s + 20), 2);          /* page_count */
+    assert_int_equal(hp_rd16(s + 22), 0x40);       /* page 0 starts at the first slot */
+    assert_int_equal(hp_rd16(s + 24), 0x8);        /* page 1 */
+    /* the imports follow the struct, 8-aligned */
+    assert_int_equal(hp_rd32(f + 8), hp_align_up(starts + so + 26, 8));
+    const uint8_t *p0 = hp_image_bytes(o, seg + 0x40, 8), *p1 = hp_image_bytes(o, seg + 0x58, 8);
+    const uint8_t *p2 = hp_image_bytes(o, seg + 0x1008, 8);
+    assert_non_null(p0);
+    assert_non_null(p1);
+    assert_non_null(p2);
+    assert_int_equal(hp_rd64(p0), (seg + 0x10) | 6ull << 51);       /* next: 0x18 / 4 */
+    assert_int_equal(hp_rd64(p1), lay.va[HP_REGION_TEXT]);          /* last of page 0 */
+    assert_int_equal(hp_rd64(p2), 0x100000123ull | 0xabull << 36);  /* high8 kept */
+    hp_edit_free(&ed);
+    hp_image_close(o);
+
+    /* a slot that is not 8-byte aligned: refused, named */
+    hp_edit e2 = {0};
+    chained_edit(img, &lay, &e2);
+    assert_int_equal(hp_edit_add_abs_ptr(&e2, dva + 4), HP_OK);
+    int fd = open(WORK "/chained_bad.out", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(hp_image_emit(img, &e2, fd, NULL), HP_ERR_UNSUPPORTED);
+    close(fd);
+    assert_true(diag_has(&d, "is not 8-byte aligned"));
+    hp_edit_free(&e2);
+    hp_image_close(img);
+    hp_diags_free(&d);
+    hp_diags_free(&d2);
+    free(b.data);
+}
+
+/* arm64, lld 19 -fixup_chains, __DATA holding two pointers already: the
+ * new data segment (two 16 KiB pages) inherits page size 0x4000 and
+ * DYLD_CHAINED_PTR_64 from __DATA's starts, which move behind the grown
+ * table unchanged. The chains are then walked by macho_emu.py (the tests'
+ * independent reader): the input's fixups, then exactly the new ones. */
+static void test_chained_pointers_arm64(void **state)
+{
+    (void)state;
+    if (!have_a64_chained)
+        skip();
+    hp_diags d = {0}, d2 = {0};
+    hp_image *img = open_ok(WORK "/exe_a64_chained", &d);
+    const hp_macho *m = img->priv;
+    assert_int_equal(img->machine, HP_MACH_ARM64);
+    hp_layout lay = {.size = {64, 0x40, 0x4100}, .nabs_ptrs = 3};
+    hp_edit ed = {0};
+    chained_edit(img, &lay, &ed);
+    uint64_t seg = lay.va[HP_REGION_RODATA], dva = lay.va[HP_REGION_DATA];
+    uint64_t slots[3] = {seg + 0x40, seg + 0x48, seg + 0x4010};
+    uint64_t vals[3] = {lay.va[HP_REGION_TEXT], seg + 0x10, lay.va[HP_REGION_TEXT] + 8};
+    for (int i = 0; i < 3; i++) {
+        hp_wr64(ed.regions[HP_REGION_DATA].bytes.data + (slots[i] - dva), vals[i]);
+        assert_int_equal(hp_edit_add_abs_ptr(&ed, slots[i]), HP_OK);
+    }
+    emit_to(img, &ed, WORK "/a64_chained.out");
+    check_signature(WORK "/a64_chained.out");
+    hp_image *o = open_ok(WORK "/a64_chained.out", &d2);
+    const hp_macho *om = o->priv;
+    const uint8_t *f = o->data + hp_rd32(o->data + om->chained_lc + 8);
+    uint32_t starts = hp_rd32(f + 4), di = (uint32_t)m->linkedit;
+    const uint8_t *s = f + starts + hp_rd32(f + starts + 4 + 4 * di);
+    assert_int_equal(hp_rd16(s + 4), 0x4000);
+    assert_int_equal(hp_rd16(s + 6), 2);
+    assert_int_equal(hp_rd16(s + 20), 2);    /* page_count */
+    assert_int_equal(hp_rd16(s + 22), 0x40); /* page 0 */
+    assert_int_equal(hp_rd16(s + 24), 0x10); /* page 1 */
+    assert_int_equal(hp_rd64(hp_image_bytes(o, seg + 0x40, 8)), vals[0] | 2ull << 51);
+    /* the independent walk */
+    assert_int_equal(sh("cd " WORK " && python3 " HP_SOURCE_DIR "/tests/e2e/macho_emu.py chains "
+                        "a64_chained.out >a64_chains_out.txt"), 0);
+    blob in = read_file(WORK "/a64_chains.txt"), out = read_file(WORK "/a64_chains_out.txt");
+    char want[8192];
+    int n = snprintf(want, sizeof want,
+                     "%s" HP_MACHO_SEG_DATA "+0x40 rebase 0x%llx\n" HP_MACHO_SEG_DATA
+                     "+0x48 rebase 0x%llx\n" HP_MACHO_SEG_DATA "+0x4010 rebase 0x%llx\n",
+                     (const char *)in.data, (unsigned long long)vals[0],
+                     (unsigned long long)vals[1], (unsigned long long)vals[2]);
+    assert_true(n > 0 && (size_t)n < sizeof want);
+    assert_true(strstr((const char *)in.data, "__DATA+0x0 rebase") != NULL);
+    assert_string_equal((const char *)out.data, want);
+    free(in.data);
+    free(out.data);
+    hp_edit_free(&ed);
+    hp_image_close(o);
+    hp_image_close(img);
+    hp_diags_free(&d);
+    hp_diags_free(&d2);
+}
+
+/* ---- the identity of a real signature (macho_cms.c) ---- */
+
+/* A CMS SignedData laid out as Apple's encoder does (BER, indefinite
+ * lengths at the outer levels): an intermediate CA's certificate first,
+ * then the leaf; the SignerInfo names the leaf by issuer and serial. Made
+ * by cms() in tests/e2e/macho_sign_ent.py; openssl pkcs7 -print_certs
+ * reads it. */
+static const uint8_t cms_der[] =
+    "\x30\x80\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02\xa0\x80\x30\x80\x02\x01\x01\x31\x0d\x30\x0b\x06\x09\x60\x86\x48\x01\x65\x03"
+    "\x04\x02\x01\x30\x80\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01\x00\x00\xa0\x80\x30\x82\x01\x0e\x30\x81\xd9\xa0\x03\x02\x01\x02"
+    "\x02\x01\x11\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b\x05\x00\x30\x39\x31\x0b\x30\x09\x06\x03\x55\x04\x06\x13\x02\x55"
+    "\x53\x31\x13\x30\x11\x06\x03\x55\x04\x0a\x0c\x0a\x41\x70\x70\x6c\x65\x20\x49\x6e\x63\x2e\x31\x15\x30\x13\x06\x03\x55\x04\x03\x0c"
+    "\x0c\x54\x65\x73\x74\x20\x52\x6f\x6f\x74\x20\x43\x41\x30\x1e\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x17\x0d"
+    "\x33\x30\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x30\x41\x31\x0b\x30\x09\x06\x03\x55\x04\x06\x13\x02\x55\x53\x31\x13\x30\x11"
+    "\x06\x03\x55\x04\x0a\x0c\x0a\x41\x70\x70\x6c\x65\x20\x49\x6e\x63\x2e\x31\x1d\x30\x1b\x06\x03\x55\x04\x03\x0c\x14\x44\x65\x76\x65"
+    "\x6c\x6f\x70\x65\x72\x20\x49\x44\x20\x54\x65\x73\x74\x20\x43\x41\x30\x22\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01\x05"
+    "\x00\x03\x11\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01"
+    "\x0b\x05\x00\x03\x21\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    "\x00\x00\x00\x00\x00\x00\x30\x82\x01\x3d\x30\x82\x01\x07\xa0\x03\x02\x01\x02\x02\x03\x51\x7a\x03\x30\x0d\x06\x09\x2a\x86\x48\x86"
+    "\xf7\x0d\x01\x01\x0b\x05\x00\x30\x41\x31\x0b\x30\x09\x06\x03\x55\x04\x06\x13\x02\x55\x53\x31\x13\x30\x11\x06\x03\x55\x04\x0a\x0c"
+    "\x0a\x41\x70\x70\x6c\x65\x20\x49\x6e\x63\x2e\x31\x1d\x30\x1b\x06\x03\x55\x04\x03\x0c\x14\x44\x65\x76\x65\x6c\x6f\x70\x65\x72\x20"
+    "\x49\x44\x20\x54\x65\x73\x74\x20\x43\x41\x30\x1e\x17\x0d\x32\x35\x30\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x17\x0d\x33\x30\x30"
+    "\x31\x30\x31\x30\x30\x30\x30\x30\x30\x5a\x30\x65\x31\x0b\x30\x09\x06\x03\x55\x04\x06\x13\x02\x55\x53\x31\x0c\x30\x0a\x06\x03\x55"
+    "\x04\x0a\x0c\x03\x46\x6f\x6f\x31\x13\x30\x11\x06\x03\x55\x04\x0b\x0c\x0a\x41\x42\x43\x44\x45\x31\x32\x33\x34\x35\x31\x33\x30\x31"
+    "\x06\x03\x55\x04\x03\x0c\x2a\x44\x65\x76\x65\x6c\x6f\x70\x65\x72\x20\x49\x44\x20\x41\x70\x70\x6c\x69\x63\x61\x74\x69\x6f\x6e\x3a"
+    "\x20\x46\x6f\x6f\x20\x28\x41\x42\x43\x44\x45\x31\x32\x33\x34\x35\x29\x30\x22\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01"
+    "\x05\x00\x03\x11\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01"
+    "\x01\x0b\x05\x00\x03\x21\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x31\x81\x8e\x30\x81\x8b\x02\x01\x01\x30\x48\x30\x41\x31\x0b\x30\x09\x06\x03\x55\x04\x06\x13"
+    "\x02\x55\x53\x31\x13\x30\x11\x06\x03\x55\x04\x0a\x0c\x0a\x41\x70\x70\x6c\x65\x20\x49\x6e\x63\x2e\x31\x1d\x30\x1b\x06\x03\x55\x04"
+    "\x03\x0c\x14\x44\x65\x76\x65\x6c\x6f\x70\x65\x72\x20\x49\x44\x20\x54\x65\x73\x74\x20\x43\x41\x02\x03\x51\x7a\x03\x30\x0b\x06\x09"
+    "\x60\x86\x48\x01\x65\x03\x04\x02\x01\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b\x05\x00\x04\x20\x00\x00\x00\x00\x00\x00"
+    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+
+static void test_cms_signer(void **state)
+{
+    (void)state;
+    size_t n = sizeof cms_der - 1;
+    char cn[160], small[8];
+    assert_true(hp_macho_cms_signer(cms_der, n, cn, sizeof cn));
+    assert_string_equal(cn, "Developer ID Application: Foo (ABCDE12345)"); /* the leaf's */
+    assert_true(hp_macho_cms_signer(cms_der, n, small, sizeof small));
+    assert_string_equal(small, "Develop"); /* cut to the buffer */
+    /* every truncation (each in a buffer of its exact size, so that ASan
+     * sees an over-read): the outer indefinite length never ends */
+    for (size_t len = 0; len < n; len++) {
+        uint8_t *b = malloc(len ? len : 1);
+        assert_non_null(b);
+        memcpy(b, cms_der, len);
+        assert_false(hp_macho_cms_signer(b, len, cn, sizeof cn));
+        free(b);
+    }
+    /* every byte set to 0x00, 0x80, 0xff: no crash, a name is terminated */
+    uint8_t *b = malloc(n);
+    assert_non_null(b);
+    static const uint8_t vals[] = {0x00, 0x80, 0xff};
+    for (size_t i = 0; i < n; i++)
+        for (size_t v = 0; v < sizeof vals; v++) {
+            memcpy(b, cms_der, n);
+            b[i] = vals[v];
+            if (hp_macho_cms_signer(b, n, cn, sizeof cn))
+                assert_true(strlen(cn) < sizeof cn);
+        }
+    free(b);
+    /* indefinite lengths nested 2000 deep: refused, the stack bounded */
+    uint8_t deep[4000];
+    for (size_t i = 0; i < sizeof deep; i += 2) {
+        deep[i] = 0x30;
+        deep[i + 1] = 0x80;
+    }
+    assert_false(hp_macho_cms_signer(deep, sizeof deep, cn, sizeof cn));
 }
 
 /* ---- SHA-256 ---- */
@@ -763,6 +993,9 @@ int main(void)
         cmocka_unit_test(test_roundtrip_dylib),
         cmocka_unit_test(test_roundtrip_fat),   cmocka_unit_test(test_no_header_room),
         cmocka_unit_test(test_prior_info),      cmocka_unit_test(test_chained_fixups),
+        cmocka_unit_test(test_chained_pointers),
+        cmocka_unit_test(test_chained_pointers_arm64),
+        cmocka_unit_test(test_cms_signer),
         cmocka_unit_test(test_sha256),          cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_truncations),
     };
