@@ -247,7 +247,7 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
     for (size_t i = 0; i < p->n; i++)
         p->v[i].state == HP_HOOK_PLANNED ? p->nplanned++ : p->nskipped++;
     p->analysed = true;
-    return d->errors ? HP_ERR_UNHOOKABLE : HP_OK;
+    return d->errors > p->errors_before ? HP_ERR_UNHOOKABLE : HP_OK;
 }
 
 void hp_plan_warn_unpatched(const hp_image *img, hp_diags *d)
@@ -307,6 +307,7 @@ hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_option
 {
     memset(out, 0, sizeof *out);
     out->img = img;
+    out->errors_before = d->errors;
     out->arch = hp_arch_for(img);
     out->far = hp_plan_far(img, out->arch, opt);
     out->lay.far = out->far && opt->test_far;

@@ -84,6 +84,9 @@ typedef struct hp_plan {
      * planned. False when an earlier pass failed: the hooks claimed so far
      * were never analysed, and a report lists none of them. */
     bool analysed;
+    /* d->errors when planning began: the errors of this plan are those
+     * above it (one list serves every slice of a universal file). */
+    size_t errors_before;
 } hp_plan;
 
 /* Run resolve..emit. Problems go to d (with rules locations); returns the

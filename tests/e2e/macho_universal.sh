@@ -226,6 +226,22 @@ d = json.loads(sys.stdin.read())
 print(d["ok"], sorted({(g["level"], g.get("slice")) for g in d["diagnostics"]}))' <<<"$HP_OUT" 2>&1) || true
 check_eq "one slice lacks the target: --json names the slice" "False [('error', 'arm64')]" "$got"
 
+# Each slice reports its own problems, whatever the other's: the x86-64
+# slice lacks the target (resolve), the arm64 one has it but no header
+# room (place, after analysis).
+echo 'int only_a64(int a) { return a * 5; }' >only_a.c
+clang -target arm64-apple-macos11 -O1 -c only_a.c -o only_a.o
+ld64.lld-14 -arch arm64 -platform_version macos 11.0 11.0 -undefined dynamic_lookup \
+    -o exe_a_nopad main_a.o targets_a.o only_a.o
+$LIPO -create exe_x exe_a_nopad -output fat_two
+sed 's/only_x86/only_a64/' only.toml >only_a.toml
+hp fat_two fat_two.out only_a.toml
+got=$(sed -e 's/need [0-9]* bytes, the header padding has [0-9]*;.*/.../' <<<"$HP_ERR")
+check_eq "both slices' problems reported, each naming its slice" \
+    "1 hookpatch: error: only_a.toml:2:10: target 'only_a64': x86_64 slice: no function named 'only_a64'; did you mean 'only_x86'?
+hookpatch: error: fat_two: arm64 slice: no room for hookpatch's load commands in the Mach-O header: they ..." \
+    "$HP_RC $got"
+
 # ---- slices hookpatch cannot patch: arm64e (lipo'd from a thin arm64e
 # file: the arm64 one with cpusubtype CPU_SUBTYPE_ARM64E | PTRAUTH_ABI) and
 # i386 (a real i386 object: ld64.lld links no i386) ----
