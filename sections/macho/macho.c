@@ -187,9 +187,14 @@ static hp_status hp_macho_load_fat(hp_image *img, hp_macho *m)
         size_t l = strlen(have);
         snprintf(have + l, sizeof have - l, "%s%s", l ? ", " : "", name);
         const char *why = hp_macho_slice_unsupported(a);
-        if (!why && (a->size < 4 || hp_rd32(img->data + a->offset) != HP_MH_MAGIC_64))
+        const uint8_t *p = img->data + a->offset;
+        if (!why && (a->size < 8 || hp_rd32(p) != HP_MH_MAGIC_64))
             return hp_image_bad(img, "universal slice %u (%s) is not a 64-bit little-endian "
                                      "Mach-O image", i, name);
+        if (!why && hp_rd32(p + 4) != a->cputype)
+            return hp_image_bad(img, "universal slice %u: the universal header says %s "
+                                     "(cputype 0x%x), the slice's own header cputype 0x%x",
+                                i, name, a->cputype, hp_rd32(p + 4));
         HP_CHECK(hp_image_add_slice(img, name, a->offset, a->size, a->align, why));
         npatch += !why;
     }

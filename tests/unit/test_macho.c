@@ -693,6 +693,18 @@ static void test_fat_bad_slice(void **state)
     assert_true(diag_has(&d, "(x86_64) is not a 64-bit little-endian Mach-O image"));
     hp_diags_free(&d);
     free(b.data);
+    /* the universal header and the slice disagree on the CPU */
+    b = read_file(WORK "/fat");
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = b.data + 8 + 20 * i;
+        if (hp_rd32be(e) == HP_CPU_X86_64)
+            hp_wr32(b.data + hp_rd32be(e + 8) + 4, HP_CPU_ARM64);
+    }
+    assert_int_equal(hp_image_open_mem(b.data, b.size, "fat_mixed", &d, &img), HP_ERR_FORMAT);
+    assert_true(diag_has(&d, "the universal header says x86_64 (cputype 0x1000007), the slice's "
+                             "own header cputype 0x100000c"));
+    hp_diags_free(&d);
+    free(b.data);
 }
 
 static void test_no_header_room(void **state)
