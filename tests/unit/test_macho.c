@@ -933,13 +933,11 @@ static void test_malformed(void **state)
     free(good.data);
 }
 
-/* Every truncation of a real file fails cleanly or loads. */
-static void test_truncations(void **state)
+/* Every truncation of a real file fails cleanly or loads (for a universal
+ * file: the header, each slice). */
+static void truncations(const char *path)
 {
-    (void)state;
-    if (!have_c)
-        skip();
-    blob good = read_file(WORK "/exe");
+    blob good = read_file(path);
     for (size_t n = 0; n < good.size; n += n < 4096 ? 7 : 509) {
         uint8_t *copy = malloc(n ? n : 1);
         memcpy(copy, good.data, n);
@@ -952,6 +950,16 @@ static void test_truncations(void **state)
         free(copy);
     }
     free(good.data);
+}
+
+static void test_truncations(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    truncations(WORK "/exe");
+    if (have_fat)
+        truncations(WORK "/fat");
 }
 
 int main(void)
