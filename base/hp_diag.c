@@ -17,6 +17,7 @@ static hp_status hp_diag_lost(hp_diags *d, hp_diag *g)
 {
     hp_free(g->file);
     hp_free(g->target);
+    hp_free(g->slice);
     hp_free(g->msg);
     d->errors++;
     return HP_ERR_NOMEM;
@@ -30,8 +31,9 @@ static hp_status hp_diag_push(hp_diags *d, hp_diag g, const hp_loc *loc, const c
     const char *file = loc ? loc->file : NULL;
     g.file = file ? hp_strdup(file) : NULL;
     g.target = target ? hp_strdup(target) : NULL;
+    g.slice = d->slice ? hp_strdup(d->slice) : NULL;
     g.msg = hp_vasprintf(fmt, ap);
-    if (!g.msg || (file && !g.file) || (target && !g.target) ||
+    if (!g.msg || (file && !g.file) || (target && !g.target) || (d->slice && !g.slice) ||
         HP_GROW(d->v, d->cap, d->n + 1) != HP_OK)
         return hp_diag_lost(d, &g);
     if (loc) {
@@ -119,6 +121,8 @@ void hp_diag_print_one(const hp_diag *g, FILE *out)
     }
     if (g->target)
         hp_text_fprintf(out, "target '%s': ", g->target);
+    if (g->slice)
+        hp_text_fprintf(out, "%s slice: ", g->slice);
     hp_text_fputs(g->msg, HP_TEXT_TERMINAL, out);
     fputc('\n', out);
 }
@@ -135,6 +139,7 @@ void hp_diags_free(hp_diags *d)
     for (size_t i = 0; i < d->n; i++) {
         hp_free(d->v[i].file);
         hp_free(d->v[i].target);
+        hp_free(d->v[i].slice);
         hp_free(d->v[i].msg);
     }
     hp_free(d->v);

@@ -34,7 +34,7 @@ typedef struct hp_loc {
 /* Kinds of diagnostic that a switch treats alike. */
 enum {
     /* A warning that a hook may not take effect when the output runs (an
-     * inlined target, a universal slice left unpatched, ...): --strict
+     * inlined target, a universal slice copied unpatched, ...): --strict
      * turns every one into an error (hp_diags_promote). A new warning of
      * that kind only needs this flag to follow --strict. */
     HP_DIAG_MAY_NOT_TAKE_EFFECT = 1u << 0,
@@ -46,6 +46,9 @@ typedef struct hp_diag {
     char *file; /* owned copies */
     uint32_t line, col;
     char *target; /* the target the message is about, or NULL */
+    char *slice;  /* the part of a container file it is about (a universal
+                     Mach-O's "arm64" slice), or NULL: printed before the
+                     message as "arm64 slice: " */
     uint64_t va;  /* the address it is about (a target's, an instruction's);
                      0: none. Not printed: the message says it where it matters */
     char *msg;
@@ -55,6 +58,10 @@ typedef struct hp_diags {
     hp_diag *v;
     size_t n, cap;
     size_t errors, warnings; /* as added, lost ones among the errors */
+    /* Borrowed: while set, every diagnostic added is about this slice of a
+     * container file (its hp_diag.slice, a copy). Whoever works on one
+     * slice of a universal file sets it, and clears it after. */
+    const char *slice;
 } hp_diags;
 
 /* Add a diagnostic. loc and target may be NULL. Returns HP_OK, or

@@ -278,9 +278,10 @@ int hp_cmd_exec(int argc, char **argv)
     hp_status s = hp_exec_patch(&j, a.rules, bin, &a.opt, &o);
     hp_job_exit_code(&j.d, s, bin);
     hp_job_print_diags(&j, a.verbose ? HP_DIAG_NOTE : HP_DIAG_WARNING);
+    size_t planned, skipped;
+    hp_job_counts(&j, &planned, &skipped);
     if (s == HP_OK && a.verbose)
-        fprintf(stderr, "hookpatch: hooked %zu functions, skipped %zu\n", j.plan.nplanned,
-                j.plan.nskipped);
+        fprintf(stderr, "hookpatch: hooked %zu functions, skipped %zu\n", planned, skipped);
     hp_job_free(&j);
     hp_free(bin);
     int status = -1;

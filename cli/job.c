@@ -32,6 +32,29 @@ void hp_job_close_image(hp_image *img)
     hp_image_close(img);
 }
 
+/* Every patched slice is planned, even after one fails, so that one run
+ * reports each slice's problems; the first failure is returned. */
+static hp_status hp_job_plan_slices(hp_job *j, const hp_options *o)
+{
+    j->slices = hp_calloc(j->img->nslices, sizeof *j->slices);
+    if (!j->slices)
+        return HP_ERR_NOMEM;
+    j->nslices = j->img->nslices;
+    hp_plan_warn_unpatched(j->img, &j->d);
+    hp_status first = HP_OK;
+    for (size_t i = 0; i < j->nslices; i++) {
+        const hp_slice *sl = &j->img->slices[i];
+        if (!sl->img)
+            continue;
+        j->d.slice = sl->arch;
+        hp_status s = hp_plan_build(sl->img, &j->reqs, o, &j->d, &j->slices[i]);
+        j->d.slice = NULL;
+        if (first == HP_OK)
+            first = s;
+    }
+    return first;
+}
+
 hp_status hp_job_plan(hp_job *j, const char *rules, const char *in, const hp_options *opt)
 {
     HP_CHECK(hp_rules_load(rules, &j->reqs, &j->d));
@@ -44,6 +67,8 @@ hp_status hp_job_plan(hp_job *j, const char *rules, const char *in, const hp_opt
     hp_options o = *opt;
     const char *far = getenv("HOOKPATCH_TEST_FAR");
     o.test_far = far && !strcmp(far, "1");
+    if (j->img->nslices)
+        return hp_job_plan_slices(j, &o);
     return hp_plan_build(j->img, &j->reqs, &o, &j->d, &j->plan);
 }
 
@@ -55,10 +80,24 @@ static bool hp_job_input_shrank(const hp_image *img)
     return stat(img->path, &st) == 0 && (uint64_t)st.st_size < img->size;
 }
 
+/* A container: each slice's edit, then the container around them. */
+static hp_status hp_job_join(hp_job *j, int fd, int *err)
+{
+    const hp_edit **eds = hp_calloc(j->nslices, sizeof *eds);
+    if (!eds)
+        return HP_ERR_NOMEM;
+    for (size_t i = 0; i < j->nslices; i++)
+        eds[i] = j->slices[i].img ? &j->slices[i].ed : NULL;
+    hp_status s = hp_image_join(j->img, eds, fd, err);
+    hp_free(eds);
+    return s;
+}
+
 hp_status hp_job_write(hp_job *j, hp_output *o)
 {
     int err = 0;
-    hp_status s = hp_image_emit(j->img, &j->plan.ed, o->fd, &err);
+    hp_status s = j->nslices ? hp_job_join(j, o->fd, &err)
+                             : hp_image_emit(j->img, &j->plan.ed, o->fd, &err);
     if (s == HP_OK)
         return HP_OK;
     if (err == EFAULT && hp_job_input_shrank(j->img))
@@ -70,8 +109,21 @@ hp_status hp_job_write(hp_job *j, hp_output *o)
     return s;
 }
 
+void hp_job_counts(const hp_job *j, size_t *planned, size_t *skipped)
+{
+    *planned = j->plan.nplanned;
+    *skipped = j->plan.nskipped;
+    for (size_t i = 0; i < j->nslices; i++) {
+        *planned += j->slices[i].nplanned;
+        *skipped += j->slices[i].nskipped;
+    }
+}
+
 void hp_job_free(hp_job *j)
 {
+    for (size_t i = 0; i < j->nslices; i++)
+        hp_plan_free(&j->slices[i]);
+    hp_free(j->slices);
     hp_plan_free(&j->plan);
     hp_job_close_image(j->img);
     hp_hook_reqs_free(&j->reqs);

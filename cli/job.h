@@ -7,11 +7,17 @@
 #include "../rewriter/rewriter.h"
 #include "output.h"
 
+/* A thin file has one plan. A container (img->nslices > 0: a universal
+ * Mach-O) has one per slice, slices[i] for img->slices[i], planned with the
+ * same rules for that slice's architecture; a slice copied unpatched has a
+ * zeroed plan (img NULL). Its diagnostics name the slice (hp_diag.slice). */
 typedef struct hp_job {
     hp_diags d;
     hp_hook_reqs reqs;
     hp_image *img;
-    hp_plan plan;
+    hp_plan plan;     /* thin */
+    hp_plan *slices;  /* container */
+    size_t nslices;
 } hp_job;
 
 /* Each step reports into j->d; stops at the first failing step. */
@@ -24,6 +30,8 @@ void hp_job_close_image(hp_image *img);
  * reported with its reason ("No space left on device", "File too large"). */
 hp_status hp_job_write(hp_job *j, hp_output *o);
 void hp_job_free(hp_job *j);
+/* Hooks planned and skipped, summed over the slices of a container. */
+void hp_job_counts(const hp_job *j, size_t *planned, size_t *skipped);
 /* Print diagnostics up to level `upto` (HP_DIAG_ERROR: errors only;
  * HP_DIAG_NOTE: all but the reasons, which the report prints beside their
  * hooks) to stderr. */

@@ -32,7 +32,7 @@ static const char hp_usage[] =
     "  --dry-run            print the plan on stdout, write nothing\n"
     "  --json               print a machine-readable report on stdout\n"
     "  --strict             a warning that a hook may not take effect is an error:\n"
-    "                       an inlined target, a universal slice left unpatched\n"
+    "                       an inlined target, a universal slice copied unpatched\n"
     "                       (--strict-inlining is an alias)\n"
     "  --no-fsync           do not fsync the output (faster; not durable across a crash)\n"
     "  --depfile FILE       also write FILE, a Make-style depfile: OUT depends on IN,\n"
@@ -140,7 +140,10 @@ static int hp_cmd_patch(const hp_args *a)
     hp_status s = hp_job_plan(&j, rules, in, &a->opt);
     if (s == HP_OK && j.d.errors)
         s = HP_ERR_INTERNAL; /* an error was reported: write nothing */
-    if (s == HP_OK && (a->dry_run || a->verbose) && !a->json)
+    hp_report_slices rs = {j.img, j.slices};
+    if (s == HP_OK && (a->dry_run || a->verbose) && !a->json && j.nslices)
+        hp_report_plan_slices(&rs, &j.d, stdout);
+    else if (s == HP_OK && (a->dry_run || a->verbose) && !a->json)
         hp_report_plan(&j.plan, &j.d, stdout);
     /* The depfile goes first: should writing OUT fail, a build still
      * patches again, since OUT is missing or older than what changed. */
@@ -152,10 +155,14 @@ static int hp_cmd_patch(const hp_args *a)
     }
     int code = hp_job_exit_code(&j.d, s, in);
     const hp_plan *p = j.plan.img ? &j.plan : NULL;
-    if (a->json)
+    if (a->json && j.nslices)
+        hp_report_json_slices(&rc, &rs, &j.d, stdout);
+    else if (a->json)
         hp_report_json(&rc, p, &j.d, stdout);
     hp_job_print_diags(&j, a->quiet ? HP_DIAG_ERROR : HP_DIAG_NOTE);
-    if (s == HP_OK && p)
+    if (s == HP_OK && j.nslices)
+        hp_report_summary_slices(&rc, &rs, &j.d, stderr);
+    else if (s == HP_OK && p)
         hp_report_summary(&rc, p, &j.d, stderr);
     hp_job_free(&j);
     hp_timing_mark("free");
@@ -182,7 +189,8 @@ static int hp_cmd_list(int argc, char **argv)
     hp_image *img = NULL;
     hp_status s = hp_job_open_image(pos[0], &d, &img);
     if (s == HP_OK)
-        s = hp_list(img, pos[1], json, stdout);
+        s = img->nslices ? hp_list_slices(img, pos[1], json, stdout)
+                         : hp_list(img, pos[1], json, stdout);
     int code = hp_job_exit_code(&d, s, pos[0]);
     for (size_t i = 0; i < d.n; i++)
         hp_diag_print_one(&d.v[i], stderr);

@@ -16,22 +16,15 @@ static const char *hp_format_desc(const hp_image *img, char *buf, size_t len)
     return buf;
 }
 
-/* "; not patched: the arm64 slice at 0x8000, ..." for a universal file, so
- * that even -q says that part of the file runs unhooked. */
-static void hp_report_unpatched(const hp_image *img, FILE *out)
+/* slice: NULL for a thin file, else the slice's name for the line. */
+static void hp_report_summary_one(const hp_report_ctx *c, const char *slice, const hp_plan *p,
+                                  const hp_diags *d, FILE *out)
 {
-    for (size_t i = 0; i < img->nunpatched; i++)
-        hp_text_fprintf(out, "%s the %s slice at 0x%llx", i ? "," : "; not patched:",
-                        img->unpatched[i].arch,
-                        (unsigned long long)img->unpatched[i].file_off);
-}
-
-void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, const hp_diags *d, FILE *out)
-{
-    fprintf(out, "hookpatch: hooked %zu function%s, skipped %zu", p->nplanned,
+    fputs("hookpatch: ", out);
+    if (slice)
+        hp_text_fprintf(out, "%s slice: ", slice);
+    fprintf(out, "hooked %zu function%s, skipped %zu\n", p->nplanned,
             p->nplanned == 1 ? "" : "s", p->nskipped);
-    hp_report_unpatched(p->img, out);
-    fputc('\n', out);
     if (c->quiet)
         return;
     for (size_t i = 0; i < p->n; i++) {
@@ -49,6 +42,26 @@ void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, const hp_diags 
                      "in the output\n");
 }
 
+void hp_report_summary(const hp_report_ctx *c, const hp_plan *p, const hp_diags *d, FILE *out)
+{
+    hp_report_summary_one(c, NULL, p, d, out);
+}
+
+/* Even -q says which part of the file runs unhooked. */
+void hp_report_summary_slices(const hp_report_ctx *c, const hp_report_slices *r,
+                              const hp_diags *d, FILE *out)
+{
+    for (size_t i = 0; i < r->img->nslices; i++) {
+        const hp_slice *sl = &r->img->slices[i];
+        if (sl->img) {
+            hp_report_summary_one(c, sl->arch, &r->plans[i], d, out);
+            continue;
+        }
+        hp_text_fprintf(out, "hookpatch: %s slice: copied unpatched", sl->arch);
+        fputc('\n', out);
+    }
+}
+
 static const char *hp_dest_name(const hp_hook *h)
 {
     switch (h->req->action) {
@@ -60,10 +73,14 @@ static const char *hp_dest_name(const hp_hook *h)
     }
 }
 
-void hp_report_plan(const hp_plan *p, const hp_diags *d, FILE *out)
+static void hp_report_plan_one(const hp_plan *p, const char *slice, const hp_diags *d,
+                               FILE *out)
 {
     char desc[64];
-    hp_text_fprintf(out, "# %s: %s", p->img->path, hp_format_desc(p->img, desc, sizeof desc));
+    hp_text_fprintf(out, "# %s", p->img->path);
+    if (slice)
+        hp_text_fprintf(out, " (%s slice)", slice);
+    hp_text_fprintf(out, ": %s", hp_format_desc(p->img, desc, sizeof desc));
     fputc('\n', out);
     for (size_t i = 0; i < p->n; i++) {
         const hp_hook *h = &p->v[i];
@@ -84,6 +101,24 @@ void hp_report_plan(const hp_plan *p, const hp_diags *d, FILE *out)
                         h->site.over_endbr ? " overwritten" : "");
         if (h->orig)
             hp_text_fprintf(out, "; original %s -> trampoline", h->orig->name);
+        fputc('\n', out);
+    }
+}
+
+void hp_report_plan(const hp_plan *p, const hp_diags *d, FILE *out)
+{
+    hp_report_plan_one(p, NULL, d, out);
+}
+
+void hp_report_plan_slices(const hp_report_slices *r, const hp_diags *d, FILE *out)
+{
+    for (size_t i = 0; i < r->img->nslices; i++) {
+        const hp_slice *sl = &r->img->slices[i];
+        if (sl->img) {
+            hp_report_plan_one(&r->plans[i], sl->arch, d, out);
+            continue;
+        }
+        hp_text_fprintf(out, "# %s (%s slice): copied unpatched", r->img->path, sl->arch);
         fputc('\n', out);
     }
 }
@@ -124,6 +159,18 @@ static cJSON *hp_json_hook(const hp_hook *h, const hp_diags *d)
     return o;
 }
 
+/* A plan's hooks into the two arrays, each named by slice when not NULL. */
+static void hp_json_hooks(const hp_plan *p, const char *slice, const hp_diags *d, cJSON *hooks,
+                          cJSON *skipped)
+{
+    for (size_t i = 0; p->analysed && i < p->n; i++) {
+        cJSON *o = hp_json_hook(&p->v[i], d);
+        if (slice)
+            hp_json_str(o, "slice", slice);
+        cJSON_AddItemToArray(p->v[i].state == HP_HOOK_PLANNED ? hooks : skipped, o);
+    }
+}
+
 static cJSON *hp_json_diags(const hp_diags *d)
 {
     static const char *const lvl[] = {"error", "warning", "note"};
@@ -141,22 +188,11 @@ static cJSON *hp_json_diags(const hp_diags *d)
         }
         if (g->target)
             hp_json_str(o, "target", g->target);
+        if (g->slice)
+            hp_json_str(o, "slice", g->slice);
         hp_json_str(o, "message", g->msg);
         if (g->flags & HP_DIAG_MAY_NOT_TAKE_EFFECT)
             cJSON_AddBoolToObject(o, "may_not_take_effect", true);
-        cJSON_AddItemToArray(a, o);
-    }
-    return a;
-}
-
-static cJSON *hp_json_slices(const hp_image *img)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; i < img->nunpatched; i++) {
-        cJSON *o = cJSON_CreateObject();
-        hp_json_str(o, "arch", img->unpatched[i].arch);
-        cJSON_AddNumberToObject(o, "offset", (double)img->unpatched[i].file_off);
-        cJSON_AddNumberToObject(o, "size", (double)img->unpatched[i].size);
         cJSON_AddItemToArray(a, o);
     }
     return a;
@@ -205,16 +241,67 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
         cJSON_AddNumberToObject(root, "skipped", (double)p->nskipped);
         cJSON_AddBoolToObject(root, "ibt_disabled", p->ed.removed_landing_pad);
         cJSON_AddBoolToObject(root, "shstk_disabled", p->ed.pushed_return);
-        if (p->img->nunpatched)
-            cJSON_AddItemToObject(root, "unpatched_slices", hp_json_slices(p->img));
         if (p->img->hdr_room.what)
             cJSON_AddItemToObject(root, "header_room", hp_json_room(p->img));
         cJSON *hooks = cJSON_AddArrayToObject(root, "hooks");
         cJSON *skipped = cJSON_AddArrayToObject(root, "skipped_hooks");
-        for (size_t i = 0; p->analysed && i < p->n; i++)
-            cJSON_AddItemToArray(p->v[i].state == HP_HOOK_PLANNED ? hooks : skipped,
-                                 hp_json_hook(&p->v[i], d));
+        hp_json_hooks(p, NULL, d, hooks, skipped);
     }
+    cJSON_AddItemToObject(root, "diagnostics", hp_json_diags(d));
+    return hp_json_print(root, out);
+}
+
+static cJSON *hp_json_slice(const hp_slice *sl, const hp_plan *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    hp_json_str(o, "slice", sl->arch);
+    cJSON_AddNumberToObject(o, "offset", (double)sl->file_off);
+    cJSON_AddNumberToObject(o, "size", (double)sl->size);
+    cJSON_AddBoolToObject(o, "patched", sl->img != NULL);
+    if (!sl->img) {
+        hp_json_str(o, "reason", sl->why ? sl->why : "");
+        return o;
+    }
+    char desc[64];
+    hp_json_str(o, "format", hp_format_desc(sl->img, desc, sizeof desc));
+    hp_json_str(o, "architecture", hp_arch_for(sl->img)->name);
+    cJSON_AddNumberToObject(o, "hooked", (double)p->nplanned);
+    cJSON_AddNumberToObject(o, "skipped", (double)p->nskipped);
+    cJSON_AddBoolToObject(o, "ibt_disabled", p->ed.removed_landing_pad);
+    cJSON_AddBoolToObject(o, "shstk_disabled", p->ed.pushed_return);
+    if (sl->img->hdr_room.what)
+        cJSON_AddItemToObject(o, "header_room", hp_json_room(sl->img));
+    return o;
+}
+
+/* Top level as for a thin file (hooked, skipped: totals; hooks: all, each
+ * with its "slice"), plus "slices", one object per slice. */
+hp_status hp_report_json_slices(const hp_report_ctx *c, const hp_report_slices *r,
+                                const hp_diags *d, FILE *out)
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return HP_ERR_NOMEM;
+    hp_json_str(root, "input", c->in_path);
+    if (c->out_path)
+        hp_json_str(root, "output", c->out_path);
+    cJSON_AddBoolToObject(root, "dry_run", c->dry_run);
+    cJSON_AddBoolToObject(root, "ok", !d || !d->errors);
+    hp_json_str(root, "format", "Mach-O universal binary");
+    size_t nh = 0, ns = 0;
+    cJSON *slices = cJSON_AddArrayToObject(root, "slices");
+    cJSON *hooks = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
+    for (size_t i = 0; i < r->img->nslices; i++) {
+        const hp_slice *sl = &r->img->slices[i];
+        cJSON_AddItemToArray(slices, hp_json_slice(sl, &r->plans[i]));
+        nh += r->plans[i].nplanned;
+        ns += r->plans[i].nskipped;
+        hp_json_hooks(&r->plans[i], sl->arch, d, hooks, skipped);
+    }
+    cJSON_AddNumberToObject(root, "hooked", (double)nh);
+    cJSON_AddNumberToObject(root, "skipped", (double)ns);
+    cJSON_AddItemToObject(root, "hooks", hooks);
+    cJSON_AddItemToObject(root, "skipped_hooks", skipped);
     cJSON_AddItemToObject(root, "diagnostics", hp_json_diags(d));
     return hp_json_print(root, out);
 }
@@ -291,12 +378,13 @@ static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_sy
     return st ? HP_OK : HP_ERR_NOMEM;
 }
 
-hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
+/* Text into out, or objects into arr when it is not NULL. */
+static hp_status hp_list_into(const hp_image *img, const char *glob, cJSON *arr, FILE *out)
 {
+    bool json = arr != NULL;
     hp_xrefs xrefs = {0};
     HP_CHECK(hp_xrefs_build(img, NULL, 0, &xrefs));
-    cJSON *arr = json ? cJSON_CreateArray() : NULL;
-    hp_status st = json && !arr ? HP_ERR_NOMEM : HP_OK;
+    hp_status st = HP_OK;
     if (!json && img->prior_info && img->prior_info_size)
         hp_list_prior(img, out);
     if (!json) {
@@ -310,9 +398,60 @@ hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
         st = hp_list_one(img, &xrefs, s, arr, out);
     }
     hp_xrefs_free(&xrefs);
+    return st;
+}
+
+hp_status hp_list(const hp_image *img, const char *glob, bool json, FILE *out)
+{
+    cJSON *arr = json ? cJSON_CreateArray() : NULL;
+    if (json && !arr)
+        return HP_ERR_NOMEM;
+    hp_status st = hp_list_into(img, glob, arr, out);
     if (st != HP_OK) {
         cJSON_Delete(arr);
         return st;
     }
     return json ? hp_json_print(arr, out) : HP_OK;
+}
+
+static hp_status hp_list_slice_json(const hp_slice *sl, const char *glob, cJSON *all)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return HP_ERR_NOMEM;
+    cJSON_AddItemToArray(all, o);
+    hp_json_str(o, "slice", sl->arch);
+    cJSON_AddNumberToObject(o, "offset", (double)sl->file_off);
+    cJSON_AddNumberToObject(o, "size", (double)sl->size);
+    cJSON_AddBoolToObject(o, "patched", sl->img != NULL);
+    if (!sl->img) {
+        hp_json_str(o, "reason", sl->why ? sl->why : "");
+        return HP_OK;
+    }
+    cJSON *fns = cJSON_AddArrayToObject(o, "functions");
+    return fns ? hp_list_into(sl->img, glob, fns, NULL) : HP_ERR_NOMEM;
+}
+
+hp_status hp_list_slices(const hp_image *img, const char *glob, bool json, FILE *out)
+{
+    cJSON *all = json ? cJSON_CreateArray() : NULL;
+    hp_status st = json && !all ? HP_ERR_NOMEM : HP_OK;
+    for (size_t i = 0; st == HP_OK && i < img->nslices; i++) {
+        const hp_slice *sl = &img->slices[i];
+        if (json) {
+            st = hp_list_slice_json(sl, glob, all);
+            continue;
+        }
+        hp_text_fprintf(out, "# slice: %s (offset 0x%llx, %llu bytes)%s%s", sl->arch,
+                        (unsigned long long)sl->file_off, (unsigned long long)sl->size,
+                        sl->img ? "" : ": copied unpatched: ", sl->img ? "" : sl->why);
+        fputc('\n', out);
+        if (sl->img)
+            st = hp_list_into(sl->img, glob, NULL, out);
+    }
+    if (st != HP_OK) {
+        cJSON_Delete(all);
+        return st;
+    }
+    return json ? hp_json_print(all, out) : HP_OK;
 }

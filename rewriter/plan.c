@@ -247,22 +247,24 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
     for (size_t i = 0; i < p->n; i++)
         p->v[i].state == HP_HOOK_PLANNED ? p->nplanned++ : p->nskipped++;
     p->analysed = true;
-    return d->errors ? HP_ERR_UNHOOKABLE : HP_OK;
+    return d->errors > p->errors_before ? HP_ERR_UNHOOKABLE : HP_OK;
 }
 
-/* Each slice of a universal file that is copied unpatched: on a machine
- * that runs that slice, no hook takes effect. */
-static void hp_warn_unpatched(const hp_image *img, const hp_arch *a, hp_diags *d)
+void hp_plan_warn_unpatched(const hp_image *img, hp_diags *d)
 {
-    for (size_t i = 0; i < img->nunpatched; i++) {
-        const hp_unpatched *u = &img->unpatched[i];
+    const char *outer = d->slice;
+    for (size_t i = 0; i < img->nslices; i++) {
+        const hp_slice *u = &img->slices[i];
+        if (u->img)
+            continue;
+        d->slice = u->arch;
         hp_diag_add_flagged(d, HP_DIAG_MAY_NOT_TAKE_EFFECT, &(hp_loc){img->path, 0, 0}, NULL,
-                            "universal binary: the %s slice (offset 0x%llx, %llu bytes) is "
-                            "left unpatched: only %s code is patched, so the hooks do "
+                            "copied unpatched (offset 0x%llx, %llu bytes): %s, so the hooks do "
                             "not take effect where the file runs as %s",
-                            u->arch, (unsigned long long)u->file_off,
-                            (unsigned long long)u->size, a->name, u->arch);
+                            (unsigned long long)u->file_off, (unsigned long long)u->size,
+                            u->why ? u->why : "unsupported", u->arch);
     }
+    d->slice = outer;
 }
 
 static hp_status hp_plan_passes(hp_image *img, const hp_hook_reqs *reqs, hp_diags *d,
@@ -305,10 +307,10 @@ hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_option
 {
     memset(out, 0, sizeof *out);
     out->img = img;
+    out->errors_before = d->errors;
     out->arch = hp_arch_for(img);
     out->far = hp_plan_far(img, out->arch, opt);
     out->lay.far = out->far && opt->test_far;
-    hp_warn_unpatched(img, out->arch, d);
     hp_status s = hp_plan_passes(img, reqs, d, out);
     /* --strict: the one place where "may not take effect" becomes an error. */
     if (opt->strict && hp_diags_promote(d, HP_DIAG_MAY_NOT_TAKE_EFFECT) && s == HP_OK)

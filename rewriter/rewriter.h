@@ -20,7 +20,7 @@
 
 typedef struct hp_options {
     /* Every warning that a hook may not take effect (HP_DIAG_MAY_NOT_TAKE_EFFECT:
-     * an inlined target, a universal slice left unpatched) is an error. */
+     * an inlined target, a universal slice copied unpatched) is an error. */
     bool strict;
     /* Test only (HOOKPATCH_TEST_FAR): take the far prologue jumps and ask
      * the backend to place the new code out of the near jump's reach, so
@@ -84,6 +84,9 @@ typedef struct hp_plan {
      * planned. False when an earlier pass failed: the hooks claimed so far
      * were never analysed, and a report lists none of them. */
     bool analysed;
+    /* d->errors when planning began: the errors of this plan are those
+     * above it (one list serves every slice of a universal file). */
+    size_t errors_before;
 } hp_plan;
 
 /* Run resolve..emit. Problems go to d (with rules locations); returns the
@@ -92,6 +95,12 @@ typedef struct hp_plan {
 hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_options *opt,
                         hp_diags *d, hp_plan *out);
 void hp_plan_free(hp_plan *p);
+/* A container (img->nslices > 0) is planned slice by slice, one
+ * hp_plan_build per patched slice's image, with d->slice naming it. This
+ * warns (HP_DIAG_MAY_NOT_TAKE_EFFECT, an error under --strict) about each
+ * slice copied unpatched: on a machine that runs it, no hook takes effect.
+ * Call it before the slices' hp_plan_build, which applies --strict. */
+void hp_plan_warn_unpatched(const hp_image *img, hp_diags *d);
 
 /* Passes, for unit tests and for the planner itself. */
 hp_status hp_resolve(hp_plan *p, const hp_hook_reqs *reqs, hp_diags *d);

@@ -13,6 +13,10 @@
 typedef struct hp_sink {
     int fd;
     int err; /* 0 until a call fails */
+    /* When not NULL, hp_write_at writes here instead of fd (a slice of a
+     * container, emitted before the container's layout is known). Only
+     * emits that write through hp_write_at alone can be slices. */
+    hp_buf *mem;
 } hp_sink;
 
 typedef struct hp_format {
@@ -41,13 +45,20 @@ typedef struct hp_format {
     /* Optional: the code ranges and unwind-table function starts (code.h).
      * NULL: the executable segments and the function symbols stand in. */
     hp_status (*code)(const hp_image *img, hp_code_map *out);
+    /* Optional, for container formats (load filled img->slices): write the
+     * container into out, each slice's bytes being out_slices[i] for a
+     * patched slice (its emit's output) or the input's bytes for one
+     * copied unpatched (out_slices[i] NULL). Slice order and alignment
+     * follow the input. */
+    hp_status (*join)(const hp_image *img, const hp_buf *const *out_slices, hp_sink *out);
 } hp_format;
 
 extern const hp_format hp_format_elf;
 extern const hp_format hp_format_pe;
 extern const hp_format hp_format_macho;
 
-/* Write helper for emit(): pwrite all of buf at off, retrying short writes. */
+/* Write helper for emit(): pwrite all of buf at off, retrying short writes
+ * (or copy it into out->mem at off, growing it with zeros). */
 hp_status hp_write_at(hp_sink *out, const void *buf, size_t len, uint64_t off);
 /* Record errno (EIO when it is 0) in out->err and return HP_ERR_IO: for a
  * failed ftruncate or copy_file_range in emit(). */

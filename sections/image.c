@@ -170,7 +170,9 @@ void hp_image_close(hp_image *img)
     hp_free(img->strs);
     hp_free(img->segs);
     hp_free(img->syms);
-    hp_free(img->unpatched);
+    for (size_t i = 0; i < img->nslices; i++)
+        hp_image_close(img->slices[i].img);
+    hp_free(img->slices);
     if (img->priv_map)
         munmap(img->priv_map, img->size);
     hp_free(img->path);
@@ -261,14 +263,31 @@ const char *hp_image_intern(hp_image *img, const char *s, size_t len)
     return c;
 }
 
-hp_status hp_image_add_unpatched(hp_image *img, const char *arch, uint64_t file_off,
-                                 uint64_t size)
+hp_status hp_image_add_slice(hp_image *img, const char *arch, uint64_t file_off, uint64_t size,
+                             uint32_t align, const char *why)
 {
-    HP_CHECK(HP_GROW(img->unpatched, img->unpatched_cap, img->nunpatched + 1));
+    if (!hp_in_bounds(file_off, size, img->size))
+        return HP_ERR_INTERNAL; /* the backend checks its table first */
+    /* grown one at a time: a container has a handful of slices */
+    hp_slice *v = hp_realloc(img->slices, (img->nslices + 1) * sizeof *v);
+    if (!v)
+        return HP_ERR_NOMEM;
+    img->slices = v;
     const char *a = hp_image_intern(img, arch, strlen(arch));
     if (!a)
         return HP_ERR_NOMEM;
-    img->unpatched[img->nunpatched++] = (hp_unpatched){a, file_off, size};
+    hp_slice sl = {a, file_off, size, align, NULL, why};
+    if (!why) {
+        hp_diags *d = img->diags;
+        const char *outer = d ? d->slice : NULL;
+        if (d)
+            d->slice = a;
+        hp_status s = hp_image_open_mem(img->data + file_off, (size_t)size, img->path, d, &sl.img);
+        if (d)
+            d->slice = outer;
+        HP_CHECK(s);
+    }
+    img->slices[img->nslices++] = sl;
     return HP_OK;
 }
 
@@ -451,8 +470,20 @@ hp_status hp_sink_fail(hp_sink *out)
     return HP_ERR_IO;
 }
 
+static hp_status hp_write_mem(hp_buf *b, const void *buf, size_t len, uint64_t off)
+{
+    if (off > SIZE_MAX - len)
+        return HP_ERR_RANGE;
+    if (off + len > b->len)
+        HP_CHECK(hp_buf_append_zeros(b, (size_t)(off + len - b->len)));
+    memcpy(b->data + off, buf, len);
+    return HP_OK;
+}
+
 hp_status hp_write_at(hp_sink *out, const void *buf, size_t len, uint64_t off)
 {
+    if (out->mem)
+        return hp_write_mem(out->mem, buf, len, off);
     const uint8_t *p = buf;
     while (len) {
         ssize_t n = pwrite(out->fd, p, len, (off_t)off);
@@ -471,9 +502,53 @@ hp_status hp_write_at(hp_sink *out, const void *buf, size_t len, uint64_t off)
 
 hp_status hp_image_emit(const hp_image *img, const hp_edit *ed, int fd, int *err)
 {
-    hp_sink out = {fd, 0};
+    hp_sink out = {fd, 0, NULL};
     hp_status s = img->fmt->emit(img, ed, &out);
     if (err)
         *err = s == HP_ERR_IO ? out.err : 0;
+    return s;
+}
+
+/* A slice's emit, with what it reports named by the slice. */
+static hp_status hp_image_emit_slice(const hp_image *img, size_t i, const hp_edit *ed, hp_buf *buf)
+{
+    const hp_image *sl = img->slices[i].img;
+    hp_diags *d = img->diags;
+    const char *outer = d ? d->slice : NULL;
+    if (d)
+        d->slice = img->slices[i].arch;
+    hp_sink sink = {-1, 0, buf};
+    hp_status s = sl->fmt->emit(sl, ed, &sink);
+    if (d)
+        d->slice = outer;
+    return s;
+}
+
+hp_status hp_image_join(const hp_image *img, const hp_edit *const *eds, int fd, int *err)
+{
+    if (err)
+        *err = 0;
+    if (!img->fmt->join || !img->nslices)
+        return HP_ERR_INTERNAL;
+    hp_buf *bufs = hp_calloc(img->nslices, sizeof *bufs);
+    const hp_buf **outs = hp_calloc(img->nslices, sizeof *outs);
+    hp_status s = bufs && outs ? HP_OK : HP_ERR_NOMEM;
+    for (size_t i = 0; s == HP_OK && i < img->nslices; i++) {
+        const hp_image *sl = img->slices[i].img;
+        if (!sl != !eds[i])
+            s = HP_ERR_INTERNAL; /* an edit for each patched slice, none for the others */
+        else if (sl)
+            s = hp_image_emit_slice(img, i, eds[i], &bufs[i]);
+        outs[i] = sl ? &bufs[i] : NULL;
+    }
+    hp_sink out = {fd, 0, NULL};
+    if (s == HP_OK)
+        s = img->fmt->join(img, outs, &out);
+    if (err && s == HP_ERR_IO)
+        *err = out.err;
+    for (size_t i = 0; bufs && i < img->nslices; i++)
+        hp_buf_free(&bufs[i]);
+    hp_free(bufs);
+    hp_free(outs);
     return s;
 }

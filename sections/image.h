@@ -116,12 +116,19 @@ typedef struct hp_layout {
     bool far;
 } hp_layout;
 
-/* A part of the input that is copied to the output unpatched: a Mach-O
- * universal slice for an architecture other than x86-64. */
-typedef struct hp_unpatched {
-    const char *arch; /* "arm64", "arm64e", "i386", ...; owned by the image */
+/* One slice of a container file (a Mach-O universal file): a whole image
+ * of one architecture at [file_off, file_off+size) of the container.
+ * A slice of an architecture hookpatch patches is loaded as its own thin
+ * image (img), which is planned, emitted and signed exactly like a thin
+ * file; any other slice (img NULL) is copied to the output byte for byte. */
+typedef struct hp_slice {
+    const char *arch;  /* lipo's name: "x86_64", "arm64", "arm64e", "i386"...;
+                          owned by the container */
     uint64_t file_off, size;
-} hp_unpatched;
+    uint32_t align;    /* log2 of the slice's alignment in the container */
+    struct hp_image *img; /* owned by the container; NULL: copied unpatched */
+    const char *why;   /* img NULL: why it is not patched (static text) */
+} hp_slice;
 
 struct hp_format;
 
@@ -161,10 +168,11 @@ typedef struct hp_image {
     /* The record of an earlier hookpatch run, or NULL (points into data). */
     const uint8_t *prior_info;
     size_t prior_info_size;
-    /* Slices the output carries unpatched, in the universal header's
-     * order: the hooks do not take effect when the file runs as one. */
-    hp_unpatched *unpatched;
-    size_t nunpatched, unpatched_cap;
+    /* A container (nslices > 0) is only its slices, in its header's order:
+     * it has no segments or symbols of its own. Callers plan each slice's
+     * img and write the container with hp_image_join. */
+    hp_slice *slices;
+    size_t nslices;
     char **strs; /* owned strings (names that are not in data) */
     size_t nstrs, strs_cap;
     void *priv; /* backend state */
@@ -193,6 +201,11 @@ void hp_image_close(hp_image *img);
  * writing, through the format's emit. On HP_ERR_IO, *err (when not NULL)
  * is the errno of the call that failed (ENOSPC, EFBIG, ...); else 0. */
 hp_status hp_image_emit(const hp_image *img, const hp_edit *ed, int fd, int *err);
+/* The same for a container: each patched slice's image written with its
+ * edit eds[i] (one per img->slices[i]; NULL for the slices copied
+ * unpatched) through its format's emit into memory, then the container
+ * written around them by the format's join. */
+hp_status hp_image_join(const hp_image *img, const hp_edit *const *eds, int fd, int *err);
 
 /* File bytes for [va, va+len), or NULL unless the whole range is backed by
  * the file within one segment. */
@@ -234,9 +247,13 @@ hp_status hp_image_add_symbol_ref(hp_image *img, const char *name, uint64_t va, 
 /* Make room for `more` symbols beyond those recorded (an upper bound read
  * from a table's size), so adding them does not grow the array piecemeal. */
 hp_status hp_image_reserve_symbols(hp_image *img, size_t more);
-/* Record a part of the file left unpatched (arch is copied). */
-hp_status hp_image_add_unpatched(hp_image *img, const char *arch, uint64_t file_off,
-                                 uint64_t size);
+/* For backends of container formats: record a slice (arch is copied). A
+ * slice to patch is loaded from its bytes as a thin image, with
+ * img->diags->slice set to arch while it loads, so that any problem names
+ * it; the slice is recorded only when that load succeeds. why NULL: load
+ * it; else it is copied unpatched for that reason. */
+hp_status hp_image_add_slice(hp_image *img, const char *arch, uint64_t file_off, uint64_t size,
+                             uint32_t align, const char *why);
 /* Keep a string for the image's lifetime (names built by readers). */
 const char *hp_image_intern(hp_image *img, const char *s, size_t len);
 /* Sort symbols; drop exact duplicates (same va, name), keeping the better

@@ -11,12 +11,12 @@
  *   before anything reads it; hostile input ends in HP_ERR_FORMAT with the
  *   reason, never a crash.
  *
- * - Universal (fat) files: the one x86-64 slice is patched; the others are
- *   copied byte for byte and the fat header's offsets are recomputed. They
- *   are listed in img->unpatched, by lipo's names: the planner warns that
- *   the hooks do nothing where the file runs as one of them. All
- *   offsets inside a slice (fileoff, symoff, ...) are relative to the slice;
- *   hp_segment.file_off is relative to the file, as the model wants.
+ * - Universal (fat) files are containers (image.h, hp_slice): every x86-64
+ *   and arm64 slice is loaded as a thin image of its own, over the slice's
+ *   bytes, so planning, writing and signing it is the thin path; other
+ *   slices (arm64e, i386, ppc, ...) are recorded, by lipo's names, to be
+ *   copied byte for byte (cli/ warns). hp_macho_join (macho_write.c)
+ *   writes the universal header around the slices.
  *
  * - Symbols come from LC_SYMTAB (N_SECT, not N_STAB; exports are there
  *   too). A function's size is the distance to the next LC_FUNCTION_STARTS
@@ -53,7 +53,7 @@
  *   unsigned arm64 one gets a signature (and an LC_CODE_SIGNATURE after the
  *   other load commands), as arm64 macOS runs no unsigned code.
  *
- * - arm64 (thin files only, so far): img->machine selects the arm64
+ * - arm64: img->machine selects the arm64
  *   architecture table; new segments are aligned to 16 KiB, the page size
  *   of arm64 macOS (x86-64: 4 KiB). arm64e is refused (hp_macho_check_cpu).
  *
@@ -156,46 +156,55 @@ static hp_status hp_macho_read_archs(hp_image *img, hp_macho *m)
     return HP_OK;
 }
 
-/* The other slices are copied as they are: record them, so that the user
- * is told the hooks do not take effect when the file runs as one of them. */
-static hp_status hp_macho_note_unpatched(hp_image *img, const hp_macho *m)
+/* Why a slice is copied unpatched, or NULL when hookpatch patches it:
+ * x86-64 (any subtype: x86_64h is the same code) and arm64 with the plain
+ * ABI, the architectures a thin file may have (hp_macho_check_cpu). */
+static const char *hp_macho_slice_unsupported(const hp_macho_arch *a)
 {
-    for (uint32_t i = 0; i < m->narchs; i++) {
-        if (i == m->arch_idx)
-            continue;
-        char name[32];
-        hp_macho_arch_name(&m->archs[i], name, sizeof name);
-        HP_CHECK(hp_image_add_unpatched(img, name, m->archs[i].offset, m->archs[i].size));
-    }
-    return HP_OK;
+    uint32_t sub = a->cpusubtype & 0x00ffffffu;
+    if (a->cputype == HP_CPU_X86_64)
+        return NULL;
+    if (a->cputype == HP_CPU_ARM64 && (sub == HP_CPU_SUBTYPE_ARM64_ALL ||
+                                       sub == HP_CPU_SUBTYPE_ARM64_V8))
+        return NULL;
+    if (a->cputype == HP_CPU_ARM64 && sub == HP_CPU_SUBTYPE_ARM64E)
+        return "arm64e code signs its pointers with keys hookpatch cannot use";
+    return "hookpatch patches x86-64 and arm64 code only";
 }
 
-static hp_status hp_macho_pick_slice(hp_image *img, hp_macho *m)
+/* A universal file is a container: each slice hookpatch can patch becomes
+ * its own thin image (image.c loads it from the slice's bytes); the others
+ * are recorded to be copied. A slice that claims a patchable CPU must be a
+ * thin 64-bit Mach-O: a universal file nested in a slice is refused. */
+static hp_status hp_macho_load_fat(hp_image *img, hp_macho *m)
 {
     HP_CHECK(hp_macho_read_archs(img, m));
-    uint32_t found = 0;
-    char have[256] = "";
-    for (uint32_t i = 0; i < m->narchs; i++) {
-        if (m->archs[i].cputype == HP_CPU_X86_64) {
-            m->arch_idx = i;
-            found++;
-        }
-        char name[32];
-        size_t l = strlen(have);
-        hp_macho_arch_name(&m->archs[i], name, sizeof name);
-        snprintf(have + l, sizeof have - l, "%s%s", l ? ", " : "", name);
-    }
-    if (!found)
-        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
-                               "universal binary has no x86-64 slice (it has: %s)", have);
-    if (found > 1)
-        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
-                               "universal binary has %u x86-64 slices (x86_64 and x86_64h?); "
-                               "extract one with 'lipo -thin x86_64'", found);
     m->fat = true;
-    m->slice_off = m->archs[m->arch_idx].offset;
-    m->slice_size = m->archs[m->arch_idx].size;
-    return hp_macho_note_unpatched(img, m);
+    char have[256] = "";
+    size_t npatch = 0;
+    for (uint32_t i = 0; i < m->narchs; i++) {
+        const hp_macho_arch *a = &m->archs[i];
+        char name[32];
+        hp_macho_arch_name(a, name, sizeof name);
+        size_t l = strlen(have);
+        snprintf(have + l, sizeof have - l, "%s%s", l ? ", " : "", name);
+        const char *why = hp_macho_slice_unsupported(a);
+        const uint8_t *p = img->data + a->offset;
+        if (!why && (a->size < 8 || hp_rd32(p) != HP_MH_MAGIC_64))
+            return hp_image_bad(img, "universal slice %u (%s) is not a 64-bit little-endian "
+                                     "Mach-O image", i, name);
+        if (!why && hp_rd32(p + 4) != a->cputype)
+            return hp_image_bad(img, "universal slice %u: the universal header says %s "
+                                     "(cputype 0x%x), the slice's own header cputype 0x%x",
+                                i, name, a->cputype, hp_rd32(p + 4));
+        HP_CHECK(hp_image_add_slice(img, name, a->offset, a->size, a->align, why));
+        npatch += !why;
+    }
+    if (!npatch)
+        return hp_image_refuse(img, HP_ERR_UNSUPPORTED,
+                               "universal binary has no slice hookpatch can patch (it has: %s; "
+                               "hookpatch patches x86_64 and arm64)", have);
+    return HP_OK;
 }
 
 /* ---- the header and load commands ---- */
@@ -373,7 +382,7 @@ static hp_status hp_macho_segment(hp_image *img, hp_macho *m, const uint8_t *lc,
     m->segs[m->nsegs++] = s;
     if (!s.vmsize || !s.initprot) /* __PAGEZERO, or file-only (Go's __DWARF) */
         return HP_OK;
-    hp_segment seg = {s.vmaddr, s.vmsize, m->slice_off + s.fileoff, s.filesize,
+    hp_segment seg = {s.vmaddr, s.vmsize, s.fileoff, s.filesize,
                       s.initprot & (HP_PROT_R | HP_PROT_W | HP_PROT_X)};
     return hp_image_add_segment(img, &seg);
 }
@@ -647,7 +656,7 @@ static hp_status hp_macho_load(hp_image *img)
     m->linkedit = -1;
     m->slice_size = img->size;
     if (img->size >= 4 && hp_rd32(img->data) != HP_MH_MAGIC_64)
-        HP_CHECK(hp_macho_pick_slice(img, m));
+        return hp_macho_load_fat(img, m);
     m->content_off = m->slice_size;
     HP_CHECK(hp_macho_check_header(img, m));
     HP_CHECK(hp_macho_commands(img, m));
@@ -820,4 +829,5 @@ const hp_format hp_format_macho = {
     .unload = hp_macho_unload,
     .section = hp_macho_section,
     .code = hp_macho_code,
+    .join = hp_macho_join,
 };

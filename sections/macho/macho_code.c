@@ -9,7 +9,7 @@ hp_status hp_macho_code(const hp_image *img, hp_code_map *m)
     const hp_macho *mo = img->priv;
     if (!mo)
         return HP_OK;
-    HP_CHECK(hp_code_add_file_data(img, m, mo->slice_off, HP_MACHO_HDR + (uint64_t)mo->sizeofcmds));
+    HP_CHECK(hp_code_add_file_data(img, m, 0, HP_MACHO_HDR + (uint64_t)mo->sizeofcmds));
     for (size_t i = 0; i < mo->nsects; i++) {
         const hp_macho_sect *s = &mo->sects[i];
         uint32_t type = s->flags & HP_S_TYPE_MASK;

@@ -40,11 +40,11 @@ typedef struct hp_macho_plan {
 } hp_macho_plan;
 
 typedef struct hp_macho {
-    /* the slice we patch; the whole file when thin */
-    uint64_t slice_off, slice_size;
+    uint64_t slice_size; /* img->size */
+    /* a universal file (a container: img->slices, and nothing below) */
     bool fat, fat64;
-    hp_macho_arch *archs;
-    uint32_t narchs, arch_idx;
+    hp_macho_arch *archs; /* as img->slices */
+    uint32_t narchs;
     /* mach_header_64 */
     uint32_t cpusubtype, filetype, ncmds, sizeofcmds, flags;
     uint64_t page; /* segment alignment: HP_MACHO_PAGE or HP_MACHO_PAGE_ARM64 */
@@ -59,10 +59,11 @@ typedef struct hp_macho {
     hp_macho_plan plan;
 } hp_macho;
 
-/* A slice's bytes (inside img->data). */
+/* A thin image's bytes (a universal file's slice is an image of its own). */
 static inline const uint8_t *hp_macho_slice(const hp_image *img, const hp_macho *m)
 {
-    return img->data + m->slice_off;
+    (void)m;
+    return img->data;
 }
 
 /* True for the commands shaped as linkedit_data_command {dataoff, datasize}. */
@@ -120,6 +121,8 @@ bool hp_macho_cms_signer(const uint8_t *p, size_t n, char *out, size_t out_len);
 
 /* macho_write.c */
 hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, hp_sink *out);
+/* The universal header around the slices (hp_format.join). */
+hp_status hp_macho_join(const hp_image *img, const hp_buf *const *out_slices, hp_sink *out);
 
 /* macho_sign.c: SHA-256 and the ad hoc code signature. */
 void hp_sha256(const uint8_t *p, size_t n, uint8_t out[32]);

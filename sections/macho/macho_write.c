@@ -1,7 +1,7 @@
 /* Mach-O writer: turns an hp_edit into the output file. See macho.c for the
  * layout and why it is so. The patched slice is built in memory (the code
- * signature hashes its final bytes), then written alone or inside a new
- * universal wrapper.
+ * signature hashes its final bytes), then written; a universal file's
+ * slices are each written so, then placed by hp_macho_join.
  *
  * The output slice, in file order:
  *   [header, load commands, old segments]   patched in place
@@ -592,7 +592,7 @@ static hp_status hp_macho_put_patches(hp_macho_out *o)
         const uint8_t *src = hp_image_bytes(o->img, p->va, p->len);
         if (!src || p->len > sizeof p->bytes)
             return HP_ERR_INTERNAL;
-        uint64_t off = (uint64_t)(src - o->img->data) - o->m->slice_off;
+        uint64_t off = (uint64_t)(src - o->img->data);
         if (off + p->len > o->old_le_off)
             return HP_ERR_INTERNAL;
         memcpy(o->out.data + off, p->bytes, p->len);
@@ -655,55 +655,76 @@ static hp_status hp_macho_build(hp_macho_out *o)
 
 /* ---- universal wrapper ---- */
 
-static hp_status hp_macho_write_fat(const hp_image *img, const hp_macho *m, const hp_buf *slice,
-                                    hp_sink *out)
+/* Slices keep their order, and their offsets until one before them grows;
+ * later ones move up, each to its own alignment. offs[i]: slice i's
+ * offset; returns the file's end. */
+static uint64_t hp_macho_fat_layout(const hp_macho *m, const uint64_t *sizes, uint64_t hdr,
+                                    uint64_t *offs, bool *done)
 {
-    uint32_t n = m->narchs;
-    uint64_t esz = m->fat64 ? 32 : 20, hdr = 8 + n * esz;
-    uint64_t *offs = hp_calloc(n, sizeof *offs);
-    uint8_t *h = hp_calloc(1, hdr);
-    bool *done = hp_calloc(n, sizeof *done);
-    hp_status s = offs && h && done ? HP_OK : HP_ERR_NOMEM;
-    uint64_t prev_end = hdr;
-    /* Slices keep their order and offsets until the patched one grows;
-     * later ones move up, each to its own alignment. */
-    for (uint32_t k = 0; k < n && s == HP_OK; k++) {
-        uint32_t best = n;
-        for (uint32_t i = 0; i < n; i++)
-            if (!done[i] && (best == n || m->archs[i].offset < m->archs[best].offset))
+    uint64_t end = hdr;
+    for (uint32_t k = 0; k < m->narchs; k++) {
+        uint32_t best = m->narchs;
+        for (uint32_t i = 0; i < m->narchs; i++)
+            if (!done[i] && (best == m->narchs || m->archs[i].offset < m->archs[best].offset))
                 best = i;
         const hp_macho_arch *a = &m->archs[best];
-        uint64_t size = best == m->arch_idx ? slice->len : a->size;
-        uint64_t off = hp_align_up(prev_end, 1ull << a->align);
+        uint64_t off = hp_align_up(end, 1ull << a->align);
         offs[best] = off > a->offset ? off : a->offset;
         done[best] = true;
-        prev_end = offs[best] + size;
-        if (!m->fat64 && prev_end > UINT32_MAX)
-            s = hp_image_refuse(img, HP_ERR_RANGE, "the universal file would exceed 4 GiB");
-        uint8_t *e = h + 8 + best * esz;
-        hp_wr32be(e, a->cputype);
-        hp_wr32be(e + 4, a->cpusubtype);
-        if (m->fat64) {
-            hp_wr64be(e + 8, offs[best]);
-            hp_wr64be(e + 16, size);
-            hp_wr32be(e + 24, a->align);
-        } else {
-            hp_wr32be(e + 8, (uint32_t)offs[best]);
-            hp_wr32be(e + 12, (uint32_t)size);
-            hp_wr32be(e + 16, a->align);
-        }
-        const uint8_t *src = best == m->arch_idx ? slice->data : img->data + a->offset;
-        if (s == HP_OK)
-            s = hp_write_at(out, src, size, offs[best]);
+        end = offs[best] + sizes[best];
+    }
+    return end;
+}
+
+static void hp_macho_fat_entry(const hp_macho *m, uint32_t i, uint64_t off, uint64_t size,
+                               uint8_t *h)
+{
+    const hp_macho_arch *a = &m->archs[i];
+    uint8_t *e = h + 8 + i * (m->fat64 ? 32 : 20);
+    hp_wr32be(e, a->cputype);
+    hp_wr32be(e + 4, a->cpusubtype);
+    if (m->fat64) {
+        hp_wr64be(e + 8, off);
+        hp_wr64be(e + 16, size);
+        hp_wr32be(e + 24, a->align);
+    } else {
+        hp_wr32be(e + 8, (uint32_t)off);
+        hp_wr32be(e + 12, (uint32_t)size);
+        hp_wr32be(e + 16, a->align);
+    }
+}
+
+hp_status hp_macho_join(const hp_image *img, const hp_buf *const *out_slices, hp_sink *out)
+{
+    const hp_macho *m = img->priv;
+    if (!m || !m->fat || m->narchs != img->nslices)
+        return HP_ERR_INTERNAL;
+    uint32_t n = m->narchs;
+    uint64_t hdr = 8 + n * (m->fat64 ? 32 : 20);
+    uint64_t *offs = hp_calloc(n, sizeof *offs), *sizes = hp_calloc(n, sizeof *sizes);
+    uint8_t *h = hp_calloc(1, hdr);
+    bool *done = hp_calloc(n, sizeof *done);
+    hp_status s = offs && sizes && h && done ? HP_OK : HP_ERR_NOMEM;
+    for (uint32_t i = 0; s == HP_OK && i < n; i++)
+        sizes[i] = out_slices[i] ? out_slices[i]->len : m->archs[i].size;
+    uint64_t end = s == HP_OK ? hp_macho_fat_layout(m, sizes, hdr, offs, done) : 0;
+    if (s == HP_OK && !m->fat64 && end > UINT32_MAX)
+        s = hp_image_refuse(img, HP_ERR_RANGE, "the universal file would exceed 4 GiB, the "
+                                               "limit of its 32-bit header");
+    for (uint32_t i = 0; s == HP_OK && i < n; i++) {
+        hp_macho_fat_entry(m, i, offs[i], sizes[i], h);
+        const uint8_t *src = out_slices[i] ? out_slices[i]->data : img->data + m->archs[i].offset;
+        s = hp_write_at(out, src, sizes[i], offs[i]);
     }
     if (s == HP_OK) {
         hp_wr32be(h, m->fat64 ? HP_FAT_MAGIC_64 : HP_FAT_MAGIC);
         hp_wr32be(h + 4, n);
         s = hp_write_at(out, h, hdr, 0);
     }
-    if (s == HP_OK && ftruncate(out->fd, (off_t)prev_end) != 0)
+    if (s == HP_OK && ftruncate(out->fd, (off_t)end) != 0)
         s = hp_sink_fail(out);
     hp_free(offs);
+    hp_free(sizes);
     hp_free(h);
     hp_free(done);
     return s;
@@ -712,15 +733,14 @@ static hp_status hp_macho_write_fat(const hp_image *img, const hp_macho *m, cons
 hp_status hp_macho_emit(const hp_image *img, const hp_edit *ed, hp_sink *out)
 {
     const hp_macho *m = img->priv;
-    if (!m->plan.placed || m->linkedit < 0)
+    if (m->fat || !m->plan.placed || m->linkedit < 0)
         return HP_ERR_INTERNAL;
     hp_macho_out o = {.img = img, .ed = ed, .m = m, .in = hp_macho_slice(img, m)};
     o.old_le_off = m->segs[m->linkedit].fileoff;
     o.old_le_va = m->segs[m->linkedit].vmaddr;
     hp_status s = hp_macho_build(&o);
     if (s == HP_OK)
-        s = m->fat ? hp_macho_write_fat(img, m, &o.out, out)
-                   : hp_write_at(out, o.out.data, o.out.len, 0);
+        s = hp_write_at(out, o.out.data, o.out.len, 0);
     hp_buf_free(&o.rebase);
     hp_macho_chain_free(&o.chain);
     hp_buf_free(&o.symtab);

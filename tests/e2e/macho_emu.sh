@@ -48,7 +48,7 @@ if have llvm-lipo-14 &&
     clang -target arm64-apple-macos11 -O1 -c "$FIX/main.c" -o "$W/main_a.o" 2>/dev/null &&
     clang -target arm64-apple-macos11 -O1 -c "$FIX/targets.c" -o "$W/targets_a.o" 2>/dev/null &&
     "$LLD" -arch arm64 -platform_version macos 11.0 11.0 -undefined dynamic_lookup \
-        -o "$W/exe_arm64" "$W/main_a.o" "$W/targets_a.o" 2>/dev/null &&
+        -headerpad 0x1000 -o "$W/exe_arm64" "$W/main_a.o" "$W/targets_a.o" 2>/dev/null &&
     llvm-lipo-14 -create "$W/exe" "$W/exe_arm64" -output "$W/fat"; then
     FAT=1
 fi
@@ -234,8 +234,9 @@ if [[ $FAT == 1 ]]; then
     if [[ -f $W/fat.out ]]; then
         $PY "$EMU" slice "$W/fat" arm64 "$W/arm.in"
         $PY "$EMU" slice "$W/fat.out" arm64 "$W/arm.out"
-        check_true "fat: arm64 slice byte-identical" "the arm64 slice changed" \
-            cmp -s "$W/arm.in" "$W/arm.out"
+        # patched too (macho_universal.sh runs it); here: it changed
+        check_true "fat: arm64 slice patched as well" "the arm64 slice is unchanged" \
+            test -s "$W/arm.out" -a -n "$(cmp "$W/arm.in" "$W/arm.out" 2>&1)"
         out=$(llvm-lipo-14 -archs "$W/fat.out" 2>&1) || true
         check_eq "fat: lipo -archs" "x86_64 arm64" "$(echo $out)"
     fi

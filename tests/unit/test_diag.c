@@ -124,6 +124,36 @@ static void test_lost_flagged_warning_under_strict(void **state)
     hp_diags_free(&d);
 }
 
+/* While d->slice is set, each diagnostic added keeps a copy of it, printed
+ * after the location and target; one added after it is cleared has none.
+ * A slice name that cannot be copied loses the diagnostic (an error). */
+static void test_slice_named(void **state)
+{
+    (void)state;
+    hp_diags d = {0};
+    char arch[] = "arm64";
+    d.slice = arch;
+    hp_diag_add(&d, HP_DIAG_ERROR, &(hp_loc){"r.toml", 2, 10}, "f", "no function named 'f'");
+    arch[0] = 'X'; /* the diagnostic holds its own copy */
+    d.slice = NULL;
+    hp_diag_add(&d, HP_DIAG_WARNING, &(hp_loc){"in", 0, 0}, NULL, "thin");
+    assert_string_equal(d.v[0].slice, "arm64");
+    assert_null(d.v[1].slice);
+    char *out = printed(&d);
+    assert_string_equal(out, "hookpatch: error: r.toml:2:10: target 'f': arm64 slice: no function "
+                             "named 'f'\nhookpatch: warning: in: thin\n");
+    free(out);
+    hp_diags_free(&d);
+    d.slice = "arm64";
+    hp_mem_fail_after(2); /* file and target copied, the slice's copy fails */
+    assert_int_equal(hp_diag_add(&d, HP_DIAG_WARNING, &(hp_loc){"in", 0, 0}, "g", "w"),
+                     HP_ERR_NOMEM);
+    hp_mem_fail_after(-1);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(d.errors, 1);
+    hp_diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +161,7 @@ int main(void)
         cmocka_unit_test(test_reason_without_list),
         cmocka_unit_test(test_lost_counts_as_error),
         cmocka_unit_test(test_lost_flagged_warning_under_strict),
+        cmocka_unit_test(test_slice_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

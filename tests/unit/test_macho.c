@@ -68,7 +68,7 @@ static int build_fixtures(void **state)
                   "ld64.lld-14 -arch arm64 -platform_version macos 11.0 11.0 "
                   "-undefined dynamic_lookup -headerpad 0x1000 -o exe_arm64_pad main_a.o "
                   "targets_a.o && "
-                  "llvm-lipo-14 -create exe exe_arm64 -output fat") == 0;
+                  "llvm-lipo-14 -create exe exe_arm64_pad -output fat") == 0;
     /* arm64, chained fixups (lld 19), with pointers of its own in __DATA */
     have_a64_chained =
         have_fat &&
@@ -209,6 +209,17 @@ static void test_load_dylib(void **state)
     hp_diags_free(&d);
 }
 
+static const hp_slice *slice_named(const hp_image *img, const char *arch)
+{
+    for (size_t i = 0; i < img->nslices; i++)
+        if (!strcmp(img->slices[i].arch, arch))
+            return &img->slices[i];
+    fail_msg("no %s slice", arch);
+    return NULL;
+}
+
+/* A universal file is a container of two thin images, each over its
+ * slice's bytes (file offsets relative to the slice). */
 static void test_load_fat(void **state)
 {
     (void)state;
@@ -216,15 +227,26 @@ static void test_load_fat(void **state)
         skip();
     hp_diags d = {0};
     hp_image *img = open_ok(WORK "/fat", &d);
-    const hp_macho *m = img->priv;
-    assert_true(m->fat);
-    assert_true(m->slice_off > 0);
-    assert_int_equal(img->segs[0].file_off, m->slice_off); /* file offsets, not slice ones */
-    const hp_symbol *add = find_sym(img, "add");
+    assert_int_equal(img->nslices, 2);
+    assert_int_equal(img->nsegs, 0);
+    assert_int_equal(img->nsyms, 0);
+    const hp_slice *x = slice_named(img, "x86_64"), *a = slice_named(img, "arm64");
+    assert_non_null(x->img);
+    assert_non_null(a->img);
+    assert_int_equal(x->align, 12);
+    assert_int_equal(a->align, 14);
+    assert_ptr_equal(x->img->data, img->data + x->file_off);
+    assert_int_equal(x->img->size, x->size);
+    assert_int_equal(x->img->machine, HP_MACH_X86_64);
+    assert_int_equal(a->img->machine, HP_MACH_ARM64);
+    assert_int_equal(x->img->segs[0].file_off, 0); /* __PAGEZERO */
+    const hp_symbol *add = find_sym(x->img, "add");
     assert_non_null(add);
-    const uint8_t *code = hp_image_bytes(img, add->va, 1);
-    assert_non_null(code);
-    assert_int_equal(code[0], 0x55); /* push rbp */
+    assert_int_equal(hp_image_bytes(x->img, add->va, 1)[0], 0x55); /* push rbp */
+    add = find_sym(a->img, "add");
+    assert_non_null(add);
+    assert_int_equal(hp_rd32(hp_image_bytes(a->img, add->va + add->size - 4, 4)), 0xd65f03c0u);
+    assert_int_equal(d.n, 0);
     hp_image_close(img);
     hp_diags_free(&d);
 }
@@ -243,6 +265,7 @@ static void test_load_arm64(void **state)
     assert_int_equal(img->machine, HP_MACH_ARM64);
     assert_int_equal(m->page, 0x4000);
     assert_false(m->fat);
+    assert_int_equal(img->nslices, 0);
     const hp_symbol *add = find_sym(img, "add");
     assert_non_null(add);
     assert_int_equal(add->kind, HP_SYM_FUNC);
@@ -392,14 +415,12 @@ static void emit_to(const hp_image *img, const hp_edit *ed, const char *path)
     close(fd);
 }
 
-/* The output file's code signature page hashes, checked with hp_sha256. */
-static void check_signature(const char *path)
+/* A thin image's code signature page hashes, checked with hp_sha256. */
+static void check_signature_img(const hp_image *img)
 {
-    hp_diags d = {0};
-    hp_image *img = open_ok(path, &d);
     const hp_macho *m = img->priv;
     assert_true(m->sig_lc != 0);
-    const uint8_t *sl = img->data + m->slice_off, *lc = sl + m->sig_lc;
+    const uint8_t *sl = img->data, *lc = sl + m->sig_lc;
     uint32_t off = hp_rd32(lc + 8), size = hp_rd32(lc + 12);
     assert_int_equal((uint64_t)off + size, m->slice_size);
     const uint8_t *cd = sl + off + hp_rd32be(sl + off + 16);
@@ -413,6 +434,18 @@ static void check_signature(const char *path)
         hp_sha256(sl + (size_t)i * 4096, n, h);
         assert_memory_equal(h, cd + hash_off + i * 32, 32);
     }
+}
+
+/* The output file's signature (each patched slice's, for a universal file). */
+static void check_signature(const char *path)
+{
+    hp_diags d = {0};
+    hp_image *img = open_ok(path, &d);
+    for (size_t i = 0; i < img->nslices; i++)
+        if (img->slices[i].img)
+            check_signature_img(img->slices[i].img);
+    if (!img->nslices)
+        check_signature_img(img);
     hp_image_close(img);
     hp_diags_free(&d);
 }
@@ -495,28 +528,195 @@ static void test_roundtrip_dylib(void **state)
     roundtrip(WORK "/libt.dylib", WORK "/libt.out");
 }
 
+static void write_blob(const char *path, const uint8_t *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, size, f), size);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Place and edit every patched slice of in (the edit of make_edit, at
+ * "add"), join them into out; returns the input container, still open. */
+static hp_image *join_fat(const char *in, const char *out, hp_diags *d)
+{
+    hp_image *img = open_ok(in, d);
+    const hp_edit *eds[8] = {0};
+    hp_edit ed[8];
+    assert_true(img->nslices <= 8);
+    for (size_t i = 0; i < img->nslices; i++) {
+        hp_image *sl = img->slices[i].img;
+        if (!sl)
+            continue;
+        hp_layout lay = {.size = {64, 16, 48}, .nabs_ptrs = 1};
+        assert_int_equal(sl->fmt->place(sl, &lay), HP_OK);
+        make_edit(sl, &lay, "add", &ed[i]);
+        eds[i] = &ed[i];
+    }
+    int fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0755);
+    assert_true(fd >= 0);
+    hp_status s = hp_image_join(img, eds, fd, NULL);
+    if (s != HP_OK)
+        hp_diags_print(d, stderr);
+    assert_int_equal(s, HP_OK);
+    close(fd);
+    for (size_t i = 0; i < img->nslices; i++)
+        if (eds[i])
+            hp_edit_free(&ed[i]);
+    return img;
+}
+
+/* The header of out against in's: same order, CPU types and alignments;
+ * each slice at a multiple of its alignment, inside the file, after the
+ * header and the slice before it. */
+static uint64_t rd64be(const uint8_t *p) { return (uint64_t)hp_rd32be(p) << 32 | hp_rd32be(p + 4); }
+
+static void check_fat_header(const blob *in, const blob *out, size_t esz)
+{
+    uint32_t n = hp_rd32be(in->data + 4);
+    assert_int_equal(hp_rd32be(out->data), hp_rd32be(in->data));
+    assert_int_equal(hp_rd32be(out->data + 4), n);
+    uint64_t prev_end = 8 + n * esz;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *a = in->data + 8 + esz * i, *b = out->data + 8 + esz * i;
+        assert_memory_equal(a, b, 8); /* cputype, cpusubtype */
+        uint64_t off = esz == 20 ? hp_rd32be(b + 8) : rd64be(b + 8);
+        uint64_t size = esz == 20 ? hp_rd32be(b + 12) : rd64be(b + 16);
+        uint32_t align = hp_rd32be(b + (esz == 20 ? 16 : 24));
+        assert_int_equal(align, hp_rd32be(a + (esz == 20 ? 16 : 24)));
+        assert_int_equal(off % (1ull << align), 0);
+        assert_true(off >= prev_end);
+        assert_true(off + size <= out->size);
+        prev_end = off + size;
+    }
+    assert_int_equal(prev_end, out->size);
+}
+
+/* Both slices patched, each re-read as patched and signed; the header
+ * follows the input's; joining twice gives the same bytes. */
 static void test_roundtrip_fat(void **state)
 {
     (void)state;
     if (!have_fat)
         skip();
-    roundtrip(WORK "/fat", WORK "/fat.out");
+    hp_diags d = {0};
+    hp_image *img = join_fat(WORK "/fat", WORK "/fat.out", &d);
+    hp_image_close(join_fat(WORK "/fat", WORK "/fat.out2", &d));
     check_signature(WORK "/fat.out");
-    /* the arm64 slice is unchanged */
     blob in = read_file(WORK "/fat"), out = read_file(WORK "/fat.out");
-    assert_int_equal(hp_rd32be(out.data + 4), 2);
-    for (int i = 0; i < 2; i++) {
-        const uint8_t *a = in.data + 8 + 20 * i, *b = out.data + 8 + 20 * i;
-        assert_int_equal(hp_rd32be(a), hp_rd32be(b));
-        if (hp_rd32be(a) == HP_CPU_X86_64)
-            continue;
-        uint32_t size = hp_rd32be(a + 12), boff = hp_rd32be(b + 8);
-        assert_int_equal(size, hp_rd32be(b + 12));
-        assert_int_equal(boff % (1u << hp_rd32be(b + 16)), 0);
-        assert_memory_equal(in.data + hp_rd32be(a + 8), out.data + boff, size);
+    blob out2 = read_file(WORK "/fat.out2");
+    assert_int_equal(out.size, out2.size);
+    assert_memory_equal(out.data, out2.data, out.size);
+    check_fat_header(&in, &out, 20);
+    hp_diags d2 = {0};
+    hp_image *o = open_ok(WORK "/fat.out", &d2);
+    assert_int_equal(o->nslices, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const hp_image *sl = o->slices[i].img;
+        assert_non_null(sl);
+        assert_string_equal(o->slices[i].arch, img->slices[i].arch);
+        assert_int_equal(sl->prior_info_size, strlen(info_text));
+        assert_memory_equal(sl->prior_info, info_text, strlen(info_text));
+        assert_int_equal(hp_image_bytes(sl, find_sym(sl, "add")->va, 1)[0], 0xe9);
+        assert_non_null(find_sym(sl, "add.hookpatch_stub"));
     }
+    hp_image_close(o);
+    hp_image_close(img);
     free(in.data);
     free(out.data);
+    free(out2.data);
+    hp_diags_free(&d);
+    hp_diags_free(&d2);
+}
+
+/* The arm64 entry of the universal header turned into arm64e: that slice is
+ * recorded unpatched with the reason and copied byte for byte; the x86-64
+ * one is still patched. A universal file with nothing patchable is refused. */
+static void test_fat_arm64e_slice(void **state)
+{
+    (void)state;
+    if (!have_fat)
+        skip();
+    blob b = read_file(WORK "/fat");
+    uint32_t n = hp_rd32be(b.data + 4), ai = n;
+    for (uint32_t i = 0; i < n; i++)
+        if (hp_rd32be(b.data + 8 + 20 * i) == HP_CPU_ARM64)
+            ai = i;
+    assert_true(ai < n);
+    hp_wr32be(b.data + 8 + 20 * ai + 4, 0x80000002u);
+    write_blob(WORK "/fat_e", b.data, b.size);
+    hp_diags d = {0};
+    hp_image *img = join_fat(WORK "/fat_e", WORK "/fat_e.out", &d);
+    const hp_slice *e = slice_named(img, "arm64e");
+    assert_null(e->img);
+    assert_non_null(strstr(e->why, "arm64e"));
+    assert_non_null(slice_named(img, "x86_64")->img);
+    blob out = read_file(WORK "/fat_e.out");
+    check_fat_header(&b, &out, 20);
+    const uint8_t *oe = out.data + 8 + 20 * ai;
+    assert_int_equal(hp_rd32be(oe + 12), e->size);
+    assert_memory_equal(out.data + hp_rd32be(oe + 8), b.data + e->file_off, e->size);
+    hp_image_close(img);
+    hp_diags_free(&d);
+    /* and the x86-64 one an i386 slice: nothing left to patch */
+    for (uint32_t i = 0; i < n; i++)
+        if (i != ai)
+            hp_wr32be(b.data + 8 + 20 * i, 7);
+    hp_image *none = NULL;
+    assert_int_equal(hp_image_open_mem(b.data, b.size, "fat_none", &d, &none),
+                     HP_ERR_UNSUPPORTED);
+    assert_true(diag_has(&d, "universal binary has no slice hookpatch can patch (it has: "));
+    assert_true(diag_has(&d, "i386") && diag_has(&d, "arm64e"));
+    hp_diags_free(&d);
+    free(b.data);
+    free(out.data);
+}
+
+/* A slice's own problem is reported naming the slice (hp_diag.slice); a
+ * slice that claims x86-64 but holds a universal header is refused. */
+static void test_fat_bad_slice(void **state)
+{
+    (void)state;
+    if (!have_fat)
+        skip();
+    blob b = read_file(WORK "/fat");
+    uint32_t n = hp_rd32be(b.data + 4);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = b.data + 8 + 20 * i;
+        if (hp_rd32be(e) == HP_CPU_ARM64)
+            hp_wr32(b.data + hp_rd32be(e + 8) + 20, 0x100000); /* sizeofcmds */
+    }
+    hp_diags d = {0};
+    hp_image *img = NULL;
+    assert_int_equal(hp_image_open_mem(b.data, b.size, "fat_bad", &d, &img), HP_ERR_FORMAT);
+    assert_true(d.n >= 1);
+    assert_non_null(d.v[0].slice);
+    assert_string_equal(d.v[0].slice, "arm64");
+    assert_null(d.slice); /* cleared after the slice */
+    hp_diags_free(&d);
+    free(b.data);
+    b = read_file(WORK "/fat");
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = b.data + 8 + 20 * i;
+        if (hp_rd32be(e) == HP_CPU_X86_64)
+            hp_wr32be(b.data + hp_rd32be(e + 8), 0xcafebabeu);
+    }
+    assert_int_equal(hp_image_open_mem(b.data, b.size, "fat_nested", &d, &img), HP_ERR_FORMAT);
+    assert_true(diag_has(&d, "(x86_64) is not a 64-bit little-endian Mach-O image"));
+    hp_diags_free(&d);
+    free(b.data);
+    /* the universal header and the slice disagree on the CPU */
+    b = read_file(WORK "/fat");
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = b.data + 8 + 20 * i;
+        if (hp_rd32be(e) == HP_CPU_X86_64)
+            hp_wr32(b.data + hp_rd32be(e + 8) + 4, HP_CPU_ARM64);
+    }
+    assert_int_equal(hp_image_open_mem(b.data, b.size, "fat_mixed", &d, &img), HP_ERR_FORMAT);
+    assert_true(diag_has(&d, "the universal header says x86_64 (cputype 0x1000007), the slice's "
+                             "own header cputype 0x100000c"));
+    hp_diags_free(&d);
+    free(b.data);
 }
 
 static void test_no_header_room(void **state)
@@ -963,13 +1163,11 @@ static void test_malformed(void **state)
     free(good.data);
 }
 
-/* Every truncation of a real file fails cleanly or loads. */
-static void test_truncations(void **state)
+/* Every truncation of a real file fails cleanly or loads (for a universal
+ * file: the header, each slice). */
+static void truncations(const char *path)
 {
-    (void)state;
-    if (!have_c)
-        skip();
-    blob good = read_file(WORK "/exe");
+    blob good = read_file(path);
     for (size_t n = 0; n < good.size; n += n < 4096 ? 7 : 509) {
         uint8_t *copy = malloc(n ? n : 1);
         memcpy(copy, good.data, n);
@@ -984,6 +1182,16 @@ static void test_truncations(void **state)
     free(good.data);
 }
 
+static void test_truncations(void **state)
+{
+    (void)state;
+    if (!have_c)
+        skip();
+    truncations(WORK "/exe");
+    if (have_fat)
+        truncations(WORK "/fat");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -992,6 +1200,7 @@ int main(void)
         cmocka_unit_test(test_load_arm64),      cmocka_unit_test(test_arm64e_refused),
         cmocka_unit_test(test_roundtrip_dylib),
         cmocka_unit_test(test_roundtrip_fat),   cmocka_unit_test(test_no_header_room),
+        cmocka_unit_test(test_fat_arm64e_slice), cmocka_unit_test(test_fat_bad_slice),
         cmocka_unit_test(test_prior_info),      cmocka_unit_test(test_chained_fixups),
         cmocka_unit_test(test_chained_pointers),
         cmocka_unit_test(test_chained_pointers_arm64),
