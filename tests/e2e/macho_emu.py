@@ -24,7 +24,9 @@ macho_emu.sh and macho_a64.sh).
   macho_emu.py chains FILE                   walk LC_DYLD_CHAINED_FIXUPS like
                                              dyld; one line per fixup:
                                              "SEG+0xOFF rebase 0xTARGET" or
-                                             "SEG+0xOFF bind ORDINAL"
+                                             "SEG+0xOFF bind NAME" (the import's
+                                             name, through imports_offset and
+                                             symbols_offset)
   macho_emu.py cstr FILE VA                  print the C string at VA
 
 The Mach-O reader here is independent of hookpatch's (a second opinion):
@@ -220,9 +222,22 @@ def chained_fixups(m):
     if doff + dsize > len(d) or dsize < 28:
         fail("chained fixups blob outside the file")
     blob = d[doff:doff + dsize]
-    version, starts = struct.unpack_from("<II", blob, 0)
+    version, starts, imports, symbols, nimports, ifmt, _ = struct.unpack_from("<7I", blob, 0)
     if version != 0 or starts + 4 > dsize:
         fail("bad chained fixups header")
+    isize = {1: 4, 2: 8, 3: 16}.get(ifmt)
+    if isize is None or imports + isize * nimports > dsize or symbols > dsize:
+        fail("imports (format %d, %d at 0x%x) outside the blob" % (ifmt, nimports, imports))
+
+    def import_name(ordinal):
+        if ordinal >= nimports:
+            fail("bind ordinal %d of %d imports" % (ordinal, nimports))
+        v = struct.unpack_from("<Q" if ifmt == 3 else "<I", blob, imports + isize * ordinal)[0]
+        at = symbols + (v >> 32 if ifmt == 3 else v >> 9)
+        end = blob.find(b"\0", at)
+        if at >= dsize or end < 0:
+            fail("import name outside the blob")
+        return blob[at:end].decode()
     nseg = struct.unpack_from("<I", blob, starts)[0]
     if nseg != len(m.segs):
         fail("seg_count %d, but %d segments" % (nseg, len(m.segs)))
@@ -258,7 +273,7 @@ def chained_fixups(m):
                 v = struct.unpack_from("<Q", d, seg["off"] + at)[0]
                 nxt = (v >> 51) & 0xFFF
                 if v >> 63:
-                    out.append((seg["name"], at, "bind", v & 0xFFFFFF))
+                    out.append((seg["name"], at, "bind", import_name(v & 0xFFFFFF)))
                 else:
                     if (v >> 44) & 0x7F:
                         fail("reserved bits set at %s+0x%x" % (seg["name"], at))
@@ -284,7 +299,7 @@ def cmd_chains(path):
     m = MachO(thin(open(path, "rb").read()))
     for seg, off, kind, target in chained_fixups(m):
         print("%s+0x%x %s 0x%x" % (seg, off, kind, target) if kind == "rebase"
-              else "%s+0x%x bind %d" % (seg, off, target))
+              else "%s+0x%x bind %s" % (seg, off, target))
 
 
 def cmd_cstr(path, va):
