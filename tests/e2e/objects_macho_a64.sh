@@ -17,9 +17,9 @@
 # byte-identical. Then: HOOKPATCH_TEST_FAR=1 puts the new code 256 MiB away,
 # so the mock's BLs into the binary go through veneers (counted) and still
 # give the right result; a chained-fixup input (lld 19/16 -fixup_chains)
-# takes a mock with pc-relative references only (mock_a64_far.c), and refuses one with
-# absolute pointers (today's limit: branch u16-chained lifts it, and then
-# this case must change); an x86-64 object in the arm64 binary and the
+# takes a mock with pc-relative references only (mock_a64_far.c), and one with
+# absolute pointers (the pointer table and GOT slots become chained rebases,
+# run with dyld's rebasing emulated); an x86-64 object in the arm64 binary and the
 # arm64 object in an x86-64 binary are refused naming both machines; an
 # arm64e object and thread-locals are refused by name. Nothing is written on
 # a refusal.
@@ -172,10 +172,21 @@ if [[ -n $LLD_NEW ]]; then
     else
         fail "chained: hookpatch" "rc=$HP_RC" "$HP_ERR"
     fi
-    # Today's limit (branch u16-chained removes it): absolute pointers (the
-    # table, GOT slots) are refused on a chained-fixup binary.
-    refused "chained: absolute pointers refused (today's limit)" exe_chained \
-        mock_a64_rules.toml "chained fixups" "absolute pointers"
+    # absolute pointers (the table in __DATA,__const, GOT slots): the
+    # new data segment's pointers join the chains (macho_chained.c), and
+    # the emulator applies them as dyld does before each call
+    hp exe_chained chained_ptrs.out mock_a64_rules.toml
+    if [[ $HP_RC == 0 ]]; then
+        output_ok chained_ptrs chained_ptrs.out exe_chained
+        emu "chained: add: original + call into the binary + state" chained_ptrs.out _add 1015 7 3
+        emu "chained: mul: loads and stores of 1..16 bytes" chained_ptrs.out _mul 366 7 3
+        emu "chained: sub: strings, pointer table, &arr[3]" chained_ptrs.out _sub 116027 4 2
+        emu "chained: checked: GOT loads of the binary's data and function" chained_ptrs.out \
+            _checked 1105 5
+        emu_flush
+    else
+        fail "chained: hookpatch with absolute pointers" "rc=$HP_RC" "$HP_ERR"
+    fi
 elif [[ -n ${CI:-} ]]; then
     fail "chained" "no ld64.lld-19 or ld64.lld-16"
 else
