@@ -55,7 +55,6 @@
 #include "macho_defs.h"
 #include "../format.h"
 
-#include <elf.h>
 #include <string.h>
 
 static const char *const hp_macho_rel_names[] = {
