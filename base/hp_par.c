@@ -26,10 +26,15 @@ static void *hp_par_worker(void *vj)
     }
 }
 
+static size_t hp_par_test_limit;
+
+void hp_par_limit(size_t n) { hp_par_test_limit = n; }
+
 size_t hp_par_threads(void)
 {
     long n = hp_sys_cpus();
-    return n > HP_PAR_MAX ? HP_PAR_MAX : (size_t)n;
+    size_t t = n > HP_PAR_MAX ? HP_PAR_MAX : (size_t)n;
+    return hp_par_test_limit && t > hp_par_test_limit ? hp_par_test_limit : t;
 }
 
 void hp_par_for(size_t n, size_t chunk, size_t min_parallel, hp_par_fn fn, void *ctx)
