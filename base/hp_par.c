@@ -1,9 +1,8 @@
 /* Parallel loops (see hp_par.h). */
 #include "hp_par.h"
+#include "hp_sys.h"
 
 #include <pthread.h>
-#include <sched.h>
-#include <unistd.h>
 
 #define HP_PAR_MAX 8
 
@@ -27,12 +26,15 @@ static void *hp_par_worker(void *vj)
     }
 }
 
+static size_t hp_par_test_limit;
+
+void hp_par_limit(size_t n) { hp_par_test_limit = n; }
+
 size_t hp_par_threads(void)
 {
-    cpu_set_t set; /* the CPUs this process may run on (taskset, cgroups) */
-    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
-                                                          : sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > HP_PAR_MAX ? HP_PAR_MAX : (size_t)n;
+    long n = hp_sys_cpus();
+    size_t t = n > HP_PAR_MAX ? HP_PAR_MAX : (size_t)n;
+    return hp_par_test_limit && t > hp_par_test_limit ? hp_par_test_limit : t;
 }
 
 void hp_par_for(size_t n, size_t chunk, size_t min_parallel, hp_par_fn fn, void *ctx)

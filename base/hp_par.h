@@ -13,7 +13,11 @@ typedef void (*hp_par_fn)(void *ctx, size_t item);
  * (the caller's among them), `chunk` consecutive items at a time. Runs
  * serially when n is below min_parallel or no thread can be started. */
 void hp_par_for(size_t n, size_t chunk, size_t min_parallel, hp_par_fn fn, void *ctx);
-/* The CPUs this process may run on (its affinity), at most 8. */
+/* The CPUs this process may run on (its affinity where the system has
+ * one, hp_sys_cpus), at most 8, at most the test limit. */
 size_t hp_par_threads(void);
+/* Test hook: use at most n threads (0: no limit), on any system. Not
+ * thread-safe: set it between runs. */
+void hp_par_limit(size_t n);
 
 #endif

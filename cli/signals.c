@@ -3,9 +3,9 @@
  * are armed, and async-signal-safe calls (unlink, write, kill, sigaction,
  * sigprocmask, raise, _exit). */
 #include "signals.h"
+#include "../base/hp_sys.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
@@ -21,9 +21,18 @@ static const int hp_forwarded[] = {SIGINT,   SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1,
                                    SIGUSR2,  SIGWINCH, SIGTSTP, SIGCONT};
 #define HP_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* One more than the highest signal number. NSIG is not POSIX, though
+ * glibc and macOS both have it; without it, 65 covers Linux's 64 signals
+ * (macOS has 32), and sigaction refuses any number the system lacks. */
+#ifdef NSIG
+#define HP_NSIG NSIG
+#else
+#define HP_NSIG 65
+#endif
+
 /* What the process inherited, for every signal this module may change. */
-static struct sigaction hp_inherited[NSIG];
-static bool hp_changed[NSIG];
+static struct sigaction hp_inherited[HP_NSIG];
+static bool hp_changed[HP_NSIG];
 static sigset_t hp_inherited_mask;
 
 static char hp_tmp_path[PATH_MAX];
@@ -92,7 +101,7 @@ static void hp_on_bus(int sig, siginfo_t *si, void *uc)
 void hp_sig_init(void)
 {
     sigprocmask(SIG_SETMASK, NULL, &hp_inherited_mask);
-    for (int sig = 1; sig < NSIG; sig++)
+    for (int sig = 1; sig < HP_NSIG; sig++)
         sigaction(sig, NULL, &hp_inherited[sig]);
     signal(SIGXFSZ, SIG_IGN);
     hp_changed[SIGXFSZ] = true;
@@ -126,7 +135,7 @@ int hp_sig_mkstemp(char *tmpl)
     sigset_t old;
     hp_sig_hold_fatal(true, &old);
     hp_tmp_live = 0;
-    int fd = mkostemp(tmpl, O_CLOEXEC);
+    int fd = hp_sys_mkstemp_cloexec(tmpl);
     if (fd >= 0) {
         memcpy(hp_tmp_path, tmpl, strlen(tmpl) + 1);
         hp_tmp_live = 1;
@@ -226,7 +235,7 @@ void hp_sig_hold_forwarded(bool hold)
 
 void hp_sig_restore_inherited(void)
 {
-    for (int sig = 1; sig < NSIG; sig++)
+    for (int sig = 1; sig < HP_NSIG; sig++)
         if (hp_changed[sig])
             hp_sig_put_back(sig);
     sigprocmask(SIG_SETMASK, &hp_inherited_mask, NULL);

@@ -57,7 +57,10 @@
 #include "arm64_priv.h"
 
 #include <pthread.h>
-#ifdef __SSE2__
+/* HP_HAVE_SSE2 (CMakeLists.txt): branch candidates 8 words at a time. Off
+ * on hosts without SSE2 (Apple Silicon) and under HP_PORTABLE, where the
+ * word loop of hp_a64_branch_candidates finds the same ones. */
+#ifdef HP_HAVE_SSE2
 #include <emmintrin.h>
 #endif
 #include <stdio.h>
@@ -427,7 +430,7 @@ static inline hp_status a64_report(const hp_target_filter *f, uint64_t at, uint6
     return fn(ctx, at, t);
 }
 
-#ifdef __SSE2__
+#ifdef HP_HAVE_SSE2
 /* Bit k set: word k of the 32 bytes at p has a direct branch's top bits
  * (B/BL, CB/TB, B.cond/BC.cond, CB<cc>). Most words have none, so whole
  * groups are skipped without a branch per word. */
@@ -459,7 +462,7 @@ hp_status hp_a64_branch_candidates(const uint8_t *p, uint64_t size, uint64_t va,
     uint64_t words, skip = first_word(va, size, &words), k = 0;
     const uint8_t *q = p + skip;
     uint64_t at = va + skip;
-#ifdef __SSE2__
+#ifdef HP_HAVE_SSE2
     for (; k + 8 <= words; k += 8)
         for (unsigned m = a64_branch_mask8(q + 4 * k); m; m &= m - 1) {
             uint64_t i = k + (unsigned)__builtin_ctz(m);

@@ -19,7 +19,6 @@
  * the layout is the same for the same inputs and addresses. */
 #include "objlink_priv.h"
 
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

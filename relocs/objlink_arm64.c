@@ -29,7 +29,6 @@
  *  - Gaps in code are zero words: UDF #0, which traps. */
 #include "objlink_priv.h"
 
-#include <elf.h>
 
 #define HP_A64_X16 16u
 #define HP_A64_VENEER 12u

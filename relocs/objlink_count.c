@@ -5,7 +5,6 @@
  * the backend can reserve its dynamic relocation table before emit. */
 #include "objlink_priv.h"
 
-#include <elf.h>
 
 uint64_t hp_objlink_abs_count(const hp_objlink *l)
 {

@@ -4,7 +4,6 @@
  * objlink_arm64.c); the helpers they report through are here. */
 #include "objlink_priv.h"
 
-#include <elf.h>
 #include <string.h>
 
 #define HP_OL_MAX_RELOC_ERRORS 32

@@ -11,7 +11,6 @@
  * through a GOT slot, which a PIC output rebases. Gaps in code are int3. */
 #include "objlink_priv.h"
 
-#include <elf.h>
 
 static void hp_ol_put_s32(hp_ol_rel *x, uint64_t v)
 {

@@ -36,7 +36,10 @@
 #include "x86.h"
 
 #include <Zydis/Zydis.h>
-#ifdef __SSE2__
+/* HP_HAVE_SSE2 (CMakeLists.txt): branch candidates 16 bytes at a time. Off
+ * on hosts without SSE2 (Apple Silicon) and under HP_PORTABLE, where the
+ * byte loop of hp_x86_branch_candidates finds the same ones. */
+#ifdef HP_HAVE_SSE2
 #include <emmintrin.h>
 #endif
 #include <assert.h>
@@ -363,6 +366,7 @@ static inline __attribute__((always_inline)) hp_status xc_one(const uint8_t *p, 
     return HP_OK;
 }
 
+#ifdef HP_HAVE_SSE2
 /* Whether the filter keeps any target in [lo, hi) (block granularity). */
 static bool xc_near(const hp_x86_target_filter *f, uint64_t lo, uint64_t hi)
 {
@@ -381,7 +385,6 @@ static bool xc_near(const hp_x86_target_filter *f, uint64_t lo, uint64_t hi)
     return false;
 }
 
-#ifdef __SSE2__
 /* One 16-byte block [i, i + 16) with p[i - 1] and p[i + 16] readable. The
  * opcodes are split by form, so each loop body is straight-line code (a
  * per-byte switch on the form mispredicts on every other candidate). */
@@ -431,7 +434,7 @@ hp_status hp_x86_branch_candidates(const uint8_t *p, uint64_t size, uint64_t va,
     const hp_x86_target_filter *f = filter ? filter : &all;
     const uint8_t *cls = xc_cls;
     uint64_t i = 0;
-#ifdef __SSE2__
+#ifdef HP_HAVE_SSE2
     if (size >= 18) {
         if (cls[p[0]] != XC_NONE)
             HP_CHECK(xc_one(p, 0, size, va, cls[p[0]], f, fn, ctx));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, golden and end-to-end tests on a normal build,
-# the same suite on an ASan+UBSan build, and every libFuzzer harness for a
-# short fixed time. Usage: scripts/test.sh [FUZZ_SECONDS]
+# the same suite on a build with the portable fallbacks (HP_PORTABLE) and on
+# an ASan+UBSan build, and every libFuzzer harness for a short fixed time.
+# Usage: scripts/test.sh [FUZZ_SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzz_secs=${1:-${HP_FUZZ_SECONDS:-20}}
@@ -16,6 +17,14 @@ echo "== build and test (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== build and test with the portable fallbacks (HP_PORTABLE: as on macOS)"
+# Every Linux-only call and the SSE2 scans switched to their portable code
+# (cmake/HookpatchSys.cmake), so what a Mac build runs is built and tested
+# here; test_sys checks that nothing native is left.
+cmake -S . -B build-portable -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHP_PORTABLE=ON >/dev/null
+cmake --build build-portable -j"$jobs"
+ctest --test-dir build-portable --output-on-failure -j"$jobs"
 
 echo "== build and test with AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHP_SANITIZE=ON >/dev/null

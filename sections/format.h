@@ -61,7 +61,7 @@ extern const hp_format hp_format_macho;
  * (or copy it into out->mem at off, growing it with zeros). */
 hp_status hp_write_at(hp_sink *out, const void *buf, size_t len, uint64_t off);
 /* Record errno (EIO when it is 0) in out->err and return HP_ERR_IO: for a
- * failed ftruncate or copy_file_range in emit(). */
+ * failed ftruncate or file-to-file copy (hp_sys_copy_range) in emit(). */
 hp_status hp_sink_fail(hp_sink *out);
 
 #endif

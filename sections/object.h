@@ -9,9 +9,8 @@
 #define HP_OBJECT_H
 
 #include "image.h"
+#include "elf/elf_defs.h" /* the ELF names the model speaks */
 #include "../base/hp_map.h"
-
-#include <elf.h>
 
 #define HP_OBJ_DROP (-1)          /* section not placed (debug, .eh_frame, ...) */
 #define HP_OBJ_MAX_ALIGN 4096u    /* region VAs are page aligned */

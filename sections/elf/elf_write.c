@@ -1,10 +1,11 @@
 /* ELF writer: turns an hp_edit into the output file. See elf.c for the
  * layout and why it is so. The file is written with pwrite at computed
  * offsets; gaps stay holes. The input's unchanged bytes are copied file to
- * file (copy_file_range) so the mapping is not paged in just to be written
+ * file (hp_sys_copy_range) so the mapping is not paged in just to be written
  * out again; pages holding patches are built in memory and written once. */
 #include "elf_priv.h"
 #include "../format.h"
+#include "../../base/hp_sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +26,7 @@ typedef struct hp_elf_out {
     const hp_edit *ed;
     hp_elf *e;
     hp_sink *out;
-    int in_fd; /* the input file, for copy_file_range; -1: write from img->data */
+    int in_fd; /* the input file, to copy from; -1: write from img->data */
     uint64_t seg_off[HP_REGION_COUNT];
     uint64_t tail;      /* next free file offset for non-allocated data */
     Elf64_Shdr *shdrs;  /* output section headers */
@@ -63,29 +64,19 @@ static int hp_elf_open_input(const hp_image *img)
     return fd;
 }
 
-/* Errors that mean "this pair of files cannot do copy_file_range", not
- * "the disk failed": fall back to writing from the mapping. */
-static bool hp_elf_copy_unsupported(int err)
-{
-    return err == EXDEV || err == ENOSYS || err == EINVAL || err == EOPNOTSUPP;
-}
-
-/* Input bytes [off, off+len) to the same offset of the output, in the kernel
- * when it can; the rest from the mapping. A short copy is continued; a copy
- * of 0 bytes before the end (file shrank) falls back too. */
+/* Input bytes [off, off+len) to the same offset of the output, file to
+ * file (hp_sys_copy_range: in the kernel when it can); when the file turns
+ * out shorter than the mapping, the rest from the mapping (which then
+ * faults: cli/signals.c says the input changed). */
 static hp_status hp_elf_copy_input(hp_elf_out *o, uint64_t off, uint64_t len)
 {
-    while (len && o->in_fd >= 0) {
-        loff_t in = (loff_t)off, out = (loff_t)off;
-        ssize_t n = copy_file_range(o->in_fd, &in, o->out->fd, &out, len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && !hp_elf_copy_unsupported(errno))
+    if (len && o->in_fd >= 0) {
+        int64_t n = hp_sys_copy_range(o->in_fd, off, o->out->fd, off, len);
+        if (n < 0)
             return hp_sink_fail(o->out);
-        if (n <= 0) {
+        if ((uint64_t)n < len) {
             close(o->in_fd);
             o->in_fd = -1;
-            break;
         }
         off += (uint64_t)n;
         len -= (uint64_t)n;

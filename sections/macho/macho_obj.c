@@ -57,7 +57,6 @@
 #include "macho_obj_priv.h"
 #include "../format.h"
 
-#include <elf.h>
 #include <string.h>
 
 static const char *const hp_macho_rel_names[] = {

@@ -55,7 +55,6 @@
 #include "pe_defs.h"
 #include "../format.h"
 
-#include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 

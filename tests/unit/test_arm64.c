@@ -24,7 +24,6 @@
 #include <cmocka.h>
 
 #include <capstone/capstone.h>
-#include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include "relocs/arm64.h"
+#include "sections/elf/elf_defs.h"
 
 #define SRC 0x400000ull
 

@@ -26,7 +26,6 @@
 #include "sections/elf/elf_priv.h"
 #include "sections/format.h"
 
-#include <elf.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>

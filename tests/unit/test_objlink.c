@@ -13,8 +13,8 @@
 #include <cmocka.h>
 
 #include "test_util.h"
+#include "sections/elf/elf_defs.h"
 
-#include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -19,8 +19,8 @@
 #include <cmocka.h>
 
 #include "test_util.h"
+#include "sections/elf/elf_defs.h"
 
-#include <elf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
