@@ -37,8 +37,6 @@
  *    on x86-64 (the bytes hold the address). */
 #include "macho_obj_priv.h"
 
-#include <elf.h>
-
 static const char *const hp_macho_a64_rel_names[] = {
     "UNSIGNED", "SUBTRACTOR", "BRANCH26", "PAGE21", "PAGEOFF12", "GOT_LOAD_PAGE21",
     "GOT_LOAD_PAGEOFF12", "POINTER_TO_GOT", "TLVP_LOAD_PAGE21", "TLVP_LOAD_PAGEOFF12", "ADDEND",

@@ -18,7 +18,7 @@
 
 #include "test_util.h"
 
-#include <elf.h>
+#include "sections/elf/elf_defs.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
