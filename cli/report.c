@@ -223,26 +223,41 @@ static hp_status hp_json_print(cJSON *root, FILE *out)
     return HP_OK;
 }
 
-hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diags *d, FILE *out)
+/* The report's first fields, the same for thin and universal files. */
+static cJSON *hp_json_head(const hp_report_ctx *c, const hp_diags *d)
 {
     cJSON *root = cJSON_CreateObject();
     if (!root)
-        return HP_ERR_NOMEM;
+        return NULL;
     hp_json_str(root, "input", c->in_path);
     if (c->out_path)
         hp_json_str(root, "output", c->out_path);
     cJSON_AddBoolToObject(root, "dry_run", c->dry_run);
     cJSON_AddBoolToObject(root, "ok", !d || !d->errors);
+    return root;
+}
+
+/* What the plan of one thin image (a file or a slice) did. */
+static void hp_json_plan(cJSON *o, const hp_image *img, const hp_plan *p)
+{
+    char desc[64];
+    hp_json_str(o, "format", hp_format_desc(img, desc, sizeof desc));
+    hp_json_str(o, "architecture", hp_arch_for(img)->name);
+    cJSON_AddNumberToObject(o, "hooked", (double)p->nplanned);
+    cJSON_AddNumberToObject(o, "skipped", (double)p->nskipped);
+    cJSON_AddBoolToObject(o, "ibt_disabled", p->ed.removed_landing_pad);
+    cJSON_AddBoolToObject(o, "shstk_disabled", p->ed.pushed_return);
+    if (img->hdr_room.what)
+        cJSON_AddItemToObject(o, "header_room", hp_json_room(img));
+}
+
+hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diags *d, FILE *out)
+{
+    cJSON *root = hp_json_head(c, d);
+    if (!root)
+        return HP_ERR_NOMEM;
     if (p && p->img) {
-        char desc[64];
-        hp_json_str(root, "format", hp_format_desc(p->img, desc, sizeof desc));
-        hp_json_str(root, "architecture", hp_arch_for(p->img)->name);
-        cJSON_AddNumberToObject(root, "hooked", (double)p->nplanned);
-        cJSON_AddNumberToObject(root, "skipped", (double)p->nskipped);
-        cJSON_AddBoolToObject(root, "ibt_disabled", p->ed.removed_landing_pad);
-        cJSON_AddBoolToObject(root, "shstk_disabled", p->ed.pushed_return);
-        if (p->img->hdr_room.what)
-            cJSON_AddItemToObject(root, "header_room", hp_json_room(p->img));
+        hp_json_plan(root, p->img, p);
         cJSON *hooks = cJSON_AddArrayToObject(root, "hooks");
         cJSON *skipped = cJSON_AddArrayToObject(root, "skipped_hooks");
         hp_json_hooks(p, NULL, d, hooks, skipped);
@@ -262,15 +277,7 @@ static cJSON *hp_json_slice(const hp_slice *sl, const hp_plan *p)
         hp_json_str(o, "reason", sl->why ? sl->why : "");
         return o;
     }
-    char desc[64];
-    hp_json_str(o, "format", hp_format_desc(sl->img, desc, sizeof desc));
-    hp_json_str(o, "architecture", hp_arch_for(sl->img)->name);
-    cJSON_AddNumberToObject(o, "hooked", (double)p->nplanned);
-    cJSON_AddNumberToObject(o, "skipped", (double)p->nskipped);
-    cJSON_AddBoolToObject(o, "ibt_disabled", p->ed.removed_landing_pad);
-    cJSON_AddBoolToObject(o, "shstk_disabled", p->ed.pushed_return);
-    if (sl->img->hdr_room.what)
-        cJSON_AddItemToObject(o, "header_room", hp_json_room(sl->img));
+    hp_json_plan(o, sl->img, p);
     return o;
 }
 
@@ -279,15 +286,12 @@ static cJSON *hp_json_slice(const hp_slice *sl, const hp_plan *p)
 hp_status hp_report_json_slices(const hp_report_ctx *c, const hp_report_slices *r,
                                 const hp_diags *d, FILE *out)
 {
-    cJSON *root = cJSON_CreateObject();
+    cJSON *root = hp_json_head(c, d);
     if (!root)
         return HP_ERR_NOMEM;
-    hp_json_str(root, "input", c->in_path);
-    if (c->out_path)
-        hp_json_str(root, "output", c->out_path);
-    cJSON_AddBoolToObject(root, "dry_run", c->dry_run);
-    cJSON_AddBoolToObject(root, "ok", !d || !d->errors);
-    hp_json_str(root, "format", "Mach-O universal binary");
+    char desc[64];
+    snprintf(desc, sizeof desc, "%s universal binary", r->img->fmt->name);
+    hp_json_str(root, "format", desc);
     size_t nh = 0, ns = 0;
     cJSON *slices = cJSON_AddArrayToObject(root, "slices");
     cJSON *hooks = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
