@@ -266,18 +266,24 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
     return hp_json_print(root, out);
 }
 
-static cJSON *hp_json_slice(const hp_slice *sl, const hp_plan *p)
+/* A slice's name, place and whether it was patched (why not, if not),
+ * the same in the report and in `list --json`. True when it was. */
+static bool hp_json_slice_head(cJSON *o, const hp_slice *sl)
 {
-    cJSON *o = cJSON_CreateObject();
     hp_json_str(o, "slice", sl->arch);
     cJSON_AddNumberToObject(o, "offset", (double)sl->file_off);
     cJSON_AddNumberToObject(o, "size", (double)sl->size);
     cJSON_AddBoolToObject(o, "patched", sl->img != NULL);
-    if (!sl->img) {
+    if (!sl->img)
         hp_json_str(o, "reason", sl->why ? sl->why : "");
-        return o;
-    }
-    hp_json_plan(o, sl->img, p);
+    return sl->img != NULL;
+}
+
+static cJSON *hp_json_slice(const hp_slice *sl, const hp_plan *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (hp_json_slice_head(o, sl))
+        hp_json_plan(o, sl->img, p);
     return o;
 }
 
@@ -424,14 +430,8 @@ static hp_status hp_list_slice_json(const hp_slice *sl, const char *glob, cJSON 
     if (!o)
         return HP_ERR_NOMEM;
     cJSON_AddItemToArray(all, o);
-    hp_json_str(o, "slice", sl->arch);
-    cJSON_AddNumberToObject(o, "offset", (double)sl->file_off);
-    cJSON_AddNumberToObject(o, "size", (double)sl->size);
-    cJSON_AddBoolToObject(o, "patched", sl->img != NULL);
-    if (!sl->img) {
-        hp_json_str(o, "reason", sl->why ? sl->why : "");
+    if (!hp_json_slice_head(o, sl))
         return HP_OK;
-    }
     cJSON *fns = cJSON_AddArrayToObject(o, "functions");
     return fns ? hp_list_into(sl->img, glob, fns, NULL) : HP_ERR_NOMEM;
 }
