@@ -23,6 +23,8 @@
 #   a pointer-receiver method, 13 arguments with floats; the Go entries say
 #   abi 1 and hookpatchCurG returns g.
 # - PE (mingw, x86-64) under wine: the C program's exact output.
+# - Mach-O x86-64 and arm64: a freestanding driver called under unicorn
+#   (macho_emu.py), signature checked.
 # - arm64 under qemu, C (near and far layouts) and Go, when the cross tools
 #   are installed.
 set -euo pipefail
@@ -364,6 +366,34 @@ if [[ -x $WINE ]] && command -v x86_64-w64-mingw32-gcc >/dev/null; then
     timeout 30 "$(dirname "$WINE")/wineserver" -k >/dev/null 2>&1 || true
 else
     skip "pe" "no wine or mingw"
+fi
+
+# Mach-O, x86-64 and arm64 (no Mac here): tests/fixtures/switch_c/
+# freestanding.c's drive(3) called under unicorn by macho_emu.py, on the
+# signed output (its signature verified) and the input.
+macho()
+{
+    local arch=$1 f=$W/fs-$1
+    clang -target "$arch-apple-macos11" -O1 -c "$FIX/freestanding.c" -o "$f.o" &&
+        ld64.lld-14 -arch "$arch" -platform_version macos 11.0 11.0 -undefined dynamic_lookup \
+            -headerpad 0x1000 -adhoc_codesign -o "$f" "$f.o" || {
+        fail "macho $arch: build"
+        return
+    }
+    hp "$f" "$f.out" "$FIX/freestanding.toml"
+    check_eq "macho $arch: hookpatch" "0 hookpatch: hooked 1 function, skipped 0" "$HP_RC $HP_ERR"
+    local got
+    got=$(/usr/bin/python3 "$HP_SRC/tests/e2e/macho_emu.py" call "$f.out" _drive c 3)
+    got+=" $(/usr/bin/python3 "$HP_SRC/tests/e2e/macho_emu.py" call "$f" _drive c 3)"
+    got+=" $(/usr/bin/python3 "$HP_SRC/tests/e2e/macho_emu.py" sig "$f.out" | cut -d' ' -f1)"
+    check_eq "macho $arch: switched (patched, unpatched, signature)" "4300004 -1 ok" "$got"
+}
+if command -v clang >/dev/null && command -v ld64.lld-14 >/dev/null &&
+    /usr/bin/python3 -c 'import unicorn' 2>/dev/null; then
+    macho x86_64
+    macho arm64
+else
+    skip "macho" "needs clang, ld64.lld-14 and python3-unicorn"
 fi
 
 if a64_have "arm64"; then
