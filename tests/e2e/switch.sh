@@ -391,6 +391,14 @@ macho()
     got+=" $(/usr/bin/python3 "$HP_SRC/tests/e2e/macho_emu.py" call "$f" _drive c 3)"
     got+=" $(/usr/bin/python3 "$HP_SRC/tests/e2e/macho_emu.py" sig "$f.out" | cut -d' ' -f1)"
     check_eq "macho $arch: switched (patched, unpatched, signature)" "4300004 -1 ok" "$got"
+    # No header room for the table's and the slots' segments: refused.
+    ld64.lld-14 -arch "$arch" -platform_version macos 11.0 11.0 -undefined dynamic_lookup \
+        -o "$f.nopad" "$f.o"
+    hp "$f.nopad" "$f.nopad.out" "$FIX/freestanding.toml"
+    check_true "macho $arch: no room for the table: an error, no OUT" "rc=$HP_RC $HP_ERR" \
+        test "$HP_RC" = 1 -a ! -e "$f.nopad.out"
+    check_true "macho $arch: no room for the table: says why" "$HP_ERR" \
+        grep -q "error: .*no room for hookpatch's load commands.*headerpad" <<<"$HP_ERR"
 }
 if command -v clang >/dev/null && command -v ld64.lld-14 >/dev/null &&
     /usr/bin/python3 -c 'import unicorn' 2>/dev/null; then
