@@ -1,0 +1,303 @@
+package mock
+
+import (
+	"fmt"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"unsafe"
+)
+
+// target is the run-time state of one switchable function. Its fields
+// other than the atomics are guarded by mu; the dispatcher reads the
+// atomics only, so a call never takes a lock.
+type target struct {
+	name  string
+	entry tableEntry
+	typ   reflect.Type
+
+	global []*patch             // Patch, oldest first; the last one is live
+	perG   map[uintptr][]*patch // PatchGoroutine, by g, oldest first
+
+	globalTop atomic.Pointer[patch]
+	perGTop   atomic.Pointer[map[uintptr]reflect.Value]
+
+	original   reflect.Value // a func value whose code is the trampoline
+	dispatcher uintptr       // func value installed while perG is not empty
+}
+
+// patch is one installed function: fv is its func value (what the slot
+// holds), fn the same for reflect calls from the dispatcher.
+type patch struct {
+	owner testing.TB
+	fn    reflect.Value
+	fv    uintptr
+}
+
+var (
+	mu      sync.Mutex
+	targets = map[uintptr]*target{}
+	// The slots are outside Go memory, so the GC does not see the func
+	// values they hold. A call may have loaded one a moment before a
+	// reset and still be on its way to it: every func value ever
+	// installed stays reachable from here, for the life of the process.
+	keep []interface{}
+)
+
+// Patch makes every call of target, from every goroutine, run fn instead,
+// until the end of the test (t.Cleanup puts back what was there before).
+// A second Patch of the same target in the same test replaces the first.
+//
+// target must be a function hookpatch made switchable (a rule with
+// action = "switch"); the test fails with the rule to add when it is not,
+// and with how to run the tests when the binary was not patched.
+//
+// Patch changes what every goroutine sees, so two tests running in
+// parallel (t.Parallel) must not Patch the same target: the second one
+// fails. A subtest may Patch what its parent patched. Parallel tests use
+// PatchGoroutine.
+func Patch[F any](t testing.TB, target F, fn F) {
+	t.Helper()
+	tg, err := lookup("Patch", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tg.newPatch(t, fn)
+	mu.Lock()
+	if n := len(tg.global); n > 0 && !related(tg.global[n-1].owner, t) {
+		other := tg.global[n-1].owner.Name()
+		mu.Unlock()
+		t.Fatalf("mock.Patch(%s): %s has patched it and is still running: tests that run in parallel "+
+			"must not Patch the same function (every goroutine sees a Patch); use mock.PatchGoroutine",
+			tg.name, other)
+	}
+	tg.global = append(tg.global, p)
+	tg.update()
+	mu.Unlock()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		tg.global = without(tg.global, p)
+		tg.update()
+	})
+}
+
+// PatchGoroutine makes the calls of target from the calling goroutine run
+// fn instead, until the end of the test. Other goroutines, including the
+// ones this goroutine starts, see what they saw before: a Patch'ed
+// function or the original. Tests that run in parallel use it to mock the
+// same function in different ways.
+//
+// A call of a target that has a PatchGoroutine costs a reflect call (see
+// the package documentation for figures), in every goroutine, until the
+// test ends.
+func PatchGoroutine[F any](t testing.TB, target F, fn F) {
+	t.Helper()
+	tg, err := lookup("PatchGoroutine", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := hookpatchCurG()
+	if g == 0 {
+		t.Fatalf("mock.PatchGoroutine(%s): hookpatch did not patch %s "+
+			"(is this hookpatch older than hookpatch.dev/mock?)", tg.name, "hookpatch.dev/mock.hookpatchCurG")
+	}
+	p := tg.newPatch(t, fn)
+	mu.Lock()
+	tg.makeDispatcher()
+	tg.perG[g] = append(tg.perG[g], p)
+	tg.update()
+	mu.Unlock()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if rest := without(tg.perG[g], p); len(rest) > 0 {
+			tg.perG[g] = rest
+		} else {
+			delete(tg.perG, g)
+		}
+		tg.update()
+	})
+}
+
+// Original returns target's original code, callable whatever target is
+// switched to. It panics when target is not switchable or the binary was
+// not patched (with the same messages as Patch).
+func Original[F any](target F) F {
+	tg, err := lookup("Original", target)
+	if err != nil {
+		panic(err)
+	}
+	return tg.original.Interface().(F)
+}
+
+// lookup finds target's state, creating it on first use.
+func lookup(api string, fn interface{}) (*target, error) {
+	v := reflect.ValueOf(fn)
+	if v.Kind() != reflect.Func {
+		return nil, fmt.Errorf("mock.%s: the target is a %v, not a function", api, v.Kind())
+	}
+	if v.IsNil() {
+		return nil, fmt.Errorf("mock.%s: the target is a nil function", api)
+	}
+	pc := codeOf(v)
+	name := funcName(pc)
+	tbl, err := loadTable()
+	if err == errNotPatched {
+		return nil, fmt.Errorf("mock.%s(%s): this test binary was not patched by hookpatch; "+
+			"run the tests under it: go test -gcflags=all=-l -exec \"hookpatch exec --\" ./...", api, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mock.%s(%s): %v", api, name, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if tg := targets[pc]; tg != nil {
+		return tg, nil
+	}
+	e, ok := tbl.find(pc)
+	if !ok {
+		return nil, notSwitchable(api, name)
+	}
+	if e.abi != abiGo {
+		return nil, fmt.Errorf("mock.%s(%s): hookpatch made it switchable with the C ABI; "+
+			"a Go function value cannot be installed there", api, name)
+	}
+	tg := &target{name: name, entry: e, typ: v.Type(), perG: map[uintptr][]*patch{}}
+	tg.original = makeFuncValue(v.Type(), e.tramp)
+	keep = append(keep, tg.original.Interface())
+	targets[pc] = tg
+	return tg, nil
+}
+
+func notSwitchable(api, name string) error {
+	if strings.HasSuffix(name, "-fm") {
+		return fmt.Errorf("mock.%s(%s): the target is a method value (x.M), bound to one receiver; "+
+			"pass the method expression instead: (*T).M or T.M", api, name)
+	}
+	return fmt.Errorf("mock.%s(%s): the target is not switchable in this test binary; "+
+		"add this rule to the package's hookpatch.toml:\n\n[[hook]]\ntarget = %q\naction = \"switch\"\n",
+		api, name, name)
+}
+
+// newPatch wraps fn. A fn whose code is the target's own would jump back
+// to the dispatch forever: it means "the original", so the trampoline is
+// installed instead.
+func (tg *target) newPatch(t testing.TB, fn interface{}) *patch {
+	v := reflect.ValueOf(fn)
+	if v.IsNil() {
+		t.Fatalf("mock: a nil function cannot replace %s (mock.Original(%s) is the original)", tg.name, tg.name)
+	}
+	if tbl, _ := loadTable(); tbl != nil {
+		if e, ok := tbl.find(codeOf(v)); ok && e.slot == tg.entry.slot {
+			v = tg.original
+		}
+	}
+	mu.Lock()
+	keep = append(keep, v.Interface())
+	mu.Unlock()
+	return &patch{owner: t, fn: v, fv: funcValueOf(v)}
+}
+
+// makeDispatcher builds, once per target, the func value installed while
+// some goroutine has a PatchGoroutine: it picks the function by the
+// calling goroutine's g. Called with mu held.
+func (tg *target) makeDispatcher() {
+	if tg.dispatcher != 0 {
+		return
+	}
+	variadic := tg.typ.IsVariadic()
+	d := reflect.MakeFunc(tg.typ, func(args []reflect.Value) []reflect.Value {
+		fn := tg.original
+		if p := tg.globalTop.Load(); p != nil {
+			fn = p.fn
+		}
+		if m := tg.perGTop.Load(); m != nil {
+			if f, ok := (*m)[hookpatchCurG()]; ok {
+				fn = f
+			}
+		}
+		if variadic {
+			return fn.CallSlice(args)
+		}
+		return fn.Call(args)
+	})
+	keep = append(keep, d.Interface())
+	tg.dispatcher = funcValueOf(d)
+}
+
+// update publishes the current state to the dispatcher, then the slot
+// (release): a call that sees the dispatcher in the slot sees its maps.
+// Called with mu held.
+func (tg *target) update() {
+	var top *patch
+	if n := len(tg.global); n > 0 {
+		top = tg.global[n-1]
+	}
+	tg.globalTop.Store(top)
+	slot := uintptr(0)
+	if top != nil {
+		slot = top.fv
+	}
+	if len(tg.perG) > 0 {
+		m := make(map[uintptr]reflect.Value, len(tg.perG))
+		for g, ps := range tg.perG {
+			m[g] = ps[len(ps)-1].fn
+		}
+		tg.perGTop.Store(&m)
+		slot = tg.dispatcher
+	} else {
+		tg.perGTop.Store(nil)
+	}
+	atomic.StoreUintptr((*uintptr)(ptrAt(tg.entry.slot)), slot)
+}
+
+// related: b may Patch over a's Patch when b is a's test or one of its
+// subtests (which run while a waits for them).
+func related(a, b testing.TB) bool {
+	return a == b || strings.HasPrefix(b.Name(), a.Name()+"/")
+}
+
+func without(ps []*patch, p *patch) []*patch {
+	out := make([]*patch, 0, len(ps))
+	for _, q := range ps {
+		if q != p {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// funcValueOf is what a variable of v's func type holds: a pointer to a
+// closure whose first word is the code address. That pointer is what a
+// Go slot holds.
+func funcValueOf(v reflect.Value) uintptr {
+	f := v.Interface()
+	return uintptr((*[2]unsafe.Pointer)(unsafe.Pointer(&f))[1])
+}
+
+// codeOf is the code address of v's closure: for a named function or a
+// method expression, the function's entry.
+func codeOf(v reflect.Value) uintptr {
+	return *(*uintptr)(ptrAt(funcValueOf(v)))
+}
+
+// makeFuncValue makes a func value of type typ whose code is at pc and
+// that has no captured variables (a trampoline ignores the context).
+func makeFuncValue(typ reflect.Type, pc uintptr) reflect.Value {
+	closure := new(uintptr)
+	*closure = pc
+	fv := reflect.New(typ)
+	*(*unsafe.Pointer)(fv.UnsafePointer()) = unsafe.Pointer(closure)
+	return fv.Elem()
+}
+
+func funcName(pc uintptr) string {
+	if f := runtime.FuncForPC(pc); f != nil {
+		return f.Name()
+	}
+	return fmt.Sprintf("%#x", pc)
+}
