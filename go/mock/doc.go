@@ -63,9 +63,9 @@
 //	require hookpatch.dev v0.0.0
 //	replace hookpatch.dev => /path/to/hookpatch/go
 //
-// or vendor it: copy go/mock into vendor/hookpatch.dev/mock, add
-// "# hookpatch.dev v0.0.0" and "## explicit" and "hookpatch.dev/mock" to
-// vendor/modules.txt (go mod vendor does this given the replace above).
+// or vendor it: with that replace directive, go mod vendor copies the
+// package into vendor/hookpatch.dev/mock (keeping its import path, which
+// is how hookpatch finds it).
 //
 // # How it finds the slots
 //

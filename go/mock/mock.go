@@ -211,11 +211,15 @@ func (tg *target) makeDispatcher() {
 	}
 	variadic := tg.typ.IsVariadic()
 	d := reflect.MakeFunc(tg.typ, func(args []reflect.Value) []reflect.Value {
+		// The atomic loads come first: the slot is not Go memory, so
+		// they are what orders this call after the setup of tg (for the
+		// race detector too).
+		m, p := tg.perGTop.Load(), tg.globalTop.Load()
 		fn := tg.original
-		if p := tg.globalTop.Load(); p != nil {
+		if p != nil {
 			fn = p.fn
 		}
-		if m := tg.perGTop.Load(); m != nil {
+		if m != nil {
 			if f, ok := (*m)[hookpatchCurG()]; ok {
 				fn = f
 			}

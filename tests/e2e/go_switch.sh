@@ -16,6 +16,7 @@
 #   (1000 iterations) so they are known to work.
 # - failcases (-tags failcases): the exact messages for a target with no
 #   switch rule and for two parallel tests that Patch the same target.
+# - go/mock's own tests, under -race (no hookpatch needed).
 # - without hookpatch, clock fails with the message saying to run under
 #   hookpatch exec.
 set -euo pipefail
@@ -41,11 +42,26 @@ if ! (cd "$HP_WORK/probe" && "$HOOKPATCH" exec -- true) >/dev/null 2>&1; then
     cat >"$HP_WORK/exec.sh" <<EOS
 #!/bin/sh
 if [ -f hookpatch.toml ]; then exec "$HOOKPATCH" exec hookpatch.toml -- "\$@"; fi
-exec "\$@"
+exec \$HOOKPATCH_RUNNER "\$@"
 EOS
     chmod +x "$HP_WORK/exec.sh"
     EXEC=$HP_WORK/exec.sh
 fi
+
+# The tests of the ./... run (clock, gor, plain) and of gor.
+ALL_TESTS=(TestAdd TestAllReal TestCleanupRestores TestCleanupRestores/inner TestGC TestMethod
+    TestNow TestNowReal TestVariadic TestDouble)
+GOR_TESTS=(TestOverPatch TestOverPatch/both TestPerGoroutine TestPerGoroutine/closure
+    TestPerGoroutine/mul TestPerGoroutine/original TestPerGoroutine/real TestPerGoroutine/sub)
+ALL_TESTS+=("${GOR_TESTS[@]}")
+
+# passed N TEST...: what results prints when each TEST passed N times.
+passed()
+{
+    local n=$1
+    shift
+    printf "$n --- PASS: %s\\n" "$@" | sort
+}
 
 # results FILE: the test result lines of `go test -v` output, without
 # timings, counted: "2 --- PASS: TestNow".
@@ -69,22 +85,19 @@ job()
     cd "$dir"
     go mod edit -replace "hookpatch.dev=$HP_SRC/go"
 
+    # The package's own tests (no hookpatch: the table reader, messages).
+    rc=0
+    (cd "$HP_SRC/go" && go test -count=1 -race ./...) >unit.txt 2>&1 || rc=$?
+    check_eq "$v: go/mock's unit tests (-race)" "0|ok hookpatch.dev/mock" "$rc|$(package_lines unit.txt)"
+
     rc=0
     go test -count=2 -gcflags=all=-l -v -exec "$EXEC" ./... >all.txt 2>&1 || rc=$?
     check_eq "$v: go test -count=2 ./... through hookpatch exec passes" \
         "0|ok example.com/sw/clock|? example.com/sw/failcases [no test files]|ok example.com/sw/gor|ok example.com/sw/plain" \
         "$rc|$(package_lines all.txt | paste -sd'|')"
-    local t want="" n
     # line LINE-TEXT FILE: the line number of the (first) line containing it.
     line() { grep -nF -- "$1" "$2" | head -1 | cut -d: -f1; }
-    for t in TestAdd TestAllReal TestCleanupRestores TestCleanupRestores/inner TestGC TestMethod \
-        TestNow TestNowReal TestVariadic \
-        TestOverPatch TestOverPatch/both TestPerGoroutine TestPerGoroutine/closure \
-        TestPerGoroutine/mul TestPerGoroutine/original TestPerGoroutine/real TestPerGoroutine/sub \
-        TestDouble; do
-        want+="2 --- PASS: $t"$'\n'
-    done
-    check_eq "$v: every test passed, twice (clock, gor, plain)" "$(sort <<<"${want%$'\n'}")" "$(results all.txt)"
+    check_eq "$v: every test passed, twice (clock, gor, plain)" "$(passed 2 "${ALL_TESTS[@]}")" "$(results all.txt)"
 
     rc=0
     go test -count=1 -gcflags=all=-l -v ./clock ./plain >plain.txt 2>&1 || rc=$?
@@ -111,13 +124,8 @@ job()
 
     rc=0
     go test -race -count=20 -gcflags=all=-l -v -exec "$EXEC" ./gor >race.txt 2>&1 || rc=$?
-    want=""
-    for t in TestOverPatch TestOverPatch/both TestPerGoroutine TestPerGoroutine/closure \
-        TestPerGoroutine/mul TestPerGoroutine/original TestPerGoroutine/real TestPerGoroutine/sub; do
-        want+="20 --- PASS: $t"$'\n'
-    done
     check_eq "$v: PatchGoroutine in parallel subtests, -race -count=20" \
-        "0|ok example.com/sw/gor|${want%$'\n'}|0" \
+        "0|ok example.com/sw/gor|$(passed 20 "${GOR_TESTS[@]}")|0" \
         "$rc|$(package_lines race.txt)|$(results race.txt)|$(grep -c 'WARNING: DATA RACE' race.txt || true)"
 
     rc=0
@@ -127,11 +135,31 @@ job()
     if [[ $rc != 0 ]]; then cat all.txt race.txt bench.txt | grep -vE '^(=== |    ---|---)' | head -40; fi
 }
 
+# The ./... run again, GOARCH=arm64 under qemu-user (HOOKPATCH_RUNNER),
+# without -race (a cross race build needs cgo).
+job_a64()
+{
+    local v="$GO_LABEL arm64" dir=$HP_WORK/$GO_LABEL/sw-a64 rc=0
+    cp -r "$HP_SRC/tests/e2e/go_switch" "$dir"
+    cd "$dir"
+    go mod edit -replace "hookpatch.dev=$HP_SRC/go"
+    GOARCH=arm64 CGO_ENABLED=0 HOOKPATCH_RUNNER=$A64_RUNNER \
+        go test -count=2 -gcflags=all=-l -v -exec "$EXEC" ./... >all.txt 2>&1 || rc=$?
+    check_eq "$v: go test -count=2 ./... through hookpatch exec under qemu: every test passed, twice" \
+        "0|ok example.com/sw/clock|? example.com/sw/failcases [no test files]|ok example.com/sw/gor|ok example.com/sw/plain|$(passed 2 "${ALL_TESTS[@]}")" \
+        "$rc|$(package_lines all.txt | paste -sd'|')|$(results all.txt)"
+}
+
 for tc in "${TOOLCHAINS[@]}"; do
     # shellcheck disable=SC2086 # "LABEL PATH"
     go_use $tc
     t0=$SECONDS
     job
     echo "# $GO_LABEL: $((SECONDS - t0)) s"
+    if a64_have "$GO_LABEL arm64"; then
+        t0=$SECONDS
+        job_a64
+        echo "# $GO_LABEL arm64: $((SECONDS - t0)) s"
+    fi
 done
 e2e_finish
