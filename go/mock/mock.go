@@ -11,9 +11,9 @@ import (
 	"unsafe"
 )
 
-// target is the run-time state of one switchable function. Its fields
-// other than the atomics are guarded by mu; the dispatcher reads the
-// atomics only, so a call never takes a lock.
+// target is the run-time state of one switchable function, guarded by
+// mu. A call never takes the lock: it reads the slot, and the dispatcher
+// its own published state (dispatch.go).
 type target struct {
 	name  string
 	entry tableEntry
@@ -22,18 +22,14 @@ type target struct {
 	global []*patch             // Patch, oldest first; the last one is live
 	perG   map[uintptr][]*patch // PatchGoroutine, by g, oldest first
 
-	globalTop atomic.Pointer[patch]
-	perGTop   atomic.Pointer[map[uintptr]reflect.Value]
-
-	original   reflect.Value // a func value whose code is the trampoline
-	dispatcher uintptr       // func value installed while perG is not empty
+	original reflect.Value    // a func value whose code is the trampoline
+	disp     *dispatchClosure // installed while perG is not empty
 }
 
-// patch is one installed function: fv is its func value (what the slot
-// holds), fn the same for reflect calls from the dispatcher.
+// patch is one installed function: fv is its func value (what a slot or
+// the dispatcher jumps through).
 type patch struct {
 	owner testing.TB
-	fn    reflect.Value
 	fv    uintptr
 }
 
@@ -91,14 +87,18 @@ func Patch[F any](t testing.TB, target F, fn F) {
 // function or the original. Tests that run in parallel use it to mock the
 // same function in different ways.
 //
-// A call of a target that has a PatchGoroutine costs a reflect call (see
-// the package documentation for figures), in every goroutine, until the
-// test ends.
+// While a target has a PatchGoroutine, each of its calls, from any
+// goroutine, first looks the goroutine up among those that have one (a
+// few nanoseconds: see the package documentation).
 func PatchGoroutine[F any](t testing.TB, target F, fn F) {
 	t.Helper()
 	tg, err := lookup("PatchGoroutine", target)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if dispatchCode() == 0 {
+		t.Fatalf("mock.PatchGoroutine(%s): not available on %s (hookpatch rewrites amd64 and arm64)",
+			tg.name, runtime.GOARCH)
 	}
 	g := hookpatchCurG()
 	if g == 0 {
@@ -107,7 +107,10 @@ func PatchGoroutine[F any](t testing.TB, target F, fn F) {
 	}
 	p := tg.newPatch(t, fn)
 	mu.Lock()
-	tg.makeDispatcher()
+	if tg.disp == nil {
+		tg.disp = newDispatchClosure()
+		keep = append(keep, tg.disp)
+	}
 	tg.perG[g] = append(tg.perG[g], p)
 	tg.update()
 	mu.Unlock()
@@ -199,62 +202,28 @@ func (tg *target) newPatch(t testing.TB, fn interface{}) *patch {
 	mu.Lock()
 	keep = append(keep, v.Interface())
 	mu.Unlock()
-	return &patch{owner: t, fn: v, fv: funcValueOf(v)}
+	return &patch{owner: t, fv: funcValueOf(v)}
 }
 
-// makeDispatcher builds, once per target, the func value installed while
-// some goroutine has a PatchGoroutine: it picks the function by the
-// calling goroutine's g. Called with mu held.
-func (tg *target) makeDispatcher() {
-	if tg.dispatcher != 0 {
-		return
-	}
-	variadic := tg.typ.IsVariadic()
-	d := reflect.MakeFunc(tg.typ, func(args []reflect.Value) []reflect.Value {
-		// The atomic loads come first: the slot is not Go memory, so
-		// they are what orders this call after the setup of tg (for the
-		// race detector too).
-		m, p := tg.perGTop.Load(), tg.globalTop.Load()
-		fn := tg.original
-		if p != nil {
-			fn = p.fn
-		}
-		if m != nil {
-			if f, ok := (*m)[hookpatchCurG()]; ok {
-				fn = f
-			}
-		}
-		if variadic {
-			return fn.CallSlice(args)
-		}
-		return fn.Call(args)
-	})
-	keep = append(keep, d.Interface())
-	tg.dispatcher = funcValueOf(d)
-}
-
-// update publishes the current state to the dispatcher, then the slot
-// (release): a call that sees the dispatcher in the slot sees its maps.
+// update publishes the current state: the dispatcher's first, then the
+// slot (release), so a call that finds the dispatcher finds its state.
 // Called with mu held.
 func (tg *target) update() {
-	var top *patch
-	if n := len(tg.global); n > 0 {
-		top = tg.global[n-1]
-	}
-	tg.globalTop.Store(top)
 	slot := uintptr(0)
-	if top != nil {
-		slot = top.fv
+	if n := len(tg.global); n > 0 {
+		slot = tg.global[n-1].fv
 	}
 	if len(tg.perG) > 0 {
-		m := make(map[uintptr]reflect.Value, len(tg.perG))
-		for g, ps := range tg.perG {
-			m[g] = ps[len(ps)-1].fn
+		fallback := slot
+		if fallback == 0 {
+			fallback = funcValueOf(tg.original)
 		}
-		tg.perGTop.Store(&m)
-		slot = tg.dispatcher
-	} else {
-		tg.perGTop.Store(nil)
+		byG := make(map[uintptr]uintptr, len(tg.perG))
+		for g, ps := range tg.perG {
+			byG[g] = ps[len(ps)-1].fv
+		}
+		tg.disp.publish(fallback, byG)
+		slot = uintptr(unsafe.Pointer(tg.disp))
 	}
 	atomic.StoreUintptr((*uintptr)(ptrAt(tg.entry.slot)), slot)
 }
