@@ -17,7 +17,6 @@ import (
 type target struct {
 	name  string
 	entry tableEntry
-	typ   reflect.Type
 
 	global []*patch             // Patch, oldest first; the last one is live
 	perG   map[uintptr][]*patch // PatchGoroutine, by g, oldest first
@@ -83,9 +82,14 @@ func Patch[F any](t testing.TB, target F, fn F) {
 
 // PatchGoroutine makes the calls of target from the calling goroutine run
 // fn instead, until the end of the test. Other goroutines, including the
-// ones this goroutine starts, see what they saw before: a Patch'ed
-// function or the original. Tests that run in parallel use it to mock the
-// same function in different ways.
+// ones this goroutine starts and its subtests (each runs in a goroutine of
+// its own), see what they saw before: a Patch'ed function or the
+// original. Tests that run in parallel use it to mock the same function
+// in different ways.
+//
+// Goroutines are told apart by their runtime g, which the runtime reuses
+// after a goroutine exits: call PatchGoroutine from the test's own
+// goroutine (its cleanup runs there), not from one that ends first.
 //
 // While a target has a PatchGoroutine, each of its calls, from any
 // goroutine, first looks the goroutine up among those that have one (a
@@ -169,7 +173,7 @@ func lookup(api string, fn interface{}) (*target, error) {
 		return nil, fmt.Errorf("mock.%s(%s): hookpatch made it switchable with the C ABI; "+
 			"a Go function value cannot be installed there", api, name)
 	}
-	tg := &target{name: name, entry: e, typ: v.Type(), perG: map[uintptr][]*patch{}}
+	tg := &target{name: name, entry: e, perG: map[uintptr][]*patch{}}
 	tg.original = makeFuncValue(v.Type(), e.tramp)
 	keep = append(keep, tg.original.Interface())
 	targets[pc] = tg
