@@ -152,6 +152,9 @@ func lookup(api string, fn interface{}) (*target, error) {
 	}
 	pc := codeOf(v)
 	name := funcName(pc)
+	if err := methodWrapper(api, name, v.Type()); err != nil {
+		return nil, err
+	}
 	tbl, err := loadTable()
 	if err == errNotPatched {
 		return nil, fmt.Errorf("mock.%s(%s): this test binary was not patched by hookpatch; "+
@@ -188,6 +191,34 @@ func notSwitchable(api, name string) error {
 	return fmt.Errorf("mock.%s(%s): the target is not switchable in this test binary; "+
 		"add this rule to the package's hookpatch.toml:\n\n[[hook]]\ntarget = %q\naction = \"switch\"\n",
 		api, name, name)
+}
+
+// methodWrapper refuses the method expressions whose code is a wrapper
+// the compiler made, not the method: switching one would miss the direct
+// calls. (*T).M of a method with a value receiver (T.M is the method), and
+// I.M of an interface (it calls the dynamic type's method). The receiver
+// is the first parameter; only exported methods can be looked up.
+func methodWrapper(api, name string, typ reflect.Type) error {
+	dot := strings.LastIndexByte(name, '.')
+	if typ.NumIn() == 0 || dot < 0 {
+		return nil
+	}
+	method, recv, owner := name[dot+1:], typ.In(0), name[:dot]
+	switch {
+	case recv.Kind() == reflect.Interface && recv.Name() != "" && strings.HasSuffix(owner, "."+recv.Name()):
+		if _, ok := recv.MethodByName(method); ok {
+			return fmt.Errorf("mock.%s(%s): an interface's method expression calls whatever method its "+
+				"receiver has; switch the concrete type's method instead: (*T).%s or T.%s", api, name, method, method)
+		}
+	case recv.Kind() == reflect.Ptr && recv.Elem().Name() != "" &&
+		strings.HasSuffix(owner, ".(*"+recv.Elem().Name()+")"):
+		if _, ok := recv.Elem().MethodByName(method); ok {
+			return fmt.Errorf("mock.%s(%s): %s has a value receiver, so this is a wrapper the compiler made "+
+				"and direct calls do not go through it; switch %s.%s instead", api, name, method,
+				recv.Elem().Name(), method)
+		}
+	}
+	return nil
 }
 
 // newPatch wraps fn. A fn whose code is the target's own would jump back

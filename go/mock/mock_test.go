@@ -146,6 +146,37 @@ func TestUnpatchedBinary(t *testing.T) {
 
 type meter struct{ n int }
 
+type Value struct{ n int }
+
+func (v Value) Get() int { return v.n }
+
+type Getter interface{ Get() int }
+
+type Pointer struct{ n int }
+
+func (p *Pointer) Get() int { return p.n }
+
+// Method expressions whose code is a compiler wrapper are refused before
+// anything else; the method's own expression is not.
+func TestMethodWrappers(t *testing.T) {
+	want := "mock.Patch(hookpatch.dev/mock.(*Value).Get): Get has a value receiver, so this is a wrapper the compiler " +
+		"made and direct calls do not go through it; switch Value.Get instead"
+	if got := fatalOf(func(tb testing.TB) { Patch(tb, (*Value).Get, (*Value).Get) }); got != want {
+		t.Errorf("(*Value).Get:\n got %s\nwant %s", got, want)
+	}
+	want = "mock.Patch(hookpatch.dev/mock.Getter.Get): an interface's method expression calls whatever method its " +
+		"receiver has; switch the concrete type's method instead: (*T).Get or T.Get"
+	if got := fatalOf(func(tb testing.TB) { Patch(tb, Getter.Get, Getter.Get) }); got != want {
+		t.Errorf("Getter.Get:\n got %s\nwant %s", got, want)
+	}
+	for _, f := range []interface{}{Value.Get, (*Pointer).Get, (*meter).tick, strings.Repeat} {
+		v := reflect.ValueOf(f)
+		if err := methodWrapper("Patch", funcName(codeOf(v)), v.Type()); err != nil {
+			t.Errorf("%s refused: %v", funcName(codeOf(v)), err)
+		}
+	}
+}
+
 func (m *meter) tick() int { m.n++; return m.n }
 
 func TestMessages(t *testing.T) {
