@@ -158,7 +158,7 @@ func lookup(api string, fn interface{}) (*target, error) {
 	tbl, err := loadTable()
 	if err == errNotPatched {
 		return nil, fmt.Errorf("mock.%s(%s): this test binary was not patched by hookpatch; "+
-			"run the tests under it: go test -gcflags=all=-l -exec \"hookpatch exec --\" ./...", api, name)
+			"run the tests under it, with the switch rules in the package's hookpatch.toml: go test -gcflags=all=-l -exec \"hookpatch exec --\" ./...", api, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("mock.%s(%s): %v", api, name, err)

@@ -125,7 +125,7 @@ func TestUnpatchedBinary(t *testing.T) {
 		t.Skip("this binary was patched by hookpatch")
 	}
 	want := `mock.Patch(time.Now): this test binary was not patched by hookpatch; ` +
-		`run the tests under it: go test -gcflags=all=-l -exec "hookpatch exec --" ./...`
+		`run the tests under it, with the switch rules in the package's hookpatch.toml: go test -gcflags=all=-l -exec "hookpatch exec --" ./...`
 	if got := fatalOf(func(tb testing.TB) { Patch(tb, time.Now, time.Now) }); got != want {
 		t.Errorf("Patch:\n got %s\nwant %s", got, want)
 	}

@@ -102,7 +102,7 @@ job()
     rc=0
     go test -count=1 -gcflags=all=-l -v ./clock ./plain >plain.txt 2>&1 || rc=$?
     check_eq "$v: without hookpatch, Patch fails saying how to run the tests" \
-        "1|FAIL example.com/sw/clock|ok example.com/sw/plain|    clock_test.go:$(line "return fixed })" clock/clock_test.go): mock.Patch(time.Now): this test binary was not patched by hookpatch; run the tests under it: go test -gcflags=all=-l -exec \"hookpatch exec --\" ./..." \
+        "1|FAIL example.com/sw/clock|ok example.com/sw/plain|    clock_test.go:$(line "return fixed })" clock/clock_test.go): mock.Patch(time.Now): this test binary was not patched by hookpatch; run the tests under it, with the switch rules in the package's hookpatch.toml: go test -gcflags=all=-l -exec \"hookpatch exec --\" ./..." \
         "$rc|$(package_lines plain.txt | paste -sd'|')|$(grep -F 'mock.Patch(time.Now)' plain.txt)"
 
     rc=0
