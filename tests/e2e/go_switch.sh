@@ -14,6 +14,7 @@
 #   different ways, goroutines that must see the non-goroutine behaviour,
 #   under -race -count=20; exact PASS counts. Its benchmarks run once
 #   (1000 iterations) so they are known to work.
+# - gor again, built with go test -c (a symbol table), patched directly.
 # - failcases (-tags failcases): the exact messages for a target with no
 #   switch rule and for two parallel tests that Patch the same target.
 # - go/mock's own tests, under -race (no hookpatch needed).
@@ -127,6 +128,15 @@ job()
     check_eq "$v: PatchGoroutine in parallel subtests, -race -count=20" \
         "0|ok example.com/sw/gor|$(passed 20 "${GOR_TESTS[@]}")|0" \
         "$rc|$(package_lines race.txt)|$(results race.txt)|$(grep -c 'WARNING: DATA RACE' race.txt || true)"
+
+    # A test binary that keeps its symbol table (go test -c): the targets
+    # are still Go functions (the Go dispatch stub, not the C one).
+    rc=0
+    (cd gor && go test -c -gcflags=all=-l -o ../gor.test . && "$HOOKPATCH" -q ../gor.test ../gor.out hookpatch.toml &&
+        ../gor.out -test.v -test.count=2) >symtab.txt 2>&1 || rc=$?
+    check_eq "$v: go test -c (with .symtab), patched, run" \
+        "0|yes|$(passed 2 "${GOR_TESTS[@]}")" \
+        "$rc|$(readelf -SW gor.test | grep -q ' .symtab ' && echo yes)|$(results symtab.txt)"
 
     rc=0
     go test -count=1 -gcflags=all=-l -run '^$' -bench . -benchtime=1000x -exec "$EXEC" ./gor >bench.txt 2>&1 || rc=$?
