@@ -7,6 +7,8 @@
  * PC-relative, so nothing needs a relocation in PIE/PIC outputs. */
 #include "switch.h"
 
+#include "../sections/debug/gopclntab.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,17 +65,21 @@ const char *hp_switch_marker_role(hp_marker m)
     return m == HP_MARK_TABLE ? "switch_table" : m == HP_MARK_CURG ? "current_g" : "";
 }
 
+/* Asked of the pclntab itself, not of the symbols' source: a Go binary
+ * that keeps its .symtab names every function there, so hp_go_load adds no
+ * HP_SRC_PCLNTAB symbol for them. */
 hp_call_abi hp_switch_abi(const hp_image *img, const hp_symbol *s)
 {
-    if (!img->pclntab || s < img->syms || s >= img->syms + img->nsyms)
+    hp_gotab t;
+    hp_gofunc f;
+    uint64_t i;
+    /* No image: only the function table, not the inline trees' gofunc
+     * (a search over the symbols, once per switch hook otherwise). */
+    if (!img->pclntab ||
+        hp_gotab_open(img->pclntab, img->pclntab_size, img->go_text_va, NULL, &t, NULL, 0) != HP_OK ||
+        hp_gotab_find(&t, s->va, &i) != HP_OK || hp_gotab_func(&t, i, &f) != HP_OK)
         return HP_ABI_C;
-    size_t i = (size_t)(s - img->syms);
-    while (i && img->syms[i - 1].va == s->va)
-        i--;
-    for (; i < img->nsyms && img->syms[i].va == s->va; i++)
-        if (img->syms[i].source == HP_SRC_PCLNTAB && img->syms[i].kind == HP_SYM_FUNC)
-            return HP_ABI_GO;
-    return HP_ABI_C;
+    return f.entry_va == s->va ? HP_ABI_GO : HP_ABI_C;
 }
 
 typedef struct hp_switch_key {
