@@ -44,8 +44,11 @@
  *   hookpatch.dev/mock).
  * - Scope: the helpers see the switch table of the module (executable or
  *   shared library) that they are linked into; targets in another module
- *   are switched by code in that module. Symbols are hidden on ELF and
+ *   are switched by code in that module. The helpers are hidden on ELF and
  *   Mach-O for that reason: two libraries never share one copy.
+ * - hookpatch finds the marker by name: in the symbol table, or (ELF
+ *   shared libraries, which export it) in .dynsym. Patch executables, PE
+ *   files and Mach-O files before stripping them.
  * - Needs GCC or Clang (ELF, Mach-O, mingw-w64 PE); C99 or C++11 and later.
  *
  * How the helpers find the table without a symbol table at run time:
@@ -84,8 +87,16 @@ HOOKPATCH__HIDDEN int hookpatch_set(const void *target, const void *fn);
 HOOKPATCH__HIDDEN int hookpatch_reset(const void *target);
 HOOKPATCH__HIDDEN void *hookpatch_original(const void *target);
 
-/* The marker hookpatch rewrites (see above). Not for direct use. */
-HOOKPATCH__HIDDEN const void *hookpatch_switch_table(void);
+/* The marker hookpatch rewrites (see above). Not for direct use. On ELF it
+ * is protected, not hidden: a shared library exports it, so hookpatch finds
+ * it in .dynsym once the library is stripped, and the library's own calls
+ * still go straight to it (never to another module's marker). */
+#if defined(__ELF__)
+__attribute__((visibility("protected")))
+#else
+HOOKPATCH__HIDDEN
+#endif
+const void *hookpatch_switch_table(void);
 
 #ifdef __cplusplus
 }

@@ -16,7 +16,8 @@
 #   - a program with the header and no switch rule (an empty table), and
 #     switch rules in a program without the header (a warning);
 #   - a shared library with the switch and its setter inside, used by an
-#     unpatched program (refusals name the exported function, via dladdr);
+#     unpatched program (refusals name the exported function, via dladdr),
+#     also patched after strip --strip-all (the marker is exported);
 #   - C++ (g++): the header's templates and extern "C";
 #   - mingw-w64 PE under wine; AArch64 ELF under qemu (gcc and clang);
 #   - Mach-O x86-64 and arm64, called under unicorn (macho_emu.py);
@@ -175,25 +176,33 @@ no_header_case()
 shlib_case() # CC
 {
     local cc=$1 v="shlib-$1" dir=$HP_WORK/shlib-$1
-    mkdir -p "$dir/orig" "$dir/patched"
+    mkdir -p "$dir/orig" "$dir/patched" "$dir/stripped"
     if ! { "$cc" -O2 -fPIC -shared -I"$INC" -I"$FIX" "$FIX/lib.c" -o "$dir/orig/libswlib.so" &&
-        "$cc" -O2 -I"$FIX" "$FIX/app.c" -L"$dir/orig" -lswlib -o "$dir/app"; } >"$dir/build.log" 2>&1; then
+        "$cc" -O2 -I"$FIX" "$FIX/app.c" -L"$dir/orig" -lswlib -o "$dir/app" &&
+        strip --strip-all "$dir/orig/libswlib.so" -o "$dir/stripped.so"; } >"$dir/build.log" 2>&1; then
         fail "$v: build" "$(tail -5 "$dir/build.log")"
         return
     fi
     run_prog env LD_LIBRARY_PATH="$dir/orig" "$dir/app"
     check_eq "$v: unpatched library: refused, originals" "lib: 50, on=1 50 60, off=1 50 60, plain=1 4 (rc 0)" \
         "$RUN_OUT (rc $RUN_RC)"
-    hp "$dir/orig/libswlib.so" "$dir/patched/libswlib.so" "$FIX/lib.toml"
-    check_eq "$v: patch the library" "0" "$HP_RC"
-    run_prog env LD_LIBRARY_PATH="$dir/patched" "$dir/app"
-    check_eq "$v: switched inside the library, for the unpatched program" \
-        "lib: 50, on=0 57 67, off=0 50 60, plain=3 4 (rc 0)" "$RUN_OUT (rc $RUN_RC)"
     local va
     va=$(addr "$dir/orig/libswlib.so" lib_plain)
-    check_eq "$v: lib_plain refused by name" \
-        "hookpatch: hookpatch_set(ADDR lib_plain, link address $va in $dir/patched/libswlib.so): $NOT_SWITCHABLE [[hook]] target = \"lib_plain\" action = \"switch\"" \
-        "$(norm <<<"$RUN_ERR")"
+    # Stripped, the library still exports the marker (protected) and lib_scale.
+    local kind in out
+    for kind in patched stripped; do
+        in=$dir/orig/libswlib.so
+        [[ $kind == stripped ]] && in=$dir/stripped.so
+        out=$dir/$kind/libswlib.so
+        hp "$in" "$out" "$FIX/lib.toml"
+        check_eq "$v $kind: patch the library" "0" "$HP_RC"
+        run_prog env LD_LIBRARY_PATH="$dir/$kind" "$dir/app"
+        check_eq "$v $kind: switched inside the library, for the unpatched program" \
+            "lib: 50, on=0 57 67, off=0 50 60, plain=3 4 (rc 0)" "$RUN_OUT (rc $RUN_RC)"
+        check_eq "$v $kind: lib_plain refused by name" \
+            "hookpatch: hookpatch_set(ADDR lib_plain, link address $va in $out): $NOT_SWITCHABLE [[hook]] target = \"lib_plain\" action = \"switch\"" \
+            "$(norm <<<"$RUN_ERR")"
+    done
 }
 
 # ---- C++ ------------------------------------------------------------------
