@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include "../base/hp_text.h"
+#include "../rewriter/switch.h"
 #include "../sections/format.h"
 
 #include <cjson/cJSON.h>
@@ -69,6 +70,9 @@ static const char *hp_dest_name(const hp_hook *h)
     case HP_ACT_PASSTHROUGH: return "trampoline";
     case HP_ACT_RETURN: return "return stub";
     case HP_ACT_TRAP: return "trap stub";
+    case HP_ACT_SWITCH: return "dispatch stub";
+    case HP_ACT_MARKER:
+        return h->req->marker == HP_MARK_CURG ? "current g stub" : "switch table stub";
     default: return h->req->symbol ? h->req->symbol : "";
     }
 }
@@ -90,8 +94,10 @@ static void hp_report_plan_one(const hp_plan *p, const char *slice, const hp_dia
             fputc('\n', out);
             continue;
         }
-        hp_text_fprintf(out, "hook %s 0x%llx %s", h->target->name,
-                        (unsigned long long)h->target->va, hp_action_name(h->req->action));
+        /* hookpatch's own hooks are told apart from the rules' */
+        hp_text_fprintf(out, "%s %s 0x%llx %s", h->req->action == HP_ACT_MARKER ? "own" : "hook",
+                        h->target->name, (unsigned long long)h->target->va,
+                        hp_action_name(h->req->action));
         if (h->req->action == HP_ACT_RETURN)
             fprintf(out, " %lld", (long long)h->req->value);
         hp_text_fprintf(out, " -> %s 0x%llx; patch 0x%llx (%u bytes%s%s%s)", hp_dest_name(h),
@@ -101,8 +107,15 @@ static void hp_report_plan_one(const hp_plan *p, const char *slice, const hp_dia
                         h->site.over_endbr ? " overwritten" : "");
         if (h->orig)
             hp_text_fprintf(out, "; original %s -> trampoline", h->orig->name);
+        if (h->req->action == HP_ACT_SWITCH)
+            fprintf(out, "; slot 0x%llx (%s)", (unsigned long long)hp_switch_slot_va(p, h->slot),
+                    h->abi == HP_ABI_GO ? "go" : "c");
         fputc('\n', out);
     }
+    if (p->sw && p->sw->present)
+        fprintf(out, "switch table 0x%llx: %zu entr%s, slots at 0x%llx\n",
+                (unsigned long long)hp_switch_table_va(p), p->sw->count,
+                p->sw->count == 1 ? "y" : "ies", (unsigned long long)hp_switch_slot_va(p, 0));
 }
 
 void hp_report_plan(const hp_plan *p, const hp_diags *d, FILE *out)
@@ -136,13 +149,16 @@ static void hp_json_str(cJSON *o, const char *key, const char *val)
     hp_free(safe);
 }
 
-static cJSON *hp_json_hook(const hp_hook *h, const hp_diags *d)
+static cJSON *hp_json_hook(const hp_plan *p, const hp_hook *h, const hp_diags *d)
 {
     cJSON *o = cJSON_CreateObject();
     hp_json_str(o, "target", h->target->name);
     cJSON_AddNumberToObject(o, "address", (double)h->target->va);
     hp_json_str(o, "action", hp_action_name(h->req->action));
-    cJSON_AddNumberToObject(o, "rule_line", h->req->loc.line);
+    if (h->req->action == HP_ACT_MARKER)
+        hp_json_str(o, "marker", hp_switch_marker_role(h->req->marker));
+    else
+        cJSON_AddNumberToObject(o, "rule_line", h->req->loc.line);
     if (h->state == HP_HOOK_SKIPPED) {
         hp_json_str(o, "reason", hp_hook_skip_reason(h, d));
         return o;
@@ -156,19 +172,55 @@ static cJSON *hp_json_hook(const hp_hook *h, const hp_diags *d)
         cJSON_AddNumberToObject(o, "value", (double)h->req->value);
     if (h->orig)
         hp_json_str(o, "original", h->orig->name);
+    if (h->req->action == HP_ACT_SWITCH) {
+        cJSON_AddNumberToObject(o, "slot_address", (double)hp_switch_slot_va(p, h->slot));
+        hp_json_str(o, "abi", h->abi == HP_ABI_GO ? "go" : "c");
+    }
     return o;
 }
 
-/* A plan's hooks into the two arrays, each named by slice when not NULL. */
-static void hp_json_hooks(const hp_plan *p, const char *slice, const hp_diags *d, cJSON *hooks,
-                          cJSON *skipped)
+/* The arrays a plan's hooks go into: the rules' planned and skipped ones,
+ * and hookpatch's own (the helpers' marker functions). */
+typedef struct hp_json_hook_arrays {
+    cJSON *hooks, *skipped, *own;
+} hp_json_hook_arrays;
+
+/* A plan's hooks into the arrays, each named by slice when not NULL. */
+static void hp_json_hooks(const hp_plan *p, const char *slice, const hp_diags *d,
+                          const hp_json_hook_arrays *a)
 {
     for (size_t i = 0; p->analysed && i < p->n; i++) {
-        cJSON *o = hp_json_hook(&p->v[i], d);
+        const hp_hook *h = &p->v[i];
+        cJSON *o = hp_json_hook(p, h, d);
         if (slice)
             hp_json_str(o, "slice", slice);
-        cJSON_AddItemToArray(p->v[i].state == HP_HOOK_PLANNED ? hooks : skipped, o);
+        cJSON *to = h->req->action == HP_ACT_MARKER ? a->own
+                    : h->state == HP_HOOK_PLANNED   ? a->hooks
+                                                    : a->skipped;
+        cJSON_AddItemToArray(to, o);
     }
+}
+
+/* "own_hooks" only when there are some: reports of binaries without a
+ * helper stay as they were. */
+static void hp_json_add_own(cJSON *root, cJSON *own)
+{
+    if (cJSON_GetArraySize(own))
+        cJSON_AddItemToObject(root, "own_hooks", own);
+    else
+        cJSON_Delete(own);
+}
+
+/* {"address", "entries", "slots_address"} when the plan emits a switch
+ * table. */
+static void hp_json_switch(cJSON *o, const hp_plan *p)
+{
+    if (!p->sw || !p->sw->present || !p->analysed)
+        return;
+    cJSON *t = cJSON_AddObjectToObject(o, "switch_table");
+    cJSON_AddNumberToObject(t, "address", (double)hp_switch_table_va(p));
+    cJSON_AddNumberToObject(t, "entries", (double)p->sw->count);
+    cJSON_AddNumberToObject(t, "slots_address", (double)hp_switch_slot_va(p, 0));
 }
 
 static cJSON *hp_json_diags(const hp_diags *d)
@@ -247,6 +299,7 @@ static void hp_json_plan(cJSON *o, const hp_image *img, const hp_plan *p)
     cJSON_AddNumberToObject(o, "skipped", (double)p->nskipped);
     cJSON_AddBoolToObject(o, "ibt_disabled", p->ed.removed_landing_pad);
     cJSON_AddBoolToObject(o, "shstk_disabled", p->ed.pushed_return);
+    hp_json_switch(o, p);
     if (img->hdr_room.what)
         cJSON_AddItemToObject(o, "header_room", hp_json_room(img));
 }
@@ -258,9 +311,11 @@ hp_status hp_report_json(const hp_report_ctx *c, const hp_plan *p, const hp_diag
         return HP_ERR_NOMEM;
     if (p && p->img) {
         hp_json_plan(root, p->img, p);
-        cJSON *hooks = cJSON_AddArrayToObject(root, "hooks");
-        cJSON *skipped = cJSON_AddArrayToObject(root, "skipped_hooks");
-        hp_json_hooks(p, NULL, d, hooks, skipped);
+        hp_json_hook_arrays a = {cJSON_AddArrayToObject(root, "hooks"),
+                                 cJSON_AddArrayToObject(root, "skipped_hooks"),
+                                 cJSON_CreateArray()};
+        hp_json_hooks(p, NULL, d, &a);
+        hp_json_add_own(root, a.own);
     }
     cJSON_AddItemToObject(root, "diagnostics", hp_json_diags(d));
     return hp_json_print(root, out);
@@ -300,18 +355,19 @@ hp_status hp_report_json_slices(const hp_report_ctx *c, const hp_report_slices *
     hp_json_str(root, "format", desc);
     size_t nh = 0, ns = 0;
     cJSON *slices = cJSON_AddArrayToObject(root, "slices");
-    cJSON *hooks = cJSON_CreateArray(), *skipped = cJSON_CreateArray();
+    hp_json_hook_arrays a = {cJSON_CreateArray(), cJSON_CreateArray(), cJSON_CreateArray()};
     for (size_t i = 0; i < r->img->nslices; i++) {
         const hp_slice *sl = &r->img->slices[i];
         cJSON_AddItemToArray(slices, hp_json_slice(sl, &r->plans[i]));
         nh += r->plans[i].nplanned;
         ns += r->plans[i].nskipped;
-        hp_json_hooks(&r->plans[i], sl->arch, d, hooks, skipped);
+        hp_json_hooks(&r->plans[i], sl->arch, d, &a);
     }
     cJSON_AddNumberToObject(root, "hooked", (double)nh);
     cJSON_AddNumberToObject(root, "skipped", (double)ns);
-    cJSON_AddItemToObject(root, "hooks", hooks);
-    cJSON_AddItemToObject(root, "skipped_hooks", skipped);
+    cJSON_AddItemToObject(root, "hooks", a.hooks);
+    cJSON_AddItemToObject(root, "skipped_hooks", a.skipped);
+    hp_json_add_own(root, a.own);
     cJSON_AddItemToObject(root, "diagnostics", hp_json_diags(d));
     return hp_json_print(root, out);
 }
@@ -369,10 +425,13 @@ static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_sy
     const char *st = hp_list_status(img, x, s, &whys);
     const char *name = s->alias ? s->alias : s->name;
     const char *why = whys.n ? whys.v[whys.n - 1].msg : "";
+    hp_marker mk = hp_switch_marker_of(s);
     if (st && !arr) {
         hp_text_fprintf(out, "0x%016llx %8llu %-12s %s%s%s", (unsigned long long)s->va,
                         (unsigned long long)s->size, st, name, *st == 'y' ? "" : "  # ",
                         *st == 'y' ? "" : why);
+        if (mk != HP_MARK_NONE)
+            fprintf(out, "  # hookpatch's own marker (%s)", hp_switch_marker_role(mk));
         fputc('\n', out);
     } else if (st) {
         cJSON *o = cJSON_CreateObject();
@@ -382,6 +441,8 @@ static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_sy
         hp_json_str(o, "hookable", st);
         if (*st != 'y')
             hp_json_str(o, "reason", why);
+        if (mk != HP_MARK_NONE)
+            hp_json_str(o, "marker", hp_switch_marker_role(mk));
         cJSON_AddItemToArray(arr, o);
     }
     hp_diags_free(&whys);

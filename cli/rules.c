@@ -34,8 +34,9 @@ static const char *const hp_rules_key_names[HP_RK_COUNT] = {
     "target", "replace", "action", "value", "original", "object", "symbol",
 };
 
-static const char *const hp_rules_action_names[] = {"return", "trap", "passthrough"};
-static const hp_action hp_rules_action_ids[] = {HP_ACT_RETURN, HP_ACT_TRAP, HP_ACT_PASSTHROUGH};
+static const char *const hp_rules_action_names[] = {"return", "trap", "passthrough", "switch"};
+static const hp_action hp_rules_action_ids[] = {HP_ACT_RETURN, HP_ACT_TRAP, HP_ACT_PASSTHROUGH,
+                                                HP_ACT_SWITCH};
 #define HP_RULES_NACTIONS (sizeof hp_rules_action_ids / sizeof hp_rules_action_ids[0])
 
 typedef struct hp_rules_ctx {
@@ -401,7 +402,7 @@ static void hp_rules_check_action(hp_rules_ctx *c, hp_rules_hook *h, const hp_tv
         hp_rules_error_val(c, v, h->target, "unknown action '%s'; did you mean '%s'?", name, near);
     else
         hp_rules_error_val(c, v, h->target,
-                           "unknown action '%s' (expected return, trap or passthrough)", name);
+                           "unknown action '%s' (expected return, trap, passthrough or switch)", name);
 }
 
 /* Relative objects are found next to the rules file, and the result is made
@@ -556,7 +557,7 @@ static void hp_rules_check_companions(hp_rules_ctx *c, const hp_rules_hook *h)
     if (original && (h->action == HP_ACT_RETURN || h->action == HP_ACT_TRAP))
         hp_rules_error_key(c, original, h->target,
                            "'original' is not allowed with action = \"%s\" (no trampoline is "
-                           "built; use it with replace, passthrough or object)",
+                           "built; use it with replace, passthrough, switch or object)",
                            hp_rules_action_name(h->action));
 }
 

@@ -10,6 +10,11 @@
 #include "../sections/image.h"
 #include "insn.h"
 
+/* How a switchable target's slot is read (rewriter/switch.h): C, the slot
+ * holds a code address; Go, a func value (a pointer to a closure whose
+ * first word is the code address), passed in the closure context register. */
+typedef enum hp_call_abi { HP_ABI_C = 0, HP_ABI_GO = 1 } hp_call_abi;
+
 /* One way to patch a function's entry, best first (entry_options). The
  * patch writes, from patch_va = entry + patch_off: head_len bytes of
  * landing pad (for a signing instruction moved into the trampoline), then
@@ -100,6 +105,18 @@ typedef struct hp_arch {
     /* Stubs: return value; trap. */
     size_t (*ret_imm)(uint8_t *out, int64_t value);
     size_t (*trap)(uint8_t *out);
+    /* Switchable hooks. dispatch: load the 8-byte slot at slot_va once;
+     * 0: jump to tramp_va with every register as at entry; else jump to
+     * what it holds (abi: a code address, or a Go func value with the
+     * closure pointer put in the context register, amd64 RDX, arm64 X26).
+     * Uses only registers free at every entry (x86-64 C: R11; Go: R12;
+     * arm64: x16, x17). ret_addr: return to_va, computed PC-relative, in
+     * the first integer result register. ret_go_g: return Go's g register
+     * the same way. Each returns its size; 0 when out of reach (emitting). */
+    size_t (*dispatch)(uint8_t *out, uint64_t at_va, uint64_t slot_va, uint64_t tramp_va,
+                       hp_call_abi abi);
+    size_t (*ret_addr)(uint8_t *out, uint64_t at_va, uint64_t to_va);
+    size_t (*ret_go_g)(uint8_t *out);
     /* Fill n bytes of dead code (stolen bytes after the jump, new text
      * between stubs) so a stray branch traps. */
     void (*fill)(uint8_t *p, size_t n);

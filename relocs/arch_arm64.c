@@ -119,6 +119,12 @@ static bool a64_retarget(uint8_t *insn, size_t len, uint64_t at_va, uint64_t to_
     return len == 4 && hp_a64_retarget_branch(insn, at_va, to_va);
 }
 
+static size_t a64_dispatch(uint8_t *out, uint64_t at_va, uint64_t slot_va, uint64_t tramp_va,
+                           hp_call_abi abi)
+{
+    return hp_a64_dispatch(out, at_va, slot_va, tramp_va, abi == HP_ABI_GO);
+}
+
 static bool a64_go_stack_check(const uint8_t *p, size_t n, uint64_t va)
 {
     hp_a64_go_check c;
@@ -157,6 +163,9 @@ const hp_arch hp_arch_arm64 = {
     .landing_at = a64_landing_at,
     .ret_imm = hp_a64_ret_imm,
     .trap = hp_a64_trap,
+    .dispatch = a64_dispatch,
+    .ret_addr = hp_a64_ret_addr,
+    .ret_go_g = hp_a64_ret_go_g,
     .fill = a64_fill,
     .short_branch = a64_short_branch,
     .retarget = a64_retarget,

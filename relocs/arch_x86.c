@@ -141,6 +141,12 @@ static bool x86_retarget(uint8_t *insn, size_t len, uint64_t at_va, uint64_t to_
     return true;
 }
 
+static size_t x86_dispatch(uint8_t *out, uint64_t at_va, uint64_t slot_va, uint64_t tramp_va,
+                           hp_call_abi abi)
+{
+    return hp_x86_dispatch(out, at_va, slot_va, tramp_va, abi == HP_ABI_GO);
+}
+
 /* cmp rsp,[r14+0x10] or a lea/mov of r12 from rsp. */
 static bool x86_go_stack_check(const uint8_t *p, size_t n, uint64_t va)
 {
@@ -181,6 +187,9 @@ const hp_arch hp_arch_x86 = {
     .landing_at = x86_landing_at,
     .ret_imm = hp_x86_ret_imm,
     .trap = hp_x86_ud2,
+    .dispatch = x86_dispatch,
+    .ret_addr = hp_x86_ret_addr,
+    .ret_go_g = hp_x86_ret_go_g,
     .fill = x86_fill,
     .short_branch = x86_short_branch,
     .retarget = x86_retarget,

@@ -162,6 +162,13 @@ size_t hp_a64_ret_imm(uint8_t *out, int64_t value);
 size_t hp_a64_trap(uint8_t *out);
 size_t hp_a64_bti_c(uint8_t *out); /* BTI c: the landing pad for calls */
 size_t hp_a64_nop(uint8_t *out);
+/* Switch dispatch (see hp_arch.dispatch): ADRP+LDR of the slot into x16;
+ * CBNZ; B to the trampoline; BR x16, or for Go's ABIInternal MOV x26, x16;
+ * LDR x17, [x16]; BR x17. slot_va must be 8-aligned. */
+size_t hp_a64_dispatch(uint8_t *out, uint64_t at_va, uint64_t slot_va, uint64_t tramp_va,
+                       bool go);
+size_t hp_a64_ret_addr(uint8_t *out, uint64_t at_va, uint64_t to_va); /* adrp+add x0; ret */
+size_t hp_a64_ret_go_g(uint8_t *out);                                   /* mov x0, x28; ret */
 
 /* ---- Go on arm64 (g lives in x28, the closure context in x26).
  *

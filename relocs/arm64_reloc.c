@@ -624,3 +624,57 @@ static size_t put_word(uint8_t *out, uint32_t w)
 size_t hp_a64_trap(uint8_t *out) { return put_word(out, HP_A64_TRAP_IMM); } /* udf #imm */
 size_t hp_a64_bti_c(uint8_t *out) { return put_word(out, 0xd503245fu); }
 size_t hp_a64_nop(uint8_t *out) { return put_word(out, A64_NOP); }
+
+/* ADRP+LDR of an 8-byte word at slot_va into xreg. */
+static bool a64_load_slot(uint8_t *out, uint64_t at_va, uint64_t slot_va, unsigned xreg)
+{
+    int64_t pages = page_delta(at_va, slot_va);
+    if (!fits(pages, 21) || (slot_va & 7))
+        return false;
+    hp_wr32(out, enc_adrp(xreg, pages));
+    hp_wr32(out + 4, 0xf9400000u | (unsigned)((slot_va & 0xfff) / 8) << 10 | xreg << 5 | xreg);
+    return true;
+}
+
+size_t hp_a64_dispatch(uint8_t *out, uint64_t at_va, uint64_t slot_va, uint64_t tramp_va,
+                       bool go)
+{
+    size_t n = go ? 28 : 20;
+    if (!out)
+        return n;
+    if (!a64_load_slot(out, at_va, slot_va, 16) || !hp_a64_b_reach(at_va + 12, tramp_va))
+        return 0;
+    hp_wr32(out + 8, 0xb5000000u | 2u << 5 | 16); /* cbnz x16, .+8 */
+    hp_wr32(out + 12, enc_b((int64_t)(tramp_va - (at_va + 12))));
+    if (!go) {
+        hp_wr32(out + 16, enc_br(16));
+        return n;
+    }
+    hp_wr32(out + 16, enc_mov(26, 16));          /* the closure context */
+    hp_wr32(out + 20, 0xf9400000u | 16 << 5 | 17); /* ldr x17, [x16] */
+    hp_wr32(out + 24, enc_br(17));
+    return n;
+}
+
+size_t hp_a64_ret_addr(uint8_t *out, uint64_t at_va, uint64_t to_va)
+{
+    if (!out)
+        return 12;
+    int64_t pages = page_delta(at_va, to_va);
+    if (!fits(pages, 21))
+        return 0;
+    hp_wr32(out, enc_adrp(0, pages));
+    hp_wr32(out + 4, enc_add_imm(0, 0, (unsigned)(to_va & 0xfff)));
+    hp_wr32(out + 8, A64_RET);
+    return 12;
+}
+
+/* Go's ABIInternal keeps g in x28. */
+size_t hp_a64_ret_go_g(uint8_t *out)
+{
+    if (out) {
+        hp_wr32(out, enc_mov(0, 28));
+        hp_wr32(out + 4, A64_RET);
+    }
+    return 8;
+}

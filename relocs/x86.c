@@ -501,6 +501,55 @@ size_t hp_x86_jmp32(uint8_t *out, uint64_t at_va, uint64_t to_va)
     return 5;
 }
 
+/* A rel32 field at out+off for an instruction ending at end_va; false when
+ * to_va is out of reach. */
+static bool hp_x86_put_rel32(uint8_t *out, size_t off, uint64_t end_va, uint64_t to_va)
+{
+    if (!hp_x86_rel32_reach(end_va, to_va))
+        return false;
+    hp_wr32(out + off, (uint32_t)(to_va - end_va));
+    return true;
+}
+
+/* mov r,[rip+slot]; test r,r; jz tramp; (go: mov rdx,r12; jmp [r12]) or
+ * jmp r11. R11 is the one register SysV and MS x64 leave free at entry
+ * (R10 is the static chain, AL the varargs count); Go's ABIInternal passes
+ * arguments in R10/R11 but leaves R12/R13 free. */
+size_t hp_x86_dispatch(uint8_t *out, uint64_t at_va, uint64_t slot_va, uint64_t tramp_va,
+                       bool go)
+{
+    static const uint8_t c_code[19] = {0x4c, 0x8b, 0x1d, 0, 0, 0, 0, 0x4d, 0x85, 0xdb,
+                                       0x0f, 0x84, 0, 0, 0, 0, 0x41, 0xff, 0xe3};
+    static const uint8_t go_code[23] = {0x4c, 0x8b, 0x25, 0, 0, 0, 0, 0x4d, 0x85, 0xe4, 0x0f, 0x84,
+                                        0, 0, 0, 0, 0x4c, 0x89, 0xe2, 0x41, 0xff, 0x24, 0x24};
+    size_t n = go ? sizeof go_code : sizeof c_code;
+    if (!out)
+        return n;
+    memcpy(out, go ? go_code : c_code, n);
+    if (!hp_x86_put_rel32(out, 3, at_va + 7, slot_va) ||
+        !hp_x86_put_rel32(out, 12, at_va + 16, tramp_va))
+        return 0;
+    return n;
+}
+
+size_t hp_x86_ret_addr(uint8_t *out, uint64_t at_va, uint64_t to_va)
+{
+    static const uint8_t code[8] = {0x48, 0x8d, 0x05, 0, 0, 0, 0, 0xc3};
+    if (!out)
+        return sizeof code;
+    memcpy(out, code, sizeof code);
+    return hp_x86_put_rel32(out, 3, at_va + 7, to_va) ? sizeof code : 0;
+}
+
+/* Go's ABIInternal keeps g in R14. */
+size_t hp_x86_ret_go_g(uint8_t *out)
+{
+    static const uint8_t code[4] = {0x4c, 0x89, 0xf0, 0xc3};
+    if (out)
+        memcpy(out, code, sizeof code);
+    return sizeof code;
+}
+
 size_t hp_x86_ret_imm(uint8_t *out, int64_t value)
 {
     uint8_t b[11];

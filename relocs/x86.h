@@ -83,6 +83,12 @@ bool hp_x86_rel32_reach(uint64_t from_va_after_insn, uint64_t to_va);
 size_t hp_x86_jmp32(uint8_t *out, uint64_t at_va, uint64_t to_va);
 size_t hp_x86_ret_imm(uint8_t *out, int64_t value); /* mov rax/eax, value; ret */
 size_t hp_x86_ud2(uint8_t *out);                     /* ud2 */
+/* Switch dispatch (see hp_arch.dispatch): through R11 (go false) or, for
+ * Go's ABIInternal, R12 with the closure pointer put in RDX. */
+size_t hp_x86_dispatch(uint8_t *out, uint64_t at_va, uint64_t slot_va, uint64_t tramp_va,
+                       bool go);
+size_t hp_x86_ret_addr(uint8_t *out, uint64_t at_va, uint64_t to_va); /* lea rax,[rip+X]; ret */
+size_t hp_x86_ret_go_g(uint8_t *out);                                   /* mov rax, r14; ret */
 /* 64-bit absolute jump that clobbers nothing: jmp [rip+0]; .quad to_va. */
 size_t hp_x86_jmp_abs(uint8_t *out, uint64_t to_va);
 

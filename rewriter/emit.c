@@ -5,6 +5,7 @@
 #include "rewriter.h"
 #include "info.h"
 #include "objects.h"
+#include "switch.h"
 
 #include "../base/hp_par.h"
 
@@ -44,21 +45,30 @@ static hp_status hp_tramp(const hp_plan *p, const hp_site *s, uint64_t dst, uint
     return HP_OK;
 }
 
-static size_t hp_stub(const hp_plan *p, const hp_hook *h, uint8_t *out)
+/* The stub at at_va (out NULL: measure); 0 when it cannot reach what it
+ * refers to. */
+static size_t hp_stub(const hp_plan *p, const hp_hook *h, uint64_t at_va, uint8_t *out)
 {
-    size_t n = hp_pad(p, out);
+    size_t n = hp_pad(p, out), k;
+    uint8_t *o = out ? out + n : NULL;
     if (h->req->action == HP_ACT_RETURN)
-        return n + p->arch->ret_imm(out ? out + n : NULL, h->req->value);
-    return n + p->arch->trap(out ? out + n : NULL);
+        k = p->arch->ret_imm(o, h->req->value);
+    else if (h->req->action == HP_ACT_TRAP)
+        k = p->arch->trap(o);
+    else
+        k = hp_switch_stub(p, h, at_va + n, o);
+    return k ? n + k : 0;
 }
 
 static bool hp_has_stub(const hp_hook *h)
 {
-    return h->req->action == HP_ACT_RETURN || h->req->action == HP_ACT_TRAP;
+    hp_action a = h->req->action;
+    return a == HP_ACT_RETURN || a == HP_ACT_TRAP || a == HP_ACT_SWITCH || a == HP_ACT_MARKER;
 }
 
 hp_status hp_measure(hp_plan *p, hp_diags *d)
 {
+    HP_CHECK(hp_switch_prepare(p));
     uint64_t off = 0;
     for (size_t i = 0; i < p->n; i++) {
         hp_hook *h = &p->v[i];
@@ -66,7 +76,7 @@ hp_status hp_measure(hp_plan *p, hp_diags *d)
             continue;
         if (hp_has_stub(h)) {
             h->stub_off = off;
-            h->stub_size = hp_stub(p, h, NULL);
+            h->stub_size = hp_stub(p, h, 0, NULL);
             off = hp_align_up(off + h->stub_size, HP_ALIGN);
         }
         if (hp_hook_needs_tramp(h)) {
@@ -79,7 +89,8 @@ hp_status hp_measure(hp_plan *p, hp_diags *d)
         }
     }
     p->lay.size[HP_REGION_TEXT] = off;
-    return hp_objects_measure(p, off, d);
+    HP_CHECK(hp_objects_measure(p, off, d));
+    return hp_switch_measure(p, d);
 }
 
 /* A jump at a site's patch point to dest (after the landing pad that
@@ -167,9 +178,10 @@ static void hp_code_one(void *vj, size_t i)
     if (h->state != HP_HOOK_PLANNED)
         return;
     hp_region *text = &j->p->ed.regions[HP_REGION_TEXT];
-    if (hp_has_stub(h))
-        hp_stub(j->p, h, text->bytes.data + h->stub_off);
-    if (hp_hook_needs_tramp(h)) {
+    if (hp_has_stub(h) && hp_stub(j->p, h, text->va + h->stub_off,
+                                  text->bytes.data + h->stub_off) != h->stub_size)
+        j->st[i] = HP_ERR_RANGE; /* the layout keeps the table and slots in reach */
+    if (hp_hook_needs_tramp(h) && j->st[i] == HP_OK) {
         size_t n = 0;
         bool called = false;
         j->st[i] = hp_tramp(j->p, &h->site, text->va + h->tramp_off,
@@ -200,7 +212,8 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
     hp_region *text = &p->ed.regions[HP_REGION_TEXT];
     uint64_t stub = text->va + h->stub_off, tramp = text->va + h->tramp_off;
     if (hp_has_stub(h))
-        HP_CHECK(hp_add_named(p, h, "stub", stub, h->stub_size));
+        HP_CHECK(hp_add_named(p, h, h->req->action == HP_ACT_SWITCH ? "switch" : "stub", stub,
+                              h->stub_size));
     if (hp_hook_needs_tramp(h))
         HP_CHECK(hp_add_named(p, h, "orig", tramp, h->tramp_size));
     switch (h->req->action) {
@@ -261,6 +274,7 @@ static hp_status hp_emit_failed(const hp_plan *p, const hp_hook *h, hp_status s,
 hp_status hp_emit(hp_plan *p, hp_diags *d)
 {
     HP_CHECK(hp_setup_regions(p));
+    HP_CHECK(hp_switch_emit(p));
     hp_status s = hp_emit_code(p);
     if (s != HP_OK)
         return hp_emit_failed(p, NULL, s, d);

@@ -36,7 +36,10 @@ bool hp_hook_needs_tramp(const hp_hook *h)
 
 bool hp_hook_needs_redirect(const hp_hook *h)
 {
-    return h->orig || (h->req->action == HP_ACT_OBJECT && h->req->original);
+    /* A switch's dispatch stub may lead to a function set at run time
+     * that calls the original. */
+    return h->orig || (h->req->action == HP_ACT_OBJECT && h->req->original) ||
+           h->req->action == HP_ACT_SWITCH;
 }
 
 hp_status hp_hook_vskip(hp_hook *h, hp_diags *d, const char *fmt, va_list ap)

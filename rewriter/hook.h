@@ -12,7 +12,15 @@ typedef enum hp_action {
     HP_ACT_TRAP,        /* action = "trap": ud2 */
     HP_ACT_PASSTHROUGH, /* action = "passthrough": target -> trampoline */
     HP_ACT_OBJECT,      /* object = "x.o", symbol = "s" */
+    HP_ACT_SWITCH,      /* action = "switch": a slot picks the original or a
+                           function set at run time (rewriter/switch.h) */
+    HP_ACT_MARKER,      /* hookpatch's own: never from a rules file; a
+                           helper's marker function (hp_hook_req.marker) */
 } hp_action;
+
+/* The helpers' marker functions (rewriter/switch.h), whose bodies hookpatch
+ * replaces with a stub; HP_MARK_NONE for every user request. */
+typedef enum hp_marker { HP_MARK_NONE, HP_MARK_TABLE, HP_MARK_CURG } hp_marker;
 
 typedef enum hp_target_kind { HP_TGT_NAME, HP_TGT_GLOB, HP_TGT_ADDR } hp_target_kind;
 
@@ -32,6 +40,7 @@ typedef struct hp_hook_req {
     char *object_path; /* resolved relative to the rules file's directory */
     char *symbol;      /* HP_ACT_OBJECT: replacement symbol in the object */
     hp_loc symbol_loc;
+    hp_marker marker;  /* HP_ACT_MARKER: which one */
 } hp_hook_req;
 
 typedef struct hp_hook_reqs {

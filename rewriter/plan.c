@@ -5,6 +5,7 @@
 #include "rewriter.h"
 #include "inline.h"
 #include "objects.h"
+#include "switch.h"
 
 #include "../base/hp_par.h"
 #include "../base/hp_time.h"
@@ -74,6 +75,11 @@ static hp_status hp_refuse(hp_hook *h, hp_diags *d, const char *fmt, ...)
     va_end(ap);
     if (s != HP_OK || h->req->target_kind == HP_TGT_GLOB)
         return s;
+    if (h->req->action == HP_ACT_MARKER)
+        return hp_diag_add(d, HP_DIAG_ERROR, &h->req->target_loc, h->target->name,
+                           "cannot replace hookpatch's marker function at 0x%llx, so the switch "
+                           "helpers could not find the switch table: %s",
+                           (unsigned long long)h->target->va, hp_hook_skip_reason(h, d));
     return hp_diag_add(d, HP_DIAG_ERROR, &h->req->target_loc, h->target->name,
                        "cannot hook at 0x%llx: %s", (unsigned long long)h->target->va,
                        hp_hook_skip_reason(h, d));
@@ -243,9 +249,14 @@ static hp_status hp_analyze(hp_plan *p, hp_diags *d)
     hp_timing_mark("analyze");
     HP_CHECK(hp_analyze_xrefs(p, d));
     hp_timing_mark("xrefs");
-    p->nplanned = p->nskipped = 0;
-    for (size_t i = 0; i < p->n; i++)
-        p->v[i].state == HP_HOOK_PLANNED ? p->nplanned++ : p->nskipped++;
+    p->nplanned = p->nskipped = p->nown = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        bool planned = p->v[i].state == HP_HOOK_PLANNED;
+        if (p->v[i].req->action == HP_ACT_MARKER)
+            p->nown += planned; /* a refused marker is an error of its own */
+        else
+            planned ? p->nplanned++ : p->nskipped++;
+    }
     p->analysed = true;
     return d->errors > p->errors_before ? HP_ERR_UNHOOKABLE : HP_OK;
 }
@@ -326,5 +337,6 @@ void hp_plan_free(hp_plan *p)
     hp_edit_free(&p->ed);
     hp_xrefs_free(&p->xrefs);
     hp_objlink_free(p->objs);
+    hp_switch_free(p->sw);
     memset(p, 0, sizeof *p);
 }

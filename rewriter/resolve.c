@@ -7,6 +7,7 @@
 #include "rewriter.h"
 #include "inline.h"
 #include "objects.h"
+#include "switch.h"
 
 #include <fnmatch.h>
 #include <stdio.h>
@@ -115,7 +116,8 @@ static size_t hp_names_lower(hp_resolver *r, const char *key)
 
 const char *hp_action_name(hp_action a)
 {
-    static const char *const names[] = {"replace", "return", "trap", "passthrough", "object"};
+    static const char *const names[] = {"replace", "return",      "trap",  "passthrough",
+                                        "object",  "switch",      "marker"};
     return names[a];
 }
 
@@ -136,6 +138,27 @@ static const char *hp_req_file(const hp_hook_req *req)
     return req->target_loc.file ? req->target_loc.file : req->loc.file ? req->loc.file : "";
 }
 
+/* A rule that matches a marker function (claimed first, by hookpatch):
+ * exactly, an error; by a glob, skipped with the reason. */
+static hp_status hp_claim_marker(hp_resolver *r, const hp_hook_req *req, const hp_symbol *s)
+{
+    static const char why[] = "hookpatch replaces its body with a stub the switch helpers call "
+                              "to find the switch table";
+    if (req->target_kind != HP_TGT_GLOB) {
+        hp_diag_add(r->d, HP_DIAG_ERROR, &req->target_loc, req->target,
+                    "'%s' is hookpatch's own marker function: %s, so a rule cannot hook it",
+                    s->name, why);
+        return HP_ERR_RULES;
+    }
+    const hp_hook *last = r->p->n ? &r->p->v[r->p->n - 1] : NULL;
+    if (last && last->req == req && last->target->va == s->va)
+        return HP_OK;
+    hp_hook *h = hp_plan_add(r->p, req, s);
+    if (!h)
+        return HP_ERR_NOMEM;
+    return hp_hook_skip(h, r->d, "hookpatch's own marker function: %s", why);
+}
+
 /* Claim s for request `req`. Exact requests colliding is an error. */
 static hp_status hp_claim(hp_resolver *r, const hp_hook_req *req, const hp_symbol *s)
 {
@@ -150,6 +173,8 @@ static hp_status hp_claim(hp_resolver *r, const hp_hook_req *req, const hp_symbo
     const hp_hook_req *first = r->p->v[*slot - 1].req;
     if (first == req)
         return HP_OK; /* an alias of a function this request already has */
+    if (first->action == HP_ACT_MARKER)
+        return hp_claim_marker(r, req, s);
     if (req->target_kind != HP_TGT_GLOB) {
         hp_diag_add(r->d, HP_DIAG_ERROR, &req->target_loc, req->target,
                     "'%s' is already hooked by the rule at %s:%u:%u", s->name,
@@ -549,10 +574,32 @@ static hp_status hp_check_refs(hp_resolver *r)
     return st;
 }
 
+/* The helpers' marker functions, claimed before any rule: each one found
+ * is hooked with its stub (every function of that name, in case a helper
+ * is linked twice). One scan of the symbols, not the name index, which
+ * runs of glob rules never sort. */
+static hp_status hp_resolve_markers(hp_resolver *r)
+{
+    HP_CHECK(hp_switch_init(r->p));
+    const hp_image *img = r->p->img;
+    for (size_t i = 0; i < img->nsyms; i++) {
+        const hp_symbol *s = &img->syms[i];
+        hp_marker m = hp_is_func(s) ? hp_switch_marker_of(s) : HP_MARK_NONE;
+        if (m == HP_MARK_NONE || *hp_claim_slot(r, s))
+            continue; /* another name of an address already claimed */
+        for (size_t k = 0; k < hp_switch_nmarkers; k++)
+            if (hp_symbol_matches(s, hp_switch_markers[k].name))
+                HP_CHECK(hp_claim(r, &r->p->sw->marks[k], s));
+    }
+    return HP_OK;
+}
+
 hp_status hp_resolve(hp_plan *p, const hp_hook_reqs *reqs, hp_diags *d)
 {
     hp_resolver r;
     hp_status st = hp_resolver_init(&r, p, d), first_err = HP_OK;
+    if (st == HP_OK)
+        st = hp_resolve_markers(&r);
     for (size_t i = 0; st == HP_OK && i < reqs->n; i++) {
         hp_status s = hp_resolve_req(&r, &reqs->v[i]);
         if (s == HP_ERR_NOMEM)

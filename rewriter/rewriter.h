@@ -47,6 +47,8 @@ typedef struct hp_hook {
      * short (rel8) one goes through a 5-byte jump island here (0: none). */
     uint64_t island_va;
     size_t obj; /* HP_ACT_OBJECT: the object's index in the linker */
+    size_t slot; /* HP_ACT_SWITCH: its entry and slot in the switch table */
+    hp_call_abi abi; /* HP_ACT_SWITCH: what its slot holds */
 } hp_hook;
 
 /* Skip h: its reason becomes an HP_DIAG_REASON in d, at the rule's
@@ -65,7 +67,8 @@ const char *hp_hook_skip_reason(const hp_hook *h, const hp_diags *d);
 /* True when the hook reaches the original code through a trampoline. */
 bool hp_hook_needs_tramp(const hp_hook *h);
 /* True when branches back to the entry must be sent to the trampoline:
- * the entry leads to a replacement that may call the original. */
+ * the entry leads to a replacement that may call the original (replace or
+ * object with `original`, switch). */
 bool hp_hook_needs_redirect(const hp_hook *h);
 
 typedef struct hp_plan {
@@ -74,11 +77,14 @@ typedef struct hp_plan {
     bool far;      /* prologue jumps take the far form (hp_site.far) */
     hp_hook *v;
     size_t n, cap;
-    size_t nplanned, nskipped;
+    /* The user's hooks; hookpatch's own marker hooks (HP_ACT_MARKER) are
+     * in v too but counted in nown only. */
+    size_t nplanned, nskipped, nown;
     hp_layout lay;
     hp_edit ed;
     hp_xrefs xrefs; /* cross-function branch targets */
     struct hp_objlink *objs; /* objects named by `object =`, or NULL */
+    struct hp_switch *sw;    /* the switch table and markers (switch.h); owned */
     uint64_t data_filesz;    /* file-backed part of the data region */
     /* Every hook's entry was analysed: a hook still HP_HOOK_PLANNED is
      * planned. False when an earlier pass failed: the hooks claimed so far

@@ -598,7 +598,7 @@ static void test_unknown_action_typo(void **state)
 static void test_unknown_action_plain(void **state)
 {
     rt_expect_one("[[hook]]\ntarget = 'a'\naction = 'explode'\n", 3, 10,
-                  "unknown action 'explode' (expected return, trap or passthrough)");
+                  "unknown action 'explode' (expected return, trap, passthrough or switch)");
 }
 
 static void test_value_without_return(void **state)
