@@ -11,9 +11,10 @@
  *
  * (Forgetting it is a link error, undefined hookpatch_set; defining it twice
  * is a duplicate-symbol link error: either way the linker says so, on every
- * toolchain. Weak definitions were not used because mingw-w64's PE weak
- * externals and Mach-O's dyld-coalesced weak symbols do not give one
- * private copy per module.)
+ * toolchain. Weak definitions in the header were not used: mingw-w64 makes
+ * each weak definition a body of its own, `.weak.NAME.FILE`, and leaves
+ * NAME undefined in the COFF symbol table, so there would be several
+ * markers and none that hookpatch finds by its name.)
  *
  * Then patch the binary with one rule per function to switch:
  *
