@@ -11,7 +11,9 @@
  * linker drops a function nothing reaches, so such a target is still in
  * the binary because something holds its address (a func value, an itab);
  * those calls are redirected, and the warning says so when a word of the
- * image holds the entry.
+ * image holds the entry. Only where the trees show that the compiler
+ * inlined (so never in a -gcflags=all=-l build), and only for functions
+ * Go source can call by name.
  *
  * A glob that matches many inlined targets gets one line; -v
  * (hp_options.verbose) lists them as notes. */
@@ -60,6 +62,7 @@ typedef struct hp_inl_ctx {
     const char **names; /* hooked target names, sorted, unique */
     size_t nnames;
     hp_inl_verdict *verdict; /* per name */
+    uint64_t inlined;        /* inlined call sites seen, of any function */
     const char *where;
     hp_inl_site *v;
     size_t n, cap;
@@ -74,6 +77,7 @@ static int hp_strp_cmp(const void *a, const void *b)
 static void hp_inl_found(void *vctx, const char *callee, uint32_t sites)
 {
     hp_inl_ctx *c = vctx;
+    c->inlined += sites;
     const char **hit = bsearch(&callee, c->names, c->nnames, sizeof *c->names, hp_strp_cmp);
     if (!hit || c->st != HP_OK)
         return;
@@ -149,19 +153,44 @@ static hp_status hp_inl_gather(hp_plan *p, hp_inl_ctx *c, hp_diags *d)
     return s == HP_ERR_NOMEM ? s : c->st;
 }
 
-/* Go never inlines these: main.main and package initialisers are not
- * called by name in Go source (the runtime calls them through tables). */
-static bool hp_inl_never_inlined(const char *name)
+/* Whether s ends a Go name component that is a number after prefix:
+ * "func1", "init.0" style suffixes of compiler-made names. */
+static bool hp_inl_numbered(const char *name, const char *prefix)
 {
-    if (!strcmp(name, "main.main"))
-        return true;
+    for (const char *q = strstr(name, prefix); q; q = strstr(q + 1, prefix)) {
+        const char *d = q + strlen(prefix);
+        if (*d >= '0' && *d <= '9')
+            return true;
+    }
+    return false;
+}
+
+/* Functions Go source cannot call by name, so no call by name of them was
+ * inlined: main.main and package initialisers (the runtime calls them
+ * through tables), closures, method values ("-fm") and the wrappers of
+ * defer and go statements (called through func values), the compiler's
+ * type algorithms, and assembly (never inlined: an ".abi0" name, or one
+ * with no package). */
+static bool hp_inl_not_by_name(const char *name)
+{
+    size_t len = strlen(name);
     const char *dot = strrchr(name, '.');
-    if (!dot)
-        return false;
-    if (!strcmp(dot, ".init"))
+    if (!dot || !strcmp(name, "main.main") || !strncmp(name, "type:", 5) ||
+        !strncmp(name, "type..", 6) || !strncmp(name, "go:", 3) || !strncmp(name, "go.", 3) ||
+        !strcmp(dot, ".init") || !strcmp(dot, ".abi0") ||
+        (len > 3 && !strcmp(name + len - 3, "-fm")))
         return true;
-    size_t ndig = strspn(dot + 1, "0123456789"); /* pkg.init.0 */
-    return ndig && !dot[1 + ndig] && dot - name >= 5 && !memcmp(dot - 5, ".init", 5);
+    return hp_inl_numbered(name, ".init.") || hp_inl_numbered(name, ".func") ||
+           hp_inl_numbered(name, ".deferwrap") || hp_inl_numbered(name, ".gowrap") ||
+           hp_inl_numbered(name, "-range");
+}
+
+/* "pkg/path.T.M" or "pkg/path.(*T).M": a dot after the package's. */
+static bool hp_inl_method(const char *name)
+{
+    const char *slash = strrchr(name, '/');
+    const char *dot = strchr(slash ? slash : name, '.');
+    return dot && strchr(dot + 1, '.');
 }
 
 /* The hooks whose target may have been inlined without a trace in the
@@ -176,7 +205,7 @@ static hp_status hp_inl_candidates(const hp_plan *p, const hp_inl_ctx *c, uint64
     for (size_t i = 0; i < p->n; i++) {
         const hp_symbol *t = p->v[i].target;
         if (p->v[i].state != HP_HOOK_PLANNED || !t->size || t->size > HP_INLINE_GO_MAX_SIZE ||
-            hp_inl_never_inlined(t->name))
+            hp_inl_not_by_name(t->name))
             continue;
         size_t k = hp_inl_index(c, t->name);
         if (k != SIZE_MAX && c->verdict[k].kind == HP_INL_NONE)
@@ -276,9 +305,10 @@ static hp_status hp_inl_one(const hp_plan *p, const hp_inl_ctx *c, const hp_hook
         snprintf(msg, sizeof msg, "%s is inlined into %s; those calls are not redirected — "
                  "rebuild with %s", name, list, hp_inl_rebuild(p));
     } else if (c->verdict[k].addr_taken) {
+        /* a method's address is most often in an itab */
         snprintf(msg, sizeof msg, "no direct call to %s remains; calls through func values "
-                 "are redirected, but calls by name were probably inlined: rebuild with %s",
-                 name, hp_inl_rebuild(p));
+                 "%sare redirected, but calls by name were probably inlined: rebuild with %s",
+                 name, hp_inl_method(name) ? "and interfaces " : "", hp_inl_rebuild(p));
     } else {
         snprintf(msg, sizeof msg, "no direct call to %s remains: calls by name were "
                  "probably inlined and are not redirected: rebuild with %s",
@@ -310,13 +340,16 @@ static hp_status hp_inl_group(const hp_plan *p, const hp_inl_ctx *c, const hp_in
                               size_t n, bool verbose, hp_diags *d)
 {
     const hp_hook_req *req = v[0].h->req;
-    bool summary = req->target_kind == HP_TGT_GLOB && n > 1;
+    bool summary = req->target_kind == HP_TGT_GLOB && n > 1, no_call = false;
+    for (size_t i = 0; i < n; i++)
+        no_call |= c->verdict[v[i].name].kind == HP_INL_NO_CALL;
     if (summary)
         HP_CHECK(hp_diag_add_flagged(d, HP_DIAG_MAY_NOT_TAKE_EFFECT, &req->target_loc, NULL,
-                                     "%zu targets matched by '%s' were inlined; calls by name "
-                                     "are not redirected: rebuild with %s%s",
-                                     n, req->target, hp_inl_rebuild(p),
-                                     verbose ? "" : "; -v lists them"));
+                                     "%zu targets matched by '%s' were inlined%s; calls by "
+                                     "name are not redirected: rebuild with %s%s",
+                                     n, req->target,
+                                     no_call ? " or have no direct call left" : "",
+                                     hp_inl_rebuild(p), verbose ? "" : "; -v lists them"));
     for (size_t i = 0; i < n && (!summary || verbose); i++)
         HP_CHECK(hp_inl_one(p, c, v[i].h, v[i].name, summary, d));
     return HP_OK;
@@ -360,7 +393,9 @@ hp_status hp_inline_check(hp_plan *p, const hp_options *opt, hp_diags *d)
         s = HP_OK; /* no inline trees: the code can still tell */
     for (size_t i = 0; trees && i < c.n; i++)
         c.verdict[c.v[i].target].kind = HP_INL_TREE;
-    if (s == HP_OK && p->img->pclntab)
+    /* No inline tree anywhere: built with -gcflags=all=-l (or the trees
+     * are unreadable), and nothing says a missing call was inlined. */
+    if (s == HP_OK && trees && c.inlined && p->img->pclntab)
         s = hp_inl_no_calls(p, &c);
     if (s == HP_OK)
         s = hp_inl_report(p, &c, opt && opt->verbose, d);

@@ -122,7 +122,7 @@ glob_for()
     run_prog ./prog
     local want=$RUN_OUT
     check_eq "$L glob: the program runs" "2 6 -4 7 101 5" "$want"
-    local line="rules.toml:2:10: 4 targets matched by 'example.com/m/calc.*' were inlined; calls by name are not redirected: rebuild with -gcflags=all=-l"
+    local line="rules.toml:2:10: 4 targets matched by 'example.com/m/calc.*' were inlined or have no direct call left; calls by name are not redirected: rebuild with -gcflags=all=-l"
     hp prog out rules.toml
     check_eq "$L glob: one line for the four inlined targets" \
         "0|hookpatch: warning: $line; -v lists them
