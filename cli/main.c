@@ -43,7 +43,8 @@ static const char hp_usage[] =
     "                       need not exist yet)\n"
     "  --timings            print the time each phase took on stderr\n"
     "  -q, --quiet          only the summary line and errors\n"
-    "  -v, --verbose        also print the plan\n"
+    "  -v, --verbose        also print the plan, and each target a glob's inlining\n"
+    "                       warning counts\n"
     "  -h, --help           this text\n"
     "  --version            print the version\n";
 
