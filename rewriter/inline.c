@@ -299,24 +299,29 @@ static hp_status hp_inl_one(const hp_plan *p, const hp_inl_ctx *c, const hp_hook
     const char *name = c->names[k];
     const hp_loc *loc = &h->req->target_loc;
     char list[1024];
-    char msg[1400];
+    char *msg;
     if (c->verdict[k].kind == HP_INL_TREE) {
         hp_inl_where(c, k, list, sizeof list);
-        snprintf(msg, sizeof msg, "%s is inlined into %s; those calls are not redirected — "
-                 "rebuild with %s", name, list, hp_inl_rebuild(p));
+        msg = hp_asprintf("%s is inlined into %s; those calls are not redirected — rebuild "
+                          "with %s", name, list, hp_inl_rebuild(p));
     } else if (c->verdict[k].addr_taken) {
         /* a method's address is most often in an itab */
-        snprintf(msg, sizeof msg, "no direct call to %s remains; calls through func values "
-                 "%sare redirected, but calls by name were probably inlined: rebuild with %s",
-                 name, hp_inl_method(name) ? "and interfaces " : "", hp_inl_rebuild(p));
+        msg = hp_asprintf("no direct call to %s remains; calls through func values %sare "
+                          "redirected, but calls by name were probably inlined: rebuild with %s",
+                          name, hp_inl_method(name) ? "and interfaces " : "",
+                          hp_inl_rebuild(p));
     } else {
-        snprintf(msg, sizeof msg, "no direct call to %s remains: calls by name were "
-                 "probably inlined and are not redirected: rebuild with %s",
-                 name, hp_inl_rebuild(p));
+        msg = hp_asprintf("no direct call to %s remains: calls by name were probably inlined "
+                          "and are not redirected: rebuild with %s", name, hp_inl_rebuild(p));
     }
-    if (note)
-        return hp_diag_add(d, HP_DIAG_NOTE, loc, name, "%s", msg);
-    return hp_diag_add_flagged(d, HP_DIAG_MAY_NOT_TAKE_EFFECT, loc, NULL, "%s", msg);
+    if (!msg) {
+        d->errors++; /* a lost diagnostic is never silent (hp_diag_add) */
+        return HP_ERR_NOMEM;
+    }
+    hp_status s = note ? hp_diag_add(d, HP_DIAG_NOTE, loc, name, "%s", msg)
+                       : hp_diag_add_flagged(d, HP_DIAG_MAY_NOT_TAKE_EFFECT, loc, NULL, "%s", msg);
+    hp_free(msg);
+    return s;
 }
 
 /* A target found inlined, in hook order; grouped by the rule that
