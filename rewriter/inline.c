@@ -153,8 +153,8 @@ static hp_status hp_inl_gather(hp_plan *p, hp_inl_ctx *c, hp_diags *d)
     return s == HP_ERR_NOMEM ? s : c->st;
 }
 
-/* Whether s ends a Go name component that is a number after prefix:
- * "func1", "init.0" style suffixes of compiler-made names. */
+/* Whether name holds prefix followed by a digit: the "func1", "init.0"
+ * parts of compiler-made names. */
 static bool hp_inl_numbered(const char *name, const char *prefix)
 {
     for (const char *q = strstr(name, prefix); q; q = strstr(q + 1, prefix)) {
@@ -163,6 +163,14 @@ static bool hp_inl_numbered(const char *name, const char *prefix)
             return true;
     }
     return false;
+}
+
+/* "pkg/path.T.M" or "pkg/path.(*T).M": a dot after the package's. */
+static bool hp_inl_method(const char *name)
+{
+    const char *slash = strrchr(name, '/');
+    const char *dot = strchr(slash ? slash : name, '.');
+    return dot && strchr(dot + 1, '.');
 }
 
 /* Functions Go source cannot call by name, so no call by name of them was
@@ -177,20 +185,12 @@ static bool hp_inl_not_by_name(const char *name)
     const char *dot = strrchr(name, '.');
     if (!dot || !strcmp(name, "main.main") || !strncmp(name, "type:", 5) ||
         !strncmp(name, "type..", 6) || !strncmp(name, "go:", 3) || !strncmp(name, "go.", 3) ||
-        !strcmp(dot, ".init") || !strcmp(dot, ".abi0") ||
+        (!strcmp(dot, ".init") && !hp_inl_method(name)) || !strcmp(dot, ".abi0") ||
         (len > 3 && !strcmp(name + len - 3, "-fm")))
         return true;
     return hp_inl_numbered(name, ".init.") || hp_inl_numbered(name, ".func") ||
            hp_inl_numbered(name, ".deferwrap") || hp_inl_numbered(name, ".gowrap") ||
            hp_inl_numbered(name, "-range");
-}
-
-/* "pkg/path.T.M" or "pkg/path.(*T).M": a dot after the package's. */
-static bool hp_inl_method(const char *name)
-{
-    const char *slash = strrchr(name, '/');
-    const char *dot = strchr(slash ? slash : name, '.');
-    return dot && strchr(dot + 1, '.');
 }
 
 /* The hooks whose target may have been inlined without a trace in the
