@@ -1,7 +1,11 @@
-/* `hookpatch exec RULES [options] -- BINARY [ARGS...]`, made for
+/* `hookpatch exec [options] [RULES] -- BINARY [ARGS...]`, made for
  * `go test -exec`: patch BINARY into a temporary file next to it (so a test
  * binary that re-executes itself through os.Args[0] runs patched code too),
  * run it, forward signals, remove the file, and exit as the child did.
+ * Without RULES the rules are ./hookpatch.toml (go test runs each package's
+ * test binary in the package's directory: one `go test -exec "hookpatch exec
+ * --" ./...` serves a whole module); with none there, BINARY runs unpatched,
+ * as if hookpatch were not there: no temporary file and nothing printed.
  * BINARY is found as a shell would find it: a name without a slash is
  * looked up in PATH; not found is exit 127, found but not executable 126.
  *
@@ -130,7 +134,7 @@ static int hp_exec_find(const char *name, const char *role, char **path)
 
 static int hp_exec_usage(void)
 {
-    fputs("hookpatch: error: usage: hookpatch exec [--runner CMD] RULES [-v] [--strict] -- "
+    fputs("hookpatch: error: usage: hookpatch exec [--runner CMD] [-v] [--strict] [RULES] -- "
           "BINARY [ARGS...]\n", stderr);
     return 2;
 }
@@ -184,9 +188,13 @@ static char **hp_runner_argv(const hp_runner *r, char *file, char **args)
     return v;
 }
 
+/* The rules `exec` reads when the command line names none: looked up in
+ * the current directory, the package's under go test. */
+#define HP_EXEC_DEFAULT_RULES "hookpatch.toml"
+
 /* Parsed command line: RULES, options, the child's argv after "--". */
 typedef struct hp_exec_args {
-    const char *rules;
+    const char *rules; /* NULL: none given, and no HP_EXEC_DEFAULT_RULES */
     const char *runner; /* NULL: none given */
     bool verbose;
     hp_options opt;
@@ -194,8 +202,8 @@ typedef struct hp_exec_args {
 } hp_exec_args;
 
 /* Options before or after RULES (--runner CMD, --runner=CMD, -v,
- * --strict); the first other word is RULES. Returns false on a usage
- * error. */
+ * --strict); the first other word is RULES, which may be left out.
+ * Returns false on a usage error. */
 static bool hp_exec_parse(int argc, char **argv, hp_exec_args *a)
 {
     int i = 2;
@@ -213,10 +221,23 @@ static bool hp_exec_parse(int argc, char **argv, hp_exec_args *a)
         else
             return false;
     }
-    if (!a->rules || i + 1 >= argc)
+    if (i + 1 >= argc)
         return false;
     a->child_argv = &argv[i + 1];
     return true;
+}
+
+/* No RULES given: HP_EXEC_DEFAULT_RULES when the current directory has
+ * one. Anything under that name that is there (a dangling link, a
+ * directory, a file we may not read) counts, so the rules loader says what
+ * is wrong with it rather than the tests quietly running unpatched. */
+static void hp_exec_default_rules(hp_exec_args *a)
+{
+    struct stat st;
+    if (a->rules || (lstat(HP_EXEC_DEFAULT_RULES, &st) != 0 &&
+                     (errno == ENOENT || errno == ENOTDIR)))
+        return;
+    a->rules = HP_EXEC_DEFAULT_RULES;
 }
 
 /* The runner from the command line, else from the environment; blank is
@@ -257,15 +278,69 @@ static hp_status hp_exec_patch(hp_job *j, const char *rules, const char *bin,
     return hp_output_finish(o, &j->d);
 }
 
+/* No rules: run bin (found in PATH as child_argv[0]) as it is, through the
+ * runner if there is one, with the argv the caller gave. */
+static int hp_exec_unpatched(const hp_exec_args *a, const hp_runner *r, const char *bin)
+{
+    if (a->verbose)
+        fprintf(stderr, "hookpatch: no %s in the current directory: %s runs unpatched\n",
+                HP_EXEC_DEFAULT_RULES, a->child_argv[0]);
+    if (!r->n)
+        return hp_run(bin, a->child_argv);
+    char **v = hp_runner_argv(r, a->child_argv[0], a->child_argv + 1);
+    int status = -1;
+    if (v)
+        status = hp_run(r->path, v);
+    else
+        fputs("hookpatch: error: out of memory\n", stderr);
+    hp_free(v);
+    return status;
+}
+
+/* Patch bin as a->rules say into o (a finished temporary), printing the
+ * diagnostics: warnings always, notes and the summary with -v. */
+static hp_status hp_exec_prepare(const hp_exec_args *a, const char *bin, hp_output *o)
+{
+    hp_job j = {0};
+    hp_status s = hp_exec_patch(&j, a->rules, bin, &a->opt, o);
+    hp_job_exit_code(&j.d, s, bin);
+    hp_job_print_diags(&j, a->verbose ? HP_DIAG_NOTE : HP_DIAG_WARNING);
+    size_t planned, skipped;
+    hp_job_counts(&j, &planned, &skipped);
+    if (s == HP_OK && a->verbose)
+        fprintf(stderr, "hookpatch: hooked %zu functions, skipped %zu\n", planned, skipped);
+    hp_job_free(&j);
+    return s;
+}
+
+/* Run the patched temporary o->tmp in place of child_argv[0]. */
+static int hp_exec_patched(const hp_exec_args *a, const hp_runner *r, hp_output *o)
+{
+    char **child_argv = a->child_argv;
+    if (!r->n) {
+        child_argv[0] = o->tmp;
+        return hp_run(o->tmp, child_argv);
+    }
+    char **v = hp_runner_argv(r, o->tmp, child_argv + 1);
+    int status = -1;
+    if (v)
+        status = hp_run(r->path, v);
+    else
+        fputs("hookpatch: error: out of memory\n", stderr);
+    hp_free(v);
+    return status;
+}
+
 int hp_cmd_exec(int argc, char **argv)
 {
     hp_exec_args a = {.verbose = getenv("HOOKPATCH_VERBOSE") != NULL};
     if (!hp_exec_parse(argc, argv, &a))
         return hp_exec_usage();
-    char **child_argv = a.child_argv;
+    hp_exec_default_rules(&a);
+    a.opt.verbose = a.verbose;
     char *bin = NULL;
     hp_runner r = {0};
-    int rc = hp_exec_find(child_argv[0], "", &bin);
+    int rc = hp_exec_find(a.child_argv[0], "", &bin);
     if (!rc)
         rc = hp_exec_runner(&a, &r);
     if (rc) {
@@ -273,30 +348,16 @@ int hp_cmd_exec(int argc, char **argv)
         hp_runner_free(&r);
         return rc;
     }
-    hp_job j = {0};
-    hp_output o = {.fd = -1};
-    hp_status s = hp_exec_patch(&j, a.rules, bin, &a.opt, &o);
-    hp_job_exit_code(&j.d, s, bin);
-    hp_job_print_diags(&j, a.verbose ? HP_DIAG_NOTE : HP_DIAG_WARNING);
-    size_t planned, skipped;
-    hp_job_counts(&j, &planned, &skipped);
-    if (s == HP_OK && a.verbose)
-        fprintf(stderr, "hookpatch: hooked %zu functions, skipped %zu\n", planned, skipped);
-    hp_job_free(&j);
-    hp_free(bin);
     int status = -1;
-    if (s == HP_OK && r.n) {
-        char **v = hp_runner_argv(&r, o.tmp, child_argv + 1);
-        if (v)
-            status = hp_run(r.path, v);
-        else
-            fputs("hookpatch: error: out of memory\n", stderr);
-        hp_free(v);
-    } else if (s == HP_OK) {
-        child_argv[0] = o.tmp;
-        status = hp_run(o.tmp, child_argv);
+    if (!a.rules) {
+        status = hp_exec_unpatched(&a, &r, bin);
+    } else {
+        hp_output o = {.fd = -1};
+        if (hp_exec_prepare(&a, bin, &o) == HP_OK)
+            status = hp_exec_patched(&a, &r, &o);
+        hp_output_discard(&o);
     }
-    hp_output_discard(&o);
+    hp_free(bin);
     hp_runner_free(&r);
     return status < 0 ? 1 : hp_exit_like(status);
 }

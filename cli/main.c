@@ -1,7 +1,7 @@
 /* hookpatch command line: the only place that prints diagnostics and exits.
  *   hookpatch [options] IN OUT RULES
  *   hookpatch list [--json] IN [GLOB]
- *   hookpatch exec [--runner CMD] RULES -- BINARY [ARGS...]
+ *   hookpatch exec [--runner CMD] [RULES] -- BINARY [ARGS...]
  *   hookpatch --print-deps RULES
  * Exit codes: 0 success, 1 any error, 2 usage error. */
 #include "deps.h"
@@ -25,8 +25,10 @@
 static const char hp_usage[] =
     "usage: hookpatch [options] IN OUT RULES    patch IN into OUT as RULES say\n"
     "       hookpatch list [--json] IN [GLOB]    list functions and whether they can be hooked\n"
-    "       hookpatch exec [--runner CMD] RULES [-v] [--strict] -- BINARY [ARGS...]\n"
-    "                                            patch BINARY to a temporary file and run it\n"
+    "       hookpatch exec [--runner CMD] [-v] [--strict] [RULES] -- BINARY [ARGS...]\n"
+    "                                            patch BINARY to a temporary file and run it;\n"
+    "                                            no RULES: ./hookpatch.toml, and without one\n"
+    "                                            BINARY runs unpatched\n"
     "       hookpatch --print-deps RULES         list the object files RULES names\n"
     "options:\n"
     "  --dry-run            print the plan on stdout, write nothing\n"
@@ -41,7 +43,8 @@ static const char hp_usage[] =
     "                       need not exist yet)\n"
     "  --timings            print the time each phase took on stderr\n"
     "  -q, --quiet          only the summary line and errors\n"
-    "  -v, --verbose        also print the plan\n"
+    "  -v, --verbose        also print the plan, and each target a glob's inlining\n"
+    "                       warning counts\n"
     "  -h, --help           this text\n"
     "  --version            print the version\n";
 
@@ -105,6 +108,7 @@ static int hp_parse_args(int argc, char **argv, hp_args *a)
             return hp_usage_error("unknown option '%s'", s);
         }
     }
+    a->opt.verbose = a->verbose;
     if (a->depfile && !a->depfile[0])
         return hp_usage_error("%s", "--depfile needs a file name");
     if (a->depfile && (a->dry_run || a->print_deps))

@@ -278,15 +278,15 @@ void hp_plan_warn_unpatched(const hp_image *img, hp_diags *d)
     d->slice = outer;
 }
 
-static hp_status hp_plan_passes(hp_image *img, const hp_hook_reqs *reqs, hp_diags *d,
-                                hp_plan *out)
+static hp_status hp_plan_passes(hp_image *img, const hp_hook_reqs *reqs,
+                                const hp_options *opt, hp_diags *d, hp_plan *out)
 {
     HP_CHECK(hp_objects_load(out, reqs, d));
     hp_timing_mark("objects");
     HP_CHECK(hp_resolve(out, reqs, d));
     hp_timing_mark("resolve");
     HP_CHECK(hp_analyze(out, d));
-    HP_CHECK(hp_inline_check(out, d));
+    HP_CHECK(hp_inline_check(out, opt, d));
     hp_timing_mark("inlining");
     HP_CHECK(hp_measure(out, d));
     HP_CHECK(img->fmt->place(img, &out->lay));
@@ -322,7 +322,7 @@ hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_option
     out->arch = hp_arch_for(img);
     out->far = hp_plan_far(img, out->arch, opt);
     out->lay.far = out->far && opt->test_far;
-    hp_status s = hp_plan_passes(img, reqs, d, out);
+    hp_status s = hp_plan_passes(img, reqs, opt, d, out);
     /* --strict: the one place where "may not take effect" becomes an error. */
     if (opt->strict && hp_diags_promote(d, HP_DIAG_MAY_NOT_TAKE_EFFECT) && s == HP_OK)
         s = HP_ERR_UNHOOKABLE;

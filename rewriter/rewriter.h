@@ -22,6 +22,8 @@ typedef struct hp_options {
     /* Every warning that a hook may not take effect (HP_DIAG_MAY_NOT_TAKE_EFFECT:
      * an inlined target, a universal slice copied unpatched) is an error. */
     bool strict;
+    /* -v: list what a summary line counts (a glob's inlined targets). */
+    bool verbose;
     /* Test only (HOOKPATCH_TEST_FAR): take the far prologue jumps and ask
      * the backend to place the new code out of the near jump's reach, so
      * the tests run the far forms end to end. No effect on x86-64. */

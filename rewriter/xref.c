@@ -25,6 +25,8 @@ typedef struct hp_xbuild {
     uint64_t *starts;  /* function symbols' starts, sorted, unique */
     size_t nstarts;
     hp_code_map code;  /* what to scan, and where decoding can start */
+    bool entries;      /* hp_xrefs_build_entries: record branches to function
+                          starts, except those from the function's own body */
 } hp_xbuild;
 
 /* One piece of a code range, scanned by one worker. Pieces of a range are
@@ -42,21 +44,25 @@ typedef struct hp_xpart {
 } hp_xpart;
 
 /* In a watched range and not itself a function's start (a call or a tail
- * jump to another function is no entry into the middle of anything). */
-static bool hp_watched(const hp_xbuild *b, uint64_t t)
+ * jump to another function is no entry into the middle of anything). For
+ * hp_xrefs_build_entries the watched bytes are entries: a branch there
+ * counts unless it comes from the body of the function it enters (Go's
+ * morestack trailer, a loop, recursion: no call from anywhere else). */
+static bool hp_watched(const hp_xbuild *b, uint64_t at, uint64_t t)
 {
     uint64_t o = t - b->lo;
     if (o >= b->span || !(b->coarse[o >> 9] & (1u << ((o >> 6) & 7))) ||
         !(b->bits[o >> 3] & (1u << (o & 7))))
         return false;
-    size_t i = hp_u64_upper_bound(b->starts, b->nstarts, t);
+    /* normal: is t a start; entries: does at's function start at t */
+    size_t i = hp_u64_upper_bound(b->starts, b->nstarts, b->entries ? at : t);
     return !(i && b->starts[i - 1] == t);
 }
 
 static hp_status hp_on_candidate(void *vp, uint64_t at, uint64_t t)
 {
     hp_xpart *x = vp;
-    if (at < x->va || at >= x->end || !hp_watched(x->b, t))
+    if (at < x->va || at >= x->end || !hp_watched(x->b, at, t))
         return HP_OK; /* the scan reads a byte either side of the part */
     HP_CHECK(HP_GROW(x->cand, x->cand_cap, x->ncand + 1));
     x->cand[x->ncand++] = (hp_cand){at, t};
@@ -73,7 +79,7 @@ static hp_status hp_add_target(hp_xpart *x, uint64_t t)
 static hp_status hp_on_branch(void *vp, uint64_t at, uint64_t t)
 {
     hp_xpart *x = vp;
-    return hp_watched(x->b, t) ? hp_add_target(x, t) : HP_OK;
+    return hp_watched(x->b, at, t) ? hp_add_target(x, t) : HP_OK;
 }
 
 static int hp_range_cmp(const void *a, const void *b)
@@ -354,11 +360,11 @@ static hp_status hp_xrefs_run(hp_xbuild *b, const hp_xref_range *ranges, size_t 
     return hp_merge_parts(pool, b->out);
 }
 
-hp_status hp_xrefs_build(const hp_image *img, const hp_xref_range *ranges, size_t n,
-                         hp_xrefs *out)
+static hp_status hp_xrefs_build_mode(const hp_image *img, const hp_xref_range *ranges,
+                                     size_t n, bool entries, hp_xrefs *out)
 {
     memset(out, 0, sizeof *out);
-    hp_xbuild b = {.img = img, .arch = hp_arch_for(img), .out = out};
+    hp_xbuild b = {.img = img, .arch = hp_arch_for(img), .out = out, .entries = entries};
     hp_xpool pool = {0};
     hp_status s = hp_xrefs_run(&b, ranges, n, &pool);
     for (size_t i = 0; i < pool.nparts; i++) {
@@ -374,6 +380,35 @@ hp_status hp_xrefs_build(const hp_image *img, const hp_xref_range *ranges, size_
     if (s != HP_OK)
         hp_xrefs_free(out);
     return s;
+}
+
+hp_status hp_xrefs_build(const hp_image *img, const hp_xref_range *ranges, size_t n,
+                         hp_xrefs *out)
+{
+    return hp_xrefs_build_mode(img, ranges, n, false, out);
+}
+
+/* Entry e is watched as the range (e - 1, e + 1), which holds e alone. */
+hp_status hp_xrefs_build_entries(const hp_image *img, const uint64_t *entries, size_t n,
+                                 hp_xrefs *out)
+{
+    hp_xref_range *r = hp_malloc((n ? n : 1) * sizeof *r);
+    if (!r) {
+        memset(out, 0, sizeof *out);
+        return HP_ERR_NOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (entries[i])
+            r[k++] = (hp_xref_range){entries[i] - 1, entries[i] + 1};
+    hp_status s = hp_xrefs_build_mode(img, r, k, true, out);
+    hp_free(r);
+    return s;
+}
+
+bool hp_xrefs_reached(const hp_xrefs *x, uint64_t entry_va)
+{
+    return entry_va && hp_xrefs_any_in(x, entry_va - 1, entry_va + 1);
 }
 
 bool hp_xrefs_any_in(const hp_xrefs *x, uint64_t lo, uint64_t hi)

@@ -47,6 +47,16 @@ typedef struct hp_xrefs {
  * HP_XREF_WINDOW bytes of every function. */
 hp_status hp_xrefs_build(const hp_image *img, const hp_xref_range *ranges, size_t n,
                          hp_xrefs *out);
+/* The direct calls and jumps to the given function entries (any order; 0
+ * is ignored) from code outside the function each one starts: whether a
+ * call by name of a function remains (rewriter/inline.c). The same scan as
+ * hp_xrefs_build, with the same caveats: a candidate the decode cannot
+ * rule out counts as a call; indirect calls are not seen. */
+hp_status hp_xrefs_build_entries(const hp_image *img, const uint64_t *entries, size_t n,
+                                 hp_xrefs *out);
+/* For a table from hp_xrefs_build_entries: whether a branch reaches
+ * entry_va (true too when entry_va was not watched: nothing is known). */
+bool hp_xrefs_reached(const hp_xrefs *x, uint64_t entry_va);
 /* True when some target t satisfies lo < t < hi, or when (lo, hi) is not
  * inside one watched range (nothing is known there: answer "unsafe"). */
 bool hp_xrefs_any_in(const hp_xrefs *x, uint64_t lo, uint64_t hi);

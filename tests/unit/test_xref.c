@@ -331,6 +331,39 @@ static void test_table_empty(void **state)
     hp_image_close(img);
 }
 
+/* hp_xrefs_build_entries: calls and jumps to function entries, from
+ * anywhere but the entered function itself (its loop back to the top is
+ * no call by name). */
+static void test_table_entries(void **state)
+{
+    (void)state;
+    hp_image *img = xt_image();
+    xt_put(0x1000, "\xe8\x7b\x00\x00\x00\xc3", 6); /* g1: call g3; ret */
+    xt_func(img, "g1", 0x1000, 6);
+    xt_put(0x1040, "\xff\xc8\x75\xfc\xc3", 5); /* g2: dec eax; jne g2; ret */
+    xt_func(img, "g2", 0x1040, 5);
+    xt_put(0x1080, "\x31\xc0\xc3", 3); /* g3 */
+    xt_func(img, "g3", 0x1080, 3);
+    xt_put(0x10c0, "\xe9\x3b\xff\xff\xff", 5); /* g4: jmp g1 (a tail call) */
+    xt_func(img, "g4", 0x10c0, 5);
+    assert_int_equal(hp_image_finish_syms(img), HP_OK);
+    static const uint64_t entries[] = {0x1080, 0x1040, 0x1000, 0};
+    hp_xrefs x;
+    assert_int_equal(hp_xrefs_build_entries(img, entries, 4, &x), HP_OK);
+    assert_true(hp_xrefs_reached(&x, 0x1000));  /* g4's jump */
+    assert_false(hp_xrefs_reached(&x, 0x1040)); /* only its own loop */
+    assert_true(hp_xrefs_reached(&x, 0x1080));  /* g1's call */
+    assert_true(hp_xrefs_reached(&x, 0x10c0));  /* not watched: unknown */
+    assert_int_equal(x.n, 2);
+    hp_xrefs_free(&x);
+    /* The ordinary table ignores branches to starts: none of these. */
+    hp_xref_range r[] = {{0x0fff, 0x1001}, {0x103f, 0x1041}, {0x107f, 0x1081}};
+    assert_int_equal(hp_xrefs_build(img, r, 3, &x), HP_OK);
+    assert_int_equal(x.n, 0);
+    hp_xrefs_free(&x);
+    hp_image_close(img);
+}
+
 /* The code map without a backend: executable segments, symbol starts. */
 static void test_code_map_fallback(void **state)
 {
@@ -614,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_table_watch_some),
         cmocka_unit_test(test_table_narrow),
         cmocka_unit_test(test_table_empty),
+        cmocka_unit_test(test_table_entries),
         cmocka_unit_test(test_code_map_fallback),
         cmocka_unit_test(test_code_map_elf),
         cmocka_unit_test(test_code_map_elf_stripped),
