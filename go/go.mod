@@ -1,0 +1,3 @@
+module hookpatch.dev
+
+go 1.19
