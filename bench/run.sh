@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # hookpatch benchmarks: patch time and peak memory against cp, scaling with
 # the number of hooks and the file size, correctness of the big case (llc-14
-# on a patched libLLVM), the cost of a hooked call, and start-up time.
+# on a patched libLLVM), the cost of a hooked call (and of a call through a
+# switchable hook: bench/switch_cost.sh), and start-up time.
 # Run by hand (not by CI):
 #
 #   bench/run.sh                 # everything; results in bench/out/
@@ -339,6 +340,10 @@ for r in $(seq 1 21); do
         printf '%s\ttsc\t%s\t%s\n' "$c" "$r" "$("$CC_DIR/$c" $TSC_N t | cut -d' ' -f1)" >>"$CALL_TSV"
     done
 done
+
+# ---- 3b. cost of a call through a switchable hook (issue 17) ------------------------
+say "3b. cost of a call through a switch (bench/switch_cost.sh -> bench/out/switch_cost.md)"
+HOOKPATCH="$HP" REPS=21 MAX_LOAD="$MAX_LOAD" "$BENCH/switch_cost.sh" >>"$LOG" 2>&1
 
 # ---- 4. start-up time ----------------------------------------------------------
 say "4. start-up time (bench/startup.py: interleaved runs, spawn to exit)"
