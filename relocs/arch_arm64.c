@@ -24,7 +24,10 @@
  *   count as free padding for a later function's patch.
  * - Go: the stack check reads g from x28 (hp_a64_go_stack_check) and the
  *   morestack trailer ends in "B entry" (hp_a64_go_morestack_return);
- *   goroutines return to runtime.goexit+4. */
+ *   goroutines return to runtime.goexit+4.
+ * - A switch's dispatch stub loads its slot into x16 (ADRP+LDR) and uses
+ *   x17 for a Go func value's code; Go's closure context goes in x26.
+ *   BR x16/x17 lands on BTI c (or PACIASP) at the slot's function. */
 #include "arch.h"
 #include "arm64.h"
 

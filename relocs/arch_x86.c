@@ -14,7 +14,15 @@
  * - A stolen call becomes "push ret_va; jmp callee": the pushed return
  *   address has no shadow-stack twin, so SHSTK marking is cleared.
  * - Go's stack check is "cmp rsp, [r14+0x10]" (or a lea/mov of r12 from
- *   rsp for big frames), and goroutines return into runtime.goexit+1. */
+ *   rsp for big frames), and goroutines return into runtime.goexit+1.
+ * - A switch's dispatch stub may use one register only: R11 for C (SysV
+ *   passes the static chain in R10 and the varargs count in AL; MS x64
+ *   leaves R10 and R11 free), R12 for Go (ABIInternal passes arguments in
+ *   R10 and R11, the closure context in RDX, g in R14). Its jumps through
+ *   the slot are indirect: under enforced IBT the slot's function needs an
+ *   endbr64 (compilers emit one with -fcf-protection), and a trampoline
+ *   called through a pointer (a helper's "original") has none: a known
+ *   limit while user-space IBT is not enforced on Linux. */
 #include "arch.h"
 #include "x86.h"
 

@@ -601,6 +601,31 @@ static void test_unknown_action_plain(void **state)
                   "unknown action 'explode' (expected return, trap, passthrough or switch)");
 }
 
+static void test_switch(void **state)
+{
+    rt_run run;
+    const hp_hook_req *h = rt_only_hook(&run, "[[hook]]\ntarget = 'time.*'\naction = 'switch'\n"
+                                              "original = 'real_now'\n");
+    assert_int_equal(h->action, HP_ACT_SWITCH);
+    assert_int_equal(h->marker, HP_MARK_NONE);
+    assert_int_equal(h->target_kind, HP_TGT_GLOB);
+    assert_string_equal(h->original, "real_now");
+    rt_assert_loc(h->action_loc, run.r.path, 3, 10);
+    rt_done(&run);
+}
+
+static void test_switch_companions(void **state)
+{
+    rt_expect_one("[[hook]]\ntarget = 'a'\naction = 'switch'\nvalue = 1\n", 4, 1,
+                  "'value' is only allowed with action = \"return\"");
+    rt_expect_one("[[hook]]\ntarget = 'a'\naction = 'switch'\nsymbol = 's'\n", 4, 1,
+                  "'symbol' is only allowed with 'object'");
+    rt_expect_one("[[hook]]\ntarget = 'a'\naction = 'switch'\nreplace = 'b'\n", 4, 11,
+                  "'replace' conflicts with 'action'");
+    rt_expect_one("[[hook]]\ntarget = 'a'\naction = 'swich'\n", 3, 10,
+                  "unknown action 'swich'; did you mean 'switch'?");
+}
+
 static void test_value_without_return(void **state)
 {
     rt_expect_one("[[hook]]\ntarget = 'a'\naction = 'trap'\nvalue = 1\n", 4, 1,
@@ -1202,6 +1227,8 @@ int main(void)
         cmocka_unit_test(test_unknown_action_suggest),
         cmocka_unit_test(test_unknown_action_typo),
         cmocka_unit_test(test_unknown_action_plain),
+        cmocka_unit_test(test_switch),
+        cmocka_unit_test(test_switch_companions),
         cmocka_unit_test(test_value_without_return),
         cmocka_unit_test(test_value_with_replace),
         cmocka_unit_test(test_return_without_value),
