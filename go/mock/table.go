@@ -1,7 +1,7 @@
 package mock
 
-// Reading hookpatch's switch table (format version 1, little-endian; the
-// contract is /work/notes/i17-spec.md, "The switch table"):
+// Reading hookpatch's switch table (format version 1, little-endian;
+// hookpatch writes it in rewriter/switch.c):
 //
 //	off 0   magic "HPSWTAB1"     off 8  uint32 version = 1
 //	off 12  uint32 count         off 16 int64 slots_rel (slot 0 - table)
