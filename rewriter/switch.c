@@ -149,7 +149,8 @@ static hp_status hp_switch_warn_no_marker(const hp_plan *p, const hp_switch *sw,
         go ? hp_switch_markers[1].name : hp_switch_markers[0].name, sw->count,
         sw->count == 1 ? "" : "s", sw->count == 1 ? "s" : "",
         go ? "import \"hookpatch.dev/mock\" in the tests and set them with mock.Patch"
-           : "include include/hookpatch.h in the program and set them with hookpatch_set");
+           : "include include/hookpatch.h, with HOOKPATCH_IMPLEMENTATION defined in one "
+                "file, and set them with hookpatch_set");
 }
 
 hp_status hp_switch_measure(hp_plan *p, hp_diags *d)
