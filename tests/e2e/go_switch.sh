@@ -33,21 +33,9 @@ fi
 export GOFLAGS=-mod=mod GOPROXY=off GOPATH=$HP_WORK/gopath GOTELEMETRY=off
 unset GOOS GOARCH
 
-# `hookpatch exec --` (no RULES: ./hookpatch.toml, none = unpatched) is
-# the documented form. A hookpatch without it gets the same behaviour from
-# a wrapper, and the run says so (a SKIP line).
+# `hookpatch exec --` (no RULES: ./hookpatch.toml, none = unpatched): the
+# documented form, used as users type it.
 EXEC="$HOOKPATCH exec --"
-mkdir -p "$HP_WORK/probe"
-if ! (cd "$HP_WORK/probe" && "$HOOKPATCH" exec -- true) >/dev/null 2>&1; then
-    skip "exec with no RULES" "this hookpatch needs RULES; a wrapper reads ./hookpatch.toml instead"
-    cat >"$HP_WORK/exec.sh" <<EOS
-#!/bin/sh
-if [ -f hookpatch.toml ]; then exec "$HOOKPATCH" exec hookpatch.toml -- "\$@"; fi
-exec \$HOOKPATCH_RUNNER "\$@"
-EOS
-    chmod +x "$HP_WORK/exec.sh"
-    EXEC=$HP_WORK/exec.sh
-fi
 
 # The tests of the ./... run (clock, gor, plain) and of gor.
 ALL_TESTS=(TestAdd TestAllReal TestCleanupRestores TestCleanupRestores/inner TestGC TestMethod
