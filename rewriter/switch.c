@@ -68,16 +68,11 @@ const char *hp_switch_marker_role(hp_marker m)
 /* Asked of the pclntab itself, not of the symbols' source: a Go binary
  * that keeps its .symtab names every function there, so hp_go_load adds no
  * HP_SRC_PCLNTAB symbol for them. */
-hp_call_abi hp_switch_abi(const hp_image *img, const hp_symbol *s)
+hp_call_abi hp_switch_abi(const hp_gotab *t, const hp_symbol *s)
 {
-    hp_gotab t;
     hp_gofunc f;
     uint64_t i;
-    /* No image: only the function table, not the inline trees' gofunc
-     * (a search over the symbols, once per switch hook otherwise). */
-    if (!img->pclntab ||
-        hp_gotab_open(img->pclntab, img->pclntab_size, img->go_text_va, NULL, &t, NULL, 0) != HP_OK ||
-        hp_gotab_find(&t, s->va, &i) != HP_OK || hp_gotab_func(&t, i, &f) != HP_OK)
+    if (!t || hp_gotab_find(t, s->va, &i) != HP_OK || hp_gotab_func(t, i, &f) != HP_OK)
         return HP_ABI_C;
     return f.entry_va == s->va ? HP_ABI_GO : HP_ABI_C;
 }
@@ -102,6 +97,12 @@ static hp_status hp_switch_sort(hp_plan *p, hp_switch *sw)
         hp_free(k);
         return HP_ERR_NOMEM;
     }
+    /* The function table, opened once (no image: only the function
+     * table, not the inline trees' gofunc, which is a search). */
+    const hp_image *img = p->img;
+    hp_gotab t;
+    bool go = img->pclntab && hp_gotab_open(img->pclntab, img->pclntab_size, img->go_text_va,
+                                            NULL, &t, NULL, 0) == HP_OK;
     size_t n = 0;
     for (size_t i = 0; i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].req->action == HP_ACT_SWITCH)
@@ -111,7 +112,7 @@ static hp_status hp_switch_sort(hp_plan *p, hp_switch *sw)
         hp_hook *h = &p->v[k[j].hook];
         sw->order[j] = k[j].hook;
         h->slot = j;
-        h->abi = hp_switch_abi(p->img, h->target);
+        h->abi = hp_switch_abi(go ? &t : NULL, h->target);
     }
     hp_free(k);
     return HP_OK;

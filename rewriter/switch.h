@@ -55,9 +55,10 @@ hp_marker hp_switch_marker_of(const hp_symbol *s);
 /* "switch_table" or "current_g": the role a marker's stub plays. */
 const char *hp_switch_marker_role(hp_marker m);
 
-/* Which ABI the slot of target s follows: Go when the image has a Go
- * function table that lists s's entry. s points into img->syms. */
-hp_call_abi hp_switch_abi(const hp_image *img, const hp_symbol *s);
+/* Which ABI the slot of target s follows: Go when t, the image's Go
+ * function table (NULL: none), lists s's entry. */
+struct hp_gotab;
+hp_call_abi hp_switch_abi(const struct hp_gotab *t, const hp_symbol *s);
 
 /* Before the stubs are measured: order the switch hooks by target and
  * give each its slot (hp_hook.slot) and ABI (hp_hook.abi). */
