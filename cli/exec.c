@@ -278,16 +278,13 @@ static hp_status hp_exec_patch(hp_job *j, const char *rules, const char *bin,
     return hp_output_finish(o, &j->d);
 }
 
-/* No rules: run bin (found in PATH as child_argv[0]) as it is, through the
- * runner if there is one, with the argv the caller gave. */
-static int hp_exec_unpatched(const hp_exec_args *a, const hp_runner *r, const char *bin)
+/* Run path with argv (argv[0] as the child sees it), or, with a runner,
+ * the runner's words, then argv. */
+static int hp_exec_run(const hp_runner *r, const char *path, char **argv)
 {
-    if (a->verbose)
-        fprintf(stderr, "hookpatch: no %s in the current directory: %s runs unpatched\n",
-                HP_EXEC_DEFAULT_RULES, a->child_argv[0]);
     if (!r->n)
-        return hp_run(bin, a->child_argv);
-    char **v = hp_runner_argv(r, a->child_argv[0], a->child_argv + 1);
+        return hp_run(path, argv);
+    char **v = hp_runner_argv(r, argv[0], argv + 1);
     int status = -1;
     if (v)
         status = hp_run(r->path, v);
@@ -295,6 +292,16 @@ static int hp_exec_unpatched(const hp_exec_args *a, const hp_runner *r, const ch
         fputs("hookpatch: error: out of memory\n", stderr);
     hp_free(v);
     return status;
+}
+
+/* No rules: run bin (found in PATH as child_argv[0]) as it is, through the
+ * runner if there is one, with the argv the caller gave. */
+static int hp_exec_unpatched(const hp_exec_args *a, const hp_runner *r, const char *bin)
+{
+    if (a->verbose)
+        fprintf(stderr, "hookpatch: no %s in the current directory: %s runs unpatched\n",
+                HP_EXEC_DEFAULT_RULES, a->child_argv[0]);
+    return hp_exec_run(r, bin, a->child_argv);
 }
 
 /* Patch bin as a->rules say into o (a finished temporary), printing the
@@ -316,19 +323,8 @@ static hp_status hp_exec_prepare(const hp_exec_args *a, const char *bin, hp_outp
 /* Run the patched temporary o->tmp in place of child_argv[0]. */
 static int hp_exec_patched(const hp_exec_args *a, const hp_runner *r, hp_output *o)
 {
-    char **child_argv = a->child_argv;
-    if (!r->n) {
-        child_argv[0] = o->tmp;
-        return hp_run(o->tmp, child_argv);
-    }
-    char **v = hp_runner_argv(r, o->tmp, child_argv + 1);
-    int status = -1;
-    if (v)
-        status = hp_run(r->path, v);
-    else
-        fputs("hookpatch: error: out of memory\n", stderr);
-    hp_free(v);
-    return status;
+    a->child_argv[0] = o->tmp;
+    return hp_exec_run(r, o->tmp, a->child_argv);
 }
 
 int hp_cmd_exec(int argc, char **argv)
