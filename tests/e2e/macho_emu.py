@@ -439,6 +439,11 @@ BUF = 0x7FFC_0000_0000
 
 
 STRINGS = []  # (va, bytes) of the current call's "@s:" arguments
+# (slot va, symbol) of the current call's "@fv:VA=SYM" words: before the
+# call, a Go func value for SYM (a word holding its entry, in BUF) is
+# stored into the switch slot at VA. They are not arguments.
+FUNCVALS = []
+FUNCVAL_AT = 0x7FFC_0000_0F00
 
 
 def arg_value(a):
@@ -474,6 +479,9 @@ def call_arm64(m, sym, abi, args):
     uc.mem_map(BUF, PAGE)
     for va, b in STRINGS:
         uc.mem_write(va, b)
+    for k, (slot, fsym) in enumerate(FUNCVALS):
+        uc.mem_write(FUNCVAL_AT + 8 * k, struct.pack("<Q", m.resolve(fsym)))
+        uc.mem_write(slot, struct.pack("<Q", FUNCVAL_AT + 8 * k))
     sp = STACK + STACK_SIZE - 0x1000
     uc.reg_write(A.UC_ARM64_REG_SP, sp)
     uc.reg_write(A.UC_ARM64_REG_X30, SENTINEL)
@@ -565,8 +573,13 @@ def cmd_batch():
         if not f:
             continue
         STRINGS.clear()
+        FUNCVALS.clear()
+        for a in f[3:]:
+            if a.startswith("@fv:"):
+                va, fsym = a[4:].split("=", 1)
+                FUNCVALS.append((int(va, 0), fsym))
         try:
-            cmd_call(f[0], f[1], f[2], [arg_value(a) for a in f[3:]])
+            cmd_call(f[0], f[1], f[2], [arg_value(a) for a in f[3:] if not a.startswith("@fv:")])
         except Failure as e:
             print("error: %s" % e)
         except Exception as e:  # a broken file must not end the batch

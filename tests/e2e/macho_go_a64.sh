@@ -35,6 +35,7 @@ set -euo pipefail
 e2e_init
 
 FIX=$HP_SRC/tests/fixtures/macho/go_a64
+SWFIX=$HP_SRC/tests/fixtures/macho/go_a64_switch
 EMU=$HP_SRC/tests/e2e/macho_emu.py
 SIGCHECK=$HP_SRC/tests/e2e/macho_sigcheck.py
 OBJDUMP=llvm-objdump-14
@@ -258,12 +259,57 @@ one_build()
     emu_flush
 }
 
+# switch_build: issue 17 on darwin/arm64. A stripped program that links
+# hookpatch.dev/mock (tests/fixtures/macho/go_a64_switch), main.Sum
+# switchable: the helper's markers are found in the pclntab and return the
+# switch table's address (as the --json report gives it) and g (x28); Sum's
+# entry reaches the dispatch stub, which runs the original while the slot is
+# empty (also through morestack, resuming in the trampoline) and the func
+# value's code when the emulator stores a func value of main.Mul there.
+switch_build()
+{
+    local v="$GO_LABEL switch" d=$W/$GO_LABEL-switch
+    mkdir -p "$d" && cp "$SWFIX/main.go" "$d/"
+    sed "s|=> ../../../../go|=> $HP_SRC/go|" "$SWFIX/go.mod" >"$d/go.mod"
+    if ! (cd "$d" && go build -gcflags=all=-l -ldflags="-s -w" -o "$d/in" .) >"$d/build.log" 2>&1; then
+        fail "$v: go build" "$(tail -5 "$d/build.log")"
+        return
+    fi
+    printf '[[hook]]\ntarget = "main.Sum"\naction = "switch"\n' >"$d/rules.toml"
+    if ! "$HOOKPATCH" --json "$d/in" "$d/out" "$d/rules.toml" >"$d/report.json" 2>"$d/err"; then
+        fail "$v: hookpatch" "$(cat "$d/err")"
+        return
+    fi
+    local table slot
+    read -r table slot < <("$PY" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+h = [h for h in r["hooks"] if h.get("slot_address") is not None]
+print(r["switch_table"]["address"], h[0]["slot_address"] if len(h) == 1 else "none")' "$d/report.json")
+    [[ -n $table && $slot != none ]] && pass "$v: one switch hook, a table and a slot in the report" ||
+        fail "$v: report" "$(head -c 600 "$d/report.json")"
+    objdump_clean "$v" "$d/out"
+    layout_ok "$v" "$d/out"
+    sig_same "$v" "$d/in" "$d/out"
+    local s=""
+    [[ $GO_LABEL == go1.19 ]] && s=_ # Go 1.19's darwin linker keeps a symbol table under -s
+    emu "$v: hookpatchSwitchTable() is the table" "$d/out" hookpatch.dev/mock.hookpatchSwitchTable go "$table"
+    emu "$v: hookpatchCurG() is g" "$d/out" hookpatch.dev/mock.hookpatchCurG go $((0x7FFD00000000))
+    emu "$v: unpatched hookpatchSwitchTable() is 0" "$d/in" hookpatch.dev/mock.hookpatchSwitchTable go 0
+    emu "$v: Sum(5, 2), slot empty" "$d/out" main.Sum go 16 5 2
+    emu "$v: Sum(5, 2), slot empty, stack guard above sp" "$d/out" main.Sum gomore \
+        "16 morestack=1 resume=${s}main.Sum.hookpatch_orig" 5 2
+    emu "$v: Sum(5, 2), slot = func value of Mul" "$d/out" main.Sum go 10 5 2 "@fv:$slot=main.Mul"
+    emu_flush
+}
+
 printf '[[hook]]\ntarget = "*"\naction = "passthrough"\n' >"$W/all.toml"
 for tc in "${TOOLCHAINS[@]}"; do
     go_use $tc
     echo "# $(go version)"
     par_start one_build symbols
     par_start one_build stripped
+    par_start switch_build
 done
 par_wait
 e2e_finish
