@@ -247,7 +247,8 @@ deb_flow()
         ./usr/lib/cmake/hookpatch/hookpatchConfig.cmake \
         ./usr/lib/cmake/hookpatch/hookpatchConfigVersion.cmake \
         ./usr/lib/cmake/hookpatch/hookpatchTargets.cmake \
-        ./usr/lib/cmake/hookpatch/HookpatchPatch.cmake; do
+        ./usr/lib/cmake/hookpatch/HookpatchPatch.cmake ./usr/include/hookpatch.h \
+        ./usr/share/hookpatch/go/mock/mock.go; do
         grep -qx -- "$f" <<<"$list" || missing+=("$f")
     done
     check_eq "deb: dpkg-deb -c lists the binary, the man page, the CMake package" "" "${missing[*]}"
@@ -337,10 +338,11 @@ if cmake --install "$BUILD" --prefix "$PREFIX" >"$W/install.log" 2>&1; then
     missing=()
     for f in bin/hookpatch share/man/man1/hookpatch.1 lib/cmake/hookpatch/hookpatchConfig.cmake \
         lib/cmake/hookpatch/hookpatchConfigVersion.cmake lib/cmake/hookpatch/HookpatchPatch.cmake \
-        lib/cmake/hookpatch/hookpatchTargets.cmake; do
+        lib/cmake/hookpatch/hookpatchTargets.cmake include/hookpatch.h \
+        share/hookpatch/go/go.mod share/hookpatch/go/mock/mock.go share/hookpatch/go/mock/dispatch_amd64.s; do
         [[ -f $PREFIX/$f ]] || missing+=("$f")
     done
-    check_eq "install: binary, man page, CMake package and version file" "" "${missing[*]}"
+    check_eq "install: binary, man page, switch helpers, CMake package and version file" "" "${missing[*]}"
     run_prog "$PREFIX/bin/hookpatch" --version
     check_eq "install: the installed binary runs" "0|$VERSION" "$RUN_RC|$RUN_OUT"
 else
