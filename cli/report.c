@@ -109,7 +109,7 @@ static void hp_report_plan_one(const hp_plan *p, const char *slice, const hp_dia
             hp_text_fprintf(out, "; original %s -> trampoline", h->orig->name);
         if (h->req->action == HP_ACT_SWITCH)
             fprintf(out, "; slot 0x%llx (%s)", (unsigned long long)hp_switch_slot_va(p, h->slot),
-                    h->abi == HP_ABI_GO ? "go" : "c");
+                    hp_switch_abi_name(h->abi));
         fputc('\n', out);
     }
     if (p->sw && p->sw->present)
@@ -174,7 +174,7 @@ static cJSON *hp_json_hook(const hp_plan *p, const hp_hook *h, const hp_diags *d
         hp_json_str(o, "original", h->orig->name);
     if (h->req->action == HP_ACT_SWITCH) {
         cJSON_AddNumberToObject(o, "slot_address", (double)hp_switch_slot_va(p, h->slot));
-        hp_json_str(o, "abi", h->abi == HP_ABI_GO ? "go" : "c");
+        hp_json_str(o, "abi", hp_switch_abi_name(h->abi));
     }
     return o;
 }

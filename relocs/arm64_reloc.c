@@ -60,6 +60,12 @@ static uint32_t enc_ldr_uimm(uint32_t lit, unsigned rn, unsigned off)
     return (v ? simd : gpr)[opc] | (off / size) << 10 | rn << 5 | (lit & 31);
 }
 
+/* LDR Xt, [Xn, #off] (off a multiple of 8): the 64-bit literal load's form. */
+static uint32_t enc_ldr_x(unsigned rt, unsigned rn, unsigned off)
+{
+    return enc_ldr_uimm(0x58000000u | rt, rn, off);
+}
+
 bool hp_a64_retarget(uint32_t w, a64_class c, uint64_t at, uint64_t to, uint32_t *out)
 {
     int64_t d = (int64_t)(to - at);
@@ -632,7 +638,7 @@ static bool a64_load_slot(uint8_t *out, uint64_t at_va, uint64_t slot_va, unsign
     if (!fits(pages, 21) || (slot_va & 7))
         return false;
     hp_wr32(out, enc_adrp(xreg, pages));
-    hp_wr32(out + 4, 0xf9400000u | (unsigned)((slot_va & 0xfff) / 8) << 10 | xreg << 5 | xreg);
+    hp_wr32(out + 4, enc_ldr_x(xreg, xreg, (unsigned)(slot_va & 0xfff)));
     return true;
 }
 
@@ -651,7 +657,7 @@ size_t hp_a64_dispatch(uint8_t *out, uint64_t at_va, uint64_t slot_va, uint64_t 
         return n;
     }
     hp_wr32(out + 16, enc_mov(26, 16));          /* the closure context */
-    hp_wr32(out + 20, 0xf9400000u | 16 << 5 | 17); /* ldr x17, [x16] */
+    hp_wr32(out + 20, enc_ldr_x(17, 16, 0)); /* the func value's code */
     hp_wr32(out + 24, enc_br(17));
     return n;
 }

@@ -490,17 +490,6 @@ bool hp_x86_rel32_reach(uint64_t from_va_after_insn, uint64_t to_va)
     return d >= INT32_MIN && d <= INT32_MAX;
 }
 
-size_t hp_x86_jmp32(uint8_t *out, uint64_t at_va, uint64_t to_va)
-{
-    if (!out)
-        return 5;
-    if (!hp_x86_rel32_reach(at_va + 5, to_va))
-        return 0;
-    out[0] = 0xe9;
-    hp_wr32(out + 1, (uint32_t)(to_va - (at_va + 5)));
-    return 5;
-}
-
 /* A rel32 field at out+off for an instruction ending at end_va; false when
  * to_va is out of reach. */
 static bool hp_x86_put_rel32(uint8_t *out, size_t off, uint64_t end_va, uint64_t to_va)
@@ -509,6 +498,16 @@ static bool hp_x86_put_rel32(uint8_t *out, size_t off, uint64_t end_va, uint64_t
         return false;
     hp_wr32(out + off, (uint32_t)(to_va - end_va));
     return true;
+}
+
+size_t hp_x86_jmp32(uint8_t *out, uint64_t at_va, uint64_t to_va)
+{
+    if (!out)
+        return 5;
+    if (!hp_x86_put_rel32(out, 1, at_va + 5, to_va))
+        return 0; /* out untouched */
+    out[0] = 0xe9;
+    return 5;
 }
 
 /* mov r,[rip+slot]; test r,r; jz tramp; (go: mov rdx,r12; jmp [r12]) or
@@ -642,10 +641,9 @@ static hp_status fix32(hp_reloc *r, size_t at, uint64_t end_va, uint64_t to_va, 
 {
     if (!r->out)
         return HP_OK;
-    if (!hp_x86_rel32_reach(end_va, to_va))
+    if (!hp_x86_put_rel32(r->out, at, end_va, to_va))
         return refuse(r, HP_ERR_RANGE, "%s 0x%llx is out of rel32 reach from 0x%llx", what,
                       (unsigned long long)to_va, (unsigned long long)r->dst_va);
-    hp_wr32(r->out + at, (uint32_t)(to_va - end_va));
     return HP_OK;
 }
 

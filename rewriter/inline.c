@@ -74,16 +74,23 @@ static int hp_strp_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The index of name in c->names, or SIZE_MAX. */
+static size_t hp_inl_index(const hp_inl_ctx *c, const char *name)
+{
+    const char **hit = bsearch(&name, c->names, c->nnames, sizeof *c->names, hp_strp_cmp);
+    return hit ? (size_t)(hit - c->names) : SIZE_MAX;
+}
+
 static void hp_inl_found(void *vctx, const char *callee, uint32_t sites)
 {
     hp_inl_ctx *c = vctx;
     c->inlined += sites;
-    const char **hit = bsearch(&callee, c->names, c->nnames, sizeof *c->names, hp_strp_cmp);
-    if (!hit || c->st != HP_OK)
+    size_t k = hp_inl_index(c, callee);
+    if (k == SIZE_MAX || c->st != HP_OK)
         return;
     c->st = HP_GROW(c->v, c->cap, c->n + 1);
     if (c->st == HP_OK)
-        c->v[c->n++] = (hp_inl_site){(size_t)(hit - c->names), c->where, sites};
+        c->v[c->n++] = (hp_inl_site){k, c->where, sites};
 }
 
 static hp_status hp_inl_collect(const hp_gotab *t, hp_inl_ctx *c)
@@ -118,12 +125,6 @@ static hp_status hp_inl_names(const hp_plan *p, hp_inl_ctx *c)
     return HP_OK;
 }
 
-/* The index of name in c->names, or SIZE_MAX. */
-static size_t hp_inl_index(const hp_inl_ctx *c, const char *name)
-{
-    const char **hit = bsearch(&name, c->names, c->nnames, sizeof *c->names, hp_strp_cmp);
-    return hit ? (size_t)(hit - c->names) : SIZE_MAX;
-}
 
 static void hp_inl_dwarf_found(void *vctx, const char *callee, const char *caller,
                                uint32_t sites)

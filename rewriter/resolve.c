@@ -584,12 +584,13 @@ static hp_status hp_resolve_markers(hp_resolver *r)
     const hp_image *img = r->p->img;
     for (size_t i = 0; i < img->nsyms; i++) {
         const hp_symbol *s = &img->syms[i];
-        hp_marker m = hp_is_func(s) ? hp_switch_marker_of(s) : HP_MARK_NONE;
-        if (m == HP_MARK_NONE || *hp_claim_slot(r, s))
-            continue; /* another name of an address already claimed */
-        for (size_t k = 0; k < hp_switch_nmarkers; k++)
-            if (hp_symbol_matches(s, hp_switch_markers[k].name))
+        for (size_t k = 0; hp_is_func(s) && k < hp_switch_nmarkers; k++) {
+            if (!hp_symbol_matches(s, hp_switch_markers[k].name))
+                continue;
+            if (!*hp_claim_slot(r, s)) /* else another name of a claimed address */
                 HP_CHECK(hp_claim(r, &r->p->sw->marks[k], s));
+            break;
+        }
     }
     return HP_OK;
 }

@@ -77,6 +77,11 @@ hp_call_abi hp_switch_abi(const hp_gotab *t, const hp_symbol *s)
     return f.entry_va == s->va ? HP_ABI_GO : HP_ABI_C;
 }
 
+const char *hp_switch_abi_name(hp_call_abi abi)
+{
+    return abi == HP_ABI_GO ? "go" : "c";
+}
+
 typedef struct hp_switch_key {
     uint64_t va;
     size_t hook;

@@ -59,6 +59,8 @@ const char *hp_switch_marker_role(hp_marker m);
  * function table (NULL: none), lists s's entry. */
 struct hp_gotab;
 hp_call_abi hp_switch_abi(const struct hp_gotab *t, const hp_symbol *s);
+/* "go" or "c": the ABI's name in reports. */
+const char *hp_switch_abi_name(hp_call_abi abi);
 
 /* Before the stubs are measured: order the switch hooks by target and
  * give each its slot (hp_hook.slot) and ABI (hp_hook.abi). */
