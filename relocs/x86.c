@@ -112,8 +112,13 @@ static const ZydisDecodedOperand *rip_mem(const hp_zdec *z)
     return NULL;
 }
 
+/* Jcc is legacy-encoded only: Zydis also decodes the Knights Corner mask
+ * branches (VEX 0F 84/85: jkzd, jknzd), which #UD on x86-64 CPUs and must not
+ * be re-encoded as jz/jnz. */
 static bool is_jcc_opcode(const ZydisDecodedInstruction *in)
 {
+    if (in->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY)
+        return false;
     if (in->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT)
         return in->opcode >= 0x70 && in->opcode <= 0x7f;
     return in->opcode_map == ZYDIS_OPCODE_MAP_0F && in->opcode >= 0x80 && in->opcode <= 0x8f;

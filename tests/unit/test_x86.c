@@ -486,6 +486,14 @@ static void test_reloc_refusals(void **state)
     expect_refusal((const uint8_t *)"\x67\x8b\x05\x00\x01\x00\x00", 7, 0, HP_ERR_UNHOOKABLE,
                    "eip-relative");
     expect_refusal((const uint8_t *)"\x06\x90", 2, 0, HP_ERR_FORMAT, "invalid instruction");
+    /* VEX 0F 85 is Knights Corner's jknzd to Zydis (#UD on x86-64), not jnz:
+     * neither a Jcc nor re-encoded as one (found by fuzz_x86 in CI). */
+    hp_insn k;
+    assert_int_equal(hp_x86_decode((const uint8_t *)"\xc5\x6c\x85\x10\x00\x00\x00", 7, SRC, &k),
+                     HP_OK);
+    assert_int_not_equal(k.kind, HP_INSN_JCC);
+    expect_refusal((const uint8_t *)"\xc5\x6c\x85\x10\x00\x00\x00", 7, 0, HP_ERR_UNHOOKABLE,
+                   "unsupported relative operand");
     expect_refusal((const uint8_t *)"\xe9\x00\x00", 3, 0, HP_ERR_FORMAT, "(bad) e9 00 00");
     /* why may be NULL; len is reset even on failure */
     assert_int_equal(hp_x86_relocate((const uint8_t *)"\x06", 1, SRC, SRC, 0, NULL, &len, NULL),
