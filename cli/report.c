@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include "../base/hp_text.h"
+#include "../rewriter/island.h"
 #include "../rewriter/switch.h"
 #include "../sections/format.h"
 
@@ -105,8 +106,14 @@ static void hp_report_plan_one(const hp_plan *p, const char *slice, const hp_dia
                         h->site.steal_len, h->site.over_endbr ? ", " : "",
                         h->site.over_endbr ? p->arch->landing_name : "",
                         h->site.over_endbr ? " overwritten" : "");
+        /* The technique: the jump at the entry unless said otherwise. */
+        if (h->site.island)
+            fprintf(out, "; island 0x%llx", (unsigned long long)h->site.island_va);
         if (h->orig)
             hp_text_fprintf(out, "; original %s -> trampoline", h->orig->name);
+        if (h->orig && h->orig_site && h->orig_site->island)
+            fprintf(out, " (its entry: island 0x%llx)",
+                    (unsigned long long)h->orig_site->island_va);
         if (h->req->action == HP_ACT_SWITCH)
             fprintf(out, "; slot 0x%llx (%s)", (unsigned long long)hp_switch_slot_va(p, h->slot),
                     hp_switch_abi_name(h->abi));
@@ -168,6 +175,9 @@ static cJSON *hp_json_hook(const hp_plan *p, const hp_hook *h, const hp_diags *d
     cJSON_AddNumberToObject(o, "destination", (double)h->dest_va);
     hp_json_str(o, "destination_name", hp_dest_name(h));
     cJSON_AddBoolToObject(o, "endbr64_overwritten", h->site.over_endbr);
+    hp_json_str(o, "technique", h->site.island ? "island" : "entry");
+    if (h->site.island)
+        cJSON_AddNumberToObject(o, "island_address", (double)h->site.island_va);
     if (h->req->action == HP_ACT_RETURN)
         cJSON_AddNumberToObject(o, "value", (double)h->req->value);
     if (h->orig)
@@ -377,15 +387,29 @@ hp_status hp_report_json_slices(const hp_report_ctx *c, const hp_report_slices *
  * for the last two the last one in why; NULL when a reason could not be
  * recorded. */
 static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const hp_symbol *s,
-                                  hp_diags *why)
+                                  hp_site *site, hp_diags *why)
 {
-    hp_site site;
-    hp_status st = hp_site_analyze(img, s, 0, x, &site, why);
+    hp_status st = hp_site_analyze(img, s, 0, x, site, why);
     if (st == HP_ERR_NOMEM)
         return NULL;
     if (st != HP_OK)
         return "no";
-    st = hp_site_check_copy(&site, why);
+    /* An entry too short for the jump: its island, with nothing else
+     * taken (a run allocates them in hook order; the table of branch
+     * targets `list` builds does not watch padding). */
+    site->island_va = hp_island_find(img, site, NULL);
+    if (site->island && !site->island_va) {
+        uint64_t il = site->arch->jump(NULL, 0, 0, false, 0);
+        st = hp_diag_reason(why, NULL, NULL, s->va,
+                            "too short: %llu bytes and no free padding after it for the "
+                            "%llu-byte jump, and no free padding (%llu bytes of int3/nop owned "
+                            "by no function) within the %u-byte short jump's reach for an "
+                            "island; call-site redirection is not implemented yet",
+                            (unsigned long long)s->size, (unsigned long long)il,
+                            (unsigned long long)il, site->arch->short_jump_len);
+        return st == HP_OK ? "no" : NULL;
+    }
+    st = hp_site_check_copy(site, why);
     if (st == HP_ERR_NOMEM)
         return NULL;
     return st == HP_OK ? "yes" : "replace-only";
@@ -422,7 +446,8 @@ static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_sy
                              cJSON *arr, FILE *out)
 {
     hp_diags whys = {0};
-    const char *st = hp_list_status(img, x, s, &whys);
+    hp_site site = {0};
+    const char *st = hp_list_status(img, x, s, &site, &whys);
     const char *name = s->alias ? s->alias : s->name;
     const char *why = whys.n ? whys.v[whys.n - 1].msg : "";
     hp_marker mk = hp_switch_marker_of(s);
@@ -430,6 +455,8 @@ static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_sy
         hp_text_fprintf(out, "0x%016llx %8llu %-12s %s%s%s", (unsigned long long)s->va,
                         (unsigned long long)s->size, st, name, *st == 'y' ? "" : "  # ",
                         *st == 'y' ? "" : why);
+        if (*st != 'n' && site.island)
+            fprintf(out, "  # island 0x%llx", (unsigned long long)site.island_va);
         if (mk != HP_MARK_NONE)
             fprintf(out, "  # hookpatch's own marker (%s)", hp_switch_marker_role(mk));
         fputc('\n', out);
@@ -441,6 +468,10 @@ static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_sy
         hp_json_str(o, "hookable", st);
         if (*st != 'y')
             hp_json_str(o, "reason", why);
+        if (*st != 'n')
+            hp_json_str(o, "technique", site.island ? "island" : "entry");
+        if (*st != 'n' && site.island)
+            cJSON_AddNumberToObject(o, "island_address", (double)site.island_va);
         if (mk != HP_MARK_NONE)
             hp_json_str(o, "marker", hp_switch_marker_role(mk));
         cJSON_AddItemToArray(arr, o);

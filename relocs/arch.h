@@ -120,6 +120,14 @@ typedef struct hp_arch {
     /* Fill n bytes of dead code (stolen bytes after the jump, new text
      * between stubs) so a stray branch traps. */
     void (*fill)(uint8_t *p, size_t n);
+    /* A target too short for the jump: a short jump of short_jump_len
+     * bytes at its entry to an island (free padding nearby) that holds the
+     * near jump (rewriter/island.h). short_jump writes it at at_va (out
+     * NULL: measure) and returns its size; 0 when to_va is out of its
+     * reach. short_jump_len 0 and short_jump NULL: none (arm64, whose B is
+     * 4 bytes and fits every entry). */
+    uint8_t short_jump_len;
+    size_t (*short_jump)(uint8_t *out, uint64_t at_va, uint64_t to_va);
     /* Whether a branch the analysis found back to the entry is short: its
      * retarget needs a jump island near it. */
     bool (*short_branch)(const uint8_t *insn, size_t len);

@@ -13,6 +13,10 @@
  *   need none.
  * - A stolen call becomes "push ret_va; jmp callee": the pushed return
  *   address has no shadow-stack twin, so SHSTK marking is cleared.
+ * - A target shorter than 5 bytes with no free padding after it (-Os,
+ *   -falign-functions=1: functions packed back to back) takes a 2-byte
+ *   jmp rel8 to an island, free padding within -128..+127 bytes that holds
+ *   the jmp rel32.
  * - Go's stack check is "cmp rsp, [r14+0x10]" (or a lea/mov of r12 from
  *   rsp for big frames), and goroutines return into runtime.goexit+1.
  * - A switch's dispatch stub may use one register only: R11 for C (SysV
@@ -149,6 +153,19 @@ static bool x86_retarget(uint8_t *insn, size_t len, uint64_t at_va, uint64_t to_
     return true;
 }
 
+/* jmp rel8: EB disp8. */
+static size_t x86_short_jump(uint8_t *out, uint64_t at_va, uint64_t to_va)
+{
+    int64_t rel = (int64_t)(to_va - (at_va + 2));
+    if (rel < -128 || rel > 127)
+        return 0;
+    if (out) {
+        out[0] = 0xeb;
+        out[1] = (uint8_t)(int8_t)rel;
+    }
+    return 2;
+}
+
 static size_t x86_dispatch(uint8_t *out, uint64_t at_va, uint64_t slot_va, uint64_t tramp_va,
                            hp_call_abi abi)
 {
@@ -199,6 +216,8 @@ const hp_arch hp_arch_x86 = {
     .ret_addr = hp_x86_ret_addr,
     .ret_go_g = hp_x86_ret_go_g,
     .fill = x86_fill,
+    .short_jump_len = 2,
+    .short_jump = x86_short_jump,
     .short_branch = x86_short_branch,
     .retarget = x86_retarget,
     .go_stack_check = x86_go_stack_check,

@@ -93,6 +93,21 @@ hp_status hp_measure(hp_plan *p, hp_diags *d)
     return hp_switch_measure(p, d);
 }
 
+/* The near jump to dest in a short entry's island (its padding kept as
+ * the patch's original bytes). */
+static hp_status hp_patch_island(hp_plan *p, const hp_site *s, uint64_t dest)
+{
+    size_t il = p->arch->jump(NULL, 0, 0, false, 0);
+    hp_patch pt = {.va = s->island_va, .len = (uint32_t)il};
+    const uint8_t *old = hp_image_bytes(p->img, s->island_va, il);
+    if (!s->island_va || !old)
+        return HP_ERR_INTERNAL;
+    if (!p->arch->jump(pt.bytes, s->island_va, dest, false, 0))
+        return HP_ERR_RANGE;
+    memcpy(pt.orig, old, il);
+    return hp_edit_add_patch(&p->ed, &pt);
+}
+
 /* A jump at a site's patch point to dest (after the landing pad that
  * stands in for a moved signing instruction), the rest of the stolen bytes
  * filled so a stray branch traps instead of running garbage. The prologue
@@ -100,12 +115,19 @@ hp_status hp_measure(hp_plan *p, hp_diags *d)
 static hp_status hp_patch_site(hp_plan *p, const hp_site *s, uint64_t dest)
 {
     const hp_arch *a = p->arch;
+    if (s->island) {
+        /* The island first: a redirect island may merge into the entry
+         * patch, which it expects last (hp_patch_redirects). */
+        HP_CHECK(hp_patch_island(p, s, dest));
+        dest = s->island_va;
+    }
     hp_patch pt = {.va = s->patch_va, .len = s->steal_len};
     a->fill(pt.bytes, sizeof pt.bytes);
     if (s->head_len && a->landing(pt.bytes) != s->head_len)
         return HP_ERR_INTERNAL;
     uint64_t at = s->patch_va + s->head_len;
-    if (!a->jump(pt.bytes + s->head_len, at, dest, s->far, a->entry_scratch))
+    if (s->island ? !a->short_jump(pt.bytes, at, dest)
+                  : !a->jump(pt.bytes + s->head_len, at, dest, s->far, a->entry_scratch))
         return HP_ERR_RANGE;
     memcpy(pt.orig, s->bytes, s->steal_len);
     return hp_edit_add_patch(&p->ed, &pt);

@@ -4,6 +4,7 @@
  * indexes), and an exact target that cannot be hooked is an error too. */
 #include "rewriter.h"
 #include "inline.h"
+#include "island.h"
 #include "objects.h"
 #include "switch.h"
 
@@ -147,6 +148,11 @@ static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st,
         return hp_refuse(h, d, "a branch at 0x%llx returns to the entry, and the trampoline "
                                "is out of its reach (far layout)",
                          (unsigned long long)hp_site_redirect_va(&h->site, 0));
+    if (h->site.island && h->site.nredirects)
+        return hp_refuse(h, d, "a branch at 0x%llx returns to the entry, which is too short "
+                               "for the jump and would take a short jump to an island: not "
+                               "supported together",
+                         (unsigned long long)hp_site_redirect_va(&h->site, 0));
     if (hp_hook_needs_redirect(h)) {
         h->island_va = hp_find_island(p->img, &h->site);
         if (h->island_va == UINT64_MAX)
@@ -158,11 +164,75 @@ static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st,
     return h->orig ? hp_analyze_orig(p, h, d) : HP_OK;
 }
 
+/* Take the bytes a planned hook writes in the image, islands aside. */
+static hp_status hp_take_hook(hp_islands *t, const hp_hook *h, uint64_t il)
+{
+    const hp_site *s = &h->site;
+    HP_CHECK(hp_islands_take(t, s->patch_va, s->patch_va + s->steal_len));
+    if (h->island_va)
+        HP_CHECK(hp_islands_take(t, h->island_va, h->island_va + il));
+    if (h->orig)
+        HP_CHECK(hp_islands_take(t, h->orig_site->patch_va,
+                                 h->orig_site->patch_va + h->orig_site->steal_len));
+    return HP_OK;
+}
+
+/* Give s an island, or refuse h: the original's entry (orig) or the
+ * target's. */
+static hp_status hp_island_one(hp_plan *p, hp_hook *h, hp_site *s, bool orig, hp_islands *t,
+                               hp_diags *d)
+{
+    if (!s->island || h->state != HP_HOOK_PLANNED)
+        return HP_OK;
+    s->island_va = hp_island_find(p->img, s, t);
+    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
+    if (s->island_va)
+        return hp_islands_take(t, s->island_va, s->island_va + il);
+    char why[512];
+    snprintf(why, sizeof why,
+             "too short: %llu bytes and no free padding after it for the %llu-byte jump, and "
+             "no free padding (%llu bytes of int3/nop owned by no function%s) within the "
+             "%u-byte short jump's reach for an island; call-site redirection is not "
+             "implemented yet", (unsigned long long)s->fn_size, (unsigned long long)il,
+             (unsigned long long)il, t->n > 1 ? ", not taken by another hook" : "",
+             p->arch->short_jump_len);
+    return orig ? hp_refuse_orig(h, d, why) : hp_refuse(h, d, "%s", why);
+}
+
+/* Islands for the entries too short for the jump, in hook order, after
+ * every hook's own bytes are taken: deterministic, and no two patches
+ * overlap. */
+static hp_status hp_assign_islands(hp_plan *p, hp_diags *d)
+{
+    hp_islands t = {0};
+    hp_status s = HP_OK;
+    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
+    for (size_t i = 0; s == HP_OK && i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED)
+            s = hp_take_hook(&t, &p->v[i], il);
+    for (size_t i = 0; s == HP_OK && i < p->n; i++) {
+        hp_hook *h = &p->v[i];
+        s = hp_island_one(p, h, &h->site, false, &t, d);
+        if (s == HP_OK && h->orig && h->orig_site)
+            s = hp_island_one(p, h, h->orig_site, true, &t, d);
+    }
+    hp_islands_free(&t);
+    return s;
+}
+
+/* The branch-target range that covers an island: a branch to its first
+ * byte counts too. */
+static hp_xref_range hp_island_watch(const hp_plan *p, const hp_site *s)
+{
+    return (hp_xref_range){s->island_va - 1,
+                           s->island_va + p->arch->jump(NULL, 0, 0, false, 0)};
+}
+
 /* Build the branch-target table for exactly the bytes the planned hooks
  * steal, now that their entries are decoded. */
 static hp_status hp_watch_stolen(hp_plan *p)
 {
-    hp_xref_range *r = hp_malloc((2 * p->n + 1) * sizeof *r);
+    hp_xref_range *r = hp_malloc((4 * p->n + 1) * sizeof *r);
     if (!r)
         return HP_ERR_NOMEM;
     size_t n = 0;
@@ -171,13 +241,31 @@ static hp_status hp_watch_stolen(hp_plan *p)
         if (h->state != HP_HOOK_PLANNED)
             continue;
         r[n++] = (hp_xref_range){h->site.patch_va, h->site.patch_va + h->site.steal_len};
+        if (h->site.island_va)
+            r[n++] = hp_island_watch(p, &h->site);
         if (h->orig)
             r[n++] = (hp_xref_range){h->orig_site->patch_va,
                                      h->orig_site->patch_va + h->orig_site->steal_len};
+        if (h->orig && h->orig_site->island_va)
+            r[n++] = hp_island_watch(p, h->orig_site);
     }
     hp_status s = hp_xrefs_build(p->img, r, n, &p->xrefs);
     hp_free(r);
     return s;
+}
+
+/* A branch into s's island makes it unusable (a loop to it, or code the
+ * symbols do not show). */
+static hp_status hp_check_island(const hp_plan *p, const hp_site *s, hp_diags *why)
+{
+    hp_xref_range r = hp_island_watch(p, s);
+    if (!s->island_va || !hp_xrefs_any_in(&p->xrefs, r.lo, r.hi))
+        return HP_OK;
+    hp_status st = hp_diag_reason(why, NULL, NULL, s->fn_va,
+                                  "too short for the jump, and a branch lands in the padding "
+                                  "at 0x%llx chosen for its island",
+                                  (unsigned long long)s->island_va);
+    return st == HP_OK ? HP_ERR_UNHOOKABLE : st;
 }
 
 /* The checks hp_analyze_one left for the table. */
@@ -186,9 +274,13 @@ static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
     hp_diags why = {0};
     bool orig = false;
     hp_status s = hp_site_check_xrefs(&h->site, &p->xrefs, &why);
+    if (s == HP_OK)
+        s = hp_check_island(p, &h->site, &why);
     if (s == HP_OK && h->orig) {
         orig = true;
         s = hp_site_check_xrefs(h->orig_site, &p->xrefs, &why);
+        if (s == HP_OK)
+            s = hp_check_island(p, h->orig_site, &why);
     }
     if (s == HP_ERR_UNHOOKABLE)
         s = orig ? hp_refuse_orig(h, d, hp_reason_of(&why))
@@ -213,6 +305,8 @@ static hp_status hp_analyze_entries(hp_plan *p, hp_diags *d)
     for (size_t i = 0; s == HP_OK && i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED)
             s = hp_analyze_one(p, &p->v[i], j.st[i], &j.why[i], d);
+    if (s == HP_OK)
+        s = hp_assign_islands(p, d);
     for (size_t i = 0; j.why && i < p->n; i++)
         hp_diags_free(&j.why[i]);
     hp_free(j.st);

@@ -250,8 +250,30 @@ static hp_status hp_site_scan(const hp_arch *a, const hp_image *img, const hp_sy
     return HP_OK;
 }
 
-/* The first of the architecture's ways to patch the entry that fits; *need
- * is the last one's size, for the refusal. */
+/* The short jump to an island instead (arch.h short_jump): whole
+ * instructions of the function covering its bytes, no padding (the island
+ * is found later, by the planner or `list`). Not with a head or the far
+ * form: only the near jump goes in an island. */
+static bool hp_site_choose_short(const hp_func_scan *sc, const hp_arch_entry *e, hp_site *out)
+{
+    uint32_t need = out->arch->short_jump_len;
+    if (!need || e->head_len || out->far)
+        return false;
+    out->patch_va = out->fn_va + e->patch_off;
+    out->over_endbr = e->over_landing;
+    uint64_t va = out->patch_va, end = out->fn_va + out->fn_size;
+    for (size_t i = hp_site_insn_at(sc, va); i < sc->ninsns && va - out->patch_va < need; i++)
+        va = sc->insns[i].va + sc->insns[i].len;
+    if (va - out->patch_va < need || va > end)
+        return false;
+    out->copy_len = out->steal_len = (uint32_t)(va - out->patch_va);
+    out->island = true;
+    return true;
+}
+
+/* The first of the architecture's ways to patch the entry that fits, then
+ * the same ways with a short jump to an island; *need is the last one's
+ * size, for the refusal. */
 static bool hp_site_choose(const hp_image *img, const hp_func_scan *sc, hp_site *out,
                            uint32_t *need)
 {
@@ -267,7 +289,25 @@ static bool hp_site_choose(const hp_image *img, const hp_func_scan *sc, hp_site 
         if (hp_site_steal(img, sc, e[i].min_steal, out))
             return true;
     }
+    for (size_t i = 0; i < n; i++)
+        if (hp_site_choose_short(sc, &e[i], out))
+            return true;
     return false;
+}
+
+/* The refusal of an entry too short for every technique. */
+static hp_status hp_site_refuse_short(hp_diags *why, const hp_site *s, uint32_t need)
+{
+    uint32_t sj = s->arch->short_jump_len;
+    if (!sj || s->far)
+        return hp_site_refuse(why, s->fn_va,
+                              "too short: %llu bytes and no free padding after it; the jump "
+                              "needs %u", (unsigned long long)s->fn_size, need);
+    return hp_site_refuse(why, s->fn_va,
+                          "too short: %llu bytes and no free padding after it; tried the "
+                          "jump (needs %u bytes) and a short jump to an island (needs %u bytes "
+                          "of whole instructions at the entry); call-site redirection is not "
+                          "implemented yet", (unsigned long long)s->fn_size, need, sj);
 }
 
 /* Refuse words that are most likely data among the stolen instructions. */
@@ -365,10 +405,7 @@ static hp_status hp_site_decode(const hp_image *img, const hp_symbol *fn, unsign
     uint64_t bad = 0;
     hp_status st = hp_site_scan(out->arch, img, fn, flags, xrefs, &sc, &bad, why);
     if (st == HP_OK && !hp_site_choose(img, &sc, out, &need))
-        st = bad ? hp_site_refuse_decode(why, fn->va, bad)
-                 : hp_site_refuse(why, fn->va,
-                                  "too short: %llu bytes and no free padding after it; the "
-                                  "jump needs %u", (unsigned long long)fn->size, need);
+        st = bad ? hp_site_refuse_decode(why, fn->va, bad) : hp_site_refuse_short(why, out, need);
     if (st == HP_OK)
         st = hp_site_check_stealable(img, &sc, out, why);
     if (st == HP_OK)

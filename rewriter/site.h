@@ -35,6 +35,12 @@ typedef struct hp_site {
      * entry_scratch minus what the copied bytes wrote. */
     bool go_regs;
     uint32_t go_free[HP_SITE_MAX_STEAL / 4 + 1];
+    /* The entry is too short for the jump: it takes the architecture's
+     * short jump (steal_len bytes, whole instructions of the function) to
+     * island_va, which holds the jump (rewriter/island.h; 0 until the
+     * planner allocates it). */
+    bool island;
+    uint64_t island_va;
     uint8_t plain_len;   /* leading stolen bytes of position-independent
                             instructions: a trampoline copies them as is */
     /* Branches elsewhere in the function back to patch_va, or to fn_va past

@@ -1,0 +1,85 @@
+/* Island allocation (island.h). The window of candidate starts is small
+ * (the short jump's reach: 256 bytes on x86-64), so each candidate's gap
+ * is found byte by byte from the symbols. */
+#include "island.h"
+
+#include <string.h>
+
+/* How far back a gap's start is looked for: padding longer than this is
+ * not padding between functions. */
+#define HP_ISLAND_MAX_GAP 4096
+
+hp_status hp_islands_take(hp_islands *t, uint64_t lo, uint64_t hi)
+{
+    HP_CHECK(HP_GROW(t->v, t->cap, t->n + 1));
+    t->v[t->n++] = (hp_xref_range){lo, hi};
+    return HP_OK;
+}
+
+void hp_islands_free(hp_islands *t)
+{
+    hp_free(t->v);
+    memset(t, 0, sizeof *t);
+}
+
+static bool hp_island_taken(const hp_islands *t, uint64_t lo, uint64_t hi)
+{
+    for (size_t i = 0; t && i < t->n; i++)
+        if (lo < t->v[i].hi && t->v[i].lo < hi)
+            return true;
+    return false;
+}
+
+/* The free padding [*lo, *hi) that an unowned va lies in or after: the
+ * unowned bytes before it, decoded from the first one as filler up to the
+ * first other instruction or the next symbol (*hi may be *lo: none). False
+ * when nothing can be said (not executable, not in the file, no gap). */
+static bool hp_island_gap(const hp_image *img, const hp_arch *a, uint64_t va, uint64_t *lo,
+                          uint64_t *hi)
+{
+    if (!hp_image_executable(img, va, NULL, 0))
+        return false;
+    const hp_segment *seg = hp_image_segment_at(img, va);
+    uint64_t g0 = va;
+    while (va - g0 < HP_ISLAND_MAX_GAP && g0 > 0 && !hp_image_owned(img, g0 - 1) &&
+           hp_image_segment_at(img, g0 - 1) == seg)
+        g0--;
+    uint64_t limit = hp_image_next_sym_va(img, va);
+    const uint8_t *p = hp_image_bytes(img, g0, limit - g0);
+    if (!p || va - g0 >= HP_ISLAND_MAX_GAP)
+        return false;
+    uint64_t at = g0;
+    while (at < limit) {
+        hp_insn in;
+        if (a->decode(p + (at - g0), (size_t)(limit - at), at, &in) != HP_OK || !a->pad_insn(&in))
+            break;
+        at += in.len;
+    }
+    *lo = g0;
+    *hi = at < limit ? at : limit;
+    return true;
+}
+
+uint64_t hp_island_find(const hp_image *img, const hp_site *s, const hp_islands *taken)
+{
+    const hp_arch *a = s->arch;
+    if (!a->short_jump || !s->island)
+        return 0;
+    uint64_t il = a->jump(NULL, 0, 0, false, 0), reach = 256;
+    uint64_t from = s->patch_va > reach ? s->patch_va - reach : 0;
+    uint64_t lo = 0, hi = 0;
+    bool in_run = false; /* c-1 was unowned, in the gap [lo, hi) found for it */
+    for (uint64_t c = from; c < s->patch_va + reach; c++) {
+        uint8_t buf[16];
+        if (c % a->insn_align || !a->short_jump(buf, s->patch_va, c) || hp_image_owned(img, c)) {
+            in_run = false;
+            continue;
+        }
+        if (!in_run && !(in_run = hp_island_gap(img, a, c, &lo, &hi)))
+            continue;
+        if (c + il <= hi && !hp_island_taken(taken, c, c + il) &&
+            !(c < s->patch_va + s->steal_len && s->patch_va < c + il))
+            return c;
+    }
+    return 0;
+}

@@ -1,0 +1,30 @@
+/* island: room for the near jump of a target whose entry only takes the
+ * architecture's short jump (hp_site.island): free padding within the
+ * short jump's reach, before or after the function. Free padding is filler
+ * (int3, nops) that no function symbol owns, decoded from the start of its
+ * gap, in the same executable segment. The planner allocates islands in
+ * hook order, skipping bytes already taken (other hooks' stolen bytes and
+ * islands), so several tiny targets may share one gap and the choice is
+ * deterministic; `hookpatch list` asks with nothing taken. Whether a branch
+ * lands in an island is checked against the image-wide table afterwards
+ * (rewriter/plan.c). */
+#ifndef HP_ISLAND_H
+#define HP_ISLAND_H
+
+#include "site.h"
+
+/* Bytes already taken, as [lo, hi) ranges in any order. */
+typedef struct hp_islands {
+    hp_xref_range *v;
+    size_t n, cap;
+} hp_islands;
+
+hp_status hp_islands_take(hp_islands *t, uint64_t lo, uint64_t hi);
+void hp_islands_free(hp_islands *t);
+
+/* The lowest address within the short jump's reach from s->patch_va where
+ * the island (the near jump's size) is free padding and overlaps nothing in
+ * taken (NULL: nothing taken); 0 when there is none. Only reads. */
+uint64_t hp_island_find(const hp_image *img, const hp_site *s, const hp_islands *taken);
+
+#endif
