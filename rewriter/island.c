@@ -44,6 +44,10 @@ static bool hp_island_gap(const hp_image *img, const hp_arch *a, uint64_t va, ui
     while (va - g0 < HP_ISLAND_MAX_GAP && g0 > 0 && !hp_image_owned(img, g0 - 1) &&
            hp_image_segment_at(img, g0 - 1) == seg)
         g0--;
+    /* A symbol starting in the run (data in code: a table) owns what
+     * follows it: no padding there. */
+    if (g0 == 0 || hp_image_next_sym_va(img, g0 - 1) <= va)
+        return false;
     uint64_t limit = hp_image_next_sym_va(img, va);
     const uint8_t *p = hp_image_bytes(img, g0, limit - g0);
     if (!p || va - g0 >= HP_ISLAND_MAX_GAP)

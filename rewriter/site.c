@@ -406,6 +406,10 @@ static hp_status hp_site_decode(const hp_image *img, const hp_symbol *fn, unsign
     hp_status st = hp_site_scan(out->arch, img, fn, flags, xrefs, &sc, &bad, why);
     if (st == HP_OK && !hp_site_choose(img, &sc, out, &need))
         st = bad ? hp_site_refuse_decode(why, fn->va, bad) : hp_site_refuse_short(why, out, need);
+    /* A short function whose bytes do not all decode may be data: the
+     * island technique wants the function to end in view. */
+    else if (st == HP_OK && out->island && bad)
+        st = hp_site_refuse_decode(why, fn->va, bad);
     if (st == HP_OK)
         st = hp_site_check_stealable(img, &sc, out, why);
     if (st == HP_OK)

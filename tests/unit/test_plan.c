@@ -181,7 +181,10 @@ static void expected_reason(int kind, uint64_t va, char *buf, size_t len)
 {
     switch (kind) {
     case K_SHORT:
-        snprintf(buf, len, "too short: 1 bytes and no free padding after it; the jump needs 5");
+        snprintf(buf, len, "too short: 1 bytes and no free padding after it; tried the jump "
+                           "(needs 5 bytes) and a short jump to an island (needs 2 bytes of "
+                           "whole instructions at the entry); call-site redirection is not "
+                           "implemented yet");
         break;
     case K_RSP_CALL:
         snprintf(buf, len,

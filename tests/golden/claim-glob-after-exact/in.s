@@ -4,16 +4,17 @@
 #
 # f, f2, f3: `lea eax,[rdi+N]; ret` (4 bytes) followed by int3 padding:
 #     hookable; f4: `xor eax,eax; ret` with the function f4next right
-#     after it: too short. (f4next also matches the glob `f*` and is
+#     after it: too short for the jump, so it takes a jmp rel8 to an
+#     island in the int3 alignment after _start. (f4next also matches the glob `f*` and is
 #     hookable: `mov eax,1; ret`, 6 bytes.)
 # Rules: f return 100 (line 1); glob "f*" passthrough (line 6).
 # Expected:
 # - hooks, in order: f return 100 (rule 1); then the glob's matches in
 #   address order: f skipped "already hooked by the rule at
-#   rules.toml:2:10", f2 and f3 passthrough, f4 skipped "too short: 3
-#   bytes and no free padding after it; the jump needs 5", f4next
-#   passthrough; exit 0, "hooked 4 functions, skipped 2" and the two
-#   skips on stderr;
+#   rules.toml:2:10", f2 and f3 passthrough, f4 passthrough through the
+#   island at 0x40103b (its trampoline copies the xor and jumps back to
+#   its ret), f4next passthrough; exit 0, with "hooked 5 functions,
+#   skipped 1" and the skip on stderr;
 # - the passthrough trampolines copy lea + ret and end in ud2 (each
 #   function ends inside its 5 stolen bytes); f4next's copies its mov and
 #   jumps back to its ret;

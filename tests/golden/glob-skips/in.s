@@ -3,8 +3,9 @@
 #
 # Glob "s_*", passthrough, over (address order):
 #   s_ok      `lea eax,[rdi+1]; ret` + padding        -> hooked
-#   s_short   `xor eax,eax; ret`, s_short2 right after -> "too short: 3
-#             bytes and no free padding after it; the jump needs 5"
+#   s_short   `xor eax,eax; ret`, s_short2 right after -> hooked with a
+#             jmp rel8 to an island in s_ok's padding, past the 5 bytes
+#             s_ok's own jump takes
 #   s_short2  `mov eax,2; ret` (6 bytes)              -> hooked
 #   s_loop    loop back to s_loop+2                   -> "a branch lands
 #             inside the 6 bytes the jump would overwrite (a loop to the
@@ -14,8 +15,8 @@
 #             address in the new section (no return address given)"
 #   s_rodata  a FUNC symbol in .rodata                -> "not executable
 #             code: it lies in a non-executable segment (r--) at ..."
-# Expected: exit 0, "hooked 2 functions, skipped 4", one "skipped NAME
-# (ADDR): REASON" line per skip in address order; --json lists the four
+# Expected: exit 0, "hooked 3 functions, skipped 3", one "skipped NAME
+# (ADDR): REASON" line per skip in address order; --json lists the three
 # under skipped_hooks with the same reasons and has no diagnostics;
 # exit status s_ok(1) + s_short2() = 2 + 2 = 4 before and after.
         .text

@@ -4,15 +4,15 @@
 #
 # f1, f2: hookable targets (`mov eax,N; ret`, 6 bytes).
 # o1 at 0x401030 = `xor eax,eax; ret` (3 bytes), with the function o1next
-#     right after it: "too short: 3 bytes and no free padding after it; the
-#     jump needs 5".
+#     right after it: too short for the jump, it takes a jmp rel8 to an
+#     island in int3 padding within its reach, so f1 is hooked.
 # o2 at 0x401040 = `push rbx; mov ebx,edi; lea eax,[rbx+1]; pop rbx; ret`,
 #     and g jumps to o2+3: "a branch lands inside the 6 bytes the jump
 #     would overwrite (a loop to the top, or a second entry point)".
-# Expected: two errors, at the `original` value's location (line 4 and
-# line 9, column 12), "target 'fN': original 'oN' cannot be redirected:
-# REASON"; exit 1, no output. --json lists both hooks as skipped with
-# "original 'oN' cannot be redirected".
+# Expected: one error, for f2, at the `original` value's location (line 9,
+# column 12), "target 'f2': original 'o2' cannot be redirected: REASON";
+# exit 1, no output. --json lists f1 as planned and f2 as skipped with
+# "original 'o2' cannot be redirected".
         .text
         .globl  _start
         .type   _start, @function

@@ -7,10 +7,18 @@
 #      are not padding even if they look like it;
 # g3 = the same at 0x401030, followed by `00 00` (add [rax],al), which is
 #      neither int3 nor nop.
-# Expected: three errors, one per exact rule, in rule order, each
-# "too short: 3 bytes and no free padding after it; the jump needs 5" at
-# the target's location; exit 1, no output; --json "ok": false, no hooks
-# planned, all three listed under skipped_hooks with that reason.
+# None can take the 5-byte jump. The short jump to an island (jmp rel8
+# to free padding within reach holding the jmp rel32, rewriter/island.h)
+# serves g1 (island in the int3 alignment after _start, 0x401007) and g2
+# (island in the int3 alignment after g1next, 0x401019). g3 has none: the
+# int3 bytes before it follow the object `tbl`, which owns what follows
+# it, and after it come `00 00`.
+# Expected: one error, for g3 at its target's location, "too short: 3
+# bytes and no free padding after it for the 5-byte jump, and no free
+# padding ... within the 2-byte short jump's reach for an island;
+# call-site redirection is not implemented yet"; exit 1, no output;
+# --json "ok": false, g1 and g2 planned with "technique": "island", g3
+# under skipped_hooks with that reason.
         .text
         .globl  _start
         .type   _start, @function
