@@ -30,18 +30,62 @@ static bool hp_island_taken(const hp_islands *t, uint64_t lo, uint64_t hi)
     return false;
 }
 
+/* The function owning addr, unless addr is in the filler after the code of
+ * a function whose size the format did not record (crt's frame_dummy runs
+ * to the next symbol: `endbr64; jmp register_tm_clones` and then the
+ * alignment nops before the next function). Its code ends after its last
+ * instruction that is not filler, when that one does not fall through
+ * (ret, jmp, ud2); a decode failure or a fall-through keeps the guessed
+ * extent. *memo caches the last guessed function's code end. */
+typedef struct hp_island_memo {
+    const hp_symbol *fn;
+    uint64_t code_end;
+} hp_island_memo;
+
+static uint64_t hp_island_code_end(const hp_image *img, const hp_arch *a, const hp_symbol *f)
+{
+    uint64_t end = f->va + f->size, at = f->va, code_end = end;
+    const uint8_t *p = hp_image_bytes(img, f->va, f->size);
+    if (!p || f->size > HP_ISLAND_MAX_GAP)
+        return end;
+    bool stops = false;
+    while (at < end) {
+        hp_insn in;
+        if (a->decode(p + (at - f->va), (size_t)(end - at), at, &in) != HP_OK)
+            return end;
+        at += in.len;
+        if (a->pad_insn(&in))
+            continue;
+        code_end = at;
+        stops = in.kind == HP_INSN_RET || in.kind == HP_INSN_JMP || in.kind == HP_INSN_JMP_IND ||
+                in.kind == HP_INSN_UD;
+    }
+    return stops ? code_end : end;
+}
+
+static bool hp_island_owned(const hp_image *img, const hp_arch *a, uint64_t addr,
+                            hp_island_memo *memo)
+{
+    const hp_symbol *f = hp_image_owner(img, addr);
+    if (!f || !f->size_guessed)
+        return f != NULL;
+    if (memo->fn != f)
+        *memo = (hp_island_memo){f, hp_island_code_end(img, a, f)};
+    return addr < memo->code_end;
+}
+
 /* The free padding [*lo, *hi) that an unowned va lies in or after: the
  * unowned bytes before it, decoded from the first one as filler up to the
  * first other instruction or the next symbol (*hi may be *lo: none). False
  * when nothing can be said (not executable, not in the file, no gap). */
 static bool hp_island_gap(const hp_image *img, const hp_arch *a, uint64_t va, uint64_t *lo,
-                          uint64_t *hi)
+                          uint64_t *hi, hp_island_memo *memo)
 {
     if (!hp_image_executable(img, va, NULL, 0))
         return false;
     const hp_segment *seg = hp_image_segment_at(img, va);
     uint64_t g0 = va;
-    while (va - g0 < HP_ISLAND_MAX_GAP && g0 > 0 && !hp_image_owned(img, g0 - 1) &&
+    while (va - g0 < HP_ISLAND_MAX_GAP && g0 > 0 && !hp_island_owned(img, a, g0 - 1, memo) &&
            hp_image_segment_at(img, g0 - 1) == seg)
         g0--;
     /* A symbol starting in the run (data in code: a table) owns what
@@ -73,13 +117,15 @@ uint64_t hp_island_find(const hp_image *img, const hp_site *s, const hp_islands 
     uint64_t from = s->patch_va > reach ? s->patch_va - reach : 0;
     uint64_t lo = 0, hi = 0;
     bool in_run = false; /* c-1 was unowned, in the gap [lo, hi) found for it */
+    hp_island_memo memo = {0};
     for (uint64_t c = from; c < s->patch_va + reach; c++) {
         uint8_t buf[16];
-        if (c % a->insn_align || !a->short_jump(buf, s->patch_va, c) || hp_image_owned(img, c)) {
+        if (c % a->insn_align || !a->short_jump(buf, s->patch_va, c) ||
+            hp_island_owned(img, a, c, &memo)) {
             in_run = false;
             continue;
         }
-        if (!in_run && !(in_run = hp_island_gap(img, a, c, &lo, &hi)))
+        if (!in_run && !(in_run = hp_island_gap(img, a, c, &lo, &hi, &memo)))
             continue;
         if (c + il <= hi && !hp_island_taken(taken, c, c + il) &&
             !(c < s->patch_va + s->steal_len && s->patch_va < c + il))

@@ -360,8 +360,10 @@ hp_status hp_image_finish_syms(hp_image *img)
     /* A function with no recorded size runs to the next symbol start. */
     for (size_t i = 0; i < img->nsyms; i++) {
         hp_symbol *s = &img->syms[i];
-        if (s->kind == HP_SYM_FUNC && !s->size)
+        if (s->kind == HP_SYM_FUNC && !s->size) {
             s->size = hp_image_next_sym_va(img, s->va) - s->va;
+            s->size_guessed = 1;
+        }
     }
     return HP_OK;
 }
@@ -398,18 +400,24 @@ uint64_t hp_image_next_sym_va(const hp_image *img, uint64_t va)
     return end;
 }
 
-bool hp_image_owned(const hp_image *img, uint64_t addr)
+const hp_symbol *hp_image_owner(const hp_image *img, uint64_t addr)
 {
     /* Symbols are sorted by start; a function owning addr starts at or
      * below it. Scan back over the few candidates that could still reach. */
+    const hp_symbol *guessed = NULL;
     size_t i = hp_sym_lower_bound(img, addr + 1);
     for (size_t k = 0; i > 0 && k < 64; k++) {
         const hp_symbol *s = &img->syms[--i];
-        if (s->kind == HP_SYM_FUNC && addr - s->va < s->size)
-            return true;
+        if (s->kind != HP_SYM_FUNC || addr - s->va >= s->size)
+            continue;
+        if (!s->size_guessed)
+            return s;
+        guessed = guessed ? guessed : s;
     }
-    return false;
+    return guessed;
 }
+
+bool hp_image_owned(const hp_image *img, uint64_t addr) { return hp_image_owner(img, addr) != NULL; }
 
 const char *hp_c_name(const char *name) { return name[0] == '_' && name[1] ? name + 1 : NULL; }
 

@@ -43,6 +43,9 @@ typedef struct hp_symbol {
     uint64_t va;
     uint64_t size; /* 0 when unknown */
     uint8_t kind;  /* hp_sym_kind */
+    uint8_t size_guessed; /* the format recorded no size: a function's size
+                             runs to the next symbol (hp_image_finish_syms),
+                             padding after its code included */
     uint8_t source;
     uint8_t global;
 } hp_symbol;
@@ -266,6 +269,9 @@ const hp_symbol *hp_image_sym_at(const hp_image *img, uint64_t va); /* function 
 uint64_t hp_image_next_sym_va(const hp_image *img, uint64_t va);
 /* True if some function's [va, va+size) contains addr. */
 bool hp_image_owned(const hp_image *img, uint64_t addr);
+/* The function owning addr: one with a recorded size if any does, else one
+ * whose size was guessed (size_guessed), else NULL. */
+const hp_symbol *hp_image_owner(const hp_image *img, uint64_t addr);
 bool hp_symbol_matches(const hp_symbol *s, const char *name);
 /* In a format whose C names carry a leading underscore (hp_format's
  * c_underscore: Mach-O spells add as _add), the source-level name users
