@@ -4,7 +4,9 @@
 # cross-built programs under qemu-user (qemu-user-static, the aarch64 gcc
 # and libc; clang and lld cross-compile too; lld-16/lld-19 link chained-fixup
 # Mach-O files); CI sets CI, so there a
-# missing one fails those tests instead of skipping them.
+# missing one fails those tests instead of skipping them. tcl (tclsh) and
+# dpkg-dev build zlib, sqlite and Lua at -Os from Debian's source packages
+# (tests/e2e/c_libs_os.sh).
 set -euo pipefail
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -18,7 +20,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libcapstone-dev libunicorn-dev \
   qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
   golang-go gcc-mingw-w64-x86-64 wine64 \
-  libsqlite3-dev zlib1g-dev liblua5.4-dev \
+  libsqlite3-dev zlib1g-dev liblua5.4-dev tcl \
   python3 python3-unicorn gnuplot-nox hyperfine valgrind >/dev/null
 echo "hookpatch: dependencies installed"
 # The Go tests run with Debian's golang-go (Go 1.19) and with the current Go
