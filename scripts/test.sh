@@ -12,6 +12,9 @@ jobs=$(nproc)
 # standard library compiled with -gcflags=all=-l is reused instead of
 # rebuilt per test.
 export HP_GOCACHE="${HP_GOCACHE:-$PWD/build-gocache}"
+# Likewise the zlib, sqlite and Lua sources and -Os builds of
+# tests/e2e/c_libs_os.sh: downloaded and compiled once, not per build.
+export HP_CLIBS_CACHE="${HP_CLIBS_CACHE:-$PWD/build-clibs-os}"
 
 echo "== build and test (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

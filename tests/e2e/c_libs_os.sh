@@ -68,7 +68,8 @@ set -euo pipefail
 e2e_init
 
 FIX=$HP_SRC/tests/fixtures/clibs
-CACHE=$(dirname "$HP_WORK")/clibs-os
+# scripts/test.sh shares one cache between its three builds (HP_CLIBS_CACHE).
+CACHE=${HP_CLIBS_CACHE:-$(dirname "$HP_WORK")/clibs-os}
 # The hooked share, per mille, that main's hookpatch (islands, no call-site
 # redirection) reaches on every variant, rounded down: a regression floor.
 FLOOR=960

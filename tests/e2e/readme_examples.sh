@@ -314,7 +314,7 @@ check_eq "c-switch: the unpatched build aborts (hookpatch_set refused)" "134|1" 
 # ---- Writing mocks in C
 M=$HP_WORK/mockc
 mkdir -p "$M/mocks"
-block mock-c-host-calc >"$M/calc.c"
+block mock-c-host-add >"$M/add.c"
 block mock-c-host-main >"$M/main.c"
 block mock-c-mock >"$M/mocks/add.c"
 block mock-c-rules >"$M/rules.toml"
@@ -324,7 +324,7 @@ check_eq "mock-c: built, patched and run by the README's commands: the README's 
 check_eq "mock-c: hookpatch hooked add" "1" "$(grep -c '^hookpatch: hooked 1 function, skipped 0' <<<"$RUN_ERR")"
 run_prog "$M/app"
 check_eq "mock-c: the unpatched app" \
-    $'add(1, 2) = 3, sub(1, 2) = -1\nadd(2, 2) = 4, sub(2, 2) = 0\nadd(3, 2) = 5, sub(3, 2) = 1' "$RUN_OUT"
+    $'add(1, 2) = 3\nadd(2, 2) = 4\nadd(3, 2) = 5' "$RUN_OUT"
 
 # ---- Excerpts of the build-system examples (built by build_pipeline.sh)
 # in_order BLOCK FILE: every line of the block that is not blank or a
