@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include "../base/hp_text.h"
+#include "../rewriter/callsite.h"
 #include "../rewriter/island.h"
 #include "../rewriter/switch.h"
 #include "../sections/format.h"
@@ -64,6 +65,21 @@ void hp_report_summary_slices(const hp_report_ctx *c, const hp_report_slices *r,
     }
 }
 
+/* entry | island | callsites: how the hook is reached. */
+static const char *hp_technique(const hp_site *s)
+{
+    return s->callsites ? "callsites" : s->island ? "island" : "entry";
+}
+
+/* "; call sites (N)", then the places not redirected. */
+static void hp_report_callsites(const hp_hook *h, FILE *out)
+{
+    fprintf(out, "; call sites (%zu)", h->cs ? h->cs->n : 0);
+    for (size_t i = 0; h->cs && i < h->cs->nmiss; i++)
+        fprintf(out, "%s0x%llx", i ? ", " : "; not redirected: ",
+                (unsigned long long)h->cs->miss[i].at);
+}
+
 static const char *hp_dest_name(const hp_hook *h)
 {
     switch (h->req->action) {
@@ -109,6 +125,8 @@ static void hp_report_plan_one(const hp_plan *p, const char *slice, const hp_dia
         /* The technique: the jump at the entry unless said otherwise. */
         if (h->site.island)
             fprintf(out, "; island 0x%llx", (unsigned long long)h->site.island_va);
+        if (h->site.callsites)
+            hp_report_callsites(h, out);
         if (h->orig)
             hp_text_fprintf(out, "; original %s -> trampoline", h->orig->name);
         if (h->orig && h->orig_site && h->orig_site->island)
@@ -156,6 +174,19 @@ static void hp_json_str(cJSON *o, const char *key, const char *val)
     hp_free(safe);
 }
 
+/* "call_sites": N, "not_redirected": [{"address", "reason"}...] */
+static void hp_json_callsites(const hp_hook *h, cJSON *o)
+{
+    cJSON_AddNumberToObject(o, "call_sites", (double)(h->cs ? h->cs->n : 0));
+    cJSON *a = cJSON_AddArrayToObject(o, "not_redirected");
+    for (size_t i = 0; a && h->cs && i < h->cs->nmiss; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddNumberToObject(m, "address", (double)h->cs->miss[i].at);
+        hp_json_str(m, "reason", h->cs->miss[i].what);
+        cJSON_AddItemToArray(a, m);
+    }
+}
+
 static cJSON *hp_json_hook(const hp_plan *p, const hp_hook *h, const hp_diags *d)
 {
     cJSON *o = cJSON_CreateObject();
@@ -175,9 +206,11 @@ static cJSON *hp_json_hook(const hp_plan *p, const hp_hook *h, const hp_diags *d
     cJSON_AddNumberToObject(o, "destination", (double)h->dest_va);
     hp_json_str(o, "destination_name", hp_dest_name(h));
     cJSON_AddBoolToObject(o, "endbr64_overwritten", h->site.over_endbr);
-    hp_json_str(o, "technique", h->site.island ? "island" : "entry");
+    hp_json_str(o, "technique", hp_technique(&h->site));
     if (h->site.island)
         cJSON_AddNumberToObject(o, "island_address", (double)h->site.island_va);
+    if (h->site.callsites)
+        hp_json_callsites(h, o);
     if (h->req->action == HP_ACT_RETURN)
         cJSON_AddNumberToObject(o, "value", (double)h->req->value);
     if (h->orig)
