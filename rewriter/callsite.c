@@ -99,6 +99,9 @@ static hp_status hp_cs_data(const hp_plan *p, hp_callsites *c, const hp_cs_slots
         if (t->v[i].kind == HP_SLOT_RELOC && t->v[i].reloc_at == src->at)
             return hp_cs_add(c, &(hp_callsite){src->at, src->len, HP_XSRC_DATA, {0}, 0});
     }
+    if (!p->img->fmt->addr_slots)
+        return hp_cs_miss(c, src->at, "a word in data equal to its address (this format's "
+                                      "relocations are not read: not re-pointed)");
     return hp_cs_miss(c, src->at, p->img->pic ? "a word in data equal to its address, with "
                                                 "no relocation that says it is one"
                                               : "a pointer in data with no relocation (the "
@@ -126,7 +129,7 @@ static hp_status hp_cs_one(const hp_plan *p, hp_callsites *c, const hp_site *sit
     }
 }
 
-static hp_status hp_cs_hook(hp_plan *p, hp_hook *h, const hp_xsrcs *x, hp_islands *taken)
+hp_status hp_callsites_find(const hp_plan *p, hp_hook *h, const hp_xsrcs *x, hp_islands *taken)
 {
     h->cs = hp_calloc(1, sizeof *h->cs);
     if (!h->cs)
@@ -145,6 +148,12 @@ static hp_status hp_cs_hook(hp_plan *p, hp_hook *h, const hp_xsrcs *x, hp_island
     if (s == HP_OK && h->target->source == HP_SRC_DYNSYM && !exported)
         s = hp_cs_miss(h->cs, fn, "the exported symbol, which other modules bind to (this "
                                   "format's export table is not re-pointed)");
+    /* A relocated pointer the file encodes (Mach-O chained fixups) holds no
+     * word equal to the address: say that it was not looked for. */
+    if (s == HP_OK && p->img->pic && !p->img->fmt->addr_slots)
+        s = hp_cs_miss(h->cs, fn, "pointers to it in data the loader relocates are not read "
+                                  "for this format (not re-pointed, and not found where the "
+                                  "file encodes them)");
     hp_free(t.v);
     return s;
 }
@@ -162,7 +171,7 @@ hp_status hp_callsites_plan(hp_plan *p, hp_islands *taken)
     hp_status s = n ? hp_xsrcs_build(p->img, ent, n, &x) : HP_OK;
     for (size_t i = 0; n && s == HP_OK && i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.callsites)
-            s = hp_cs_hook(p, &p->v[i], &x, taken);
+            s = hp_callsites_find(p, &p->v[i], &x, taken);
     hp_xsrcs_free(&x);
     hp_free(ent);
     return s;
@@ -270,4 +279,25 @@ void hp_callsites_free(hp_callsites *c)
     hp_free(c->v);
     hp_free(c->miss);
     hp_free(c);
+}
+
+void hp_callsites_refusal(const hp_plan *p, const hp_hook *h, char *buf, size_t len)
+{
+    const hp_site *s = &h->site;
+    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
+    char isl[192], miss[1536];
+    if (s->fn_size < p->arch->short_jump_len)
+        snprintf(isl, sizeof isl, "the entry is shorter than the %u-byte short jump",
+                 p->arch->short_jump_len);
+    else
+        snprintf(isl, sizeof isl, "no %llu bytes of free padding, int3/nop owned by no "
+                 "function and not taken by another hook, within reach of the %u-byte short "
+                 "jump", (unsigned long long)il, p->arch->short_jump_len);
+    hp_callsites_describe(p, h, miss, sizeof miss);
+    snprintf(buf, len, "too short: %llu bytes; tried the jump at the entry (needs %llu bytes "
+             "and there is no free padding after it), an island (%s), and call sites (%s%s)",
+             (unsigned long long)s->fn_size, (unsigned long long)il, isl,
+             h->cs && h->cs->nmiss ? "none could be re-pointed: "
+                                   : "no direct call, jump or address computation of it "
+                                     "was found", miss);
 }

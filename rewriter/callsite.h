@@ -48,6 +48,14 @@ typedef struct hp_callsites {
  * its entry (one scan for all of them), give short branches islands not in
  * taken (then taken), and fill h->cs. Misses are recorded, not judged. */
 hp_status hp_callsites_plan(hp_plan *p, hp_islands *taken);
+/* What reaches h's entry (h->cs, allocated here; h->site.callsites),
+ * from the sources x of every such target (xref.h), short branches taking
+ * islands not in taken. The planner's pass above, and `hookpatch list`
+ * with a plan that holds only the image and its architecture. */
+hp_status hp_callsites_find(const hp_plan *p, hp_hook *h, const hp_xsrcs *x, hp_islands *taken);
+/* The refusal of h when none of its call sites could be re-pointed: what
+ * each technique found. */
+void hp_callsites_refusal(const hp_plan *p, const hp_hook *h, char *buf, size_t len);
 /* A description of h's misses ("0x401136 in main: an absolute immediate;
  * ..."), at most len bytes with a terminator. */
 void hp_callsites_describe(const hp_plan *p, const hp_hook *h, char *buf, size_t len);

@@ -208,25 +208,6 @@ static hp_status hp_island_one(hp_plan *p, hp_hook *h, hp_site *s, bool orig, hp
     return orig ? hp_refuse_orig(h, d, why) : hp_refuse(h, d, "%s", why);
 }
 
-/* What was tried for a target hooked at its call sites, for a refusal. */
-static void hp_tried(const hp_plan *p, const hp_hook *h, const char *cs_why, char *buf,
-                     size_t len)
-{
-    const hp_site *s = &h->site;
-    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
-    char isl[160];
-    if (s->fn_size < p->arch->short_jump_len)
-        snprintf(isl, sizeof isl, "the entry is shorter than the %u-byte short jump",
-                 p->arch->short_jump_len);
-    else
-        snprintf(isl, sizeof isl, "no %llu bytes of free padding, int3/nop owned by no "
-                 "function and not taken by another hook, within reach of the %u-byte short "
-                 "jump", (unsigned long long)il, p->arch->short_jump_len);
-    snprintf(buf, len, "too short: %llu bytes; tried the jump at the entry (needs %llu bytes "
-             "and there is no free padding after it), an island (%s), and call sites (%s)",
-             (unsigned long long)s->fn_size, (unsigned long long)il, isl, cs_why);
-}
-
 /* A target hooked at its call sites: refused when nothing reaching it
  * could be re-pointed; with some places missed, a glob's match is skipped
  * (a partial hook of a function nobody named would be a surprise) and an
@@ -237,10 +218,7 @@ static hp_status hp_judge_callsites(hp_plan *p, hp_hook *h, hp_diags *d)
     char miss[1536], why[2048];
     hp_callsites_describe(p, h, miss, sizeof miss);
     if (!h->cs->n) {
-        char cs[1600];
-        snprintf(cs, sizeof cs, "%s%s", h->cs->nmiss ? "none could be re-pointed: " :
-                 "no direct call, jump or address computation of it was found", miss);
-        hp_tried(p, h, cs, why, sizeof why);
+        hp_callsites_refusal(p, h, why, sizeof why);
         return hp_refuse(h, d, "%s", why);
     }
     if (!h->cs->nmiss)
