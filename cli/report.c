@@ -434,8 +434,8 @@ static const char *hp_list_callsites(const hp_image *img, const hp_xsrcs *xs,
     hp_islands t = {0};
     hp_status st = hp_callsites_find(&p, &h, xs, &t);
     hp_islands_free(&t);
-    if (st == HP_OK && h.cs)
-        *cs = *h.cs;
+    if (h.cs)
+        *cs = *h.cs; /* the arrays, even after a failure: the caller frees them */
     hp_free(h.cs);
     if (st != HP_OK)
         return NULL;
@@ -454,7 +454,7 @@ static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const 
     hp_status st = hp_site_analyze(img, s, 0, x, site, why);
     if (st == HP_ERR_NOMEM)
         return NULL;
-    if (st != HP_OK && site->too_short && site->arch->retarget)
+    if (st != HP_OK && site->too_short && site->arch->retarget_addr)
         return hp_list_callsites(img, xs, s, site, cs, why);
     if (st != HP_OK)
         return "no";
@@ -462,7 +462,7 @@ static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const 
      * taken (a run allocates them in hook order; the table of branch
      * targets `list` builds does not watch padding). */
     site->island_va = hp_island_find(img, site, NULL);
-    if (site->island && !site->island_va && site->arch->retarget)
+    if (site->island && !site->island_va && site->arch->retarget_addr)
         return hp_list_callsites(img, xs, s, site, cs, why);
     if (site->island && !site->island_va) {
         uint64_t il = site->arch->jump(NULL, 0, 0, false, 0);
@@ -470,7 +470,7 @@ static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const 
                             "too short: %llu bytes and no free padding after it for the "
                             "%llu-byte jump, and no free padding (%llu bytes of int3/nop owned "
                             "by no function) within the %u-byte short jump's reach for an "
-                            "island; call-site redirection is not implemented yet",
+                            "island; call-site redirection is not available on this architecture",
                             (unsigned long long)s->size, (unsigned long long)il,
                             (unsigned long long)il, site->arch->short_jump_len);
         return st == HP_OK ? "no" : NULL;

@@ -141,8 +141,10 @@ typedef struct hp_arch {
      * island, rewriter/island.h); addr_ref says whether an instruction
      * holds an address otherwise (hp_addr_ref: HP_REF_NONE when not), and
      * retarget_addr re-points an HP_REF_PCADDR one at to_va in place
-     * (false: out of reach). NULL: the architecture has none yet (arm64:
-     * BL/B go through retarget; ADRP+ADD pairs will need a second word). */
+     * (false: out of reach). NULL: the architecture has no call-site
+     * redirection yet, and a target that needs it is refused (arm64, a
+     * later task: BL/B go through retarget, with a far layout's reach to
+     * check; ADRP+ADD pairs will need a second word in hp_addr_ref). */
     bool (*addr_ref)(const uint8_t *p, size_t n, uint64_t va, hp_addr_ref *out);
     bool (*retarget_addr)(uint8_t *insn, size_t len, uint64_t at_va, const hp_addr_ref *ref,
                           uint64_t to_va);

@@ -97,7 +97,7 @@ static hp_status hp_cs_data(const hp_plan *p, hp_callsites *c, const hp_cs_slots
         if (t->v[i].va == src->at)
             return HP_OK; /* added with the slots */
         if (t->v[i].kind == HP_SLOT_RELOC && t->v[i].reloc_at == src->at)
-            return hp_cs_add(c, &(hp_callsite){src->at, src->len, HP_XSRC_DATA, {0}, 0});
+            return hp_cs_add(c, &(hp_callsite){src->at, src->len, HP_XSRC_DATA, {0}, 0, 0});
     }
     if (!p->img->fmt->addr_slots)
         return hp_cs_miss(c, src->at, "a word in data equal to its address (this format's "
@@ -121,7 +121,7 @@ static hp_status hp_cs_one(const hp_plan *p, hp_callsites *c, const hp_site *sit
         if (!p->arch->retarget_addr)
             return hp_cs_miss(c, src->at, "an address computation this architecture cannot "
                                           "re-point yet");
-        return hp_cs_add(c, &(hp_callsite){src->at, src->len, HP_XSRC_PCADDR, src->ref, 0});
+        return hp_cs_add(c, &(hp_callsite){src->at, src->len, HP_XSRC_PCADDR, src->ref, 0, 0});
     case HP_XSRC_ABS:
         return hp_cs_miss(c, src->at, "an absolute address in an instruction's immediate "
                                       "(no relocation to find it by)");
@@ -141,7 +141,8 @@ hp_status hp_callsites_find(const hp_plan *p, hp_hook *h, const hp_xsrcs *x, hp_
     bool exported = false;
     for (size_t i = 0; s == HP_OK && i < t.n; i++) {
         exported |= t.v[i].kind == HP_SLOT_EXPORT;
-        s = hp_cs_add(h->cs, &(hp_callsite){t.v[i].va, t.v[i].size, HP_XSRC_DATA, {0}, 0});
+        s = hp_cs_add(h->cs, &(hp_callsite){t.v[i].va, t.v[i].size, HP_XSRC_DATA, {0}, 0,
+                                            t.v[i].base});
     }
     for (size_t i = hp_xsrcs_first(x, fn); s == HP_OK && i < x->n && x->v[i].target == fn; i++)
         s = hp_cs_one(p, h->cs, &h->site, &t, &x->v[i], taken);
@@ -256,7 +257,11 @@ hp_status hp_callsites_emit(hp_plan *p, const hp_hook *h, uint64_t dest)
         memcpy(pt.bytes, old, c->len);
         bool ok = true;
         if (c->kind == HP_XSRC_DATA && c->len == 8) {
-            hp_wr64(pt.bytes, dest); /* a loader's word: the address itself */
+            hp_wr64(pt.bytes, dest - c->base); /* a loader's word */
+        } else if (c->kind == HP_XSRC_DATA && c->len == 4 && dest - c->base <= UINT32_MAX) {
+            hp_wr32(pt.bytes, (uint32_t)(dest - c->base)); /* an RVA */
+        } else if (c->kind == HP_XSRC_DATA) {
+            ok = false;
         } else if (c->kind == HP_XSRC_PCADDR) {
             ok = p->arch->retarget_addr(pt.bytes, c->len, c->at, &c->ref, dest);
         } else if (c->island_va) {

@@ -30,6 +30,7 @@ typedef struct hp_callsite {
                            value): it gets the hook's address */
     hp_addr_ref ref;    /* HP_XSRC_PCADDR */
     uint64_t island_va; /* a short branch's island (0: none) */
+    uint64_t base;      /* HP_XSRC_DATA: the word holds the address minus this */
 } hp_callsite;
 
 typedef struct hp_callsite_miss {

@@ -145,7 +145,7 @@ static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st,
         return site_st;
     /* Too short for the jump and the short jump: hooked at its call sites
      * (judged once they are found, hp_judge_callsites). */
-    if (site_st == HP_ERR_UNHOOKABLE && h->site.too_short && p->arch->retarget)
+    if (site_st == HP_ERR_UNHOOKABLE && h->site.too_short && p->arch->retarget_addr)
         hp_site_use_callsites(&h->site);
     else if (site_st != HP_OK)
         return hp_refuse(h, d, "%s", hp_reason_of(site_why));
@@ -193,7 +193,7 @@ static hp_status hp_island_one(hp_plan *p, hp_hook *h, hp_site *s, bool orig, hp
     uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
     if (s->island_va)
         return hp_islands_take(t, s->island_va, s->island_va + il);
-    if (!orig && p->arch->retarget) {
+    if (!orig && p->arch->retarget_addr) {
         hp_site_use_callsites(s); /* the next technique (hp_judge_callsites) */
         return HP_OK;
     }
@@ -201,10 +201,11 @@ static hp_status hp_island_one(hp_plan *p, hp_hook *h, hp_site *s, bool orig, hp
     snprintf(why, sizeof why,
              "too short: %llu bytes and no free padding after it for the %llu-byte jump, and "
              "no free padding (%llu bytes of int3/nop owned by no function%s) within the "
-             "%u-byte short jump's reach for an island; call-site redirection is not "
-             "implemented yet", (unsigned long long)s->fn_size, (unsigned long long)il,
-             (unsigned long long)il, t->n > 1 ? ", not taken by another hook" : "",
-             p->arch->short_jump_len);
+             "%u-byte short jump's reach for an island; %s", (unsigned long long)s->fn_size,
+             (unsigned long long)il, (unsigned long long)il,
+             t->n > 1 ? ", not taken by another hook" : "", p->arch->short_jump_len,
+             orig ? "call sites are not redirected to an `original =` function's trampoline"
+                  : "call-site redirection is not available on this architecture");
     return orig ? hp_refuse_orig(h, d, why) : hp_refuse(h, d, "%s", why);
 }
 

@@ -26,6 +26,7 @@ typedef struct hp_addr_slot {
     uint8_t size;      /* its bytes */
     uint8_t kind;      /* hp_slot_kind */
     uint64_t reloc_at; /* HP_SLOT_RELOC: the word relocated */
+    uint64_t base;     /* the word holds the address minus this (PE RVAs) */
 } hp_addr_slot;
 typedef hp_status (*hp_addr_slot_fn)(void *ctx, const hp_addr_slot *slot);
 

@@ -181,7 +181,7 @@ static hp_status hp_elf_rela_slots(const hp_image *img, const hp_elf *e, uint64_
         if (ELF64_R_TYPE(r.r_info) != rel || (uint64_t)r.r_addend != va)
             continue;
         hp_addr_slot s = {e->old_rela_va + o + offsetof(Elf64_Rela, r_addend), 8, HP_SLOT_RELOC,
-                          r.r_offset};
+                          r.r_offset, 0};
         HP_CHECK(fn(ctx, &s));
     }
     return HP_OK;
@@ -202,7 +202,7 @@ static hp_status hp_elf_dynsym_slots(const hp_image *img, const hp_elf *e, uint6
             if (sym.st_value != va || sym.st_shndx == 0)
                 continue;
             hp_addr_slot s = {sh->sh_addr + o + offsetof(Elf64_Sym, st_value), 8,
-                              HP_SLOT_EXPORT, 0};
+                              HP_SLOT_EXPORT, 0, 0};
             HP_CHECK(fn(ctx, &s));
         }
     }

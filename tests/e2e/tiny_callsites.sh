@@ -25,6 +25,8 @@
 # the unpatched program that calls it (and lib_twice, through the library's
 # own PLT) sees the hook, through the re-pointed .dynsym value; .symtab
 # still names the original.
+# And the same under wine for mingw -Os PE (an EXE, and a DLL whose export
+# table entry is re-pointed), unless HP_E2E_CC narrows the run.
 # To narrow a run by hand: HP_E2E_CC=gcc HP_E2E_MODES=pie bash tiny_callsites.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -197,6 +199,61 @@ lib_build()
     done
 }
 
+# PE (mingw -Os, run under wine): the same program and rules, every
+# pointer redirected (DIR64 base-relocated words re-pointed in place, the
+# lea in call2's caller), and the DLL whose exported lib_add is hooked
+# through its export table entry under an unpatched EXE.
+pe_build()
+{
+    local v="mingw Os pe" dir=$HP_WORK/pe r cc=x86_64-w64-mingw32-gcc
+    local wine=${HP_WINE:-/usr/lib/wine/wine64}
+    mkdir -p "$dir/out"
+    if ! { "$cc" -Os -o "$dir/in.exe" "$FIX/main.c" "$FIX/stubs.c" "$FIX/cs.c" &&
+        "$cc" -Os -shared -o "$dir/libt.dll" "$FIX/lib.c" -Wl,--out-implib,"$dir/libt.a" &&
+        "$cc" -Os -o "$dir/out/app.exe" "$FIX/app.c" -L"$dir" -lt; } >"$dir.log" 2>&1; then
+        fail "$v: build" "$(tail -5 "$dir.log")"
+        return
+    fi
+    export WINEDEBUG=-all WINEPREFIX=$HP_WORK/wineprefix
+    export WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
+    timeout 120 "$wine" wineboot -i >/dev/null 2>&1 || true
+    for r in replace return passthrough; do
+        hp --dry-run --json "$dir/in.exe" "$dir/unused" "$FIX/$r.toml"
+        printf '%s\n' "$HP_OUT" >"$dir/$r.json"
+        local tt tz ta
+        tt=$(technique "$dir/$r.json" touch 2>/dev/null || echo none)
+        tz=$(technique "$dir/$r.json" zero 2>/dev/null || echo none)
+        ta=$(technique "$dir/$r.json" add 2>/dev/null || echo none)
+        check_eq "$v: $r: techniques" "callsites callsites callsites" "$tt $tz $ta"
+        hp "$dir/in.exe" "$dir/$r.exe" "$FIX/$r.toml"
+        if [[ $HP_RC -ne 0 || $HP_ERR == *warning* ]]; then
+            fail "$v: $r: hookpatch, no warning" "rc $HP_RC" "$HP_ERR"
+            continue
+        fi
+        RUN_OUT=$(cd "$dir" && timeout 120 "$wine" "./$r.exe" 2>/dev/null | tr -d '\r') || true
+        check_eq "$v: $r: output under wine" "$(expected "$r" pie yes yes)" "$RUN_OUT"
+    done
+    local -A want=([lib]="lib_add=1005 lib_twice=2010" [lib_return]="lib_add=100 lib_twice=200")
+    for r in lib lib_return; do
+        rm -f "$dir/out/libt.dll"
+        hp "$dir/libt.dll" "$dir/out/libt.dll" "$FIX/$r.toml"
+        if [[ $HP_RC -ne 0 || $HP_ERR == *warning* || $HP_ERR != *"hooked 1 function"* ]]; then
+            fail "$v: $r: hookpatch the DLL" "rc $HP_RC" "$HP_ERR"
+            continue
+        fi
+        RUN_OUT=$(cd "$dir/out" && timeout 120 "$wine" ./app.exe 2>/dev/null | tr -d '\r') || true
+        check_eq "$v: $r: the unpatched EXE sees the DLL's hook" "${want[$r]}" "$RUN_OUT"
+    done
+    timeout 30 wineserver -k >/dev/null 2>&1 || true
+}
+
+if [[ -n ${HP_E2E_CC:-} ]]; then
+    :
+elif ! command -v x86_64-w64-mingw32-gcc >/dev/null || [[ ! -x ${HP_WINE:-/usr/lib/wine/wine64} ]]; then
+    skip "mingw Os pe" "mingw-w64 or wine not installed"
+else
+    par_start pe_build
+fi
 for cc in ${HP_E2E_CC:-gcc clang}; do
     if ! command -v "$cc" >/dev/null; then
         skip "$cc" "not installed"
