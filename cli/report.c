@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include "../base/hp_text.h"
+#include "../rewriter/callsite.h"
 #include "../rewriter/island.h"
 #include "../rewriter/switch.h"
 #include "../sections/format.h"
@@ -64,6 +65,23 @@ void hp_report_summary_slices(const hp_report_ctx *c, const hp_report_slices *r,
     }
 }
 
+/* entry | island | callsites: how the hook is reached. */
+static const char *hp_technique(const hp_site *s)
+{
+    return s->callsites ? "callsites" : s->island ? "island" : "entry";
+}
+
+/* LEAD "call sites (N)", then the places not redirected. N counts every
+ * place re-pointed: branches, address computations and the loader's words
+ * (a relocation's addend and the word it relocates, an export). */
+static void hp_report_callsites(const hp_hook *h, const char *lead, FILE *out)
+{
+    fprintf(out, "%scall sites (%zu)", lead, h->cs ? h->cs->n : 0);
+    for (size_t i = 0; h->cs && i < h->cs->nmiss; i++)
+        fprintf(out, "%s0x%llx", i ? ", " : "; not redirected: ",
+                (unsigned long long)h->cs->miss[i].at);
+}
+
 static const char *hp_dest_name(const hp_hook *h)
 {
     switch (h->req->action) {
@@ -109,6 +127,8 @@ static void hp_report_plan_one(const hp_plan *p, const char *slice, const hp_dia
         /* The technique: the jump at the entry unless said otherwise. */
         if (h->site.island)
             fprintf(out, "; island 0x%llx", (unsigned long long)h->site.island_va);
+        if (h->site.callsites)
+            hp_report_callsites(h, "; ", out);
         if (h->orig)
             hp_text_fprintf(out, "; original %s -> trampoline", h->orig->name);
         if (h->orig && h->orig_site && h->orig_site->island)
@@ -156,6 +176,19 @@ static void hp_json_str(cJSON *o, const char *key, const char *val)
     hp_free(safe);
 }
 
+/* "call_sites": N, "not_redirected": [{"address", "reason"}...] */
+static void hp_json_callsites(const hp_hook *h, cJSON *o)
+{
+    cJSON_AddNumberToObject(o, "call_sites", (double)(h->cs ? h->cs->n : 0));
+    cJSON *a = cJSON_AddArrayToObject(o, "not_redirected");
+    for (size_t i = 0; a && h->cs && i < h->cs->nmiss; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddNumberToObject(m, "address", (double)h->cs->miss[i].at);
+        hp_json_str(m, "reason", h->cs->miss[i].what);
+        cJSON_AddItemToArray(a, m);
+    }
+}
+
 static cJSON *hp_json_hook(const hp_plan *p, const hp_hook *h, const hp_diags *d)
 {
     cJSON *o = cJSON_CreateObject();
@@ -175,9 +208,11 @@ static cJSON *hp_json_hook(const hp_plan *p, const hp_hook *h, const hp_diags *d
     cJSON_AddNumberToObject(o, "destination", (double)h->dest_va);
     hp_json_str(o, "destination_name", hp_dest_name(h));
     cJSON_AddBoolToObject(o, "endbr64_overwritten", h->site.over_endbr);
-    hp_json_str(o, "technique", h->site.island ? "island" : "entry");
+    hp_json_str(o, "technique", hp_technique(&h->site));
     if (h->site.island)
         cJSON_AddNumberToObject(o, "island_address", (double)h->site.island_va);
+    if (h->site.callsites)
+        hp_json_callsites(h, o);
     if (h->req->action == HP_ACT_RETURN)
         cJSON_AddNumberToObject(o, "value", (double)h->req->value);
     if (h->orig)
@@ -386,25 +421,56 @@ hp_status hp_report_json_slices(const hp_report_ctx *c, const hp_report_slices *
  * copied into a trampoline. "yes", "replace-only" or "no", with the reason
  * for the last two the last one in why; NULL when a reason could not be
  * recorded. */
-static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const hp_symbol *s,
-                                  hp_site *site, hp_diags *why)
+/* A function whose entry takes neither the jump nor an island: its call
+ * sites, as a run would find them with nothing else hooked (*cs; "yes"
+ * when one can be re-pointed, else "no" with the reason in why). */
+static const char *hp_list_callsites(const hp_image *img, const hp_xsrcs *xs,
+                                     const hp_symbol *s, hp_site *site, hp_callsites *cs,
+                                     hp_diags *why)
+{
+    hp_site_use_callsites(site);
+    hp_plan p = {.img = (hp_image *)img, .arch = site->arch};
+    hp_hook h = {.target = s, .site = *site};
+    hp_islands t = {0};
+    hp_status st = hp_callsites_find(&p, &h, xs, &t);
+    hp_islands_free(&t);
+    if (h.cs)
+        *cs = *h.cs; /* the arrays, even after a failure: the caller frees them */
+    hp_free(h.cs);
+    if (st != HP_OK)
+        return NULL;
+    if (cs->n)
+        return "yes";
+    char buf[2048];
+    h.cs = cs;
+    hp_callsites_refusal(&p, &h, buf, sizeof buf);
+    return hp_diag_reason(why, NULL, NULL, s->va, "%s", buf) == HP_OK ? "no" : NULL;
+}
+
+static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const hp_xsrcs *xs,
+                                  const hp_symbol *s, hp_site *site, hp_callsites *cs,
+                                  hp_diags *why)
 {
     hp_status st = hp_site_analyze(img, s, 0, x, site, why);
     if (st == HP_ERR_NOMEM)
         return NULL;
+    if (st != HP_OK && site->too_short && site->arch->retarget_addr)
+        return hp_list_callsites(img, xs, s, site, cs, why);
     if (st != HP_OK)
         return "no";
     /* An entry too short for the jump: its island, with nothing else
      * taken (a run allocates them in hook order; the table of branch
      * targets `list` builds does not watch padding). */
     site->island_va = hp_island_find(img, site, NULL);
+    if (site->island && !site->island_va && site->arch->retarget_addr)
+        return hp_list_callsites(img, xs, s, site, cs, why);
     if (site->island && !site->island_va) {
         uint64_t il = site->arch->jump(NULL, 0, 0, false, 0);
         st = hp_diag_reason(why, NULL, NULL, s->va,
                             "too short: %llu bytes and no free padding after it for the "
                             "%llu-byte jump, and no free padding (%llu bytes of int3/nop owned "
                             "by no function) within the %u-byte short jump's reach for an "
-                            "island; call-site redirection is not implemented yet",
+                            "island; call-site redirection is not available on this architecture",
                             (unsigned long long)s->size, (unsigned long long)il,
                             (unsigned long long)il, site->arch->short_jump_len);
         return st == HP_OK ? "no" : NULL;
@@ -442,12 +508,14 @@ static void hp_list_room(const hp_image *img, FILE *out)
 }
 
 /* One function's line, or its object in arr. */
-static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_symbol *s,
-                             cJSON *arr, FILE *out)
+static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_xsrcs *xs,
+                             const hp_symbol *s, cJSON *arr, FILE *out)
 {
     hp_diags whys = {0};
     hp_site site = {0};
-    const char *st = hp_list_status(img, x, s, &site, &whys);
+    hp_callsites cs = {0};
+    const char *st = hp_list_status(img, x, xs, s, &site, &cs, &whys);
+    hp_hook h = {.target = s, .site = site, .cs = &cs};
     const char *name = s->alias ? s->alias : s->name;
     const char *why = whys.n ? whys.v[whys.n - 1].msg : "";
     hp_marker mk = hp_switch_marker_of(s);
@@ -457,6 +525,9 @@ static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_sy
                         *st == 'y' ? "" : why);
         if (*st != 'n' && site.island)
             fprintf(out, "  # island 0x%llx", (unsigned long long)site.island_va);
+        if (*st != 'n' && site.callsites) {
+            hp_report_callsites(&h, "  # ", out);
+        }
         if (mk != HP_MARK_NONE)
             fprintf(out, "  # hookpatch's own marker (%s)", hp_switch_marker_role(mk));
         fputc('\n', out);
@@ -469,15 +540,36 @@ static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_sy
         if (*st != 'y')
             hp_json_str(o, "reason", why);
         if (*st != 'n')
-            hp_json_str(o, "technique", site.island ? "island" : "entry");
+            hp_json_str(o, "technique", hp_technique(&site));
         if (*st != 'n' && site.island)
             cJSON_AddNumberToObject(o, "island_address", (double)site.island_va);
+        if (*st != 'n' && site.callsites)
+            hp_json_callsites(&h, o);
         if (mk != HP_MARK_NONE)
             hp_json_str(o, "marker", hp_switch_marker_role(mk));
         cJSON_AddItemToArray(arr, o);
     }
     hp_diags_free(&whys);
+    hp_free(cs.v);
+    hp_free(cs.miss);
     return st ? HP_OK : HP_ERR_NOMEM;
+}
+
+/* The sources of the listed functions shorter than the jump, which may
+ * need call sites: one scan for all of them. */
+static hp_status hp_list_sources(const hp_image *img, const char *glob, hp_xsrcs *xs)
+{
+    uint64_t il = hp_arch_for(img)->jump(NULL, 0, 0, false, 0);
+    uint64_t *ent = hp_malloc((img->nsyms ? img->nsyms : 1) * sizeof *ent);
+    if (!ent)
+        return HP_ERR_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < img->nsyms; i++)
+        if (img->syms[i].size < il && hp_resolve_matches(&img->syms[i], glob))
+            ent[n++] = img->syms[i].va;
+    hp_status st = n ? hp_xsrcs_build(img, ent, n, xs) : HP_OK;
+    hp_free(ent);
+    return st;
 }
 
 /* Text into out, or objects into arr when it is not NULL. */
@@ -485,8 +577,9 @@ static hp_status hp_list_into(const hp_image *img, const char *glob, cJSON *arr,
 {
     bool json = arr != NULL;
     hp_xrefs xrefs = {0};
+    hp_xsrcs xs = {0};
     HP_CHECK(hp_xrefs_build(img, NULL, 0, &xrefs));
-    hp_status st = HP_OK;
+    hp_status st = hp_list_sources(img, glob, &xs);
     if (!json && img->prior_info && img->prior_info_size)
         hp_list_prior(img, out);
     if (!json) {
@@ -497,9 +590,10 @@ static hp_status hp_list_into(const hp_image *img, const char *glob, cJSON *arr,
         const hp_symbol *s = &img->syms[i];
         if (!hp_resolve_matches(s, glob))
             continue;
-        st = hp_list_one(img, &xrefs, s, arr, out);
+        st = hp_list_one(img, &xrefs, &xs, s, arr, out);
     }
     hp_xrefs_free(&xrefs);
+    hp_xsrcs_free(&xs);
     return st;
 }
 

@@ -135,6 +135,20 @@ typedef struct hp_arch {
      * place. False when to_va is out of its reach. */
     bool (*retarget)(uint8_t *insn, size_t len, uint64_t at_va, uint64_t to_va);
 
+    /* ---- call-site redirection (rewriter/callsite.c): a target whose
+     * entry takes no jump is hooked by re-pointing what reaches it. Direct
+     * branches are re-pointed with retarget (a short one through an
+     * island, rewriter/island.h); addr_ref says whether an instruction
+     * holds an address otherwise (hp_addr_ref: HP_REF_NONE when not), and
+     * retarget_addr re-points an HP_REF_PCADDR one at to_va in place
+     * (false: out of reach). NULL: the architecture has no call-site
+     * redirection yet, and a target that needs it is refused (arm64, a
+     * later task: BL/B go through retarget, with a far layout's reach to
+     * check; ADRP+ADD pairs will need a second word in hp_addr_ref). */
+    bool (*addr_ref)(const uint8_t *p, size_t n, uint64_t va, hp_addr_ref *out);
+    bool (*retarget_addr)(uint8_t *insn, size_t len, uint64_t at_va, const hp_addr_ref *ref,
+                          uint64_t to_va);
+
     /* ---- Go's prologue facts (sections/debug/gopclntab reads the rest) */
     /* The stolen bytes start with Go's stack check. */
     bool (*go_stack_check)(const uint8_t *p, size_t n, uint64_t va);

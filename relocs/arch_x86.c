@@ -109,7 +109,7 @@ static void x86_fill(uint8_t *p, size_t n)
 
 /* Bytes of displacement a direct branch ends with, from its opcode after
  * any prefixes (a branch hint 2e/3e, a REX or 66 the assembler kept): 1
- * for jmp/jcc rel8 and the loop family, 4 for jmp/jcc rel32, 0 for
+ * for jmp/jcc rel8 and the loop family, 4 for call/jmp/jcc rel32, 0 for
  * anything else. The length alone cannot tell: `3e 75 xx` is 3 bytes. */
 static size_t x86_disp_size(const uint8_t *insn, size_t len)
 {
@@ -125,7 +125,7 @@ static size_t x86_disp_size(const uint8_t *insn, size_t len)
     size_t d = 0;
     if (op == 0xeb || (op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3))
         d = 1;
-    else if (op == 0xe9 || (op == 0x0f && i + 1 < len && (insn[i + 1] & 0xf0) == 0x80))
+    else if (op == 0xe8 || op == 0xe9 || (op == 0x0f && i + 1 < len && (insn[i + 1] & 0xf0) == 0x80))
         d = 4;
     return i + (op == 0x0f) + 1 + d == len ? d : 0;
 }
@@ -150,6 +150,17 @@ static bool x86_retarget(uint8_t *insn, size_t len, uint64_t at_va, uint64_t to_
     if (d != 4 || !hp_x86_rel32_reach(at_va + len, to_va))
         return false;
     hp_wr32(insn + len - 4, (uint32_t)(int32_t)rel);
+    return true;
+}
+
+/* The disp32 of lea [rip+d]: relative to the instruction's end. */
+static bool x86_retarget_addr(uint8_t *insn, size_t len, uint64_t at_va, const hp_addr_ref *ref,
+                              uint64_t to_va)
+{
+    if (ref->kind != HP_REF_PCADDR || ref->size != 4 || ref->off + 4u > len ||
+        !hp_x86_rel32_reach(at_va + len, to_va))
+        return false;
+    hp_wr32(insn + ref->off, (uint32_t)(int32_t)(int64_t)(to_va - (at_va + len)));
     return true;
 }
 
@@ -220,6 +231,8 @@ const hp_arch hp_arch_x86 = {
     .short_jump = x86_short_jump,
     .short_branch = x86_short_branch,
     .retarget = x86_retarget,
+    .addr_ref = hp_x86_addr_ref,
+    .retarget_addr = x86_retarget_addr,
     .go_stack_check = x86_go_stack_check,
     .go_morestack_return = NULL,
     .go_scratch = NULL,

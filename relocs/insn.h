@@ -58,6 +58,19 @@ typedef struct hp_func_scan {
     uint64_t ok_size;
 } hp_func_scan;
 
+/* An address one instruction holds other than as a direct branch's target
+ * (call-site redirection, rewriter/callsite.c): HP_REF_PCADDR, computed
+ * PC-relative (x86 lea [rip+d]; arm64 ADR, later ADRP+ADD): the field at
+ * [off, off + size) of the instruction can be re-pointed; HP_REF_ABS, an
+ * immediate that may be an absolute address (x86 mov r, imm32/imm64, push
+ * imm32, mov r/m, imm32): not re-pointable, only reported. */
+typedef enum hp_ref_kind { HP_REF_NONE, HP_REF_PCADDR, HP_REF_ABS } hp_ref_kind;
+typedef struct hp_addr_ref {
+    uint8_t kind; /* hp_ref_kind */
+    uint8_t off, size;
+    uint64_t addr;
+} hp_addr_ref;
+
 /* Whole-image branch scans report each (instruction, target) pair through
  * this; a non-OK status stops the scan and is returned. Same shape as
  * hp_x86_branch_fn. */

@@ -201,6 +201,45 @@ hp_status hp_x86_decode(const uint8_t *p, size_t n, uint64_t va, hp_insn *out)
     return HP_OK;
 }
 
+/* lea with a RIP-relative source: the address it computes. */
+static bool x86_lea_rip(const hp_zdec *z, uint64_t va, hp_addr_ref *out)
+{
+    const ZydisDecodedInstruction *in = &z->in;
+    if (in->mnemonic != ZYDIS_MNEMONIC_LEA || z->ops[1].type != ZYDIS_OPERAND_TYPE_MEMORY ||
+        z->ops[1].mem.base != ZYDIS_REGISTER_RIP || z->ops[1].mem.index != ZYDIS_REGISTER_NONE ||
+        in->raw.disp.size != 32)
+        return false;
+    *out = (hp_addr_ref){HP_REF_PCADDR, in->raw.disp.offset, 4,
+                         va + in->length + (uint64_t)in->raw.disp.value};
+    return true;
+}
+
+/* mov r, imm32/imm64; mov r/m, imm32; push imm32: an absolute address as
+ * non-PIE code loads one. The value as the CPU extends it. */
+static bool x86_abs_imm(const hp_zdec *z, hp_addr_ref *out)
+{
+    const ZydisDecodedInstruction *in = &z->in;
+    ZydisMnemonic m = in->mnemonic;
+    if ((m != ZYDIS_MNEMONIC_MOV && m != ZYDIS_MNEMONIC_PUSH) || in->raw.imm[0].size < 32 ||
+        in->raw.imm[0].is_relative)
+        return false;
+    uint64_t v = in->raw.imm[0].value.u;
+    if (in->raw.imm[0].size == 32)
+        v = in->operand_width == 64 ? (uint64_t)(int64_t)(int32_t)(uint32_t)v : (uint32_t)v;
+    *out = (hp_addr_ref){HP_REF_ABS, in->raw.imm[0].offset, (uint8_t)(in->raw.imm[0].size / 8),
+                         v};
+    return true;
+}
+
+bool hp_x86_addr_ref(const uint8_t *p, size_t n, uint64_t va, hp_addr_ref *out)
+{
+    hp_zdec z;
+    *out = (hp_addr_ref){0};
+    if (!zdecode(p, n, &z))
+        return false;
+    return x86_lea_rip(&z, va, out) || x86_abs_imm(&z, out);
+}
+
 /* ---- formatting */
 
 static void format_bad(const uint8_t *p, size_t n, char *buf, size_t buf_len)

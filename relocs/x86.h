@@ -74,6 +74,11 @@ hp_status hp_x86_relocate(const uint8_t *p, size_t n, uint64_t src_va, uint64_t 
                           uint64_t ret_va, uint8_t *out, size_t *len, hp_diags *why);
 
 /* Disassemble one instruction to text (Intel syntax) for messages. */
+/* The address instruction p holds other than as a branch target (see
+ * hp_addr_ref): lea r, [rip+d] (HP_REF_PCADDR, the disp32); an immediate of
+ * 4 or 8 bytes of mov r, imm / mov r/m, imm32 / push imm32 (HP_REF_ABS,
+ * zero-extended or sign-extended as the CPU does). False when none. */
+bool hp_x86_addr_ref(const uint8_t *p, size_t n, uint64_t va, hp_addr_ref *out);
 void hp_x86_format(const uint8_t *p, size_t n, uint64_t va, char *buf, size_t buf_len);
 
 /* Fixed sequences. out == NULL measures. Return the byte count. */

@@ -3,6 +3,7 @@
  * backend placed the text region). Relocated instruction sizes do not
  * depend on addresses, so the two walks agree. */
 #include "rewriter.h"
+#include "callsite.h"
 #include "info.h"
 #include "objects.h"
 #include "switch.h"
@@ -244,7 +245,10 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
     case HP_ACT_OBJECT: HP_CHECK(hp_objects_dest(p, h, &h->dest_va)); break;
     default: h->dest_va = stub; break;
     }
-    HP_CHECK(hp_patch_site(p, &h->site, h->dest_va));
+    if (h->site.callsites)
+        HP_CHECK(hp_callsites_emit(p, h, h->dest_va));
+    else
+        HP_CHECK(hp_patch_site(p, &h->site, h->dest_va));
     /* A far prologue reaches a replacement by an indirect branch: under
      * landing-pad enforcement it must start with one (stubs and
      * trampolines do). */

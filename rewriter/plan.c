@@ -4,6 +4,7 @@
  * indexes), and an exact target that cannot be hooked is an error too. */
 #include "rewriter.h"
 #include "inline.h"
+#include "callsite.h"
 #include "island.h"
 #include "objects.h"
 #include "switch.h"
@@ -142,7 +143,11 @@ static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st,
 {
     if (site_st == HP_ERR_NOMEM)
         return site_st;
-    if (site_st != HP_OK)
+    /* Too short for the jump and the short jump: hooked at its call sites
+     * (judged once they are found, hp_judge_callsites). */
+    if (site_st == HP_ERR_UNHOOKABLE && h->site.too_short && p->arch->retarget_addr)
+        hp_site_use_callsites(&h->site);
+    else if (site_st != HP_OK)
         return hp_refuse(h, d, "%s", hp_reason_of(site_why));
     if (hp_hook_needs_redirect(h) && h->site.far && h->site.nredirects)
         return hp_refuse(h, d, "a branch at 0x%llx returns to the entry, and the trampoline "
@@ -188,15 +193,45 @@ static hp_status hp_island_one(hp_plan *p, hp_hook *h, hp_site *s, bool orig, hp
     uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
     if (s->island_va)
         return hp_islands_take(t, s->island_va, s->island_va + il);
+    if (!orig && p->arch->retarget_addr) {
+        hp_site_use_callsites(s); /* the next technique (hp_judge_callsites) */
+        return HP_OK;
+    }
     char why[512];
     snprintf(why, sizeof why,
              "too short: %llu bytes and no free padding after it for the %llu-byte jump, and "
              "no free padding (%llu bytes of int3/nop owned by no function%s) within the "
-             "%u-byte short jump's reach for an island; call-site redirection is not "
-             "implemented yet", (unsigned long long)s->fn_size, (unsigned long long)il,
-             (unsigned long long)il, t->n > 1 ? ", not taken by another hook" : "",
-             p->arch->short_jump_len);
+             "%u-byte short jump's reach for an island; %s", (unsigned long long)s->fn_size,
+             (unsigned long long)il, (unsigned long long)il,
+             t->n > 1 ? ", not taken by another hook" : "", p->arch->short_jump_len,
+             orig ? "call sites are not redirected to an `original =` function's trampoline"
+                  : "call-site redirection is not available on this architecture");
     return orig ? hp_refuse_orig(h, d, why) : hp_refuse(h, d, "%s", why);
+}
+
+/* A target hooked at its call sites: refused when nothing reaching it
+ * could be re-pointed; with some places missed, a glob's match is skipped
+ * (a partial hook of a function nobody named would be a surprise) and an
+ * exact target is hooked with a warning naming them (an error under
+ * --strict). */
+static hp_status hp_judge_callsites(hp_plan *p, hp_hook *h, hp_diags *d)
+{
+    char miss[1536], why[2048];
+    hp_callsites_describe(p, h, miss, sizeof miss);
+    if (!h->cs->n) {
+        hp_callsites_refusal(p, h, why, sizeof why);
+        return hp_refuse(h, d, "%s", why);
+    }
+    if (!h->cs->nmiss)
+        return HP_OK;
+    if (h->req->target_kind == HP_TGT_GLOB)
+        return hp_hook_skip(h, d, "too short for the jump, and %zu place(s) reaching it could "
+                            "not be redirected to call sites: %s", h->cs->nmiss, miss);
+    return hp_diag_add_flagged(d, HP_DIAG_MAY_NOT_TAKE_EFFECT, &h->req->target_loc,
+                               h->target->name, "hooked at %zu call site(s), but %zu place(s) "
+                               "reaching 0x%llx were not redirected, and the hook does not run "
+                               "from them: %s", h->cs->n, h->cs->nmiss,
+                               (unsigned long long)h->target->va, miss);
 }
 
 /* Islands for the entries too short for the jump, in hook order, after
@@ -216,6 +251,13 @@ static hp_status hp_assign_islands(hp_plan *p, hp_diags *d)
         if (s == HP_OK && h->orig && h->orig_site)
             s = hp_island_one(p, h, h->orig_site, true, &t, d);
     }
+    /* Then the call sites of those that got no island, whose short
+     * branches take islands from what is left. */
+    if (s == HP_OK)
+        s = hp_callsites_plan(p, &t);
+    for (size_t i = 0; s == HP_OK && i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.callsites)
+            s = hp_judge_callsites(p, &p->v[i], d);
     hp_islands_free(&t);
     return s;
 }
@@ -232,10 +274,10 @@ static hp_xref_range hp_island_watch(const hp_plan *p, const hp_site *s)
  * steal, now that their entries are decoded. */
 static hp_status hp_watch_stolen(hp_plan *p)
 {
-    hp_xref_range *r = hp_malloc((4 * p->n + 1) * sizeof *r);
+    size_t n = 0, cap = 4 * p->n + 1;
+    hp_xref_range *r = hp_malloc(cap * sizeof *r);
     if (!r)
         return HP_ERR_NOMEM;
-    size_t n = 0;
     for (size_t i = 0; i < p->n; i++) {
         const hp_hook *h = &p->v[i];
         if (h->state != HP_HOOK_PLANNED)
@@ -248,6 +290,10 @@ static hp_status hp_watch_stolen(hp_plan *p)
                                      h->orig_site->patch_va + h->orig_site->steal_len};
         if (h->orig && h->orig_site->island_va)
             r[n++] = hp_island_watch(p, h->orig_site);
+        if (h->cs && hp_callsites_watch(p, h, &r, &n, &cap) != HP_OK) {
+            hp_free(r);
+            return HP_ERR_NOMEM;
+        }
     }
     hp_status s = hp_xrefs_build(p->img, r, n, &p->xrefs);
     hp_free(r);
@@ -276,6 +322,10 @@ static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
     hp_status s = hp_site_check_xrefs(&h->site, &p->xrefs, &why);
     if (s == HP_OK)
         s = hp_check_island(p, &h->site, &why);
+    for (size_t i = 0; s == HP_OK && h->cs && i < h->cs->n; i++) {
+        hp_site isl = {.fn_va = h->site.fn_va, .island_va = h->cs->v[i].island_va};
+        s = hp_check_island(p, &isl, &why);
+    }
     if (s == HP_OK && h->orig) {
         orig = true;
         s = hp_site_check_xrefs(h->orig_site, &p->xrefs, &why);
@@ -425,8 +475,10 @@ hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_option
 
 void hp_plan_free(hp_plan *p)
 {
-    for (size_t i = 0; i < p->n; i++)
+    for (size_t i = 0; i < p->n; i++) {
         hp_free(p->v[i].orig_site);
+        hp_callsites_free(p->v[i].cs);
+    }
     hp_free(p->v);
     hp_edit_free(&p->ed);
     hp_xrefs_free(&p->xrefs);

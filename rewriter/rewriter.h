@@ -48,6 +48,7 @@ typedef struct hp_hook {
     /* With `original`, branches back to the entry go to the trampoline; a
      * short (rel8) one goes through a 5-byte jump island here (0: none). */
     uint64_t island_va;
+    struct hp_callsites *cs; /* owned; with site.callsites (callsite.h) */
     size_t obj; /* HP_ACT_OBJECT: the object's index in the linker */
     size_t slot; /* HP_ACT_SWITCH: its entry and slot in the switch table */
     hp_call_abi abi; /* HP_ACT_SWITCH: what its slot holds */

@@ -296,9 +296,10 @@ static bool hp_site_choose(const hp_image *img, const hp_func_scan *sc, hp_site 
 }
 
 /* The refusal of an entry too short for every technique. */
-static hp_status hp_site_refuse_short(hp_diags *why, const hp_site *s, uint32_t need)
+static hp_status hp_site_refuse_short(hp_diags *why, hp_site *s, uint32_t need)
 {
     uint32_t sj = s->arch->short_jump_len;
+    s->too_short = true;
     if (!sj || s->far)
         return hp_site_refuse(why, s->fn_va,
                               "too short: %llu bytes and no free padding after it; the jump "
@@ -306,8 +307,8 @@ static hp_status hp_site_refuse_short(hp_diags *why, const hp_site *s, uint32_t 
     return hp_site_refuse(why, s->fn_va,
                           "too short: %llu bytes and no free padding after it; tried the "
                           "jump (needs %u bytes) and a short jump to an island (needs %u bytes "
-                          "of whole instructions at the entry); call-site redirection is not "
-                          "implemented yet", (unsigned long long)s->fn_size, need, sj);
+                          "of whole instructions at the entry)", (unsigned long long)s->fn_size,
+                          need, sj);
 }
 
 /* Refuse words that are most likely data among the stolen instructions. */
@@ -358,8 +359,21 @@ static bool hp_site_is_go_goexit(const hp_image *img, const hp_symbol *s)
     return img->pclntab && (!strcmp(n, "runtime.goexit") || !strcmp(n, "runtime.goexit.abi0"));
 }
 
+void hp_site_use_callsites(hp_site *s)
+{
+    s->callsites = true;
+    s->island = false;
+    s->island_va = 0;
+    s->patch_va = s->fn_va;
+    s->steal_len = s->copy_len = s->plain_len = s->head_len = 0;
+    s->over_endbr = false;
+    s->nredirects = 0;
+}
+
 hp_status hp_site_check_xrefs(const hp_site *s, const hp_xrefs *xrefs, hp_diags *why)
 {
+    if (s->callsites)
+        return HP_OK; /* nothing is overwritten at the entry */
     if (!hp_xrefs_any_in(xrefs, s->patch_va, s->patch_va + s->steal_len))
         return HP_OK;
     return hp_site_refuse(why, s->fn_va,

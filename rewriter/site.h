@@ -41,6 +41,13 @@ typedef struct hp_site {
      * planner allocates it). */
     bool island;
     uint64_t island_va;
+    /* The entry takes neither (too_short, set on that refusal): a planner
+     * may hook the function by redirecting what reaches its entry instead
+     * (callsites, rewriter/callsite.h); then nothing is stolen
+     * (steal_len 0, patch_va = fn_va) and the original is the function
+     * itself. */
+    bool too_short;
+    bool callsites;
     uint8_t plain_len;   /* leading stolen bytes of position-independent
                             instructions: a trampoline copies them as is */
     /* Branches elsewhere in the function back to patch_va, or to fn_va past
@@ -91,6 +98,9 @@ hp_status hp_site_check_copy(hp_site *s, hp_diags *why);
  * a reason to why (NULL: none wanted). */
 hp_status hp_site_relocate(const hp_site *s, uint64_t dst, uint8_t *out, size_t *len,
                            bool *called, hp_diags *why);
+/* Turn a site refused as too_short into one hooked at its call sites
+ * (nothing stolen). */
+void hp_site_use_callsites(hp_site *s);
 /* The check HP_SITE_XREFS_LATER defers: refuses (HP_ERR_UNHOOKABLE, a
  * reason in why as above) when a branch of the image lands inside the
  * stolen bytes. */

@@ -24,6 +24,7 @@
 #ifndef HP_XREF_H
 #define HP_XREF_H
 
+#include "../relocs/insn.h"
 #include "../sections/image.h"
 
 /* A watched range: branch targets t with lo < t < hi are recorded (a
@@ -61,5 +62,38 @@ bool hp_xrefs_reached(const hp_xrefs *x, uint64_t entry_va);
  * inside one watched range (nothing is known there: answer "unsafe"). */
 bool hp_xrefs_any_in(const hp_xrefs *x, uint64_t lo, uint64_t hi);
 void hp_xrefs_free(hp_xrefs *x);
+
+/* ---- sources (call-site redirection, rewriter/callsite.c): every place
+ * that reaches or holds one of a few function entries, found by decoding
+ * all of the image's code (from each function start to the next; bytes
+ * that do not decode are skipped to the next start) and reading its
+ * loaded non-executable words. A full decode, unlike the branch scan above:
+ * it runs only when some target has no room at its entry, and it must see
+ * address computations, which have no opcode to filter on. */
+typedef enum hp_xsrc_kind {
+    HP_XSRC_BRANCH, /* a direct call/jmp/jcc to the entry */
+    HP_XSRC_PCADDR, /* a PC-relative address computation of it (ref) */
+    HP_XSRC_ABS,    /* an immediate equal to it (ref): not re-pointable */
+    HP_XSRC_DATA,   /* an aligned pointer-sized word in data equal to it */
+} hp_xsrc_kind;
+
+typedef struct hp_xsrc {
+    uint64_t at;     /* the instruction or the word */
+    uint64_t target; /* the entry */
+    uint8_t len;     /* the instruction's length (a word: its size) */
+    uint8_t kind;    /* hp_xsrc_kind */
+    hp_addr_ref ref; /* PCADDR, ABS */
+} hp_xsrc;
+
+typedef struct hp_xsrcs {
+    hp_xsrc *v; /* by target, then at */
+    size_t n, cap;
+} hp_xsrcs;
+
+/* The sources of the given entries (any order, 0 ignored). */
+hp_status hp_xsrcs_build(const hp_image *img, const uint64_t *entries, size_t n, hp_xsrcs *out);
+/* The first source of entry (index into v; n when none). */
+size_t hp_xsrcs_first(const hp_xsrcs *x, uint64_t entry);
+void hp_xsrcs_free(hp_xsrcs *x);
 
 #endif

@@ -19,6 +19,17 @@ typedef struct hp_sink {
     hp_buf *mem;
 } hp_sink;
 
+/* A word of the file that holds an address for the loader (addr_slots). */
+typedef enum hp_slot_kind { HP_SLOT_RELOC, HP_SLOT_EXPORT } hp_slot_kind;
+typedef struct hp_addr_slot {
+    uint64_t va;       /* the word */
+    uint8_t size;      /* its bytes */
+    uint8_t kind;      /* hp_slot_kind */
+    uint64_t reloc_at; /* HP_SLOT_RELOC: the word relocated */
+    uint64_t base;     /* the word holds the address minus this (PE RVAs) */
+} hp_addr_slot;
+typedef hp_status (*hp_addr_slot_fn)(void *ctx, const hp_addr_slot *slot);
+
 typedef struct hp_format {
     const char *name;
     hp_format_kind kind;
@@ -45,6 +56,12 @@ typedef struct hp_format {
     /* Optional: the code ranges and unwind-table function starts (code.h).
      * NULL: the executable segments and the function symbols stand in. */
     hp_status (*code)(const hp_image *img, hp_code_map *out);
+    /* Optional: the words of the file the loader takes as the address va
+     * (call-site redirection re-points them, rewriter/callsite.c): a
+     * relative relocation's addend (reloc_at: the word it relocates, which
+     * the file may hold va in too) and an exported symbol's value (reloc_at
+     * 0), each reported to fn in file order. NULL: none are known. */
+    hp_status (*addr_slots)(const hp_image *img, uint64_t va, hp_addr_slot_fn fn, void *ctx);
     /* Optional, for container formats (load filled img->slices): write the
      * container into out, each slice's bytes being out_slices[i] for a
      * patched slice (its emit's output) or the input's bytes for one

@@ -505,4 +505,5 @@ const hp_format hp_format_elf = {
     .unload = hp_elf_unload,
     .section = hp_elf_section,
     .code = hp_elf_code,
+    .addr_slots = hp_elf_addr_slots,
 };

@@ -6,9 +6,12 @@
  * branches to x17. The slot's JUMP_SLOT or GLOB_DAT relocation names the
  * function. Decoding the entries, rather than assuming the lazy-binding
  * layout, covers -z now, IBT's split .plt.sec, .plt.got and BTI's longer
- * AArch64 entries; the PLT header, which loads GOT[2], matches no slot. */
+ * AArch64 entries; the PLT header, which loads GOT[2], matches no slot.
+ * Also the dynamic tables' words that hold a function's address for the
+ * loader (RELATIVE addends, exported .dynsym values): format.h addr_slots. */
 #include "elf_priv.h"
 
+#include <stddef.h>
 #include <string.h>
 
 typedef struct hp_plt_slot {
@@ -161,4 +164,54 @@ hp_status hp_elf_load_plt(hp_image *img, hp_elf *e)
     }
     hp_free(c.slots);
     return s;
+}
+
+/* ---- words that hold an address for the loader (format.h addr_slots) */
+
+static hp_status hp_elf_rela_slots(const hp_image *img, const hp_elf *e, uint64_t va,
+                                   hp_addr_slot_fn fn, void *ctx)
+{
+    uint32_t rel = img->machine == HP_MACH_ARM64 ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE;
+    const uint8_t *p = e->old_rela_size ? hp_image_bytes(img, e->old_rela_va, e->old_rela_size)
+                                        : NULL;
+    for (uint64_t o = 0; p && o + sizeof(Elf64_Rela) <= e->old_rela_size;
+         o += sizeof(Elf64_Rela)) {
+        Elf64_Rela r;
+        memcpy(&r, p + o, sizeof r);
+        if (ELF64_R_TYPE(r.r_info) != rel || (uint64_t)r.r_addend != va)
+            continue;
+        hp_addr_slot s = {e->old_rela_va + o + offsetof(Elf64_Rela, r_addend), 8, HP_SLOT_RELOC,
+                          r.r_offset, 0};
+        HP_CHECK(fn(ctx, &s));
+    }
+    return HP_OK;
+}
+
+static hp_status hp_elf_dynsym_slots(const hp_image *img, const hp_elf *e, uint64_t va,
+                                     hp_addr_slot_fn fn, void *ctx)
+{
+    for (size_t i = 0; e->shdrs && i < e->shnum; i++) {
+        const Elf64_Shdr *sh = &e->shdrs[i];
+        if (sh->sh_type != SHT_DYNSYM || !sh->sh_addr)
+            continue;
+        const uint8_t *p = hp_image_bytes(img, sh->sh_addr, sh->sh_size);
+        for (uint64_t o = sizeof(Elf64_Sym); p && o + sizeof(Elf64_Sym) <= sh->sh_size;
+             o += sizeof(Elf64_Sym)) {
+            Elf64_Sym sym;
+            memcpy(&sym, p + o, sizeof sym);
+            if (sym.st_value != va || sym.st_shndx == 0)
+                continue;
+            hp_addr_slot s = {sh->sh_addr + o + offsetof(Elf64_Sym, st_value), 8,
+                              HP_SLOT_EXPORT, 0, 0};
+            HP_CHECK(fn(ctx, &s));
+        }
+    }
+    return HP_OK;
+}
+
+hp_status hp_elf_addr_slots(const hp_image *img, uint64_t va, hp_addr_slot_fn fn, void *ctx)
+{
+    const hp_elf *e = img->priv;
+    HP_CHECK(hp_elf_rela_slots(img, e, va, fn, ctx));
+    return hp_elf_dynsym_slots(img, e, va, fn, ctx);
 }

@@ -4,6 +4,7 @@
 #ifndef HP_ELF_PRIV_H
 #define HP_ELF_PRIV_H
 
+#include "../format.h"
 #include "../image.h"
 
 #include "elf_defs.h"
@@ -51,6 +52,9 @@ typedef struct hp_elf {
 
 const char *hp_elf_section_name(const hp_image *img, const hp_elf *e, size_t i);
 int hp_elf_find_section(const hp_image *img, const hp_elf *e, const char *name);
+/* The RELATIVE relocation addends and exported .dynsym values equal to va
+ * (format.h addr_slots; elf_plt.c). */
+hp_status hp_elf_addr_slots(const hp_image *img, uint64_t va, hp_addr_slot_fn fn, void *ctx);
 /* Add "name@plt" symbols for the PLT entries (elf_plt.c). */
 hp_status hp_elf_load_plt(hp_image *img, hp_elf *e);
 

@@ -292,9 +292,17 @@ static hp_status hp_elf_write_rela(hp_elf_out *o)
                         (int64_t)hp_elf_ptr_value(ed, ed->abs_ptrs[i])};
         s = hp_buf_append(&b, &r, sizeof r);
     }
+    size_t old_at = b.len;
     if (s == HP_OK)
         s = hp_buf_append(&b, hp_image_bytes(o->img, e->old_rela_va, e->old_rela_size),
                           e->old_rela_size);
+    /* The old entries as patched (an addend re-pointed by call-site
+     * redirection), like their original place. */
+    for (size_t i = 0; s == HP_OK && i < ed->npatches; i++) {
+        const hp_patch *p = &ed->patches[i];
+        if (p->va >= e->old_rela_va && p->va - e->old_rela_va + p->len <= e->old_rela_size)
+            memcpy(b.data + old_at + (p->va - e->old_rela_va), p->bytes, p->len);
+    }
     if (s == HP_OK && b.len != e->rela_bytes)
         s = HP_ERR_INTERNAL;
     if (s == HP_OK)

@@ -699,4 +699,5 @@ const hp_format hp_format_pe = {
     .unload = hp_pe_unload,
     .section = hp_pe_section,
     .code = hp_pe_code,
+    .addr_slots = hp_pe_addr_slots,
 };

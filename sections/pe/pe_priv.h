@@ -65,6 +65,8 @@ uint64_t hp_pe_raw_off(const hp_pe *e, const hp_pe_sect *s);
 uint32_t hp_pe_checksum(const uint8_t *p, size_t n);
 
 hp_status hp_pe_emit(const hp_image *img, const hp_edit *ed, hp_sink *out);
+/* pe_slots.c: format.h addr_slots (DIR64 words, export RVAs). */
+hp_status hp_pe_addr_slots(const hp_image *img, uint64_t va, hp_addr_slot_fn fn, void *ctx);
 /* pe_code.c: the code sections and the .pdata function starts (code.h). */
 hp_status hp_pe_code(const hp_image *img, hp_code_map *out);
 

@@ -232,18 +232,21 @@ test_variant() # CC MODE OPT CET
 
     # ---- a 4-byte function with nothing after it is refused, not broken,
     # unless free padding within a short jump's reach (libc's, in static
-    # builds) takes an island for it (tests/e2e/tiny_targets.sh): then it
-    # runs hooked
+    # builds) takes an island for it (tests/e2e/tiny_targets.sh), or its
+    # call sites are redirected (tests/e2e/tiny_callsites.sh): then it runs
+    # hooked
     if [[ $tiny_ok == no ]]; then
         cat "$FIX/hooks_tiny.toml" >"$dir/tiny.toml"
         hp --dry-run "$in" "$dir/tiny-out" "$dir/tiny.toml"
-        if [[ $HP_RC -eq 0 && $HP_OUT == *"hook tiny_add "*"; island 0x"* ]]; then
+        local how
+        for how in "; island 0x" "; call sites ("; do
+            [[ $HP_RC -eq 0 && $HP_OUT == *"hook tiny_add "*"$how"* ]] || continue
             hp "$in" "$dir/tiny-out" "$dir/tiny.toml"
             run_prog "$dir/tiny-out"
-            check_eq "$v: 4-byte tiny_add through an island" "${EXPECT_ORIG/tiny=5/tiny=99} (rc 0)" \
+            check_eq "$v: 4-byte tiny_add through '$how'" "${EXPECT_ORIG/tiny=5/tiny=99} (rc 0)" \
                 "$RUN_OUT (rc $RUN_RC)"
             return
-        fi
+        done
         hp "$in" "$dir/tiny-out" "$dir/tiny.toml"
         if [[ $HP_RC -eq 1 && $HP_ERR == *"hookpatch: error: "*"tiny.toml:2:"*"too short"* &&
             ! -e $dir/tiny-out && -z $(temp_files "$dir") ]]; then

@@ -37,7 +37,9 @@ enum { K_OK, K_SHORT, K_RSP_CALL, K_LOOP, NKINDS };
 static const char *const kind_asm[NKINDS] = {
     /* 55 48 89 e5 5d c3: five bytes of whole instructions to steal */
     "push %rbp\n mov %rsp, %rbp\n pop %rbp\n ret\n",
-    /* c3, and the next function right after it: no room for the jump */
+    /* c3, and the next function right after it: no room for the jump nor
+     * the short jump, and (hidden: not exported; never called) no call
+     * sites to redirect */
     "ret\n",
     /* 31 c0 ff 54 24 08: the stolen call reads rsp, which the pushed
      * return address would shift (the relocator refuses) */
@@ -62,8 +64,9 @@ static int setup(void **state)
         return -1;
     fputs(".text\n", f);
     for (int i = 0; i < NFUNCS; i++)
-        fprintf(f, ".globl f%05d\n.type f%05d, @function\nf%05d:\n %s.size f%05d, .-f%05d\n", i,
-                i, i, kind_asm[i % NKINDS], i, i);
+        fprintf(f, ".globl f%05d\n%s f%05d\n.type f%05d, @function\nf%05d:\n %s.size f%05d, "
+                ".-f%05d\n", i, i % NKINDS == K_SHORT ? ".hidden" : ".globl", i, i, i,
+                kind_asm[i % NKINDS], i, i);
     fclose(f);
     g_ok = system("gcc -shared -nostdlib -o " WORK "/plan.so " WORK "/plan.s") == 0;
     return g_ok ? 0 : -1;
@@ -181,10 +184,10 @@ static void expected_reason(int kind, uint64_t va, char *buf, size_t len)
 {
     switch (kind) {
     case K_SHORT:
-        snprintf(buf, len, "too short: 1 bytes and no free padding after it; tried the jump "
-                           "(needs 5 bytes) and a short jump to an island (needs 2 bytes of "
-                           "whole instructions at the entry); call-site redirection is not "
-                           "implemented yet");
+        snprintf(buf, len, "too short: 1 bytes; tried the jump at the entry (needs 5 bytes "
+                           "and there is no free padding after it), an island (the entry is "
+                           "shorter than the 2-byte short jump), and call sites (no direct "
+                           "call, jump or address computation of it was found)");
         break;
     case K_RSP_CALL:
         snprintf(buf, len,
@@ -238,7 +241,7 @@ static void test_glob_reasons_any_threads(void **state)
     for (size_t i = 0; i < many.plan.n; i++) {
         const hp_hook *h = &many.plan.v[i];
         int kind = (int)(fn_index(h) % NKINDS);
-        char want[256];
+        char want[512];
         if (kind == K_OK) {
             assert_int_equal(h->state, HP_HOOK_PLANNED);
             continue;
@@ -278,7 +281,7 @@ static void test_exact_errors_any_threads(void **state)
     FILE *f = open_memstream(&out, &len);
     hp_diags_print(&many.d, f);
     fclose(f);
-    char want[2048], r3[256], r2[256], r1[256];
+    char want[2048], r3[512], r2[512], r1[512];
     const hp_hook *h3 = &many.plan.v[0], *h2 = &many.plan.v[1], *h1 = &many.plan.v[2];
     expected_reason(K_LOOP, h3->target->va, r3, sizeof r3);
     expected_reason(K_RSP_CALL, h2->target->va, r2, sizeof r2);

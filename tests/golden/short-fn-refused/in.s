@@ -13,10 +13,12 @@
 # (island in the int3 alignment after g1next, 0x401019). g3 has none: the
 # int3 bytes before it follow the object `tbl`, which owns what follows
 # it, and after it come `00 00`.
+# Nothing calls g3 nor takes its address, so call-site redirection
+# (rewriter/callsite.h) has nothing to re-point either.
 # Expected: one error, for g3 at its target's location, "too short: 3
-# bytes and no free padding after it for the 5-byte jump, and no free
-# padding ... within the 2-byte short jump's reach for an island;
-# call-site redirection is not implemented yet"; exit 1, no output;
+# bytes; tried the jump at the entry (...), an island (no 5 bytes of free
+# padding ...), and call sites (no direct call, jump or address
+# computation of it was found)"; exit 1, no output;
 # --json "ok": false, g1 and g2 planned with "technique": "island", g3
 # under skipped_hooks with that reason.
         .text

@@ -1,0 +1,308 @@
+/* Call-site redirection (callsite.h). */
+#include "callsite.h"
+
+#include "../sections/format.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The loader's words holding a function's address (format addr_slots). */
+typedef struct hp_cs_slots {
+    hp_addr_slot *v;
+    size_t n, cap;
+} hp_cs_slots;
+
+static hp_status hp_cs_slot(void *ctx, const hp_addr_slot *slot)
+{
+    hp_cs_slots *t = ctx;
+    HP_CHECK(HP_GROW(t->v, t->cap, t->n + 1));
+    t->v[t->n++] = *slot;
+    return HP_OK;
+}
+
+static hp_status hp_cs_miss(hp_callsites *c, uint64_t at, const char *what)
+{
+    HP_CHECK(HP_GROW(c->miss, c->miss_cap, c->nmiss + 1));
+    c->miss[c->nmiss++] = (hp_callsite_miss){at, what};
+    return HP_OK;
+}
+
+static hp_status hp_cs_add(hp_callsites *c, const hp_callsite *s)
+{
+    HP_CHECK(HP_GROW(c->v, c->cap, c->n + 1));
+    c->v[c->n++] = *s;
+    return HP_OK;
+}
+
+/* Whether va lies in bytes a planned hook overwrites at an entry (copied
+ * into its trampoline: a branch there would be relocated to the untouched
+ * function, bypassing the hook). */
+static bool hp_cs_stolen(const hp_plan *p, uint64_t va)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const hp_hook *h = &p->v[i];
+        if (h->state != HP_HOOK_PLANNED)
+            continue;
+        const hp_site *s = &h->site;
+        if (va >= s->patch_va && va < s->patch_va + s->steal_len)
+            return true;
+        s = h->orig_site;
+        if (h->orig && s && va >= s->patch_va && va < s->patch_va + s->steal_len)
+            return true;
+    }
+    return false;
+}
+
+/* A short branch at src: an island in its reach holding the near jump, or
+ * 0. The island search measures reach from a short jump at the branch's
+ * address; the branch itself is retargeted on a copy to make sure. */
+static uint64_t hp_cs_island(const hp_plan *p, const hp_xsrc *src, const uint8_t *bytes,
+                             hp_islands *taken)
+{
+    hp_site s = {.arch = p->arch, .fn_va = src->at, .patch_va = src->at, .steal_len = src->len,
+                 .island = true};
+    uint64_t va = hp_island_find(p->img, &s, taken);
+    uint8_t copy[16];
+    if (!va || src->len > sizeof copy)
+        return 0;
+    memcpy(copy, bytes, src->len);
+    return p->arch->retarget(copy, src->len, src->at, va) ? va : 0;
+}
+
+static hp_status hp_cs_branch(const hp_plan *p, hp_callsites *c, const hp_xsrc *src,
+                              hp_islands *taken)
+{
+    const uint8_t *b = hp_image_bytes(p->img, src->at, src->len);
+    if (!b)
+        return hp_cs_miss(c, src->at, "a branch outside the file's bytes");
+    hp_callsite cs = {.at = src->at, .len = src->len, .kind = HP_XSRC_BRANCH};
+    if (p->arch->short_branch(b, src->len)) {
+        cs.island_va = hp_cs_island(p, src, b, taken);
+        if (!cs.island_va)
+            return hp_cs_miss(c, src->at, "a short branch with no free padding in its reach "
+                                          "for an island");
+        HP_CHECK(hp_islands_take(taken, cs.island_va,
+                                 cs.island_va + p->arch->jump(NULL, 0, 0, false, 0)));
+    }
+    return hp_cs_add(c, &cs);
+}
+
+/* A word in data equal to the address: re-pointed when the loader reads
+ * it as the address (a slot) or relocates it (the in-place value of a
+ * relocation whose addend is a slot), else missed. */
+static hp_status hp_cs_data(const hp_plan *p, hp_callsites *c, const hp_cs_slots *t,
+                            const hp_xsrc *src)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->v[i].va == src->at)
+            return HP_OK; /* added with the slots */
+        if (t->v[i].kind == HP_SLOT_RELOC && t->v[i].reloc_at == src->at)
+            return hp_cs_add(c, &(hp_callsite){src->at, src->len, HP_XSRC_DATA, {0}, 0, 0});
+    }
+    if (!p->img->fmt->addr_slots)
+        return hp_cs_miss(c, src->at, "a word in data equal to its address (this format's "
+                                      "relocations are not read: not re-pointed)");
+    return hp_cs_miss(c, src->at, p->img->pic ? "a word in data equal to its address, with "
+                                                "no relocation that says it is one"
+                                              : "a pointer in data with no relocation (the "
+                                                "address is absolute)");
+}
+
+static hp_status hp_cs_one(const hp_plan *p, hp_callsites *c, const hp_site *site,
+                           const hp_cs_slots *t, const hp_xsrc *src, hp_islands *taken)
+{
+    if (src->at >= site->fn_va && src->at < site->fn_va + site->fn_size)
+        return HP_OK; /* the function's own loop: it runs the original, as it should */
+    if (hp_cs_stolen(p, src->at))
+        return hp_cs_miss(c, src->at, "in bytes another hook copies into its trampoline");
+    switch (src->kind) {
+    case HP_XSRC_BRANCH: return hp_cs_branch(p, c, src, taken);
+    case HP_XSRC_PCADDR:
+        if (!p->arch->retarget_addr)
+            return hp_cs_miss(c, src->at, "an address computation this architecture cannot "
+                                          "re-point yet");
+        return hp_cs_add(c, &(hp_callsite){src->at, src->len, HP_XSRC_PCADDR, src->ref, 0, 0});
+    case HP_XSRC_ABS:
+        return hp_cs_miss(c, src->at, "an absolute address in an instruction's immediate "
+                                      "(no relocation to find it by)");
+    default: return hp_cs_data(p, c, t, src);
+    }
+}
+
+hp_status hp_callsites_find(const hp_plan *p, hp_hook *h, const hp_xsrcs *x, hp_islands *taken)
+{
+    h->cs = hp_calloc(1, sizeof *h->cs);
+    if (!h->cs)
+        return HP_ERR_NOMEM;
+    uint64_t fn = h->site.fn_va;
+    hp_cs_slots t = {0};
+    hp_status s = p->img->fmt->addr_slots ? p->img->fmt->addr_slots(p->img, fn, hp_cs_slot, &t)
+                                          : HP_OK;
+    bool exported = false;
+    for (size_t i = 0; s == HP_OK && i < t.n; i++) {
+        exported |= t.v[i].kind == HP_SLOT_EXPORT;
+        s = hp_cs_add(h->cs, &(hp_callsite){t.v[i].va, t.v[i].size, HP_XSRC_DATA, {0}, 0,
+                                            t.v[i].base});
+    }
+    for (size_t i = hp_xsrcs_first(x, fn); s == HP_OK && i < x->n && x->v[i].target == fn; i++)
+        s = hp_cs_one(p, h->cs, &h->site, &t, &x->v[i], taken);
+    if (s == HP_OK && h->target->source == HP_SRC_DYNSYM && !exported)
+        s = hp_cs_miss(h->cs, fn, "the exported symbol, which other modules bind to (this "
+                                  "format's export table is not re-pointed)");
+    /* A relocated pointer the file encodes (Mach-O chained fixups) holds no
+     * word equal to the address: say that it was not looked for. */
+    if (s == HP_OK && p->img->pic && !p->img->fmt->addr_slots)
+        s = hp_cs_miss(h->cs, fn, "pointers to it in data the loader relocates are not read "
+                                  "for this format (not re-pointed, and not found where the "
+                                  "file encodes them)");
+    hp_free(t.v);
+    return s;
+}
+
+hp_status hp_callsites_plan(hp_plan *p, hp_islands *taken)
+{
+    uint64_t *ent = hp_malloc((p->n ? p->n : 1) * sizeof *ent);
+    if (!ent)
+        return HP_ERR_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.callsites)
+            ent[n++] = p->v[i].site.fn_va;
+    hp_xsrcs x = {0};
+    hp_status s = n ? hp_xsrcs_build(p->img, ent, n, &x) : HP_OK;
+    for (size_t i = 0; n && s == HP_OK && i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.callsites)
+            s = hp_callsites_find(p, &p->v[i], &x, taken);
+    hp_xsrcs_free(&x);
+    hp_free(ent);
+    return s;
+}
+
+/* The function or object that holds va, for messages (NULL: none known). */
+static const hp_symbol *hp_cs_owner(const hp_image *img, uint64_t va)
+{
+    size_t a = 0, b = img->nsyms;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (img->syms[m].va <= va)
+            a = m + 1;
+        else
+            b = m;
+    }
+    for (size_t i = a; i-- > 0;) {
+        const hp_symbol *s = &img->syms[i];
+        if (s->source != HP_SRC_PLT && va < s->va + s->size)
+            return s;
+        if (s->kind == HP_SYM_FUNC && s->source != HP_SRC_PLT)
+            return NULL; /* the nearest function below ends before va */
+    }
+    return NULL;
+}
+
+void hp_callsites_describe(const hp_plan *p, const hp_hook *h, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (size_t i = 0; h->cs && i < h->cs->nmiss && at + 1 < len; i++) {
+        const hp_callsite_miss *m = &h->cs->miss[i];
+        const hp_symbol *o = hp_cs_owner(p->img, m->at);
+        int k;
+        if (o)
+            k = snprintf(buf + at, len - at, "%s0x%llx (%s+0x%llx): %s", i ? "; " : "",
+                         (unsigned long long)m->at, o->alias ? o->alias : o->name,
+                         (unsigned long long)(m->at - o->va), m->what);
+        else
+            k = snprintf(buf + at, len - at, "%s0x%llx: %s", i ? "; " : "",
+                         (unsigned long long)m->at, m->what);
+        if (k < 0)
+            break;
+        at += (size_t)k;
+    }
+}
+
+hp_status hp_callsites_watch(const hp_plan *p, const hp_hook *h, hp_xref_range **r, size_t *n,
+                             size_t *cap)
+{
+    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
+    for (size_t i = 0; h->cs && i < h->cs->n; i++) {
+        if (!h->cs->v[i].island_va)
+            continue;
+        HP_CHECK(HP_GROW(*r, *cap, *n + 1));
+        (*r)[(*n)++] = (hp_xref_range){h->cs->v[i].island_va - 1, h->cs->v[i].island_va + il};
+    }
+    return HP_OK;
+}
+
+/* The near jump to dest in a short branch's island. */
+static hp_status hp_cs_emit_island(hp_plan *p, uint64_t va, uint64_t dest)
+{
+    size_t il = p->arch->jump(NULL, 0, 0, false, 0);
+    hp_patch pt = {.va = va, .len = (uint32_t)il};
+    const uint8_t *old = hp_image_bytes(p->img, va, il);
+    if (!old || !p->arch->jump(pt.bytes, va, dest, false, 0))
+        return HP_ERR_RANGE;
+    memcpy(pt.orig, old, il);
+    return hp_edit_add_patch(&p->ed, &pt);
+}
+
+hp_status hp_callsites_emit(hp_plan *p, const hp_hook *h, uint64_t dest)
+{
+    for (size_t i = 0; h->cs && i < h->cs->n; i++) {
+        const hp_callsite *c = &h->cs->v[i];
+        const uint8_t *old = hp_image_bytes(p->img, c->at, c->len);
+        hp_patch pt = {.va = c->at, .len = c->len};
+        if (!old || c->len > sizeof pt.bytes)
+            return HP_ERR_INTERNAL;
+        memcpy(pt.orig, old, c->len);
+        memcpy(pt.bytes, old, c->len);
+        bool ok = true;
+        if (c->kind == HP_XSRC_DATA && c->len == 8) {
+            hp_wr64(pt.bytes, dest - c->base); /* a loader's word */
+        } else if (c->kind == HP_XSRC_DATA && c->len == 4 && dest - c->base <= UINT32_MAX) {
+            hp_wr32(pt.bytes, (uint32_t)(dest - c->base)); /* an RVA */
+        } else if (c->kind == HP_XSRC_DATA) {
+            ok = false;
+        } else if (c->kind == HP_XSRC_PCADDR) {
+            ok = p->arch->retarget_addr(pt.bytes, c->len, c->at, &c->ref, dest);
+        } else if (c->island_va) {
+            HP_CHECK(hp_cs_emit_island(p, c->island_va, dest));
+            ok = p->arch->retarget(pt.bytes, c->len, c->at, c->island_va);
+        } else {
+            ok = p->arch->retarget(pt.bytes, c->len, c->at, dest);
+        }
+        if (!ok)
+            return HP_ERR_RANGE;
+        HP_CHECK(hp_edit_add_patch(&p->ed, &pt));
+    }
+    return HP_OK;
+}
+
+void hp_callsites_free(hp_callsites *c)
+{
+    if (!c)
+        return;
+    hp_free(c->v);
+    hp_free(c->miss);
+    hp_free(c);
+}
+
+void hp_callsites_refusal(const hp_plan *p, const hp_hook *h, char *buf, size_t len)
+{
+    const hp_site *s = &h->site;
+    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
+    char isl[192], miss[1536];
+    if (s->fn_size < p->arch->short_jump_len)
+        snprintf(isl, sizeof isl, "the entry is shorter than the %u-byte short jump",
+                 p->arch->short_jump_len);
+    else
+        snprintf(isl, sizeof isl, "no %llu bytes of free padding, int3/nop owned by no "
+                 "function and not taken by another hook, within reach of the %u-byte short "
+                 "jump", (unsigned long long)il, p->arch->short_jump_len);
+    hp_callsites_describe(p, h, miss, sizeof miss);
+    snprintf(buf, len, "too short: %llu bytes; tried the jump at the entry (needs %llu bytes "
+             "and there is no free padding after it), an island (%s), and call sites (%s%s)",
+             (unsigned long long)s->fn_size, (unsigned long long)il, isl,
+             h->cs && h->cs->nmiss ? "none could be re-pointed: "
+                                   : "no direct call, jump or address computation of it "
+                                     "was found", miss);
+}

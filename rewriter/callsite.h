@@ -1,0 +1,70 @@
+/* callsite: hook a function whose entry takes no jump (hp_site.callsites:
+ * a 1-byte `ret`, a 2-4 byte body with no free padding in a short jump's
+ * reach) by re-pointing what reaches its entry at the hook's entry code
+ * (the stub, the replacement, or a trampoline that is a single jump to the
+ * untouched function). Direct branches are re-pointed in place, a short
+ * one through an island of free padding in its own reach holding the near
+ * jump (rewriter/island.h); PC-relative address computations are
+ * re-pointed in place; the loader's words that hold the address (the
+ * format's addr_slots: ELF RELATIVE addends and the relocated words, the
+ * exported .dynsym value, so other modules bind to the hook; .symtab keeps
+ * naming the original for debuggers and `list`) get the hook's address.
+ * What cannot be re-pointed (an absolute immediate, a word in data with no
+ * relocation, a branch inside bytes another hook copies into its
+ * trampoline, an export table the format does not re-point) is a miss: the
+ * planner warns about an exact target's misses (an error under --strict)
+ * and skips a glob's match that has any. All architecture knowledge goes
+ * through the table (relocs/arch.h: retarget, short_branch, addr_ref,
+ * retarget_addr). */
+#ifndef HP_CALLSITE_H
+#define HP_CALLSITE_H
+
+#include "island.h"
+#include "rewriter.h"
+
+typedef struct hp_callsite {
+    uint64_t at;
+    uint8_t len, kind;  /* kind: HP_XSRC_BRANCH, HP_XSRC_PCADDR, or HP_XSRC_DATA for
+                           an 8-byte word the loader reads as the address (a
+                           relocation's addend or target, an exported symbol's
+                           value): it gets the hook's address */
+    hp_addr_ref ref;    /* HP_XSRC_PCADDR */
+    uint64_t island_va; /* a short branch's island (0: none) */
+    uint64_t base;      /* HP_XSRC_DATA: the word holds the address minus this */
+} hp_callsite;
+
+typedef struct hp_callsite_miss {
+    uint64_t at;
+    const char *what; /* static text */
+} hp_callsite_miss;
+
+typedef struct hp_callsites {
+    hp_callsite *v;
+    size_t n, cap;
+    hp_callsite_miss *miss;
+    size_t nmiss, miss_cap;
+} hp_callsites;
+
+/* For every planned hook whose site takes call sites: find what reaches
+ * its entry (one scan for all of them), give short branches islands not in
+ * taken (then taken), and fill h->cs. Misses are recorded, not judged. */
+hp_status hp_callsites_plan(hp_plan *p, hp_islands *taken);
+/* What reaches h's entry (h->cs, allocated here; h->site.callsites),
+ * from the sources x of every such target (xref.h), short branches taking
+ * islands not in taken. The planner's pass above, and `hookpatch list`
+ * with a plan that holds only the image and its architecture. */
+hp_status hp_callsites_find(const hp_plan *p, hp_hook *h, const hp_xsrcs *x, hp_islands *taken);
+/* The refusal of h when none of its call sites could be re-pointed: what
+ * each technique found. */
+void hp_callsites_refusal(const hp_plan *p, const hp_hook *h, char *buf, size_t len);
+/* A description of h's misses ("0x401136 in main: an absolute immediate;
+ * ..."), at most len bytes with a terminator. */
+void hp_callsites_describe(const hp_plan *p, const hp_hook *h, char *buf, size_t len);
+/* The ranges a branch must not land in: the islands of h's call sites. */
+hp_status hp_callsites_watch(const hp_plan *p, const hp_hook *h, hp_xref_range **r, size_t *n,
+                             size_t *cap);
+/* Re-point h's call sites at dest (edit patches). */
+hp_status hp_callsites_emit(hp_plan *p, const hp_hook *h, uint64_t dest);
+void hp_callsites_free(hp_callsites *c);
+
+#endif
