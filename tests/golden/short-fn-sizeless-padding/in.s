@@ -12,9 +12,10 @@
 #      ret` after it, with t2next right after: no island for t2 (big, 201
 #      bytes, keeps guessed's padding out of t2's reach).
 # Expected: t1's island at guessed's first nop, `jmp rel8` at t1 and
-# `jmp rel32` in the island to t1's stub; the glob t2* skips t2 and t2next
-# (too short, no island in reach). Exit status t1(1) + t2(1) = 6 + 7 = 13
-# before, 7 + 7 = 14 after.
+# `jmp rel32` in the island to t1's stub; the glob t2* finds no island for
+# t2 and hooks it at its call site in _start instead, and skips t2next
+# (nothing reaches it). Exit status t1(1) + t2(1) = 6 + 7 = 13 before,
+# 7 + 9 = 16 after.
         .text
         .globl  _start
         .type   _start, @function
