@@ -182,8 +182,17 @@ static void test_x86_prefixed_retarget(void **state)
     assert_int_equal(hp_rd32(hinted32 + 3), 0x2000 - 0x1007);
     uint8_t loop[3] = {0x67, 0xe2, 0x00}; /* addr32 loop rel8 */
     assert_true(X86->short_branch(loop, 3));
-    uint8_t call[5] = {0xe8, 0, 0, 0, 0}; /* not a jump: never retargeted */
-    assert_false(X86->retarget(call, 5, 0x1000, 0x2000));
+    /* A call is re-pointed too (call sites, rewriter/callsite.c); the
+     * redirects of a site pick only jumps (rewriter/site.c). */
+    uint8_t call[5] = {0xe8, 0, 0, 0, 0};
+    assert_false(X86->short_branch(call, 5));
+    assert_true(X86->retarget(call, 5, 0x1000, 0x2000));
+    assert_int_equal(hp_rd32(call + 1), 0x2000 - 0x1005);
+    uint8_t callp[6] = {0x40, 0xe8, 0, 0, 0, 0}; /* rex call: the rel32 is the last 4 */
+    assert_true(X86->retarget(callp, 6, 0x1000, 0x800));
+    assert_int_equal(hp_rd32(callp + 2), (uint32_t)(0x800 - 0x1006));
+    uint8_t ind[2] = {0xff, 0xd0}; /* call rax: no displacement */
+    assert_false(X86->retarget(ind, 2, 0x1000, 0x2000));
 }
 
 int main(void)
