@@ -15,11 +15,26 @@ export HP_GOCACHE="${HP_GOCACHE:-$PWD/build-gocache}"
 # Likewise the zlib, sqlite and Lua sources and -Os builds of
 # tests/e2e/c_libs_os.sh: downloaded and compiled once, not per build.
 export HP_CLIBS_CACHE="${HP_CLIBS_CACHE:-$PWD/build-clibs-os}"
+# And one wine prefix (~700 MB) for every PE test of every build
+# (tests/e2e/lib.sh wine_prefix).
+export HP_WINEPREFIX="${HP_WINEPREFIX:-$PWD/build-wineprefix}"
+
+# ctest_build DIR [ENV...]: run DIR's tests. When they all pass, their
+# scratch directories (DIR/e2e, DIR/golden: about 1 GB per build) are
+# removed, so the three builds need the disk of one; a failing build keeps
+# them to be read (set -e stops here).
+ctest_build()
+{
+    local dir=$1
+    shift
+    env "$@" ctest --test-dir "$dir" --output-on-failure -j"$jobs"
+    rm -rf "$dir/e2e" "$dir/golden"
+}
 
 echo "== build and test (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs"
+ctest_build build
 
 echo "== build and test with the portable fallbacks (HP_PORTABLE: as on macOS)"
 # Every Linux-only call and the SSE2 scans switched to their portable code
@@ -27,13 +42,13 @@ echo "== build and test with the portable fallbacks (HP_PORTABLE: as on macOS)"
 # here; test_sys checks that nothing native is left.
 cmake -S . -B build-portable -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHP_PORTABLE=ON >/dev/null
 cmake --build build-portable -j"$jobs"
-ctest --test-dir build-portable --output-on-failure -j"$jobs"
+ctest_build build-portable
 
 echo "== build and test with AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHP_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs"
+ctest_build build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 echo "== fuzz every harness for ${fuzz_secs}s"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DHP_FUZZ=ON \

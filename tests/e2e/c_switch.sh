@@ -322,9 +322,8 @@ pe_case()
         skip "pe" "needs $PE_CC and $WINE"
         return
     fi
-    export WINEDEBUG=-all WINEPREFIX=$HP_WORK/wineprefix WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
-    if ! timeout 300 "$WINE" wineboot -i >"$HP_WORK/wineboot.log" 2>&1; then
-        fail "pe: wine prefix" "$(tail -5 "$HP_WORK/wineboot.log")"
+    if ! wine_prefix; then
+        fail "pe: wine prefix" "$WINE_WHY"
         return
     fi
     local opt
@@ -357,7 +356,6 @@ pe_case()
             done
         )" "$(norm <<<"$RUN_ERR")"
     done
-    timeout 30 wineserver -k >/dev/null 2>&1 || true
 }
 
 # ---- AArch64 (qemu) -----------------------------------------------------------

@@ -98,6 +98,53 @@ check_true()
     fi
 }
 
+# ---- wine. wine_prefix points WINE and WINEPREFIX at the one wine prefix
+# every test of a run shares, creating it once: a prefix is ~700 MB on disk
+# (system32 alone is 630 MB) and a wineboot takes tens of seconds, and with
+# one per test and per build the suite once filled the CI machine's disk.
+# The prefix is HP_WINEPREFIX (scripts/test.sh sets one for all its builds),
+# else build/e2e/wineprefix beside this test's HP_WORK. Tests run wine in it
+# at the same time (they share its wineserver), so no test may run
+# `wineserver -k`. It also installs the bcryptprimitives.dll stand-in that
+# Go 1.22 and later need under wine 8 (tests/fixtures/pe/shim).
+# Returns 0 when the prefix is ready; else 1, with WINE_WHY saying why.
+wine_prefix()
+{
+    WINE=${HP_WINE:-/usr/lib/wine/wine64}
+    WINE_WHY=
+    export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
+    export WINEPREFIX=${HP_WINEPREFIX:-$(dirname "$HP_WORK")/wineprefix}
+    if [[ ! -x $WINE ]]; then
+        WINE_WHY="$WINE not found"
+        return 1
+    fi
+    mkdir -p "$(dirname "$WINEPREFIX")"
+    local lk rc=0 out sys32
+    exec {lk}>"$WINEPREFIX.lock"
+    flock "$lk"
+    # Wine and its wineserver must not inherit the lock's descriptor: the
+    # server outlives wineboot and would hold the lock.
+    if [[ ! -e $WINEPREFIX/.hookpatch-ready ]]; then
+        rm -rf "$WINEPREFIX"
+        out=$(timeout 300 "$WINE" wineboot -i 2>&1 {lk}>&-) || rc=$?
+        if [[ $rc -ne 0 ]]; then
+            WINE_WHY="wineboot -i exited $rc: $(printf '%s\n' "$out" | tail -5)"
+        else
+            sys32=$WINEPREFIX/drive_c/windows/system32
+            if [[ ! -e $sys32/bcryptprimitives.dll ]] &&
+                ! x86_64-w64-mingw32-gcc -O2 -shared "$HP_SRC/tests/fixtures/pe/shim/bcryptprimitives.c" \
+                    -lbcrypt -o "$sys32/bcryptprimitives.dll" >"$WINEPREFIX.shim.log" 2>&1 {lk}>&-; then
+                echo "# wine has no bcryptprimitives.dll and the stand-in did not build:"
+                tail -3 "$WINEPREFIX.shim.log"
+            fi
+            touch "$WINEPREFIX/.hookpatch-ready"
+        fi
+    fi
+    flock -u "$lk"
+    exec {lk}>&-
+    [[ $rc -eq 0 ]]
+}
+
 # ---- parallel jobs. par_start runs `CMD...` in the background (at most
 # HP_E2E_JOBS at once, default: the number of CPUs) with its output in a log
 # of its own; par_wait waits for all of them, then prints the logs in start

@@ -18,6 +18,7 @@ set -euo pipefail
 : "${HOOKPATCH:?} ${HP_SRC:?} ${HP_WORK:?}"
 rm -rf "$HP_WORK"; mkdir -p "$HP_WORK"
 pass=0 fail=0
+. "$(dirname "$0")/lib.sh" # wine_prefix only: this test keeps its own counters
 ok() { echo "ok   $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 skip() { echo "skip $1: $2"; }
@@ -42,17 +43,14 @@ refused()
 
 CC=x86_64-w64-mingw32-gcc
 WINE=${HP_WINE:-/usr/lib/wine/wine64}
-# No Mono/Gecko prompts, no winedbg on a crash.
-export WINEDEBUG=-all WINEPREFIX=$HP_WORK/wineprefix WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
-cleanup() { timeout 30 wineserver -k >/dev/null 2>&1 || true; }
-trap cleanup EXIT
 
 if have "$CC"; then
   mkdir -p "$HP_WORK/pe" && cp "$FIX"/pe/* "$HP_WORK/pe/" && cd "$HP_WORK/pe"
   $CC -O2 -c host.c && $CC -O2 -c lib.c && $CC host.o lib.o -o host.exe
   wine_ok=0
-  if [ -x "$WINE" ] && timeout 300 "$WINE" wineboot -i >/dev/null 2>&1; then wine_ok=1
-  else skip "pe: running" "wine ($WINE) missing or its prefix cannot be created"; fi
+  if wine_prefix; then wine_ok=1
+  elif [ ! -x "$WINE" ]; then skip "pe: running" "$WINE_WHY"
+  else bad "pe: wine prefix: $WINE_WHY"; fi
   for cc in "$CC" "clang --target=x86_64-w64-windows-gnu"; do
     for opt in -O0 -O2; do
       v="pe/${cc%% *}$opt"

@@ -26,45 +26,22 @@ e2e_init
 
 FIX=$HP_SRC/tests/fixtures/pe
 CC=x86_64-w64-mingw32-gcc
-WINE=${HP_WINE:-/usr/lib/wine/wine64}
-# No Mono/Gecko prompts; no winedbg on a crash (the trap case), which is
-# slow and made the exit status flaky.
-export WINEDEBUG=-all WINEPREFIX=$HP_WORK/wineprefix WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
 WINE_OK=no
-
-cleanup() { WINEPREFIX=$HP_WORK/wineprefix timeout 30 wineserver -k >/dev/null 2>&1 || true; }
-trap cleanup EXIT
 
 # ---- helpers ---------------------------------------------------------
 
-# wine_init: create the prefix once (slow); every run after that is quick.
+# wine_init: the shared prefix (lib.sh wine_prefix; no Mono/Gecko prompts,
+# no winedbg on a crash, the trap case, which is slow and made the exit
+# status flaky).
 wine_init()
 {
-    if [[ ! -x $WINE ]]; then
-        skip "wine" "$WINE not found"
-        return
-    fi
-    local out rc=0
-    out=$(timeout 300 "$WINE" wineboot -i 2>&1) || rc=$?
-    if [[ $rc -eq 0 ]]; then
+    if wine_prefix; then
         WINE_OK=yes
         pass "wine prefix initialized"
+    elif [[ ! -x $WINE ]]; then
+        skip "wine" "$WINE_WHY"
     else
-        fail "wine prefix initialized" "wineboot -i exited $rc:" "$(printf '%s\n' "$out" | tail -5)"
-        return
-    fi
-    # Go 1.22 and later call bcryptprimitives.dll!ProcessPrng at start-up
-    # and die without it ("bcryptprimitives.dll not found", exit 2). Wine 8
-    # has no such DLL; a wine that has one already holds it in system32.
-    local sys32=$WINEPREFIX/drive_c/windows/system32
-    if [[ ! -e $sys32/bcryptprimitives.dll ]]; then
-        if $CC -O2 -shared "$FIX/shim/bcryptprimitives.c" -lbcrypt -o "$sys32/bcryptprimitives.dll" \
-            >"$HP_WORK/shim.buildlog" 2>&1; then
-            echo "# wine has no bcryptprimitives.dll: installed tests/fixtures/pe/shim's stand-in"
-        else
-            echo "# wine has no bcryptprimitives.dll and the stand-in did not build:"
-            tail -3 "$HP_WORK/shim.buildlog"
-        fi
+        fail "wine prefix initialized" "$WINE_WHY"
     fi
 }
 

@@ -214,9 +214,10 @@ pe_build()
         fail "$v: build" "$(tail -5 "$dir.log")"
         return
     fi
-    export WINEDEBUG=-all WINEPREFIX=$HP_WORK/wineprefix
-    export WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
-    timeout 120 "$wine" wineboot -i >/dev/null 2>&1 || true
+    if ! wine_prefix; then
+        fail "$v: wine prefix" "$WINE_WHY"
+        return
+    fi
     for r in replace return passthrough; do
         hp --dry-run --json "$dir/in.exe" "$dir/unused" "$FIX/$r.toml"
         printf '%s\n' "$HP_OUT" >"$dir/$r.json"
@@ -244,7 +245,6 @@ pe_build()
         RUN_OUT=$(cd "$dir/out" && timeout 120 "$wine" ./app.exe 2>/dev/null | tr -d '\r') || true
         check_eq "$v: $r: the unpatched EXE sees the DLL's hook" "${want[$r]}" "$RUN_OUT"
     done
-    timeout 30 wineserver -k >/dev/null 2>&1 || true
 }
 
 if [[ -n ${HP_E2E_CC:-} ]]; then
