@@ -138,6 +138,15 @@ static hp_status hp_analyze_orig(hp_plan *p, hp_hook *h, hp_diags *d)
     return s;
 }
 
+/* Whether h may be hooked at its call sites when its entry takes no jump:
+ * the architecture must re-point them, and the hook must not be a switch,
+ * whose helpers look the function up by its address (call sites give code
+ * that takes the address the hook's instead). */
+static bool hp_callsites_allowed(const hp_plan *p, const hp_hook *h)
+{
+    return p->arch->retarget_addr && h->req->action != HP_ACT_SWITCH;
+}
+
 static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st,
                                 const hp_diags *site_why, hp_diags *d)
 {
@@ -145,7 +154,7 @@ static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st,
         return site_st;
     /* Too short for the jump and the short jump: hooked at its call sites
      * (judged once they are found, hp_judge_callsites). */
-    if (site_st == HP_ERR_UNHOOKABLE && h->site.too_short && p->arch->retarget_addr)
+    if (site_st == HP_ERR_UNHOOKABLE && h->site.too_short && hp_callsites_allowed(p, h))
         hp_site_use_callsites(&h->site);
     else if (site_st != HP_OK)
         return hp_refuse(h, d, "%s", hp_reason_of(site_why));
@@ -193,7 +202,7 @@ static hp_status hp_island_one(hp_plan *p, hp_hook *h, hp_site *s, bool orig, hp
     uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
     if (s->island_va)
         return hp_islands_take(t, s->island_va, s->island_va + il);
-    if (!orig && p->arch->retarget_addr) {
+    if (!orig && hp_callsites_allowed(p, h)) {
         hp_site_use_callsites(s); /* the next technique (hp_judge_callsites) */
         return HP_OK;
     }
@@ -205,7 +214,10 @@ static hp_status hp_island_one(hp_plan *p, hp_hook *h, hp_site *s, bool orig, hp
              (unsigned long long)il, (unsigned long long)il,
              t->n > 1 ? ", not taken by another hook" : "", p->arch->short_jump_len,
              orig ? "call sites are not redirected to an `original =` function's trampoline"
-                  : "call-site redirection is not available on this architecture");
+             : h->req->action == HP_ACT_SWITCH
+                 ? "call sites are not used for a switch (code that takes the function's "
+                   "address would get the hook's, which hookpatch_set cannot look up)"
+                 : "call-site redirection is not available on this architecture");
     return orig ? hp_refuse_orig(h, d, why) : hp_refuse(h, d, "%s", why);
 }
 

@@ -6,9 +6,11 @@
 # inputs), and that no error leaves an output or a temporary file behind or
 # touches an existing OUT. Then `hookpatch list` and `list --json`.
 #
-# The subject is tests/fixtures/c built by gcc at -Os as a PIE: there
-# get_answer is hookable and tiny_add (lea; ret, 4 bytes, nothing after it)
-# is not.
+# The subject is tests/fixtures/c built by gcc at -Os as a PIE, with one
+# more function, tiny_nop (a 1-byte `ret` that nothing calls): get_answer
+# is hookable, tiny_add (4 bytes) too (through an island or its call
+# sites), and tiny_nop is not: too short for the jump and for an island,
+# and no call site to re-point.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -18,7 +20,9 @@ W=$HP_WORK
 IN=$W/prog
 CC=gcc
 command -v gcc >/dev/null || CC=clang
-if ! $CC -Os -fPIE -pie -I"$FIX" "$FIX/targets.c" "$FIX/main.c" -o "$IN" >"$W/build.log" 2>&1; then
+printf 'void tiny_nop(void) {}\n' >"$W/nop.c"
+if ! $CC -Os -fPIE -pie -I"$FIX" "$FIX/targets.c" "$FIX/main.c" "$W/nop.c" -o "$IN" \
+    >"$W/build.log" 2>&1; then
     fail "build the subject" "$(cat "$W/build.log")"
     e2e_finish
 fi
@@ -170,28 +174,31 @@ if [[ $HP_RC -eq 0 ]]; then
     got=$(json_get "$W/glob.json" "sorted(h['target'] for h in j['hooks'])" \
         "[(h['target'], 'too short' in h['reason']) for h in j['skipped_hooks']]")
     check_eq "glob with an unhookable match: exit 0, skipped in --json" \
-        "['get_answer', 'get_e', 'get_pi']
-[('tiny_add', True)]" "$got"
+        "['get_answer', 'get_e', 'get_pi', 'tiny_add']
+[('tiny_nop', True)]" "$got"
     check_true "glob: summary and reason on stderr" "$HP_ERR" \
-        bash -c '[[ $0 == *"hookpatch: hooked 3 functions, skipped 1"*"skipped tiny_add (0x"*"): too short"* ]]' "$HP_ERR"
+        bash -c '[[ $0 == *"hookpatch: hooked 4 functions, skipped 1"*"skipped tiny_nop (0x"*"): too short"* ]]' "$HP_ERR"
     run_prog "$W/out-glob"
-    check_eq "glob: hooked functions changed, the skipped one did not" $'answer=0\ntiny=5' \
+    check_eq "glob: hooked functions changed" $'answer=0\ntiny=0' \
         "$(grep -E '^(answer|tiny)=' <<<"$RUN_OUT")"
+    nop_off=$(readelf -sW "$IN" | awk '$8 == "tiny_nop" { print $2 }')
+    check_eq "glob: the skipped one did not change" \
+        "$(od -An -tx1 -j $((0x$nop_off)) -N1 "$IN")" "$(od -An -tx1 -j $((0x$nop_off)) -N1 "$W/out-glob")"
 else
     fail "glob with an unhookable match: exit 0, skipped in --json" "rc $HP_RC" "$HP_ERR"
 fi
 hp -q "$IN" "$W/out-glob-q" "$W/glob.toml"
-check_eq "-q: skip details are not printed" "0|hookpatch: hooked 3 functions, skipped 1" "$HP_RC|$HP_ERR"
+check_eq "-q: skip details are not printed" "0|hookpatch: hooked 4 functions, skipped 1" "$HP_RC|$HP_ERR"
 
 rules tiny '[[hook]]
-target = "tiny_add"
+target = "tiny_nop"
 action = "return"
 value = 0
 '
 echo precious >"$W/existing"
 hp "$IN" "$W/existing" "$W/tiny.toml"
 check_true "exact unhookable target: exit 1 with location and reason" "rc $HP_RC: $HP_ERR" \
-    bash -c '[[ $0 == 1 && $1 == *"hookpatch: error: $2:2:10: target '\''tiny_add'\'': cannot hook at 0x"*"too short"* && $1 != *"hooked"* ]]' \
+    bash -c '[[ $0 == 1 && $1 == *"hookpatch: error: $2:2:10: target '\''tiny_nop'\'': cannot hook at 0x"*"too short"* && $1 != *"hooked"* ]]' \
     "$HP_RC" "$HP_ERR" "$W/tiny.toml"
 check_eq "failed run: an existing OUT is unchanged" "precious" "$(cat "$W/existing")"
 check_true "failed run: no temporary left" "$(temp_files "$W")" test -z "$(temp_files "$W")"
@@ -311,9 +318,9 @@ line=$(grep -E ' get_answer$' "$W/list.txt" || true)
 check_true "list: '0x<16 hex> <size> yes <name>' for a hookable function" "rc $HP_RC: '$line' (va $sym_va size $sym_size)" \
     bash -c '[[ $0 == 0 && $1 =~ ^0x[0-9a-f]{16}\ +[0-9]+\ yes\ +get_answer$ && $1 == "$2 "*" $3 yes"* ]]' \
     "$HP_RC" "$line" "$sym_va" "$sym_size"
-line=$(grep -E ' tiny_add  # ' "$W/list.txt" || true)
+line=$(grep -E ' tiny_nop  # ' "$W/list.txt" || true)
 check_true "list: unhookable function with the reason" "'$line'" \
-    bash -c '[[ $0 =~ ^0x[0-9a-f]{16}\ +4\ no\ +tiny_add\ \ #\ .*too\ short ]]' "$line"
+    bash -c '[[ $0 =~ ^0x[0-9a-f]{16}\ +1\ no\ +tiny_nop\ \ #\ .*too\ short ]]' "$line"
 check_true "list: sorted by address" "" bash -c 'grep "^0x" "$0" | cut -c1-18 | sort -c' "$W/list.txt"
 check_true "list: only functions (no data symbols)" "" bash -c '! grep -qE " (counter|indirect)$" "$0"' "$W/list.txt"
 
@@ -330,10 +337,10 @@ if [[ $HP_RC -eq 0 ]] && json_valid "$W/list.json"; then
 else
     fail "list --json: name, address, size, hookable" "rc $HP_RC" "$HP_OUT"
 fi
-hp list --json "$IN" 'tiny_add'
+hp list --json "$IN" 'tiny_nop'
 printf '%s\n' "$HP_OUT" >"$W/list2.json"
 got=$(json_get "$W/list2.json" "[(f['name'], f['hookable'], 'too short' in f['reason']) for f in j]" 2>&1 || true)
-check_eq "list --json: the reason of an unhookable function" "[('tiny_add', 'no', True)]" "$got"
+check_eq "list --json: the reason of an unhookable function" "[('tiny_nop', 'no', True)]" "$got"
 
 hp list "$W/text"
 check_eq "list of a non-ELF file: exit 1" "1 yes" "$HP_RC $([[ $HP_ERR == "hookpatch: error: "* ]] && echo yes)"

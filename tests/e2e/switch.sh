@@ -231,14 +231,14 @@ EOF
     check_true "dry run: the table line" "$HP_OUT" \
         grep -q "^switch table 0x[0-9a-f]*: 3 entries, slots at 0x[0-9a-f]*$" <<<"$HP_OUT"
 
-    # A marker of 3 bytes followed at once by another function: the entry
-    # jump does not fit.
+    # A marker of 1 byte (`ret`) followed at once by another function, and
+    # called by nothing: neither the entry jump, an island (it needs 2
+    # bytes) nor call sites can hook it.
     cat >"$W/short.s" <<'EOF'
     .text
     .globl hookpatch_switch_table
     .type hookpatch_switch_table, @function
 hookpatch_switch_table:
-    xor %eax, %eax
     ret
     .size hookpatch_switch_table, .-hookpatch_switch_table
     .globl tiny
@@ -251,7 +251,6 @@ tiny:
     .type main, @function
 main:
     sub $8, %rsp
-    call hookpatch_switch_table
     call tiny
     xor %eax, %eax
     add $8, %rsp
