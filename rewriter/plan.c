@@ -340,7 +340,7 @@ static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
      * right after the entry at -Os): leave the entry alone and take the
      * call sites instead (hp_branch_callsites, once every hook is
      * checked). */
-    if (s == HP_ERR_UNHOOKABLE && !h->site.island && !h->cs && p->arch->retarget_addr) {
+    if (s == HP_ERR_UNHOOKABLE && !h->site.island && !h->cs && hp_callsites_allowed(p, h)) {
         hp_site_use_callsites_for_branch(&h->site);
         h->island_va = 0; /* no branch back to the entry is re-pointed */
         hp_diags_free(&why);
