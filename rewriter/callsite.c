@@ -166,12 +166,12 @@ hp_status hp_callsites_plan(hp_plan *p, hp_islands *taken)
         return HP_ERR_NOMEM;
     size_t n = 0;
     for (size_t i = 0; i < p->n; i++)
-        if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.callsites)
+        if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.callsites && !p->v[i].cs)
             ent[n++] = p->v[i].site.fn_va;
     hp_xsrcs x = {0};
     hp_status s = n ? hp_xsrcs_build(p->img, ent, n, &x) : HP_OK;
     for (size_t i = 0; n && s == HP_OK && i < p->n; i++)
-        if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.callsites)
+        if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.callsites && !p->v[i].cs)
             s = hp_callsites_find(p, &p->v[i], &x, taken);
     hp_xsrcs_free(&x);
     hp_free(ent);
@@ -299,10 +299,16 @@ void hp_callsites_refusal(const hp_plan *p, const hp_hook *h, char *buf, size_t 
                  "function and not taken by another hook, within reach of the %u-byte short "
                  "jump", (unsigned long long)il, p->arch->short_jump_len);
     hp_callsites_describe(p, h, miss, sizeof miss);
+    const char *found = h->cs && h->cs->nmiss ? "none could be re-pointed: "
+                                              : "no direct call, jump or address computation "
+                                                "of it was found";
+    if (s->branch_len) {
+        snprintf(buf, len, "a branch lands inside the %u bytes the jump would overwrite (a loop "
+                 "to the top, or a second entry point); tried call sites instead (%s%s)",
+                 s->branch_len, found, miss);
+        return;
+    }
     snprintf(buf, len, "too short: %llu bytes; tried the jump at the entry (needs %llu bytes "
              "and there is no free padding after it), an island (%s), and call sites (%s%s)",
-             (unsigned long long)s->fn_size, (unsigned long long)il, isl,
-             h->cs && h->cs->nmiss ? "none could be re-pointed: "
-                                   : "no direct call, jump or address computation of it "
-                                     "was found", miss);
+             (unsigned long long)s->fn_size, (unsigned long long)il, isl, found, miss);
 }

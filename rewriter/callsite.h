@@ -45,7 +45,9 @@ typedef struct hp_callsites {
     size_t nmiss, miss_cap;
 } hp_callsites;
 
-/* For every planned hook whose site takes call sites: find what reaches
+/* For every planned hook whose site takes call sites and that has none
+ * yet (h->cs NULL; the planner runs a second pass for entries a branch
+ * lands in, rewriter/plan.c): find what reaches
  * its entry (one scan for all of them), give short branches islands not in
  * taken (then taken), and fill h->cs. Misses are recorded, not judged. */
 hp_status hp_callsites_plan(hp_plan *p, hp_islands *taken);

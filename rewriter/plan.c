@@ -236,6 +236,10 @@ static hp_status hp_judge_callsites(hp_plan *p, hp_hook *h, hp_diags *d)
     }
     if (!h->cs->nmiss)
         return HP_OK;
+    if (h->req->target_kind == HP_TGT_GLOB && h->site.branch_len)
+        return hp_hook_skip(h, d, "a branch lands inside the %u bytes the jump would overwrite, "
+                            "and %zu place(s) reaching it could not be redirected to call "
+                            "sites: %s", h->site.branch_len, h->cs->nmiss, miss);
     if (h->req->target_kind == HP_TGT_GLOB)
         return hp_hook_skip(h, d, "too short for the jump, and %zu place(s) reaching it could "
                             "not be redirected to call sites: %s", h->cs->nmiss, miss);
@@ -332,6 +336,16 @@ static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
     hp_diags why = {0};
     bool orig = false;
     hp_status s = hp_site_check_xrefs(&h->site, &p->xrefs, &why);
+    /* A branch lands in the bytes the jump would overwrite (a loop head
+     * right after the entry at -Os): leave the entry alone and take the
+     * call sites instead (hp_branch_callsites, once every hook is
+     * checked). */
+    if (s == HP_ERR_UNHOOKABLE && !h->site.island && !h->cs && hp_callsites_allowed(p, h)) {
+        hp_site_use_callsites_for_branch(&h->site);
+        h->island_va = 0; /* no branch back to the entry is re-pointed */
+        hp_diags_free(&why);
+        s = HP_OK;
+    }
     if (s == HP_OK)
         s = hp_check_island(p, &h->site, &why);
     for (size_t i = 0; s == HP_OK && h->cs && i < h->cs->n; i++) {
@@ -376,6 +390,50 @@ static hp_status hp_analyze_entries(hp_plan *p, hp_diags *d)
     return s;
 }
 
+/* Call sites for the entries hp_check_stolen gave up (a branch lands in
+ * their first bytes): found once every other hook is settled, with
+ * islands for their short branches taken from what every planned hook
+ * left, then judged; the branch table is built again so that their
+ * islands are checked like the others. */
+static hp_status hp_branch_callsites(hp_plan *p, hp_diags *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++)
+        n += p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.branch_len && !p->v[i].cs;
+    if (!n)
+        return HP_OK;
+    hp_islands t = {0};
+    hp_status s = HP_OK;
+    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
+    for (size_t i = 0; s == HP_OK && i < p->n; i++) {
+        const hp_hook *h = &p->v[i];
+        if (h->state != HP_HOOK_PLANNED)
+            continue;
+        s = hp_take_hook(&t, h, il);
+        if (s == HP_OK && h->site.island_va)
+            s = hp_islands_take(&t, h->site.island_va, h->site.island_va + il);
+        if (s == HP_OK && h->orig && h->orig_site->island_va)
+            s = hp_islands_take(&t, h->orig_site->island_va, h->orig_site->island_va + il);
+        for (size_t k = 0; s == HP_OK && h->cs && k < h->cs->n; k++)
+            if (h->cs->v[k].island_va)
+                s = hp_islands_take(&t, h->cs->v[k].island_va, h->cs->v[k].island_va + il);
+    }
+    if (s == HP_OK)
+        s = hp_callsites_plan(p, &t);
+    hp_islands_free(&t);
+    for (size_t i = 0; s == HP_OK && i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.branch_len)
+            s = hp_judge_callsites(p, &p->v[i], d);
+    if (s != HP_OK)
+        return s;
+    hp_xrefs_free(&p->xrefs);
+    HP_CHECK(hp_watch_stolen(p));
+    for (size_t i = 0; s == HP_OK && i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.branch_len)
+            s = hp_check_stolen(p, &p->v[i], d);
+    return s;
+}
+
 /* The branches into the stolen bytes, from anywhere in the image. */
 static hp_status hp_analyze_xrefs(hp_plan *p, hp_diags *d)
 {
@@ -390,7 +448,7 @@ static hp_status hp_analyze_xrefs(hp_plan *p, hp_diags *d)
     for (size_t i = 0; s == HP_OK && i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED)
             s = hp_check_stolen(p, &p->v[i], d);
-    return s;
+    return s == HP_OK ? hp_branch_callsites(p, d) : s;
 }
 
 static hp_status hp_analyze(hp_plan *p, hp_diags *d)

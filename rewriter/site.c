@@ -370,6 +370,13 @@ void hp_site_use_callsites(hp_site *s)
     s->nredirects = 0;
 }
 
+void hp_site_use_callsites_for_branch(hp_site *s)
+{
+    uint32_t n = s->steal_len;
+    hp_site_use_callsites(s);
+    s->branch_len = n;
+}
+
 hp_status hp_site_check_xrefs(const hp_site *s, const hp_xrefs *xrefs, hp_diags *why)
 {
     if (s->callsites)

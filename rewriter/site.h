@@ -48,6 +48,9 @@ typedef struct hp_site {
      * itself. */
     bool too_short;
     bool callsites;
+    /* Call sites taken because a branch lands inside the first branch_len
+     * bytes the jump would overwrite (a loop head at -Os; 0: not so). */
+    uint32_t branch_len;
     uint8_t plain_len;   /* leading stolen bytes of position-independent
                             instructions: a trampoline copies them as is */
     /* Branches elsewhere in the function back to patch_va, or to fn_va past
@@ -101,6 +104,9 @@ hp_status hp_site_relocate(const hp_site *s, uint64_t dst, uint8_t *out, size_t 
 /* Turn a site refused as too_short into one hooked at its call sites
  * (nothing stolen). */
 void hp_site_use_callsites(hp_site *s);
+/* The same for a site that hp_site_check_xrefs refused (a branch lands in
+ * the bytes the jump would overwrite): branch_len says so. */
+void hp_site_use_callsites_for_branch(hp_site *s);
 /* The check HP_SITE_XREFS_LATER defers: refuses (HP_ERR_UNHOOKABLE, a
  * reason in why as above) when a branch of the image lands inside the
  * stolen bytes. */

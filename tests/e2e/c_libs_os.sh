@@ -30,20 +30,17 @@
 # categories below; the skip reasons are printed with counts; and the
 # hooked share is compared with 99.5%.
 #
-# Skip categories (any other reason fails the test). Functions too short
-# for the jump with no island in reach (-Os packs functions back to back:
-# there is no padding) are hooked at their call sites; what is left:
+# Skip categories (any other reason fails the test). Functions whose entry
+# cannot take the jump (too short with no island in reach: -Os packs
+# functions back to back, there is no padding; or a branch lands in the
+# first bytes: a loop head right after the entry) are hooked at their call
+# sites, their bytes untouched. What is left:
 #  entry-branch  "a branch lands inside the N bytes the jump would
-#            overwrite": the function's own loop jumps back into its first
-#            5 bytes (at -Os loops are not aligned, so the loop head is often
-#            the second instruction), or a second entry point (static glibc:
-#            the 12 memcpy variants, entered at +3 by their memmove twins).
-#            Patching the entry would break that branch. Call sites would
-#            serve them (the entry stays untouched), but hookpatch falls
-#            back to call sites only for entries too short for the jump.
+#            overwrite ... could not be redirected": call sites were tried,
+#            and a place reaching it could not be re-pointed (below).
 #  unreached "too short ... and call sites (no direct call, jump or address
 #            computation of it was found)": nothing hookpatch can see
-#            reaches it (unused public API of the amalgamation).
+#            reaches it (unused public API of the amalgamation; zlib's one).
 #  absolute  "too short ... none could be re-pointed": reached only through
 #            absolute addresses with no relocation (non-PIE: sqlite's no-op
 #            VFS and vtab methods in data tables, a `mov $f, reg`); hookpatch
@@ -51,8 +48,11 @@
 #  rel8-site "too short for the jump, and N place(s) ... could not be
 #            redirected": a jmp rel8 to it with no padding for an island in
 #            its reach; a glob's partly redirected match is skipped.
-# The hooked share is asserted against a regression floor (FLOOR, per
-# mille); issue 18's 99.5% is reported as SKIP while it is not reached.
+# The hooked share is asserted against each variant's floor (FLOOR, per
+# mille: measured, rounded down); issue 18's 99.5% is asserted where it is
+# reached and reported as SKIP where it is not (the non-PIE sqlite builds,
+# for their absolute pointers, and zlib, whose 96 functions include one
+# nothing reaches).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -62,7 +62,9 @@ FIX=$HP_SRC/tests/fixtures/clibs
 CACHE=${HP_CLIBS_CACHE:-$(dirname "$HP_WORK")/clibs-os}
 # The hooked share, per mille, that main's hookpatch (islands, no call-site
 # redirection) reaches on every variant, rounded down: a regression floor.
-FLOOR=965
+declare -A FLOOR=([z-gcc-pie]=989 [z-gcc-nopie]=989 [z-gcc-static]=999 [sql-gcc-pie]=996
+    [sql-gcc-nopie]=974 [sql-gcc-static]=983 [lua-gcc-pie]=1000 [lua-gcc-nopie]=998
+    [lua-gcc-static]=999 [lua-clang-pie]=1000)
 mkdir -p "$CACHE"
 cd "$HP_WORK"
 printf '[[hook]]\ntarget = "*"\naction = "passthrough"\n' >all.toml
@@ -229,7 +231,7 @@ j = json.load(open(sys.argv[1]))
 c = collections.Counter()
 for s in j["skipped_hooks"]:
     r = s["reason"]
-    if re.match(r"a branch lands inside the [0-9]+ bytes the jump would overwrite", r):
+    if re.match(r"a branch lands inside the [0-9]+ bytes the jump would overwrite(, and [0-9]+ place\(s\) reaching it could not be redirected to call sites| .*; tried call sites instead)", r):
         c["entry-branch"] += 1
     elif re.match(r"too short: [1-4] bytes;.*and call sites \(no direct call, jump or address computation", r):
         c["unreached"] += 1
@@ -296,17 +298,17 @@ for r, n in collections.Counter(s["reason"] for s in json.load(open(sys.argv[1])
         fail "$v: unexplained skips" "${other[@]}"
     fi
 
-    local pm=$((hooked * 1000 / matched)) share with_branch
+    local pm=$((hooked * 1000 / matched)) share
     pct() { awk -v h="$1" -v m="$matched" 'BEGIN { printf "%.2f", 100 * h / m }'; }
     share=$(pct "$hooked")
-    with_branch=$(pct $((hooked + branch)))
-    [[ $pm -ge $FLOOR ]] && pass "$v: hooked $share% >= the floor $((FLOOR / 10)).$((FLOOR % 10))%" ||
-        fail "$v: hooked $share% < the floor $((FLOOR / 10)).$((FLOOR % 10))%"
+    local floor=${FLOOR[$v]}
+    [[ $pm -ge $floor ]] && pass "$v: hooked $share% >= its floor $((floor / 10)).$((floor % 10))%" ||
+        fail "$v: hooked $share% < its floor $((floor / 10)).$((floor % 10))%"
     if [[ $((hooked * 1000)) -ge $((matched * 995)) ]]; then
         pass "$v: hooked $share% >= 99.5%"
     else
         # Issue 18's acceptance, not met yet: reported, with what is left.
-        skip "$v: hooked >= 99.5% (issue 18, open)" "$share% today; with call sites also for entry-branch skips: $with_branch%; absolute (non-PIE, no relocation): $absolute"
+        skip "$v: hooked >= 99.5% (issue 18, open)" "$share% today; absolute (non-PIE, no relocation): $absolute, unreached: $unreached"
     fi
     printf '%-16s %7s %7s %7s %12s %9s %8s %9s %7s%%  %s\n' "$v" "$matched" "$hooked" "$skipped" \
         "$branch" "$unreached" "$absolute" "$rel8" "$share" "$((SECONDS - t)) s" >"$v.row"

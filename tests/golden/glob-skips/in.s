@@ -9,7 +9,8 @@
 #   s_short2  `mov eax,2; ret` (6 bytes)              -> hooked
 #   s_loop    loop back to s_loop+2                   -> "a branch lands
 #             inside the 6 bytes the jump would overwrite (a loop to the
-#             top, or a second entry point)"
+#             top, or a second entry point); tried call sites instead (no
+#             direct call ... was found)"
 #   s_callr   `call rax; mov eax,1; ret`              -> "cannot relocate
 #             'call rax' at ADDR: a stolen call would leave a return
 #             address in the new section (no return address given)"

@@ -8,7 +8,8 @@
 #      With action = "return" (no trampoline) only the entry is decoded and
 #      the image-wide branch table finds the jnz: "a branch lands inside
 #      the 6 bytes the jump would overwrite (a loop to the top, or a second
-#      entry point)".
+#      entry point)"; call sites are tried instead and nothing reaches f
+#      ("no direct call, jump or address computation of it was found").
 # f2 = the same code at 0x401020, hooked with replace + original: the
 #      planner decodes all of f2 to find branches back to its entry, and
 #      sees the jnz itself: "a branch inside the function lands at

@@ -5,9 +5,10 @@
 #     pop rbx; ret` at 0x401010: the jump needs 1 + 2 + 3 = 6 bytes.
 # g = `mov edi,1; jmp f+3`: lands on the lea, inside those 6 bytes.
 # h = `jmp f`: a tail call to f's entry itself, which is fine.
-# Expected: one error at the rule, "cannot hook at 0x401010: a branch
-# lands inside the 6 bytes the jump would overwrite (a loop to the top, or
-# a second entry point)"; exit 1, no output.
+# Expected: the entry cannot take the jump (g's branch would land inside
+# it), so f is hooked at its call sites instead, its bytes untouched: h's
+# `jmp f` is re-pointed at f's return stub ("call sites (1)"), and g still
+# enters f's middle, as the code it shares with f should.
         .text
         .globl  _start
         .type   _start, @function
