@@ -358,13 +358,15 @@ static const uint8_t xc_cls[256] = {
 };
 
 /* Whether the prefixes just before the opcode at p[i] (legacy prefixes in
- * any order, a REX last) include the operand-size prefix 0x66. */
+ * any order, and REX bytes: one last applies, one before a legacy prefix
+ * is ignored but still decoded as a prefix) include the operand-size
+ * prefix 0x66. */
 static bool xc_opsize_prefix(const uint8_t *p, uint64_t i)
 {
     uint64_t j = i;
-    if (j && (p[j - 1] & 0xf0) == 0x40)
-        j--; /* REX */
     for (unsigned k = 0; j && k < 14; k++, j--) {
+        if ((p[j - 1] & 0xf0) == 0x40)
+            continue; /* REX */
         switch (p[j - 1]) {
         case 0x66: return true;
         case 0x67: case 0xf2: case 0xf3: case 0xf0:

@@ -56,6 +56,9 @@ static void test_candidates_every_form(void **state)
         0xe3, 0x00,                         /* 0x1016 jrcxz -> 0x1018 */
         0xc7, 0xf8, 0x20, 0x00, 0x00, 0x00, /* 0x1018 xbegin -> 0x103e */
         0x66, 0xe9, 0x04, 0x00,             /* 0x101e jmp rel16 form -> 0x1026 */
+        /* 0x1022 xbegin rel16: 66, then an ignored REX before more
+         * prefixes (found by fuzz_x86) -> 0x102b + 0x10 */
+        0x66, 0x47, 0x2e, 0x2e, 0xc7, 0xf8, 0x10, 0x00,
     };
     xt_list l = {0};
     assert_int_equal(hp_x86_branch_candidates(code, sizeof code, 0x1000, NULL, xt_collect, &l), HP_OK);
@@ -68,6 +71,7 @@ static void test_candidates_every_form(void **state)
     assert_true(xt_has(&l, 0x1016, 0x1018));
     assert_true(xt_has(&l, 0x1018, 0x103e));
     assert_true(xt_has(&l, 0x101f, 0x1026)); /* rel16 of the 66-prefixed form */
+    assert_true(xt_has(&l, 0x1026, 0x102a + 0x10)); /* rel16 past an ignored REX */
     /* A filter keeps targets in [0x1000, 0x1080) and, of that, block 0 only:
      * [0x1000, 0x1040). */
     const uint8_t blocks[1] = {0x01};
