@@ -156,11 +156,6 @@ hp_status hp_move_for(hp_plan *p, hp_hook *h, hp_islands *t, bool *moved, char *
                       size_t len)
 {
     *moved = false;
-    const char *no = p->no_move ? "not with --no-move" : hp_move_refused(p->img, p->far);
-    if (no) {
-        snprintf(why, len, "%s", no);
-        return HP_OK;
-    }
     hp_site alt;
     unsigned flags = HP_SITE_XREFS_LATER | HP_SITE_SHORT |
                      (hp_hook_needs_tramp(h) ? HP_SITE_COPY : 0) |
@@ -170,6 +165,11 @@ hp_status hp_move_for(hp_plan *p, hp_hook *h, hp_islands *t, bool *moved, char *
         return s;
     if (s != HP_OK || !alt.island) {
         *why = 0; /* the island's reason says it already */
+        return HP_OK;
+    }
+    const char *no = p->no_move ? "not with --no-move" : hp_move_refused(p->img, p->far);
+    if (no) {
+        snprintf(why, len, "%s", no);
         return HP_OK;
     }
     if (alt.nredirects) {

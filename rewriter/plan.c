@@ -292,14 +292,6 @@ static hp_status hp_assign_islands(hp_plan *p, hp_diags *d)
     return s;
 }
 
-/* The branch-target range that covers an island: a branch to its first
- * byte counts too. */
-static hp_xref_range hp_island_watch(const hp_plan *p, const hp_site *s)
-{
-    return (hp_xref_range){s->island_va - 1,
-                           s->island_va + p->arch->jump(NULL, 0, 0, false, 0)};
-}
-
 /* Build the branch-target table for exactly the bytes the planned hooks
  * steal, now that their entries are decoded. */
 static hp_status hp_watch_stolen(hp_plan *p)
@@ -314,12 +306,12 @@ static hp_status hp_watch_stolen(hp_plan *p)
             continue;
         r[n++] = (hp_xref_range){h->site.patch_va, h->site.patch_va + h->site.steal_len};
         if (h->site.island_va)
-            r[n++] = hp_island_watch(p, &h->site);
+            r[n++] = hp_island_watch(p->arch, h->site.island_va);
         if (h->orig)
             r[n++] = (hp_xref_range){h->orig_site->patch_va,
                                      h->orig_site->patch_va + h->orig_site->steal_len};
         if (h->orig && h->orig_site->island_va)
-            r[n++] = hp_island_watch(p, h->orig_site);
+            r[n++] = hp_island_watch(p->arch, h->orig_site->island_va);
         if (h->cs && hp_callsites_watch(p, h, &r, &n, &cap) != HP_OK) {
             hp_free(r);
             return HP_ERR_NOMEM;
@@ -338,7 +330,7 @@ static hp_status hp_watch_stolen(hp_plan *p)
  * symbols do not show). */
 static hp_status hp_check_island(const hp_plan *p, const hp_site *s, hp_diags *why)
 {
-    hp_xref_range r = hp_island_watch(p, s);
+    hp_xref_range r = hp_island_watch(p->arch, s->island_va);
     if (!s->island_va || !hp_xrefs_any_in(&p->xrefs, r.lo, r.hi))
         return HP_OK;
     hp_status st = hp_diag_reason(why, NULL, NULL, s->fn_va,
