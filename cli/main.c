@@ -36,6 +36,8 @@ static const char hp_usage[] =
     "  --strict             a warning that a hook may not take effect is an error:\n"
     "                       an inlined target, a universal slice copied unpatched\n"
     "                       (--strict-inlining is an alias)\n"
+    "  --no-move            never move a neighbour's instructions to make room for a\n"
+    "                       tiny target's island (it keeps its call sites instead)\n"
     "  --no-fsync           do not fsync the output (faster; not durable across a crash)\n"
     "  --depfile FILE       also write FILE, a Make-style depfile: OUT depends on IN,\n"
     "                       RULES and every object file RULES names\n"
@@ -94,6 +96,8 @@ static int hp_parse_args(int argc, char **argv, hp_args *a)
             hp_timing_enable(true);
         } else if (!strcmp(s, "--strict") || !strcmp(s, "--strict-inlining")) {
             a->opt.strict = true;
+        } else if (!strcmp(s, "--no-move")) {
+            a->opt.no_move = true;
         } else if (!strcmp(s, "-q") || !strcmp(s, "--quiet")) {
             a->quiet = true;
         } else if (!strcmp(s, "-v") || !strcmp(s, "--verbose")) {

@@ -4,6 +4,7 @@
 #include "../base/hp_text.h"
 #include "../rewriter/callsite.h"
 #include "../rewriter/island.h"
+#include "../rewriter/move.h"
 #include "../rewriter/switch.h"
 #include "../sections/format.h"
 
@@ -127,6 +128,11 @@ static void hp_report_plan_one(const hp_plan *p, const char *slice, const hp_dia
         /* The technique: the jump at the entry unless said otherwise. */
         if (h->site.island)
             fprintf(out, "; island 0x%llx", (unsigned long long)h->site.island_va);
+        if (h->move) {
+            const hp_move *m = &p->moves[h->move - 1];
+            hp_text_fprintf(out, " in code moved out of %s (0x%llx, %u bytes)", m->donor->name,
+                            (unsigned long long)m->run.patch_va, m->run.steal_len);
+        }
         if (h->site.callsites)
             hp_report_callsites(h, "; ", out);
         if (h->orig)
@@ -211,6 +217,12 @@ static cJSON *hp_json_hook(const hp_plan *p, const hp_hook *h, const hp_diags *d
     hp_json_str(o, "technique", hp_technique(&h->site));
     if (h->site.island)
         cJSON_AddNumberToObject(o, "island_address", (double)h->site.island_va);
+    if (h->move) {
+        const hp_move *m = &p->moves[h->move - 1];
+        hp_json_str(o, "moved_from", m->donor->name);
+        cJSON_AddNumberToObject(o, "moved_address", (double)m->run.patch_va);
+        cJSON_AddNumberToObject(o, "moved_bytes", m->run.steal_len);
+    }
     if (h->site.callsites)
         hp_json_callsites(h, o);
     if (h->req->action == HP_ACT_RETURN)
@@ -424,16 +436,33 @@ hp_status hp_report_json_slices(const hp_report_ctx *c, const hp_report_slices *
 /* A function whose entry takes neither the jump nor an island: its call
  * sites, as a run would find them with nothing else hooked (*cs; "yes"
  * when one can be re-pointed, else "no" with the reason in why). */
-static const char *hp_list_callsites(const hp_image *img, const hp_xsrcs *xs,
-                                     const hp_symbol *s, hp_site *site, hp_callsites *cs,
-                                     hp_diags *why)
+/* What `list` asks of a function: a hook that keeps the original. */
+static const hp_hook_req hp_list_req = {.action = HP_ACT_PASSTHROUGH};
+
+/* A function whose entry takes neither the jump nor an island: its call
+ * sites, as a run would find them with nothing else hooked (*cs; "yes"
+ * when one can be re-pointed, else "no" with the reason in why); when
+ * they miss a path, an island in moved code instead, as a run takes it
+ * (site becomes the island site, lp->moves[0] the run). */
+static const char *hp_list_callsites(hp_plan *lp, const hp_xsrcs *xs, const hp_symbol *s,
+                                     hp_site *site, hp_callsites *cs, hp_diags *why)
 {
     hp_site_use_callsites(site);
-    hp_plan p = {.img = (hp_image *)img, .arch = site->arch};
-    hp_hook h = {.target = s, .site = *site};
+    hp_hook h = {.req = &hp_list_req, .target = s, .site = *site};
     hp_islands t = {0};
-    hp_status st = hp_callsites_find(&p, &h, xs, &t);
+    hp_status st = hp_callsites_find(lp, &h, xs, &t);
     hp_islands_free(&t);
+    char mv[512] = "";
+    bool moved = false;
+    lp->nmoves = 0;
+    if (st == HP_OK && h.cs && (!h.cs->n || h.cs->nmiss)) {
+        st = hp_move_for(lp, &h, &t, &moved, mv, sizeof mv);
+        hp_islands_free(&t);
+    }
+    if (moved) {
+        *site = h.site;
+        return st == HP_OK ? "yes" : NULL;
+    }
     if (h.cs)
         *cs = *h.cs; /* the arrays, even after a failure: the caller frees them */
     hp_free(h.cs);
@@ -443,19 +472,22 @@ static const char *hp_list_callsites(const hp_image *img, const hp_xsrcs *xs,
         return "yes";
     char buf[2048];
     h.cs = cs;
-    hp_callsites_refusal(&p, &h, buf, sizeof buf);
-    return hp_diag_reason(why, NULL, NULL, s->va, "%s", buf) == HP_OK ? "no" : NULL;
+    hp_callsites_refusal(lp, &h, buf, sizeof buf);
+    return hp_diag_reason(why, NULL, NULL, s->va, "%s%s%s%s", buf,
+                          *mv ? "; and an island in moved code (" : "", mv,
+                          *mv ? ")" : "") == HP_OK ? "no" : NULL;
 }
 
-static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const hp_xsrcs *xs,
+static const char *hp_list_status(hp_plan *lp, const hp_xrefs *x, const hp_xsrcs *xs,
                                   const hp_symbol *s, hp_site *site, hp_callsites *cs,
                                   hp_diags *why)
 {
+    const hp_image *img = lp->img;
     hp_status st = hp_site_analyze(img, s, 0, x, site, why);
     if (st == HP_ERR_NOMEM)
         return NULL;
     if (st != HP_OK && site->too_short && site->arch->retarget_addr)
-        return hp_list_callsites(img, xs, s, site, cs, why);
+        return hp_list_callsites(lp, xs, s, site, cs, why);
     if (st != HP_OK)
         return "no";
     /* An entry too short for the jump: its island, with nothing else
@@ -463,7 +495,7 @@ static const char *hp_list_status(const hp_image *img, const hp_xrefs *x, const 
      * targets `list` builds does not watch padding). */
     site->island_va = hp_island_find(img, site, NULL);
     if (site->island && !site->island_va && site->arch->retarget_addr)
-        return hp_list_callsites(img, xs, s, site, cs, why);
+        return hp_list_callsites(lp, xs, s, site, cs, why);
     if (site->island && !site->island_va) {
         uint64_t il = site->arch->jump(NULL, 0, 0, false, 0);
         st = hp_diag_reason(why, NULL, NULL, s->va,
@@ -508,13 +540,15 @@ static void hp_list_room(const hp_image *img, FILE *out)
 }
 
 /* One function's line, or its object in arr. */
-static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_xsrcs *xs,
+static hp_status hp_list_one(hp_plan *lp, const hp_xrefs *x, const hp_xsrcs *xs,
                              const hp_symbol *s, cJSON *arr, FILE *out)
 {
     hp_diags whys = {0};
     hp_site site = {0};
     hp_callsites cs = {0};
-    const char *st = hp_list_status(img, x, xs, s, &site, &cs, &whys);
+    lp->nmoves = 0;
+    const char *st = hp_list_status(lp, x, xs, s, &site, &cs, &whys);
+    const hp_move *mv = lp->nmoves ? &lp->moves[0] : NULL;
     hp_hook h = {.target = s, .site = site, .cs = &cs};
     const char *name = s->alias ? s->alias : s->name;
     const char *why = whys.n ? whys.v[whys.n - 1].msg : "";
@@ -525,6 +559,9 @@ static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_xs
                         *st == 'y' ? "" : why);
         if (*st != 'n' && site.island)
             fprintf(out, "  # island 0x%llx", (unsigned long long)site.island_va);
+        if (*st != 'n' && mv)
+            hp_text_fprintf(out, " in code moved out of %s (0x%llx, %u bytes)", mv->donor->name,
+                            (unsigned long long)mv->run.patch_va, mv->run.steal_len);
         if (*st != 'n' && site.callsites) {
             hp_report_callsites(&h, "  # ", out);
         }
@@ -543,6 +580,11 @@ static hp_status hp_list_one(const hp_image *img, const hp_xrefs *x, const hp_xs
             hp_json_str(o, "technique", hp_technique(&site));
         if (*st != 'n' && site.island)
             cJSON_AddNumberToObject(o, "island_address", (double)site.island_va);
+        if (*st != 'n' && mv) {
+            hp_json_str(o, "moved_from", mv->donor->name);
+            cJSON_AddNumberToObject(o, "moved_address", (double)mv->run.patch_va);
+            cJSON_AddNumberToObject(o, "moved_bytes", mv->run.steal_len);
+        }
         if (*st != 'n' && site.callsites)
             hp_json_callsites(&h, o);
         if (mk != HP_MARK_NONE)
@@ -578,6 +620,9 @@ static hp_status hp_list_into(const hp_image *img, const char *glob, cJSON *arr,
     bool json = arr != NULL;
     hp_xrefs xrefs = {0};
     hp_xsrcs xs = {0};
+    /* A plan holding only the image and its architecture, for call sites
+     * and moved code (its code map made once, when first needed). */
+    hp_plan lp = {.img = (hp_image *)img, .arch = hp_arch_for(img)};
     HP_CHECK(hp_xrefs_build(img, NULL, 0, &xrefs));
     hp_status st = hp_list_sources(img, glob, &xs);
     if (!json && img->prior_info && img->prior_info_size)
@@ -590,10 +635,11 @@ static hp_status hp_list_into(const hp_image *img, const char *glob, cJSON *arr,
         const hp_symbol *s = &img->syms[i];
         if (!hp_resolve_matches(s, glob))
             continue;
-        st = hp_list_one(img, &xrefs, &xs, s, arr, out);
+        st = hp_list_one(&lp, &xrefs, &xs, s, arr, out);
     }
     hp_xrefs_free(&xrefs);
     hp_xsrcs_free(&xs);
+    hp_plan_free(&lp);
     return st;
 }
 

@@ -128,6 +128,11 @@ typedef struct hp_arch {
      * 4 bytes and fits every entry). */
     uint8_t short_jump_len;
     size_t (*short_jump)(uint8_t *out, uint64_t at_va, uint64_t to_va);
+    /* Whether an indirect jump (after the instruction prev) is a tail call
+     * rather than a jump table's dispatch, whose targets no branch shows:
+     * code moved for an island (rewriter/move.h) must not hold one. NULL:
+     * every indirect jump may be a table's. */
+    bool (*tail_jump)(const uint8_t *prev, size_t prev_len, const uint8_t *jmp, size_t jmp_len);
     /* Whether a branch the analysis found back to the entry is short: its
      * retarget needs a jump island near it. */
     bool (*short_branch)(const uint8_t *insn, size_t len);

@@ -229,6 +229,7 @@ const hp_arch hp_arch_x86 = {
     .fill = x86_fill,
     .short_jump_len = 2,
     .short_jump = x86_short_jump,
+    .tail_jump = hp_x86_tail_jump,
     .short_branch = x86_short_branch,
     .retarget = x86_retarget,
     .addr_ref = hp_x86_addr_ref,

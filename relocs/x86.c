@@ -240,6 +240,27 @@ bool hp_x86_addr_ref(const uint8_t *p, size_t n, uint64_t va, hp_addr_ref *out)
     return x86_lea_rip(&z, va, out) || x86_abs_imm(&z, out);
 }
 
+bool hp_x86_tail_jump(const uint8_t *prev, size_t prev_len, const uint8_t *jmp, size_t jmp_len)
+{
+    hp_zdec z, y;
+    if (!zdecode(jmp, jmp_len, &z) || z.in.mnemonic != ZYDIS_MNEMONIC_JMP)
+        return false;
+    /* notrack: CET's mark of a jump table's dispatch (-fcf-protection). */
+    if (z.in.attributes & ZYDIS_ATTRIB_HAS_NOTRACK)
+        return false;
+    /* jmp [mem] with no index: a slot (GOT, vtable), not a table. */
+    const ZydisDecodedOperand *o = &z.ops[0];
+    if (o->type == ZYDIS_OPERAND_TYPE_MEMORY && o->mem.index == ZYDIS_REGISTER_NONE)
+        return true;
+    if (o->type != ZYDIS_OPERAND_TYPE_REGISTER || !zdecode(prev, prev_len, &y))
+        return false;
+    /* jmp reg right after the frame is torn down. */
+    if (y.in.mnemonic == ZYDIS_MNEMONIC_POP || y.in.mnemonic == ZYDIS_MNEMONIC_LEAVE)
+        return true;
+    return y.in.mnemonic == ZYDIS_MNEMONIC_ADD && y.ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+           y.ops[0].reg.value == ZYDIS_REGISTER_RSP;
+}
+
 /* ---- formatting */
 
 static void format_bad(const uint8_t *p, size_t n, char *buf, size_t buf_len)

@@ -79,6 +79,13 @@ hp_status hp_x86_relocate(const uint8_t *p, size_t n, uint64_t src_va, uint64_t 
  * 4 or 8 bytes of mov r, imm / mov r/m, imm32 / push imm32 (HP_REF_ABS,
  * zero-extended or sign-extended as the CPU does). False when none. */
 bool hp_x86_addr_ref(const uint8_t *p, size_t n, uint64_t va, hp_addr_ref *out);
+/* Whether the indirect jump jmp (after the instruction prev) leaves the
+ * function, a tail call, rather than dispatching through a jump table:
+ * jmp [mem] with no index register (a GOT or vtable slot), or jmp reg
+ * right after pop, leave or add rsp (the frame torn down); never a
+ * notrack jump (CET marks table dispatches so). A heuristic: a table
+ * dispatched right after the frame is torn down is taken for a tail call. */
+bool hp_x86_tail_jump(const uint8_t *prev, size_t prev_len, const uint8_t *jmp, size_t jmp_len);
 void hp_x86_format(const uint8_t *p, size_t n, uint64_t va, char *buf, size_t buf_len);
 
 /* Fixed sequences. out == NULL measures. Return the byte count. */

@@ -223,12 +223,11 @@ void hp_callsites_describe(const hp_plan *p, const hp_hook *h, char *buf, size_t
 hp_status hp_callsites_watch(const hp_plan *p, const hp_hook *h, hp_xref_range **r, size_t *n,
                              size_t *cap)
 {
-    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
     for (size_t i = 0; h->cs && i < h->cs->n; i++) {
         if (!h->cs->v[i].island_va)
             continue;
         HP_CHECK(HP_GROW(*r, *cap, *n + 1));
-        (*r)[(*n)++] = (hp_xref_range){h->cs->v[i].island_va - 1, h->cs->v[i].island_va + il};
+        (*r)[(*n)++] = hp_island_watch(p->arch, h->cs->v[i].island_va);
     }
     return HP_OK;
 }

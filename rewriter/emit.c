@@ -5,6 +5,7 @@
 #include "rewriter.h"
 #include "callsite.h"
 #include "info.h"
+#include "move.h"
 #include "objects.h"
 #include "switch.h"
 
@@ -61,6 +62,15 @@ static size_t hp_stub(const hp_plan *p, const hp_hook *h, uint64_t at_va, uint8_
     return k ? n + k : 0;
 }
 
+/* A moved run is written when a hook whose island it holds is. */
+static bool hp_move_live(const hp_plan *p, const hp_move *m)
+{
+    for (uint32_t k = 0; k < m->nislands; k++)
+        if (p->v[m->owner[k]].state == HP_HOOK_PLANNED)
+            return true;
+    return false;
+}
+
 static bool hp_has_stub(const hp_hook *h)
 {
     hp_action a = h->req->action;
@@ -88,6 +98,17 @@ hp_status hp_measure(hp_plan *p, hp_diags *d)
             h->tramp_size = n;
             off = hp_align_up(off + n, HP_ALIGN);
         }
+    }
+    for (size_t i = 0; i < p->nmoves; i++) {
+        hp_move *m = &p->moves[i];
+        if (!hp_move_live(p, m))
+            continue;
+        size_t n;
+        bool called = false;
+        HP_CHECK(hp_tramp(p, &m->run, 0, NULL, &n, &called));
+        m->tramp_off = off;
+        m->tramp_size = n;
+        off = hp_align_up(off + n, HP_ALIGN);
     }
     p->lay.size[HP_REGION_TEXT] = off;
     HP_CHECK(hp_objects_measure(p, off, d));
@@ -264,6 +285,42 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
     return HP_OK;
 }
 
+/* A run moved for an island (move.h): its trampoline, the jump to it at
+ * the run's start, and the rest of the run after its islands filled (each
+ * island is its owner's patch; a refused owner's stays as it was, dead). */
+static hp_status hp_emit_move(hp_plan *p, const hp_move *m)
+{
+    const hp_arch *a = p->arch;
+    hp_region *text = &p->ed.regions[HP_REGION_TEXT];
+    uint64_t tramp = text->va + m->tramp_off, at = m->run.patch_va;
+    size_t n = 0, il = a->jump(NULL, 0, 0, false, 0);
+    bool called = false;
+    HP_CHECK(hp_tramp(p, &m->run, tramp, text->bytes.data + m->tramp_off, &n, &called));
+    if (n != m->tramp_size)
+        return HP_ERR_INTERNAL; /* measure and emit disagree */
+    static const char sfx[] = ".hookpatch_moved";
+    size_t nl = strlen(m->donor->name);
+    char *name = hp_malloc(nl + sizeof sfx);
+    if (!name)
+        return HP_ERR_NOMEM;
+    memcpy(name, m->donor->name, nl);
+    memcpy(name + nl, sfx, sizeof sfx);
+    HP_CHECK(hp_edit_add_sym_owned(&p->ed, name, tramp, m->tramp_size, true));
+    hp_patch jp = {.va = at, .len = (uint32_t)il};
+    if (!a->jump(jp.bytes, at, tramp, false, 0))
+        return HP_ERR_RANGE;
+    memcpy(jp.orig, m->run.bytes, il);
+    HP_CHECK(hp_edit_add_patch(&p->ed, &jp));
+    size_t used = (m->nislands + 1) * il;
+    if (m->run.steal_len > used) {
+        hp_patch rest = {.va = at + used, .len = (uint32_t)(m->run.steal_len - used)};
+        a->fill(rest.bytes, rest.len);
+        memcpy(rest.orig, m->run.bytes + used, rest.len);
+        HP_CHECK(hp_edit_add_patch(&p->ed, &rest));
+    }
+    return HP_OK;
+}
+
 /* Give each region its address and zeroed bytes (text: filler) for the
  * sizes measured; the data region's bss tail has no file bytes. */
 static hp_status hp_setup_regions(hp_plan *p)
@@ -307,6 +364,9 @@ hp_status hp_emit(hp_plan *p, hp_diags *d)
     for (size_t i = 0; i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED && (s = hp_emit_hook(p, &p->v[i])) != HP_OK)
             return hp_emit_failed(p, &p->v[i], s, d);
+    for (size_t i = 0; i < p->nmoves; i++)
+        if (hp_move_live(p, &p->moves[i]) && (s = hp_emit_move(p, &p->moves[i])) != HP_OK)
+            return hp_emit_failed(p, &p->v[p->moves[i].owner[0]], s, d);
     HP_CHECK(hp_objects_emit(p, d));
     return hp_info_encode(p, &p->ed.info);
 }

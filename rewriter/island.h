@@ -20,6 +20,13 @@ typedef struct hp_islands {
 } hp_islands;
 
 hp_status hp_islands_take(hp_islands *t, uint64_t lo, uint64_t hi);
+
+/* The branch-target range that covers an island at va: a branch to its
+ * first byte counts too (the table records lo < t < hi). */
+static inline hp_xref_range hp_island_watch(const hp_arch *a, uint64_t va)
+{
+    return (hp_xref_range){va - 1, va + a->jump(NULL, 0, 0, false, 0)};
+}
 void hp_islands_free(hp_islands *t);
 
 /* The lowest address within the short jump's reach from s->patch_va where

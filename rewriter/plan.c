@@ -6,6 +6,7 @@
 #include "inline.h"
 #include "callsite.h"
 #include "island.h"
+#include "move.h"
 #include "objects.h"
 #include "switch.h"
 
@@ -156,6 +157,11 @@ static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st,
      * (judged once they are found, hp_judge_callsites). */
     if (site_st == HP_ERR_UNHOOKABLE && h->site.too_short && hp_callsites_allowed(p, h))
         hp_site_use_callsites(&h->site);
+    /* A loop of its own lands in the bytes the jump would take: call
+     * sites, or an island in moved code for a shorter steal
+     * (hp_judge_callsites). */
+    else if (site_st == HP_ERR_UNHOOKABLE && h->site.branch_inside && hp_callsites_allowed(p, h))
+        hp_site_use_callsites_for_branch(&h->site);
     else if (site_st != HP_OK)
         return hp_refuse(h, d, "%s", hp_reason_of(site_why));
     if (hp_hook_needs_redirect(h) && h->site.far && h->site.nredirects)
@@ -226,28 +232,36 @@ static hp_status hp_island_one(hp_plan *p, hp_hook *h, hp_site *s, bool orig, hp
  * (a partial hook of a function nobody named would be a surprise) and an
  * exact target is hooked with a warning naming them (an error under
  * --strict). */
-static hp_status hp_judge_callsites(hp_plan *p, hp_hook *h, hp_diags *d)
+static hp_status hp_judge_callsites(hp_plan *p, hp_hook *h, hp_islands *t, hp_diags *d)
 {
-    char miss[1536], why[2048];
+    char miss[1536], why[2048], mv[512];
+    if (h->cs->n && !h->cs->nmiss)
+        return HP_OK;
+    bool moved;
+    HP_CHECK(hp_move_for(p, h, t, &moved, mv, sizeof mv));
+    if (moved)
+        return HP_OK;
     hp_callsites_describe(p, h, miss, sizeof miss);
     if (!h->cs->n) {
         hp_callsites_refusal(p, h, why, sizeof why);
-        return hp_refuse(h, d, "%s", why);
+        return hp_refuse(h, d, "%s%s%s%s", why, *mv ? "; and an island in moved code (" : "",
+                         mv, *mv ? ")" : "");
     }
-    if (!h->cs->nmiss)
-        return HP_OK;
+    char mvs[560] = "";
+    if (*mv)
+        snprintf(mvs, sizeof mvs, "; an island in moved code: %s", mv);
     if (h->req->target_kind == HP_TGT_GLOB && h->site.branch_len)
         return hp_hook_skip(h, d, "a branch lands inside the %u bytes the jump would overwrite, "
                             "and %zu place(s) reaching it could not be redirected to call "
-                            "sites: %s", h->site.branch_len, h->cs->nmiss, miss);
+                            "sites: %s%s", h->site.branch_len, h->cs->nmiss, miss, mvs);
     if (h->req->target_kind == HP_TGT_GLOB)
         return hp_hook_skip(h, d, "too short for the jump, and %zu place(s) reaching it could "
-                            "not be redirected to call sites: %s", h->cs->nmiss, miss);
+                            "not be redirected to call sites: %s%s", h->cs->nmiss, miss, mvs);
     return hp_diag_add_flagged(d, HP_DIAG_MAY_NOT_TAKE_EFFECT, &h->req->target_loc,
                                h->target->name, "hooked at %zu call site(s), but %zu place(s) "
                                "reaching 0x%llx were not redirected, and the hook does not run "
-                               "from them: %s", h->cs->n, h->cs->nmiss,
-                               (unsigned long long)h->target->va, miss);
+                               "from them: %s%s", h->cs->n, h->cs->nmiss,
+                               (unsigned long long)h->target->va, miss, mvs);
 }
 
 /* Islands for the entries too short for the jump, in hook order, after
@@ -273,24 +287,16 @@ static hp_status hp_assign_islands(hp_plan *p, hp_diags *d)
         s = hp_callsites_plan(p, &t);
     for (size_t i = 0; s == HP_OK && i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.callsites)
-            s = hp_judge_callsites(p, &p->v[i], d);
+            s = hp_judge_callsites(p, &p->v[i], &t, d);
     hp_islands_free(&t);
     return s;
-}
-
-/* The branch-target range that covers an island: a branch to its first
- * byte counts too. */
-static hp_xref_range hp_island_watch(const hp_plan *p, const hp_site *s)
-{
-    return (hp_xref_range){s->island_va - 1,
-                           s->island_va + p->arch->jump(NULL, 0, 0, false, 0)};
 }
 
 /* Build the branch-target table for exactly the bytes the planned hooks
  * steal, now that their entries are decoded. */
 static hp_status hp_watch_stolen(hp_plan *p)
 {
-    size_t n = 0, cap = 4 * p->n + 1;
+    size_t n = 0, cap = 4 * p->n + p->nmoves + 1;
     hp_xref_range *r = hp_malloc(cap * sizeof *r);
     if (!r)
         return HP_ERR_NOMEM;
@@ -300,15 +306,19 @@ static hp_status hp_watch_stolen(hp_plan *p)
             continue;
         r[n++] = (hp_xref_range){h->site.patch_va, h->site.patch_va + h->site.steal_len};
         if (h->site.island_va)
-            r[n++] = hp_island_watch(p, &h->site);
+            r[n++] = hp_island_watch(p->arch, h->site.island_va);
         if (h->orig)
             r[n++] = (hp_xref_range){h->orig_site->patch_va,
                                      h->orig_site->patch_va + h->orig_site->steal_len};
         if (h->orig && h->orig_site->island_va)
-            r[n++] = hp_island_watch(p, h->orig_site);
+            r[n++] = hp_island_watch(p->arch, h->orig_site->island_va);
         if (h->cs && hp_callsites_watch(p, h, &r, &n, &cap) != HP_OK) {
             hp_free(r);
             return HP_ERR_NOMEM;
+        }
+        if (h->move) {
+            const hp_site *run = &p->moves[h->move - 1].run;
+            r[n++] = (hp_xref_range){run->patch_va, run->patch_va + run->steal_len};
         }
     }
     hp_status s = hp_xrefs_build(p->img, r, n, &p->xrefs);
@@ -320,13 +330,28 @@ static hp_status hp_watch_stolen(hp_plan *p)
  * symbols do not show). */
 static hp_status hp_check_island(const hp_plan *p, const hp_site *s, hp_diags *why)
 {
-    hp_xref_range r = hp_island_watch(p, s);
+    hp_xref_range r = hp_island_watch(p->arch, s->island_va);
     if (!s->island_va || !hp_xrefs_any_in(&p->xrefs, r.lo, r.hi))
         return HP_OK;
     hp_status st = hp_diag_reason(why, NULL, NULL, s->fn_va,
                                   "too short for the jump, and a branch lands in the padding "
                                   "at 0x%llx chosen for its island",
                                   (unsigned long long)s->island_va);
+    return st == HP_OK ? HP_ERR_UNHOOKABLE : st;
+}
+
+/* A branch from another function into a run moved for an island would
+ * land in its dead bytes. */
+static hp_status hp_check_move(const hp_plan *p, const hp_hook *h, hp_diags *why)
+{
+    const hp_move *m = &p->moves[h->move - 1];
+    const hp_site *r = &m->run;
+    if (!hp_xrefs_any_in(&p->xrefs, r->patch_va, r->patch_va + r->steal_len))
+        return HP_OK;
+    hp_status st = hp_diag_reason(why, NULL, NULL, h->site.fn_va,
+                                  "too short for the jump, and a branch lands in the "
+                                  "instructions at 0x%llx (%s) moved to make room for its island",
+                                  (unsigned long long)r->patch_va, m->donor->name);
     return st == HP_OK ? HP_ERR_UNHOOKABLE : st;
 }
 
@@ -348,6 +373,8 @@ static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
     }
     if (s == HP_OK)
         s = hp_check_island(p, &h->site, &why);
+    if (s == HP_OK && h->move)
+        s = hp_check_move(p, h, &why);
     for (size_t i = 0; s == HP_OK && h->cs && i < h->cs->n; i++) {
         hp_site isl = {.fn_va = h->site.fn_va, .island_va = h->cs->v[i].island_va};
         s = hp_check_island(p, &isl, &why);
@@ -417,20 +444,26 @@ static hp_status hp_branch_callsites(hp_plan *p, hp_diags *d)
         for (size_t k = 0; s == HP_OK && h->cs && k < h->cs->n; k++)
             if (h->cs->v[k].island_va)
                 s = hp_islands_take(&t, h->cs->v[k].island_va, h->cs->v[k].island_va + il);
+        if (s == HP_OK && h->move) {
+            const hp_site *run = &p->moves[h->move - 1].run;
+            s = hp_islands_take(&t, run->patch_va, run->patch_va + run->steal_len);
+        }
     }
     if (s == HP_OK)
         s = hp_callsites_plan(p, &t);
-    hp_islands_free(&t);
     for (size_t i = 0; s == HP_OK && i < p->n; i++)
         if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.branch_len)
-            s = hp_judge_callsites(p, &p->v[i], d);
+            s = hp_judge_callsites(p, &p->v[i], &t, d);
+    hp_islands_free(&t);
     if (s != HP_OK)
         return s;
     hp_xrefs_free(&p->xrefs);
     HP_CHECK(hp_watch_stolen(p));
-    for (size_t i = 0; s == HP_OK && i < p->n; i++)
-        if (p->v[i].state == HP_HOOK_PLANNED && p->v[i].site.branch_len)
-            s = hp_check_stolen(p, &p->v[i], d);
+    for (size_t i = 0; s == HP_OK && i < p->n; i++) {
+        hp_hook *h = &p->v[i];
+        if (h->state == HP_HOOK_PLANNED && (h->site.branch_len || h->move))
+            s = hp_check_stolen(p, h, d);
+    }
     return s;
 }
 
@@ -535,6 +568,7 @@ hp_status hp_plan_build(hp_image *img, const hp_hook_reqs *reqs, const hp_option
     out->errors_before = d->errors;
     out->arch = hp_arch_for(img);
     out->far = hp_plan_far(img, out->arch, opt);
+    out->no_move = opt->no_move;
     out->lay.far = out->far && opt->test_far;
     hp_status s = hp_plan_passes(img, reqs, opt, d, out);
     /* --strict: the one place where "may not take effect" becomes an error. */
@@ -550,6 +584,10 @@ void hp_plan_free(hp_plan *p)
         hp_callsites_free(p->v[i].cs);
     }
     hp_free(p->v);
+    hp_free(p->moves);
+    if (p->code)
+        hp_code_map_free(p->code);
+    hp_free(p->code);
     hp_edit_free(&p->ed);
     hp_xrefs_free(&p->xrefs);
     hp_objlink_free(p->objs);

@@ -28,6 +28,10 @@ typedef struct hp_options {
      * the backend to place the new code out of the near jump's reach, so
      * the tests run the far forms end to end. No effect on x86-64. */
     bool test_far;
+    /* --no-move: never move a neighbour's instructions to make an island
+     * (rewriter/move.h); a target that would need it keeps its call sites
+     * and their warnings, or is refused. */
+    bool no_move;
 } hp_options;
 
 typedef enum hp_hook_state { HP_HOOK_PLANNED, HP_HOOK_SKIPPED } hp_hook_state;
@@ -49,6 +53,9 @@ typedef struct hp_hook {
      * short (rel8) one goes through a 5-byte jump island here (0: none). */
     uint64_t island_va;
     struct hp_callsites *cs; /* owned; with site.callsites (callsite.h) */
+    /* The island is in a neighbour's instructions moved out of the way
+     * (rewriter/move.h): p->moves[move - 1]; 0: not so. */
+    size_t move;
     size_t obj; /* HP_ACT_OBJECT: the object's index in the linker */
     size_t slot; /* HP_ACT_SWITCH: its entry and slot in the switch table */
     hp_call_abi abi; /* HP_ACT_SWITCH: what its slot holds */
@@ -78,6 +85,7 @@ typedef struct hp_plan {
     hp_image *img; /* borrowed */
     const hp_arch *arch; /* the image's (static); the passes call only it */
     bool far;      /* prologue jumps take the far form (hp_site.far) */
+    bool no_move;  /* hp_options.no_move */
     hp_hook *v;
     size_t n, cap;
     /* The user's hooks; hookpatch's own marker hooks (HP_ACT_MARKER) are
@@ -88,6 +96,9 @@ typedef struct hp_plan {
     hp_xrefs xrefs; /* cross-function branch targets */
     struct hp_objlink *objs; /* objects named by `object =`, or NULL */
     struct hp_switch *sw;    /* the switch table and markers (switch.h); owned */
+    struct hp_move *moves;   /* code moved for islands (move.h), owned */
+    size_t nmoves, moves_cap;
+    struct hp_code_map *code; /* the image's code map, made for moves; owned */
     uint64_t data_filesz;    /* file-backed part of the data region */
     /* Every hook's entry was analysed: a hook still HP_HOOK_PLANNED is
      * planned. False when an earlier pass failed: the hooks claimed so far

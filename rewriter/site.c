@@ -91,7 +91,7 @@ static hp_status hp_site_check_targets(const hp_func_scan *sc, hp_site *s, hp_di
 {
     for (size_t i = 0; i < sc->ntargets; i++) {
         uint64_t t = sc->targets[i];
-        if (t > s->patch_va && t < s->patch_va + s->steal_len)
+        if (t > s->patch_va && t < s->patch_va + s->steal_len && (s->branch_inside = true))
             return hp_site_refuse(why, s->fn_va,
                                   "a branch inside the function lands at 0x%llx, within the "
                                   "%u bytes the jump would overwrite",
@@ -274,14 +274,14 @@ static bool hp_site_choose_short(const hp_func_scan *sc, const hp_arch_entry *e,
 /* The first of the architecture's ways to patch the entry that fits, then
  * the same ways with a short jump to an island; *need is the last one's
  * size, for the refusal. */
-static bool hp_site_choose(const hp_image *img, const hp_func_scan *sc, hp_site *out,
-                           uint32_t *need)
+static bool hp_site_choose(const hp_image *img, const hp_func_scan *sc, unsigned flags,
+                           hp_site *out, uint32_t *need)
 {
     hp_arch_entry e[HP_ARCH_MAX_ENTRY];
     size_t n = out->arch->entry_options(sc->ninsns && sc->insns[0].va == out->fn_va
                                             ? &sc->insns[0] : NULL,
                                         out->far, e);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; !(flags & HP_SITE_SHORT) && i < n; i++) {
         out->patch_va = out->fn_va + e[i].patch_off;
         out->over_endbr = e[i].over_landing;
         out->head_len = e[i].head_len;
@@ -425,7 +425,7 @@ static hp_status hp_site_decode(const hp_image *img, const hp_symbol *fn, unsign
     uint32_t need = 0;
     uint64_t bad = 0;
     hp_status st = hp_site_scan(out->arch, img, fn, flags, xrefs, &sc, &bad, why);
-    if (st == HP_OK && !hp_site_choose(img, &sc, out, &need))
+    if (st == HP_OK && !hp_site_choose(img, &sc, flags, out, &need))
         st = bad ? hp_site_refuse_decode(why, fn->va, bad) : hp_site_refuse_short(why, out, need);
     /* A short function whose bytes do not all decode may be data: the
      * island technique wants the function to end in view. */

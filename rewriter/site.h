@@ -48,6 +48,11 @@ typedef struct hp_site {
      * itself. */
     bool too_short;
     bool callsites;
+    /* Refused because a branch of the function itself lands in the bytes
+     * the jump would overwrite (found when the whole function is decoded):
+     * a planner may take call sites instead, as for a branch the image-wide
+     * table finds (hp_site_use_callsites_for_branch). */
+    bool branch_inside;
     /* Call sites taken because a branch lands inside the first branch_len
      * bytes the jump would overwrite (a loop head at -Os; 0: not so). */
     uint32_t branch_len;
@@ -74,6 +79,8 @@ enum {
     HP_SITE_XREFS_LATER = 4, /* the caller checks the stolen bytes against an
                                 image-wide table built afterwards (for just
                                 those bytes): decode only the entry */
+    HP_SITE_SHORT = 16,    /* only the short jump to an island (the planner
+                              moving code for one, rewriter/move.h) */
     HP_SITE_FAR = 8,       /* the new code may be out of the near jump's
                               reach: steal room for the far form */
 };

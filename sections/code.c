@@ -69,6 +69,34 @@ static int hp_range_cmp(const void *a, const void *b)
     return x->va < y->va ? -1 : x->va > y->va;
 }
 
+hp_status hp_code_add_eh(hp_code_map *m, uint64_t va, uint64_t size)
+{
+    HP_CHECK(HP_GROW(m->eh, m->eh_cap, m->neh + 1));
+    m->eh[m->neh++] = (hp_code_range){va, size};
+    return HP_OK;
+}
+
+bool hp_code_eh_overlaps(const hp_code_map *m, uint64_t lo, uint64_t hi)
+{
+    if (!m->eh_known)
+        return true;
+    size_t a = 0, b = m->neh; /* the first range starting at or above hi */
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (m->eh[mid].va < hi)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    /* Ranges do not nest deeply: look back over the few that start below. */
+    for (size_t k = 0; a > 0 && k < 64; k++) {
+        const hp_code_range *r = &m->eh[--a];
+        if (r->va + r->size > lo)
+            return true;
+    }
+    return false;
+}
+
 /* Keep the file-backed part of each range inside one segment; sort; merge
  * overlaps so that a byte is scanned once. */
 static void hp_code_tidy_ranges(const hp_image *img, hp_code_map *m)
@@ -177,6 +205,8 @@ static hp_status hp_code_fill(const hp_image *img, hp_code_map *m)
             HP_CHECK(hp_code_add_start(m, img->syms[i].va));
     hp_u64_sort_unique(m->starts, &m->nstarts);
     hp_code_tidy_data(m);
+    if (m->neh)
+        qsort(m->eh, m->neh, sizeof *m->eh, hp_range_cmp);
     for (size_t i = 0; i < img->nsegs; i++)
         if (img->segs[i].prot & HP_PROT_X)
             HP_CHECK(hp_code_segment(m, &img->segs[i]));
@@ -201,5 +231,6 @@ void hp_code_map_free(hp_code_map *m)
     hp_free(m->ranges);
     hp_free(m->starts);
     hp_free(m->data);
+    hp_free(m->eh);
     memset(m, 0, sizeof *m);
 }

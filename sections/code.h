@@ -24,6 +24,15 @@ typedef struct hp_code_map {
      * hp_image_code; empty afterwards. */
     hp_code_range *data;
     size_t ndata, data_cap;
+    /* Filled by the backend: the functions whose unwind entry names a
+     * landing-pad table (C++ exceptions, glibc's cancellation cleanups):
+     * the unwinder enters their landing pads, which no branch shows.
+     * eh_known: the backend read every unwind entry for this (false:
+     * nothing is known, any function may have landing pads). Sorted by va
+     * by hp_image_code. */
+    hp_code_range *eh;
+    size_t neh, eh_cap;
+    bool eh_known;
 } hp_code_map;
 
 /* The executable segments' file-backed bytes, less every backend data
@@ -40,5 +49,9 @@ hp_status hp_code_add_data(hp_code_map *m, uint64_t va, uint64_t size);
 hp_status hp_code_add_file_data(const hp_image *img, hp_code_map *m, uint64_t off,
                                 uint64_t size);
 hp_status hp_code_add_start(hp_code_map *m, uint64_t va);
+hp_status hp_code_add_eh(hp_code_map *m, uint64_t va, uint64_t size);
+/* Whether [lo, hi) overlaps a function with landing pads (true when they
+ * are not known). */
+bool hp_code_eh_overlaps(const hp_code_map *m, uint64_t lo, uint64_t hi);
 
 #endif

@@ -34,7 +34,10 @@
 # cannot take the jump (too short with no island in reach: -Os packs
 # functions back to back, there is no padding; or a branch lands in the
 # first bytes: a loop head right after the entry) are hooked at their call
-# sites, their bytes untouched. What is left:
+# sites, their bytes untouched; where those miss a path (non-PIE: absolute
+# pointers), the entry takes the 2-byte short jump to an island in a
+# neighbour's instructions moved out of the way (rewriter/move.h), which
+# every path reaches. What is left:
 #  entry-branch  "a branch lands inside the N bytes the jump would
 #            overwrite ... could not be redirected": call sites were tried,
 #            and a place reaching it could not be re-pointed (below).
@@ -43,16 +46,19 @@
 #            reaches it (unused public API of the amalgamation; zlib's one).
 #  absolute  "too short ... none could be re-pointed": reached only through
 #            absolute addresses with no relocation (non-PIE: sqlite's no-op
-#            VFS and vtab methods in data tables, a `mov $f, reg`); hookpatch
-#            cannot tell such a word from a number, so it reports them.
+#            VFS and vtab methods in data tables, a `mov $f, reg`), which
+#            hookpatch cannot tell from a number, and either 1 byte long (a
+#            lone `ret`: no short jump fits) or with no movable code in a
+#            short jump's reach (a cluster of tiny functions whose
+#            neighbours' runs other islands took).
 #  rel8-site "too short for the jump, and N place(s) ... could not be
 #            redirected": a jmp rel8 to it with no padding for an island in
 #            its reach; a glob's partly redirected match is skipped.
 # The hooked share is asserted against each variant's floor (FLOOR, per
-# mille: measured, rounded down); issue 18's 99.5% is asserted where it is
-# reached and reported as SKIP where it is not (the non-PIE sqlite builds,
-# for their absolute pointers, and zlib, whose 96 functions include one
-# nothing reaches).
+# mille: measured, rounded down) and against issue 18's 99.5% on every
+# variant but non-PIE sqlite, where it is reported (SKIP) with what is left:
+# its twelve absolute ones are 0.54% of 2214 (in the static build, with
+# libc's functions, 0.34% of 3511).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -60,11 +66,13 @@ e2e_init
 FIX=$HP_SRC/tests/fixtures/clibs
 # scripts/test.sh shares one cache between its three builds (HP_CLIBS_CACHE).
 CACHE=${HP_CLIBS_CACHE:-$(dirname "$HP_WORK")/clibs-os}
-# The hooked share, per mille, that main's hookpatch (islands, no call-site
-# redirection) reaches on every variant, rounded down: a regression floor.
-declare -A FLOOR=([z-gcc-pie]=989 [z-gcc-nopie]=989 [z-gcc-static]=999 [sql-gcc-pie]=996
-    [sql-gcc-nopie]=974 [sql-gcc-static]=983 [lua-gcc-pie]=1000 [lua-gcc-nopie]=998
-    [lua-gcc-static]=999 [lua-clang-pie]=1000)
+# The hooked share, per mille, measured on every variant (entry jumps,
+# islands, call sites, moved code), rounded down: a regression floor.
+declare -A FLOOR=([z-gcc-pie]=1000 [z-gcc-nopie]=1000 [z-gcc-static]=1000 [sql-gcc-pie]=1000
+    [sql-gcc-nopie]=994 [sql-gcc-static]=996 [lua-gcc-pie]=1000 [lua-gcc-nopie]=1000
+    [lua-gcc-static]=1000 [lua-clang-pie]=1000)
+# Where issue 18's 99.5% is reported instead of asserted (see above).
+declare -A BELOW_995=([sql-gcc-nopie]=1)
 mkdir -p "$CACHE"
 cd "$HP_WORK"
 printf '[[hook]]\ntarget = "*"\naction = "passthrough"\n' >all.toml
@@ -306,9 +314,10 @@ for r, n in collections.Counter(s["reason"] for s in json.load(open(sys.argv[1])
         fail "$v: hooked $share% < its floor $((floor / 10)).$((floor % 10))%"
     if [[ $((hooked * 1000)) -ge $((matched * 995)) ]]; then
         pass "$v: hooked $share% >= 99.5%"
+    elif [[ -n ${BELOW_995[$v]:-} ]]; then
+        skip "$v: hooked >= 99.5%" "$share%; absolute (non-PIE, no relocation): $absolute, unreached: $unreached"
     else
-        # Issue 18's acceptance, not met yet: reported, with what is left.
-        skip "$v: hooked >= 99.5% (issue 18, open)" "$share% today; absolute (non-PIE, no relocation): $absolute, unreached: $unreached"
+        fail "$v: hooked $share% < 99.5%" "absolute: $absolute, unreached: $unreached, entry-branch: $branch, rel8-site: $rel8"
     fi
     printf '%-16s %7s %7s %7s %12s %9s %8s %9s %7s%%  %s\n' "$v" "$matched" "$hooked" "$skipped" \
         "$branch" "$unreached" "$absolute" "$rel8" "$share" "$((SECONDS - t)) s" >"$v.row"

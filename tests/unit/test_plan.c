@@ -45,7 +45,8 @@ static const char *const kind_asm[NKINDS] = {
      * return address would shift (the relocator refuses) */
     "xor %eax, %eax\n call *8(%rsp)\n ret\n",
     /* 53 b8 01 00 00 00 ...: the loop branches to +1, inside the six stolen
-     * bytes (the image-wide branch check, after the parallel part, refuses) */
+     * bytes (the image-wide branch check, after the parallel part, refuses),
+     * and inside the short jump's too (push rbx alone is 1 byte) */
     "push %rbx\n1: mov $1, %eax\n dec %edi\n jnz 1b\n pop %rbx\n ret\n",
 };
 
@@ -201,7 +202,9 @@ static void expected_reason(int kind, uint64_t va, char *buf, size_t len)
     default:
         snprintf(buf, len, "a branch lands inside the 6 bytes the jump would overwrite (a loop "
                            "to the top, or a second entry point); tried call sites instead (no "
-                           "direct call, jump or address computation of it was found)");
+                           "direct call, jump or address computation of it was found); and an "
+                           "island in moved code (a branch lands inside the 6 bytes the short "
+                           "jump would overwrite too)");
     }
 }
 

@@ -1017,9 +1017,39 @@ static void test_exec_fixed(void **state)
     assert_int_equal(run(FIXED), 77);
 }
 
+/* Indirect jumps: a tail call (the frame torn down, or a slot with no
+ * index) may stand beside code that moves for an island; a jump table's
+ * dispatch may not (rewriter/move.h). */
+static void test_tail_jump(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t prev[8], plen, jmp[8], jlen;
+        bool tail;
+    } c[] = {
+        {{0x5b}, 1, {0xff, 0xe0}, 2, true},                               /* pop rbx; jmp rax */
+        {{0xc9}, 1, {0xff, 0xe0}, 2, true},                               /* leave; jmp rax */
+        {{0x48, 0x83, 0xc4, 0x18}, 4, {0xff, 0xe0}, 2, true},             /* add rsp,0x18 */
+        {{0x90}, 1, {0xff, 0x25, 0, 0, 0, 0}, 6, true},                   /* jmp [rip+0] */
+        {{0x90}, 1, {0xff, 0x60, 0x10}, 3, true},                         /* jmp [rax+0x10] */
+        {{0x48, 0x01, 0xd0}, 3, {0xff, 0xe0}, 2, false},                  /* add rax,rdx */
+        {{0x48, 0x63, 0x04, 0x82}, 4, {0xff, 0xe0}, 2, false},            /* movsxd */
+        {{0x90}, 1, {0xff, 0x24, 0xc5, 0, 0x10, 0x40, 0}, 7, false},      /* jmp [rax*8+t] */
+        {{0x5b}, 1, {0xe9, 0, 0, 0, 0}, 5, false},                        /* jmp rel32 */
+        {{0x48, 0x83, 0xc0, 0x18}, 4, {0xff, 0xe0}, 2, false},            /* add rax,0x18 */
+        {{0x5b}, 1, {0x3e, 0xff, 0xe0}, 3, false},                        /* notrack jmp rax */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        bool got = hp_x86_tail_jump(c[i].prev, c[i].plen, c[i].jmp, c[i].jlen);
+        if (got != c[i].tail)
+            fail_msg("case %zu: tail_jump %d, want %d", i, got, c[i].tail);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tail_jump),
         cmocka_unit_test(test_decode_kinds),
         cmocka_unit_test(test_decode_invalid),
         cmocka_unit_test(test_format),
