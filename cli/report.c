@@ -75,6 +75,14 @@ static const char *hp_technique(const hp_site *s)
 /* LEAD "call sites (N)", then the places not redirected. N counts every
  * place re-pointed: branches, address computations and the loader's words
  * (a relocation's addend and the word it relocates, an export). */
+/* Where an island in moved code came from (rewriter/move.h): the report
+ * line's and `list`'s words (hp_json_move: the --json fields of both). */
+static void hp_report_move(const hp_move *m, FILE *out)
+{
+    hp_text_fprintf(out, " in code moved out of %s (0x%llx, %u bytes)", m->donor->name,
+                    (unsigned long long)m->run.patch_va, m->run.steal_len);
+}
+
 static void hp_report_callsites(const hp_hook *h, const char *lead, FILE *out)
 {
     fprintf(out, "%scall sites (%zu)", lead, h->cs ? h->cs->n : 0);
@@ -128,11 +136,8 @@ static void hp_report_plan_one(const hp_plan *p, const char *slice, const hp_dia
         /* The technique: the jump at the entry unless said otherwise. */
         if (h->site.island)
             fprintf(out, "; island 0x%llx", (unsigned long long)h->site.island_va);
-        if (h->move) {
-            const hp_move *m = &p->moves[h->move - 1];
-            hp_text_fprintf(out, " in code moved out of %s (0x%llx, %u bytes)", m->donor->name,
-                            (unsigned long long)m->run.patch_va, m->run.steal_len);
-        }
+        if (h->move)
+            hp_report_move(&p->moves[h->move - 1], out);
         if (h->site.callsites)
             hp_report_callsites(h, "; ", out);
         if (h->orig)
@@ -183,6 +188,13 @@ static void hp_json_str(cJSON *o, const char *key, const char *val)
 }
 
 /* "call_sites": N, "not_redirected": [{"address", "reason"}...] */
+static void hp_json_move(const hp_move *m, cJSON *o)
+{
+    hp_json_str(o, "moved_from", m->donor->name);
+    cJSON_AddNumberToObject(o, "moved_address", (double)m->run.patch_va);
+    cJSON_AddNumberToObject(o, "moved_bytes", m->run.steal_len);
+}
+
 static void hp_json_callsites(const hp_hook *h, cJSON *o)
 {
     cJSON_AddNumberToObject(o, "call_sites", (double)(h->cs ? h->cs->n : 0));
@@ -217,12 +229,8 @@ static cJSON *hp_json_hook(const hp_plan *p, const hp_hook *h, const hp_diags *d
     hp_json_str(o, "technique", hp_technique(&h->site));
     if (h->site.island)
         cJSON_AddNumberToObject(o, "island_address", (double)h->site.island_va);
-    if (h->move) {
-        const hp_move *m = &p->moves[h->move - 1];
-        hp_json_str(o, "moved_from", m->donor->name);
-        cJSON_AddNumberToObject(o, "moved_address", (double)m->run.patch_va);
-        cJSON_AddNumberToObject(o, "moved_bytes", m->run.steal_len);
-    }
+    if (h->move)
+        hp_json_move(&p->moves[h->move - 1], o);
     if (h->site.callsites)
         hp_json_callsites(h, o);
     if (h->req->action == HP_ACT_RETURN)
@@ -454,7 +462,6 @@ static const char *hp_list_callsites(hp_plan *lp, const hp_xsrcs *xs, const hp_s
     hp_islands_free(&t);
     char mv[512] = "";
     bool moved = false;
-    lp->nmoves = 0;
     if (st == HP_OK && h.cs && (!h.cs->n || h.cs->nmiss)) {
         st = hp_move_for(lp, &h, &t, &moved, mv, sizeof mv);
         hp_islands_free(&t);
@@ -560,8 +567,7 @@ static hp_status hp_list_one(hp_plan *lp, const hp_xrefs *x, const hp_xsrcs *xs,
         if (*st != 'n' && site.island)
             fprintf(out, "  # island 0x%llx", (unsigned long long)site.island_va);
         if (*st != 'n' && mv)
-            hp_text_fprintf(out, " in code moved out of %s (0x%llx, %u bytes)", mv->donor->name,
-                            (unsigned long long)mv->run.patch_va, mv->run.steal_len);
+            hp_report_move(mv, out);
         if (*st != 'n' && site.callsites) {
             hp_report_callsites(&h, "  # ", out);
         }
@@ -580,11 +586,8 @@ static hp_status hp_list_one(hp_plan *lp, const hp_xrefs *x, const hp_xsrcs *xs,
             hp_json_str(o, "technique", hp_technique(&site));
         if (*st != 'n' && site.island)
             cJSON_AddNumberToObject(o, "island_address", (double)site.island_va);
-        if (*st != 'n' && mv) {
-            hp_json_str(o, "moved_from", mv->donor->name);
-            cJSON_AddNumberToObject(o, "moved_address", (double)mv->run.patch_va);
-            cJSON_AddNumberToObject(o, "moved_bytes", mv->run.steal_len);
-        }
+        if (*st != 'n' && mv)
+            hp_json_move(mv, o);
         if (*st != 'n' && site.callsites)
             hp_json_callsites(&h, o);
         if (mk != HP_MARK_NONE)

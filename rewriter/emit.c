@@ -77,6 +77,19 @@ static bool hp_has_stub(const hp_hook *h)
     return a == HP_ACT_RETURN || a == HP_ACT_TRAP || a == HP_ACT_SWITCH || a == HP_ACT_MARKER;
 }
 
+/* A trampoline of s measured into the text region at *off (then past it). */
+static hp_status hp_measure_tramp(const hp_plan *p, const hp_site *s, uint64_t *off,
+                                  uint64_t *tramp_off, uint64_t *tramp_size)
+{
+    size_t n;
+    bool called = false;
+    HP_CHECK(hp_tramp(p, s, 0, NULL, &n, &called));
+    *tramp_off = *off;
+    *tramp_size = n;
+    *off = hp_align_up(*off + n, HP_ALIGN);
+    return HP_OK;
+}
+
 hp_status hp_measure(hp_plan *p, hp_diags *d)
 {
     HP_CHECK(hp_switch_prepare(p));
@@ -90,26 +103,13 @@ hp_status hp_measure(hp_plan *p, hp_diags *d)
             h->stub_size = hp_stub(p, h, 0, NULL);
             off = hp_align_up(off + h->stub_size, HP_ALIGN);
         }
-        if (hp_hook_needs_tramp(h)) {
-            size_t n;
-            bool called = false;
-            HP_CHECK(hp_tramp(p, &h->site, 0, NULL, &n, &called));
-            h->tramp_off = off;
-            h->tramp_size = n;
-            off = hp_align_up(off + n, HP_ALIGN);
-        }
+        if (hp_hook_needs_tramp(h))
+            HP_CHECK(hp_measure_tramp(p, &h->site, &off, &h->tramp_off, &h->tramp_size));
     }
-    for (size_t i = 0; i < p->nmoves; i++) {
-        hp_move *m = &p->moves[i];
-        if (!hp_move_live(p, m))
-            continue;
-        size_t n;
-        bool called = false;
-        HP_CHECK(hp_tramp(p, &m->run, 0, NULL, &n, &called));
-        m->tramp_off = off;
-        m->tramp_size = n;
-        off = hp_align_up(off + n, HP_ALIGN);
-    }
+    for (size_t i = 0; i < p->nmoves; i++)
+        if (hp_move_live(p, &p->moves[i]))
+            HP_CHECK(hp_measure_tramp(p, &p->moves[i].run, &off, &p->moves[i].tramp_off,
+                                      &p->moves[i].tramp_size));
     p->lay.size[HP_REGION_TEXT] = off;
     HP_CHECK(hp_objects_measure(p, off, d));
     return hp_switch_measure(p, d);
@@ -192,16 +192,17 @@ static hp_status hp_patch_redirects(hp_plan *p, const hp_hook *h, uint64_t tramp
     return HP_OK;
 }
 
-static hp_status hp_add_named(hp_plan *p, const hp_hook *h, const char *suffix, uint64_t va,
+/* The new code's symbol "<base>.hookpatch_<suffix>", built directly: one
+ * per stub, trampoline or moved run. */
+static hp_status hp_add_named(hp_plan *p, const char *base, const char *suffix, uint64_t va,
                               uint64_t size)
 {
-    /* "<target>.hookpatch_<suffix>", built directly: one per hook. */
     static const char mid[] = ".hookpatch_";
-    size_t a = strlen(h->target->name), b = strlen(suffix);
+    size_t a = strlen(base), b = strlen(suffix);
     char *name = hp_malloc(a + sizeof mid - 1 + b + 1);
     if (!name)
         return HP_ERR_NOMEM;
-    memcpy(name, h->target->name, a);
+    memcpy(name, base, a);
     memcpy(name + a, mid, sizeof mid - 1);
     memcpy(name + a + sizeof mid - 1, suffix, b + 1);
     return hp_edit_add_sym_owned(&p->ed, name, va, size, true);
@@ -256,10 +257,11 @@ static hp_status hp_emit_hook(hp_plan *p, hp_hook *h)
     hp_region *text = &p->ed.regions[HP_REGION_TEXT];
     uint64_t stub = text->va + h->stub_off, tramp = text->va + h->tramp_off;
     if (hp_has_stub(h))
-        HP_CHECK(hp_add_named(p, h, h->req->action == HP_ACT_SWITCH ? "switch" : "stub", stub,
+        HP_CHECK(hp_add_named(p, h->target->name,
+                              h->req->action == HP_ACT_SWITCH ? "switch" : "stub", stub,
                               h->stub_size));
     if (hp_hook_needs_tramp(h))
-        HP_CHECK(hp_add_named(p, h, "orig", tramp, h->tramp_size));
+        HP_CHECK(hp_add_named(p, h->target->name, "orig", tramp, h->tramp_size));
     switch (h->req->action) {
     case HP_ACT_REPLACE: h->dest_va = h->replace->va; break;
     case HP_ACT_PASSTHROUGH: h->dest_va = tramp; break;
@@ -298,14 +300,7 @@ static hp_status hp_emit_move(hp_plan *p, const hp_move *m)
     HP_CHECK(hp_tramp(p, &m->run, tramp, text->bytes.data + m->tramp_off, &n, &called));
     if (n != m->tramp_size)
         return HP_ERR_INTERNAL; /* measure and emit disagree */
-    static const char sfx[] = ".hookpatch_moved";
-    size_t nl = strlen(m->donor->name);
-    char *name = hp_malloc(nl + sizeof sfx);
-    if (!name)
-        return HP_ERR_NOMEM;
-    memcpy(name, m->donor->name, nl);
-    memcpy(name + nl, sfx, sizeof sfx);
-    HP_CHECK(hp_edit_add_sym_owned(&p->ed, name, tramp, m->tramp_size, true));
+    HP_CHECK(hp_add_named(p, m->donor->name, "moved", tramp, m->tramp_size));
     hp_patch jp = {.va = at, .len = (uint32_t)il};
     if (!a->jump(jp.bytes, at, tramp, false, 0))
         return HP_ERR_RANGE;

@@ -22,7 +22,7 @@ void hp_islands_free(hp_islands *t)
     memset(t, 0, sizeof *t);
 }
 
-static bool hp_island_taken(const hp_islands *t, uint64_t lo, uint64_t hi)
+bool hp_islands_overlap(const hp_islands *t, uint64_t lo, uint64_t hi)
 {
     for (size_t i = 0; t && i < t->n; i++)
         if (lo < t->v[i].hi && t->v[i].lo < hi)
@@ -113,7 +113,7 @@ uint64_t hp_island_find(const hp_image *img, const hp_site *s, const hp_islands 
     const hp_arch *a = s->arch;
     if (!a->short_jump || !s->island)
         return 0;
-    uint64_t il = a->jump(NULL, 0, 0, false, 0), reach = 256;
+    uint64_t il = a->jump(NULL, 0, 0, false, 0), reach = HP_ISLAND_REACH;
     uint64_t from = s->patch_va > reach ? s->patch_va - reach : 0;
     uint64_t lo = 0, hi = 0;
     bool in_run = false; /* c-1 was unowned, in the gap [lo, hi) found for it */
@@ -127,7 +127,7 @@ uint64_t hp_island_find(const hp_image *img, const hp_site *s, const hp_islands 
         }
         if (!in_run && !(in_run = hp_island_gap(img, a, c, &lo, &hi, &memo)))
             continue;
-        if (c + il <= hi && !hp_island_taken(taken, c, c + il) &&
+        if (c + il <= hi && !hp_islands_overlap(taken, c, c + il) &&
             !(c < s->patch_va + s->steal_len && s->patch_va < c + il))
             return c;
     }

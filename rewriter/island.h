@@ -20,6 +20,13 @@ typedef struct hp_islands {
 } hp_islands;
 
 hp_status hp_islands_take(hp_islands *t, uint64_t lo, uint64_t hi);
+/* Whether [lo, hi) overlaps a range of t (NULL: nothing). */
+bool hp_islands_overlap(const hp_islands *t, uint64_t lo, uint64_t hi);
+
+/* How far from the short jump islands are looked for, either way: covers
+ * the architecture's short reach (x86 rel8: -128..+127 after the 2-byte
+ * jump); each candidate is checked with short_jump. */
+#define HP_ISLAND_REACH 256
 
 /* The branch-target range that covers an island at va: a branch to its
  * first byte counts too (the table records lo < t < hi). */

@@ -24,14 +24,6 @@ const char *hp_move_refused(const hp_image *img, bool far)
     return NULL;
 }
 
-bool hp_islands_overlap(const hp_islands *t, uint64_t lo, uint64_t hi)
-{
-    for (size_t i = 0; t && i < t->n; i++)
-        if (lo < t->v[i].hi && t->v[i].lo < hi)
-            return true;
-    return false;
-}
-
 static bool hp_move_insn_ok(const hp_arch *a, const hp_image *img, const hp_insn *in)
 {
     if (!in->plain || (in->kind != HP_INSN_OTHER && in->kind != HP_INSN_NOP))
@@ -122,7 +114,7 @@ uint64_t hp_move_find(const hp_image *img, const hp_code_map *code, const hp_sit
         }
     }
     *index = n;
-    uint64_t reach = 256, found = 0;
+    uint64_t reach = HP_ISLAND_REACH, found = 0;
     uint64_t lo = s->patch_va > reach ? s->patch_va - reach : 0, hi = s->patch_va + reach;
     const hp_symbol *f = hp_image_owner(img, lo);
     uint64_t at = f ? f->va : hp_image_next_sym_va(img, lo);

@@ -80,7 +80,4 @@ uint64_t hp_move_island(const hp_move *m, const hp_arch *a, uint32_t k);
 hp_status hp_move_for(hp_plan *p, hp_hook *h, hp_islands *t, bool *moved, char *why,
                       size_t len);
 
-/* Whether [lo, hi) overlaps a range of t (NULL: nothing). */
-bool hp_islands_overlap(const hp_islands *t, uint64_t lo, uint64_t hi);
-
 #endif

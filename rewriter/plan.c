@@ -349,8 +349,8 @@ static hp_status hp_check_move(const hp_plan *p, const hp_hook *h, hp_diags *why
     if (!hp_xrefs_any_in(&p->xrefs, r->patch_va, r->patch_va + r->steal_len))
         return HP_OK;
     hp_status st = hp_diag_reason(why, NULL, NULL, h->site.fn_va,
-                                  "too short for the jump, and a branch lands in the "
-                                  "instructions at 0x%llx (%s) moved to make room for its island",
+                                  "a branch lands in the instructions at 0x%llx (%s) moved to "
+                                  "make room for its entry's island",
                                   (unsigned long long)r->patch_va, m->donor->name);
     return st == HP_OK ? HP_ERR_UNHOOKABLE : st;
 }
