@@ -125,7 +125,8 @@ typedef struct hp_arch {
      * near jump (rewriter/island.h). short_jump writes it at at_va (out
      * NULL: measure) and returns its size; 0 when to_va is out of its
      * reach. short_jump_len 0 and short_jump NULL: none (arm64, whose B is
-     * 4 bytes and fits every entry). */
+     * 4 bytes and fits every entry in the near layout; call sites serve the
+     * far layout's short functions). */
     uint8_t short_jump_len;
     size_t (*short_jump)(uint8_t *out, uint64_t at_va, uint64_t to_va);
     /* Whether an indirect jump (after the instruction prev) is a tail call
@@ -142,15 +143,21 @@ typedef struct hp_arch {
 
     /* ---- call-site redirection (rewriter/callsite.c): a target whose
      * entry takes no jump is hooked by re-pointing what reaches it. Direct
-     * branches are re-pointed with retarget (a short one through an
-     * island, rewriter/island.h); addr_ref says whether an instruction
-     * holds an address otherwise (hp_addr_ref: HP_REF_NONE when not), and
-     * retarget_addr re-points an HP_REF_PCADDR one at to_va in place
-     * (false: out of reach). NULL: the architecture has no call-site
-     * redirection yet, and a target that needs it is refused (arm64, a
-     * later task: BL/B go through retarget, with a far layout's reach to
-     * check; ADRP+ADD pairs will need a second word in hp_addr_ref). */
-    bool (*addr_ref)(const uint8_t *p, size_t n, uint64_t va, hp_addr_ref *out);
+     * branches are re-pointed with retarget (a short one, or any one when
+     * the layout is far, through an island, rewriter/island.h); addr_ref
+     * says whether the instruction at p (n bytes readable from p, and
+     * before bytes before it in the same run of code) holds an address
+     * otherwise (hp_addr_ref; false when not), and retarget_addr re-points
+     * an HP_REF_PCADDR one (len bytes at at_va, from the reference's start)
+     * at to_va in place (false: out of reach). addr_ref_all: addr_ref is a
+     * cheap test asked of every instruction (arm64, whose ADRP+ADD is seen
+     * at the ADD); else only of those whose bytes may hold an entry's low
+     * 32 bits or whose PC-relative operand is an entry (x86). NULL: the
+     * architecture has no call-site redirection, and a target that needs
+     * it is refused. */
+    bool (*addr_ref)(const uint8_t *p, size_t before, size_t n, uint64_t va,
+                     hp_addr_ref *out);
+    bool addr_ref_all;
     bool (*retarget_addr)(uint8_t *insn, size_t len, uint64_t at_va, const hp_addr_ref *ref,
                           uint64_t to_va);
 

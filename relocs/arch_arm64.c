@@ -25,6 +25,12 @@
  * - Go: the stack check reads g from x28 (hp_a64_go_stack_check) and the
  *   morestack trailer ends in "B entry" (hp_a64_go_morestack_return);
  *   goroutines return to runtime.goexit+4.
+ * - Call sites (rewriter/callsite.h): BL and B reach the new code in the
+ *   near layout and are retargeted in place; the rest through islands.
+ *   Addresses computed by code are seen at the ADD of an ADRP+ADD pair
+ *   (addr_ref_all: every instruction is asked, a mask test), which is
+ *   re-pointed in place when nothing else sees the page; ADR, MOVZ/MOVK
+ *   runs and literal words are reported only (hp_a64_addr_ref).
  * - A switch's dispatch stub loads its slot into x16 (ADRP+LDR) and uses
  *   x17 for a Go func value's code; Go's closure context goes in x26.
  *   BR x16/x17 lands on BTI c (or PACIASP) at the slot's function. */
@@ -111,10 +117,10 @@ static void a64_fill(uint8_t *p, size_t n)
     memset(p, 0, n); /* udf #0 */
 }
 
-/* Every direct branch but B has at most +-1 MiB of reach. */
+/* Every direct branch but B and BL has at most +-1 MiB of reach. */
 static bool a64_short_branch(const uint8_t *insn, size_t len)
 {
-    return len != 4 || !hp_a64_is_b(hp_rd32(insn));
+    return len != 4 || !hp_a64_is_b_or_bl(hp_rd32(insn));
 }
 
 static bool a64_retarget(uint8_t *insn, size_t len, uint64_t at_va, uint64_t to_va)
@@ -172,6 +178,9 @@ const hp_arch hp_arch_arm64 = {
     .fill = a64_fill,
     .short_branch = a64_short_branch,
     .retarget = a64_retarget,
+    .addr_ref = hp_a64_addr_ref,
+    .addr_ref_all = true,
+    .retarget_addr = hp_a64_retarget_addr,
     .go_stack_check = a64_go_stack_check,
     .go_morestack_return = hp_a64_go_morestack_return,
     .go_scratch = hp_a64_go_scratch,

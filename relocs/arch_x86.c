@@ -153,6 +153,14 @@ static bool x86_retarget(uint8_t *insn, size_t len, uint64_t at_va, uint64_t to_
     return true;
 }
 
+/* Instructions are seen alone. */
+static bool x86_addr_ref(const uint8_t *p, size_t before, size_t n, uint64_t va,
+                         hp_addr_ref *out)
+{
+    (void)before;
+    return hp_x86_addr_ref(p, n, va, out);
+}
+
 /* The disp32 of lea [rip+d]: relative to the instruction's end. */
 static bool x86_retarget_addr(uint8_t *insn, size_t len, uint64_t at_va, const hp_addr_ref *ref,
                               uint64_t to_va)
@@ -232,7 +240,7 @@ const hp_arch hp_arch_x86 = {
     .tail_jump = hp_x86_tail_jump,
     .short_branch = x86_short_branch,
     .retarget = x86_retarget,
-    .addr_ref = hp_x86_addr_ref,
+    .addr_ref = x86_addr_ref,
     .retarget_addr = x86_retarget_addr,
     .go_stack_check = x86_go_stack_check,
     .go_morestack_return = NULL,

@@ -127,8 +127,27 @@ hp_status hp_a64_relocate(const uint8_t *p, size_t n, uint64_t src_va, uint64_t 
  * (B +-128 MiB, B.cond/CB +-1 MiB, TB +-32 KiB, CB<cc> +-1 KiB). */
 bool hp_a64_retarget_branch(uint8_t *p, uint64_t at_va, uint64_t to_va);
 
-/* Whether the word is B (the one direct branch with +-128 MiB reach). */
-bool hp_a64_is_b(uint32_t word);
+/* Whether the word is B or BL (the direct branches with +-128 MiB reach). */
+bool hp_a64_is_b_or_bl(uint32_t word);
+
+/* Call-site redirection (relocs/arch.h addr_ref, retarget_addr). The word
+ * at p (n bytes from p readable, and before bytes before it, of the same
+ * run of code) at va: an ADD Xd, Xn, #imm12 whose Xn an ADRP Xn set
+ * (looked for up to 8 words back, stopping at a branch or another write
+ * of Xn) computes page + imm12: HP_REF_PCADDR (back: to the ADRP; len:
+ * from the ADRP to the ADD's end) when Xd is Xn and no word between them
+ * has a register field naming Xn, so the ADRP and the ADD can be
+ * re-pointed in place and nothing else sees the page; HP_REF_ABS with why
+ * otherwise. HP_REF_ABS with why, too: an ADR (+-1 MiB may not reach the
+ * new code); an LDR Xt, literal, or an LDR Xt, [Xn, #imm] after an ADRP
+ * of Xn, whose 8-byte word lies in the bytes given (its value: a literal
+ * pool in code); the last MOVK of a MOVZ/MOVK run of one register (the
+ * value built). False for every other word. retarget_addr re-points an
+ * HP_REF_PCADDR pair (len bytes at at_va: ADRP first, ADD last) at to_va:
+ * false when it is not one or to_va is beyond +-4 GiB. */
+bool hp_a64_addr_ref(const uint8_t *p, size_t before, size_t n, uint64_t va, hp_addr_ref *out);
+bool hp_a64_retarget_addr(uint8_t *p, size_t len, uint64_t at_va, const hp_addr_ref *ref,
+                          uint64_t to_va);
 
 /* One instruction as text for messages, in the syntax capstone/LLVM print
  * (branch and literal targets as "#0x..." absolute addresses): the classes

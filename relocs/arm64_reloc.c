@@ -109,7 +109,142 @@ bool hp_a64_retarget_branch(uint8_t *p, uint64_t at_va, uint64_t to_va)
     return true;
 }
 
-bool hp_a64_is_b(uint32_t word) { return hp_a64_classify(word) == A_B; }
+bool hp_a64_is_b_or_bl(uint32_t word)
+{
+    a64_class c = hp_a64_classify(word);
+    return c == A_B || c == A_BL;
+}
+
+/* ---- addresses computed in code (call-site redirection) */
+
+/* ADD Xd, Xn, #imm12 (64-bit, no shift, flags untouched). */
+static bool is_add_x_imm(uint32_t w) { return (w & 0xffc00000u) == 0x91000000u; }
+
+/* MOVZ / MOVK, W or X. */
+static bool is_movz(uint32_t w) { return (w & 0x7f800000u) == 0x52800000u; }
+static bool is_movk(uint32_t w) { return (w & 0x7f800000u) == 0x72800000u; }
+
+/* The last MOVK w of a run MOVZ Rd; MOVK Rd... (adjacent words, one
+ * register and width) builds an absolute value: reported when it ends
+ * there (the next word is not another MOVK of it). */
+static bool movk_chain(const uint8_t *p, size_t before, size_t n, uint32_t w, hp_addr_ref *out)
+{
+    uint32_t key = w & 0x8000001fu; /* sf and Rd */
+    if (n >= 8 && is_movk(hp_rd32(p + 4)) && (hp_rd32(p + 4) & 0x8000001fu) == key)
+        return false;
+    uint64_t v = 0, seen = 0;
+    for (size_t k = 0; k <= 12 && k <= before; k += 4) {
+        uint32_t x = hp_rd32(p - k);
+        if ((x & 0x8000001fu) != key || (!is_movk(x) && !is_movz(x)))
+            return false;
+        unsigned sh = ((x >> 21) & 3) * 16;
+        uint64_t m = 0xffffull << sh;
+        if (!(seen & m))
+            v |= (uint64_t)((x >> 5) & 0xffff) << sh; /* the latest write wins */
+        seen |= m;
+        if (is_movz(x)) {
+            *out = (hp_addr_ref){.kind = HP_REF_ABS, .addr = v,
+                                 .why = "an absolute address built by MOVZ/MOVK (not "
+                                        "re-pointed)"};
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether any register field of w (bits 0, 5, 10, 16) is r: w may read
+ * it. Over-approximate on purpose: a yes only costs a re-pointing. */
+static bool may_name(uint32_t w, unsigned r)
+{
+    return (w & 31) == r || ((w >> 5) & 31) == r || ((w >> 10) & 31) == r ||
+           ((w >> 16) & 31) == r;
+}
+
+/* The ADRP that set Xrn for the word at p (va), looked for up to 8 words
+ * back (before bytes readable), stopping at a branch or another write of
+ * Xrn: its distance *k and page; *between: a word between them may read
+ * Xrn. */
+static bool adrp_before(const uint8_t *p, size_t before, uint64_t va, unsigned rn, size_t *k,
+                        uint64_t *page, bool *between)
+{
+    *between = false;
+    for (*k = 4; *k <= 32 && *k <= before; *k += 4) {
+        uint32_t v = hp_rd32(p - *k);
+        a64_class vc = hp_a64_classify(v);
+        if (vc == A_ADRP && (v & 31) == rn) {
+            *page = hp_a64_target(v, vc, va - *k);
+            return true;
+        }
+        if (a64_is_branch(vc) || vc == A_RET || vc == A_BR || vc == A_BLR || vc == A_ERET ||
+            (hp_a64_regs_written(v) & HP_A64_REG(rn)))
+            return false;
+        *between |= may_name(v, rn);
+    }
+    return false;
+}
+
+/* An 8-byte word at lit, if it lies in the bytes given: a literal in code. */
+static bool literal_at(const uint8_t *p, size_t before, size_t n, uint64_t va, uint64_t lit,
+                       hp_addr_ref *out)
+{
+    if (lit < va - before || lit + 8 > va + n || lit + 8 < lit)
+        return false;
+    *out = (hp_addr_ref){.kind = HP_REF_ABS, .addr = hp_rd64(p + (lit - va)),
+                         .why = "a literal word in code holding the absolute address (not "
+                                "re-pointed)"};
+    return true;
+}
+
+bool hp_a64_addr_ref(const uint8_t *p, size_t before, size_t n, uint64_t va, hp_addr_ref *out)
+{
+    *out = (hp_addr_ref){0};
+    if (n < 4)
+        return false;
+    uint32_t w = hp_rd32(p);
+    a64_class c = hp_a64_classify(w);
+    if (c == A_ADR) {
+        *out = (hp_addr_ref){.kind = HP_REF_ABS, .addr = hp_a64_target(w, c, va),
+                             .why = "an ADR, whose +-1 MiB reach may not cover the new code "
+                                    "(not re-pointed)"};
+        return true;
+    }
+    if (c == A_LDR_LIT && (w & 0xff000000u) == 0x58000000u) /* LDR Xt, literal */
+        return literal_at(p, before, n, va, hp_a64_target(w, c, va), out);
+    if (is_movk(w))
+        return movk_chain(p, before, n, w, out);
+    bool add = is_add_x_imm(w), ldr = (w & 0xffc00000u) == 0xf9400000u; /* LDR Xt, [Xn, #] */
+    unsigned rn = (w >> 5) & 31, rd = w & 31, imm = (w >> 10) & 0xfff;
+    size_t k;
+    uint64_t page;
+    bool between;
+    if ((!add && !ldr) || rn == 31 || !adrp_before(p, before, va, rn, &k, &page, &between))
+        return false;
+    if (ldr) /* a load of a word in code (-mcmodel=large's literal pool) */
+        return literal_at(p, before, n, va, page + imm * 8, out);
+    if (rd == rn && !between) {
+        *out = (hp_addr_ref){.kind = HP_REF_PCADDR, .size = 8, .addr = page + imm,
+                             .back = (uint8_t)k, .len = (uint8_t)(k + 4)};
+        return true;
+    }
+    *out = (hp_addr_ref){.kind = HP_REF_ABS, .addr = page + imm,
+                         .why = "an ADRP+ADD address computation whose page stays in its "
+                                "register, or may be read between them (not re-pointed)"};
+    return true;
+}
+
+bool hp_a64_retarget_addr(uint8_t *p, size_t len, uint64_t at_va, const hp_addr_ref *ref,
+                          uint64_t to_va)
+{
+    if (ref->kind != HP_REF_PCADDR || len < 8 || len % 4)
+        return false;
+    uint32_t adrp = hp_rd32(p), add = hp_rd32(p + len - 4), nw;
+    if (hp_a64_classify(adrp) != A_ADRP || !is_add_x_imm(add) ||
+        !hp_a64_retarget(adrp, A_ADRP, at_va, to_va & ~0xfffull, &nw))
+        return false;
+    hp_wr32(p, nw);
+    hp_wr32(p + len - 4, (add & ~(0xfffu << 10)) | (uint32_t)(to_va & 0xfff) << 10);
+    return true;
+}
 
 /* ---- materialising a 64-bit constant */
 

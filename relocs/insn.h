@@ -60,15 +60,22 @@ typedef struct hp_func_scan {
 
 /* An address one instruction holds other than as a direct branch's target
  * (call-site redirection, rewriter/callsite.c): HP_REF_PCADDR, computed
- * PC-relative (x86 lea [rip+d]; arm64 ADR, later ADRP+ADD): the field at
- * [off, off + size) of the instruction can be re-pointed; HP_REF_ABS, an
- * immediate that may be an absolute address (x86 mov r, imm32/imm64, push
- * imm32, mov r/m, imm32): not re-pointable, only reported. */
+ * PC-relative (x86 lea [rip+d]; arm64 ADRP+ADD, reported at the ADD and
+ * starting back bytes before it at its ADRP): the field at [off, off +
+ * size) of the instruction can be re-pointed, and the reference spans len
+ * bytes from its start (0: the instruction's own length); HP_REF_ABS, an
+ * address that cannot be re-pointed in place, only reported: an immediate
+ * that may be an absolute address (x86 mov r, imm32/imm64, push imm32,
+ * mov r/m, imm32), or, with why (static text), another form (arm64 ADR,
+ * whose +-1 MiB may not reach the new code; an ADRP+ADD pair whose page
+ * stays in its register or may be read between them). */
 typedef enum hp_ref_kind { HP_REF_NONE, HP_REF_PCADDR, HP_REF_ABS } hp_ref_kind;
 typedef struct hp_addr_ref {
     uint8_t kind; /* hp_ref_kind */
     uint8_t off, size;
     uint64_t addr;
+    uint8_t back, len;
+    const char *why;
 } hp_addr_ref;
 
 /* Whole-image branch scans report each (instruction, target) pair through

@@ -209,8 +209,8 @@ static bool x86_lea_rip(const hp_zdec *z, uint64_t va, hp_addr_ref *out)
         z->ops[1].mem.base != ZYDIS_REGISTER_RIP || z->ops[1].mem.index != ZYDIS_REGISTER_NONE ||
         in->raw.disp.size != 32)
         return false;
-    *out = (hp_addr_ref){HP_REF_PCADDR, in->raw.disp.offset, 4,
-                         va + in->length + (uint64_t)in->raw.disp.value};
+    *out = (hp_addr_ref){.kind = HP_REF_PCADDR, .off = in->raw.disp.offset, .size = 4,
+                         .addr = va + in->length + (uint64_t)in->raw.disp.value};
     return true;
 }
 
@@ -226,8 +226,8 @@ static bool x86_abs_imm(const hp_zdec *z, hp_addr_ref *out)
     uint64_t v = in->raw.imm[0].value.u;
     if (in->raw.imm[0].size == 32)
         v = in->operand_width == 64 ? (uint64_t)(int64_t)(int32_t)(uint32_t)v : (uint32_t)v;
-    *out = (hp_addr_ref){HP_REF_ABS, in->raw.imm[0].offset, (uint8_t)(in->raw.imm[0].size / 8),
-                         v};
+    *out = (hp_addr_ref){.kind = HP_REF_ABS, .off = in->raw.imm[0].offset,
+                         .size = (uint8_t)(in->raw.imm[0].size / 8), .addr = v};
     return true;
 }
 

@@ -53,20 +53,57 @@ static bool hp_cs_stolen(const hp_plan *p, uint64_t va)
     return false;
 }
 
-/* A short branch at src: an island in its reach holding the near jump, or
- * 0. The island search measures reach from a short jump at the branch's
- * address; the branch itself is retargeted on a copy to make sure. */
-static uint64_t hp_cs_island(const hp_plan *p, const hp_xsrc *src, const uint8_t *bytes,
-                             hp_islands *taken)
+/* The jump a call site's island holds: the near jump, or in a far layout
+ * the far one through a register free at every entry (a call site's
+ * island is entered where the function's entry would be). */
+static size_t hp_cs_island_jump(const hp_plan *p, uint8_t *out, uint64_t at, uint64_t to)
 {
-    hp_site s = {.arch = p->arch, .fn_va = src->at, .patch_va = src->at, .steal_len = src->len,
-                 .island = true};
-    uint64_t va = hp_island_find(p->img, &s, taken);
+    return p->arch->jump(out, at, to, p->far, p->arch->entry_scratch);
+}
+
+size_t hp_callsites_island_len(const hp_plan *p)
+{
+    return hp_cs_island_jump(p, NULL, 0, 0);
+}
+
+typedef struct hp_cs_reach {
+    const hp_arch *arch;
+    const hp_xsrc *src;
+    const uint8_t *bytes;
+} hp_cs_reach;
+
+/* Whether the branch, retargeted on a copy, reaches va. */
+static bool hp_cs_reaches(void *ctx, uint64_t va)
+{
+    const hp_cs_reach *r = ctx;
     uint8_t copy[16];
-    if (!va || src->len > sizeof copy)
-        return 0;
-    memcpy(copy, bytes, src->len);
-    return p->arch->retarget(copy, src->len, src->at, va) ? va : 0;
+    if (r->src->len > sizeof copy)
+        return false;
+    memcpy(copy, r->bytes, r->src->len);
+    return r->arch->retarget(copy, r->src->len, r->src->at, va);
+}
+
+/* A branch at src that cannot reach the new code itself (a short one, or
+ * any one in a far layout): an island in its reach holding the jump, or 0. */
+static uint64_t hp_cs_island(const hp_plan *p, const hp_xsrc *src, const uint8_t *bytes,
+                             bool shrt, hp_islands *taken)
+{
+    hp_cs_reach r = {p->arch, src, bytes};
+    return hp_island_find_in(p->img, p->arch, src->at, src->len, hp_callsites_island_len(p),
+                             shrt ? HP_ISLAND_REACH : HP_ISLAND_FAR_WINDOW, hp_cs_reaches, &r,
+                             taken);
+}
+
+/* An island one of c's earlier sites took that the branch at src reaches:
+ * they all hold the same jump, so one serves every branch in its reach. */
+static uint64_t hp_cs_shared_island(const hp_plan *p, const hp_callsites *c, const hp_xsrc *src,
+                                    const uint8_t *bytes)
+{
+    hp_cs_reach r = {p->arch, src, bytes};
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].island_va && hp_cs_reaches(&r, c->v[i].island_va))
+            return c->v[i].island_va;
+    return 0;
 }
 
 static hp_status hp_cs_branch(const hp_plan *p, hp_callsites *c, const hp_xsrc *src,
@@ -76,13 +113,20 @@ static hp_status hp_cs_branch(const hp_plan *p, hp_callsites *c, const hp_xsrc *
     if (!b)
         return hp_cs_miss(c, src->at, "a branch outside the file's bytes");
     hp_callsite cs = {.at = src->at, .len = src->len, .kind = HP_XSRC_BRANCH};
-    if (p->arch->short_branch(b, src->len)) {
-        cs.island_va = hp_cs_island(p, src, b, taken);
+    bool shrt = p->arch->short_branch(b, src->len);
+    if (shrt || p->far) {
+        cs.island_va = hp_cs_shared_island(p, c, src, b);
+        if (cs.island_va)
+            return hp_cs_add(c, &cs);
+        cs.island_va = hp_cs_island(p, src, b, shrt, taken);
         if (!cs.island_va)
-            return hp_cs_miss(c, src->at, "a short branch with no free padding in its reach "
-                                          "for an island");
+            return hp_cs_miss(c, src->at, shrt ? "a short branch with no free padding in its "
+                                                 "reach for an island"
+                                               : "a branch that does not reach the new code "
+                                                 "(far layout), with no free padding in its "
+                                                 "reach for an island");
         HP_CHECK(hp_islands_take(taken, cs.island_va,
-                                 cs.island_va + p->arch->jump(NULL, 0, 0, false, 0)));
+                                 cs.island_va + hp_callsites_island_len(p)));
     }
     return hp_cs_add(c, &cs);
 }
@@ -102,6 +146,11 @@ static hp_status hp_cs_data(const hp_plan *p, hp_callsites *c, const hp_cs_slots
     if (!p->img->fmt->addr_slots)
         return hp_cs_miss(c, src->at, "a word in data equal to its address (this format's "
                                       "relocations are not read: not re-pointed)");
+    /* Addresses from 0 in an image that loads at any address: the loader
+     * never maps it at 0, so a word no relocation adjusts never holds the
+     * address at run time (bytes of a string, a small number). */
+    if (p->img->pic && p->img->base_va == 0)
+        return HP_OK;
     return hp_cs_miss(c, src->at, p->img->pic ? "a word in data equal to its address, with "
                                                 "no relocation that says it is one"
                                               : "a pointer in data with no relocation (the "
@@ -123,8 +172,9 @@ static hp_status hp_cs_one(const hp_plan *p, hp_callsites *c, const hp_site *sit
                                           "re-point yet");
         return hp_cs_add(c, &(hp_callsite){src->at, src->len, HP_XSRC_PCADDR, src->ref, 0, 0});
     case HP_XSRC_ABS:
-        return hp_cs_miss(c, src->at, "an absolute address in an instruction's immediate "
-                                      "(no relocation to find it by)");
+        return hp_cs_miss(c, src->at, src->ref.why ? src->ref.why
+                                                   : "an absolute address in an instruction's "
+                                                     "immediate (no relocation to find it by)");
     default: return hp_cs_data(p, c, t, src);
     }
 }
@@ -224,21 +274,42 @@ hp_status hp_callsites_watch(const hp_plan *p, const hp_hook *h, hp_xref_range *
                              size_t *cap)
 {
     for (size_t i = 0; h->cs && i < h->cs->n; i++) {
-        if (!h->cs->v[i].island_va)
-            continue;
-        HP_CHECK(HP_GROW(*r, *cap, *n + 1));
-        (*r)[(*n)++] = hp_island_watch(p->arch, h->cs->v[i].island_va);
+        const hp_callsite *c = &h->cs->v[i];
+        if (c->island_va) {
+            HP_CHECK(HP_GROW(*r, *cap, *n + 1));
+            (*r)[(*n)++] = hp_island_watch_len(c->island_va, hp_callsites_island_len(p));
+        }
+        if (c->kind == HP_XSRC_PCADDR) {
+            HP_CHECK(HP_GROW(*r, *cap, *n + 1));
+            (*r)[(*n)++] = (hp_xref_range){c->at, c->at + c->len};
+        }
     }
     return HP_OK;
 }
 
-/* The near jump to dest in a short branch's island. */
+bool hp_callsites_landed(const hp_plan *p, const hp_hook *h, uint64_t *at)
+{
+    for (size_t i = 0; h->cs && i < h->cs->n; i++) {
+        const hp_callsite *c = &h->cs->v[i];
+        hp_xref_range r = c->island_va
+                              ? hp_island_watch_len(c->island_va, hp_callsites_island_len(p))
+                              : (hp_xref_range){c->at, c->at + c->len};
+        if ((c->island_va || c->kind == HP_XSRC_PCADDR) &&
+            hp_xrefs_any_in(&p->xrefs, r.lo, r.hi)) {
+            *at = c->island_va ? c->island_va : c->at;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The jump to dest in a branch's island. */
 static hp_status hp_cs_emit_island(hp_plan *p, uint64_t va, uint64_t dest)
 {
-    size_t il = p->arch->jump(NULL, 0, 0, false, 0);
+    size_t il = hp_callsites_island_len(p);
     hp_patch pt = {.va = va, .len = (uint32_t)il};
     const uint8_t *old = hp_image_bytes(p->img, va, il);
-    if (!old || !p->arch->jump(pt.bytes, va, dest, false, 0))
+    if (!old || il > sizeof pt.bytes || !hp_cs_island_jump(p, pt.bytes, va, dest))
         return HP_ERR_RANGE;
     memcpy(pt.orig, old, il);
     return hp_edit_add_patch(&p->ed, &pt);
@@ -264,7 +335,11 @@ hp_status hp_callsites_emit(hp_plan *p, const hp_hook *h, uint64_t dest)
         } else if (c->kind == HP_XSRC_PCADDR) {
             ok = p->arch->retarget_addr(pt.bytes, c->len, c->at, &c->ref, dest);
         } else if (c->island_va) {
-            HP_CHECK(hp_cs_emit_island(p, c->island_va, dest));
+            bool first = true; /* an island shared with an earlier site is written once */
+            for (size_t k = 0; k < i && first; k++)
+                first = h->cs->v[k].island_va != c->island_va;
+            if (first)
+                HP_CHECK(hp_cs_emit_island(p, c->island_va, dest));
             ok = p->arch->retarget(pt.bytes, c->len, c->at, c->island_va);
         } else {
             ok = p->arch->retarget(pt.bytes, c->len, c->at, dest);
@@ -288,9 +363,11 @@ void hp_callsites_free(hp_callsites *c)
 void hp_callsites_refusal(const hp_plan *p, const hp_hook *h, char *buf, size_t len)
 {
     const hp_site *s = &h->site;
-    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
+    uint64_t il = p->arch->jump(NULL, 0, 0, p->far, p->arch->entry_scratch);
     char isl[192], miss[1536];
-    if (s->fn_size < p->arch->short_jump_len)
+    if (!p->arch->short_jump)
+        snprintf(isl, sizeof isl, "this architecture has no shorter jump to one");
+    else if (s->fn_size < p->arch->short_jump_len)
         snprintf(isl, sizeof isl, "the entry is shorter than the %u-byte short jump",
                  p->arch->short_jump_len);
     else

@@ -29,7 +29,8 @@ typedef struct hp_callsite {
                            relocation's addend or target, an exported symbol's
                            value): it gets the hook's address */
     hp_addr_ref ref;    /* HP_XSRC_PCADDR */
-    uint64_t island_va; /* a short branch's island (0: none) */
+    uint64_t island_va; /* the island of a branch that cannot reach the new code
+                           (short, or in a far layout; 0: none) */
     uint64_t base;      /* HP_XSRC_DATA: the word holds the address minus this */
 } hp_callsite;
 
@@ -62,7 +63,15 @@ void hp_callsites_refusal(const hp_plan *p, const hp_hook *h, char *buf, size_t 
 /* A description of h's misses ("0x401136 in main: an absolute immediate;
  * ..."), at most len bytes with a terminator. */
 void hp_callsites_describe(const hp_plan *p, const hp_hook *h, char *buf, size_t len);
-/* The ranges a branch must not land in: the islands of h's call sites. */
+/* The size of a call site's island: the near jump, or the far one in a far
+ * layout. */
+size_t hp_callsites_island_len(const hp_plan *p);
+/* Whether a branch lands in a range h's call sites write (an island; the
+ * inside of an address computation of several instructions), by the
+ * plan's branch-target table: *at is the island or the computation. */
+bool hp_callsites_landed(const hp_plan *p, const hp_hook *h, uint64_t *at);
+/* The ranges a branch must not land in: the islands of h's call sites and
+ * the inside of their address computations of several instructions. */
 hp_status hp_callsites_watch(const hp_plan *p, const hp_hook *h, hp_xref_range **r, size_t *n,
                              size_t *cap);
 /* Re-point h's call sites at dest (edit patches). */

@@ -63,10 +63,15 @@ static uint64_t hp_island_code_end(const hp_image *img, const hp_arch *a, const 
     return stops ? code_end : end;
 }
 
+/* *end: where the owner's recorded extent ends (addr + 1 when not known):
+ * no byte before it is free. */
 static bool hp_island_owned(const hp_image *img, const hp_arch *a, uint64_t addr,
-                            hp_island_memo *memo)
+                            hp_island_memo *memo, uint64_t *end)
 {
     const hp_symbol *f = hp_image_owner(img, addr);
+    *end = addr + 1;
+    if (f && !f->size_guessed && f->va + f->size > addr)
+        *end = f->va + f->size;
     if (!f || !f->size_guessed)
         return f != NULL;
     if (memo->fn != f)
@@ -85,7 +90,8 @@ static bool hp_island_gap(const hp_image *img, const hp_arch *a, uint64_t va, ui
         return false;
     const hp_segment *seg = hp_image_segment_at(img, va);
     uint64_t g0 = va;
-    while (va - g0 < HP_ISLAND_MAX_GAP && g0 > 0 && !hp_island_owned(img, a, g0 - 1, memo) &&
+    uint64_t end;
+    while (va - g0 < HP_ISLAND_MAX_GAP && g0 > 0 && !hp_island_owned(img, a, g0 - 1, memo, &end) &&
            hp_image_segment_at(img, g0 - 1) == seg)
         g0--;
     /* A symbol starting in the run (data in code: a table) owns what
@@ -108,28 +114,53 @@ static bool hp_island_gap(const hp_image *img, const hp_arch *a, uint64_t va, ui
     return true;
 }
 
+uint64_t hp_island_find_in(const hp_image *img, const hp_arch *a, uint64_t at, uint64_t len,
+                           uint64_t size, uint64_t window, hp_island_reach_fn reach, void *ctx,
+                           const hp_islands *taken)
+{
+    uint64_t from = at > window ? at - window : 0;
+    uint64_t lo = 0, hi = 0, end;
+    bool in_run = false; /* c-1 was unowned, in the gap [lo, hi) found for it */
+    hp_island_memo memo = {0};
+    for (uint64_t c = from; c < at + window; c++) {
+        if (c % a->insn_align || !reach(ctx, c)) {
+            in_run = false;
+            continue;
+        }
+        if (hp_island_owned(img, a, c, &memo, &end)) {
+            in_run = false;
+            c = end - 1; /* a function's bytes are never free */
+            continue;
+        }
+        if (!in_run && !(in_run = hp_island_gap(img, a, c, &lo, &hi, &memo))) {
+            /* Every later byte of this unowned run fails the same way (not
+             * executable, a label inside it, longer than a gap): go on at
+             * the next symbol. */
+            uint64_t next = hp_image_next_sym_va(img, c);
+            if (next > c + 1)
+                c = next - 1;
+            continue;
+        }
+        if (c + size <= hi && !hp_islands_overlap(taken, c, c + size) &&
+            !(c < at + len && at < c + size))
+            return c;
+    }
+    return 0;
+}
+
+/* Whether the short jump at the site's patch point reaches va. */
+static bool hp_island_short_reach(void *ctx, uint64_t va)
+{
+    const hp_site *s = ctx;
+    uint8_t buf[16];
+    return s->arch->short_jump(buf, s->patch_va, va) != 0;
+}
+
 uint64_t hp_island_find(const hp_image *img, const hp_site *s, const hp_islands *taken)
 {
     const hp_arch *a = s->arch;
     if (!a->short_jump || !s->island)
         return 0;
-    uint64_t il = a->jump(NULL, 0, 0, false, 0), reach = HP_ISLAND_REACH;
-    uint64_t from = s->patch_va > reach ? s->patch_va - reach : 0;
-    uint64_t lo = 0, hi = 0;
-    bool in_run = false; /* c-1 was unowned, in the gap [lo, hi) found for it */
-    hp_island_memo memo = {0};
-    for (uint64_t c = from; c < s->patch_va + reach; c++) {
-        uint8_t buf[16];
-        if (c % a->insn_align || !a->short_jump(buf, s->patch_va, c) ||
-            hp_island_owned(img, a, c, &memo)) {
-            in_run = false;
-            continue;
-        }
-        if (!in_run && !(in_run = hp_island_gap(img, a, c, &lo, &hi, &memo)))
-            continue;
-        if (c + il <= hi && !hp_islands_overlap(taken, c, c + il) &&
-            !(c < s->patch_va + s->steal_len && s->patch_va < c + il))
-            return c;
-    }
-    return 0;
+    return hp_island_find_in(img, a, s->patch_va, s->steal_len, a->jump(NULL, 0, 0, false, 0),
+                             HP_ISLAND_REACH, hp_island_short_reach, (void *)s, taken);
 }

@@ -30,9 +30,14 @@ bool hp_islands_overlap(const hp_islands *t, uint64_t lo, uint64_t hi);
 
 /* The branch-target range that covers an island at va: a branch to its
  * first byte counts too (the table records lo < t < hi). */
+static inline hp_xref_range hp_island_watch_len(uint64_t va, uint64_t len)
+{
+    return (hp_xref_range){va - 1, va + len};
+}
+/* The same for an island of the near jump. */
 static inline hp_xref_range hp_island_watch(const hp_arch *a, uint64_t va)
 {
-    return (hp_xref_range){va - 1, va + a->jump(NULL, 0, 0, false, 0)};
+    return hp_island_watch_len(va, a->jump(NULL, 0, 0, false, 0));
 }
 void hp_islands_free(hp_islands *t);
 
@@ -40,5 +45,16 @@ void hp_islands_free(hp_islands *t);
  * the island (the near jump's size) is free padding and overlaps nothing in
  * taken (NULL: nothing taken); 0 when there is none. Only reads. */
 uint64_t hp_island_find(const hp_image *img, const hp_site *s, const hp_islands *taken);
+/* The same search for an island of size bytes for whatever is at [at, at +
+ * len) (a call site's branch), within window bytes either way, each
+ * candidate checked with reach. A function's recorded extent is skipped
+ * whole, so a wide window costs about one step per function in it. */
+typedef bool (*hp_island_reach_fn)(void *ctx, uint64_t va);
+uint64_t hp_island_find_in(const hp_image *img, const hp_arch *a, uint64_t at, uint64_t len,
+                           uint64_t size, uint64_t window, hp_island_reach_fn reach, void *ctx,
+                           const hp_islands *taken);
+/* The window for a branch of long reach that cannot reach the new code (a
+ * far layout's BL): padding anywhere in it will do. */
+#define HP_ISLAND_FAR_WINDOW ((uint64_t)4 << 20)
 
 #endif

@@ -375,9 +375,12 @@ static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
         s = hp_check_island(p, &h->site, &why);
     if (s == HP_OK && h->move)
         s = hp_check_move(p, h, &why);
-    for (size_t i = 0; s == HP_OK && h->cs && i < h->cs->n; i++) {
-        hp_site isl = {.fn_va = h->site.fn_va, .island_va = h->cs->v[i].island_va};
-        s = hp_check_island(p, &isl, &why);
+    uint64_t at;
+    if (s == HP_OK && hp_callsites_landed(p, h, &at)) {
+        s = hp_diag_reason(&why, NULL, NULL, h->site.fn_va, "hooked at its call sites, and a "
+                           "branch lands in the bytes at 0x%llx one of them writes (an island "
+                           "or an address computation)", (unsigned long long)at);
+        s = s == HP_OK ? HP_ERR_UNHOOKABLE : s;
     }
     if (s == HP_OK && h->orig) {
         orig = true;

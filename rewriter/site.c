@@ -368,6 +368,7 @@ void hp_site_use_callsites(hp_site *s)
     s->steal_len = s->copy_len = s->plain_len = s->head_len = 0;
     s->over_endbr = false;
     s->nredirects = 0;
+    s->scratch = s->arch->entry_scratch; /* nothing runs before the trampoline's jump */
 }
 
 void hp_site_use_callsites_for_branch(hp_site *s)

@@ -73,14 +73,17 @@ void hp_xrefs_free(hp_xrefs *x);
 typedef enum hp_xsrc_kind {
     HP_XSRC_BRANCH, /* a direct call/jmp/jcc to the entry */
     HP_XSRC_PCADDR, /* a PC-relative address computation of it (ref) */
-    HP_XSRC_ABS,    /* an immediate equal to it (ref): not re-pointable */
+    HP_XSRC_ABS,    /* an address of it that cannot be re-pointed in place (ref:
+                       an immediate, or what ref.why says) */
     HP_XSRC_DATA,   /* an aligned pointer-sized word in data equal to it */
 } hp_xsrc_kind;
 
 typedef struct hp_xsrc {
-    uint64_t at;     /* the instruction or the word */
+    uint64_t at;     /* the instruction or the word (an address computed by
+                        several instructions: the first) */
     uint64_t target; /* the entry */
-    uint8_t len;     /* the instruction's length (a word: its size) */
+    uint8_t len;     /* the instruction's length (a word: its size; several
+                        instructions: from the first to the end of the last) */
     uint8_t kind;    /* hp_xsrc_kind */
     hp_addr_ref ref; /* PCADDR, ABS */
 } hp_xsrc;

@@ -16,6 +16,7 @@ typedef struct hp_xsrc_scan {
     uint32_t *low; /* the entries' low 32 bits, sorted: the immediate filter */
     size_t nlow;
     hp_xsrcs *out;
+    const hp_code_map *code;
 } hp_xsrc_scan;
 
 static bool hp_xsrc_is_entry(const hp_xsrc_scan *s, uint64_t va)
@@ -49,7 +50,10 @@ static bool hp_xsrc_may_hold(const hp_xsrc_scan *s, const uint8_t *p, size_t len
     return false;
 }
 
-static hp_status hp_xsrc_insn(hp_xsrc_scan *s, const uint8_t *p, const hp_insn *in)
+/* The instruction in at p, with before bytes of its run before it and n
+ * from it. */
+static hp_status hp_xsrc_insn(hp_xsrc_scan *s, const uint8_t *p, size_t before, size_t n,
+                              const hp_insn *in)
 {
     bool branch = in->kind == HP_INSN_CALL || in->kind == HP_INSN_JMP ||
                   in->kind == HP_INSN_JCC || in->kind == HP_INSN_LOOP;
@@ -61,13 +65,15 @@ static hp_status hp_xsrc_insn(hp_xsrc_scan *s, const uint8_t *p, const hp_insn *
     if (!s->arch->addr_ref)
         return HP_OK;
     bool pc = in->rip_rel && in->has_target && hp_xsrc_is_entry(s, in->mem_va);
-    if (!pc && !hp_xsrc_may_hold(s, p, in->len))
+    if (!pc && !s->arch->addr_ref_all && !hp_xsrc_may_hold(s, p, in->len))
         return HP_OK;
     hp_addr_ref r;
-    if (!s->arch->addr_ref(p, in->len, in->va, &r) || !hp_xsrc_is_entry(s, r.addr))
+    if (!s->arch->addr_ref(p, before, n, in->va, &r) || !hp_xsrc_is_entry(s, r.addr) ||
+        r.back > before)
         return HP_OK;
     uint8_t kind = r.kind == HP_REF_PCADDR ? HP_XSRC_PCADDR : HP_XSRC_ABS;
-    return hp_xsrc_add(s, &(hp_xsrc){in->va, r.addr, in->len, kind, r});
+    uint8_t len = r.len ? r.len : in->len;
+    return hp_xsrc_add(s, &(hp_xsrc){in->va - r.back, r.addr, len, kind, r});
 }
 
 /* Decode [va, end) linearly; stop at the first byte that does not decode
@@ -81,7 +87,7 @@ static hp_status hp_xsrc_region(hp_xsrc_scan *s, uint64_t va, uint64_t end)
         hp_insn in;
         if (s->arch->decode(p + (at - va), (size_t)(end - at), at, &in) != HP_OK || !in.len)
             break;
-        HP_CHECK(hp_xsrc_insn(s, p + (at - va), &in));
+        HP_CHECK(hp_xsrc_insn(s, p + (at - va), (size_t)(at - va), (size_t)(end - at), &in));
         at += in.len;
     }
     return HP_OK;
@@ -89,8 +95,8 @@ static hp_status hp_xsrc_region(hp_xsrc_scan *s, uint64_t va, uint64_t end)
 
 static hp_status hp_xsrc_code(hp_xsrc_scan *s)
 {
-    hp_code_map m = {0};
-    hp_status st = hp_image_code(s->img, &m);
+    const hp_code_map *mp = s->code, m = *mp;
+    hp_status st = HP_OK;
     for (size_t i = 0; st == HP_OK && i < m.nranges; i++) {
         const hp_code_range *r = &m.ranges[i];
         uint64_t end = r->va + r->size, va = r->va;
@@ -104,22 +110,36 @@ static hp_status hp_xsrc_code(hp_xsrc_scan *s)
                 break;
         }
     }
-    hp_code_map_free(&m);
     return st;
 }
 
-/* Aligned 8-byte words of the loaded, non-executable file bytes. */
+/* Whether [va, va + 8) overlaps a range of the code map. */
+static bool hp_xsrc_in_code(const hp_code_map *m, uint64_t va)
+{
+    size_t a = 0, b = m->nranges;
+    while (a < b) { /* the first range ending after va */
+        size_t k = a + (b - a) / 2;
+        if (m->ranges[k].va + m->ranges[k].size <= va)
+            a = k + 1;
+        else
+            b = k;
+    }
+    return a < m->nranges && m->ranges[a].va < va + 8;
+}
+
+/* Aligned 8-byte words of the loaded file bytes that are not code: the
+ * non-executable segments, and the parts of executable ones the code map
+ * leaves out (read-only data an older link put in the text segment). */
 static hp_status hp_xsrc_data(hp_xsrc_scan *s)
 {
     for (size_t i = 0; i < s->img->nsegs; i++) {
         const hp_segment *g = &s->img->segs[i];
-        if (g->prot & HP_PROT_X)
-            continue;
+        bool x = g->prot & HP_PROT_X;
         uint64_t va = (g->va + 7) & ~(uint64_t)7, end = g->va + g->file_size;
         const uint8_t *p = end > va ? hp_image_bytes(s->img, va, end - va) : NULL;
         for (uint64_t o = 0; p && o + 8 <= end - va; o += 8) {
             uint64_t w = hp_rd64(p + o);
-            if (hp_xsrc_is_entry(s, w))
+            if (hp_xsrc_is_entry(s, w) && !(x && hp_xsrc_in_code(s->code, va + o)))
                 HP_CHECK(hp_xsrc_add(s, &(hp_xsrc){va + o, w, 8, HP_XSRC_DATA, {0}}));
         }
     }
@@ -151,10 +171,16 @@ hp_status hp_xsrcs_build(const hp_image *img, const uint64_t *entries, size_t n,
             s.low[s.nlow++] = (uint32_t)ent[i];
         qsort(s.low, s.nlow, sizeof *s.low, hp_u32_cmp);
     }
+    hp_code_map m = {0};
+    if (st == HP_OK && s.nent) {
+        st = hp_image_code(img, &m);
+        s.code = &m;
+    }
     if (st == HP_OK && s.nent)
         st = hp_xsrc_code(&s);
     if (st == HP_OK && s.nent)
         st = hp_xsrc_data(&s);
+    hp_code_map_free(&m);
     if (st == HP_OK && out->n > 1)
         qsort(out->v, out->n, sizeof *out->v, hp_xsrc_cmp);
     hp_free(ent);

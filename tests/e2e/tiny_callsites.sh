@@ -38,34 +38,19 @@ e2e_init
 
 FIX=$HP_SRC/tests/fixtures/tiny_cs
 
+. "$HP_SRC/tests/fixtures/tiny_cs/expected.sh"
+
 # expected RULES MODE ZERO_CS ADD_CS: the program's output; ZERO_CS/ADD_CS
 # say whether zero/add are hooked at call sites (then their absolute
 # pointers in non-PIE code still reach the original).
 expected()
 {
-    local r=$1 mode=$2 zcs=$3 acs=$4 zp=yes ap=yes
-    if [[ $mode != pie ]]; then
-        [[ $zcs == yes ]] && zp=no
-        [[ $acs == yes ]] && ap=no
+    local zp=yes ap=yes
+    if [[ $2 != pie ]]; then
+        [[ $3 == yes ]] && zp=no
+        [[ $4 == yes ]] && ap=no
     fi
-    case $r in
-    replace)
-        local c=102
-        echo "direct: zero=7 add=1005 counter=102"
-        if [[ $zp == yes ]]; then c=103; echo "data ptr: zero=7 counter=103"
-        else echo "data ptr: zero=0 counter=102"; fi
-        echo "data ptr: answer=42"
-        if [[ $ap == yes ]]; then echo "code ptr: add=1030 counter=$((c + 1))"
-        else echo "code ptr: add=30 counter=$c"; fi ;;
-    return)
-        echo "direct: zero=5 add=77 counter=0"
-        echo "data ptr: zero=$([[ $zp == yes ]] && echo 5 || echo 0) counter=0"
-        echo "data ptr: answer=9"
-        echo "code ptr: add=$([[ $ap == yes ]] && echo 77 || echo 30) counter=0" ;;
-    *)
-        printf '%s\n' "direct: zero=0 add=5 counter=0" "data ptr: zero=0 counter=0" \
-            "data ptr: answer=42" "code ptr: add=30 counter=0" ;;
-    esac
+    tiny_cs_expected "$1" "$zp" "$ap"
 }
 
 build_one()

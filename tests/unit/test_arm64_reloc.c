@@ -963,6 +963,155 @@ static void test_jumps(void **state)
     assert_int_equal(hp_a64_jmp_abs(b, at, 31), 0);
 }
 
+/* ---- addresses computed by ADRP+ADD (call-site redirection) */
+
+/* Independent encoders for the sequences under test. */
+static uint32_t t_adrp(unsigned rd, uint64_t at, uint64_t to)
+{
+    int64_t pages = (int64_t)((to >> 12) - (at >> 12));
+    return 0x90000000u | ((uint32_t)pages & 3) << 29 | ((uint32_t)(pages >> 2) & 0x7ffff) << 5 | rd;
+}
+static uint32_t t_add(unsigned rd, unsigned rn, uint64_t to)
+{
+    return 0x91000000u | (uint32_t)(to & 0xfff) << 10 | rn << 5 | rd;
+}
+
+/* Run the len bytes at at (the ADRP first) and check that they leave
+ * want in xd, with only xd and what mask names changed. */
+static void addr_exec(const uint8_t *code, size_t len, uint64_t at, unsigned xd, uint64_t want,
+                      uint32_t mask)
+{
+    pages ps = {.n = 0};
+    pages_add(&ps, at, len + 4);
+    pages_add(&ps, want & ~0xfffull, 8); /* a load between them reads the page */
+    pages_map(&ps);
+    uc_mem_write(uc, at, code, len);
+    cpu s, a;
+    cpu_random(&s);
+    run_at(at, at + len, &s, &a);
+    if (a.x[xd] != want)
+        fail_msg("x%u 0x%llx, want 0x%llx", xd, (unsigned long long)a.x[xd],
+                 (unsigned long long)want);
+    s.pc = at + len;
+    same_cpu(&s, &a, mask | 1u << xd, "adrp+add");
+    pages_unmap(&ps);
+}
+
+static void test_addr_ref(void **state)
+{
+    const uint64_t at = SRC + 0x1230, fn = SRC - 0x52000 + 0x9a4;
+    static const struct {
+        const char *what;
+        uint32_t mid;    /* a word between the ADRP and the ADD (0: none) */
+        unsigned rd, rn; /* the ADD's; the ADRP writes rn */
+        int kind;        /* HP_REF_PCADDR, HP_REF_ABS, or -1: not an address */
+        uint32_t mask;   /* registers the middle word writes */
+    } cases[] = {
+        {"adjacent", 0, 9, 9, HP_REF_PCADDR, 0},
+        {"mov w0 between", 0x52800000u, 9, 9, HP_REF_PCADDR, 1u},
+        {"ldr x1, [x9] between: may read the page", 0xf9400121u, 9, 9, HP_REF_ABS, 2u},
+        {"page kept in x10", 0, 11, 10, HP_REF_ABS, 1u << 10},
+        {"branch between", 0x14000001u, 9, 9, -1, 0},
+        {"x9 written between", 0xd2800029u, 9, 9, -1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t b[12];
+        size_t len = 0;
+        hp_wr32(b, t_adrp(cases[i].rn, at, fn));
+        len = 4;
+        if (cases[i].mid) {
+            hp_wr32(b + len, cases[i].mid);
+            len += 4;
+        }
+        hp_wr32(b + len, t_add(cases[i].rd, cases[i].rn, fn));
+        len += 4;
+        hp_addr_ref r;
+        bool got = hp_a64_addr_ref(b + len - 4, len - 4, 4, at + len - 4, &r);
+        if (cases[i].kind < 0) {
+            if (got)
+                fail_msg("%s: an address was reported", cases[i].what);
+            continue;
+        }
+        if (!got || r.kind != cases[i].kind || r.addr != fn)
+            fail_msg("%s: got %d kind %d addr 0x%llx", cases[i].what, got, r.kind,
+                     (unsigned long long)r.addr);
+        /* the CPU agrees with the address reported */
+        addr_exec(b, len, at, cases[i].rd, fn, cases[i].mask);
+        if (r.kind == HP_REF_ABS) {
+            assert_non_null(r.why);
+            assert_false(hp_a64_retarget_addr(b, len, at, &r, fn + 0x1000));
+            continue;
+        }
+        assert_int_equal(r.back, len - 4);
+        assert_int_equal(r.len, len);
+        static const int64_t dist[] = {0x40, -0x40, 5 * (int64_t)MiB, -5 * (int64_t)MiB,
+                                       GIB39, -GIB39};
+        for (size_t k = 0; k < sizeof dist / sizeof dist[0]; k++) {
+            uint8_t c[12];
+            memcpy(c, b, len);
+            uint64_t to = at + (uint64_t)dist[k] + 0x5b0;
+            assert_true(hp_a64_retarget_addr(c, len, at, &r, to));
+            if (len == 12)
+                assert_int_equal(hp_rd32(c + 4), cases[i].mid); /* untouched */
+            addr_exec(c, len, at, cases[i].rd, to, cases[i].mask);
+            hp_addr_ref again;
+            assert_true(hp_a64_addr_ref(c + len - 4, len - 4, 4, at + len - 4, &again));
+            assert_int_equal(again.addr, to);
+        }
+        /* beyond +-4 GiB: refused, nothing written */
+        uint8_t c[12];
+        memcpy(c, b, len);
+        assert_false(hp_a64_retarget_addr(c, len, at, &r, at + 5 * GiB));
+        assert_memory_equal(c, b, len);
+    }
+    /* not seen without the words before it */
+    uint8_t b[8];
+    hp_wr32(b, t_adrp(9, at, fn));
+    hp_wr32(b + 4, t_add(9, 9, fn));
+    hp_addr_ref r;
+    assert_false(hp_a64_addr_ref(b + 4, 0, 4, at + 4, &r));
+    /* ADR: reported, never re-pointed (+-1 MiB) */
+    hp_wr32(b, 0x10000000u | (0x40u >> 2) << 5 | 3); /* adr x3, .+0x40 */
+    assert_true(hp_a64_addr_ref(b, 0, 4, at, &r));
+    assert_int_equal(r.kind, HP_REF_ABS);
+    assert_int_equal(r.addr, at + 0x40);
+    assert_non_null(r.why);
+    /* an absolute address, reported: a MOVZ/MOVK run at its last MOVK, and
+     * an LDR of a literal word in the bytes given */
+    uint8_t m[16];
+    hp_wr32(m, 0xd2824680u);     /* movz x0, #0x1234 */
+    hp_wr32(m + 4, 0xf2a00800u); /* movk x0, #0x40, lsl #16 */
+    hp_wr32(m + 8, 0xf2c00020u); /* movk x0, #0x1, lsl #32 */
+    hp_wr32(m + 12, 0xd65f03c0u);
+    assert_false(hp_a64_addr_ref(m + 4, 4, 12, at + 4, &r)); /* the run goes on */
+    assert_true(hp_a64_addr_ref(m + 8, 8, 8, at + 8, &r));
+    assert_int_equal(r.kind, HP_REF_ABS);
+    assert_int_equal(r.addr, 0x100401234ull);
+    assert_non_null(r.why);
+    hp_wr32(m + 8, 0xd65f03c0u);
+    assert_true(hp_a64_addr_ref(m + 4, 4, 12, at + 4, &r));
+    assert_int_equal(r.addr, 0x401234ull);
+    hp_wr32(m, 0xd2824681u); /* movz x1: another register */
+    assert_false(hp_a64_addr_ref(m + 4, 4, 12, at + 4, &r));
+    hp_wr32(m, 0x58000041u); /* ldr x1, .+8 */
+    hp_wr32(m + 4, 0xd65f03c0u);
+    hp_wr64(m + 8, fn);
+    assert_true(hp_a64_addr_ref(m, 0, 16, at, &r));
+    assert_int_equal(r.kind, HP_REF_ABS);
+    assert_int_equal(r.addr, fn);
+    assert_false(hp_a64_addr_ref(m, 0, 12, at, &r)); /* the literal is not in the bytes */
+    /* ADD from sp, a 32-bit ADD, ADDS: not addresses */
+    hp_wr32(b, t_adrp(9, at, fn));
+    static const uint32_t nots[] = {0x910003e9u /* add x9, sp, #0 */,
+                                    0x11000129u /* add w9, w9, #0 */,
+                                    0xb1000129u /* adds x9, x9, #0 */,
+                                    0x91400129u /* add x9, x9, #0, lsl #12 */};
+    for (size_t i = 0; i < sizeof nots / sizeof nots[0]; i++) {
+        hp_wr32(b + 4, nots[i]);
+        assert_false(hp_a64_addr_ref(b + 4, 4, 4, at + 4, &r));
+    }
+}
+
 static void test_small_stubs(void **state)
 {
     uint8_t b[4];
@@ -1006,6 +1155,7 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_ret_imm),
         cmocka_unit_test(test_jumps),
+        cmocka_unit_test(test_addr_ref),
         cmocka_unit_test(test_small_stubs),
     };
     return cmocka_run_group_tests(tests, uc_setup, uc_teardown);
