@@ -144,13 +144,8 @@ one_build()
         if [[ -z $werr ]]; then pass "$v: $lbl: places not redirected are named"
         else fail "$v: $lbl: places not redirected are named" "$werr" "$HP_ERR"; fi
         if [[ $r == replace && $mode != pie && $zcs == yes ]]; then
-            hp --strict $nm "$in" "$dir/strict.out" "$FIX/$r.toml"
-            if [[ $HP_RC -eq 1 && $HP_ERR == *"error: "*"target 'zero'"*"(zero_ptr+0x0)"* &&
-                ! -e $dir/strict.out && -z $(temp_files "$dir") ]]; then
-                pass "$v: --strict: a missed pointer is an error, no OUT"
-            else
-                fail "$v: --strict: a missed pointer is an error, no OUT" "rc $HP_RC" "$HP_ERR"
-            fi
+            # shellcheck disable=SC2086 # $nm: one option or none
+            tiny_cs_strict "$v" "$in" "$dir" "$FIX/$r.toml" $nm
         fi
     done
     done
