@@ -455,7 +455,10 @@ static const hp_hook_req hp_list_req = {.action = HP_ACT_PASSTHROUGH};
 static const char *hp_list_callsites(hp_plan *lp, const hp_xsrcs *xs, const hp_symbol *s,
                                      hp_site *site, hp_callsites *cs, hp_diags *why)
 {
-    hp_site_use_callsites(site);
+    if (site->too_short)
+        hp_site_use_callsites(site);
+    else
+        hp_site_use_callsites_for_branch(site);
     hp_hook h = {.req = &hp_list_req, .target = s, .site = *site};
     hp_islands t = {0};
     hp_status st = hp_callsites_find(lp, &h, xs, &t);
@@ -493,7 +496,12 @@ static const char *hp_list_status(hp_plan *lp, const hp_xrefs *x, const hp_xsrcs
     hp_status st = hp_site_analyze(img, s, 0, x, site, why);
     if (st == HP_ERR_NOMEM)
         return NULL;
-    if (st != HP_OK && site->too_short && site->arch->retarget_addr)
+    /* Too short, or a branch lands in the bytes the jump would take (the
+     * function's own loop, or one the table saw): call sites, as a run. */
+    bool landed = site->branch_inside ||
+                  (site->steal_len && hp_xrefs_any_in(x, site->patch_va,
+                                                      site->patch_va + site->steal_len));
+    if (st != HP_OK && (site->too_short || landed) && site->arch->retarget_addr)
         return hp_list_callsites(lp, xs, s, site, cs, why);
     if (st != HP_OK)
         return "no";
@@ -600,18 +608,24 @@ static hp_status hp_list_one(hp_plan *lp, const hp_xrefs *x, const hp_xsrcs *xs,
     return st ? HP_OK : HP_ERR_NOMEM;
 }
 
-/* The sources of the listed functions shorter than the jump, which may
- * need call sites: one scan for all of them. */
-static hp_status hp_list_sources(const hp_image *img, const char *glob, hp_xsrcs *xs)
+/* The sources of the listed functions that may need call sites: those
+ * shorter than the jump, and those a branch lands in the first bytes of
+ * (the entry window; a superset): one scan for all of them. */
+static hp_status hp_list_sources(const hp_image *img, const char *glob, const hp_xrefs *x,
+                                 hp_xsrcs *xs)
 {
-    uint64_t il = hp_arch_for(img)->jump(NULL, 0, 0, false, 0);
+    const hp_arch *a = hp_arch_for(img);
+    uint64_t il = a->jump(NULL, 0, 0, false, 0);
     uint64_t *ent = hp_malloc((img->nsyms ? img->nsyms : 1) * sizeof *ent);
     if (!ent)
         return HP_ERR_NOMEM;
     size_t n = 0;
-    for (size_t i = 0; i < img->nsyms; i++)
-        if (img->syms[i].size < il && hp_resolve_matches(&img->syms[i], glob))
-            ent[n++] = img->syms[i].va;
+    for (size_t i = 0; i < img->nsyms; i++) {
+        const hp_symbol *s = &img->syms[i];
+        if ((s->size < il || hp_xrefs_any_in(x, s->va, s->va + a->entry_window)) &&
+            hp_resolve_matches(s, glob))
+            ent[n++] = s->va;
+    }
     hp_status st = n ? hp_xsrcs_build(img, ent, n, xs) : HP_OK;
     hp_free(ent);
     return st;
@@ -627,7 +641,7 @@ static hp_status hp_list_into(const hp_image *img, const char *glob, cJSON *arr,
      * and moved code (its code map made once, when first needed). */
     hp_plan lp = {.img = (hp_image *)img, .arch = hp_arch_for(img)};
     HP_CHECK(hp_xrefs_build(img, NULL, 0, &xrefs));
-    hp_status st = hp_list_sources(img, glob, &xs);
+    hp_status st = hp_list_sources(img, glob, &xrefs, &xs);
     if (!json && img->prior_info && img->prior_info_size)
         hp_list_prior(img, out);
     if (!json) {
