@@ -138,12 +138,14 @@ bool hp_a64_is_b_or_bl(uint32_t word);
  * from the ADRP to the ADD's end) when Xd is Xn and no word between them
  * has a register field naming Xn, so the ADRP and the ADD can be
  * re-pointed in place and nothing else sees the page; HP_REF_ABS with why
- * otherwise. HP_REF_ABS with why, too: an ADR (+-1 MiB may not reach the
- * new code); an LDR Xt, literal, or an LDR Xt, [Xn, #imm] after an ADRP
+ * otherwise. A NOP; ADR pair (lld's relaxation of ADRP+ADD) is
+ * HP_REF_PCADDR (back 4, len 8), re-pointed as ADRP+ADD. HP_REF_ABS with
+ * why, too: any other ADR (+-1 MiB may not reach the new code); an LDR Xt, literal, or an LDR Xt, [Xn, #imm] after an ADRP
  * of Xn, whose 8-byte word lies in the bytes given (its value: a literal
  * pool in code); the last MOVK of a MOVZ/MOVK run of one register (the
  * value built). False for every other word. retarget_addr re-points an
- * HP_REF_PCADDR pair (len bytes at at_va: ADRP first, ADD last) at to_va:
+ * HP_REF_PCADDR pair (len bytes at at_va: ADRP first, ADD last; or NOP,
+ * ADR) at to_va:
  * false when it is not one or to_va is beyond +-4 GiB. */
 bool hp_a64_addr_ref(const uint8_t *p, size_t before, size_t n, uint64_t va, hp_addr_ref *out);
 bool hp_a64_retarget_addr(uint8_t *p, size_t len, uint64_t at_va, const hp_addr_ref *ref,

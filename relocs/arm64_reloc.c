@@ -202,6 +202,12 @@ bool hp_a64_addr_ref(const uint8_t *p, size_t before, size_t n, uint64_t va, hp_
         return false;
     uint32_t w = hp_rd32(p);
     a64_class c = hp_a64_classify(w);
+    if (c == A_ADR && before >= 4 && hp_rd32(p - 4) == A64_NOP) {
+        /* NOP; ADR (lld relaxes ADRP+ADD so): becomes ADRP+ADD again */
+        *out = (hp_addr_ref){.kind = HP_REF_PCADDR, .size = 8, .addr = hp_a64_target(w, c, va),
+                             .back = 4, .len = 8};
+        return true;
+    }
     if (c == A_ADR) {
         *out = (hp_addr_ref){.kind = HP_REF_ABS, .addr = hp_a64_target(w, c, va),
                              .why = "an ADR, whose +-1 MiB reach may not cover the new code "
@@ -238,6 +244,11 @@ bool hp_a64_retarget_addr(uint8_t *p, size_t len, uint64_t at_va, const hp_addr_
     if (ref->kind != HP_REF_PCADDR || len < 8 || len % 4)
         return false;
     uint32_t adrp = hp_rd32(p), add = hp_rd32(p + len - 4), nw;
+    if (len == 8 && adrp == A64_NOP && hp_a64_classify(add) == A_ADR) {
+        unsigned rd = add & 31; /* NOP; ADR Xd -> ADRP Xd; ADD Xd, Xd, #lo12 */
+        adrp = enc_adrp(rd, 0);
+        add = 0x91000000u | rd << 5 | rd;
+    }
     if (hp_a64_classify(adrp) != A_ADRP || !is_add_x_imm(add) ||
         !hp_a64_retarget(adrp, A_ADRP, at_va, to_va & ~0xfffull, &nw))
         return false;

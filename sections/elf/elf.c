@@ -328,6 +328,10 @@ static hp_status hp_elf_load_dynamic(hp_image *img, hp_elf *e)
             e->dyn_relasz_off = val_off, e->old_rela_size = d.d_un.d_val;
         else if (d.d_tag == DT_RELACOUNT)
             e->dyn_relacount_off = val_off;
+        else if (d.d_tag == DT_RELR)
+            e->relr_va = d.d_un.d_ptr;
+        else if (d.d_tag == DT_RELRSZ)
+            e->relr_size = d.d_un.d_val;
     }
     return HP_OK;
 }

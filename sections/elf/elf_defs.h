@@ -197,6 +197,8 @@ typedef struct {
 #define DT_NULL 0
 #define DT_RELA 7
 #define DT_RELASZ 8
+#define DT_RELRSZ 35
+#define DT_RELR 36
 #define DF_1_PIE 0x8000000
 #define DT_RELACOUNT 0x6ffffff9
 #define DT_FLAGS_1 0x6ffffffb

@@ -187,6 +187,39 @@ static hp_status hp_elf_rela_slots(const hp_image *img, const hp_elf *e, uint64_
     return HP_OK;
 }
 
+/* DT_RELR (-z pack-relative-relocs): a word address, then bitmaps of the
+ * 63 words after it; the loader adds the load base to each word, so the
+ * word itself holds the address and is the slot. */
+static hp_status hp_elf_relr_word(const hp_image *img, uint64_t at, uint64_t va,
+                                  hp_addr_slot_fn fn, void *ctx)
+{
+    const uint8_t *w = hp_image_bytes(img, at, 8);
+    if (!w || hp_rd64(w) != va)
+        return HP_OK;
+    hp_addr_slot s = {at, 8, HP_SLOT_RELOC, at, 0};
+    return fn(ctx, &s);
+}
+
+static hp_status hp_elf_relr_slots(const hp_image *img, const hp_elf *e, uint64_t va,
+                                   hp_addr_slot_fn fn, void *ctx)
+{
+    const uint8_t *p = e->relr_size ? hp_image_bytes(img, e->relr_va, e->relr_size) : NULL;
+    uint64_t base = 0;
+    for (uint64_t o = 0; p && o + 8 <= e->relr_size; o += 8) {
+        uint64_t w = hp_rd64(p + o);
+        if (!(w & 1)) {
+            HP_CHECK(hp_elf_relr_word(img, w, va, fn, ctx));
+            base = w + 8;
+            continue;
+        }
+        for (unsigned i = 0; i < 63; i++)
+            if ((w >> (i + 1)) & 1)
+                HP_CHECK(hp_elf_relr_word(img, base + 8 * (uint64_t)i, va, fn, ctx));
+        base += 63 * 8;
+    }
+    return HP_OK;
+}
+
 static hp_status hp_elf_dynsym_slots(const hp_image *img, const hp_elf *e, uint64_t va,
                                      hp_addr_slot_fn fn, void *ctx)
 {
@@ -213,5 +246,6 @@ hp_status hp_elf_addr_slots(const hp_image *img, uint64_t va, hp_addr_slot_fn fn
 {
     const hp_elf *e = img->priv;
     HP_CHECK(hp_elf_rela_slots(img, e, va, fn, ctx));
+    HP_CHECK(hp_elf_relr_slots(img, e, va, fn, ctx));
     return hp_elf_dynsym_slots(img, e, va, fn, ctx);
 }

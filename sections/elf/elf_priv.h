@@ -48,6 +48,7 @@ typedef struct hp_elf {
     uint64_t rela_va, rela_bytes;
     uint64_t dyn_rela_off, dyn_relasz_off, dyn_relacount_off; /* file offsets of d_val */
     uint64_t old_rela_va, old_rela_size;
+    uint64_t relr_va, relr_size; /* DT_RELR: relative relocations, packed */
 } hp_elf;
 
 const char *hp_elf_section_name(const hp_image *img, const hp_elf *e, size_t i);

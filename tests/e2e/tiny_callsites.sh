@@ -8,7 +8,9 @@
 # pointers in data (zero_ptr, answer_ptr: RELATIVE relocations in PIE,
 # absolute words otherwise) and through a pointer made by code (add passed
 # to call2: lea [rip+add] in PIE, mov imm32 otherwise). Per build (gcc and
-# clang; -Os, -O2 -falign-functions=1, -O2; PIE, non-PIE, static):
+# clang; -Os, -O2 -falign-functions=1, -O2; PIE, non-PIE, static; gcc also
+# a PIE linked with -z pack-relative-relocs, whose data pointers are
+# DT_RELR words, re-pointed like RELATIVE ones):
 # - `replace` + `original =`, `action = "return"` and `passthrough` run
 #   with the exact expected output. PIE: every pointer is redirected.
 #   Non-PIE: call sites would miss the absolute pointers, so zero and add
@@ -58,6 +60,7 @@ build_one()
     local cc=$1 opt=$2 mode=$3 dir=$4 cflags ldflags f
     case $mode in
     pie) cflags=-fPIE ldflags=-pie ;;
+    relr) cflags=-fPIE ldflags="-pie -Wl,-z,pack-relative-relocs" ;;
     nopie) cflags=-fno-pie ldflags=-no-pie ;;
     static) cflags=-fno-pie ldflags=-static ;;
     esac
@@ -84,7 +87,8 @@ moved()
 
 one_build()
 {
-    local cc=$1 opt=$2 mode=$3 v="$1 $2 $3" dir=$HP_WORK/$1-$2-$3 r
+    local cc=$1 opt=$2 mode=$3 v="$1 $2 $3" dir=$HP_WORK/$1-$2-$3 r pm=$3
+    [[ $mode == relr ]] && pm=pie # a PIE whose relative relocations are DT_RELR
     if ! build_one "$cc" "$opt" "$mode" "$dir" >"$dir.log" 2>&1; then
         fail "$v: build" "$(tail -5 "$dir.log")"
         return
@@ -92,14 +96,14 @@ one_build()
     local in=$dir/in tight=no
     [[ ($opt == Os) || ($opt == packed && $cc == gcc) ]] && tight=yes
     run_prog "$in"
-    check_eq "$v: unpatched" "$(expected plain "$mode" no no) (rc 0)" "$RUN_OUT (rc $RUN_RC)"
+    check_eq "$v: unpatched" "$(expected plain "$pm" no no) (rc 0)" "$RUN_OUT (rc $RUN_RC)"
     # Non-PIE packed builds: the pointers to zero and add are absolute, so
     # call sites would miss them, and each takes an island in code moved
     # out of a neighbour instead (rewriter/move.h); --no-move keeps the call
     # sites and their warnings.
     local nm
     local -a passes=("")
-    [[ $tight == yes && $mode != pie ]] && passes+=(--no-move)
+    [[ $tight == yes && $pm != pie ]] && passes+=(--no-move)
     for nm in "${passes[@]}"; do
     for r in replace return passthrough; do
         local lbl=$r${nm:+ $nm} out=$dir/$r${nm:+-nomove}.out
@@ -111,7 +115,7 @@ one_build()
         ta=$(technique "$out.json" add 2>/dev/null || echo none)
         [[ $tz == callsites ]] && zcs=yes
         [[ $ta == callsites ]] && acs=yes
-        if [[ $tight == yes && ($mode == pie || -n $nm) ]]; then
+        if [[ $tight == yes && ($pm == pie || -n $nm) ]]; then
             check_eq "$v: $lbl: techniques" "callsites callsites callsites" "$tt $tz $ta"
         elif [[ $tight == yes ]]; then
             check_eq "$v: $lbl: techniques (zero and add: islands in moved code)" \
@@ -123,27 +127,27 @@ one_build()
             continue
         fi
         run_prog "$out"
-        check_eq "$v: $lbl: output ($tz/$ta)" "$(expected "$r" "$mode" "$zcs" "$acs") (rc 0)" \
+        check_eq "$v: $lbl: output ($tz/$ta)" "$(expected "$r" "$pm" "$zcs" "$acs") (rc 0)" \
             "$RUN_OUT (rc $RUN_RC)"
         # the places not redirected are named, and only where they exist
         local werr=""
-        if [[ $mode != pie && $zcs == yes ]]; then
+        if [[ $pm != pie && $zcs == yes ]]; then
             [[ $HP_ERR == *"warning: "*"$r.toml:"*"target 'zero': hooked at "*"call site(s), but 1 place(s) reaching 0x"*"were not redirected"*"(zero_ptr+0x0): a pointer in data with no relocation (the address is absolute)"* ]] ||
                 werr+="no warning naming zero_ptr; "
         fi
-        if [[ $mode != pie && $acs == yes ]]; then
+        if [[ $pm != pie && $acs == yes ]]; then
             [[ $HP_ERR == *"target 'add': hooked at "*"were not redirected"*"(main+0x"*"): an absolute address in an instruction's immediate"* ]] ||
                 werr+="no warning naming the mov in main; "
         fi
-        if [[ $mode == pie && $HP_ERR == *"not redirected"* ]]; then
+        if [[ $pm == pie && $HP_ERR == *"not redirected"* ]]; then
             werr+="PIE: a place not redirected; "
         fi
-        if [[ $mode != pie && $zcs == no && $acs == no && $HP_ERR == *"not redirected"* ]]; then
+        if [[ $pm != pie && $zcs == no && $acs == no && $HP_ERR == *"not redirected"* ]]; then
             werr+="entries hooked in place, yet a place not redirected; "
         fi
         if [[ -z $werr ]]; then pass "$v: $lbl: places not redirected are named"
         else fail "$v: $lbl: places not redirected are named" "$werr" "$HP_ERR"; fi
-        if [[ $r == replace && $mode != pie && $zcs == yes ]]; then
+        if [[ $r == replace && $pm != pie && $zcs == yes ]]; then
             # shellcheck disable=SC2086 # $nm: one option or none
             tiny_cs_strict "$v" "$in" "$dir" "$FIX/$r.toml" $nm
         fi
@@ -266,7 +270,9 @@ for cc in ${HP_E2E_CC:-gcc clang}; do
         continue
     fi
     for opt in Os packed O2; do
-        for mode in ${HP_E2E_MODES:-pie nopie static}; do
+        modes="pie nopie static"
+        [[ $cc == gcc ]] && modes+=" relr" # the loader's format: one compiler will do
+        for mode in ${HP_E2E_MODES:-$modes}; do
             if [[ $mode == static ]] && ! echo 'int main(void){return 0;}' |
                 "$cc" -static -x c - -o "$HP_WORK/static-probe" 2>/dev/null; then
                 skip "$cc $opt static" "no static libc"

@@ -1070,6 +1070,23 @@ static void test_addr_ref(void **state)
     hp_wr32(b + 4, t_add(9, 9, fn));
     hp_addr_ref r;
     assert_false(hp_a64_addr_ref(b + 4, 0, 4, at + 4, &r));
+    /* NOP; ADR (lld's relaxed ADRP+ADD): re-pointed as ADRP+ADD */
+    uint8_t na[8];
+    hp_wr32(na, 0xd503201fu);
+    hp_wr32(na + 4, 0x10000000u | (0x4400u >> 2 & 0x7ffffu) << 5 | 3); /* adr x3, .+0x4400 */
+    assert_true(hp_a64_addr_ref(na + 4, 4, 4, at + 4, &r));
+    assert_int_equal(r.kind, HP_REF_PCADDR);
+    assert_int_equal(r.addr, at + 4 + 0x4400);
+    assert_int_equal(r.back, 4);
+    assert_int_equal(r.len, 8);
+    addr_exec(na, 8, at, 3, at + 4 + 0x4400, 0);
+    for (int sign = -1; sign <= 1; sign += 2) {
+        uint8_t c[8];
+        memcpy(c, na, 8);
+        uint64_t to = at + (uint64_t)(sign * GIB39) + 0x778;
+        assert_true(hp_a64_retarget_addr(c, 8, at, &r, to));
+        addr_exec(c, 8, at, 3, to, 0);
+    }
     /* ADR: reported, never re-pointed (+-1 MiB) */
     hp_wr32(b, 0x10000000u | (0x40u >> 2) << 5 | 3); /* adr x3, .+0x40 */
     assert_true(hp_a64_addr_ref(b, 0, 4, at, &r));
