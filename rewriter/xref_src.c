@@ -113,18 +113,15 @@ static hp_status hp_xsrc_code(hp_xsrc_scan *s)
     return st;
 }
 
-/* Whether [va, va + 8) overlaps a range of the code map. */
-static bool hp_xsrc_in_code(const hp_code_map *m, uint64_t va)
+/* Where the code map's range holding the word at va ends (va when it is
+ * in none); *k: a cursor over the sorted ranges, for ascending va. */
+static uint64_t hp_xsrc_code_end(const hp_code_map *m, size_t *k, uint64_t va)
 {
-    size_t a = 0, b = m->nranges;
-    while (a < b) { /* the first range ending after va */
-        size_t k = a + (b - a) / 2;
-        if (m->ranges[k].va + m->ranges[k].size <= va)
-            a = k + 1;
-        else
-            b = k;
-    }
-    return a < m->nranges && m->ranges[a].va < va + 8;
+    while (*k < m->nranges && m->ranges[*k].va + m->ranges[*k].size <= va)
+        (*k)++;
+    if (*k < m->nranges && m->ranges[*k].va < va + 8)
+        return m->ranges[*k].va + m->ranges[*k].size;
+    return va;
 }
 
 /* Aligned 8-byte words of the loaded file bytes that are not code: the
@@ -137,9 +134,15 @@ static hp_status hp_xsrc_data(hp_xsrc_scan *s)
         bool x = g->prot & HP_PROT_X;
         uint64_t va = (g->va + 7) & ~(uint64_t)7, end = g->va + g->file_size;
         const uint8_t *p = end > va ? hp_image_bytes(s->img, va, end - va) : NULL;
+        size_t k = 0;
         for (uint64_t o = 0; p && o + 8 <= end - va; o += 8) {
+            uint64_t ce = x ? hp_xsrc_code_end(s->code, &k, va + o) : va + o;
+            if (ce > va + o) { /* code: go on at the first word after it */
+                o = ((ce + 7) & ~(uint64_t)7) - va - 8;
+                continue;
+            }
             uint64_t w = hp_rd64(p + o);
-            if (hp_xsrc_is_entry(s, w) && !(x && hp_xsrc_in_code(s->code, va + o)))
+            if (hp_xsrc_is_entry(s, w))
                 HP_CHECK(hp_xsrc_add(s, &(hp_xsrc){va + o, w, 8, HP_XSRC_DATA, {0}}));
         }
     }

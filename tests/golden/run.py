@@ -110,7 +110,7 @@ def link(kind, obj, out, w, ldflags=()):
     if kind == "a64-elf-exec":
         run([A64_PREFIX + "ld"] + list(ldflags) + ["-o", out, obj], w)
     elif kind == "elf-exec":
-        run(["ld", "-o", out, obj], w)
+        run(["ld"] + list(ldflags) + ["-o", out, obj], w)
     elif kind == "elf-so":
         run(["ld", "-shared", "-o", out, obj], w)
     elif kind == "pe-exe":
