@@ -315,38 +315,75 @@ static hp_status hp_cs_emit_island(hp_plan *p, uint64_t va, uint64_t dest)
     return hp_edit_add_patch(&p->ed, &pt);
 }
 
+/* Whether the unit (the architecture's instruction alignment) at o
+ * changed. */
+static bool hp_cs_changed(const uint8_t *orig, const uint8_t *now, size_t o, size_t u)
+{
+    return memcmp(orig + o, now + o, u) != 0;
+}
+
+/* The patch of [at, at + len) from orig to now: whole, or, for an
+ * address computed by several instructions (split), each run of changed
+ * units alone, so the unchanged instructions between them stay free for
+ * another hook's call site. */
+static hp_status hp_cs_patch(hp_plan *p, uint64_t at, const uint8_t *orig, const uint8_t *now,
+                             size_t len, bool split)
+{
+    size_t u = p->arch->insn_align;
+    if (split && len % u)
+        return HP_ERR_INTERNAL;
+    for (size_t a = 0; a < len;) {
+        size_t b = len;
+        if (split) {
+            while (a < len && !hp_cs_changed(orig, now, a, u))
+                a += u;
+            for (b = a; b < len && hp_cs_changed(orig, now, b, u);)
+                b += u;
+        }
+        if (a == len)
+            break;
+        hp_patch pt = {.va = at + a, .len = (uint32_t)(b - a)};
+        if (b - a > sizeof pt.bytes)
+            return HP_ERR_INTERNAL;
+        memcpy(pt.orig, orig + a, b - a);
+        memcpy(pt.bytes, now + a, b - a);
+        HP_CHECK(hp_edit_add_patch(&p->ed, &pt));
+        a = b;
+    }
+    return HP_OK;
+}
+
 hp_status hp_callsites_emit(hp_plan *p, const hp_hook *h, uint64_t dest)
 {
     for (size_t i = 0; h->cs && i < h->cs->n; i++) {
         const hp_callsite *c = &h->cs->v[i];
         const uint8_t *old = hp_image_bytes(p->img, c->at, c->len);
-        hp_patch pt = {.va = c->at, .len = c->len};
-        if (!old || c->len > sizeof pt.bytes)
+        uint8_t now[64];
+        if (!old || c->len > sizeof now)
             return HP_ERR_INTERNAL;
-        memcpy(pt.orig, old, c->len);
-        memcpy(pt.bytes, old, c->len);
+        memcpy(now, old, c->len);
         bool ok = true;
         if (c->kind == HP_XSRC_DATA && c->len == 8) {
-            hp_wr64(pt.bytes, dest - c->base); /* a loader's word */
+            hp_wr64(now, dest - c->base); /* a loader's word */
         } else if (c->kind == HP_XSRC_DATA && c->len == 4 && dest - c->base <= UINT32_MAX) {
-            hp_wr32(pt.bytes, (uint32_t)(dest - c->base)); /* an RVA */
+            hp_wr32(now, (uint32_t)(dest - c->base)); /* an RVA */
         } else if (c->kind == HP_XSRC_DATA) {
             ok = false;
         } else if (c->kind == HP_XSRC_PCADDR) {
-            ok = p->arch->retarget_addr(pt.bytes, c->len, c->at, &c->ref, dest);
+            ok = p->arch->retarget_addr(now, c->len, c->at, &c->ref, dest);
         } else if (c->island_va) {
             bool first = true; /* an island shared with an earlier site is written once */
             for (size_t k = 0; k < i && first; k++)
                 first = h->cs->v[k].island_va != c->island_va;
             if (first)
                 HP_CHECK(hp_cs_emit_island(p, c->island_va, dest));
-            ok = p->arch->retarget(pt.bytes, c->len, c->at, c->island_va);
+            ok = p->arch->retarget(now, c->len, c->at, c->island_va);
         } else {
-            ok = p->arch->retarget(pt.bytes, c->len, c->at, dest);
+            ok = p->arch->retarget(now, c->len, c->at, dest);
         }
         if (!ok)
             return HP_ERR_RANGE;
-        HP_CHECK(hp_edit_add_patch(&p->ed, &pt));
+        HP_CHECK(hp_cs_patch(p, c->at, old, now, c->len, c->ref.back > 0));
     }
     return HP_OK;
 }
