@@ -9,8 +9,11 @@
 # functions must be hooked, and every skip's reason is printed here. Once
 # more under the far layout (HOOKPATCH_TEST_FAR=1: 12-byte far prologues,
 # far jumps back through x16/x17), where entries give up three instructions
-# and more are refused (too short, a branch into them, both scratch
-# registers written): at least 98% there.
+# and more are refused (both scratch registers written; a function shorter
+# than the far jump with nothing to re-point at its call sites: none
+# found, or only an absolute word, or a branch inside another hook's
+# stolen bytes): at least 99% there (measured: gcc 99.37%, clang 99.46%;
+# 98.55% for both before call sites served the far layout).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -22,7 +25,7 @@ one() # CC MODE [far]
 {
     local cc=$1 mode=$2 far=${3:-} v="$1-$2${3:+-far}" dir=$HP_WORK/$1-$2${3:+-far} flags=(-O2 -Wall)
     local permille=995 env=()
-    [[ $far ]] && permille=980 env=(HOOKPATCH_TEST_FAR=1)
+    [[ $far ]] && permille=990 env=(HOOKPATCH_TEST_FAR=1)
     mkdir -p "$dir"
     case $mode in
     static) flags+=(-fno-pie -static) ;;
