@@ -296,7 +296,7 @@ static hp_status hp_assign_islands(hp_plan *p, hp_diags *d)
  * steal, now that their entries are decoded. */
 static hp_status hp_watch_stolen(hp_plan *p)
 {
-    size_t n = 0, cap = 4 * p->n + p->nmoves + 1;
+    size_t n = 0, cap = 5 * p->n + p->nmoves + 1;
     hp_xref_range *r = hp_malloc(cap * sizeof *r);
     if (!r)
         return HP_ERR_NOMEM;
@@ -307,6 +307,8 @@ static hp_status hp_watch_stolen(hp_plan *p)
         r[n++] = (hp_xref_range){h->site.patch_va, h->site.patch_va + h->site.steal_len};
         if (h->site.island_va)
             r[n++] = hp_island_watch(p->arch, h->site.island_va);
+        if (h->island_va)
+            r[n++] = hp_island_watch(p->arch, h->island_va);
         if (h->orig)
             r[n++] = (hp_xref_range){h->orig_site->patch_va,
                                      h->orig_site->patch_va + h->orig_site->steal_len};
@@ -373,6 +375,13 @@ static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
     }
     if (s == HP_OK)
         s = hp_check_island(p, &h->site, &why);
+    hp_xref_range ri = hp_island_watch(p->arch, h->island_va);
+    if (s == HP_OK && h->island_va && hp_xrefs_any_in(&p->xrefs, ri.lo, ri.hi)) {
+        s = hp_diag_reason(&why, NULL, NULL, h->site.fn_va, "a branch lands in the padding at "
+                           "0x%llx chosen for the island that sends branches back to the "
+                           "entry to the trampoline", (unsigned long long)h->island_va);
+        s = s == HP_OK ? HP_ERR_UNHOOKABLE : s;
+    }
     if (s == HP_OK && h->move)
         s = hp_check_move(p, h, &why);
     uint64_t at;
