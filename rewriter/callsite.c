@@ -270,19 +270,14 @@ void hp_callsites_describe(const hp_plan *p, const hp_hook *h, char *buf, size_t
     }
 }
 
-hp_status hp_callsites_watch(const hp_plan *p, const hp_hook *h, hp_xref_range **r, size_t *n,
-                             size_t *cap)
+hp_status hp_callsites_ranges(const hp_plan *p, const hp_hook *h, hp_range_fn fn, void *ctx)
 {
     for (size_t i = 0; h->cs && i < h->cs->n; i++) {
         const hp_callsite *c = &h->cs->v[i];
-        if (c->island_va) {
-            HP_CHECK(HP_GROW(*r, *cap, *n + 1));
-            (*r)[(*n)++] = hp_island_watch_len(c->island_va, hp_callsites_island_len(p));
-        }
-        if (c->kind == HP_XSRC_PCADDR) {
-            HP_CHECK(HP_GROW(*r, *cap, *n + 1));
-            (*r)[(*n)++] = (hp_xref_range){c->at, c->at + c->len};
-        }
+        if (c->island_va)
+            HP_CHECK(fn(ctx, c->island_va, c->island_va + hp_callsites_island_len(p), true));
+        if (c->kind == HP_XSRC_PCADDR)
+            HP_CHECK(fn(ctx, c->at, c->at + c->len, false));
     }
     return HP_OK;
 }

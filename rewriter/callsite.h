@@ -70,10 +70,13 @@ size_t hp_callsites_island_len(const hp_plan *p);
  * inside of an address computation of several instructions), by the
  * plan's branch-target table: *at is the island or the computation. */
 bool hp_callsites_landed(const hp_plan *p, const hp_hook *h, uint64_t *at);
-/* The ranges a branch must not land in: the islands of h's call sites and
- * the inside of their address computations of several instructions. */
-hp_status hp_callsites_watch(const hp_plan *p, const hp_hook *h, hp_xref_range **r, size_t *n,
-                             size_t *cap);
+/* A range of the image a hook writes, for the planner's one enumeration
+ * of them (rewriter/plan.c hp_hook_ranges): [lo, hi); island: an island,
+ * whose first byte no branch may land on either. */
+typedef hp_status (*hp_range_fn)(void *ctx, uint64_t lo, uint64_t hi, bool island);
+/* The ranges h's call sites add: each island, and each address
+ * computation of several instructions (a branch must not land inside). */
+hp_status hp_callsites_ranges(const hp_plan *p, const hp_hook *h, hp_range_fn fn, void *ctx);
 /* Re-point h's call sites at dest (edit patches). */
 hp_status hp_callsites_emit(hp_plan *p, const hp_hook *h, uint64_t dest);
 void hp_callsites_free(hp_callsites *c);

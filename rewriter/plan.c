@@ -184,17 +184,48 @@ static hp_status hp_analyze_one(hp_plan *p, hp_hook *h, hp_status site_st,
     return h->orig ? hp_analyze_orig(p, h, d) : HP_OK;
 }
 
-/* Take the bytes a planned hook writes in the image, islands aside. */
-static hp_status hp_take_hook(hp_islands *t, const hp_hook *h, uint64_t il)
+/* Each range of the image the planned hook h writes: its stolen bytes
+ * (and its `original =` function's), its islands (the entry's, the one
+ * for branches back to the entry, its call sites'), its call sites'
+ * address computations, the code moved for its island. The one list that
+ * islands avoid (hp_take_ranges) and that branches must not land in
+ * (hp_watch_stolen). */
+static hp_status hp_hook_ranges(const hp_plan *p, const hp_hook *h, hp_range_fn fn, void *ctx)
 {
-    const hp_site *s = &h->site;
-    HP_CHECK(hp_islands_take(t, s->patch_va, s->patch_va + s->steal_len));
+    const hp_site *s = &h->site, *o = h->orig ? h->orig_site : NULL;
+    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
+    HP_CHECK(fn(ctx, s->patch_va, s->patch_va + s->steal_len, false));
+    if (s->island_va)
+        HP_CHECK(fn(ctx, s->island_va, s->island_va + il, true));
     if (h->island_va)
-        HP_CHECK(hp_islands_take(t, h->island_va, h->island_va + il));
-    if (h->orig)
-        HP_CHECK(hp_islands_take(t, h->orig_site->patch_va,
-                                 h->orig_site->patch_va + h->orig_site->steal_len));
+        HP_CHECK(fn(ctx, h->island_va, h->island_va + il, true));
+    if (o)
+        HP_CHECK(fn(ctx, o->patch_va, o->patch_va + o->steal_len, false));
+    if (o && o->island_va)
+        HP_CHECK(fn(ctx, o->island_va, o->island_va + il, true));
+    if (h->cs)
+        HP_CHECK(hp_callsites_ranges(p, h, fn, ctx));
+    if (h->move) {
+        const hp_site *run = &p->moves[h->move - 1].run;
+        HP_CHECK(fn(ctx, run->patch_va, run->patch_va + run->steal_len, false));
+    }
     return HP_OK;
+}
+
+static hp_status hp_take_range(void *ctx, uint64_t lo, uint64_t hi, bool island)
+{
+    (void)island;
+    return hp_islands_take(ctx, lo, hi);
+}
+
+/* Take the bytes every planned hook writes in the image. */
+static hp_status hp_take_ranges(const hp_plan *p, hp_islands *t)
+{
+    hp_status s = HP_OK;
+    for (size_t i = 0; s == HP_OK && i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED)
+            s = hp_hook_ranges(p, &p->v[i], hp_take_range, t);
+    return s;
 }
 
 /* Give s an island, or refuse h: the original's entry (orig) or the
@@ -270,11 +301,7 @@ static hp_status hp_judge_callsites(hp_plan *p, hp_hook *h, hp_islands *t, hp_di
 static hp_status hp_assign_islands(hp_plan *p, hp_diags *d)
 {
     hp_islands t = {0};
-    hp_status s = HP_OK;
-    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
-    for (size_t i = 0; s == HP_OK && i < p->n; i++)
-        if (p->v[i].state == HP_HOOK_PLANNED)
-            s = hp_take_hook(&t, &p->v[i], il);
+    hp_status s = hp_take_ranges(p, &t);
     for (size_t i = 0; s == HP_OK && i < p->n; i++) {
         hp_hook *h = &p->v[i];
         s = hp_island_one(p, h, &h->site, false, &t, d);
@@ -292,39 +319,35 @@ static hp_status hp_assign_islands(hp_plan *p, hp_diags *d)
     return s;
 }
 
+typedef struct hp_watch {
+    hp_xref_range *v;
+    size_t n, cap;
+} hp_watch;
+
+/* A branch lands strictly inside a range (to the patch point itself is a
+ * branch back to the entry: a redirect), or anywhere in an island. */
+static hp_status hp_watch_range(void *ctx, uint64_t lo, uint64_t hi, bool island)
+{
+    hp_watch *w = ctx;
+    HP_CHECK(HP_GROW(w->v, w->cap, w->n + 1));
+    w->v[w->n++] = island ? hp_island_watch_len(lo, hi - lo) : (hp_xref_range){lo, hi};
+    return HP_OK;
+}
+
 /* Build the branch-target table for exactly the bytes the planned hooks
- * steal, now that their entries are decoded. */
+ * write, now that their entries are decoded. */
 static hp_status hp_watch_stolen(hp_plan *p)
 {
-    size_t n = 0, cap = 5 * p->n + p->nmoves + 1;
-    hp_xref_range *r = hp_malloc(cap * sizeof *r);
-    if (!r)
-        return HP_ERR_NOMEM;
-    for (size_t i = 0; i < p->n; i++) {
-        const hp_hook *h = &p->v[i];
-        if (h->state != HP_HOOK_PLANNED)
-            continue;
-        r[n++] = (hp_xref_range){h->site.patch_va, h->site.patch_va + h->site.steal_len};
-        if (h->site.island_va)
-            r[n++] = hp_island_watch(p->arch, h->site.island_va);
-        if (h->island_va)
-            r[n++] = hp_island_watch(p->arch, h->island_va);
-        if (h->orig)
-            r[n++] = (hp_xref_range){h->orig_site->patch_va,
-                                     h->orig_site->patch_va + h->orig_site->steal_len};
-        if (h->orig && h->orig_site->island_va)
-            r[n++] = hp_island_watch(p->arch, h->orig_site->island_va);
-        if (h->cs && hp_callsites_watch(p, h, &r, &n, &cap) != HP_OK) {
-            hp_free(r);
-            return HP_ERR_NOMEM;
-        }
-        if (h->move) {
-            const hp_site *run = &p->moves[h->move - 1].run;
-            r[n++] = (hp_xref_range){run->patch_va, run->patch_va + run->steal_len};
-        }
-    }
-    hp_status s = hp_xrefs_build(p->img, r, n, &p->xrefs);
-    hp_free(r);
+    hp_watch w = {0};
+    hp_xref_range none;
+    hp_status s = HP_OK;
+    for (size_t i = 0; s == HP_OK && i < p->n; i++)
+        if (p->v[i].state == HP_HOOK_PLANNED)
+            s = hp_hook_ranges(p, &p->v[i], hp_watch_range, &w);
+    /* (never NULL: hp_xrefs_build reads NULL as "every function's entry") */
+    if (s == HP_OK)
+        s = hp_xrefs_build(p->img, w.v ? w.v : &none, w.n, &p->xrefs);
+    hp_free(w.v);
     return s;
 }
 
@@ -442,25 +465,7 @@ static hp_status hp_branch_callsites(hp_plan *p, hp_diags *d)
     if (!n)
         return HP_OK;
     hp_islands t = {0};
-    hp_status s = HP_OK;
-    uint64_t il = p->arch->jump(NULL, 0, 0, false, 0);
-    for (size_t i = 0; s == HP_OK && i < p->n; i++) {
-        const hp_hook *h = &p->v[i];
-        if (h->state != HP_HOOK_PLANNED)
-            continue;
-        s = hp_take_hook(&t, h, il);
-        if (s == HP_OK && h->site.island_va)
-            s = hp_islands_take(&t, h->site.island_va, h->site.island_va + il);
-        if (s == HP_OK && h->orig && h->orig_site->island_va)
-            s = hp_islands_take(&t, h->orig_site->island_va, h->orig_site->island_va + il);
-        for (size_t k = 0; s == HP_OK && h->cs && k < h->cs->n; k++)
-            if (h->cs->v[k].island_va)
-                s = hp_islands_take(&t, h->cs->v[k].island_va, h->cs->v[k].island_va + il);
-        if (s == HP_OK && h->move) {
-            const hp_site *run = &p->moves[h->move - 1].run;
-            s = hp_islands_take(&t, run->patch_va, run->patch_va + run->steal_len);
-        }
-    }
+    hp_status s = hp_take_ranges(p, &t);
     if (s == HP_OK)
         s = hp_callsites_plan(p, &t);
     for (size_t i = 0; s == HP_OK && i < p->n; i++)
