@@ -72,9 +72,6 @@ static const char *hp_technique(const hp_site *s)
     return s->callsites ? "callsites" : s->island ? "island" : "entry";
 }
 
-/* LEAD "call sites (N)", then the places not redirected. N counts every
- * place re-pointed: branches, address computations and the loader's words
- * (a relocation's addend and the word it relocates, an export). */
 /* Where an island in moved code came from (rewriter/move.h): the report
  * line's and `list`'s words (hp_json_move: the --json fields of both). */
 static void hp_report_move(const hp_move *m, FILE *out)
@@ -83,6 +80,9 @@ static void hp_report_move(const hp_move *m, FILE *out)
                     (unsigned long long)m->run.patch_va, m->run.steal_len);
 }
 
+/* LEAD "call sites (N)", then the places not redirected. N counts every
+ * place re-pointed: branches, address computations and the loader's words
+ * (a relocation's addend and the word it relocates, an export). */
 static void hp_report_callsites(const hp_hook *h, const char *lead, FILE *out)
 {
     fprintf(out, "%scall sites (%zu)", lead, h->cs ? h->cs->n : 0);
@@ -187,7 +187,7 @@ static void hp_json_str(cJSON *o, const char *key, const char *val)
     hp_free(safe);
 }
 
-/* "call_sites": N, "not_redirected": [{"address", "reason"}...] */
+/* "moved_from", "moved_address", "moved_bytes" (hp_report_move's words) */
 static void hp_json_move(const hp_move *m, cJSON *o)
 {
     hp_json_str(o, "moved_from", m->donor->name);
@@ -195,6 +195,7 @@ static void hp_json_move(const hp_move *m, cJSON *o)
     cJSON_AddNumberToObject(o, "moved_bytes", m->run.steal_len);
 }
 
+/* "call_sites": N, "not_redirected": [{"address", "reason"}...] */
 static void hp_json_callsites(const hp_hook *h, cJSON *o)
 {
     cJSON_AddNumberToObject(o, "call_sites", (double)(h->cs ? h->cs->n : 0));
@@ -437,13 +438,6 @@ hp_status hp_report_json_slices(const hp_report_ctx *c, const hp_report_slices *
     return hp_json_print(root, out);
 }
 
-/* One analysis: can the entry take the jump, then can its stolen bytes be
- * copied into a trampoline. "yes", "replace-only" or "no", with the reason
- * for the last two the last one in why; NULL when a reason could not be
- * recorded. */
-/* A function whose entry takes neither the jump nor an island: its call
- * sites, as a run would find them with nothing else hooked (*cs; "yes"
- * when one can be re-pointed, else "no" with the reason in why). */
 /* What `list` asks of a function: a hook that keeps the original. */
 static const hp_hook_req hp_list_req = {.action = HP_ACT_PASSTHROUGH};
 
@@ -488,6 +482,11 @@ static const char *hp_list_callsites(hp_plan *lp, const hp_xsrcs *xs, const hp_s
                           *mv ? ")" : "") == HP_OK ? "no" : NULL;
 }
 
+/* One analysis: can the entry take the jump (or else an island, call
+ * sites, moved code, as a run would), then can its stolen bytes be copied
+ * into a trampoline. "yes", "replace-only" or "no", with the reason for
+ * the last two the last one in why; NULL when a reason could not be
+ * recorded. */
 static const char *hp_list_status(hp_plan *lp, const hp_xrefs *x, const hp_xsrcs *xs,
                                   const hp_symbol *s, hp_site *site, hp_callsites *cs,
                                   hp_diags *why)

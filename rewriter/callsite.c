@@ -282,20 +282,26 @@ hp_status hp_callsites_ranges(const hp_plan *p, const hp_hook *h, hp_range_fn fn
     return HP_OK;
 }
 
+typedef struct hp_cs_landed {
+    const hp_xrefs *xrefs;
+    uint64_t at; /* the range a branch lands in (0: none yet) */
+} hp_cs_landed;
+
+static hp_status hp_cs_landed_in(void *ctx, uint64_t lo, uint64_t hi, bool island)
+{
+    hp_cs_landed *l = ctx;
+    hp_xref_range r = hp_range_watch(lo, hi, island);
+    if (!l->at && hp_xrefs_any_in(l->xrefs, r.lo, r.hi))
+        l->at = lo;
+    return HP_OK;
+}
+
 bool hp_callsites_landed(const hp_plan *p, const hp_hook *h, uint64_t *at)
 {
-    for (size_t i = 0; h->cs && i < h->cs->n; i++) {
-        const hp_callsite *c = &h->cs->v[i];
-        hp_xref_range r = c->island_va
-                              ? hp_island_watch_len(c->island_va, hp_callsites_island_len(p))
-                              : (hp_xref_range){c->at, c->at + c->len};
-        if ((c->island_va || c->kind == HP_XSRC_PCADDR) &&
-            hp_xrefs_any_in(&p->xrefs, r.lo, r.hi)) {
-            *at = c->island_va ? c->island_va : c->at;
-            return true;
-        }
-    }
-    return false;
+    hp_cs_landed l = {&p->xrefs, 0};
+    (void)hp_callsites_ranges(p, h, hp_cs_landed_in, &l); /* never fails */
+    *at = l.at;
+    return l.at != 0;
 }
 
 /* The jump to dest in a branch's island. */

@@ -74,6 +74,13 @@ bool hp_callsites_landed(const hp_plan *p, const hp_hook *h, uint64_t *at);
  * of them (rewriter/plan.c hp_hook_ranges): [lo, hi); island: an island,
  * whose first byte no branch may land on either. */
 typedef hp_status (*hp_range_fn)(void *ctx, uint64_t lo, uint64_t hi, bool island);
+/* The branch targets that make such a range unusable (the table records
+ * lo < t < hi): any inside it, an island's first byte too (a branch to the
+ * patch point of stolen bytes is a branch back to the entry: a redirect). */
+static inline hp_xref_range hp_range_watch(uint64_t lo, uint64_t hi, bool island)
+{
+    return island ? hp_island_watch_len(lo, hi - lo) : (hp_xref_range){lo, hi};
+}
 /* The ranges h's call sites add: each island, and each address
  * computation of several instructions (a branch must not land inside). */
 hp_status hp_callsites_ranges(const hp_plan *p, const hp_hook *h, hp_range_fn fn, void *ctx);

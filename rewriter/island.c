@@ -63,15 +63,14 @@ static uint64_t hp_island_code_end(const hp_image *img, const hp_arch *a, const 
     return stops ? code_end : end;
 }
 
-/* *end: where the owner's recorded extent ends (addr + 1 when not known):
- * no byte before it is free. */
+/* *end (unless NULL): where the owner's recorded extent ends (addr + 1
+ * when not known): no byte before it is free. */
 static bool hp_island_owned(const hp_image *img, const hp_arch *a, uint64_t addr,
                             hp_island_memo *memo, uint64_t *end)
 {
     const hp_symbol *f = hp_image_owner(img, addr);
-    *end = addr + 1;
-    if (f && !f->size_guessed && f->va + f->size > addr)
-        *end = f->va + f->size;
+    if (end)
+        *end = f && !f->size_guessed && f->va + f->size > addr ? f->va + f->size : addr + 1;
     if (!f || !f->size_guessed)
         return f != NULL;
     if (memo->fn != f)
@@ -90,8 +89,7 @@ static bool hp_island_gap(const hp_image *img, const hp_arch *a, uint64_t va, ui
         return false;
     const hp_segment *seg = hp_image_segment_at(img, va);
     uint64_t g0 = va;
-    uint64_t end;
-    while (va - g0 < HP_ISLAND_MAX_GAP && g0 > 0 && !hp_island_owned(img, a, g0 - 1, memo, &end) &&
+    while (va - g0 < HP_ISLAND_MAX_GAP && g0 > 0 && !hp_island_owned(img, a, g0 - 1, memo, NULL) &&
            hp_image_segment_at(img, g0 - 1) == seg)
         g0--;
     /* A symbol starting in the run (data in code: a table) owns what

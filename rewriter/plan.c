@@ -324,13 +324,11 @@ typedef struct hp_watch {
     size_t n, cap;
 } hp_watch;
 
-/* A branch lands strictly inside a range (to the patch point itself is a
- * branch back to the entry: a redirect), or anywhere in an island. */
 static hp_status hp_watch_range(void *ctx, uint64_t lo, uint64_t hi, bool island)
 {
     hp_watch *w = ctx;
     HP_CHECK(HP_GROW(w->v, w->cap, w->n + 1));
-    w->v[w->n++] = island ? hp_island_watch_len(lo, hi - lo) : (hp_xref_range){lo, hi};
+    w->v[w->n++] = hp_range_watch(lo, hi, island);
     return HP_OK;
 }
 
@@ -351,18 +349,25 @@ static hp_status hp_watch_stolen(hp_plan *p)
     return s;
 }
 
-/* A branch into s's island makes it unusable (a loop to it, or code the
- * symbols do not show). */
-static hp_status hp_check_island(const hp_plan *p, const hp_site *s, hp_diags *why)
+/* A branch into the island at va (fn's) makes it unusable (a loop to it,
+ * or code the symbols do not show); the reason says "[lead]a branch lands
+ * in the padding at VA chosen for what". */
+static hp_status hp_check_island(const hp_plan *p, uint64_t fn, uint64_t va, const char *lead,
+                                 const char *what, hp_diags *why)
 {
-    hp_xref_range r = hp_island_watch(p->arch, s->island_va);
-    if (!s->island_va || !hp_xrefs_any_in(&p->xrefs, r.lo, r.hi))
+    hp_xref_range r = hp_island_watch(p->arch, va);
+    if (!va || !hp_xrefs_any_in(&p->xrefs, r.lo, r.hi))
         return HP_OK;
-    hp_status st = hp_diag_reason(why, NULL, NULL, s->fn_va,
-                                  "too short for the jump, and a branch lands in the padding "
-                                  "at 0x%llx chosen for its island",
-                                  (unsigned long long)s->island_va);
+    hp_status st = hp_diag_reason(why, NULL, NULL, fn, "%sa branch lands in the padding at "
+                                  "0x%llx chosen for %s", lead, (unsigned long long)va, what);
     return st == HP_OK ? HP_ERR_UNHOOKABLE : st;
+}
+
+/* The same for s's island, the short jump's at its entry. */
+static hp_status hp_check_site_island(const hp_plan *p, const hp_site *s, hp_diags *why)
+{
+    return hp_check_island(p, s->fn_va, s->island_va, "too short for the jump, and ",
+                           "its island", why);
 }
 
 /* A branch from another function into a run moved for an island would
@@ -397,14 +402,10 @@ static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
         s = HP_OK;
     }
     if (s == HP_OK)
-        s = hp_check_island(p, &h->site, &why);
-    hp_xref_range ri = hp_island_watch(p->arch, h->island_va);
-    if (s == HP_OK && h->island_va && hp_xrefs_any_in(&p->xrefs, ri.lo, ri.hi)) {
-        s = hp_diag_reason(&why, NULL, NULL, h->site.fn_va, "a branch lands in the padding at "
-                           "0x%llx chosen for the island that sends branches back to the "
-                           "entry to the trampoline", (unsigned long long)h->island_va);
-        s = s == HP_OK ? HP_ERR_UNHOOKABLE : s;
-    }
+        s = hp_check_site_island(p, &h->site, &why);
+    if (s == HP_OK)
+        s = hp_check_island(p, h->site.fn_va, h->island_va, "", "the island that sends "
+                            "branches back to the entry to the trampoline", &why);
     if (s == HP_OK && h->move)
         s = hp_check_move(p, h, &why);
     uint64_t at;
@@ -418,7 +419,7 @@ static hp_status hp_check_stolen(hp_plan *p, hp_hook *h, hp_diags *d)
         orig = true;
         s = hp_site_check_xrefs(h->orig_site, &p->xrefs, &why);
         if (s == HP_OK)
-            s = hp_check_island(p, h->orig_site, &why);
+            s = hp_check_site_island(p, h->orig_site, &why);
     }
     if (s == HP_ERR_UNHOOKABLE)
         s = orig ? hp_refuse_orig(h, d, hp_reason_of(&why))

@@ -95,14 +95,14 @@ static hp_status hp_xsrc_region(hp_xsrc_scan *s, uint64_t va, uint64_t end)
 
 static hp_status hp_xsrc_code(hp_xsrc_scan *s)
 {
-    const hp_code_map *mp = s->code, m = *mp;
+    const hp_code_map *m = s->code;
     hp_status st = HP_OK;
-    for (size_t i = 0; st == HP_OK && i < m.nranges; i++) {
-        const hp_code_range *r = &m.ranges[i];
+    for (size_t i = 0; st == HP_OK && i < m->nranges; i++) {
+        const hp_code_range *r = &m->ranges[i];
         uint64_t end = r->va + r->size, va = r->va;
-        size_t k = hp_u64_upper_bound(m.starts, m.nstarts, va);
+        size_t k = hp_u64_upper_bound(m->starts, m->nstarts, va);
         while (st == HP_OK && va < end) {
-            uint64_t next = k < m.nstarts && m.starts[k] < end ? m.starts[k++] : end;
+            uint64_t next = k < m->nstarts && m->starts[k] < end ? m->starts[k++] : end;
             if (next > va)
                 st = hp_xsrc_region(s, va, next);
             va = next > va ? next : va;
